@@ -1,0 +1,234 @@
+"""The one place that reads the environment.
+
+Every setting is documented in README.md and `.env.example`. A missing or malformed
+setting stops start-up with one `ConfigError` naming the variable.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from urllib.parse import urlparse
+
+# Intuit's published endpoints (research/quickbooks.md §4, §5: discovery documents).
+INTUIT_ENDPOINTS = {
+    "sandbox": {
+        "api": "https://sandbox-quickbooks.api.intuit.com",
+        "auth": "https://appcenter.intuit.com/connect/oauth2",
+        "token": "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer",
+        "revoke": "https://developer.api.intuit.com/v2/oauth2/tokens/revoke",
+    },
+    "production": {
+        "api": "https://quickbooks.api.intuit.com",
+        "auth": "https://appcenter.intuit.com/connect/oauth2",
+        "token": "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer",
+        "revoke": "https://developer.api.intuit.com/v2/oauth2/tokens/revoke",
+    },
+}
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = "sqlite:///qbsync.db"
+    encryption_keys: tuple[str, ...] = ()
+    api_key: str = ""
+    intuit_client_id: str = ""
+    intuit_client_secret: str = ""
+    intuit_redirect_uri: str = ""
+    intuit_webhook_verifier_token: str = ""
+    intuit_environment: str = "production"
+    intuit_api_base_url: str = ""
+    intuit_auth_url: str = ""
+    intuit_token_url: str = ""
+    intuit_revoke_url: str = ""
+    salesforce_login_url: str = "https://login.salesforce.com"
+    salesforce_client_id: str = ""
+    salesforce_username: str = ""
+    salesforce_private_key_file: str = ""
+    salesforce_client_secret: str = ""
+    salesforce_api_version: str = "66.0"
+    # Tuning (defaults suit production; tests shrink them).
+    max_body_bytes: int = 2 * 1024 * 1024
+    worker_batch_size: int = 500
+    worker_poll_seconds: float = 0.2
+    lease_seconds: int = 120
+    max_attempts: int = 8
+    config_ttl_seconds: int = 60
+
+    def __post_init__(self) -> None:
+        # Fill the Intuit URLs from the environment name unless overridden.
+        defaults = INTUIT_ENDPOINTS.get(self.intuit_environment)
+        if defaults is None:
+            raise ConfigError(
+                f"INTUIT_ENVIRONMENT must be 'sandbox' or 'production', got {self.intuit_environment!r}"
+            )
+        for attr, key in (
+            ("intuit_api_base_url", "api"),
+            ("intuit_auth_url", "auth"),
+            ("intuit_token_url", "token"),
+            ("intuit_revoke_url", "revoke"),
+        ):
+            if not getattr(self, attr):
+                object.__setattr__(self, attr, defaults[key])
+
+    def with_overrides(self, **changes: object) -> Settings:
+        return replace(self, **changes)
+
+    @property
+    def salesforce_auth_flow(self) -> str:
+        """'jwt' when a private key is configured, else 'client_credentials'."""
+        return "jwt" if self.salesforce_private_key_file else "client_credentials"
+
+
+# Environment variable → (Settings attribute, parser).
+def _text(value: str, name: str) -> str:
+    return value.strip()
+
+
+def _https_url(value: str, name: str) -> str:
+    parsed = urlparse(value.strip())
+    if parsed.scheme != "https" or not parsed.netloc:
+        raise ConfigError(f"{name} must be an https:// URL, got {value!r}")
+    return value.strip().rstrip("/")
+
+
+def _http_url(value: str, name: str) -> str:
+    parsed = urlparse(value.strip())
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ConfigError(f"{name} must be an http(s):// URL, got {value!r}")
+    return value.strip().rstrip("/")
+
+
+def _database_url(value: str, name: str) -> str:
+    value = value.strip()
+    if not value.startswith(("sqlite:", "postgresql")):
+        raise ConfigError(f"{name} must be a sqlite:/// or postgresql+psycopg:// URL, got {value!r}")
+    return value
+
+
+def _keys(value: str, name: str) -> tuple[str, ...]:
+    from cryptography.fernet import Fernet
+
+    keys = tuple(k.strip() for k in value.split(",") if k.strip())
+    for position, key in enumerate(keys, start=1):
+        try:
+            Fernet(key)
+        except (ValueError, TypeError):
+            raise ConfigError(
+                f"{name} key #{position} is not a Fernet key (32 url-safe base64 bytes); "
+                "make one with `qbsync keygen`"
+            ) from None
+    return keys
+
+
+def _api_version(value: str, name: str) -> str:
+    value = value.strip()
+    major, dot, minor = value.partition(".")
+    if not (major.isdigit() and dot and minor.isdigit()):
+        raise ConfigError(f"{name} must look like 66.0, got {value!r}")
+    return value
+
+
+def _environment(value: str, name: str) -> str:
+    value = value.strip().lower()
+    if value not in INTUIT_ENDPOINTS:
+        raise ConfigError(f"{name} must be 'sandbox' or 'production', got {value!r}")
+    return value
+
+
+def _positive_int(value: str, name: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {value!r}") from None
+    if number <= 0:
+        raise ConfigError(f"{name} must be greater than 0, got {value!r}")
+    return number
+
+
+def _positive_float(value: str, name: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {value!r}") from None
+    if number <= 0:
+        raise ConfigError(f"{name} must be greater than 0, got {value!r}")
+    return number
+
+
+ENVIRONMENT = {
+    "QBSYNC_DATABASE_URL": ("database_url", _database_url),
+    "QBSYNC_ENCRYPTION_KEY": ("encryption_keys", _keys),
+    "QBSYNC_API_KEY": ("api_key", _text),
+    "INTUIT_CLIENT_ID": ("intuit_client_id", _text),
+    "INTUIT_CLIENT_SECRET": ("intuit_client_secret", _text),
+    "INTUIT_REDIRECT_URI": ("intuit_redirect_uri", _http_url),
+    "INTUIT_WEBHOOK_VERIFIER_TOKEN": ("intuit_webhook_verifier_token", _text),
+    "INTUIT_ENVIRONMENT": ("intuit_environment", _environment),
+    "INTUIT_API_BASE_URL": ("intuit_api_base_url", _http_url),
+    "INTUIT_AUTH_URL": ("intuit_auth_url", _http_url),
+    "INTUIT_TOKEN_URL": ("intuit_token_url", _http_url),
+    "INTUIT_REVOKE_URL": ("intuit_revoke_url", _http_url),
+    "SALESFORCE_LOGIN_URL": ("salesforce_login_url", _https_url),
+    "SALESFORCE_CLIENT_ID": ("salesforce_client_id", _text),
+    "SALESFORCE_USERNAME": ("salesforce_username", _text),
+    "SALESFORCE_PRIVATE_KEY_FILE": ("salesforce_private_key_file", _text),
+    "SALESFORCE_CLIENT_SECRET": ("salesforce_client_secret", _text),
+    "SALESFORCE_API_VERSION": ("salesforce_api_version", _api_version),
+    "QBSYNC_MAX_BODY_BYTES": ("max_body_bytes", _positive_int),
+    "QBSYNC_WORKER_BATCH_SIZE": ("worker_batch_size", _positive_int),
+    "QBSYNC_WORKER_POLL_SECONDS": ("worker_poll_seconds", _positive_float),
+    "QBSYNC_LEASE_SECONDS": ("lease_seconds", _positive_int),
+    "QBSYNC_MAX_ATTEMPTS": ("max_attempts", _positive_int),
+    "QBSYNC_CONFIG_TTL_SECONDS": ("config_ttl_seconds", _positive_int),
+}
+
+# What each process cannot start without.
+REQUIRED = {
+    "web": ("QBSYNC_ENCRYPTION_KEY", "INTUIT_WEBHOOK_VERIFIER_TOKEN"),
+    "worker": (
+        "QBSYNC_ENCRYPTION_KEY",
+        "INTUIT_CLIENT_ID",
+        "INTUIT_CLIENT_SECRET",
+        "SALESFORCE_LOGIN_URL",
+        "SALESFORCE_CLIENT_ID",
+    ),
+}
+
+
+def load_settings(environ: Mapping[str, str] | None = None, role: str | None = None) -> Settings:
+    """Read settings from `environ` (default: os.environ).
+
+    `role` ('web' or 'worker') adds the variables that process cannot run without.
+    """
+    environ = os.environ if environ is None else environ
+    values: dict[str, object] = {}
+    for variable, (attr, parse) in ENVIRONMENT.items():
+        raw = environ.get(variable)
+        if raw is None or raw.strip() == "":
+            continue
+        values[attr] = parse(raw, variable)
+    for variable in REQUIRED.get(role or "", ()):
+        if not environ.get(variable, "").strip():
+            raise ConfigError(f"{variable} is required but not set (see README, Configuration)")
+    if role == "worker" and not (
+        environ.get("SALESFORCE_PRIVATE_KEY_FILE") or environ.get("SALESFORCE_CLIENT_SECRET")
+    ):
+        raise ConfigError(
+            "SALESFORCE_PRIVATE_KEY_FILE (JWT bearer flow) or SALESFORCE_CLIENT_SECRET "
+            "(client credentials flow) is required but neither is set"
+        )
+    if role == "worker" and environ.get("SALESFORCE_PRIVATE_KEY_FILE"):
+        for variable in ("SALESFORCE_USERNAME",):
+            if not environ.get(variable, "").strip():
+                raise ConfigError(f"{variable} is required for the JWT bearer flow but not set")
+        path = environ["SALESFORCE_PRIVATE_KEY_FILE"]
+        if not os.path.isfile(path):
+            raise ConfigError(f"SALESFORCE_PRIVATE_KEY_FILE points to {path!r}, which is not a file")
+    return Settings(**values)
+

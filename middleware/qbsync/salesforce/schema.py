@@ -1,0 +1,88 @@
+"""Every Salesforce object and field the middleware reads or writes.
+
+This is the middleware's half of the contract with the package in `force-app/`;
+`tests/package/test_contract.py` proves each name exists there with a compatible type.
+"""
+
+from __future__ import annotations
+
+# object API name -> {field API name: field type as declared in force-app metadata}
+READS: dict[str, dict[str, str]] = {
+    "QB_Company__c": {
+        "Id": "Id",
+        "Name": "Text",
+        "Realm_Id__c": "Text",
+        "Status__c": "Picklist",
+        "Environment__c": "Picklist",
+    },
+    "QB_Object_Mapping__c": {
+        "Id": "Id",
+        "Company__c": "MasterDetail",
+        "QB_Object__c": "Text",
+        "Salesforce_Object__c": "Text",
+        "External_Id_Field__c": "Text",
+        "Realtime_Enabled__c": "Checkbox",
+        "Delete_Behavior__c": "Picklist",
+        "Field_Mapping_Count__c": "Summary",
+    },
+    "QB_Field_Mapping__c": {
+        "Id": "Id",
+        "Object_Mapping__c": "MasterDetail",
+        "QB_Field__c": "Text",
+        "Salesforce_Field__c": "Text",
+        "Transform__c": "Picklist",
+        "Default_Value__c": "Text",
+    },
+}
+
+WRITES: dict[str, dict[str, str]] = {
+    "QB_Company__c": {
+        "Name": "Text",
+        "Realm_Id__c": "Text",
+        "Status__c": "Picklist",
+        "Environment__c": "Picklist",
+        "Connected_At__c": "DateTime",
+        "Refresh_Token_Expires_At__c": "DateTime",
+        "Refresh_Token_Hard_Expires_At__c": "DateTime",
+        "Last_Event_At__c": "DateTime",
+        "Last_Error__c": "LongTextArea",
+    },
+    "QB_Sync_Log__c": {
+        "Event_Key__c": "Text",
+        "Company__c": "Lookup",
+        "QB_Object__c": "Text",
+        "QB_Record_Id__c": "Text",
+        "Operation__c": "Text",
+        "Status__c": "Picklist",
+        "Salesforce_Object__c": "Text",
+        "Salesforce_Record_Id__c": "Text",
+        "Message__c": "LongTextArea",
+        "Event_Time__c": "DateTime",
+        "Synced_At__c": "DateTime",
+        "Latency_Ms__c": "Number",
+        "Attempts__c": "Number",
+    },
+    # Realm-scoped external ids on the default targets (Customer/Vendor -> Account, Item -> Product2).
+    "Account": {"QB_External_Id__c": "Text", "QB_Active__c": "Checkbox"},
+    "Product2": {"QB_External_Id__c": "Text"},
+}
+
+# The child relationship the configuration query walks (QB_Object_Mapping__c -> field mappings).
+FIELD_MAPPINGS_RELATIONSHIP = "Field_Mappings__r"
+COMPANY_RELATIONSHIP = "Company__r"
+
+COMPANY_STATUSES = ("Connected", "Reconnect Required", "Disconnected")
+SYNC_LOG_STATUSES = ("Success", "Failed", "Skipped", "Retrying")
+DELETE_BEHAVIORS = ("Delete", "Deactivate", "Ignore")
+TRANSFORMS = ("Trim", "Uppercase", "Lowercase", "Digits Only")
+
+# The sync-log Event_Key__c is unique: writes upsert on it, so a retried batch never duplicates a row.
+SYNC_LOG_EXTERNAL_ID = "Event_Key__c"
+
+
+def external_id(realm_id: str, entity: str, entity_id: str) -> str:
+    """Realm-scoped external id of a QuickBooks record on its Salesforce target.
+
+    Two companies, or a Customer and a Vendor with the same QuickBooks id, never collide.
+    """
+    return f"{realm_id}-{entity}-{entity_id}"
