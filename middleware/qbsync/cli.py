@@ -1,0 +1,162 @@
+"""The `qbsync` command: serve, worker, events, keygen, rotate-keys, sandbox."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+
+import click
+
+from qbsync.config import ConfigError, Settings, load_settings
+
+
+def _settings(role: str | None) -> Settings:
+    try:
+        return load_settings(role=role)
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def _logging() -> None:
+    logging.basicConfig(
+        level=os.environ.get("QBSYNC_LOG_LEVEL", "INFO").upper(),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+
+
+@click.group()
+@click.version_option(package_name="qbsync")
+def main() -> None:
+    """Real-time QuickBooks Online to Salesforce sync."""
+
+
+@main.command()
+@click.option("--bind", default="127.0.0.1:8000", show_default=True, help="host:port to listen on")
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
+def serve(bind: str, workers: int) -> None:
+    """Run the web process (webhooks and /api) under gunicorn."""
+    _settings("web")  # fail here, with one message, rather than inside every gunicorn worker
+    argv = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--bind",
+        bind,
+        "--workers",
+        str(workers),
+        # Intuit wants an answer within 3 s; a stuck request must not hold a worker for long.
+        "--timeout",
+        "30",
+        "--access-logfile",
+        "-",
+        "qbsync.app:wsgi_app()",
+    ]
+    os.execv(sys.executable, argv)  # noqa: S606 - replaces this process with gunicorn
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="process the waiting events, then exit")
+def worker(once: bool) -> None:
+    """Run the sync worker: ledger → QuickBooks → Salesforce."""
+    _logging()
+    settings = _settings("worker")
+    from qbsync.worker import build_worker
+
+    sync = build_worker(settings)
+    if once:
+        while sync.run_once():
+            pass
+        return
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    sync.run_forever(stop)
+
+
+@main.command()
+@click.option(
+    "--state",
+    type=click.Choice(["pending", "claimed", "done", "skipped", "failed", "dead"]),
+    help="only events in this state",
+)
+@click.option("--quarantined", is_flag=True, help="show quarantined webhook bodies instead")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--json", "as_json", is_flag=True, help="one JSON object per line")
+def events(state: str | None, quarantined: bool, limit: int, as_json: bool) -> None:
+    """List events of the ledger by state, or the quarantined bodies."""
+    from qbsync.ledger import Ledger
+
+    ledger = Ledger.from_url(_settings(None).database_url)
+    if quarantined:
+        for item in ledger.quarantined(limit=limit):
+            body = item.body.decode("utf-8", errors="replace")
+            if as_json:
+                click.echo(json.dumps({"id": item.id, "reason": item.reason, "body": body}))
+            else:
+                click.echo(f"#{item.id} {item.received_at:%Y-%m-%d %H:%M:%S} {item.reason}")
+                click.echo(f"    {body[:2000]}")
+        return
+    counts = ledger.counts()
+    if not as_json:
+        click.echo("  ".join(f"{name}={count}" for name, count in sorted(counts.items())) or "empty")
+    for item in ledger.events(state=state, limit=limit):
+        row = {
+            "id": item.id,
+            "state": item.state,
+            "realm": item.realm_id,
+            "entity": item.entity,
+            "entity_id": item.entity_id,
+            "operation": item.operation,
+            "attempts": item.attempts,
+            "reason": item.reason or item.last_error or "",
+        }
+        if as_json:
+            click.echo(json.dumps(row))
+        else:
+            click.echo(
+                "{id:>6} {state:<8} {realm} {entity} {entity_id} {operation} "
+                "attempts={attempts} {reason}".format(**row)
+            )
+
+
+@main.command()
+def keygen() -> None:
+    """Print a new Fernet key for QBSYNC_ENCRYPTION_KEY."""
+    from cryptography.fernet import Fernet
+
+    click.echo(Fernet.generate_key().decode())
+
+
+@main.command("rotate-keys")
+def rotate_keys() -> None:
+    """Re-encrypt every stored token with the newest QBSYNC_ENCRYPTION_KEY key."""
+    from qbsync.db import create_tables, make_engine
+    from qbsync.quickbooks.tokens import TokenVault
+
+    settings = _settings(None)
+    if not settings.encryption_keys:
+        raise click.ClickException("QBSYNC_ENCRYPTION_KEY is required but not set")
+    engine = make_engine(settings.database_url)
+    create_tables(engine)
+    count = TokenVault(engine, settings.encryption_keys).rotate()
+    click.echo(f"re-encrypted {count} token set(s) with the newest key")
+
+
+@main.group()
+def sandbox() -> None:
+    """Local QuickBooks and Salesforce emulators."""
+
+
+def _mount_sandbox() -> None:
+    from qbsync.sandbox.quickbooks.cli import qbo
+    from qbsync.sandbox.salesforce.cli import salesforce
+
+    sandbox.add_command(qbo, "qbo")
+    sandbox.add_command(salesforce, "salesforce")
+
+
+_mount_sandbox()

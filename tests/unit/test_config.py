@@ -1,0 +1,84 @@
+import pytest
+from cryptography.fernet import Fernet
+
+from qbsync.config import ConfigError, load_settings
+
+KEY = Fernet.generate_key().decode()
+
+
+def test_defaults_follow_intuit_environment():
+    settings = load_settings({"INTUIT_ENVIRONMENT": "sandbox"})
+    assert settings.intuit_api_base_url == "https://sandbox-quickbooks.api.intuit.com"
+    assert settings.intuit_token_url == "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer"
+    assert settings.database_url == "sqlite:///qbsync.db"
+    assert settings.salesforce_api_version == "66.0"
+
+
+def test_overrides_win_over_environment_defaults():
+    settings = load_settings({"INTUIT_API_BASE_URL": "http://127.0.0.1:9000/"})
+    assert settings.intuit_api_base_url == "http://127.0.0.1:9000"
+
+
+def test_several_encryption_keys_newest_first():
+    other = Fernet.generate_key().decode()
+    settings = load_settings({"QBSYNC_ENCRYPTION_KEY": f"{KEY}, {other}"})
+    assert settings.encryption_keys == (KEY, other)
+
+
+@pytest.mark.parametrize(
+    ("environ", "names"),
+    [
+        ({"QBSYNC_ENCRYPTION_KEY": "not-a-key"}, "QBSYNC_ENCRYPTION_KEY key #1"),
+        ({"SALESFORCE_LOGIN_URL": "http://login.salesforce.com"}, "SALESFORCE_LOGIN_URL"),
+        ({"SALESFORCE_API_VERSION": "v66"}, "SALESFORCE_API_VERSION"),
+        ({"INTUIT_ENVIRONMENT": "staging"}, "INTUIT_ENVIRONMENT"),
+        ({"QBSYNC_DATABASE_URL": "mysql://x"}, "QBSYNC_DATABASE_URL"),
+        ({"QBSYNC_MAX_ATTEMPTS": "0"}, "QBSYNC_MAX_ATTEMPTS"),
+        ({"QBSYNC_WORKER_BATCH_SIZE": "many"}, "QBSYNC_WORKER_BATCH_SIZE"),
+    ],
+)
+def test_malformed_setting_names_the_variable(environ, names):
+    with pytest.raises(ConfigError, match=names):
+        load_settings(environ)
+
+
+def test_web_role_requires_its_secrets():
+    with pytest.raises(ConfigError, match="QBSYNC_ENCRYPTION_KEY is required"):
+        load_settings({}, role="web")
+    with pytest.raises(ConfigError, match="INTUIT_WEBHOOK_VERIFIER_TOKEN is required"):
+        load_settings({"QBSYNC_ENCRYPTION_KEY": KEY}, role="web")
+
+
+def test_worker_role_needs_a_salesforce_credential(tmp_path):
+    environ = {
+        "QBSYNC_ENCRYPTION_KEY": KEY,
+        "INTUIT_CLIENT_ID": "id",
+        "INTUIT_CLIENT_SECRET": "secret",
+        "SALESFORCE_LOGIN_URL": "https://login.salesforce.com",
+        "SALESFORCE_CLIENT_ID": "consumer",
+    }
+    with pytest.raises(ConfigError, match="SALESFORCE_PRIVATE_KEY_FILE"):
+        load_settings(environ, role="worker")
+    with pytest.raises(ConfigError, match="SALESFORCE_USERNAME is required"):
+        load_settings({**environ, "SALESFORCE_PRIVATE_KEY_FILE": "/nope"}, role="worker")
+    with pytest.raises(ConfigError, match="not a file"):
+        load_settings(
+            {**environ, "SALESFORCE_PRIVATE_KEY_FILE": "/nope", "SALESFORCE_USERNAME": "u"},
+            role="worker",
+        )
+    key = tmp_path / "server.key"
+    key.write_text("-----BEGIN PRIVATE KEY-----\n")
+    settings = load_settings(
+        {**environ, "SALESFORCE_PRIVATE_KEY_FILE": str(key), "SALESFORCE_USERNAME": "u"},
+        role="worker",
+    )
+    assert settings.salesforce_auth_flow == "jwt"
+    assert load_settings({**environ, "SALESFORCE_CLIENT_SECRET": "s"}).salesforce_auth_flow == (
+        "client_credentials"
+    )
+
+
+def test_config_error_never_echoes_a_secret():
+    with pytest.raises(ConfigError) as error:
+        load_settings({"QBSYNC_ENCRYPTION_KEY": "supersecretvalue"})
+    assert "supersecretvalue" not in str(error.value)
