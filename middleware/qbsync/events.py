@@ -1,0 +1,28 @@
+"""The normalised change event: what every source (webhook formats, CDC) turns into."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+# Canonical operation names, as QuickBooks' legacy webhooks spell them (research/quickbooks.md §1a).
+OPERATIONS = ("Create", "Update", "Delete", "Merge", "Void", "Emailed")
+
+
+@dataclass(frozen=True)
+class ChangeEvent:
+    """One change of one QuickBooks record, as announced by Intuit.
+
+    Webhooks carry ids only, so the worker always re-fetches the record; `occurred_at`
+    orders events, `event_key` deduplicates Intuit's retries.
+    """
+
+    realm_id: str
+    entity: str  # canonical catalog name, e.g. "Customer"
+    entity_id: str
+    operation: str  # one of OPERATIONS
+    occurred_at: datetime | None  # aware UTC (legacy lastUpdated / CloudEvents time)
+    # CloudEvents: "ce:<id>"; legacy: "legacy:<realm>:<entity>:<id>:<op>:<lastUpdated raw>"; CDC: "cdc:…"
+    event_key: str
+    deleted_id: str | None = None  # Merge: the merged-away record
+    source: str = "cloudevents"  # cloudevents | legacy | cdc
