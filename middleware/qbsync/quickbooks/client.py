@@ -1,0 +1,214 @@
+"""QuickBooks Online Accounting API client: batched reads, CDC and CompanyInfo.
+
+Every read is metered by Intuit (CorePlus, research/quickbooks.md §4), so records are read in
+batches (`select * from <Entity> where Id in (…)`), never one GET per event.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from urllib.parse import quote
+
+import requests
+
+from qbsync.config import Settings
+from qbsync.quickbooks.errors import QuickBooksError, QuickBooksTransient, error_class
+from qbsync.quickbooks.oauth import IntuitOAuth
+from qbsync.quickbooks.tokens import TokenVault
+
+log = logging.getLogger(__name__)
+
+# Minor versions 1–74 are gone since 2025-08-01; 75 is the floor (research §4).
+MINOR_VERSION = "75"
+# (connect, read) seconds; Intuit itself cuts requests off at 120 s.
+TIMEOUT = (5, 30)
+# MAXRESULTS' ceiling of 1000 is widely assumed but UNCONFIRMED (research §4); stay at it.
+QUERY_BATCH = 1000
+_ENTITY_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
+
+
+class QuickBooksClient:
+    """Reads from one Intuit app's connected companies, with tokens from the vault."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        vault: TokenVault,
+        session: requests.Session | None = None,
+        *,
+        oauth: IntuitOAuth | None = None,
+    ) -> None:
+        self._settings = settings
+        self._vault = vault
+        self._session = session or requests.Session()
+        self._oauth = oauth or IntuitOAuth(settings, self._session)
+
+    def query_by_ids(self, realm_id: str, entity: str, ids: Iterable[str]) -> dict[str, dict]:
+        """Current state of the given records: Id → entity JSON.
+
+        One query per 1000 ids. Ids that QuickBooks does not return (deleted, merged away)
+        are absent from the result.
+        """
+        _check_entity(entity)
+        unique = list(dict.fromkeys(str(i) for i in ids))
+        found: dict[str, dict] = {}
+        for start in range(0, len(unique), QUERY_BATCH):
+            chunk = unique[start : start + QUERY_BATCH]
+            body = self._request(
+                realm_id,
+                "POST",
+                "query",
+                data=query_text(entity, chunk).encode("utf-8"),
+                headers={"Content-Type": "application/text"},
+            )
+            for record in _entity_list(body.get("QueryResponse") or {}, entity):
+                found[str(record.get("Id"))] = record
+        return found
+
+    def cdc(
+        self, realm_id: str, entities: Sequence[str], changed_since: datetime
+    ) -> dict[str, list[dict]]:
+        """Records of `entities` changed since `changed_since` (at most 30 days back).
+
+        Entity name → records; deleted records are included with `"status": "Deleted"`.
+        """
+        for entity in entities:
+            _check_entity(entity)
+        if changed_since.tzinfo is None:
+            raise ValueError("changed_since must be timezone-aware")
+        body = self._request(
+            realm_id,
+            "GET",
+            "cdc",
+            params={
+                "entities": ",".join(entities),
+                "changedSince": changed_since.isoformat(timespec="seconds"),
+            },
+        )
+        changes: dict[str, list[dict]] = {entity: [] for entity in entities}
+        for response in body.get("CDCResponse") or []:
+            for query_response in response.get("QueryResponse") or []:
+                for entity in entities:
+                    changes[entity].extend(_entity_list(query_response, entity))
+        return changes
+
+    def company_info(self, realm_id: str) -> dict:
+        """The company's CompanyInfo record (CompanyName, Country, …)."""
+        body = self._request(realm_id, "GET", f"companyinfo/{quote(realm_id, safe='')}")
+        info = body.get("CompanyInfo")
+        if not isinstance(info, dict):
+            raise QuickBooksTransient(
+                "CompanyInfo response has no CompanyInfo object",
+                status=200,
+                url=self._url(realm_id, "companyinfo"),
+            )
+        return info
+
+    # -- transport -----------------------------------------------------------------------
+
+    def _url(self, realm_id: str, path: str) -> str:
+        base = self._settings.intuit_api_base_url.rstrip("/")
+        return f"{base}/v3/company/{quote(realm_id, safe='')}/{path}"
+
+    def _request(self, realm_id: str, method: str, path: str, **kwargs: object) -> dict:
+        """One API call: token from the vault; on 401 one refresh and one retry."""
+        url = self._url(realm_id, path)
+        params = {**(kwargs.pop("params", None) or {}), "minorversion": MINOR_VERSION}
+        token = self._vault.access_token(realm_id, self._oauth.refresh)
+        response = self._send(method, url, token, params, kwargs)
+        if response.status_code == 401:
+            # Revoked early, or expired in spite of the margin: refresh (unless another
+            # process already did) and try once more.
+            token = self._vault.access_token(realm_id, self._oauth.refresh, stale=token)
+            response = self._send(method, url, token, params, kwargs)
+        return _parse(response, url)
+
+    def _send(
+        self, method: str, url: str, token: str, params: dict, kwargs: dict
+    ) -> requests.Response:
+        headers = {
+            "Accept": "application/json",
+            "Authorization": f"Bearer {token}",
+            **(kwargs.get("headers") or {}),
+        }
+        try:
+            response = self._session.request(
+                method,
+                url,
+                params=params,
+                data=kwargs.get("data"),
+                headers=headers,
+                timeout=TIMEOUT,
+            )
+        except (requests.Timeout, requests.ConnectionError) as exc:
+            raise QuickBooksTransient(
+                f"QuickBooks unreachable: {type(exc).__name__}", url=url
+            ) from None
+        log.debug("QuickBooks %s %s → %s", method, url, response.status_code)
+        return response
+
+
+def query_text(entity: str, ids: Sequence[str]) -> str:
+    """`select * from <Entity> where Id in ('1', '2') MAXRESULTS n`, quotes escaped.
+
+    python-quickbooks warns it does not sanitise query input (research §4); a quote inside an
+    id is escaped with a backslash, as Intuit's query language expects.
+    """
+    _check_entity(entity)
+    quoted = ", ".join("'" + i.replace("\\", "\\\\").replace("'", "\\'") + "'" for i in ids)
+    # Not SQL: Intuit's query language; the entity name is checked and the ids escaped above.
+    return f"select * from {entity} where Id in ({quoted}) MAXRESULTS {QUERY_BATCH}"  # noqa: S608
+
+
+def _check_entity(entity: str) -> None:
+    if not _ENTITY_NAME.match(entity or ""):
+        raise ValueError(f"not a QuickBooks entity name: {entity!r}")
+
+
+def _entity_list(container: dict, entity: str) -> list[dict]:
+    # Response keys use Intuit's spelling (SalesReceipt); accept any case from the caller.
+    for key, value in container.items():
+        if key.lower() == entity.lower() and isinstance(value, list):
+            return value
+    return []
+
+
+def _fault(body: object) -> tuple[str, str | None] | None:
+    """(message, code) of a Fault body, whatever the key case (401 bodies use `fault`)."""
+    if not isinstance(body, dict):
+        return None
+    fault = body.get("Fault") or body.get("fault")
+    if not isinstance(fault, dict):
+        return None
+    errors = fault.get("Error") or fault.get("error") or []
+    first = errors[0] if errors and isinstance(errors[0], dict) else {}
+    parts = [
+        str(first.get("Message") or first.get("message") or fault.get("type") or "Fault"),
+    ]
+    detail = first.get("Detail") or first.get("detail")
+    if detail:
+        parts.append(str(detail))
+    return ": ".join(parts), (str(first.get("code")) if first.get("code") is not None else None)
+
+
+def _parse(response: requests.Response, url: str) -> dict:
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    fault = _fault(body)
+    # A Fault can come with HTTP 200 (python-quickbooks checks for it before the status).
+    if fault is not None or response.status_code >= 400:
+        message, code = fault or (f"QuickBooks answered HTTP {response.status_code}", None)
+        cls: type[QuickBooksError] = error_class(response.status_code, code)
+        raise cls(f"QuickBooks: {message}", status=response.status_code, fault_code=code, url=url)
+    if not isinstance(body, dict):
+        raise QuickBooksTransient(
+            "QuickBooks answered with a body that is not a JSON object",
+            status=response.status_code,
+            url=url,
+        )
+    return body

@@ -1,0 +1,93 @@
+"""QuickBooks failures, one class per category, chosen by one map (`error_class`).
+
+The worker decides from the class alone: transient → retry with backoff, throttled → the realm
+waits at least `retry_after` seconds, auth → the company needs a new consent and its events
+wait, fault → permanent. Messages carry Intuit's text, the status, the fault code and the URL,
+never a token.
+"""
+
+from __future__ import annotations
+
+
+class QuickBooksError(Exception):
+    """A QuickBooks call failed. `status` is the HTTP status (None without a response)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        fault_code: str | None = None,
+        url: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.fault_code = fault_code
+        self.url = url
+
+    def __str__(self) -> str:
+        details = [f"status {self.status}"] if self.status is not None else []
+        if self.fault_code:
+            details.append(f"code {self.fault_code}")
+        if self.url:
+            details.append(self.url)
+        return f"{self.message} ({', '.join(details)})" if details else self.message
+
+
+class QuickBooksTransient(QuickBooksError):
+    """Timeout, connection error or 5xx: retry with backoff."""
+
+
+class QuickBooksThrottled(QuickBooksError):
+    """HTTP 429: Intuit asks to wait 60 seconds before the realm's next call.
+
+    research/quickbooks.md §4 (limits-and-throttles): "HTTP Status Code 429 ... wait 60 seconds".
+    """
+
+    retry_after = 60
+
+
+class QuickBooksAuthError(QuickBooksError):
+    """The company's authorization is gone (401 after one refresh, `invalid_grant`, 403).
+
+    The company needs a new consent; its events wait in the ledger.
+    """
+
+
+class QuickBooksFault(QuickBooksError):
+    """A permanent Fault: validation (codes 2000–4999), object not found (610), bad request."""
+
+
+# The one status → class map. The HTTP status wins over the fault code: Intuit's throttle
+# fault carries code 003001, which would otherwise fall into the validation range.
+_STATUS_CLASSES: dict[int, type[QuickBooksError]] = {
+    401: QuickBooksAuthError,
+    # 403 ApplicationAuthorizationFailed: the app lost access to the company; only the admin
+    # (a new consent or a restored subscription) can fix it, so events wait instead of failing.
+    403: QuickBooksAuthError,
+    429: QuickBooksThrottled,
+}
+
+# Fault code ranges (as python-quickbooks handle_exceptions reads them, research §4) for Faults
+# that arrive with HTTP 200 or 400: 1–499 authorization, ≥10000 "severe" (server side).
+_FAULT_CODE_CLASSES: tuple[tuple[int, int, type[QuickBooksError]], ...] = (
+    (1, 499, QuickBooksAuthError),
+    (10000, 10**9, QuickBooksTransient),
+)
+
+
+def error_class(status: int | None, fault_code: str | None = None) -> type[QuickBooksError]:
+    """The error class for an HTTP status and an optional Fault code."""
+    if status is None:
+        return QuickBooksTransient
+    if status in _STATUS_CLASSES:
+        return _STATUS_CLASSES[status]
+    if status >= 500:
+        return QuickBooksTransient
+    if fault_code and fault_code.strip().isdigit():
+        code = int(fault_code)
+        for low, high, cls in _FAULT_CODE_CLASSES:
+            if low <= code <= high:
+                return cls
+    return QuickBooksFault

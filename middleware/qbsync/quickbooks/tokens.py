@@ -1,0 +1,358 @@
+"""The token vault: QuickBooks OAuth tokens, encrypted at rest, refreshed one realm at a time.
+
+Tokens are stored Fernet-encrypted (MultiFernet: `QBSYNC_ENCRYPTION_KEY` holds several keys,
+newest first; `rotate()` re-encrypts every row with the newest). Expiry dates and the
+connection status are stored in clear: they are not secrets and the connection card shows them.
+
+Intuit rotates refresh tokens: a refresh may return a new one and the old one then fails with
+`invalid_grant` (research/quickbooks.md §5). So a refresh happens under a row lock
+(PostgreSQL `SELECT … FOR UPDATE`; SQLite: `qbsync.db.make_engine` begins every transaction
+`IMMEDIATE`), the row is read again under the lock so a refresh another process just finished
+is reused, and the new tokens are committed before the new access token is handed out.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from sqlalchemy import Column, DateTime, Engine, String, Table, Text, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection as DbConnection
+from sqlalchemy.engine import Row
+
+from qbsync.db import metadata
+from qbsync.quickbooks.errors import QuickBooksAuthError
+
+log = logging.getLogger(__name__)
+
+CONNECTED = "connected"
+RECONNECT_REQUIRED = "reconnect_required"
+
+qb_tokens = Table(
+    "qb_tokens",
+    metadata,
+    Column("realm_id", String(64), primary_key=True),
+    Column("environment", String(16), nullable=False),
+    # Fernet token of {"access_token", "refresh_token"}; never the plain values.
+    Column("secret", Text, nullable=False),
+    Column("access_expires_at", DateTime(timezone=True), nullable=False),
+    Column("refresh_expires_at", DateTime(timezone=True)),
+    Column("refresh_hard_expires_at", DateTime(timezone=True)),
+    Column("status", String(32), nullable=False, default=CONNECTED),
+    Column("last_error", Text),
+    Column("connected_at", DateTime(timezone=True)),
+    Column("refreshed_at", DateTime(timezone=True)),
+)
+
+
+@dataclass(frozen=True)
+class TokenSet:
+    """One company's tokens. The token values are left out of `repr` so they never reach logs."""
+
+    access_token: str = field(repr=False)
+    refresh_token: str = field(repr=False)
+    access_expires_at: datetime
+    refresh_expires_at: datetime | None
+    refresh_hard_expires_at: datetime | None
+    realm_id: str
+    environment: str
+
+
+@dataclass(frozen=True)
+class Connection:
+    """What may be shown about a stored connection: everything except the tokens."""
+
+    realm_id: str
+    environment: str
+    status: str  # CONNECTED | RECONNECT_REQUIRED
+    access_expires_at: datetime
+    refresh_expires_at: datetime | None
+    refresh_hard_expires_at: datetime | None
+    connected_at: datetime | None
+    refreshed_at: datetime | None
+    last_error: str | None
+
+
+class TokenVaultError(Exception):
+    """The vault cannot work: no key, a malformed key, or stored tokens no key can decrypt."""
+
+
+Refresher = Callable[[TokenSet], TokenSet]
+"""Exchanges a TokenSet's refresh token for a new TokenSet (`IntuitOAuth.refresh`)."""
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _to_db(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("token expiry times must be timezone-aware")
+    return value.astimezone(UTC)
+
+
+def _from_db(value: datetime | None) -> datetime | None:
+    # SQLite hands back naive datetimes; everything stored is UTC.
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class TokenVault:
+    """Encrypted token storage on the shared database (table `qb_tokens`)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        keys: Sequence[str],
+        *,
+        refresh_margin: timedelta = timedelta(minutes=5),
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        if not keys:
+            raise TokenVaultError(
+                "QBSYNC_ENCRYPTION_KEY is not set; make a key with `qbsync keygen`"
+            )
+        fernets = []
+        for position, key in enumerate(keys, start=1):
+            try:
+                fernets.append(Fernet(key))
+            except (ValueError, TypeError):
+                raise TokenVaultError(
+                    f"QBSYNC_ENCRYPTION_KEY key #{position} is not a Fernet key "
+                    "(32 url-safe base64 bytes); make one with `qbsync keygen`"
+                ) from None
+        self._engine = engine
+        self._fernet = MultiFernet(fernets)
+        self._refresh_margin = refresh_margin
+        self._clock = clock
+
+    # -- storage -------------------------------------------------------------------------
+
+    def save(self, tokens: TokenSet) -> None:
+        """Store a company's tokens (a new consent): status becomes connected."""
+        now = self._clock()
+        values = {
+            **self._token_values(tokens),
+            "environment": tokens.environment,
+            "status": CONNECTED,
+            "last_error": None,
+            "connected_at": now,
+            "refreshed_at": now,
+        }
+        insert = (postgresql.insert if self._is_postgres else sqlite.insert)(qb_tokens)
+        statement = insert.values(realm_id=tokens.realm_id, **values).on_conflict_do_update(
+            index_elements=[qb_tokens.c.realm_id], set_=values
+        )
+        with self._engine.begin() as conn:
+            conn.execute(statement)
+
+    def get(self, realm_id: str) -> TokenSet | None:
+        """The decrypted tokens of `realm_id`, or None when none are stored."""
+        with self._engine.begin() as conn:
+            row = self._row(conn, realm_id)
+        return None if row is None else self._decrypt(row)
+
+    def delete(self, realm_id: str) -> bool:
+        """Forget a company's tokens; True when there were any."""
+        with self._engine.begin() as conn:
+            result = conn.execute(delete(qb_tokens).where(qb_tokens.c.realm_id == realm_id))
+        return result.rowcount > 0
+
+    def realms(self) -> list[str]:
+        """Every realm with stored tokens, sorted."""
+        with self._engine.begin() as conn:
+            rows = conn.execute(select(qb_tokens.c.realm_id).order_by(qb_tokens.c.realm_id))
+            return [row.realm_id for row in rows]
+
+    def connection(self, realm_id: str) -> Connection | None:
+        """Status and expiry dates of one realm (no tokens)."""
+        with self._engine.begin() as conn:
+            row = self._row(conn, realm_id)
+        return None if row is None else _connection(row)
+
+    def connections(self) -> list[Connection]:
+        """Status and expiry dates of every realm (no tokens), sorted by realm."""
+        with self._engine.begin() as conn:
+            rows = conn.execute(select(qb_tokens).order_by(qb_tokens.c.realm_id)).all()
+        return [_connection(row) for row in rows]
+
+    def mark_reconnect_required(self, realm_id: str, reason: str) -> None:
+        """Record that the company needs a new consent; `access_token` refuses until `save`."""
+        with self._engine.begin() as conn:
+            conn.execute(
+                update(qb_tokens)
+                .where(qb_tokens.c.realm_id == realm_id)
+                .values(status=RECONNECT_REQUIRED, last_error=reason)
+            )
+
+    def rotate(self) -> int:
+        """Re-encrypt every row with the newest key (the first); returns the number of rows.
+
+        All or nothing: a row no configured key can decrypt stops the rotation.
+        """
+        with self._engine.begin() as conn:
+            rows = conn.execute(select(qb_tokens.c.realm_id, qb_tokens.c.secret)).all()
+            for row in rows:
+                try:
+                    secret = self._fernet.rotate(row.secret.encode("ascii")).decode("ascii")
+                except InvalidToken:
+                    raise _undecryptable(row.realm_id) from None
+                conn.execute(
+                    update(qb_tokens)
+                    .where(qb_tokens.c.realm_id == row.realm_id)
+                    .values(secret=secret)
+                )
+        return len(rows)
+
+    def verify(self) -> int:
+        """Decrypt every row (start-up check); returns the number of rows.
+
+        Raises TokenVaultError naming the realm when the key that encrypted it is missing.
+        """
+        with self._engine.begin() as conn:
+            rows = conn.execute(select(qb_tokens)).all()
+        for row in rows:
+            self._decrypt(row)
+        return len(rows)
+
+    # -- access tokens -------------------------------------------------------------------
+
+    def access_token(self, realm_id: str, refresher: Refresher, *, stale: str | None = None) -> str:
+        """A usable access token for `realm_id`, refreshed when it expires within the margin.
+
+        `stale` is an access token the API just rejected (401): it is refreshed even if not
+        yet expired, unless another process has already replaced it. Raises
+        QuickBooksAuthError when no tokens are stored, the realm needs a new consent, or
+        Intuit answers `invalid_grant` (the realm is then marked reconnect_required).
+        """
+        with self._engine.begin() as conn:
+            tokens = self._usable(self._row(conn, realm_id), realm_id)
+        if not self._needs_refresh(tokens, stale):
+            return tokens.access_token
+        return self._refresh(realm_id, refresher, stale)
+
+    def _refresh(self, realm_id: str, refresher: Refresher, stale: str | None) -> str:
+        failure: QuickBooksAuthError | None = None
+        with self._engine.begin() as conn:
+            # The lock: other refreshers of this realm wait here until we commit.
+            row = conn.execute(
+                select(qb_tokens).where(qb_tokens.c.realm_id == realm_id).with_for_update()
+            ).first()
+            tokens = self._usable(row, realm_id)
+            if not self._needs_refresh(tokens, stale):
+                return tokens.access_token  # another process refreshed while we waited
+            try:
+                fresh = refresher(tokens)
+            except QuickBooksAuthError as exc:
+                if exc.fault_code != "invalid_grant":
+                    raise
+                # Commit the status with this transaction, then raise.
+                failure = exc
+                conn.execute(
+                    update(qb_tokens)
+                    .where(qb_tokens.c.realm_id == realm_id)
+                    .values(status=RECONNECT_REQUIRED, last_error=str(exc))
+                )
+            else:
+                fresh = replace(
+                    fresh,
+                    realm_id=realm_id,
+                    environment=tokens.environment,
+                    refresh_hard_expires_at=fresh.refresh_hard_expires_at
+                    or tokens.refresh_hard_expires_at,
+                )
+                conn.execute(
+                    update(qb_tokens)
+                    .where(qb_tokens.c.realm_id == realm_id)
+                    .values(**self._token_values(fresh), refreshed_at=self._clock())
+                )
+        if failure is not None:
+            log.warning("QuickBooks realm %s needs a new consent: %s", realm_id, failure)
+            raise failure
+        # Committed above: the rotated refresh token is durable before this token is used.
+        log.info("Refreshed the QuickBooks access token of realm %s", realm_id)
+        return fresh.access_token
+
+    def _needs_refresh(self, tokens: TokenSet, stale: str | None) -> bool:
+        if stale is not None and tokens.access_token == stale:
+            return True
+        return tokens.access_expires_at - self._refresh_margin <= self._clock()
+
+    def _usable(self, row: Row | None, realm_id: str) -> TokenSet:
+        if row is None:
+            raise QuickBooksAuthError(
+                f"No QuickBooks tokens stored for realm {realm_id}; connect the company"
+            )
+        if row.status == RECONNECT_REQUIRED:
+            raise QuickBooksAuthError(
+                f"QuickBooks realm {realm_id} needs a new consent (Reconnect): "
+                f"{row.last_error or 'authorization lost'}",
+                fault_code="reconnect_required",
+            )
+        return self._decrypt(row)
+
+    # -- rows ----------------------------------------------------------------------------
+
+    @property
+    def _is_postgres(self) -> bool:
+        return self._engine.dialect.name == "postgresql"
+
+    @staticmethod
+    def _row(conn: DbConnection, realm_id: str) -> Row | None:
+        return conn.execute(select(qb_tokens).where(qb_tokens.c.realm_id == realm_id)).first()
+
+    def _token_values(self, tokens: TokenSet) -> dict[str, object]:
+        plain = json.dumps(
+            {"access_token": tokens.access_token, "refresh_token": tokens.refresh_token}
+        ).encode("utf-8")
+        return {
+            "secret": self._fernet.encrypt(plain).decode("ascii"),
+            "access_expires_at": _to_db(tokens.access_expires_at),
+            "refresh_expires_at": _to_db(tokens.refresh_expires_at),
+            "refresh_hard_expires_at": _to_db(tokens.refresh_hard_expires_at),
+        }
+
+    def _decrypt(self, row: Row) -> TokenSet:
+        try:
+            plain = json.loads(self._fernet.decrypt(row.secret.encode("ascii")))
+        except InvalidToken:
+            raise _undecryptable(row.realm_id) from None
+        return TokenSet(
+            access_token=plain["access_token"],
+            refresh_token=plain["refresh_token"],
+            access_expires_at=_from_db(row.access_expires_at),
+            refresh_expires_at=_from_db(row.refresh_expires_at),
+            refresh_hard_expires_at=_from_db(row.refresh_hard_expires_at),
+            realm_id=row.realm_id,
+            environment=row.environment,
+        )
+
+
+def _connection(row: Row) -> Connection:
+    return Connection(
+        realm_id=row.realm_id,
+        environment=row.environment,
+        status=row.status,
+        access_expires_at=_from_db(row.access_expires_at),
+        refresh_expires_at=_from_db(row.refresh_expires_at),
+        refresh_hard_expires_at=_from_db(row.refresh_hard_expires_at),
+        connected_at=_from_db(row.connected_at),
+        refreshed_at=_from_db(row.refreshed_at),
+        last_error=row.last_error,
+    )
+
+
+def _undecryptable(realm_id: str) -> TokenVaultError:
+    return TokenVaultError(
+        f"The stored QuickBooks tokens of realm {realm_id} cannot be decrypted with any key in "
+        "QBSYNC_ENCRYPTION_KEY; keep the key that encrypted them in the list (newest first) "
+        "until `qbsync rotate-keys` has run"
+    )
