@@ -1,0 +1,300 @@
+"""qbsync.mapping: QuickBooks JSON → Salesforce upsert body (pure functions)."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from qbsync.mapping import (
+    MappingError,
+    ParentTarget,
+    SObjectDescribe,
+    build_record,
+    parse_qb_time,
+)
+from qbsync.sync_config import FieldMapping, ObjectMapping
+
+REALM = "9130350000000000"
+
+# research/quickbooks.md §6: Intuit's Customer sample (PipedreamHQ/pipedream fixture).
+CUSTOMER = {
+    "domain": "QBO",
+    "FamilyName": "Lauterbach",
+    "DisplayName": "Amy's Bird Sanctuary",
+    "DefaultTaxCodeRef": {"value": "2"},
+    "PrimaryEmailAddr": {"Address": "Birds@Intuit.com"},
+    "PreferredDeliveryMethod": "Print",
+    "GivenName": "Amy",
+    "FullyQualifiedName": "Amy's Bird Sanctuary",
+    "BillWithParent": False,
+    "Job": False,
+    "BalanceWithJobs": 274.0,
+    "PrimaryPhone": {"FreeFormNumber": "(650) 555-3311"},
+    "Active": True,
+    "MetaData": {
+        "CreateTime": "2014-09-11T16:48:43-07:00",
+        "LastUpdatedTime": "2015-07-01T10:14:15-07:00",
+    },
+    "BillAddr": {
+        "City": "Bayshore",
+        "Line1": "4581 Finch St.",
+        "PostalCode": "94326",
+        "Lat": "INVALID",
+        "Long": "INVALID",
+        "CountrySubDivisionCode": "CA",
+        "Id": "2",
+    },
+    "MiddleName": "Michelle",
+    "Notes": "Note added via Update operation.",
+    "Taxable": True,
+    "Balance": 274.0,
+    "SyncToken": "5",
+    "CompanyName": "Amy's Bird Sanctuary",
+    "sparse": False,
+    "Id": "1",
+}
+
+
+def sf_field(name, type_="string", length=0, **extra):
+    """One entry of a describe's `fields` array (the keys the REST describe returns)."""
+    return {
+        "name": name,
+        "type": type_,
+        "length": length,
+        "scale": extra.pop("scale", 0),
+        "relationshipName": extra.pop("relationshipName", None),
+        "referenceTo": extra.pop("referenceTo", []),
+        "createable": extra.pop("createable", True),
+        "updateable": extra.pop("updateable", True),
+        **extra,
+    }
+
+
+ACCOUNT_DESCRIBE = {
+    "name": "Account",
+    "fields": [
+        sf_field("Id", "id", 18, createable=False, updateable=False),
+        sf_field("Name", "string", 255),
+        sf_field("BillingCity", "string", 40),
+        sf_field("BillingPostalCode", "string", 20),
+        sf_field("Phone", "phone", 40),
+        sf_field("Description", "textarea", 32000),
+        sf_field("AnnualRevenue", "currency", 18, scale=2),
+        sf_field("NumberOfEmployees", "int", 0),
+        sf_field("QB_Active__c", "boolean", 0),
+        sf_field("QB_External_Id__c", "string", 255),
+        sf_field("QB_Created__c", "datetime", 0),
+        sf_field("QB_Since__c", "date", 0),
+        sf_field("Website", "url", 255),
+        sf_field("ParentId", "reference", 18, relationshipName="Parent", referenceTo=["Account"]),
+        sf_field("LastModifiedDate", "datetime", 0, createable=False, updateable=False),
+    ],
+}
+DESCRIBE = SObjectDescribe.from_json(ACCOUNT_DESCRIBE)
+PARENTS = {"Customer": ParentTarget("Account", "QB_External_Id__c")}
+
+
+def mapping(*field_mappings, qb_object="Customer"):
+    return ObjectMapping(
+        qb_object=qb_object,
+        salesforce_object="Account",
+        external_id_field="QB_External_Id__c",
+        realtime_enabled=True,
+        delete_behavior="Deactivate",
+        field_mappings=tuple(field_mappings),
+    )
+
+
+def fm(qb_field, sf, **kwargs):
+    return FieldMapping(qb_field=qb_field, salesforce_field=sf, **kwargs)
+
+
+def test_dotted_paths_types_and_external_id():
+    record = build_record(
+        CUSTOMER,
+        mapping(
+            fm("DisplayName", "Name"),
+            fm("BillAddr.City", "BillingCity"),
+            fm("Balance", "AnnualRevenue", qb_type="decimal"),
+            fm("Active", "QB_Active__c", qb_type="boolean"),
+            fm("MetaData.CreateTime", "QB_Created__c", qb_type="datetime"),
+            fm("MetaData.CreateTime", "QB_Since__c", qb_type="datetime"),
+        ),
+        DESCRIBE,
+        REALM,
+        PARENTS,
+    )
+    assert record.external_id == f"{REALM}-Customer-1"
+    assert record.fields == {
+        "QB_External_Id__c": f"{REALM}-Customer-1",
+        "Name": "Amy's Bird Sanctuary",
+        "BillingCity": "Bayshore",
+        "AnnualRevenue": 274,
+        "QB_Active__c": True,
+        # 16:48:43 at -07:00 is 23:48:43 UTC; the date keeps QuickBooks' own calendar day.
+        "QB_Created__c": "2014-09-11T23:48:43.000Z",
+        "QB_Since__c": "2014-09-11",
+    }
+    assert record.warnings == []
+
+
+def test_missing_path_is_left_out_or_takes_the_default():
+    record = build_record(
+        CUSTOMER,
+        mapping(
+            fm("BillAddr.Country", "BillingPostalCode"),
+            fm("WebAddr.URI", "Website", default_value="https://example.com"),
+            fm("Notes", "Description"),
+        ),
+        DESCRIBE,
+        REALM,
+        PARENTS,
+    )
+    assert "BillingPostalCode" not in record.fields
+    assert record.fields["Website"] == "https://example.com"
+    assert record.fields["Description"] == "Note added via Update operation."
+
+
+@pytest.mark.parametrize(
+    ("transform", "qb_field", "expected"),
+    [
+        ("Digits Only", "PrimaryPhone.FreeFormNumber", "6505553311"),
+        ("Uppercase", "BillAddr.City", "BAYSHORE"),
+        ("Lowercase", "BillAddr.City", "bayshore"),
+        ("Trim", "GivenName", "Amy"),
+    ],
+)
+def test_transforms(transform, qb_field, expected):
+    qb = copy.deepcopy(CUSTOMER)
+    qb["GivenName"] = "  Amy \t"
+    record = build_record(
+        qb, mapping(fm(qb_field, "Phone", transform=transform)), DESCRIBE, REALM, PARENTS
+    )
+    assert record.fields["Phone"] == expected
+
+
+def test_default_value_text_is_converted_to_the_field_type():
+    qb = {"Id": "7"}
+    record = build_record(
+        qb,
+        mapping(
+            fm("Active", "QB_Active__c", default_value="false"),
+            fm("Balance", "AnnualRevenue", default_value="12.345"),
+            fm("Job", "NumberOfEmployees", default_value="40"),
+        ),
+        DESCRIBE,
+        REALM,
+        PARENTS,
+    )
+    # currency has scale 2 in the describe: 12.345 is rounded half up, as Salesforce does
+    assert record.fields["QB_Active__c"] is False
+    assert record.fields["AnnualRevenue"] == 12.35
+    assert record.fields["NumberOfEmployees"] == 40
+
+
+def test_truncation_to_field_length_is_listed_as_a_warning():
+    qb = copy.deepcopy(CUSTOMER)
+    qb["BillAddr"]["City"] = "X" * 55
+    record = build_record(qb, mapping(fm("BillAddr.City", "BillingCity")), DESCRIBE, REALM, PARENTS)
+    assert record.fields["BillingCity"] == "X" * 40
+    assert record.warnings == ["BillAddr.City → BillingCity: 55 characters cut to 40"]
+
+
+def test_reference_becomes_a_lookup_through_the_parents_external_id():
+    qb = copy.deepcopy(CUSTOMER)
+    qb["ParentRef"] = {"value": "58", "name": "Parent Co"}
+    for path in ("ParentRef", "ParentRef.value"):
+        record = build_record(
+            qb,
+            mapping(fm(path, "ParentId", qb_type="reference", reference_to="Customer")),
+            DESCRIBE,
+            REALM,
+            PARENTS,
+        )
+        assert record.fields["Parent"] == {"QB_External_Id__c": f"{REALM}-Customer-58"}
+        assert "ParentId" not in record.fields
+
+
+def test_reference_without_value_is_left_out():
+    record = build_record(
+        CUSTOMER,
+        mapping(fm("ParentRef", "ParentId", qb_type="reference", reference_to="Customer")),
+        DESCRIBE,
+        REALM,
+        PARENTS,
+    )
+    assert "Parent" not in record.fields
+
+
+def test_reference_to_an_unmapped_parent_is_a_mapping_error():
+    qb = dict(CUSTOMER, ParentRef={"value": "58"})
+    with pytest.raises(MappingError, match="Customer, which has no object mapping"):
+        build_record(
+            qb,
+            mapping(fm("ParentRef", "ParentId", qb_type="reference", reference_to="Customer")),
+            DESCRIBE,
+            REALM,
+            {},
+        )
+
+
+def test_reference_to_a_parent_mapped_to_another_object_is_a_mapping_error():
+    qb = dict(CUSTOMER, ParentRef={"value": "58"})
+    with pytest.raises(MappingError, match="looks up Account, but QuickBooks Customer"):
+        build_record(
+            qb,
+            mapping(fm("ParentRef", "ParentId", qb_type="reference", reference_to="Customer")),
+            DESCRIBE,
+            REALM,
+            {"Customer": ParentTarget("Contact", "QB_External_Id__c")},
+        )
+
+
+def test_reference_onto_a_text_field_carries_the_parent_key():
+    qb = dict(CUSTOMER, DefaultTaxCodeRef={"value": "2"})
+    record = build_record(
+        qb,
+        mapping(fm("DefaultTaxCodeRef", "Description", reference_to="TaxCode")),
+        DESCRIBE,
+        REALM,
+        PARENTS,
+    )
+    assert record.fields["Description"] == f"{REALM}-TaxCode-2"
+
+
+@pytest.mark.parametrize(
+    ("field_mapping", "message"),
+    [
+        (fm("DisplayName", "Nope__c"), "INVALID_FIELD: Nope__c does not exist on Account"),
+        (fm("DisplayName", "LastModifiedDate"), "read-only"),
+        (fm("DisplayName", "AnnualRevenue"), "cannot be written to Account.AnnualRevenue"),
+        (fm("BillAddr", "BillingCity"), "a QuickBooks object or list is not a single value"),
+        (fm("Balance", "NumberOfEmployees"), None),  # 274.0 is a whole number: fine
+        (fm("DisplayName", "Id"), "read-only"),
+    ],
+)
+def test_configuration_that_cannot_apply_raises_mapping_error(field_mapping, message):
+    if message is None:
+        record = build_record(CUSTOMER, mapping(field_mapping), DESCRIBE, REALM, PARENTS)
+        assert record.fields["NumberOfEmployees"] == 274
+        return
+    with pytest.raises(MappingError, match=message):
+        build_record(CUSTOMER, mapping(field_mapping), DESCRIBE, REALM, PARENTS)
+
+
+def test_unknown_external_id_field_is_a_mapping_error():
+    bad = ObjectMapping("Customer", "Account", "Ext__c", True, "Ignore", ())
+    with pytest.raises(MappingError, match="External_Id_Field__c Ext__c does not exist"):
+        build_record(CUSTOMER, bad, DESCRIBE, REALM, PARENTS)
+
+
+def test_describe_lookup_is_case_insensitive_and_body_uses_the_api_name():
+    record = build_record(CUSTOMER, mapping(fm("DisplayName", "name")), DESCRIBE, REALM, PARENTS)
+    assert record.fields["Name"] == "Amy's Bird Sanctuary"
+
+
+def test_parse_qb_time_is_utc():
+    parsed = parse_qb_time("2015-07-01T10:14:15-07:00")
+    assert parsed.isoformat() == "2015-07-01T17:14:15+00:00"
+    assert parse_qb_time(None) is None
