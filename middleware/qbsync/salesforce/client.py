@@ -1,0 +1,245 @@
+"""Salesforce REST client on simple-salesforce, with our own login and session retry.
+
+We log in ourselves (`qbsync.salesforce.auth`) and build
+`Salesforce(instance_url=…, session_id=…, version=…)`. simple-salesforce re-logs-in on
+`INVALID_SESSION_ID` only when it logged in itself, so that retry is done here (once).
+Writes go through sObject Collections, 200 records a call with `allOrNone: false`, so one
+bad record never blocks the others (research/salesforce.md §1.3).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import requests
+from simple_salesforce import Salesforce
+from simple_salesforce import exceptions as sf_exceptions
+from simple_salesforce.api import Usage
+
+from qbsync.config import Settings
+from qbsync.salesforce.auth import SalesforceLogin, login
+from qbsync.salesforce.errors import (
+    TRANSIENT_CODES,
+    SalesforceError,
+    SalesforceTransient,
+    error_class,
+)
+
+log = logging.getLogger(__name__)
+
+COLLECTION_LIMIT = 200  # records per sObject Collections call
+TIMEOUT = (5, 60)  # (connect, read) seconds
+_API_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class RecordResult:
+    """One record's outcome in a Collections call. `errors` items carry `statusCode`."""
+
+    id: str | None
+    success: bool
+    created: bool | None = None
+    errors: list[dict] = field(default_factory=list)
+
+    @classmethod
+    def from_json(cls, item: dict) -> RecordResult:
+        return cls(
+            id=item.get("id"),
+            success=bool(item.get("success")),
+            created=item.get("created"),
+            errors=list(item.get("errors") or []),
+        )
+
+    @property
+    def transient(self) -> bool:
+        """True when every error is worth retrying (e.g. UNABLE_TO_LOCK_ROW)."""
+        return bool(self.errors) and all(
+            e.get("statusCode") in TRANSIENT_CODES for e in self.errors
+        )
+
+    @property
+    def message(self) -> str:
+        """Salesforce's errors as one line: `STATUS_CODE: message [fields]; …`."""
+        parts = []
+        for error in self.errors:
+            text = f"{error.get('statusCode')}: {error.get('message')}"
+            if error.get("fields"):
+                text += f" [{', '.join(error['fields'])}]"
+            parts.append(text)
+        return "; ".join(parts)
+
+
+class SalesforceClient:
+    """The org the middleware writes to; logs in lazily on the first call."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        session: requests.Session | None = None,
+        *,
+        login_with: Callable[[Settings, requests.Session], SalesforceLogin] = login,
+    ) -> None:
+        self._settings = settings
+        self._session = session or requests.Session()
+        self._login_with = login_with
+        self._sf: Salesforce | None = None
+        self._describes: dict[str, dict] = {}
+        self._api_usage: Usage | None = None
+
+    @property
+    def api_usage(self) -> Usage | None:
+        """`Usage(used, total)` from the last `Sforce-Limit-Info: api-usage=…` header."""
+        return self._api_usage
+
+    def query_all(self, soql: str) -> list[dict]:
+        """Every record of a SOQL query (follows `nextRecordsUrl`)."""
+        result = self._call(lambda sf: sf.query_all(soql, timeout=TIMEOUT))
+        return list(result["records"])
+
+    def describe(self, sobject: str) -> dict:
+        """The sObject's describe result; cached for the life of this client."""
+        _check_name(sobject)
+        if sobject not in self._describes:
+            self._describes[sobject] = self._call(
+                lambda sf: sf.restful(f"sobjects/{sobject}/describe", timeout=TIMEOUT)
+            )
+        return self._describes[sobject]
+
+    def forget_describes(self) -> None:
+        """Drop cached describes (fields were added to the org)."""
+        self._describes.clear()
+
+    def upsert_collection(
+        self, sobject: str, external_id_field: str, records: Sequence[dict]
+    ) -> list[RecordResult]:
+        """Upsert by external id, ≤200 records a call; one result per record, in order."""
+        _check_name(sobject)
+        _check_name(external_id_field)
+        typed = [_typed(record, sobject) for record in records]
+        return self._collections(
+            typed,
+            lambda sf, chunk: sf.restful(
+                f"composite/sobjects/{sobject}/{external_id_field}",
+                method="PATCH",
+                json={"allOrNone": False, "records": chunk},
+                timeout=TIMEOUT,
+            ),
+        )
+
+    def update_collection(
+        self, records: Sequence[dict], sobject: str | None = None
+    ) -> list[RecordResult]:
+        """Update records by `Id`, ≤200 a call; each record needs `attributes.type` or `sobject`."""
+        if sobject is not None:
+            _check_name(sobject)
+            typed = [_typed(record, sobject) for record in records]
+        else:
+            typed = list(records)
+            for record in typed:
+                if not (record.get("attributes") or {}).get("type"):
+                    raise ValueError("update_collection: a record has no attributes.type")
+        return self._collections(
+            typed,
+            lambda sf, chunk: sf.restful(
+                "composite/sobjects",
+                method="PATCH",
+                json={"allOrNone": False, "records": chunk},
+                timeout=TIMEOUT,
+            ),
+        )
+
+    def delete_collection(self, ids: Sequence[str]) -> list[RecordResult]:
+        """Delete records by Id, ≤200 a call; one result per id, in order."""
+        return self._collections(
+            list(ids),
+            lambda sf, chunk: sf.restful(
+                "composite/sobjects",
+                params={"ids": ",".join(chunk), "allOrNone": "false"},
+                method="DELETE",
+                timeout=TIMEOUT,
+            ),
+        )
+
+    # -- transport -----------------------------------------------------------------------
+
+    def _collections(
+        self, items: list, send: Callable[[Salesforce, list], Any]
+    ) -> list[RecordResult]:
+        results: list[RecordResult] = []
+        for start in range(0, len(items), COLLECTION_LIMIT):
+            chunk = items[start : start + COLLECTION_LIMIT]
+            body = self._call(lambda sf, chunk=chunk: send(sf, chunk))
+            if not isinstance(body, list) or len(body) != len(chunk):
+                raise SalesforceError(
+                    f"Salesforce returned {len(body) if isinstance(body, list) else 'no'} "
+                    f"results for {len(chunk)} records"
+                )
+            results.extend(RecordResult.from_json(item) for item in body)
+        return results
+
+    def _connect(self) -> Salesforce:
+        if self._sf is None:
+            session = self._login_with(self._settings, self._session)
+            self._sf = Salesforce(
+                instance_url=session.instance_url,
+                session_id=session.access_token,
+                version=self._settings.salesforce_api_version,
+                session=self._session,
+                object_pairs_hook=dict,
+            )
+        return self._sf
+
+    def _call(self, action: Callable[[Salesforce], T]) -> T:
+        """Run one REST action; on 401 INVALID_SESSION_ID log in again and retry once."""
+        for attempt in (1, 2):
+            sf = self._connect()
+            try:
+                result = action(sf)
+            except sf_exceptions.SalesforceExpiredSession as exc:
+                if attempt == 1 and _error_code(exc) == "INVALID_SESSION_ID":
+                    log.info("Salesforce session expired; logging in again")
+                    self._sf = None
+                    continue
+                raise _translate(exc) from None
+            except sf_exceptions.SalesforceError as exc:
+                raise _translate(exc) from None
+            except (requests.Timeout, requests.ConnectionError) as exc:
+                raise SalesforceTransient(f"Salesforce unreachable: {type(exc).__name__}") from None
+            self._api_usage = sf.api_usage.get("api-usage", self._api_usage)
+            return result
+        raise AssertionError("unreachable")  # the loop returns or raises
+
+
+def _check_name(name: str) -> None:
+    if not _API_NAME.match(name or ""):
+        raise ValueError(f"not a Salesforce API name: {name!r}")
+
+
+def _typed(record: dict, sobject: str) -> dict:
+    return {**record, "attributes": {**(record.get("attributes") or {}), "type": sobject}}
+
+
+def _first_error(exc: sf_exceptions.SalesforceError) -> dict:
+    content = exc.content
+    if isinstance(content, list) and content and isinstance(content[0], dict):
+        return content[0]
+    if isinstance(content, dict):
+        return content
+    return {}
+
+
+def _error_code(exc: sf_exceptions.SalesforceError) -> str | None:
+    return _first_error(exc).get("errorCode")
+
+
+def _translate(exc: sf_exceptions.SalesforceError) -> SalesforceError:
+    first = _first_error(exc)
+    code = first.get("errorCode")
+    message = first.get("message") or f"Salesforce answered HTTP {exc.status}"
+    cls = error_class(exc.status, code)
+    return cls(f"Salesforce: {message}", status=exc.status, error_code=code, url=exc.url)
