@@ -1,0 +1,231 @@
+import { createElement } from 'lwc';
+import QbRealtimeConfig from 'c/qbRealtimeConfig';
+import getObjectMappings from '@salesforce/apex/QBSetupController.getObjectMappings';
+import saveRealtimeSettings from '@salesforce/apex/QBSetupController.saveRealtimeSettings';
+
+jest.mock(
+    'c/qbCatalog',
+    () => require('../../../../../test/jest-mocks/qbCatalog'),
+    {
+        virtual: true
+    }
+);
+jest.mock(
+    '@salesforce/apex/QBSetupController.getObjectMappings',
+    () => ({ default: jest.fn() }),
+    { virtual: true }
+);
+jest.mock(
+    '@salesforce/apex/QBSetupController.saveRealtimeSettings',
+    () => ({ default: jest.fn() }),
+    { virtual: true }
+);
+
+const MAPPINGS = require('./data/getObjectMappings.json');
+const ROW_ERROR_RESULTS = require('./data/saveRealtimeSettingsRowError.json');
+const CUSTOMER_ID = 'a01000000000001AAA';
+const ITEM_ID = 'a01000000000003AAA';
+
+const flushPromises = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+async function render() {
+    const element = createElement('c-qb-realtime-config', {
+        is: QbRealtimeConfig
+    });
+    element.companyId = 'a00000000000001AAA';
+    document.body.appendChild(element);
+    await flushPromises();
+    return element;
+}
+
+const row = (element, qbObject) =>
+    element.shadowRoot.querySelector(`tr[data-row="${qbObject}"]`);
+const cell = (element, qbObject, name) =>
+    row(element, qbObject).querySelector(`[data-cell="${name}"]`);
+const toggle = (element, qbObject) =>
+    row(element, qbObject).querySelector('lightning-input');
+const saveButton = (element) =>
+    element.shadowRoot.querySelector('lightning-button[slot="actions"]');
+const banner = (element) =>
+    element.shadowRoot.querySelector('[data-id="not-enabled"]');
+
+async function switchTo(element, qbObject, checked) {
+    const input = toggle(element, qbObject);
+    input.checked = checked;
+    input.dispatchEvent(new CustomEvent('change'));
+    await flushPromises();
+}
+
+describe('c-qb-realtime-config', () => {
+    beforeEach(() => {
+        getObjectMappings.mockResolvedValue(MAPPINGS);
+    });
+
+    afterEach(() => {
+        while (document.body.firstChild) {
+            document.body.removeChild(document.body.firstChild);
+        }
+        jest.clearAllMocks();
+    });
+
+    it('lists every catalog object with its target, field count and status', async () => {
+        const element = await render();
+
+        expect(getObjectMappings).toHaveBeenCalledWith({
+            companyId: 'a00000000000001AAA'
+        });
+        const rows = element.shadowRoot.querySelectorAll('tbody tr');
+        expect(Array.from(rows).map((tr) => tr.dataset.row)).toEqual([
+            'Customer',
+            'Vendor',
+            'Item',
+            'Invoice'
+        ]);
+        expect(cell(element, 'Customer', 'target').textContent).toBe('Account');
+        expect(cell(element, 'Customer', 'count').textContent).toBe('3');
+        expect(cell(element, 'Customer', 'status').label).toBe('Ready');
+        expect(cell(element, 'Vendor', 'status').label).toBe(
+            'Needs field mappings'
+        );
+        expect(cell(element, 'Item', 'status').label).toBe('Enabled');
+        expect(toggle(element, 'Item').checked).toBe(true);
+        expect(cell(element, 'Invoice', 'target').textContent).toBe(
+            'Not mapped'
+        );
+        expect(cell(element, 'Invoice', 'status').label).toBe('Not mapped');
+    });
+
+    it('disables the toggle where the object is not ready and says why', async () => {
+        const element = await render();
+
+        expect(toggle(element, 'Vendor').disabled).toBe(true);
+        expect(cell(element, 'Vendor', 'reason').textContent).toContain(
+            'Add field mappings before enabling real-time sync.'
+        );
+        expect(toggle(element, 'Invoice').disabled).toBe(true);
+        expect(cell(element, 'Invoice', 'reason').textContent).toContain(
+            'in Object Mapping first'
+        );
+        expect(toggle(element, 'Customer').disabled).toBe(false);
+        expect(cell(element, 'Customer', 'reason')).toBeNull();
+        expect(toggle(element, 'Item').disabled).toBe(false);
+    });
+
+    it('names mapped objects that are not enabled in a banner', async () => {
+        const element = await render();
+
+        expect(banner(element).textContent).toContain(
+            'Mapped but not enabled for real-time sync: Customer, Vendor.'
+        );
+
+        await switchTo(element, 'Customer', true);
+
+        expect(banner(element).textContent).toContain(
+            'not enabled for real-time sync: Vendor.'
+        );
+        expect(cell(element, 'Customer', 'status').label).toBe('Enabled');
+    });
+
+    it('has Save disabled until something changes', async () => {
+        const element = await render();
+
+        expect(saveButton(element).disabled).toBe(true);
+        await switchTo(element, 'Customer', true);
+        expect(saveButton(element).disabled).toBe(false);
+        await switchTo(element, 'Customer', false);
+        expect(saveButton(element).disabled).toBe(true);
+    });
+
+    it('saves all changes in one call and shows a success toast', async () => {
+        saveRealtimeSettings.mockResolvedValue([
+            { id: CUSTOMER_ID, qbObject: 'Customer', success: true },
+            { id: ITEM_ID, qbObject: 'Item', success: true }
+        ]);
+        // The server state after the save: Customer on, Item off.
+        const savedState = MAPPINGS.map((mapping) => ({
+            ...mapping,
+            Realtime_Enabled__c: mapping.Id === CUSTOMER_ID
+        }));
+        const element = await render();
+        const toastHandler = jest.fn();
+        element.addEventListener('lightning__showtoast', toastHandler);
+
+        await switchTo(element, 'Customer', true);
+        await switchTo(element, 'Item', false);
+        getObjectMappings.mockResolvedValue(savedState);
+        saveButton(element).click();
+        await flushPromises();
+
+        expect(saveRealtimeSettings).toHaveBeenCalledTimes(1);
+        expect(saveRealtimeSettings.mock.calls[0][0]).toEqual({
+            changes: [
+                { id: CUSTOMER_ID, qbObject: 'Customer', enabled: true },
+                { id: ITEM_ID, qbObject: 'Item', enabled: false }
+            ]
+        });
+        expect(toastHandler).toHaveBeenCalledTimes(1);
+        expect(toastHandler.mock.calls[0][0].detail.variant).toBe('success');
+        expect(element.shadowRoot.querySelector('c-error-panel')).toBeNull();
+        // Reloaded from the server: Customer is now saved as enabled.
+        expect(getObjectMappings).toHaveBeenCalledTimes(2);
+        expect(cell(element, 'Customer', 'status').label).toBe('Enabled');
+        expect(cell(element, 'Item', 'status').label).toBe('Ready');
+        expect(saveButton(element).disabled).toBe(true);
+    });
+
+    it('names each failing row in an error panel', async () => {
+        saveRealtimeSettings.mockResolvedValue(ROW_ERROR_RESULTS);
+        const element = await render();
+        const toastHandler = jest.fn();
+        element.addEventListener('lightning__showtoast', toastHandler);
+
+        await switchTo(element, 'Customer', true);
+        await switchTo(element, 'Item', false);
+        saveButton(element).click();
+        await flushPromises();
+
+        const panel = element.shadowRoot.querySelector(
+            '[data-id="row-errors"]'
+        );
+        expect(panel.messages).toEqual([
+            'Customer: Add field mappings before enabling real-time sync.'
+        ]);
+        // The row that did save is still reported as saved.
+        expect(toastHandler.mock.calls[0][0].detail.message).toBe(
+            '1 object updated.'
+        );
+    });
+
+    it('shows the Apex error when the save call fails', async () => {
+        saveRealtimeSettings.mockRejectedValue({
+            body: { message: 'Insufficient access to QB_Object_Mapping__c' }
+        });
+        const element = await render();
+
+        await switchTo(element, 'Customer', true);
+        saveButton(element).click();
+        await flushPromises();
+
+        const panel = element.shadowRoot.querySelector('[data-id="error"]');
+        expect(panel.errors.body.message).toBe(
+            'Insufficient access to QB_Object_Mapping__c'
+        );
+    });
+
+    it('shows an error panel when the mappings cannot be loaded', async () => {
+        getObjectMappings.mockRejectedValue({ body: { message: 'No access' } });
+        const element = await render();
+
+        expect(element.shadowRoot.querySelector('table')).toBeNull();
+        expect(
+            element.shadowRoot.querySelector('[data-id="error"]').errors.body
+                .message
+        ).toBe('No access');
+    });
+
+    it('is accessible', async () => {
+        const element = await render();
+
+        await expect(element).toBeAccessible();
+    });
+});

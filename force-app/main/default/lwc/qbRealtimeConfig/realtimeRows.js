@@ -1,0 +1,105 @@
+import QB_OBJECT_FIELD from '@salesforce/schema/QB_Object_Mapping__c.QB_Object__c';
+import SALESFORCE_OBJECT_FIELD from '@salesforce/schema/QB_Object_Mapping__c.Salesforce_Object__c';
+import REALTIME_FIELD from '@salesforce/schema/QB_Object_Mapping__c.Realtime_Enabled__c';
+import COUNT_FIELD from '@salesforce/schema/QB_Object_Mapping__c.Field_Mapping_Count__c';
+
+export const STATUS = {
+    ENABLED: 'Enabled',
+    READY: 'Ready',
+    NEEDS_FIELDS: 'Needs field mappings',
+    NOT_MAPPED: 'Not mapped'
+};
+
+export const REASON_NOT_MAPPED =
+    'Map this QuickBooks object to a Salesforce object in Object Mapping first.';
+// Same words as the validation rule Realtime_Requires_Field_Mappings.
+export const REASON_NEEDS_FIELDS =
+    'Add field mappings before enabling real-time sync.';
+
+const BADGE_CLASSES = {
+    [STATUS.ENABLED]: 'slds-theme_success',
+    [STATUS.READY]: 'slds-theme_info',
+    [STATUS.NEEDS_FIELDS]: 'slds-theme_warning',
+    [STATUS.NOT_MAPPED]: ''
+};
+
+function statusOf(mapping, fieldCount, enabled) {
+    if (!mapping) {
+        return STATUS.NOT_MAPPED;
+    }
+    if (fieldCount === 0) {
+        return STATUS.NEEDS_FIELDS;
+    }
+    return enabled ? STATUS.ENABLED : STATUS.READY;
+}
+
+function reasonOf(status) {
+    if (status === STATUS.NOT_MAPPED) {
+        return REASON_NOT_MAPPED;
+    }
+    return status === STATUS.NEEDS_FIELDS ? REASON_NEEDS_FIELDS : undefined;
+}
+
+/**
+ * One row per catalog entity, in catalog order, joined with its object mapping.
+ * @param {Array<{name: string, label: string}>} entities catalog entities
+ * @param {Object[]} mappings QB_Object_Mapping__c records of one company
+ * @param {Object<string, boolean>} drafts unsaved toggle values by mapping Id
+ */
+export function buildRows(entities, mappings, drafts) {
+    const byQbObject = new Map(
+        mappings.map((mapping) => [
+            mapping[QB_OBJECT_FIELD.fieldApiName].toLowerCase(),
+            mapping
+        ])
+    );
+    return entities.map((entity) => {
+        const mapping = byQbObject.get(entity.name.toLowerCase());
+        const fieldCount = mapping
+            ? Number(mapping[COUNT_FIELD.fieldApiName] || 0)
+            : 0;
+        const savedEnabled = Boolean(
+            mapping && mapping[REALTIME_FIELD.fieldApiName]
+        );
+        const enabled =
+            mapping && mapping.Id in drafts ? drafts[mapping.Id] : savedEnabled;
+        const status = statusOf(mapping, fieldCount, enabled);
+        return {
+            qbObject: entity.name,
+            label: entity.label || entity.name,
+            mappingId: mapping?.Id,
+            target: mapping
+                ? mapping[SALESFORCE_OBJECT_FIELD.fieldApiName]
+                : STATUS.NOT_MAPPED,
+            isMapped: Boolean(mapping),
+            fieldCount,
+            savedEnabled,
+            enabled,
+            changed: enabled !== savedEnabled,
+            status,
+            badgeClass: BADGE_CLASSES[status],
+            reason: reasonOf(status),
+            // An enabled object whose field mappings were removed later can still be switched off.
+            disabled: !mapping || (fieldCount === 0 && !enabled),
+            toggleLabel: `Real-time sync for ${entity.label || entity.name}`
+        };
+    });
+}
+
+/** Labels of mapped objects that will not sync in real time. */
+export function mappedNotEnabled(rows) {
+    return rows
+        .filter((row) => row.isMapped && !row.enabled)
+        .map((row) => row.label);
+}
+
+/** The saveRealtimeSettings payload: one entry per changed row. */
+export function changesOf(rows) {
+    return rows
+        .filter((row) => row.changed)
+        .map((row) => ({
+            id: row.mappingId,
+            qbObject: row.qbObject,
+            enabled: row.enabled
+        }));
+}
