@@ -1,0 +1,1 @@
+"""Intuit webhooks: signature check, payload parsing and the Flask endpoint."""

@@ -1,0 +1,405 @@
+"""One test per fixture in tests/fixtures/webhooks/ (documented samples, research/quickbooks.md §1)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from qbsync.events import ChangeEvent
+from qbsync.webhooks.parsing import (
+    UnparseablePayload,
+    UnsupportedEvent,
+    WebhookPayloadError,
+    parse,
+)
+
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "webhooks"
+REALM = "9341455130166501"
+
+
+def fixture(name: str) -> bytes:
+    return (FIXTURES / f"{name}.json").read_bytes()
+
+
+def check_webhook(name: str, *expected: ChangeEvent) -> None:
+    """The fixture parses to exactly these events, in this order."""
+    assert parse(fixture(name)) == list(expected)
+
+
+def check_rejected(
+    name: str, error: type[WebhookPayloadError], reason: str, *kept: ChangeEvent
+) -> None:
+    """The fixture is refused with `error` naming `reason`; `kept` are its good events."""
+    with pytest.raises(error) as raised:
+        parse(fixture(name))
+    assert reason in raised.value.reason
+    assert raised.value.events == list(kept)
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text).astimezone(UTC)
+
+
+def cloud(
+    entity: str, entity_id: str, operation: str, time: str, event_id: str, **extra
+) -> ChangeEvent:
+    return ChangeEvent(
+        realm_id=extra.pop("realm_id", REALM),
+        entity=entity,
+        entity_id=entity_id,
+        operation=operation,
+        occurred_at=at(time),
+        event_key=f"ce:{event_id}",
+        **extra,
+    )
+
+
+# --- legacy -------------------------------------------------------------------------------
+
+
+def test_legacy_account_create() -> None:
+    check_webhook(
+        "legacy_account_create",
+        ChangeEvent(
+            realm_id="310687",
+            entity="Account",
+            entity_id="1234",
+            operation="Create",
+            occurred_at=datetime(2025, 9, 8, 20, 52, 31, 657000, tzinfo=UTC),
+            event_key="legacy:310687:Account:1234:Create:2025-09-08T20:52:31.657Z",
+            source="legacy",
+        ),
+    )
+
+
+def test_legacy_customer_create() -> None:
+    # "-0700" without a colon: 14:42:19 in UTC-7 is 21:42:19 UTC.
+    check_webhook(
+        "legacy_customer_create",
+        ChangeEvent(
+            realm_id="1185883450",
+            entity="Customer",
+            entity_id="1",
+            operation="Create",
+            occurred_at=datetime(2015, 10, 5, 21, 42, 19, tzinfo=UTC),
+            event_key="legacy:1185883450:Customer:1:Create:2015-10-05T14:42:19-0700",
+            source="legacy",
+        ),
+    )
+
+
+def test_legacy_multi_entity() -> None:
+    when = datetime(2015, 10, 5, 14, 42, 19, tzinfo=timezone(timedelta(hours=-7)))
+    check_webhook(
+        "legacy_multi_entity",
+        ChangeEvent(
+            "1185883450",
+            "Customer",
+            "1",
+            "Create",
+            when,
+            "legacy:1185883450:Customer:1:Create:2015-10-05T14:42:19-0700",
+            source="legacy",
+        ),
+        ChangeEvent(
+            "1185883450",
+            "Vendor",
+            "1",
+            "Create",
+            when,
+            "legacy:1185883450:Vendor:1:Create:2015-10-05T14:42:19-0700",
+            source="legacy",
+        ),
+    )
+
+
+def test_legacy_customer_merge() -> None:
+    check_webhook(
+        "legacy_customer_merge",
+        ChangeEvent(
+            "1185883450",
+            "Customer",
+            "58",
+            "Merge",
+            at("2025-09-08T20:52:31.657Z"),
+            "legacy:1185883450:Customer:58:Merge:2025-09-08T20:52:31.657Z",
+            deleted_id="27",
+            source="legacy",
+        ),
+    )
+
+
+def test_legacy_invoice_void_emailed() -> None:
+    check_webhook(
+        "legacy_invoice_void_emailed",
+        ChangeEvent(
+            "1185883450",
+            "Invoice",
+            "130",
+            "Void",
+            at("2025-09-08T20:52:31Z"),
+            "legacy:1185883450:Invoice:130:Void:2025-09-08T20:52:31Z",
+            source="legacy",
+        ),
+        ChangeEvent(
+            "1185883450",
+            "Invoice",
+            "131",
+            "Emailed",
+            at("2025-09-08T20:53:00Z"),
+            "legacy:1185883450:Invoice:131:Emailed:2025-09-08T20:53:00Z",
+            source="legacy",
+        ),
+    )
+
+
+# --- CloudEvents --------------------------------------------------------------------------
+
+
+def test_cloudevents_account_created() -> None:
+    # Nine fractional digits: kept to the microsecond.
+    check_webhook(
+        "cloudevents_account_created",
+        ChangeEvent(
+            realm_id="310687",
+            entity="Account",
+            entity_id="1234",
+            operation="Create",
+            occurred_at=datetime(2025, 9, 10, 21, 31, 25, 179851, tzinfo=UTC),
+            event_key="ce:88cd52aa-33b6-4351-9aa4-47572edbd068",
+        ),
+    )
+
+
+def test_cloudevents_customer_created() -> None:
+    check_webhook(
+        "cloudevents_customer_created",
+        cloud(
+            "Customer",
+            "58",
+            "Create",
+            "2025-09-10T21:31:25.179851Z",
+            "3f1c2a9e-7b4d-4c1e-9a55-0d2e6b7c8f01",
+        ),
+    )
+
+
+def test_cloudevents_customer_updated() -> None:
+    check_webhook(
+        "cloudevents_customer_updated",
+        cloud(
+            "Customer",
+            "58",
+            "Update",
+            "2025-12-04T15:25:05Z",
+            "6a0e5d3b-2f8c-4b7a-8e19-5c4d3b2a1f00",
+        ),
+    )
+
+
+def test_cloudevents_customer_deleted() -> None:
+    check_webhook(
+        "cloudevents_customer_deleted",
+        cloud(
+            "Customer",
+            "58",
+            "Delete",
+            "2025-12-04T15:26:40Z",
+            "b7e2c4d1-9f3a-4e6b-8c2d-1a0f9e8d7c6b",
+        ),
+    )
+
+
+def test_cloudevents_customer_merged() -> None:
+    # Intuit's documented shape: data.deletedid, an id that is not a UUID.
+    check_webhook(
+        "cloudevents_customer_merged",
+        cloud(
+            "Customer",
+            "123",
+            "Merge",
+            "2025-12-04T15:25:05Z",
+            "12345678-abcd-4ef0-9876-0123456789ab-Customer-123",
+            deleted_id="27",
+        ),
+    )
+
+
+def test_cloudevents_customer_merged_camel() -> None:
+    check_webhook(
+        "cloudevents_customer_merged_camel",
+        cloud(
+            "Customer",
+            "123",
+            "Merge",
+            "2025-12-04T15:25:05Z",
+            "c0ffee00-1234-4abc-8def-556677889900",
+            deleted_id="27",
+        ),
+    )
+
+
+def test_cloudevents_invoice_void() -> None:
+    # 16:00:00.5 at -07:00 is 23:00:00.5 UTC.
+    check_webhook(
+        "cloudevents_invoice_void",
+        cloud(
+            "Invoice",
+            "130",
+            "Void",
+            "2025-12-04T23:00:00.500Z",
+            "0d9c8b7a-6f5e-4d3c-2b1a-098765432100",
+        ),
+    )
+
+
+def test_cloudevents_invoice_emailed() -> None:
+    check_webhook(
+        "cloudevents_invoice_emailed",
+        cloud(
+            "Invoice",
+            "130",
+            "Emailed",
+            "2025-12-04T16:05:00Z",
+            "1e2d3c4b-5a69-4788-9aab-bccddeeff001",
+        ),
+    )
+
+
+def test_cloudevents_salesreceipt_no_data() -> None:
+    # No `data`, no `datacontenttype`; `salesreceipt` resolves to the catalog's SalesReceipt.
+    check_webhook(
+        "cloudevents_salesreceipt_no_data",
+        cloud(
+            "SalesReceipt",
+            "150",
+            "Update",
+            "2026-03-17T16:19:17Z",
+            "abcdef01-2345-4678-9abc-def012345678-SalesReceipt-150",
+        ),
+    )
+
+
+def test_cloudevents_multi_realm() -> None:
+    other = "4620816365229015820"
+    check_webhook(
+        "cloudevents_multi_realm",
+        cloud(
+            "Customer",
+            "58",
+            "Update",
+            "2025-12-04T15:25:05Z",
+            "5b6c7d8e-0001-4aaa-8bbb-000000000001",
+        ),
+        cloud(
+            "Item",
+            "19",
+            "Create",
+            "2025-12-04T15:25:06Z",
+            "5b6c7d8e-0002-4aaa-8bbb-000000000002",
+            realm_id=other,
+        ),
+        cloud(
+            "Vendor",
+            "7",
+            "Delete",
+            "2025-12-04T15:25:07Z",
+            "5b6c7d8e-0003-4aaa-8bbb-000000000003",
+            realm_id=other,
+        ),
+    )
+
+
+def test_cloudevents_employee_created_alternative_ids() -> None:
+    # Unknown `data` keys are hints only: ignored.
+    check_webhook(
+        "cloudevents_employee_created_alternative_ids",
+        cloud(
+            "Employee",
+            "55",
+            "Create",
+            "2025-12-04T15:30:00Z",
+            "9e8d7c6b-5a49-4382-a1b0-c9d8e7f6a5b4",
+        ),
+    )
+
+
+def test_cloudevents_single_event_object() -> None:
+    check_webhook(
+        "cloudevents_single_event_object",
+        cloud(
+            "Customer",
+            "58",
+            "Update",
+            "2025-12-04T15:25:05Z",
+            "7f7f7f7f-1111-4222-8333-444455556666",
+        ),
+    )
+
+
+def test_cloudevents_mixed_unknown_entity() -> None:
+    check_rejected(
+        "cloudevents_mixed_unknown_entity",
+        UnsupportedEvent,
+        "event 2 (id aa000002-0000-4000-8000-000000000002): unknown entity 'spaceship'",
+        cloud(
+            "Customer",
+            "58",
+            "Update",
+            "2025-12-04T15:25:05Z",
+            "aa000001-0000-4000-8000-000000000001",
+        ),
+    )
+
+
+def test_cloudevents_unknown_operation() -> None:
+    check_rejected(
+        "cloudevents_unknown_operation", UnsupportedEvent, "unknown operation 'archived'"
+    )
+
+
+def test_cloudevents_missing_entity_id() -> None:
+    check_rejected("cloudevents_missing_entity_id", UnparseablePayload, "intuitentityid is missing")
+
+
+# --- bodies that are not notifications ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"", "the body is empty"),
+        (b"not json", "the body is not JSON"),
+        (b"\xff\xfe\x00garbage", "the body is not JSON"),
+        (b'{"hello": "world"}', "neither a legacy eventNotifications object nor a CloudEvents"),
+        (b'{"eventNotifications": {}}', "eventNotifications is not a JSON array"),
+        (b"[42]", "event 1 is not a JSON object"),
+        (b'{"eventNotifications": [{"realmId": "1"}]}', "dataChangeEvent.entities is not"),
+    ],
+)
+def test_unparseable_bodies(body: bytes, reason: str) -> None:
+    with pytest.raises(UnparseablePayload) as raised:
+        parse(body)
+    assert reason in raised.value.reason
+    assert raised.value.events == []
+
+
+def test_bad_timestamp_is_named() -> None:
+    body = (
+        b'[{"id": "x1", "type": "qbo.customer.updated.v1", "intuitaccountid": "1",'
+        b' "intuitentityid": "2", "time": "yesterday"}]'
+    )
+    with pytest.raises(UnparseablePayload, match="event 1 \\(id x1\\): time 'yesterday'"):
+        parse(body)
+
+
+def test_unknown_type_version_is_unsupported() -> None:
+    body = b'[{"id": "x1", "type": "qbo.customer.updated.v2", "intuitaccountid": "1", "intuitentityid": "2"}]'
+    with pytest.raises(UnsupportedEvent, match="type version 'v2'"):
+        parse(body)
+
+
+def test_empty_cloudevents_batch_has_no_events() -> None:
+    assert parse(b"[]") == []
