@@ -90,7 +90,11 @@ class RealmConfig:
 
 
 class CatalogLike(Protocol):
+    """What is used of `qbsync.catalog.Catalog`."""
+
     def entity(self, name: str) -> Any: ...
+
+    def validate_mapping(self, qb_object: str, qb_field: str) -> str | None: ...
 
 
 def soql_literal(value: str) -> str:
@@ -102,16 +106,9 @@ def config_query(realm_id: str) -> str:
     return CONFIG_QUERY.format(realm=soql_literal(realm_id))
 
 
-def _reference_target(catalog_field: Any) -> str | None:
-    # The catalog loader may spell the JSON key `referenceTo` as an attribute either way.
-    for name in ("reference_to", "referenceTo"):
-        value = getattr(catalog_field, name, None)
-        if value:
-            return str(value)
-    return None
-
-
-def _field_mapping(row: Mapping[str, Any], entity: Any) -> tuple[FieldMapping | None, str | None]:
+def _field_mapping(
+    row: Mapping[str, Any], entity: Any, catalog: CatalogLike
+) -> tuple[FieldMapping | None, str | None]:
     """A FieldMapping from one child row, or None and the reason it is left out."""
     qb_field = (row.get("QB_Field__c") or "").strip()
     sf_field = (row.get("Salesforce_Field__c") or "").strip()
@@ -129,11 +126,9 @@ def _field_mapping(row: Mapping[str, Any], entity: Any) -> tuple[FieldMapping | 
         if catalog_field is not None and catalog_field.type != "reference":
             catalog_field = None
     if catalog_field is None:
-        return None, f"field mapping {label}: {entity.name} has no field {qb_field} in the catalog"
+        return None, f"field mapping {label}: {catalog.validate_mapping(entity.name, qb_field)}"
     if catalog_field.type == "reference":
-        reference_to = _reference_target(catalog_field)
-        if reference_to is None:
-            return None, f"field mapping {label}: the catalog names no referenced object"
+        reference_to = catalog_field.reference_to
     default = row.get("Default_Value__c")
     return (
         FieldMapping(
@@ -158,17 +153,17 @@ def _child_rows(row: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 def parse_object_mapping(row: Mapping[str, Any], catalog: CatalogLike) -> ObjectMapping:
     """An ObjectMapping from one row of `CONFIG_QUERY`, validated against the catalog."""
     qb_object = (row.get("QB_Object__c") or "").strip()
-    entity = catalog.entity(qb_object) if qb_object else None
+    entity = catalog.entity(qb_object)
     problems: list[str] = []
     warnings: list[str] = []
     field_mappings: list[FieldMapping] = []
     children = _child_rows(row)
     if entity is None:
-        problems.append(f"QuickBooks object {qb_object!r} is not in the catalog")
+        problems.append(catalog.validate_mapping(qb_object, "Id") or "unknown QuickBooks object")
     else:
         qb_object = entity.name
         for child in children:
-            fm, reason = _field_mapping(child, entity)
+            fm, reason = _field_mapping(child, entity, catalog)
             if fm is None:
                 warnings.append(f"{reason}; left out")
             else:

@@ -1,0 +1,179 @@
+"""qbsync.sync_config: the realm's mapping records, validated and cached."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+import responses
+
+from qbsync.catalog import load_catalog
+from qbsync.config import Settings
+from qbsync.ledger import Ledger
+from qbsync.mapping import ParentTarget
+from qbsync.salesforce.auth import SalesforceLogin
+from qbsync.salesforce.client import SalesforceClient
+from qbsync.sync_config import (
+    SyncConfigStore,
+    config_query,
+    parse_realm_config,
+)
+
+REALM = "9130350000000000"
+INSTANCE = "https://example.my.salesforce.com"
+QUERY_URL = re.compile(rf"^{re.escape(INSTANCE)}/services/data/v66\.0/query/?")
+
+
+def field_row(qb, sf, transform=None, default=None, id_="a01"):
+    return {
+        "attributes": {"type": "QB_Field_Mapping__c", "url": f"/x/{id_}"},
+        "Id": id_,
+        "QB_Field__c": qb,
+        "Salesforce_Field__c": sf,
+        "Transform__c": transform,
+        "Default_Value__c": default,
+    }
+
+
+def mapping_row(qb_object, sf_object="Account", fields=(), realtime=True, status="Connected"):
+    """One record of the contract query, as query_all returns it (nested child query result)."""
+    return {
+        "attributes": {"type": "QB_Object_Mapping__c", "url": "/services/data/v66.0/x"},
+        "Id": f"a00{qb_object}",
+        "QB_Object__c": qb_object,
+        "Salesforce_Object__c": sf_object,
+        "External_Id_Field__c": "QB_External_Id__c",
+        "Realtime_Enabled__c": realtime,
+        "Delete_Behavior__c": "Deactivate",
+        "Field_Mapping_Count__c": float(len(fields)),
+        "Company__r": {
+            "attributes": {"type": "QB_Company__c", "url": "/x"},
+            "Realm_Id__c": REALM,
+            "Status__c": status,
+        },
+        "Field_Mappings__r": (
+            {"totalSize": len(fields), "done": True, "records": list(fields)} if fields else None
+        ),
+    }
+
+
+def test_query_is_the_contract_query_with_the_realm_escaped():
+    soql = config_query("12'3")
+    assert soql.startswith("SELECT Id, QB_Object__c, Salesforce_Object__c, External_Id_Field__c,")
+    assert "(SELECT Id, QB_Field__c, Salesforce_Field__c, Transform__c, Default_Value__c " in soql
+    assert "FROM Field_Mappings__r)" in soql
+    assert soql.endswith("WHERE Company__r.Realm_Id__c = '12\\'3'")
+
+
+def test_rows_parse_into_validated_mappings():
+    rows = [
+        mapping_row(
+            "customer",  # case differs from the catalog: normalised to its spelling
+            fields=[
+                field_row("DisplayName", "Name"),
+                field_row("BillAddr.City", "BillingCity", transform="Uppercase"),
+                field_row("ParentRef", "ParentId"),
+                field_row("CurrencyRef.value", "Description"),
+                field_row("Active", "QB_Active__c", default="true"),
+                field_row("NoSuchField", "Site"),
+                field_row("displayname", "Site"),
+            ],
+        ),
+        mapping_row("Item", "Product2", fields=[], realtime=False),
+        mapping_row("Gizmo", "Thing__c", fields=[field_row("Name", "Name")]),
+    ]
+    config = parse_realm_config(REALM, rows, load_catalog())
+    assert config.company_status == "Connected" and config.connected
+    customer = config.mapping("Customer")
+    assert customer.qb_object == "Customer"
+    assert customer.realtime_enabled and customer.delete_behavior == "Deactivate"
+    assert [(f.qb_field, f.salesforce_field) for f in customer.field_mappings] == [
+        ("DisplayName", "Name"),
+        ("BillAddr.City", "BillingCity"),
+        ("ParentRef", "ParentId"),
+        ("CurrencyRef.value", "Description"),
+        ("Active", "QB_Active__c"),
+    ]
+    by_field = {f.qb_field: f for f in customer.field_mappings}
+    assert by_field["ParentRef"].reference_to == "Customer"
+    assert by_field["CurrencyRef.value"].reference_to == "Currency"
+    assert by_field["BillAddr.City"].transform == "Uppercase"
+    assert by_field["Active"].default_value == "true"
+    assert customer.active_field() == "QB_Active__c"
+    assert customer.problems == ()
+    assert len(customer.warnings) == 2
+    assert "Unknown field 'NoSuchField' on QuickBooks object Customer" in customer.warnings[0]
+    assert "did you mean 'DisplayName'?" in customer.warnings[1]
+
+    item = config.mapping("item")
+    assert item.field_mappings == () and not item.realtime_enabled and item.problems == ()
+
+    gizmo = config.mapping("Gizmo")
+    assert gizmo.problems and "Unknown QuickBooks object 'Gizmo'" in gizmo.problems[0]
+    assert config.parent_targets() == {
+        "Customer": ParentTarget("Account", "QB_External_Id__c"),
+        "Item": ParentTarget("Product2", "QB_External_Id__c"),
+    }
+
+
+def test_mapping_whose_every_field_is_invalid_cannot_be_used():
+    rows = [mapping_row("Customer", fields=[field_row("Nope", "Name")])]
+    mapping = parse_realm_config(REALM, rows, load_catalog()).mapping("Customer")
+    assert mapping.field_mappings == ()
+    assert mapping.problems[0].startswith("no field mapping can be used: field mapping Nope")
+
+
+def test_no_rows_means_nothing_mapped_and_status_unknown():
+    config = parse_realm_config(REALM, [], load_catalog())
+    assert config.mapping("Customer") is None
+    assert config.company_status is None and not config.connected
+
+
+@pytest.fixture
+def ledger(tmp_path):
+    return Ledger.from_url(f"sqlite:///{tmp_path / 'ledger.db'}")
+
+
+@pytest.fixture
+def salesforce():
+    return SalesforceClient(
+        Settings(salesforce_login_url="https://login.example.com"),
+        login_with=lambda settings, session: SalesforceLogin(INSTANCE, "session-token"),
+    )
+
+
+def _query_response(rows):
+    return {"totalSize": len(rows), "done": True, "records": rows}
+
+
+@responses.activate
+def test_store_caches_refreshes_on_ttl_and_on_config_signal(ledger, salesforce):
+    now = [datetime(2026, 1, 1, tzinfo=UTC)]
+    responses.get(
+        QUERY_URL,
+        json=_query_response([mapping_row("Customer", fields=[field_row("DisplayName", "Name")])]),
+    )
+    store = SyncConfigStore(salesforce, ledger, load_catalog(), 60, clock=lambda: now[0])
+
+    first = store.get(REALM)
+    assert first.mapping("Customer").salesforce_object == "Account"
+    assert len(responses.calls) == 1
+    sent = parse_qs(urlparse(responses.calls[0].request.url).query)["q"][0]
+    assert sent == config_query(REALM)
+
+    now[0] += timedelta(seconds=59)
+    store.get(REALM)
+    assert len(responses.calls) == 1  # cached
+
+    ledger.config_changed(REALM)
+    store.get(REALM)
+    assert len(responses.calls) == 2  # the signal forces a read
+
+    now[0] += timedelta(seconds=60)
+    store.get(REALM)
+    assert len(responses.calls) == 3  # the TTL ran out
+
+    store.get("other-realm")
+    assert len(responses.calls) == 4  # per realm
