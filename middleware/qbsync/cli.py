@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import os
@@ -102,7 +103,9 @@ def events(state: str | None, quarantined: bool, limit: int, as_json: bool) -> N
         return
     counts = ledger.counts()
     if not as_json:
-        click.echo("  ".join(f"{name}={count}" for name, count in sorted(counts.items())) or "empty")
+        click.echo(
+            "  ".join(f"{name}={count}" for name, count in sorted(counts.items())) or "empty"
+        )
     for item in ledger.events(state=state, limit=limit):
         row = {
             "id": item.id,
@@ -146,17 +149,29 @@ def rotate_keys() -> None:
     click.echo(f"re-encrypted {count} token set(s) with the newest key")
 
 
-@main.group()
+class _LazyGroup(click.Group):
+    """Imports a subcommand's module only when it is run (the emulators pull in Flask apps)."""
+
+    def __init__(self, *args, lazy: dict[str, str], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._lazy = lazy
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(self._lazy)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in self._lazy:
+            return None
+        module, _, attribute = self._lazy[name].partition(":")
+        return getattr(importlib.import_module(module), attribute)
+
+
+@main.group(
+    cls=_LazyGroup,
+    lazy={
+        "qbo": "qbsync.sandbox.quickbooks.cli:qbo",
+        "salesforce": "qbsync.sandbox.salesforce.cli:salesforce",
+    },
+)
 def sandbox() -> None:
     """Local QuickBooks and Salesforce emulators."""
-
-
-def _mount_sandbox() -> None:
-    from qbsync.sandbox.quickbooks.cli import qbo
-    from qbsync.sandbox.salesforce.cli import salesforce
-
-    sandbox.add_command(qbo, "qbo")
-    sandbox.add_command(salesforce, "salesforce")
-
-
-_mount_sandbox()

@@ -1,0 +1,215 @@
+"""Connecting QuickBooks companies: the /api/* calls Salesforce makes, and Intuit's OAuth callback.
+
+Salesforce calls /api/* through a Named Credential whose External Credential sends
+`Authorization: Bearer <QBSYNC_API_KEY>`. The callback is opened by the admin's browser.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cached_property, wraps
+
+from flask import Blueprint, abort, current_app, jsonify, render_template, request
+
+from qbsync.config import Settings
+from qbsync.ledger import Ledger
+from qbsync.oauth_state import InvalidState, StateSigner
+from qbsync.quickbooks.client import QuickBooksClient
+from qbsync.quickbooks.errors import QuickBooksError
+from qbsync.quickbooks.oauth import IntuitOAuth
+from qbsync.quickbooks.tokens import TokenSet, TokenVault
+from qbsync.salesforce.client import SalesforceClient
+from qbsync.salesforce.errors import SalesforceError
+
+log = logging.getLogger(__name__)
+
+blueprint = Blueprint("connections", __name__, template_folder="templates")
+
+
+@dataclass
+class ConnectionServices:
+    """Built on first use: the web process needs Salesforce only for connect and disconnect."""
+
+    settings: Settings
+    ledger: Ledger
+
+    @cached_property
+    def vault(self) -> TokenVault:
+        return TokenVault(self.ledger.engine, self.settings.encryption_keys)
+
+    @cached_property
+    def oauth(self) -> IntuitOAuth:
+        return IntuitOAuth(self.settings)
+
+    @cached_property
+    def quickbooks(self) -> QuickBooksClient:
+        return QuickBooksClient(self.settings, self.vault, oauth=self.oauth)
+
+    @cached_property
+    def salesforce(self) -> SalesforceClient:
+        return SalesforceClient(self.settings)
+
+    @cached_property
+    def states(self) -> StateSigner:
+        return StateSigner(self.ledger.engine, self.settings.encryption_keys[0])
+
+
+def connection_services() -> ConnectionServices:
+    return current_app.extensions["qbsync.connections"]
+
+
+def require_api_key(view):
+    """Every /api/* call carries the shared key; compared in constant time."""
+
+    @wraps(view)
+    def checked(*args, **kwargs):
+        expected = connection_services().settings.api_key
+        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+        if not expected:
+            abort(401, "QBSYNC_API_KEY is not configured on the middleware")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            given.strip().encode(), expected.encode()
+        ):
+            abort(401, "missing or wrong API key (Authorization: Bearer <QBSYNC_API_KEY>)")
+        return view(*args, **kwargs)
+
+    return checked
+
+
+@blueprint.post("/api/connections")
+@require_api_key
+def start_connection():
+    """The Intuit consent URL for a new (or renewed) connection."""
+    services = connection_services()
+    state, expires_at = services.states.issue()
+    return jsonify(
+        authorizationUrl=services.oauth.authorization_url(state),
+        expiresAt=_iso(expires_at),
+    ), 201
+
+
+@blueprint.get("/api/connections")
+@require_api_key
+def list_connections():
+    return jsonify(
+        connections=[_connection_json(c) for c in connection_services().vault.connections()]
+    )
+
+
+@blueprint.delete("/api/connections/<realm_id>")
+@require_api_key
+def disconnect(realm_id: str):
+    """Revoke the company's tokens at Intuit, forget them, and mark the company Disconnected."""
+    services = connection_services()
+    tokens = services.vault.get(realm_id)
+    if tokens is None:
+        abort(404, f"no QuickBooks company with realm id {realm_id} is connected")
+    try:
+        services.oauth.revoke(tokens.refresh_token)
+    except QuickBooksError as error:
+        # The tokens are forgotten either way; a token Intuit no longer knows is as good as revoked.
+        log.warning("Intuit did not confirm the revocation for realm %s: %s", realm_id, error)
+    services.vault.delete(realm_id)
+    _write_company(services, {"Realm_Id__c": realm_id, "Status__c": "Disconnected"})
+    services.ledger.config_changed(realm_id)
+    return jsonify(realmId=realm_id, status="Disconnected")
+
+
+@blueprint.post("/api/config-changed")
+@require_api_key
+def config_changed():
+    """Salesforce saved mappings: workers drop their cached configuration at once."""
+    body = request.get_json(silent=True) or {}
+    realm_id = body.get("realmId") if isinstance(body, dict) else None
+    if realm_id is not None and not isinstance(realm_id, str):
+        abort(400, "realmId must be a string")
+    connection_services().ledger.config_changed(realm_id)
+    return jsonify(status="accepted"), 202
+
+
+@blueprint.get("/oauth/quickbooks/callback")
+def oauth_callback():
+    """Where Intuit sends the admin's browser after the consent page."""
+    services = connection_services()
+    try:
+        services.states.consume(request.args.get("state"))
+    except InvalidState as error:
+        return _page("This connection link is not valid", str(error), ok=False), 400
+    if request.args.get("error"):
+        reason = request.args.get("error")
+        text = (
+            "You declined access at Intuit. Nothing was stored."
+            if reason == "access_denied"
+            else f"Intuit reported '{reason}'. Nothing was stored."
+        )
+        return _page("QuickBooks was not connected", text, ok=False), 400
+    code, realm_id = request.args.get("code"), request.args.get("realmId")
+    if not code or not realm_id:
+        return _page(
+            "QuickBooks was not connected", "Intuit sent no code or realmId.", ok=False
+        ), 400
+    try:
+        tokens = services.oauth.exchange_code(code, realm_id)
+    except QuickBooksError as error:
+        log.warning("code exchange failed for realm %s: %s", realm_id, error)
+        return _page(
+            "QuickBooks was not connected", f"Intuit refused the code: {error.message}", ok=False
+        ), 502
+    services.vault.save(tokens)
+    try:
+        company = services.quickbooks.company_info(realm_id)
+        _write_company(services, _company_record(tokens, company))
+    except (QuickBooksError, SalesforceError) as error:
+        services.vault.delete(realm_id)  # nothing half-connected stays behind
+        log.warning("connecting realm %s failed: %s", realm_id, error)
+        return _page("QuickBooks was not connected", f"{error}", ok=False), 502
+    services.ledger.config_changed(realm_id)
+    name = company.get("CompanyName") or realm_id
+    return _page(
+        "QuickBooks connected",
+        f"{name} (realm {realm_id}) is connected. You can close this window.",
+        ok=True,
+    )
+
+
+def _company_record(tokens: TokenSet, company: dict) -> dict:
+    return {
+        "Realm_Id__c": tokens.realm_id,
+        "Name": (company.get("CompanyName") or tokens.realm_id)[:80],
+        "Status__c": "Connected",
+        "Environment__c": tokens.environment,
+        "Connected_At__c": _iso(datetime.now(UTC)),
+        "Refresh_Token_Expires_At__c": _iso(tokens.refresh_expires_at),
+        "Refresh_Token_Hard_Expires_At__c": _iso(tokens.refresh_hard_expires_at),
+        "Last_Error__c": None,
+    }
+
+
+def _write_company(services: ConnectionServices, record: dict) -> None:
+    (result,) = services.salesforce.upsert_collection("QB_Company__c", "Realm_Id__c", [record])
+    if not result.success:
+        raise SalesforceError(f"Salesforce refused the QB_Company__c record: {result.message}")
+
+
+def _connection_json(connection) -> dict:
+    return {
+        "realmId": connection.realm_id,
+        "environment": connection.environment,
+        "status": connection.status,
+        "connectedAt": _iso(connection.connected_at),
+        "accessTokenExpiresAt": _iso(connection.access_expires_at),
+        "refreshTokenExpiresAt": _iso(connection.refresh_expires_at),
+        "refreshTokenHardExpiresAt": _iso(connection.refresh_hard_expires_at),
+        "lastError": connection.last_error,
+    }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def _page(title: str, text: str, *, ok: bool) -> str:
+    return render_template("oauth_result.html", title=title, text=text, ok=ok)
