@@ -1,0 +1,239 @@
+"""The QuickBooks Online object catalog: the entities Intuit's webhooks report and their fields.
+
+`qbo_catalog.json` next to this module is the one source of truth for both halves:
+`scripts/sync-catalog` copies it into the LWC service module `qbCatalog`, and the middleware
+validates the mappings it reads from Salesforce against it (`Catalog.validate_mapping`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
+from functools import cache
+from importlib import resources
+from typing import Any
+
+__all__ = [
+    "FIELD_TYPES",
+    "Catalog",
+    "CatalogError",
+    "Entity",
+    "Field",
+    "RecommendedField",
+    "RecommendedMapping",
+    "load_catalog",
+    "parse_catalog",
+]
+
+CATALOG_FILE = "qbo_catalog.json"
+
+# A reference field holds {"value": <QuickBooks id>, "name": ...}; the worker maps its `.value`.
+FIELD_TYPES = frozenset(
+    {"string", "boolean", "decimal", "integer", "date", "datetime", "reference"}
+)
+OPERATIONS = frozenset({"Create", "Update", "Delete", "Merge", "Void", "Emailed"})
+DELETE_BEHAVIORS = frozenset({"Delete", "Deactivate", "Ignore"})
+
+
+class CatalogError(ValueError):
+    """The catalog document does not have the documented shape; the message says where."""
+
+
+@dataclass(frozen=True)
+class Field:
+    """One mappable QuickBooks field, addressed by its dotted path (`BillAddr.City`)."""
+
+    path: str
+    label: str
+    type: str
+    max_length: int | None = None
+    reference_to: str | None = None  # the catalog entity a `reference` field points at
+
+    @property
+    def is_reference(self) -> bool:
+        return self.type == "reference"
+
+
+@dataclass(frozen=True)
+class Entity:
+    """A QuickBooks entity, the webhook operations Intuit reports for it, and its fields."""
+
+    name: str
+    label: str
+    operations: tuple[str, ...]
+    cdc: bool
+    fields: tuple[Field, ...]
+    _by_path: dict[str, Field] = dataclass_field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_path", {f.path: f for f in self.fields})
+
+    def field(self, path: str) -> Field | None:
+        """The field at `path`, matched exactly: QuickBooks JSON keys are case-sensitive."""
+        return self._by_path.get(path)
+
+
+@dataclass(frozen=True)
+class RecommendedField:
+    qb_field: str
+    salesforce_field: str
+
+
+@dataclass(frozen=True)
+class RecommendedMapping:
+    """A default object mapping the QB Setup app offers under "Use recommended mappings"."""
+
+    qb_object: str
+    salesforce_object: str
+    external_id_field: str
+    delete_behavior: str
+    fields: tuple[RecommendedField, ...]
+
+
+@dataclass(frozen=True)
+class Catalog:
+    version: int
+    entities: tuple[Entity, ...]
+    recommended: tuple[RecommendedMapping, ...]
+    _by_name: dict[str, Entity] = dataclass_field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_name", {e.name.lower(): e for e in self.entities})
+
+    @property
+    def entity_names(self) -> tuple[str, ...]:
+        """Canonical entity names, in catalog order."""
+        return tuple(e.name for e in self.entities)
+
+    def entity(self, name: str) -> Entity | None:
+        """The entity called `name`, ignoring case (CloudEvents types say `salesreceipt`)."""
+        return self._by_name.get(name.strip().lower()) if name else None
+
+    def validate_mapping(self, qb_object: str, qb_field: str) -> str | None:
+        """None when `qb_object`/`qb_field` name a catalog entity and field, else why not."""
+        entity = self.entity(qb_object or "")
+        if entity is None:
+            return (
+                f"Unknown QuickBooks object {qb_object!r}; "
+                f"expected one of: {', '.join(self.entity_names)}."
+            )
+        if not qb_field or not qb_field.strip():
+            return f"QuickBooks field is empty in a mapping for {entity.name}."
+        if entity.field(qb_field) is not None:
+            return None
+        message = f"Unknown field {qb_field!r} on QuickBooks object {entity.name}"
+        return message + (_hint(entity, qb_field) or ".")
+
+
+def _hint(entity: Entity, qb_field: str) -> str:
+    """A suggestion for the two mistakes we expect: wrong case, or `XRef.value`."""
+    base, _, suffix = qb_field.rpartition(".")
+    if suffix == "value" and (ref := entity.field(base)) is not None and ref.is_reference:
+        return f"; reference fields are mapped without '.value': use {base!r}."
+    folded = qb_field.lower()
+    for candidate in entity.fields:
+        if candidate.path.lower() == folded:
+            return f"; did you mean {candidate.path!r}?"
+    return ""
+
+
+def _require(data: Mapping[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
+    value = data.get(key) if isinstance(data, Mapping) else None
+    # bool is an int subclass: a `true` version or maxLength is a mistake, not a number.
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise CatalogError(f"{where}: {key!r} is missing or not a {_kind_name(kind)}.")
+    return value
+
+
+def _kind_name(kind: type | tuple[type, ...]) -> str:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return " or ".join(k.__name__ for k in kinds)
+
+
+def _parse_field(raw: Mapping[str, Any], where: str) -> Field:
+    path = _require(raw, "path", str, where)
+    where = f"{where} field {path!r}"
+    type_ = _require(raw, "type", str, where)
+    if type_ not in FIELD_TYPES:
+        raise CatalogError(f"{where}: type {type_!r} is not one of {sorted(FIELD_TYPES)}.")
+    max_length = raw.get("maxLength")
+    if max_length is not None:
+        max_length = _require(raw, "maxLength", int, where)
+    reference_to = raw.get("referenceTo")
+    if (type_ == "reference") != (reference_to is not None):
+        raise CatalogError(f"{where}: 'referenceTo' is required for, and only for, references.")
+    return Field(path, _require(raw, "label", str, where), type_, max_length, reference_to)
+
+
+def _parse_entity(raw: Mapping[str, Any]) -> Entity:
+    name = _require(raw, "name", str, "entity")
+    where = f"entity {name!r}"
+    operations = tuple(_require(raw, "operations", list, where))
+    unknown_ops = set(operations) - OPERATIONS
+    if unknown_ops:
+        raise CatalogError(f"{where}: unknown operations {sorted(unknown_ops)}.")
+    fields = tuple(_parse_field(f, where) for f in _require(raw, "fields", list, where))
+    if len({f.path for f in fields}) != len(fields):
+        raise CatalogError(f"{where}: a field path is listed twice.")
+    return Entity(
+        name=name,
+        label=_require(raw, "label", str, where),
+        operations=operations,
+        cdc=_require(raw, "cdc", bool, where),
+        fields=fields,
+    )
+
+
+def _parse_recommended(
+    raw: Mapping[str, Any], catalog_entities: dict[str, Entity]
+) -> RecommendedMapping:
+    qb_object = _require(raw, "qbObject", str, "recommended mapping")
+    where = f"recommended mapping for {qb_object!r}"
+    entity = catalog_entities.get(qb_object)
+    if entity is None:
+        raise CatalogError(f"{where}: {qb_object!r} is not a catalog entity.")
+    delete_behavior = _require(raw, "deleteBehavior", str, where)
+    if delete_behavior not in DELETE_BEHAVIORS:
+        raise CatalogError(f"{where}: deleteBehavior {delete_behavior!r} is not allowed.")
+    fields = []
+    for item in _require(raw, "fields", list, where):
+        qb_field = _require(item, "qbField", str, where)
+        if entity.field(qb_field) is None:
+            raise CatalogError(f"{where}: {qb_field!r} is not a field of {qb_object}.")
+        fields.append(RecommendedField(qb_field, _require(item, "salesforceField", str, where)))
+    return RecommendedMapping(
+        qb_object=qb_object,
+        salesforce_object=_require(raw, "salesforceObject", str, where),
+        external_id_field=_require(raw, "externalIdField", str, where),
+        delete_behavior=delete_behavior,
+        fields=tuple(fields),
+    )
+
+
+def parse_catalog(data: Mapping[str, Any]) -> Catalog:
+    """Build a `Catalog` from the JSON document, rejecting anything off the documented shape."""
+    version = _require(data, "version", int, "catalog")
+    entities = tuple(_parse_entity(e) for e in _require(data, "entities", list, "catalog"))
+    by_name = {e.name: e for e in entities}
+    if len({name.lower() for name in by_name}) != len(entities):
+        raise CatalogError("catalog: an entity name is listed twice (names are case-insensitive).")
+    for entity in entities:
+        for f in entity.fields:
+            if f.reference_to is not None and f.reference_to not in by_name:
+                raise CatalogError(
+                    f"entity {entity.name!r} field {f.path!r}: "
+                    f"referenceTo {f.reference_to!r} is not a catalog entity."
+                )
+    recommended = tuple(
+        _parse_recommended(r, by_name) for r in _require(data, "recommended", list, "catalog")
+    )
+    return Catalog(version=version, entities=entities, recommended=recommended)
+
+
+@cache
+def load_catalog() -> Catalog:
+    """The packaged catalog, parsed once per process."""
+    text = resources.files(__name__).joinpath(CATALOG_FILE).read_text(encoding="utf-8")
+    return parse_catalog(json.loads(text))
