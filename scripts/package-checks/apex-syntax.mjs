@@ -3,7 +3,10 @@
 // code stays 0: research/salesforce.md §5(b)), so the errors are counted here.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { ApexErrorListener, ApexParserFactory } from '@apexdevtools/apex-parser';
+import {
+    ApexErrorListener,
+    ApexParserFactory
+} from '@apexdevtools/apex-parser';
 
 const root = process.argv[2] ?? 'force-app';
 
@@ -20,7 +23,9 @@ class CollectingListener extends ApexErrorListener {
 
 function apexFiles(dir) {
     return readdirSync(dir, { withFileTypes: true, recursive: true })
-        .filter((entry) => entry.isFile() && /\.(cls|trigger)$/.test(entry.name))
+        .filter(
+            (entry) => entry.isFile() && /\.(cls|trigger)$/.test(entry.name)
+        )
         .map((entry) => join(entry.parentPath ?? entry.path, entry.name))
         .filter((path) => !path.split(/[\\/]/).includes('node_modules'))
         .sort();
@@ -51,7 +56,9 @@ for (const file of files) {
 }
 
 if (failures > 0) {
-    console.error(`apex-syntax: ${failures} syntax error(s) in ${files.length} file(s)`);
+    console.error(
+        `apex-syntax: ${failures} syntax error(s) in ${files.length} file(s)`
+    );
     process.exit(1);
 }
 console.log(`apex-syntax: ${files.length} file(s) parsed without errors`);

@@ -5,7 +5,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ComponentSet, MetadataConverter } from '@salesforce/source-deploy-retrieve';
+import {
+    ComponentSet,
+    MetadataConverter
+} from '@salesforce/source-deploy-retrieve';
 
 const source = resolve(process.argv[2] ?? 'force-app');
 const REQUIRED_TYPES = [
@@ -27,15 +30,20 @@ try {
     });
     const types = new Map();
     for (const component of components.getSourceComponents()) {
-        types.set(component.type.name, (types.get(component.type.name) ?? 0) + 1);
+        types.set(
+            component.type.name,
+            (types.get(component.type.name) ?? 0) + 1
+        );
     }
     const missing = REQUIRED_TYPES.filter((type) => !types.has(type));
     if (missing.length > 0) {
         throw new Error(`no ${missing.join(', ')} found under ${source}`);
     }
-    const summary = [...types].map(([type, count]) => `${type} ${count}`).join(', ');
+    const summary = [...types]
+        .map(([type, count]) => `${type} ${count}`)
+        .join(', ');
     console.log(
-        `convert-source: ${components.size} components converted to ${outputDirectory} (${summary})`
+        `convert-source: ${components.size} components converted to Metadata API format (${summary})`
     );
 } catch (error) {
     console.error(`convert-source: ${error.name}: ${error.message}`);

@@ -28,7 +28,9 @@ await analyzer.addEnginePlugin(pmdEngine.createEnginePlugin());
 const workspace = await analyzer.createWorkspace([target]);
 const selection = await analyzer.selectRules(SELECTORS, { workspace });
 if (selection.getCount() === 0) {
-    console.error(`pmd-security: no rules selected for ${SELECTORS.join(', ')}`);
+    console.error(
+        `pmd-security: no rules selected for ${SELECTORS.join(', ')}`
+    );
     process.exit(1);
 }
 const results = await analyzer.run(selection, { workspace });
@@ -52,4 +54,6 @@ if (violations.length > 0 || engineErrors.length > 0) {
     );
     process.exit(1);
 }
-console.log(`pmd-security: ${ruleCount} rules (${SELECTORS.join(', ')}), no findings`);
+console.log(
+    `pmd-security: ${ruleCount} rules (${SELECTORS.join(', ')}), no findings`
+);
