@@ -1,0 +1,373 @@
+"""TokenVault: encryption at rest, key rotation, refresh ahead of expiry, and the refresh race."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs
+
+import pytest
+from cryptography.fernet import Fernet
+from sqlalchemy import Engine, delete, select, text
+
+from qbsync.config import Settings
+from qbsync.db import make_engine, metadata
+from qbsync.quickbooks import (
+    IntuitOAuth,
+    QuickBooksAuthError,
+    QuickBooksTransient,
+    TokenSet,
+    TokenVault,
+    TokenVaultError,
+)
+from qbsync.quickbooks.tokens import qb_tokens
+
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+ACCESS = "access-token-AAAA-1111"
+REFRESH = "refresh-token-RRRR-2222"
+POSTGRES_URL = os.environ.get("QBSYNC_TEST_POSTGRES_URL")
+
+
+def key() -> str:
+    return Fernet.generate_key().decode()
+
+
+def tokens(
+    realm: str = "9130", *, expires_in: timedelta = timedelta(hours=1), **changes
+) -> TokenSet:
+    values = {
+        "access_token": ACCESS,
+        "refresh_token": REFRESH,
+        "access_expires_at": NOW + expires_in,
+        "refresh_expires_at": NOW + timedelta(days=100),
+        "refresh_hard_expires_at": NOW + timedelta(days=5 * 365),
+        "realm_id": realm,
+        "environment": "sandbox",
+    }
+    return TokenSet(**{**values, **changes})
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    engine = make_engine(f"sqlite:///{tmp_path / 'vault.db'}")
+    metadata.create_all(engine, tables=[qb_tokens])
+    yield engine
+    engine.dispose()
+
+
+class FakeRefresher:
+    """Stands in for IntuitOAuth.refresh: counts calls, rotates the refresh token."""
+
+    def __init__(self, error: Exception | None = None) -> None:
+        self.calls: list[str] = []
+        self.error = error
+
+    def __call__(self, current: TokenSet) -> TokenSet:
+        self.calls.append(current.refresh_token)
+        if self.error:
+            raise self.error
+        n = len(self.calls)
+        return TokenSet(
+            access_token=f"access-{n}",
+            refresh_token=f"refresh-{n}",
+            access_expires_at=NOW + timedelta(hours=1),
+            refresh_expires_at=NOW + timedelta(days=100),
+            refresh_hard_expires_at=None,
+            realm_id=current.realm_id,
+            environment=current.environment,
+        )
+
+
+def test_tokens_are_encrypted_at_rest(engine: Engine, tmp_path: Path) -> None:
+    vault = TokenVault(engine, [key()], clock=lambda: NOW)
+    vault.save(tokens())
+
+    with engine.connect() as conn:
+        raw_rows = [tuple(row) for row in conn.execute(text("SELECT * FROM qb_tokens"))]
+    assert len(raw_rows) == 1
+    assert ACCESS not in repr(raw_rows) and REFRESH not in repr(raw_rows)
+    engine.dispose()
+    for path in tmp_path.iterdir():  # the database file, its WAL and shared memory
+        assert ACCESS.encode() not in path.read_bytes()
+        assert REFRESH.encode() not in path.read_bytes()
+    stored = vault.get("9130")
+    assert (stored.access_token, stored.refresh_token) == (ACCESS, REFRESH)
+    assert stored.refresh_hard_expires_at == NOW + timedelta(days=5 * 365)
+
+
+def test_token_values_stay_out_of_repr() -> None:
+    assert ACCESS not in repr(tokens()) and REFRESH not in repr(tokens())
+
+
+def test_rotation_re_encrypts_with_the_newest_key(engine: Engine) -> None:
+    old, new = key(), key()
+    TokenVault(engine, [old]).save(tokens())
+    TokenVault(engine, [old]).save(tokens("4620"))
+
+    both = TokenVault(engine, [new, old])
+    assert both.get("9130").access_token == ACCESS  # old rows readable during the rotation
+    assert both.rotate() == 2
+
+    only_new = TokenVault(engine, [new])
+    assert only_new.get("9130").refresh_token == REFRESH
+    assert only_new.get("4620").refresh_token == REFRESH
+    assert only_new.verify() == 2
+    with pytest.raises(TokenVaultError):
+        TokenVault(engine, [old]).get("9130")
+
+
+def test_wrong_key_gives_a_clear_error(engine: Engine) -> None:
+    TokenVault(engine, [key()]).save(tokens())
+    stranger = TokenVault(engine, [key()])
+
+    with pytest.raises(TokenVaultError, match="realm 9130 cannot be decrypted") as caught:
+        stranger.get("9130")
+    assert "QBSYNC_ENCRYPTION_KEY" in str(caught.value)
+    with pytest.raises(TokenVaultError, match="realm 9130"):
+        stranger.verify()
+    with pytest.raises(TokenVaultError, match="realm 9130"):
+        stranger.rotate()
+
+
+@pytest.mark.parametrize(
+    ("keys", "message"),
+    [([], "QBSYNC_ENCRYPTION_KEY is not set"), (["not-a-key"], "key #1 is not a Fernet key")],
+)
+def test_missing_or_malformed_key_is_refused(engine: Engine, keys: list, message: str) -> None:
+    with pytest.raises(TokenVaultError, match=message):
+        TokenVault(engine, keys)
+
+
+def test_save_get_delete_realms(engine: Engine) -> None:
+    vault = TokenVault(engine, [key()], clock=lambda: NOW)
+    vault.save(tokens("2"))
+    vault.save(tokens("1"))
+    vault.save(tokens("1", access_token="access-again"))  # a reconnect replaces the row
+
+    assert vault.realms() == ["1", "2"]
+    assert vault.get("1").access_token == "access-again"
+    assert vault.connection("1").connected_at == NOW
+    assert vault.delete("1") is True
+    assert vault.delete("1") is False
+    assert vault.get("1") is None
+    assert [c.realm_id for c in vault.connections()] == ["2"]
+
+
+@pytest.mark.parametrize(
+    ("expires_in", "refreshed"),
+    [(timedelta(minutes=10), False), (timedelta(minutes=4), True), (-timedelta(hours=2), True)],
+)
+def test_refreshes_ahead_of_expiry(engine: Engine, expires_in: timedelta, refreshed: bool) -> None:
+    vault = TokenVault(engine, [key()], clock=lambda: NOW)
+    vault.save(tokens(expires_in=expires_in))
+    refresher = FakeRefresher()
+
+    token = vault.access_token("9130", refresher)
+
+    assert (token == "access-1") is refreshed
+    assert refresher.calls == ([REFRESH] if refreshed else [])
+
+
+def test_rotated_refresh_token_is_committed_before_the_access_token_is_returned(
+    engine: Engine, tmp_path: Path
+) -> None:
+    vault = TokenVault(engine, [k := key()], clock=lambda: NOW)
+    vault.save(tokens(expires_in=timedelta(0)))
+
+    token = vault.access_token("9130", FakeRefresher())
+
+    # A separate engine sees only committed data: the rotated token is already durable.
+    other = make_engine(f"sqlite:///{tmp_path / 'vault.db'}")
+    stored = TokenVault(other, [k]).get("9130")
+    other.dispose()
+    assert token == stored.access_token == "access-1"
+    assert stored.refresh_token == "refresh-1"
+    # The hard cap is kept when a refresh response does not repeat it.
+    assert stored.refresh_hard_expires_at == NOW + timedelta(days=5 * 365)
+
+
+def test_a_rejected_access_token_is_refreshed_once(engine: Engine) -> None:
+    vault = TokenVault(engine, [key()], clock=lambda: NOW)
+    vault.save(tokens())
+    refresher = FakeRefresher()
+
+    assert vault.access_token("9130", refresher, stale=ACCESS) == "access-1"
+    # Another caller still holding the old token finds the new one, no second refresh.
+    assert vault.access_token("9130", refresher, stale=ACCESS) == "access-1"
+    assert refresher.calls == [REFRESH]
+
+
+def test_invalid_grant_marks_reconnect_required(engine: Engine) -> None:
+    vault = TokenVault(engine, [key()], clock=lambda: NOW)
+    vault.save(tokens(expires_in=timedelta(0)))
+    refresher = FakeRefresher(
+        QuickBooksAuthError("Intuit: invalid_grant", fault_code="invalid_grant")
+    )
+
+    with pytest.raises(QuickBooksAuthError, match="invalid_grant"):
+        vault.access_token("9130", refresher)
+
+    connection = vault.connection("9130")
+    assert connection.status == "reconnect_required"
+    assert "invalid_grant" in connection.last_error
+    with pytest.raises(QuickBooksAuthError, match="needs a new consent"):
+        vault.access_token("9130", refresher)
+    assert len(refresher.calls) == 1  # held: no second attempt at Intuit
+
+    vault.save(tokens(access_token="access-reconnected"))  # the admin reconnects
+    assert vault.connection("9130").status == "connected"
+    assert vault.access_token("9130", refresher) == "access-reconnected"
+
+
+def test_transient_refresh_failure_keeps_the_tokens(engine: Engine) -> None:
+    vault = TokenVault(engine, [key()], clock=lambda: NOW)
+    vault.save(tokens(expires_in=timedelta(0)))
+
+    with pytest.raises(QuickBooksTransient):
+        vault.access_token("9130", FakeRefresher(QuickBooksTransient("timeout")))
+
+    assert vault.connection("9130").status == "connected"
+    assert vault.get("9130").refresh_token == REFRESH
+
+
+# -- the refresh race: two OS processes, one real token endpoint -----------------------
+
+
+class TokenEndpoint:
+    """A tiny Intuit token endpoint on 127.0.0.1: rotates refresh tokens, burns used ones."""
+
+    def __init__(self) -> None:
+        self.valid = {REFRESH}
+        self.calls = 0
+        self.lock = threading.Lock()
+        endpoint = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                form = parse_qs(self.rfile.read(int(self.headers["Content-Length"])).decode())
+                refresh_token = form["refresh_token"][0]
+                with endpoint.lock:
+                    endpoint.calls += 1
+                    n = endpoint.calls
+                    accepted = refresh_token in endpoint.valid
+                    endpoint.valid.discard(refresh_token)
+                    if accepted:
+                        endpoint.valid.add(f"refresh-{n}")
+                time.sleep(0.5)  # a slow Intuit widens the window for a second refresher
+                if accepted:
+                    status, body = (
+                        200,
+                        {
+                            "token_type": "bearer",
+                            "expires_in": 3600,
+                            "refresh_token": f"refresh-{n}",
+                            "x_refresh_token_expires_in": 8726400,
+                            "access_token": f"access-{n}",
+                        },
+                    )
+                else:
+                    status, body = 400, {"error": "invalid_grant"}
+                payload = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/oauth2/v1/tokens/bearer"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> TokenEndpoint:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _refresh_in_another_process(db_url, keys, token_url, realm, barrier, results) -> None:
+    settings = Settings(
+        intuit_environment="sandbox",
+        intuit_client_id="client-id",
+        intuit_client_secret="client-secret",
+        intuit_token_url=token_url,
+    )
+    engine = make_engine(db_url)
+    try:
+        vault = TokenVault(engine, keys)
+        barrier.wait(timeout=60)
+        results.put(("ok", vault.access_token(realm, IntuitOAuth(settings).refresh)))
+    except Exception as exc:  # reported to the test, which fails on it
+        results.put(("error", repr(exc)))
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(
+    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
+)
+def race_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'race.db'}"
+    if not POSTGRES_URL:
+        pytest.skip("QBSYNC_TEST_POSTGRES_URL is not set")
+    return POSTGRES_URL
+
+
+def test_two_processes_refreshing_one_realm_call_intuit_once(race_db_url: str) -> None:
+    realm = f"race-{uuid.uuid4().hex[:12]}"  # the PostgreSQL database may be shared
+    keys = [key()]
+    engine = make_engine(race_db_url)
+    metadata.create_all(engine, tables=[qb_tokens])
+    vault = TokenVault(engine, keys)
+    now = datetime.now(UTC)
+    vault.save(tokens(realm, access_expires_at=now - timedelta(minutes=1)))
+    context = multiprocessing.get_context("spawn")
+    barrier, results = context.Barrier(2), context.Queue()
+
+    try:
+        with TokenEndpoint() as endpoint:
+            workers = [
+                context.Process(
+                    target=_refresh_in_another_process,
+                    args=(race_db_url, keys, endpoint.url, realm, barrier, results),
+                )
+                for _ in range(2)
+            ]
+            for worker in workers:
+                worker.start()
+            outcomes = [results.get(timeout=90) for _ in workers]
+            for worker in workers:
+                worker.join(timeout=30)
+
+        assert outcomes == [("ok", "access-1"), ("ok", "access-1")]
+        assert endpoint.calls == 1
+        stored = vault.get(realm)
+        assert stored.refresh_token == "refresh-1"
+        assert stored.refresh_token in endpoint.valid  # the stored token still works at Intuit
+        assert vault.connection(realm).status == "connected"
+    finally:
+        with engine.begin() as conn:
+            conn.execute(delete(qb_tokens).where(qb_tokens.c.realm_id == realm))
+        engine.dispose()
+
+
+def test_rows_are_readable_by_plain_sql(engine: Engine) -> None:
+    # The connection status is stored in clear, so operators can query it without the key.
+    TokenVault(engine, [key()]).save(tokens())
+    with engine.connect() as conn:
+        status = conn.execute(select(qb_tokens.c.status)).scalar_one()
+    assert status == "connected"
