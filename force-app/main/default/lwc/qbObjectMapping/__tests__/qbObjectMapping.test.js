@@ -1,0 +1,426 @@
+import { createElement } from 'lwc';
+import QbObjectMapping from 'c/qbObjectMapping';
+import { getObjectInfo } from 'lightning/uiObjectInfoApi';
+import getObjectMappings from '@salesforce/apex/QBSetupController.getObjectMappings';
+import getCreateableObjects from '@salesforce/apex/QBSetupController.getCreateableObjects';
+import saveObjectMapping from '@salesforce/apex/QBSetupController.saveObjectMapping';
+import deleteObjectMapping from '@salesforce/apex/QBSetupController.deleteObjectMapping';
+import saveFieldMappings from '@salesforce/apex/QBSetupController.saveFieldMappings';
+
+jest.mock(
+    'c/qbCatalog',
+    () => require('../../../../../test/jest-mocks/qbCatalog'),
+    {
+        virtual: true
+    }
+);
+jest.mock(
+    '@salesforce/apex/QBSetupController.getObjectMappings',
+    () => ({ default: jest.fn() }),
+    { virtual: true }
+);
+jest.mock(
+    '@salesforce/apex/QBSetupController.getCreateableObjects',
+    () => ({ default: jest.fn() }),
+    { virtual: true }
+);
+jest.mock(
+    '@salesforce/apex/QBSetupController.saveObjectMapping',
+    () => ({ default: jest.fn() }),
+    { virtual: true }
+);
+jest.mock(
+    '@salesforce/apex/QBSetupController.deleteObjectMapping',
+    () => ({ default: jest.fn() }),
+    { virtual: true }
+);
+jest.mock(
+    '@salesforce/apex/QBSetupController.saveFieldMappings',
+    () => ({ default: jest.fn() }),
+    { virtual: true }
+);
+
+const MAPPINGS = require('./data/getObjectMappings.json');
+const CREATEABLE = require('./data/getCreateableObjects.json');
+const ACCOUNT_INFO = require('./data/getObjectInfoAccount.json');
+const CONTACT_INFO = require('./data/getObjectInfoContact.json');
+const COMPANY_ID = 'a00000000000001AAA';
+const CUSTOMER_ID = 'a01000000000001AAA';
+const VENDOR_ID = 'a01000000000002AAA';
+
+const flushPromises = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+async function render() {
+    const element = createElement('c-qb-object-mapping', {
+        is: QbObjectMapping
+    });
+    element.companyId = COMPANY_ID;
+    document.body.appendChild(element);
+    await flushPromises();
+    return element;
+}
+
+const query = (element, selector) => element.shadowRoot.querySelector(selector);
+// `name` is a property of lightning-combobox, not a reflected attribute.
+const combobox = (element, name) =>
+    Array.from(element.shadowRoot.querySelectorAll('lightning-combobox')).find(
+        (candidate) => candidate.name === name
+    );
+
+async function choose(element, name, value) {
+    combobox(element, name).dispatchEvent(
+        new CustomEvent('change', { detail: { value } })
+    );
+    await flushPromises();
+}
+
+async function click(element, selector) {
+    query(element, selector).click();
+    await flushPromises();
+}
+
+function toastsOf(element) {
+    const handler = jest.fn();
+    element.addEventListener('lightning__showtoast', handler);
+    return () => handler.mock.calls.map(([event]) => event.detail);
+}
+
+describe('c-qb-object-mapping', () => {
+    beforeEach(() => {
+        getObjectMappings.mockResolvedValue(MAPPINGS);
+        getCreateableObjects.mockResolvedValue(CREATEABLE);
+    });
+
+    afterEach(() => {
+        while (document.body.firstChild) {
+            document.body.removeChild(document.body.firstChild);
+        }
+        jest.clearAllMocks();
+    });
+
+    it('lists the company mappings', async () => {
+        const element = await render();
+
+        expect(getObjectMappings).toHaveBeenCalledWith({
+            companyId: COMPANY_ID
+        });
+        const rows = element.shadowRoot.querySelectorAll('tbody tr');
+        expect(Array.from(rows).map((row) => row.dataset.row)).toEqual([
+            'Customer',
+            'Vendor',
+            'Item'
+        ]);
+        expect(rows[0].textContent).toContain('Account');
+        expect(rows[0].textContent).toContain('QB_External_Id__c');
+        expect(rows[0].textContent).toContain('Deactivate');
+    });
+
+    it('offers only unmapped QuickBooks objects and the createable Salesforce objects', async () => {
+        const element = await render();
+
+        await click(element, '[data-id="new"]');
+
+        expect(
+            combobox(element, 'qbObject').options.map((option) => option.value)
+        ).toEqual(['Invoice']);
+        expect(
+            combobox(element, 'salesforceObject').options.map(
+                (option) => option.value
+            )
+        ).toEqual(['Account', 'Contact', 'Product2']);
+    });
+
+    it('offers only the external-id fields of the chosen object', async () => {
+        const element = await render();
+        await click(element, '[data-id="new"]');
+
+        await choose(element, 'salesforceObject', 'Account');
+        expect(getObjectInfo.getLastConfig()).toEqual({
+            objectApiName: 'Account'
+        });
+        getObjectInfo.emit(ACCOUNT_INFO);
+        await flushPromises();
+
+        const externalId = combobox(element, 'externalIdField');
+        expect(externalId.options.map((option) => option.value)).toEqual([
+            'QB_External_Id__c',
+            'Legacy_Key__c'
+        ]);
+        expect(externalId.disabled).toBe(false);
+        expect(query(element, '[data-id="no-external-id"]')).toBeNull();
+    });
+
+    it('says so when the object has no external-id field', async () => {
+        const element = await render();
+        await click(element, '[data-id="new"]');
+
+        await choose(element, 'salesforceObject', 'Contact');
+        getObjectInfo.emit(CONTACT_INFO);
+        await flushPromises();
+
+        expect(combobox(element, 'externalIdField').options).toEqual([]);
+        expect(combobox(element, 'externalIdField').disabled).toBe(true);
+        expect(
+            query(element, '[data-id="no-external-id"]').textContent
+        ).toContain('Contact has no external-id field');
+        expect(query(element, '[data-id="save"]').disabled).toBe(true);
+    });
+
+    it('saves a new mapping with the company key and reloads', async () => {
+        const saved = {
+            Id: 'a01000000000009AAA',
+            QB_Object__c: 'Invoice',
+            Salesforce_Object__c: 'Account',
+            External_Id_Field__c: 'QB_External_Id__c',
+            Delete_Behavior__c: 'Delete',
+            Field_Mapping_Count__c: 0
+        };
+        saveObjectMapping.mockResolvedValue(saved);
+        const element = await render();
+        const toasts = toastsOf(element);
+        await click(element, '[data-id="new"]');
+        await choose(element, 'qbObject', 'Invoice');
+        await choose(element, 'salesforceObject', 'Account');
+        getObjectInfo.emit(ACCOUNT_INFO);
+        await flushPromises();
+        await choose(element, 'externalIdField', 'QB_External_Id__c');
+        await choose(element, 'deleteBehavior', 'Delete');
+        getObjectMappings.mockResolvedValue([...MAPPINGS, saved]);
+
+        await click(element, '[data-id="save"]');
+
+        expect(saveObjectMapping).toHaveBeenCalledWith({
+            mapping: {
+                Company__c: COMPANY_ID,
+                QB_Object__c: 'Invoice',
+                Salesforce_Object__c: 'Account',
+                External_Id_Field__c: 'QB_External_Id__c',
+                Delete_Behavior__c: 'Delete',
+                Company_Object_Key__c: `${COMPANY_ID}:Invoice`
+            }
+        });
+        expect(toasts()[0].variant).toBe('success');
+        expect(query(element, '[data-id="form"]')).toBeNull();
+        expect(element.shadowRoot.querySelectorAll('tbody tr')).toHaveLength(4);
+    });
+
+    it('edits a mapping: QuickBooks object fixed, the record id sent', async () => {
+        saveObjectMapping.mockResolvedValue(MAPPINGS[0]);
+        const element = await render();
+
+        await click(element, `[data-action="edit"][data-id="${CUSTOMER_ID}"]`);
+        expect(combobox(element, 'qbObject').value).toBe('Customer');
+        expect(combobox(element, 'qbObject').disabled).toBe(true);
+        getObjectInfo.emit(ACCOUNT_INFO);
+        await flushPromises();
+        expect(combobox(element, 'externalIdField').value).toBe(
+            'QB_External_Id__c'
+        );
+        await choose(element, 'deleteBehavior', 'Ignore');
+        await click(element, '[data-id="save"]');
+
+        expect(saveObjectMapping.mock.calls[0][0].mapping).toEqual(
+            expect.objectContaining({
+                Id: CUSTOMER_ID,
+                QB_Object__c: 'Customer',
+                Delete_Behavior__c: 'Ignore'
+            })
+        );
+    });
+
+    it('clears the external id when the Salesforce object changes', async () => {
+        const element = await render();
+        await click(element, `[data-action="edit"][data-id="${CUSTOMER_ID}"]`);
+
+        await choose(element, 'salesforceObject', 'Contact');
+
+        expect(combobox(element, 'externalIdField').value).toBeUndefined();
+        expect(query(element, '[data-id="save"]').disabled).toBe(true);
+    });
+
+    it('shows why a save failed in the form', async () => {
+        saveObjectMapping.mockRejectedValue({
+            body: {
+                fieldErrors: {
+                    Company_Object_Key__c: [
+                        {
+                            message:
+                                'duplicate value found: Company_Object_Key__c'
+                        }
+                    ]
+                }
+            }
+        });
+        const element = await render();
+        await click(element, `[data-action="edit"][data-id="${CUSTOMER_ID}"]`);
+
+        await click(element, '[data-id="save"]');
+
+        expect(query(element, '[data-id="form"]')).not.toBeNull();
+        expect(query(element, '[data-id="form-error"]')).not.toBeNull();
+    });
+
+    it('deletes a mapping after confirmation', async () => {
+        deleteObjectMapping.mockResolvedValue();
+        const element = await render();
+        getObjectMappings.mockResolvedValue(MAPPINGS.slice(1));
+
+        await click(
+            element,
+            `[data-action="delete"][data-id="${CUSTOMER_ID}"]`
+        );
+        expect(deleteObjectMapping).not.toHaveBeenCalled();
+        expect(query(element, 'tr[data-row="Customer"]').textContent).toContain(
+            'its 3 field mappings'
+        );
+        await click(element, '[data-action="confirm-delete"]');
+
+        expect(deleteObjectMapping).toHaveBeenCalledWith({
+            mappingId: CUSTOMER_ID
+        });
+        expect(query(element, 'tr[data-row="Customer"]')).toBeNull();
+    });
+
+    it('asks for field mappings through an editfields event', async () => {
+        const element = await render();
+        const handler = jest.fn();
+        element.addEventListener('editfields', handler);
+
+        await click(element, `[data-action="fields"][data-id="${VENDOR_ID}"]`);
+
+        expect(handler.mock.calls[0][0].detail).toEqual({
+            mappingId: VENDOR_ID
+        });
+    });
+
+    describe('Use recommended mappings', () => {
+        it('creates every recommended mapping when none exist', async () => {
+            getObjectMappings.mockResolvedValue([]);
+            saveObjectMapping.mockImplementation(({ mapping }) =>
+                Promise.resolve({
+                    ...mapping,
+                    Id: `id-${mapping.QB_Object__c}`
+                })
+            );
+            saveFieldMappings.mockResolvedValue([]);
+            const element = await render();
+            expect(query(element, '[data-id="empty"]')).not.toBeNull();
+
+            await click(element, '[data-id="recommended"]');
+
+            expect(
+                saveObjectMapping.mock.calls.map(([{ mapping }]) => [
+                    mapping.QB_Object__c,
+                    mapping.Salesforce_Object__c,
+                    mapping.External_Id_Field__c,
+                    mapping.Delete_Behavior__c,
+                    mapping.Company_Object_Key__c
+                ])
+            ).toEqual([
+                [
+                    'Customer',
+                    'Account',
+                    'QB_External_Id__c',
+                    'Deactivate',
+                    `${COMPANY_ID}:Customer`
+                ],
+                [
+                    'Vendor',
+                    'Account',
+                    'QB_External_Id__c',
+                    'Deactivate',
+                    `${COMPANY_ID}:Vendor`
+                ],
+                [
+                    'Item',
+                    'Product2',
+                    'QB_External_Id__c',
+                    'Ignore',
+                    `${COMPANY_ID}:Item`
+                ]
+            ]);
+            expect(saveFieldMappings.mock.calls[0][0]).toEqual({
+                objectMappingId: 'id-Customer',
+                mappings: [
+                    { QB_Field__c: 'DisplayName', Salesforce_Field__c: 'Name' },
+                    {
+                        QB_Field__c: 'BillAddr.City',
+                        Salesforce_Field__c: 'BillingCity'
+                    },
+                    {
+                        QB_Field__c: 'Active',
+                        Salesforce_Field__c: 'QB_Active__c'
+                    }
+                ]
+            });
+            expect(saveFieldMappings).toHaveBeenCalledTimes(3);
+        });
+
+        it('creates only what is missing and says what it skipped', async () => {
+            // Customer is mapped with fields; Vendor is mapped without; Item is missing.
+            getObjectMappings.mockResolvedValue(MAPPINGS.slice(0, 2));
+            saveObjectMapping.mockResolvedValue({ Id: 'a01000000000009AAA' });
+            saveFieldMappings.mockResolvedValue([]);
+            const element = await render();
+            const toasts = toastsOf(element);
+
+            await click(element, '[data-id="recommended"]');
+
+            expect(saveObjectMapping).toHaveBeenCalledTimes(1);
+            expect(
+                saveObjectMapping.mock.calls[0][0].mapping.QB_Object__c
+            ).toBe('Item');
+            expect(
+                saveFieldMappings.mock.calls.map(
+                    ([args]) => args.objectMappingId
+                )
+            ).toEqual([VENDOR_ID, 'a01000000000009AAA']);
+            const [toast] = toasts();
+            expect(toast.variant).toBe('success');
+            expect(toast.message).toContain(
+                '2 field mappings for Vendor → Account'
+            );
+            expect(toast.message).toContain(
+                'Item → Product2 with 2 field mappings'
+            );
+            expect(toast.message).toContain(
+                'Skipped (already mapped): Customer → Account.'
+            );
+            expect(getObjectMappings).toHaveBeenCalledTimes(2);
+        });
+
+        it('names the recommendations that failed', async () => {
+            getObjectMappings.mockResolvedValue(MAPPINGS.slice(0, 2));
+            saveObjectMapping.mockRejectedValue({
+                body: { message: 'Product2.QB_External_Id__c does not exist' }
+            });
+            saveFieldMappings.mockResolvedValue([]);
+            const element = await render();
+            const toasts = toastsOf(element);
+
+            await click(element, '[data-id="recommended"]');
+
+            expect(
+                query(element, '[data-id="recommend-failures"]').messages
+            ).toEqual(['Item: Product2.QB_External_Id__c does not exist']);
+            expect(toasts()[0].variant).toBe('warning');
+        });
+    });
+
+    it('shows an error panel when mappings cannot be loaded', async () => {
+        getObjectMappings.mockRejectedValue({ body: { message: 'No access' } });
+        const element = await render();
+
+        expect(query(element, '[data-id="error"]').errors.body.message).toBe(
+            'No access'
+        );
+        expect(query(element, 'table')).toBeNull();
+    });
+
+    it('is accessible with the form open', async () => {
+        const element = await render();
+        await click(element, '[data-id="new"]');
+
+        await expect(element).toBeAccessible();
+    });
+});
