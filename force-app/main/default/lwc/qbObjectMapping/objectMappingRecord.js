@@ -3,12 +3,10 @@ import QB_OBJECT_FIELD from '@salesforce/schema/QB_Object_Mapping__c.QB_Object__
 import SALESFORCE_OBJECT_FIELD from '@salesforce/schema/QB_Object_Mapping__c.Salesforce_Object__c';
 import EXTERNAL_ID_FIELD from '@salesforce/schema/QB_Object_Mapping__c.External_Id_Field__c';
 import DELETE_BEHAVIOR_FIELD from '@salesforce/schema/QB_Object_Mapping__c.Delete_Behavior__c';
-import KEY_FIELD from '@salesforce/schema/QB_Object_Mapping__c.Company_Object_Key__c';
 
 /**
- * The QB_Object_Mapping__c record saveObjectMapping receives. The key must equal
- * CASESAFEID(Company__c) & ':' & QB_Object__c (validation rule
- * Company_Object_Key_Matches); Apex returns 18-character ids, so companyId is one.
+ * The QB_Object_Mapping__c record saveObjectMapping receives. Apex derives
+ * Company_Object_Key__c itself and keeps the company of an existing mapping.
  */
 export function mappingRecord(companyId, draft) {
     const record = {
@@ -16,8 +14,7 @@ export function mappingRecord(companyId, draft) {
         [QB_OBJECT_FIELD.fieldApiName]: draft.qbObject,
         [SALESFORCE_OBJECT_FIELD.fieldApiName]: draft.salesforceObject,
         [EXTERNAL_ID_FIELD.fieldApiName]: draft.externalIdField,
-        [DELETE_BEHAVIOR_FIELD.fieldApiName]: draft.deleteBehavior,
-        [KEY_FIELD.fieldApiName]: `${companyId}:${draft.qbObject}`
+        [DELETE_BEHAVIOR_FIELD.fieldApiName]: draft.deleteBehavior
     };
     if (draft.id) {
         record.Id = draft.id;

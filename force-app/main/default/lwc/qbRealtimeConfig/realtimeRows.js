@@ -93,13 +93,16 @@ export function mappedNotEnabled(rows) {
         .map((row) => row.label);
 }
 
-/** The saveRealtimeSettings payload: one entry per changed row. */
+/**
+ * The saveRealtimeSettings payload: one QB_Object_Mapping__c per changed row
+ * (Apex writes only the switch; QB_Object__c names the row in its result).
+ */
 export function changesOf(rows) {
     return rows
         .filter((row) => row.changed)
         .map((row) => ({
-            id: row.mappingId,
-            qbObject: row.qbObject,
-            enabled: row.enabled
+            Id: row.mappingId,
+            [QB_OBJECT_FIELD.fieldApiName]: row.qbObject,
+            [REALTIME_FIELD.fieldApiName]: row.enabled
         }));
 }

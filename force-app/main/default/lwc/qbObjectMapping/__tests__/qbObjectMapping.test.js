@@ -166,7 +166,7 @@ describe('c-qb-object-mapping', () => {
         expect(query(element, '[data-id="save"]').disabled).toBe(true);
     });
 
-    it('saves a new mapping with the company key and reloads', async () => {
+    it('saves a new mapping for the company and reloads', async () => {
         const saved = {
             Id: 'a01000000000009AAA',
             QB_Object__c: 'Invoice',
@@ -195,8 +195,7 @@ describe('c-qb-object-mapping', () => {
                 QB_Object__c: 'Invoice',
                 Salesforce_Object__c: 'Account',
                 External_Id_Field__c: 'QB_External_Id__c',
-                Delete_Behavior__c: 'Delete',
-                Company_Object_Key__c: `${COMPANY_ID}:Invoice`
+                Delete_Behavior__c: 'Delete'
             }
         });
         expect(toasts()[0].variant).toBe('success');
@@ -239,25 +238,17 @@ describe('c-qb-object-mapping', () => {
     });
 
     it('shows why a save failed in the form', async () => {
-        saveObjectMapping.mockRejectedValue({
-            body: {
-                fieldErrors: {
-                    Company_Object_Key__c: [
-                        {
-                            message:
-                                'duplicate value found: Company_Object_Key__c'
-                        }
-                    ]
-                }
-            }
-        });
+        const rejection = {
+            body: { message: 'Customer is already mapped for this company.' }
+        };
+        saveObjectMapping.mockRejectedValue(rejection);
         const element = await render();
         await click(element, `[data-action="edit"][data-id="${CUSTOMER_ID}"]`);
 
         await click(element, '[data-id="save"]');
 
         expect(query(element, '[data-id="form"]')).not.toBeNull();
-        expect(query(element, '[data-id="form-error"]')).not.toBeNull();
+        expect(query(element, '[data-id="form-error"]').errors).toBe(rejection);
     });
 
     it('deletes a mapping after confirmation', async () => {
@@ -314,7 +305,7 @@ describe('c-qb-object-mapping', () => {
                     mapping.Salesforce_Object__c,
                     mapping.External_Id_Field__c,
                     mapping.Delete_Behavior__c,
-                    mapping.Company_Object_Key__c
+                    mapping.Company__c
                 ])
             ).toEqual([
                 [
@@ -322,22 +313,16 @@ describe('c-qb-object-mapping', () => {
                     'Account',
                     'QB_External_Id__c',
                     'Deactivate',
-                    `${COMPANY_ID}:Customer`
+                    COMPANY_ID
                 ],
                 [
                     'Vendor',
                     'Account',
                     'QB_External_Id__c',
                     'Deactivate',
-                    `${COMPANY_ID}:Vendor`
+                    COMPANY_ID
                 ],
-                [
-                    'Item',
-                    'Product2',
-                    'QB_External_Id__c',
-                    'Ignore',
-                    `${COMPANY_ID}:Item`
-                ]
+                ['Item', 'Product2', 'QB_External_Id__c', 'Ignore', COMPANY_ID]
             ]);
             expect(saveFieldMappings.mock.calls[0][0]).toEqual({
                 objectMappingId: 'id-Customer',

@@ -159,8 +159,16 @@ describe('c-qb-realtime-config', () => {
         expect(saveRealtimeSettings).toHaveBeenCalledTimes(1);
         expect(saveRealtimeSettings.mock.calls[0][0]).toEqual({
             changes: [
-                { id: CUSTOMER_ID, qbObject: 'Customer', enabled: true },
-                { id: ITEM_ID, qbObject: 'Item', enabled: false }
+                {
+                    Id: CUSTOMER_ID,
+                    QB_Object__c: 'Customer',
+                    Realtime_Enabled__c: true
+                },
+                {
+                    Id: ITEM_ID,
+                    QB_Object__c: 'Item',
+                    Realtime_Enabled__c: false
+                }
             ]
         });
         expect(toastHandler).toHaveBeenCalledTimes(1);
