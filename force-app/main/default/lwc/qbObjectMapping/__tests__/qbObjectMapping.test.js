@@ -248,7 +248,9 @@ describe('c-qb-object-mapping', () => {
         await click(element, '[data-id="save"]');
 
         expect(query(element, '[data-id="form"]')).not.toBeNull();
-        expect(query(element, '[data-id="form-error"]').errors).toBe(rejection);
+        expect(query(element, '[data-id="form-error"]').errors).toEqual(
+            rejection
+        );
     });
 
     it('deletes a mapping after confirmation', async () => {
