@@ -254,6 +254,8 @@ class Worker:
                 deleted.add(event.deleted_id)
 
         upserts = self._fresh_records(batch, found)
+        if not upserts and not batch.unsettled(deleted):
+            return
         try:
             describe = self._describe(mapping.salesforce_object)
         except SalesforceError as error:

@@ -1,0 +1,879 @@
+"""qbsync.worker: claimed events → QuickBooks current state → Salesforce, per outcome class.
+
+Real pieces: a temp SQLite ledger and token vault, the real QuickBooks and Salesforce clients.
+HTTP is mocked at the transport with `responses` (unmatched requests fail) using the documented
+shapes: QuickBooks query responses (research quickbooks.md §4, Customer sample §6), Salesforce
+query results, and sObject Collections results with `statusCode` errors (salesforce.md §1.3).
+`FakeQuickBooks` and `FakeOrg` keep the remote state so tests assert on what Salesforce holds
+and on the JSON bodies it was sent.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+import re
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+import responses
+from cryptography.fernet import Fernet
+from responses.registries import OrderedRegistry
+
+from qbsync.catalog import load_catalog
+from qbsync.config import Settings
+from qbsync.events import ChangeEvent
+from qbsync.ledger import Ledger
+from qbsync.quickbooks.client import QuickBooksClient
+from qbsync.quickbooks.tokens import TokenSet, TokenVault
+from qbsync.salesforce.auth import SalesforceLogin
+from qbsync.salesforce.client import SalesforceClient
+from qbsync.sync_log import log_key
+from qbsync.worker import BACKOFF_CAP_SECONDS, Worker, backoff_seconds
+
+REALM = "9130350000000000"
+QB_QUERY_URL = f"https://sandbox-quickbooks.api.intuit.com/v3/company/{REALM}/query"
+INSTANCE = "https://example.my.salesforce.com"
+API = f"{INSTANCE}/services/data/v66.0"
+SF_QUERY = re.compile(rf"^{re.escape(API)}/query/")
+ACCOUNT_UPSERT = f"{API}/composite/sobjects/Account/QB_External_Id__c"
+LOG_UPSERT = f"{API}/composite/sobjects/QB_Sync_Log__c/Event_Key__c"
+COMPANY_UPSERT = f"{API}/composite/sobjects/QB_Company__c/Realm_Id__c"
+DELETE_URL = re.compile(rf"^{re.escape(API)}/composite/sobjects\?")
+T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+
+# research/quickbooks.md §6: Intuit's Customer sample (PipedreamHQ/pipedream fixture).
+CUSTOMER = {
+    "domain": "QBO",
+    "FamilyName": "Lauterbach",
+    "DisplayName": "Amy's Bird Sanctuary",
+    "DefaultTaxCodeRef": {"value": "2"},
+    "PrimaryEmailAddr": {"Address": "Birds@Intuit.com"},
+    "PreferredDeliveryMethod": "Print",
+    "GivenName": "Amy",
+    "FullyQualifiedName": "Amy's Bird Sanctuary",
+    "BillWithParent": False,
+    "Job": False,
+    "BalanceWithJobs": 274.0,
+    "PrimaryPhone": {"FreeFormNumber": "(650) 555-3311"},
+    "Active": True,
+    "MetaData": {
+        "CreateTime": "2014-09-11T16:48:43-07:00",
+        "LastUpdatedTime": "2015-07-01T10:14:15-07:00",
+    },
+    "BillAddr": {
+        "City": "Bayshore",
+        "Line1": "4581 Finch St.",
+        "PostalCode": "94326",
+        "Lat": "INVALID",
+        "Long": "INVALID",
+        "CountrySubDivisionCode": "CA",
+        "Id": "2",
+    },
+    "MiddleName": "Michelle",
+    "Notes": "Note added via Update operation.",
+    "Taxable": True,
+    "Balance": 274.0,
+    "SyncToken": "5",
+    "CompanyName": "Amy's Bird Sanctuary",
+    "sparse": False,
+    "Id": "1",
+}
+
+
+def customer(id_, **changes):
+    record = copy.deepcopy(CUSTOMER)
+    record["Id"] = str(id_)
+    record.update(changes)
+    return record
+
+
+def sf_field(name, type_="string", length=0, **extra):
+    return {
+        "name": name,
+        "type": type_,
+        "length": length,
+        "scale": extra.get("scale", 0),
+        "relationshipName": extra.get("relationshipName"),
+        "referenceTo": extra.get("referenceTo", []),
+        "createable": True,
+        "updateable": True,
+        "externalId": extra.get("externalId", False),
+    }
+
+
+ACCOUNT_DESCRIBE = {
+    "name": "Account",
+    "fields": [
+        sf_field("Name", "string", 255),
+        sf_field("BillingCity", "string", 40),
+        sf_field("Phone", "phone", 40),
+        sf_field("Description", "textarea", 32000),
+        sf_field("QB_Active__c", "boolean"),
+        sf_field("QB_External_Id__c", "string", 255, externalId=True),
+        sf_field("ParentId", "reference", 18, relationshipName="Parent", referenceTo=["Account"]),
+    ],
+}
+
+DEFAULT_FIELDS = (
+    ("DisplayName", "Name"),
+    ("BillAddr.City", "BillingCity"),
+    ("PrimaryPhone.FreeFormNumber", "Phone"),
+    ("Active", "QB_Active__c"),
+)
+
+
+def mapping_row(
+    qb_object="Customer",
+    fields=DEFAULT_FIELDS,
+    realtime=True,
+    delete_behavior="Deactivate",
+    status="Connected",
+):
+    """One record of the worker's configuration query, as query_all returns it."""
+    children = [
+        {
+            "attributes": {"type": "QB_Field_Mapping__c"},
+            "Id": f"a01{i:015d}",
+            "QB_Field__c": qb,
+            "Salesforce_Field__c": sf,
+            "Transform__c": None,
+            "Default_Value__c": None,
+        }
+        for i, (qb, sf) in enumerate(fields)
+    ]
+    return {
+        "attributes": {"type": "QB_Object_Mapping__c"},
+        "Id": "a00000000000001AAA",
+        "QB_Object__c": qb_object,
+        "Salesforce_Object__c": "Account",
+        "External_Id_Field__c": "QB_External_Id__c",
+        "Realtime_Enabled__c": realtime,
+        "Delete_Behavior__c": delete_behavior,
+        "Field_Mapping_Count__c": float(len(children)),
+        "Company__r": {
+            "attributes": {"type": "QB_Company__c"},
+            "Realm_Id__c": REALM,
+            "Status__c": status,
+        },
+        "Field_Mappings__r": (
+            {"totalSize": len(children), "done": True, "records": children} if children else None
+        ),
+    }
+
+
+def query_result(records):
+    return {"totalSize": len(records), "done": True, "records": records}
+
+
+class FakeQuickBooks:
+    """The company's records behind `POST /v3/company/<realm>/query`."""
+
+    def __init__(self, rsps, records=()):
+        self.records = {r["Id"]: r for r in records}
+        self.queries: list[str] = []
+        self.status = 200
+        rsps.add_callback(responses.POST, QB_QUERY_URL, callback=self._query)
+
+    def _query(self, request):
+        text = request.body.decode() if isinstance(request.body, bytes) else request.body
+        self.queries.append(text)
+        if self.status != 200:
+            return self.status, {}, json.dumps({"fault": {"error": [{"message": "down"}]}})
+        entity = re.search(r"from (\w+)", text).group(1)
+        ids = re.findall(r"'([^']*)'", text)
+        found = [self.records[i] for i in ids if i in self.records]
+        # QuickBooks leaves the entity key out when nothing matched.
+        body = {"QueryResponse": {entity: found, "startPosition": 1, "maxResults": len(found)}}
+        if not found:
+            body = {"QueryResponse": {}}
+        body["time"] = "2026-03-02T04:00:00.000-08:00"
+        return 200, {}, json.dumps(body)
+
+
+class FakeOrg:
+    """A Salesforce org: Accounts by external id, sync logs by event key, the config rows."""
+
+    def __init__(self, rsps, config_rows):
+        self.config_rows = config_rows
+        self.accounts: dict[str, dict] = {}
+        self.logs: dict[str, dict] = {}
+        self.record_errors: dict[str, dict] = {}  # external id -> error item
+        self.log_status = 200
+        self.companies: list[dict] = []
+        self._next_id = 1
+        rsps.add_callback(responses.GET, SF_QUERY, callback=self._query)
+        rsps.get(f"{API}/sobjects/Account/describe", json=ACCOUNT_DESCRIBE)
+        rsps.add_callback(responses.PATCH, ACCOUNT_UPSERT, callback=self._upsert_accounts)
+        rsps.add_callback(responses.PATCH, LOG_UPSERT, callback=self._upsert_logs)
+        rsps.add_callback(responses.PATCH, COMPANY_UPSERT, callback=self._upsert_company)
+        rsps.add_callback(responses.DELETE, DELETE_URL, callback=self._delete)
+
+    def _new_id(self):
+        self._next_id += 1
+        return f"001{self._next_id:015d}"
+
+    def _query(self, request):
+        soql = parse_qs(urlparse(request.url).query)["q"][0]
+        if "FROM QB_Object_Mapping__c" in soql:
+            return 200, {}, json.dumps(query_result(self.config_rows))
+        match = re.fullmatch(
+            r"SELECT Id, QB_External_Id__c FROM Account WHERE QB_External_Id__c IN \((.*)\)", soql
+        )
+        assert match, soql
+        keys = re.findall(r"'([^']*)'", match.group(1))
+        rows = [
+            {"attributes": {"type": "Account"}, "Id": a["Id"], "QB_External_Id__c": k}
+            for k, a in self.accounts.items()
+            if k in keys
+        ]
+        return 200, {}, json.dumps(query_result(rows))
+
+    def _upsert_accounts(self, request):
+        body = json.loads(request.body)
+        assert body["allOrNone"] is False and len(body["records"]) <= 200
+        results = []
+        for record in body["records"]:
+            assert record["attributes"] == {"type": "Account"}
+            key = record["QB_External_Id__c"]
+            if key in self.record_errors:
+                results.append({"id": None, "success": False, "errors": [self.record_errors[key]]})
+                continue
+            created = key not in self.accounts
+            stored = self.accounts.setdefault(key, {"Id": self._new_id()})
+            stored.update({k: v for k, v in record.items() if k != "attributes"})
+            results.append({"id": stored["Id"], "success": True, "errors": [], "created": created})
+        return 200, {}, json.dumps(results)
+
+    def _upsert_logs(self, request):
+        if self.log_status != 200:
+            body = [{"message": "Service unavailable", "errorCode": "SERVER_UNAVAILABLE"}]
+            return self.log_status, {}, json.dumps(body)
+        results = []
+        for record in json.loads(request.body)["records"]:
+            created = record["Event_Key__c"] not in self.logs
+            self.logs[record["Event_Key__c"]] = record
+            results.append(
+                {"id": "a03000000000001", "success": True, "errors": [], "created": created}
+            )
+        return 200, {}, json.dumps(results)
+
+    def _upsert_company(self, request):
+        self.companies.extend(json.loads(request.body)["records"])
+        return 200, {}, json.dumps([{"id": "a02", "success": True, "errors": [], "created": False}])
+
+    def _delete(self, request):
+        ids = parse_qs(urlparse(request.url).query)["ids"][0].split(",")
+        results = []
+        for sf_id in ids:
+            key = next((k for k, a in self.accounts.items() if a["Id"] == sf_id), None)
+            if key is None:
+                error = {"statusCode": "ENTITY_IS_DELETED", "message": "entity is deleted"}
+                results.append({"id": sf_id, "success": False, "errors": [error]})
+            else:
+                del self.accounts[key]
+                results.append({"id": sf_id, "success": True, "errors": []})
+        return 200, {}, json.dumps(results)
+
+
+def calls_to(rsps, url_part, method=None):
+    return [
+        c
+        for c in rsps.calls
+        if url_part in c.request.url and (method is None or c.request.method == method)
+    ]
+
+
+def ext(id_):
+    return f"{REALM}-Customer-{id_}"
+
+
+class Clock:
+    def __init__(self, now=T0):
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+    def advance(self, **kwargs):
+        self.now += timedelta(**kwargs)
+
+
+@pytest.fixture
+def settings():
+    return Settings(
+        intuit_environment="sandbox",
+        salesforce_login_url="https://login.example.com",
+        encryption_keys=(Fernet.generate_key().decode(),),
+        max_attempts=3,
+    )
+
+
+@pytest.fixture
+def ledger(tmp_path):
+    return Ledger.from_url(f"sqlite:///{tmp_path / 'qbsync.db'}")
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def make_worker(settings, ledger, clock):
+    def make(connected=True):
+        vault = TokenVault(ledger.engine, settings.encryption_keys)
+        if connected:
+            vault.save(
+                TokenSet(
+                    access_token="qb-access",
+                    refresh_token="qb-refresh",
+                    access_expires_at=datetime.now(UTC) + timedelta(days=1),
+                    refresh_expires_at=None,
+                    refresh_hard_expires_at=None,
+                    realm_id=REALM,
+                    environment="sandbox",
+                )
+            )
+        salesforce = SalesforceClient(
+            settings, login_with=lambda s, session: SalesforceLogin(INSTANCE, "sf-session")
+        )
+        return Worker(
+            settings,
+            ledger,
+            QuickBooksClient(settings, vault),
+            salesforce,
+            catalog=load_catalog(),
+            clock=clock,
+            rng=random.Random(7),
+            name="test-worker",
+        )
+
+    return make
+
+
+@pytest.fixture
+def rsps():
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
+
+
+def add_event(ledger, id_, op="Update", key=None, occurred=None, entity="Customer", **kw):
+    ledger.add(
+        [
+            ChangeEvent(
+                realm_id=kw.pop("realm_id", REALM),
+                entity=entity,
+                entity_id=str(id_),
+                operation=op,
+                occurred_at=occurred or T0 - timedelta(seconds=2),
+                event_key=key or f"ce:{entity}-{id_}-{op}",
+                **kw,
+            )
+        ]
+    )
+
+
+def states(ledger):
+    return {
+        (e.entity_id, e.event_key): (e.state, e.reason or e.last_error) for e in ledger.events()
+    }
+
+
+def only(ledger):
+    (event,) = ledger.events()
+    return event
+
+
+# --- created / updated -----------------------------------------------------------------------
+
+
+def test_create_upserts_the_mapped_record_and_logs_success(rsps, ledger, make_worker):
+    qb = FakeQuickBooks(rsps, [customer(1)])
+    org = FakeOrg(rsps, [mapping_row()])
+    add_event(ledger, 1, "Create", occurred=T0 - timedelta(milliseconds=1500))
+
+    assert make_worker().run_once() == 1
+
+    assert qb.queries == ["select * from Customer where Id in ('1') MAXRESULTS 1000"]
+    (upsert,) = calls_to(rsps, ACCOUNT_UPSERT)
+    assert json.loads(upsert.request.body) == {
+        "allOrNone": False,
+        "records": [
+            {
+                "attributes": {"type": "Account"},
+                "QB_External_Id__c": ext(1),
+                "Name": "Amy's Bird Sanctuary",
+                "BillingCity": "Bayshore",
+                "Phone": "(650) 555-3311",
+                "QB_Active__c": True,
+            }
+        ],
+    }
+    event = only(ledger)
+    assert (event.state, event.reason) == ("done", "created")
+    account_id = org.accounts[ext(1)]["Id"]
+    log = org.logs["ce:Customer-1-Create"]
+    assert log == {
+        "attributes": {"type": "QB_Sync_Log__c"},
+        "Event_Key__c": "ce:Customer-1-Create",
+        "QB_Object__c": "Customer",
+        "QB_Record_Id__c": "1",
+        "Operation__c": "Create",
+        "Status__c": "Success",
+        "Salesforce_Object__c": "Account",
+        "Salesforce_Record_Id__c": account_id,
+        "Message__c": "created",
+        "Event_Time__c": "2026-03-02T11:59:58.500Z",
+        "Synced_At__c": "2026-03-02T12:00:00.000Z",
+        "Latency_Ms__c": 1500,
+        "Attempts__c": 1,
+        "Company__r": {"Realm_Id__c": REALM},
+    }
+    # The applied version is the QuickBooks LastUpdatedTime, in UTC.
+    applied = ledger.applied_version(REALM, "Customer", "1")
+    assert applied == datetime(2015, 7, 1, 17, 14, 15, tzinfo=UTC)
+
+
+def test_update_of_an_existing_record_reports_updated(rsps, ledger, make_worker):
+    FakeQuickBooks(rsps, [customer(1, DisplayName="Amy's Bird Sanctuary (new)")])
+    org = FakeOrg(rsps, [mapping_row()])
+    org.accounts[ext(1)] = {"Id": "001000000000000042", "Name": "Old name"}
+    add_event(ledger, 1, "Update")
+
+    make_worker().run_once()
+
+    assert (only(ledger).state, only(ledger).reason) == ("done", "updated")
+    assert org.accounts[ext(1)]["Name"] == "Amy's Bird Sanctuary (new)"
+    assert org.logs["ce:Customer-1-Update"]["Salesforce_Record_Id__c"] == "001000000000000042"
+
+
+# --- skipped ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("rows", "reason"),
+    [
+        ([], "not mapped: QuickBooks Customer has no object mapping"),
+        ([mapping_row(fields=())], "no field mappings: QuickBooks Customer has no field mappings"),
+        (
+            [mapping_row(realtime=False)],
+            "not real-time enabled: QuickBooks Customer is not enabled",
+        ),
+    ],
+    ids=["not-mapped", "no-field-mappings", "not-real-time"],
+)
+def test_events_of_unusable_objects_are_skipped_with_the_reason(
+    rsps, ledger, make_worker, rows, reason
+):
+    qb = FakeQuickBooks(rsps, [customer(1)])
+    org = FakeOrg(rsps, rows)
+    add_event(ledger, 1)
+
+    make_worker().run_once()
+
+    event = only(ledger)
+    assert (event.state, event.reason) == ("skipped", reason)
+    assert qb.queries == []  # no metered read for an event that is not synced
+    assert calls_to(rsps, ACCOUNT_UPSERT) == []
+    log = org.logs["ce:Customer-1-Update"]
+    assert (log["Status__c"], log["Message__c"]) == ("Skipped", reason)
+
+
+# --- failures --------------------------------------------------------------------------------
+
+
+def test_permanent_salesforce_error_fails_with_its_message(rsps, ledger, make_worker):
+    FakeQuickBooks(rsps, [customer(1), customer(2)])
+    org = FakeOrg(rsps, [mapping_row()])
+    org.record_errors[ext(1)] = {
+        "statusCode": "REQUIRED_FIELD_MISSING",
+        "message": "Required fields are missing: [Name]",
+        "fields": ["Name"],
+    }
+    add_event(ledger, 1)
+    add_event(ledger, 2)
+
+    make_worker().run_once()
+
+    by_id = {e.entity_id: e for e in ledger.events()}
+    expected = "REQUIRED_FIELD_MISSING: Required fields are missing: [Name] [Name]"
+    assert by_id["1"].state == "failed"
+    assert by_id["1"].last_error == expected
+    assert by_id["1"].next_attempt_at is None  # permanent: never claimed again
+    assert by_id["2"].state == "done"  # allOrNone=false: the other record went through
+    assert ext(1) not in org.accounts and ext(2) in org.accounts
+    (log_call,) = calls_to(rsps, LOG_UPSERT)
+    sent = {r["Event_Key__c"]: r for r in json.loads(log_call.request.body)["records"]}
+    assert sent["ce:Customer-1-Update"]["Status__c"] == "Failed"
+    assert sent["ce:Customer-1-Update"]["Message__c"] == expected
+    assert ledger.applied_version(REALM, "Customer", "1") is None
+
+
+def test_transient_quickbooks_error_retries_with_backoff_then_succeeds(ledger, make_worker, clock):
+    """Scripted in order (OrderedRegistry): the exact calls of a failed try and the retry."""
+    config = query_result([mapping_row()])
+    result = [{"id": "001000000000000001", "success": True, "errors": [], "created": True}]
+    logged = [{"id": "a03000000000001", "success": True, "errors": [], "created": True}]
+    qb_ok = {"QueryResponse": {"Customer": [customer(1)]}, "time": "2026-03-02T04:00:00-08:00"}
+    with responses.RequestsMock(registry=OrderedRegistry) as rsps:
+        rsps.get(SF_QUERY, json=config)
+        rsps.post(QB_QUERY_URL, status=503, body="Service Unavailable")
+        rsps.patch(LOG_UPSERT, json=logged)
+        rsps.post(QB_QUERY_URL, json=qb_ok)
+        rsps.get(f"{API}/sobjects/Account/describe", json=ACCOUNT_DESCRIBE)
+        rsps.patch(ACCOUNT_UPSERT, json=result)
+        rsps.patch(LOG_UPSERT, json=logged)
+        worker = make_worker()
+        add_event(ledger, 1)
+
+        worker.run_once()
+        event = only(ledger)
+        assert event.state == "failed" and "status 503" in event.last_error
+        # Attempt 1: full jitter within [0, 2 s].
+        assert T0 <= event.next_attempt_at <= T0 + timedelta(seconds=2)
+        first_log = json.loads(rsps.calls[2].request.body)["records"][0]
+        assert first_log["Status__c"] == "Retrying"
+
+        assert worker.run_once() == 0  # not due yet: the clock has not moved
+        clock.advance(seconds=3)
+        assert worker.run_once() == 1
+        event = only(ledger)
+        assert (event.state, event.attempts, event.reason) == ("done", 2, "created")
+        last_log = json.loads(rsps.calls[-1].request.body)["records"][0]
+        assert (last_log["Status__c"], last_log["Attempts__c"]) == ("Success", 2)
+
+
+def test_event_is_dead_after_max_attempts(rsps, ledger, make_worker, clock, settings):
+    qb = FakeQuickBooks(rsps, [customer(1)])
+    qb.status = 503
+    org = FakeOrg(rsps, [mapping_row()])
+    add_event(ledger, 1)
+    worker = make_worker()
+
+    for _ in range(settings.max_attempts):
+        assert worker.run_once() == 1
+        clock.advance(seconds=BACKOFF_CAP_SECONDS + 1)
+    assert worker.run_once() == 0
+
+    event = only(ledger)
+    assert event.state == "dead" and event.attempts == 3
+    assert event.last_error.startswith("gave up after 3 attempts: QuickBooks")
+    assert org.logs["ce:Customer-1-Update"]["Status__c"] == "Failed"
+    assert len(qb.queries) == 3
+
+
+def test_record_level_lock_error_is_retried(rsps, ledger, make_worker):
+    FakeQuickBooks(rsps, [customer(1)])
+    org = FakeOrg(rsps, [mapping_row()])
+    org.record_errors[ext(1)] = {"statusCode": "UNABLE_TO_LOCK_ROW", "message": "locked"}
+    add_event(ledger, 1)
+
+    make_worker().run_once()
+
+    event = only(ledger)
+    assert event.state == "failed" and event.next_attempt_at is not None
+    assert event.last_error == "UNABLE_TO_LOCK_ROW: locked"
+
+
+def test_mapping_error_fails_the_event_with_the_reason(rsps, ledger, make_worker):
+    FakeQuickBooks(rsps, [customer(1)])
+    FakeOrg(rsps, [mapping_row(fields=(("DisplayName", "Name"), ("Notes", "Nope__c")))])
+    add_event(ledger, 1)
+
+    make_worker().run_once()
+
+    event = only(ledger)
+    assert event.state == "failed" and event.next_attempt_at is None
+    assert (
+        event.last_error == "INVALID_FIELD: Nope__c does not exist on Account (mapped from Notes)"
+    )
+    assert calls_to(rsps, ACCOUNT_UPSERT) == []
+
+
+# --- realm-wide waits ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", ["Reconnect Required", "Disconnected"])
+def test_events_of_a_company_that_is_not_connected_wait(rsps, ledger, make_worker, status):
+    qb = FakeQuickBooks(rsps, [customer(1)])
+    org = FakeOrg(rsps, [mapping_row(status=status)])
+    add_event(ledger, 1)
+
+    make_worker().run_once()
+
+    event = only(ledger)
+    assert (event.state, event.attempts) == ("pending", 0)
+    assert event.next_attempt_at == T0 + timedelta(seconds=60)
+    assert qb.queries == []
+    assert org.logs["ce:Customer-1-Update"]["Status__c"] == "Retrying"
+
+
+def test_quickbooks_throttle_makes_the_whole_realm_wait(rsps, ledger, make_worker, clock):
+    qb = FakeQuickBooks(rsps, [customer(1)])
+    qb.status = 429
+    FakeOrg(rsps, [mapping_row(), mapping_row("Vendor")])
+    add_event(ledger, 1)
+    add_event(ledger, 7, entity="Vendor")
+    worker = make_worker()
+
+    worker.run_once()  # Customer batch: 429
+    worker.run_once()  # Vendor batch of the same realm: waits without calling QuickBooks
+
+    assert len(qb.queries) == 1
+    for event in ledger.events():
+        assert event.state == "pending" and event.attempts == 0
+        assert event.next_attempt_at == T0 + timedelta(seconds=60)
+    assert worker.run_once() == 0
+    qb.status = 200
+    clock.advance(seconds=61)
+    assert worker.run_once() == 1
+    assert ledger.events()[0].state == "done"
+
+
+def test_quickbooks_auth_error_waits_and_marks_the_company_reconnect_required(
+    rsps, ledger, make_worker
+):
+    qb = FakeQuickBooks(rsps, [customer(1)])
+    org = FakeOrg(rsps, [mapping_row()])
+    add_event(ledger, 1)
+
+    make_worker(connected=False).run_once()  # no tokens in the vault: QuickBooksAuthError
+
+    event = only(ledger)
+    assert (event.state, event.attempts) == ("pending", 0)
+    assert event.next_attempt_at == T0 + timedelta(seconds=60)
+    assert qb.queries == []
+    (company,) = org.companies
+    assert company["Realm_Id__c"] == REALM and company["Status__c"] == "Reconnect Required"
+    log = org.logs["ce:Customer-1-Update"]
+    assert log["Status__c"] == "Retrying" and "Reconnect Required" in log["Message__c"]
+
+
+# --- deletes and merges ----------------------------------------------------------------------
+
+
+def test_delete_behaviour_delete_removes_the_salesforce_record(rsps, ledger, make_worker):
+    qb = FakeQuickBooks(rsps, [])
+    org = FakeOrg(rsps, [mapping_row(delete_behavior="Delete")])
+    org.accounts[ext(5)] = {"Id": "001000000000000005", "Name": "Gone"}
+    add_event(ledger, 5, "Delete")
+    add_event(ledger, 6, "Delete")  # never synced: nothing to delete
+
+    make_worker().run_once()
+
+    assert qb.queries == []  # a delete needs no read
+    assert org.accounts == {}
+    soql = [
+        parse_qs(urlparse(c.request.url).query)["q"][0]
+        for c in calls_to(rsps, "/query/")
+        if "Account" in c.request.url
+    ]
+    expected = f"SELECT Id, QB_External_Id__c FROM Account WHERE QB_External_Id__c IN ('{ext(5)}', '{ext(6)}')"  # noqa: E501, S608 - the expected SOQL text
+    assert soql == [expected]
+    (delete,) = calls_to(rsps, "/composite/sobjects?", "DELETE")
+    assert parse_qs(urlparse(delete.request.url).query)["ids"] == ["001000000000000005"]
+    assert states(ledger) == {
+        ("5", "ce:Customer-5-Delete"): ("done", "deleted"),
+        ("6", "ce:Customer-6-Delete"): ("done", "nothing to delete in Salesforce"),
+    }
+
+
+def test_delete_behaviour_deactivate_clears_the_field_mapped_from_active(rsps, ledger, make_worker):
+    FakeQuickBooks(rsps, [])
+    org = FakeOrg(rsps, [mapping_row(delete_behavior="Deactivate")])
+    org.accounts[ext(5)] = {"Id": "001000000000000005", "QB_Active__c": True}
+    add_event(ledger, 5, "Delete")
+
+    make_worker().run_once()
+
+    (upsert,) = calls_to(rsps, ACCOUNT_UPSERT)
+    assert json.loads(upsert.request.body)["records"] == [
+        {"attributes": {"type": "Account"}, "QB_External_Id__c": ext(5), "QB_Active__c": False}
+    ]
+    assert org.accounts[ext(5)]["QB_Active__c"] is False
+    assert (only(ledger).state, only(ledger).reason) == ("done", "deactivated")
+
+
+def test_delete_behaviour_ignore_leaves_salesforce_alone(rsps, ledger, make_worker):
+    FakeQuickBooks(rsps, [])
+    org = FakeOrg(rsps, [mapping_row(delete_behavior="Ignore")])
+    org.accounts[ext(5)] = {"Id": "001000000000000005"}
+    add_event(ledger, 5, "Delete")
+
+    make_worker().run_once()
+
+    assert calls_to(rsps, ACCOUNT_UPSERT) == [] and calls_to(rsps, "DELETE") == []
+    assert ext(5) in org.accounts
+    event = only(ledger)
+    assert (event.state, event.reason) == ("done", "delete ignored (Delete_Behavior__c)")
+
+
+def test_record_quickbooks_no_longer_returns_is_handled_as_a_delete(rsps, ledger, make_worker):
+    FakeQuickBooks(rsps, [])  # deleted since the Update event was sent
+    org = FakeOrg(rsps, [mapping_row(delete_behavior="Delete")])
+    org.accounts[ext(3)] = {"Id": "001000000000000003"}
+    add_event(ledger, 3, "Update")
+
+    make_worker().run_once()
+
+    assert org.accounts == {}
+    assert (only(ledger).state, only(ledger).reason) == ("done", "deleted")
+
+
+def test_merge_updates_the_survivor_and_deletes_the_merged_away_record(rsps, ledger, make_worker):
+    qb = FakeQuickBooks(rsps, [customer(1, DisplayName="Survivor")])
+    org = FakeOrg(rsps, [mapping_row(delete_behavior="Delete")])
+    org.accounts[ext(1)] = {"Id": "001000000000000001", "Name": "Old"}
+    org.accounts[ext(2)] = {"Id": "001000000000000002", "Name": "Merged away"}
+    add_event(ledger, 1, "Merge", deleted_id="2")
+
+    make_worker().run_once()
+
+    assert qb.queries == ["select * from Customer where Id in ('1') MAXRESULTS 1000"]
+    assert set(org.accounts) == {ext(1)}
+    assert org.accounts[ext(1)]["Name"] == "Survivor"
+    event = only(ledger)
+    assert event.state == "done"
+    assert org.logs["ce:Customer-1-Merge"]["Message__c"] == "updated; merged-away 2: deleted"
+
+
+# --- convergence -----------------------------------------------------------------------------
+
+
+def test_duplicate_and_out_of_order_events_converge_to_the_current_state(
+    rsps, ledger, make_worker, clock
+):
+    qb = FakeQuickBooks(rsps, [customer(1, DisplayName="Version 2")])
+    org = FakeOrg(rsps, [mapping_row()])
+    worker = make_worker()
+    # Two events about the same record in one batch become ONE record in the upsert.
+    add_event(ledger, 1, "Update", key="ce:b", occurred=T0 - timedelta(seconds=1))
+    add_event(ledger, 1, "Create", key="ce:a", occurred=T0 - timedelta(seconds=5))
+    worker.run_once()
+    (upsert,) = calls_to(rsps, ACCOUNT_UPSERT)
+    assert [r["Name"] for r in json.loads(upsert.request.body)["records"]] == ["Version 2"]
+    assert {e.state for e in ledger.events()} == {"done"}
+
+    # Intuit's retry of the same delivery is not even stored twice.
+    add_event(ledger, 1, "Update", key="ce:b")
+    # A late, older event: QuickBooks' current state was applied already.
+    add_event(ledger, 1, "Update", key="ce:late", occurred=T0 - timedelta(minutes=5))
+    assert len(ledger.events()) == 3
+    clock.advance(seconds=1)
+    worker.run_once()
+    assert len(calls_to(rsps, ACCOUNT_UPSERT)) == 1
+    late = next(e for e in ledger.events() if e.event_key == "ce:late")
+    assert (late.state, late.reason) == ("done", "already applied")
+
+    # A newer QuickBooks version arrives behind an out-of-order event: still the current state.
+    qb.records["1"] = customer(
+        1,
+        DisplayName="Version 3",
+        MetaData={"LastUpdatedTime": "2015-07-02T10:00:00-07:00"},
+    )
+    add_event(ledger, 1, "Update", key="ce:older", occurred=T0 - timedelta(hours=1))
+    clock.advance(seconds=1)
+    worker.run_once()
+    assert org.accounts[ext(1)]["Name"] == "Version 3"
+    assert ledger.applied_version(REALM, "Customer", "1") == datetime(2015, 7, 2, 17, 0, tzinfo=UTC)
+
+
+# --- mapping details in the body -------------------------------------------------------------
+
+
+def test_reference_is_sent_as_a_lookup_through_the_parents_external_id(rsps, ledger, make_worker):
+    FakeQuickBooks(rsps, [customer(9, ParentRef={"value": "1", "name": "Amy's Bird Sanctuary"})])
+    FakeOrg(rsps, [mapping_row(fields=(("DisplayName", "Name"), ("ParentRef", "ParentId")))])
+    add_event(ledger, 9, "Create")
+
+    make_worker().run_once()
+
+    (upsert,) = calls_to(rsps, ACCOUNT_UPSERT)
+    assert json.loads(upsert.request.body)["records"] == [
+        {
+            "attributes": {"type": "Account"},
+            "QB_External_Id__c": ext(9),
+            "Name": "Amy's Bird Sanctuary",
+            "Parent": {"QB_External_Id__c": ext(1)},
+        }
+    ]
+
+
+def test_truncated_value_is_written_and_the_warning_logged(rsps, ledger, make_worker):
+    long_city = "Llanfairpwllgwyngyllgogerychwyrndrobwllllantysiliogogogoch"
+    FakeQuickBooks(rsps, [customer(1, BillAddr={"City": long_city})])
+    org = FakeOrg(rsps, [mapping_row()])
+    add_event(ledger, 1, "Create")
+
+    make_worker().run_once()
+
+    assert org.accounts[ext(1)]["BillingCity"] == long_city[:40]
+    assert only(ledger).state == "done"
+    assert org.logs["ce:Customer-1-Create"]["Message__c"] == (
+        f"created; BillAddr.City → BillingCity: {len(long_city)} characters cut to 40"
+    )
+
+
+# --- volume ----------------------------------------------------------------------------------
+
+
+def test_500_events_use_at_most_3_reads_and_3_upserts(rsps, ledger, make_worker):
+    qb = FakeQuickBooks(rsps, [customer(i) for i in range(1, 501)])
+    org = FakeOrg(rsps, [mapping_row()])
+    ledger.add(
+        [ChangeEvent(REALM, "Customer", str(i), "Create", T0, f"ce:{i}") for i in range(1, 501)]
+    )
+
+    assert make_worker().run_once() == 500
+
+    assert len(calls_to(rsps, QB_QUERY_URL)) <= 3
+    upserts = calls_to(rsps, ACCOUNT_UPSERT)
+    assert len(upserts) <= 3
+    assert sum(len(json.loads(c.request.body)["records"]) for c in upserts) == 500
+    assert len(org.accounts) == 500
+    assert ledger.counts()["done"] == 500
+    assert len(org.logs) == 500
+    assert len(calls_to(rsps, LOG_UPSERT)) == 3  # 200 + 200 + 100 rows
+    assert len(qb.queries) == 1
+
+
+# --- sync log --------------------------------------------------------------------------------
+
+
+def test_failed_log_write_keeps_the_ledger_outcome_and_is_retried(rsps, ledger, make_worker, clock):
+    FakeQuickBooks(rsps, [customer(1), customer(2)])
+    org = FakeOrg(rsps, [mapping_row()])
+    org.log_status = 503
+    add_event(ledger, 1)
+    worker = make_worker()
+
+    worker.run_once()
+    assert only(ledger).state == "done"
+    assert org.logs == {} and worker.sync_logs.pending == 1
+
+    org.log_status = 200
+    add_event(ledger, 2)
+    clock.advance(seconds=1)
+    worker.run_once()
+    assert set(org.logs) == {"ce:Customer-1-Update", "ce:Customer-2-Update"}
+    assert worker.sync_logs.pending == 0
+
+
+def test_long_event_keys_are_hashed_to_fit_the_field():
+    short = "ce:" + "a" * 200
+    assert log_key(short) == short
+    long_key = "legacy:" + "x" * 300
+    fitted = log_key(long_key)
+    assert len(fitted) == 255 and fitted != log_key(long_key + "y")
+    assert fitted.startswith("legacy:xxx")
+
+
+def test_backoff_is_full_jitter_and_capped():
+    rng = random.Random(1)
+    assert all(0 <= backoff_seconds(1, rng) <= 2 for _ in range(50))
+    assert all(0 <= backoff_seconds(4, rng) <= 16 for _ in range(50))
+    assert max(backoff_seconds(30, rng) for _ in range(200)) <= BACKOFF_CAP_SECONDS
+    assert max(backoff_seconds(30, rng) for _ in range(200)) > 300
