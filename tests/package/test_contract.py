@@ -1,0 +1,390 @@
+"""The package's data model is the contract with the middleware (brief: "Salesforce data model").
+
+These tests read force-app and fail when an object or field the middleware reads or writes is
+missing or typed differently, when a permission set names something the package lacks, or when a
+validation rule or list view references a field that does not exist.
+"""
+
+from __future__ import annotations
+
+import pathlib
+import shutil
+
+import pytest
+from lxml import etree
+
+from qbsync.salesforce import schema
+
+from .conftest import DEFAULT, FORCE_APP
+from .force_app import (
+    MD,
+    Package,
+    contract_problems,
+    load_package,
+    permission_set_problems,
+    reference_problems,
+)
+
+
+@pytest.fixture(scope="module")
+def package() -> Package:
+    return load_package(FORCE_APP)
+
+
+def _field(package: Package, qualified: str):
+    object_name, field_name = qualified.split(".")
+    return package.objects[object_name].fields[field_name]
+
+
+# ---------------------------------------------------------------- the checks on the real tree
+
+
+def test_every_field_the_middleware_uses_exists_with_its_type(package: Package) -> None:
+    assert contract_problems(package, schema.READS, schema.WRITES) == []
+
+
+def test_permission_sets_name_only_what_the_package_defines(package: Package) -> None:
+    assert set(package.permission_sets) == {
+        "QuickBooks_Sync_Admin",
+        "QuickBooks_Sync_Integration",
+    }
+    assert permission_set_problems(package) == []
+
+
+def test_validation_rules_and_list_views_reference_existing_fields(package: Package) -> None:
+    assert reference_problems(package) == []
+
+
+# ---------------------------------------------------------------- the data model of the brief
+
+TEXT_FIELDS = {
+    # field: (length, required, unique, externalId, caseSensitive or None when not unique)
+    "QB_Company__c.Realm_Id__c": (32, True, True, True, False),
+    "QB_Object_Mapping__c.QB_Object__c": (80, True, False, False, None),
+    "QB_Object_Mapping__c.Salesforce_Object__c": (80, True, False, False, None),
+    "QB_Object_Mapping__c.External_Id_Field__c": (80, True, False, False, None),
+    "QB_Object_Mapping__c.Company_Object_Key__c": (120, True, True, False, False),
+    "QB_Field_Mapping__c.QB_Field__c": (255, True, False, False, None),
+    "QB_Field_Mapping__c.Salesforce_Field__c": (80, True, False, False, None),
+    "QB_Field_Mapping__c.Default_Value__c": (255, False, False, False, None),
+    "QB_Sync_Log__c.Event_Key__c": (255, False, True, True, True),
+    "QB_Sync_Log__c.QB_Object__c": (80, False, False, False, None),
+    "QB_Sync_Log__c.QB_Record_Id__c": (64, False, False, False, None),
+    "QB_Sync_Log__c.Operation__c": (20, False, False, False, None),
+    "QB_Sync_Log__c.Salesforce_Object__c": (80, False, False, False, None),
+    "QB_Sync_Log__c.Salesforce_Record_Id__c": (18, False, False, False, None),
+    "Account.QB_External_Id__c": (255, False, True, True, True),
+    "Product2.QB_External_Id__c": (255, False, True, True, True),
+}
+
+
+@pytest.mark.parametrize("qualified", sorted(TEXT_FIELDS))
+def test_text_fields_match_the_brief(package: Package, qualified: str) -> None:
+    length, required, unique, external_id, case_sensitive = TEXT_FIELDS[qualified]
+    field = _field(package, qualified)
+    assert field.type == "Text"
+    assert field.attrs.get("length") == str(length)
+    assert field.flag("required") is required
+    assert field.flag("unique") is unique
+    assert field.flag("externalId") is external_id
+    if case_sensitive is not None:
+        assert field.flag("caseSensitive") is case_sensitive
+
+
+def field_xml(qualified: str) -> etree._Element:
+    object_name, field_name = qualified.split(".")
+    path = DEFAULT / "objects" / object_name / "fields" / f"{field_name}.field-meta.xml"
+    return etree.parse(str(path)).getroot()
+
+
+@pytest.mark.parametrize(
+    ("qualified", "values", "default"),
+    [
+        ("QB_Company__c.Status__c", schema.COMPANY_STATUSES, None),
+        ("QB_Company__c.Environment__c", ("sandbox", "production"), None),
+        ("QB_Object_Mapping__c.Delete_Behavior__c", schema.DELETE_BEHAVIORS, "Ignore"),
+        ("QB_Field_Mapping__c.Transform__c", schema.TRANSFORMS, None),
+        ("QB_Sync_Log__c.Status__c", schema.SYNC_LOG_STATUSES, None),
+    ],
+)
+def test_picklists_hold_the_values_the_middleware_uses(
+    package: Package, qualified: str, values: tuple[str, ...], default: str | None
+) -> None:
+    field = _field(package, qualified)
+    assert field.type == "Picklist"
+    assert tuple(field.picklist_values) == tuple(values)
+    # Restricted: a value the middleware does not know can never be stored.
+    root = field_xml(qualified)
+    assert root.findtext(f"{MD}valueSet/{MD}restricted") == "true"
+    defaults = [
+        v.findtext(MD + "fullName")
+        for v in root.iterfind(f"{MD}valueSet/{MD}valueSetDefinition/{MD}value")
+        if v.findtext(MD + "default") == "true"
+    ]
+    assert defaults == ([default] if default else [])
+
+
+@pytest.mark.parametrize(
+    ("qualified", "field_type"),
+    [
+        ("QB_Company__c.Connected_At__c", "DateTime"),
+        ("QB_Company__c.Refresh_Token_Expires_At__c", "DateTime"),
+        ("QB_Company__c.Refresh_Token_Hard_Expires_At__c", "DateTime"),
+        ("QB_Company__c.Last_Event_At__c", "DateTime"),
+        ("QB_Sync_Log__c.Event_Time__c", "DateTime"),
+        ("QB_Sync_Log__c.Synced_At__c", "DateTime"),
+        ("QB_Company__c.Last_Error__c", "LongTextArea"),
+        ("QB_Sync_Log__c.Message__c", "LongTextArea"),
+    ],
+)
+def test_datetime_and_long_text_fields(package: Package, qualified: str, field_type: str) -> None:
+    field = _field(package, qualified)
+    assert field.type == field_type
+    if field_type == "LongTextArea":
+        assert field.attrs["length"] == "32768"
+
+
+def test_number_and_checkbox_fields(package: Package) -> None:
+    latency = _field(package, "QB_Sync_Log__c.Latency_Ms__c")
+    attempts = _field(package, "QB_Sync_Log__c.Attempts__c")
+    assert (latency.type, latency.attrs["precision"], latency.attrs["scale"]) == (
+        "Number",
+        "18",
+        "0",
+    )
+    assert (attempts.type, attempts.attrs["precision"], attempts.attrs["scale"]) == (
+        "Number",
+        "4",
+        "0",
+    )
+    realtime = _field(package, "QB_Object_Mapping__c.Realtime_Enabled__c")
+    active = _field(package, "Account.QB_Active__c")
+    assert (realtime.type, realtime.attrs["defaultValue"]) == ("Checkbox", "false")
+    assert (active.type, active.attrs["defaultValue"]) == ("Checkbox", "true")
+
+
+def test_names_and_relationships_match_the_configuration_query(package: Package) -> None:
+    objects = package.objects
+    assert objects["QB_Company__c"].name_field_type == "Text"
+    assert objects["QB_Object_Mapping__c"].name_field_type == "AutoNumber"
+    company = _field(package, "QB_Object_Mapping__c.Company__c")
+    assert (company.type, company.attrs["referenceTo"]) == ("MasterDetail", "QB_Company__c")
+    assert company.attrs["relationshipName"] == "Object_Mappings"
+    assert schema.COMPANY_RELATIONSHIP == company.name.removesuffix("__c") + "__r"
+    parent = _field(package, "QB_Field_Mapping__c.Object_Mapping__c")
+    assert (parent.type, parent.attrs["referenceTo"]) == ("MasterDetail", "QB_Object_Mapping__c")
+    assert schema.FIELD_MAPPINGS_RELATIONSHIP == parent.attrs["relationshipName"] + "__r"
+    count = _field(package, "QB_Object_Mapping__c.Field_Mapping_Count__c")
+    assert (count.type, count.attrs["summaryOperation"]) == ("Summary", "count")
+    assert count.attrs["summaryForeignKey"] == "QB_Field_Mapping__c.Object_Mapping__c"
+    log_company = _field(package, "QB_Sync_Log__c.Company__c")
+    assert (log_company.type, log_company.attrs["referenceTo"]) == ("Lookup", "QB_Company__c")
+    sync_log_key = _field(package, f"QB_Sync_Log__c.{schema.SYNC_LOG_EXTERNAL_ID}")
+    assert sync_log_key.flag("externalId") and sync_log_key.flag("unique")
+
+
+def test_auto_number_formats() -> None:
+    formats = {}
+    for name in ("QB_Object_Mapping__c", "QB_Field_Mapping__c", "QB_Sync_Log__c"):
+        path = DEFAULT / "objects" / name / f"{name}.object-meta.xml"
+        formats[name] = (
+            etree.parse(str(path)).getroot().findtext(f"{MD}nameField/{MD}displayFormat")
+        )
+    assert formats == {
+        "QB_Object_Mapping__c": "OM-{0000}",
+        "QB_Field_Mapping__c": "FM-{00000}",
+        "QB_Sync_Log__c": "SL-{0000000}",
+    }
+
+
+def test_validation_rules(package: Package) -> None:
+    rules = package.objects["QB_Object_Mapping__c"].validation_rules
+    realtime = rules["Realtime_Requires_Field_Mappings"]
+    assert realtime["active"] == "true"
+    assert (
+        realtime["errorConditionFormula"] == "AND(Realtime_Enabled__c, Field_Mapping_Count__c = 0)"
+    )
+    assert realtime["errorMessage"] == "Add field mappings before enabling real-time sync."
+    assert realtime["errorDisplayField"] == "Realtime_Enabled__c"
+    key = rules["Company_Object_Key_Matches"]
+    assert key["active"] == "true"
+    formula = " ".join(key["errorConditionFormula"].split())
+    assert formula == 'Company_Object_Key__c <> CASESAFEID(Company__c) & ":" & QB_Object__c'
+
+
+def test_sync_log_list_views(package: Package) -> None:
+    views = package.objects["QB_Sync_Log__c"].list_views
+    assert set(views) == {"Failed_Today", "All"}
+    filters = {
+        (f.findtext(MD + "field"), f.findtext(MD + "operation"), f.findtext(MD + "value"))
+        for f in views["Failed_Today"].iterfind(MD + "filters")
+    }
+    assert filters == {("Status__c", "equals", "Failed"), ("CREATED_DATE", "equals", "TODAY")}
+    assert views["All"].find(MD + "filters") is None
+    for view in views.values():
+        assert view.findtext(MD + "filterScope") == "Everything"
+
+
+# ---------------------------------------------------------------- what the permission sets grant
+
+
+def _object_access(package: Package, permission_set: str) -> dict[str, tuple[bool, ...]]:
+    root = package.permission_sets[permission_set]
+    keys = ("allowRead", "allowCreate", "allowEdit", "allowDelete")
+    return {
+        op.findtext(MD + "object"): tuple(op.findtext(MD + k) == "true" for k in keys)
+        for op in root.iterfind(MD + "objectPermissions")
+    }
+
+
+def _field_access(package: Package, permission_set: str) -> dict[str, tuple[bool, bool]]:
+    root = package.permission_sets[permission_set]
+    return {
+        fp.findtext(MD + "field"): (
+            fp.findtext(MD + "readable") == "true",
+            fp.findtext(MD + "editable") == "true",
+        )
+        for fp in root.iterfind(MD + "fieldPermissions")
+    }
+
+
+def _fls_fields(package: Package) -> set[str]:
+    """Every custom field in force-app that can carry field-level security."""
+    return {
+        f"{o.name}.{f.name}"
+        for o in package.objects.values()
+        for f in o.fields.values()
+        if f.type != "MasterDetail" and not f.flag("required")
+    }
+
+
+def test_admin_permission_set(package: Package) -> None:
+    root = package.permission_sets["QuickBooks_Sync_Admin"]
+    assert [
+        a.findtext(MD + "application") for a in root.iterfind(MD + "applicationVisibilities")
+    ] == ["QuickBooks_Sync"]
+    assert {t.findtext(MD + "tab") for t in root.iterfind(MD + "tabSettings")} == {
+        "QB_Setup",
+        "QB_Sync_Log__c",
+    }
+    assert "QBSetupController" in {
+        c.findtext(MD + "apexClass") for c in root.iterfind(MD + "classAccesses")
+    }
+    crud = (True, True, True, True)
+    assert _object_access(package, "QuickBooks_Sync_Admin") == {
+        "QB_Company__c": crud,
+        "QB_Object_Mapping__c": crud,
+        "QB_Field_Mapping__c": crud,
+        "QB_Sync_Log__c": (True, False, False, False),
+    }
+    fls = _field_access(package, "QuickBooks_Sync_Admin")
+    assert set(fls) == _fls_fields(package), "the admin sees every custom field that carries FLS"
+    assert all(readable for readable, _ in fls.values())
+    for name in (
+        "QB_Object_Mapping__c.Realtime_Enabled__c",
+        "QB_Object_Mapping__c.Delete_Behavior__c",
+        "QB_Field_Mapping__c.Transform__c",
+        "QB_Field_Mapping__c.Default_Value__c",
+    ):
+        assert fls[name] == (True, True), f"the admin edits {name}"
+    assert not any(edit for name, (_, edit) in fls.items() if name.startswith("QB_Sync_Log__c."))
+
+
+def test_integration_permission_set(package: Package) -> None:
+    root = package.permission_sets["QuickBooks_Sync_Integration"]
+    assert root.find(MD + "applicationVisibilities") is None
+    read_create_edit = (True, True, True, False)
+    read_only = (True, False, False, False)
+    assert _object_access(package, "QuickBooks_Sync_Integration") == {
+        "QB_Company__c": read_create_edit,
+        "QB_Object_Mapping__c": read_only,
+        "QB_Field_Mapping__c": read_only,
+        "QB_Sync_Log__c": read_create_edit,
+        "Account": read_create_edit,
+        "Product2": read_create_edit,
+    }
+    fls = _field_access(package, "QuickBooks_Sync_Integration")
+    fls_capable = _fls_fields(package)
+    for object_name, fields in schema.WRITES.items():
+        for field_name in fields:
+            name = f"{object_name}.{field_name}"
+            if name in fls_capable:
+                assert fls.get(name) == (True, True), f"the middleware writes {name}"
+    for object_name, fields in schema.READS.items():
+        for field_name in fields:
+            name = f"{object_name}.{field_name}"
+            if name in fls_capable:
+                assert fls.get(name, (False, False))[0], f"the middleware reads {name}"
+    assert [p.findtext(MD + "name") for p in root.iterfind(MD + "userPermissions")] == [
+        "ApiEnabled"
+    ]
+
+
+# ---------------------------------------------------------------- the checks fail on broken metadata
+
+
+@pytest.fixture
+def broken_copy(tmp_path: pathlib.Path) -> pathlib.Path:
+    copy = tmp_path / "force-app"
+    shutil.copytree(FORCE_APP, copy, ignore=shutil.ignore_patterns("lwc", "test", "node_modules"))
+    return copy
+
+
+def _objects(copy: pathlib.Path) -> pathlib.Path:
+    return copy / "main" / "default" / "objects"
+
+
+def test_contract_check_reports_a_missing_field(broken_copy: pathlib.Path) -> None:
+    (_objects(broken_copy) / "QB_Sync_Log__c/fields/Event_Key__c.field-meta.xml").unlink()
+    problems = contract_problems(load_package(broken_copy), schema.READS, schema.WRITES)
+    assert problems == ["middleware writes QB_Sync_Log__c.Event_Key__c: no such field in force-app"]
+
+
+def test_contract_check_reports_a_changed_type(broken_copy: pathlib.Path) -> None:
+    path = _objects(broken_copy) / "QB_Object_Mapping__c/fields/Realtime_Enabled__c.field-meta.xml"
+    path.write_text(path.read_text().replace("<type>Checkbox</type>", "<type>Text</type>"))
+    problems = contract_problems(load_package(broken_copy), schema.READS, schema.WRITES)
+    assert problems == [
+        "middleware reads QB_Object_Mapping__c.Realtime_Enabled__c: declared Checkbox, force-app has Text"
+    ]
+
+
+def test_contract_check_reports_a_computed_field_the_middleware_writes(
+    broken_copy: pathlib.Path,
+) -> None:
+    writes = {"QB_Object_Mapping__c": {"Field_Mapping_Count__c": "Summary"}}
+    problems = contract_problems(load_package(broken_copy), {}, writes)
+    assert problems == [
+        "middleware writes QB_Object_Mapping__c.Field_Mapping_Count__c: Summary fields cannot be written"
+    ]
+
+
+def test_permission_set_check_reports_unknown_and_required_fields(
+    broken_copy: pathlib.Path,
+) -> None:
+    path = broken_copy / "main/default/permissionsets/QuickBooks_Sync_Admin.permissionset-meta.xml"
+    extra = (
+        "<fieldPermissions><editable>false</editable><field>QB_Company__c.Nope__c</field>"
+        "<readable>true</readable></fieldPermissions>"
+        "<fieldPermissions><editable>true</editable><field>QB_Company__c.Realm_Id__c</field>"
+        "<readable>true</readable></fieldPermissions>"
+        "<tabSettings><tab>Missing_Tab</tab><visibility>Visible</visibility></tabSettings>"
+    )
+    path.write_text(path.read_text().replace("</PermissionSet>", extra + "</PermissionSet>"))
+    assert permission_set_problems(load_package(broken_copy)) == [
+        "QuickBooks_Sync_Admin: field QB_Company__c.Nope__c is not defined in force-app",
+        "QuickBooks_Sync_Admin: field QB_Company__c.Realm_Id__c is required or master-detail: "
+        "it carries no FLS",
+        "QuickBooks_Sync_Admin: tab Missing_Tab is not defined in force-app",
+    ]
+
+
+def test_reference_check_reports_a_validation_rule_on_a_missing_field(
+    broken_copy: pathlib.Path,
+) -> None:
+    (
+        _objects(broken_copy) / "QB_Object_Mapping__c/fields/Field_Mapping_Count__c.field-meta.xml"
+    ).unlink()
+    assert reference_problems(load_package(broken_copy)) == [
+        "QB_Object_Mapping__c rule Realtime_Requires_Field_Mappings: no field Field_Mapping_Count__c"
+    ]
