@@ -14,6 +14,7 @@ import copy
 import json
 import random
 import re
+import threading
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlparse
 
@@ -31,7 +32,7 @@ from qbsync.quickbooks.tokens import TokenSet, TokenVault
 from qbsync.salesforce.auth import SalesforceLogin
 from qbsync.salesforce.client import SalesforceClient
 from qbsync.sync_log import log_key
-from qbsync.worker import BACKOFF_CAP_SECONDS, Worker, backoff_seconds
+from qbsync.worker import BACKOFF_CAP_SECONDS, Worker, backoff_seconds, build_worker
 
 REALM = "9130350000000000"
 QB_QUERY_URL = f"https://sandbox-quickbooks.api.intuit.com/v3/company/{REALM}/query"
@@ -877,3 +878,33 @@ def test_backoff_is_full_jitter_and_capped():
     assert all(0 <= backoff_seconds(4, rng) <= 16 for _ in range(50))
     assert max(backoff_seconds(30, rng) for _ in range(200)) <= BACKOFF_CAP_SECONDS
     assert max(backoff_seconds(30, rng) for _ in range(200)) > 300
+
+
+# --- driving ---------------------------------------------------------------------------------
+
+
+class StopWhenIdle(threading.Event):
+    """A stop event that is set the first time the worker waits (it found nothing to do)."""
+
+    def wait(self, timeout=None):
+        self.set()
+        return True
+
+
+def test_run_forever_processes_until_idle_then_stops_on_the_event(rsps, ledger, make_worker):
+    FakeQuickBooks(rsps, [customer(1), customer(2)])
+    org = FakeOrg(rsps, [mapping_row(), mapping_row("Vendor", realtime=False)])
+    add_event(ledger, 1)
+    add_event(ledger, 2, entity="Vendor")
+
+    make_worker().run_forever(StopWhenIdle())
+
+    assert ledger.counts()["done"] == 1 and ledger.counts()["skipped"] == 1
+    assert set(org.accounts) == {ext(1)}
+
+
+def test_build_worker_wires_the_configured_ledger_and_clients(tmp_path, settings):
+    url = f"sqlite:///{tmp_path / 'built.db'}"
+    worker = build_worker(settings.with_overrides(database_url=url))
+    assert worker.run_once() == 0  # an empty ledger: no HTTP call (responses is not active)
+    assert str(worker.ledger.engine.url) == url
