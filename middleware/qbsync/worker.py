@@ -79,6 +79,13 @@ class RecordOutcome:
     salesforce_id: str | None = None
 
 
+@dataclass(frozen=True)
+class _Upsert:
+    entity_id: str
+    mapped: MappedRecord
+    last_updated: datetime | None  # QuickBooks MetaData.LastUpdatedTime, recorded on success
+
+
 @dataclass
 class _Batch:
     """One claimed batch and the outcomes gathered while processing it."""
@@ -263,7 +270,7 @@ class Worker:
             for entity_id in batch.unsettled([*upserts, *deleted]):
                 batch.settle(entity_id, RecordOutcome(kind, f"describe failed: {error}"))
             return
-        bodies: list[tuple[str, dict, str, datetime | None, list[str]]] = []
+        bodies: list[_Upsert] = []
         parents = config.parent_targets()
         for entity_id, (record, last_updated) in upserts.items():
             try:
@@ -273,9 +280,9 @@ class Worker:
             except MappingError as error:
                 batch.settle(entity_id, RecordOutcome(FAILED_KIND, str(error)))
                 continue
-            bodies.append((entity_id, mapped.fields, "upsert", last_updated, mapped.warnings))
-        self._apply_deletes(batch, mapping, describe, batch.unsettled(sorted(deleted)), bodies)
+            bodies.append(_Upsert(entity_id, mapped, last_updated))
         self._upsert(batch, mapping, bodies)
+        self._apply_deletes(batch, mapping, describe, batch.unsettled(sorted(deleted)))
 
     def _fresh_records(
         self, batch: _Batch, found: dict[str, dict]
@@ -300,56 +307,44 @@ class Worker:
     # --- deletes ----------------------------------------------------------------------------
 
     def _apply_deletes(
-        self,
-        batch: _Batch,
-        mapping: ObjectMapping,
-        describe: SObjectDescribe,
-        ids: list[str],
-        bodies: list[tuple[str, dict, str, datetime | None, list[str]]],
+        self, batch: _Batch, mapping: ObjectMapping, describe: SObjectDescribe, ids: list[str]
     ) -> None:
+        """Apply Delete_Behavior__c to records QuickBooks deleted (or merged away)."""
         if not ids:
             return
         behavior = mapping.delete_behavior
         if behavior == "Ignore":
             for entity_id in ids:
                 batch.settle(entity_id, RecordOutcome(DONE, "delete ignored (Delete_Behavior__c)"))
-        elif behavior == "Deactivate":
-            active = mapping.active_field()
+            return
+        active = None
+        if behavior == "Deactivate":
+            active = describe.field(mapping.active_field() or "")
             if active is None:
+                reason = (
+                    "Delete_Behavior__c is Deactivate, but no field mapping from QuickBooks "
+                    f"Active names a field of {describe.name} to clear"
+                )
                 for entity_id in ids:
-                    batch.settle(
-                        entity_id,
-                        RecordOutcome(
-                            FAILED_KIND,
-                            "Delete_Behavior__c is Deactivate, but no field mapping from "
-                            "QuickBooks Active names the Salesforce field to clear",
-                        ),
-                    )
+                    batch.settle(entity_id, RecordOutcome(FAILED_KIND, reason))
                 return
-            target = describe.field(active)
-            if target is None:
-                for entity_id in ids:
-                    batch.settle(
-                        entity_id,
-                        RecordOutcome(
-                            FAILED_KIND,
-                            f"INVALID_FIELD: {active} (mapped from Active) "
-                            f"does not exist on {describe.name}",
-                        ),
-                    )
-                return
-            field_name, ext = target.name, mapping.external_id_field
-            for entity_id in ids:
-                key = external_id(batch.realm_id, mapping.qb_object, entity_id)
-                bodies.append((entity_id, {ext: key, field_name: False}, "deactivate", None, []))
+        found = self._find_in_salesforce(batch, mapping, ids)
+        if active is None:
+            self._delete_found(batch, found)
         else:
-            self._delete_in_salesforce(batch, mapping, ids)
+            self._deactivate_found(batch, mapping, active.name, found)
 
-    def _delete_in_salesforce(self, batch: _Batch, mapping: ObjectMapping, ids: list[str]) -> None:
-        """Find the Salesforce Ids by external id (one SOQL per 200), then delete them."""
+    def _find_in_salesforce(
+        self, batch: _Batch, mapping: ObjectMapping, ids: list[str]
+    ) -> dict[str, str]:
+        """Salesforce Id → QuickBooks id of the records that exist (one SOQL per 200).
+
+        Looking up first means a delete of a record that was never synced changes nothing,
+        instead of creating a bare record through an upsert.
+        """
         obj, ext = mapping.salesforce_object, mapping.external_id_field
         keys = {external_id(batch.realm_id, mapping.qb_object, i): i for i in ids}
-        salesforce_ids: dict[str, str] = {}  # Salesforce Id -> QuickBooks id
+        found: dict[str, str] = {}
         key_list = list(keys)
         for start in range(0, len(key_list), CHUNK):
             chunk = key_list[start : start + CHUNK]
@@ -365,11 +360,15 @@ class Worker:
             for row in rows:
                 entity_id = keys.get(row.get(ext))
                 if entity_id is not None:
-                    salesforce_ids[row["Id"]] = entity_id
+                    found[row["Id"]] = entity_id
+        located = set(found.values())
         for entity_id in batch.unsettled(ids):
-            if entity_id not in salesforce_ids.values():
-                batch.settle(entity_id, RecordOutcome(DONE, "nothing to delete in Salesforce"))
-        to_delete = [sf_id for sf_id, qb_id in salesforce_ids.items() if qb_id not in batch.records]
+            if entity_id not in located:
+                batch.settle(entity_id, RecordOutcome(DONE, "not in Salesforce; nothing to do"))
+        return {sf_id: qb_id for sf_id, qb_id in found.items() if qb_id not in batch.records}
+
+    def _delete_found(self, batch: _Batch, found: dict[str, str]) -> None:
+        to_delete = list(found)
         for start in range(0, len(to_delete), CHUNK):
             chunk = to_delete[start : start + CHUNK]
             try:
@@ -377,7 +376,7 @@ class Worker:
             except SalesforceError as error:
                 kind = RETRY if isinstance(error, SalesforceTransient) else FAILED_KIND
                 for sf_id in chunk:
-                    batch.settle(salesforce_ids[sf_id], RecordOutcome(kind, str(error)))
+                    batch.settle(found[sf_id], RecordOutcome(kind, str(error)))
                 continue
             for sf_id, result in zip(chunk, results, strict=True):
                 codes = {e.get("statusCode") for e in result.errors}
@@ -385,7 +384,24 @@ class Worker:
                     outcome = RecordOutcome(DONE, "deleted", sf_id)
                 else:
                     outcome = _failure(result)
-                batch.settle(salesforce_ids[sf_id], outcome)
+                batch.settle(found[sf_id], outcome)
+
+    def _deactivate_found(
+        self, batch: _Batch, mapping: ObjectMapping, field_name: str, found: dict[str, str]
+    ) -> None:
+        records = [{"Id": sf_id, field_name: False} for sf_id in found]
+        for start in range(0, len(records), CHUNK):
+            chunk = records[start : start + CHUNK]
+            try:
+                results = self.salesforce.update_collection(chunk, mapping.salesforce_object)
+            except SalesforceError as error:
+                kind = RETRY if isinstance(error, SalesforceTransient) else FAILED_KIND
+                for record in chunk:
+                    batch.settle(found[record["Id"]], RecordOutcome(kind, str(error)))
+                continue
+            for record, result in zip(chunk, results, strict=True):
+                outcome = RecordOutcome(DONE, "deactivated", record["Id"])
+                batch.settle(found[record["Id"]], outcome if result.success else _failure(result))
 
     # --- upserts ----------------------------------------------------------------------------
 
@@ -393,34 +409,32 @@ class Worker:
         self,
         batch: _Batch,
         mapping: ObjectMapping,
-        bodies: list[tuple[str, dict, str, datetime | None, list[str]]],
+        bodies: list[_Upsert],
     ) -> None:
+        """Upsert by external id, ≤200 a call; every per-record result is read."""
         obj, ext = mapping.salesforce_object, mapping.external_id_field
         for start in range(0, len(bodies), CHUNK):
             chunk = bodies[start : start + CHUNK]
             try:
-                results = self.salesforce.upsert_collection(obj, ext, [b[1] for b in chunk])
+                results = self.salesforce.upsert_collection(
+                    obj, ext, [item.mapped.fields for item in chunk]
+                )
             except SalesforceError as error:
                 kind = RETRY if isinstance(error, SalesforceTransient) else FAILED_KIND
-                for entity_id, *_ in chunk:
-                    batch.settle(entity_id, RecordOutcome(kind, str(error)))
+                for item in chunk:
+                    batch.settle(item.entity_id, RecordOutcome(kind, str(error)))
                 continue
-            for (entity_id, _body, action, last_updated, warnings), result in zip(
-                chunk, results, strict=True
-            ):
+            for item, result in zip(chunk, results, strict=True):
                 if not result.success:
-                    batch.settle(entity_id, _failure(result))
+                    batch.settle(item.entity_id, _failure(result))
                     continue
-                if action == "deactivate":
-                    note = "deactivated"
-                else:
-                    note = "created" if result.created else "updated"
-                    if last_updated is not None:
-                        self.ledger.record_applied(
-                            batch.realm_id, batch.entity, entity_id, last_updated
-                        )
-                message = "; ".join([note, *warnings])
-                batch.settle(entity_id, RecordOutcome(DONE, message, result.id))
+                if item.last_updated is not None:
+                    self.ledger.record_applied(
+                        batch.realm_id, batch.entity, item.entity_id, item.last_updated
+                    )
+                note = "created" if result.created else "updated"
+                message = "; ".join([note, *item.mapped.warnings])
+                batch.settle(item.entity_id, RecordOutcome(DONE, message, result.id))
 
     # --- realm-wide waits -------------------------------------------------------------------
 

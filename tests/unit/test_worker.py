@@ -42,6 +42,7 @@ SF_QUERY = re.compile(rf"^{re.escape(API)}/query/")
 ACCOUNT_UPSERT = f"{API}/composite/sobjects/Account/QB_External_Id__c"
 LOG_UPSERT = f"{API}/composite/sobjects/QB_Sync_Log__c/Event_Key__c"
 COMPANY_UPSERT = f"{API}/composite/sobjects/QB_Company__c/Realm_Id__c"
+UPDATE_URL = f"{API}/composite/sobjects"
 DELETE_URL = re.compile(rf"^{re.escape(API)}/composite/sobjects\?")
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
@@ -211,6 +212,7 @@ class FakeOrg:
         rsps.add_callback(responses.PATCH, LOG_UPSERT, callback=self._upsert_logs)
         rsps.add_callback(responses.PATCH, COMPANY_UPSERT, callback=self._upsert_company)
         rsps.add_callback(responses.DELETE, DELETE_URL, callback=self._delete)
+        rsps.add_callback(responses.PATCH, UPDATE_URL, callback=self._update)
 
     def _new_id(self):
         self._next_id += 1
@@ -264,6 +266,17 @@ class FakeOrg:
     def _upsert_company(self, request):
         self.companies.extend(json.loads(request.body)["records"])
         return 200, {}, json.dumps([{"id": "a02", "success": True, "errors": [], "created": False}])
+
+    def _update(self, request):
+        body = json.loads(request.body)
+        assert body["allOrNone"] is False
+        results = []
+        for record in body["records"]:
+            assert record["attributes"] == {"type": "Account"}
+            account = next(a for a in self.accounts.values() if a["Id"] == record["Id"])
+            account.update({k: v for k, v in record.items() if k not in ("attributes", "Id")})
+            results.append({"id": record["Id"], "success": True, "errors": []})
+        return 200, {}, json.dumps(results)
 
     def _delete(self, request):
         ids = parse_qs(urlparse(request.url).query)["ids"][0].split(",")
@@ -678,7 +691,7 @@ def test_delete_behaviour_delete_removes_the_salesforce_record(rsps, ledger, mak
     assert parse_qs(urlparse(delete.request.url).query)["ids"] == ["001000000000000005"]
     assert states(ledger) == {
         ("5", "ce:Customer-5-Delete"): ("done", "deleted"),
-        ("6", "ce:Customer-6-Delete"): ("done", "nothing to delete in Salesforce"),
+        ("6", "ce:Customer-6-Delete"): ("done", "not in Salesforce"),
     }
 
 
@@ -687,15 +700,37 @@ def test_delete_behaviour_deactivate_clears_the_field_mapped_from_active(rsps, l
     org = FakeOrg(rsps, [mapping_row(delete_behavior="Deactivate")])
     org.accounts[ext(5)] = {"Id": "001000000000000005", "QB_Active__c": True}
     add_event(ledger, 5, "Delete")
+    add_event(ledger, 6, "Delete")  # never synced: no bare record may be created for it
 
     make_worker().run_once()
 
-    (upsert,) = calls_to(rsps, ACCOUNT_UPSERT)
-    assert json.loads(upsert.request.body)["records"] == [
-        {"attributes": {"type": "Account"}, "QB_External_Id__c": ext(5), "QB_Active__c": False}
-    ]
-    assert org.accounts[ext(5)]["QB_Active__c"] is False
-    assert (only(ledger).state, only(ledger).reason) == ("done", "deactivated")
+    assert calls_to(rsps, ACCOUNT_UPSERT) == []
+    (update,) = [c for c in calls_to(rsps, UPDATE_URL, "PATCH") if c.request.url == UPDATE_URL]
+    assert json.loads(update.request.body) == {
+        "allOrNone": False,
+        "records": [
+            {"attributes": {"type": "Account"}, "Id": "001000000000000005", "QB_Active__c": False}
+        ],
+    }
+    assert org.accounts == {ext(5): {"Id": "001000000000000005", "QB_Active__c": False}}
+    assert states(ledger) == {
+        ("5", "ce:Customer-5-Delete"): ("done", "deactivated"),
+        ("6", "ce:Customer-6-Delete"): ("done", "not in Salesforce"),
+    }
+
+
+def test_deactivate_without_an_active_field_mapping_fails_with_the_reason(
+    rsps, ledger, make_worker
+):
+    FakeQuickBooks(rsps, [])
+    FakeOrg(rsps, [mapping_row(fields=(("DisplayName", "Name"),), delete_behavior="Deactivate")])
+    add_event(ledger, 5, "Delete")
+
+    make_worker().run_once()
+
+    event = only(ledger)
+    assert event.state == "failed" and event.next_attempt_at is None
+    assert event.last_error.startswith("Delete_Behavior__c is Deactivate, but no field mapping")
 
 
 def test_delete_behaviour_ignore_leaves_salesforce_alone(rsps, ledger, make_worker):
