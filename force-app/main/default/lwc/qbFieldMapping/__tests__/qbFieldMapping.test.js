@@ -1,0 +1,304 @@
+import { createElement } from 'lwc';
+import QbFieldMapping from 'c/qbFieldMapping';
+import { getObjectInfo } from 'lightning/uiObjectInfoApi';
+import getObjectMappings from '@salesforce/apex/QBSetupController.getObjectMappings';
+import getFieldMappings from '@salesforce/apex/QBSetupController.getFieldMappings';
+import saveFieldMappings from '@salesforce/apex/QBSetupController.saveFieldMappings';
+
+jest.mock(
+    'c/qbCatalog',
+    () => require('../../../../../test/jest-mocks/qbCatalog'),
+    {
+        virtual: true
+    }
+);
+jest.mock(
+    '@salesforce/apex/QBSetupController.getObjectMappings',
+    () => ({ default: jest.fn() }),
+    { virtual: true }
+);
+jest.mock(
+    '@salesforce/apex/QBSetupController.getFieldMappings',
+    () => ({ default: jest.fn() }),
+    { virtual: true }
+);
+jest.mock(
+    '@salesforce/apex/QBSetupController.saveFieldMappings',
+    () => ({ default: jest.fn() }),
+    { virtual: true }
+);
+
+const MAPPINGS = require('./data/getObjectMappings.json');
+const CUSTOMER_FIELDS = require('./data/getFieldMappingsCustomer.json');
+const ACCOUNT_INFO = require('./data/getObjectInfoAccount.json');
+const PRODUCT_INFO = require('./data/getObjectInfoProduct2.json');
+const CUSTOMER_ID = 'a01000000000001AAA';
+const ITEM_ID = 'a01000000000003AAA';
+
+const flushPromises = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+async function render(mappingId = CUSTOMER_ID) {
+    const element = createElement('c-qb-field-mapping', { is: QbFieldMapping });
+    element.companyId = 'a00000000000001AAA';
+    element.mappingId = mappingId;
+    document.body.appendChild(element);
+    await flushPromises();
+    getObjectInfo.emit(ACCOUNT_INFO);
+    await flushPromises();
+    return element;
+}
+
+const query = (element, selector) => element.shadowRoot.querySelector(selector);
+const rows = (element) =>
+    Array.from(element.shadowRoot.querySelectorAll('tbody tr'));
+const control = (tr, name) => tr.querySelector(`[data-name="${name}"]`);
+const hintOf = (tr) => tr.querySelector('[data-cell="hint"]').textContent;
+
+async function setRow(tr, name, value) {
+    control(tr, name).dispatchEvent(
+        new CustomEvent('change', { detail: { value } })
+    );
+    await flushPromises();
+}
+
+async function click(element, selector) {
+    query(element, selector).click();
+    await flushPromises();
+}
+
+describe('c-qb-field-mapping', () => {
+    beforeEach(() => {
+        getObjectMappings.mockResolvedValue(MAPPINGS);
+        getFieldMappings.mockResolvedValue(CUSTOMER_FIELDS);
+    });
+
+    afterEach(() => {
+        while (document.body.firstChild) {
+            document.body.removeChild(document.body.firstChild);
+        }
+        jest.clearAllMocks();
+    });
+
+    it("loads the chosen mapping's field mappings and describes its target", async () => {
+        const element = await render();
+
+        expect(getFieldMappings).toHaveBeenCalledWith({
+            objectMappingId: CUSTOMER_ID
+        });
+        expect(getObjectInfo.getLastConfig()).toEqual({
+            objectApiName: 'Account'
+        });
+        const [first, second] = rows(element);
+        expect(control(first, 'qbField').value).toBe('DisplayName');
+        expect(control(first, 'salesforceField').value).toBe('Name');
+        expect(control(first, 'transform').value).toBe('Trim');
+        expect(control(second, 'defaultValue').value).toBe('0');
+        expect(
+            control(first, 'qbField').options.map((option) => option.value)
+        ).toEqual([
+            'DisplayName',
+            'PrimaryEmailAddr.Address',
+            'BillAddr.City',
+            'Balance',
+            'Active',
+            'ParentRef'
+        ]);
+    });
+
+    it('offers writable Salesforce fields only, without the external id', async () => {
+        const element = await render();
+
+        const options = control(rows(element)[0], 'salesforceField').options;
+        expect(options.map((option) => option.value)).toEqual([
+            'Description',
+            'Name',
+            'AnnualRevenue',
+            'QB_Active__c',
+            'Region__c'
+        ]);
+        expect(options[1].label).toBe('Account Name (Name)');
+    });
+
+    it('hints at type compatibility per row', async () => {
+        const element = await render();
+        const [first, second] = rows(element);
+
+        expect(hintOf(first)).toBe('OK');
+        expect(hintOf(second)).toBe('Converted to text');
+
+        await setRow(first, 'salesforceField', 'AnnualRevenue');
+        expect(hintOf(rows(element)[0])).toBe(
+            'May fail: the text must be a number'
+        );
+
+        await setRow(rows(element)[1], 'qbField', 'Active');
+        await setRow(rows(element)[1], 'salesforceField', 'QB_Active__c');
+        expect(hintOf(rows(element)[1])).toBe('OK');
+    });
+
+    it('names required Salesforce fields that are not mapped yet', async () => {
+        const element = await render();
+
+        // Name is mapped; the external id is filled by the sync; Region__c is missing.
+        expect(
+            query(element, '[data-id="missing-required"]').textContent
+        ).toContain(
+            'Required Salesforce fields not mapped yet: Region (Region__c).'
+        );
+
+        await click(
+            element,
+            `[data-action="remove"][data-key="${CUSTOMER_FIELDS[0].Id}"]`
+        );
+
+        expect(
+            query(element, '[data-id="missing-required"]').textContent
+        ).toContain('Account Name (Name), Region (Region__c).');
+    });
+
+    it('refuses to save while a required field is missing, naming it', async () => {
+        const element = await render();
+
+        await click(element, '[data-id="save"]');
+
+        expect(saveFieldMappings).not.toHaveBeenCalled();
+        expect(query(element, '[data-id="validation"]').messages).toEqual([
+            'Map the required Salesforce fields first: Region (Region__c).'
+        ]);
+    });
+
+    it('refuses incomplete rows and a Salesforce field mapped twice', async () => {
+        const element = await render();
+        await click(element, '[data-id="add"]');
+        await click(element, '[data-id="add"]');
+        const added = rows(element)[3];
+        await setRow(added, 'qbField', 'BillAddr.City');
+        await setRow(added, 'salesforceField', 'Name');
+
+        await click(element, '[data-id="save"]');
+
+        expect(saveFieldMappings).not.toHaveBeenCalled();
+        expect(query(element, '[data-id="validation"]').messages).toEqual([
+            'Row 3: choose both a QuickBooks field and a Salesforce field.',
+            'Name is mapped more than once.',
+            'Map the required Salesforce fields first: Region (Region__c).'
+        ]);
+    });
+
+    it('saves the complete set and shows a toast', async () => {
+        const stored = [
+            ...CUSTOMER_FIELDS,
+            {
+                Id: 'a02000000000003AAA',
+                QB_Field__c: 'BillAddr.City',
+                Salesforce_Field__c: 'Region__c'
+            }
+        ];
+        saveFieldMappings.mockResolvedValue(stored);
+        const element = await render();
+        const toastHandler = jest.fn();
+        element.addEventListener('lightning__showtoast', toastHandler);
+        await click(element, '[data-id="add"]');
+        const added = rows(element)[2];
+        await setRow(added, 'qbField', 'BillAddr.City');
+        await setRow(added, 'salesforceField', 'Region__c');
+        expect(query(element, '[data-id="missing-required"]')).toBeNull();
+
+        await click(element, '[data-id="save"]');
+
+        expect(saveFieldMappings).toHaveBeenCalledWith({
+            objectMappingId: CUSTOMER_ID,
+            mappings: [
+                {
+                    Id: 'a02000000000001AAA',
+                    QB_Field__c: 'DisplayName',
+                    Salesforce_Field__c: 'Name',
+                    Transform__c: 'Trim',
+                    Default_Value__c: null
+                },
+                {
+                    Id: 'a02000000000002AAA',
+                    QB_Field__c: 'Balance',
+                    Salesforce_Field__c: 'Description',
+                    Transform__c: null,
+                    Default_Value__c: '0'
+                },
+                {
+                    QB_Field__c: 'BillAddr.City',
+                    Salesforce_Field__c: 'Region__c',
+                    Transform__c: null,
+                    Default_Value__c: null
+                }
+            ]
+        });
+        const toast = toastHandler.mock.calls[0][0].detail;
+        expect(toast.variant).toBe('success');
+        expect(toast.message).toBe('3 field mappings for Customer → Account.');
+        expect(query(element, '[data-id="validation"]')).toBeNull();
+        expect(rows(element)[2].dataset.row).toBe('a02000000000003AAA');
+    });
+
+    it('shows the Apex error when the save is refused', async () => {
+        saveFieldMappings.mockRejectedValue({
+            body: {
+                message: 'Required Salesforce fields are not mapped: Region__c'
+            }
+        });
+        const element = await render();
+        await setRow(rows(element)[1], 'salesforceField', 'Region__c');
+        await setRow(rows(element)[1], 'qbField', 'BillAddr.City');
+
+        await click(element, '[data-id="save"]');
+
+        expect(query(element, '[data-id="error"]').errors.body.message).toBe(
+            'Required Salesforce fields are not mapped: Region__c'
+        );
+    });
+
+    it('switches to another object mapping', async () => {
+        const element = await render();
+        getFieldMappings.mockResolvedValue([]);
+
+        const picker = query(element, 'lightning-combobox');
+        picker.dispatchEvent(
+            new CustomEvent('change', { detail: { value: ITEM_ID } })
+        );
+        await flushPromises();
+        getObjectInfo.emit(PRODUCT_INFO);
+        await flushPromises();
+
+        expect(getFieldMappings).toHaveBeenLastCalledWith({
+            objectMappingId: ITEM_ID
+        });
+        expect(getObjectInfo.getLastConfig()).toEqual({
+            objectApiName: 'Product2'
+        });
+        expect(rows(element)).toHaveLength(0);
+        expect(
+            query(element, '[data-id="missing-required"]').textContent
+        ).toContain('Product Name (Name)');
+    });
+
+    it('opens the first mapping when none is chosen', async () => {
+        const element = await render(undefined);
+
+        expect(getFieldMappings).toHaveBeenCalledWith({
+            objectMappingId: CUSTOMER_ID
+        });
+        expect(query(element, 'lightning-combobox').value).toBe(CUSTOMER_ID);
+    });
+
+    it('asks for an object mapping first when there is none', async () => {
+        getObjectMappings.mockResolvedValue([]);
+        const element = await render();
+
+        expect(query(element, '[data-id="no-object-mappings"]')).not.toBeNull();
+        expect(query(element, 'table')).toBeNull();
+    });
+
+    it('is accessible', async () => {
+        const element = await render();
+
+        await expect(element).toBeAccessible();
+    });
+});

@@ -1,0 +1,300 @@
+import { LightningElement, api, wire } from 'lwc';
+import { getObjectInfo } from 'lightning/uiObjectInfoApi';
+import { ShowToastEvent } from 'lightning/platformShowToastEvent';
+import getObjectMappings from '@salesforce/apex/QBSetupController.getObjectMappings';
+import getFieldMappings from '@salesforce/apex/QBSetupController.getFieldMappings';
+import saveFieldMappings from '@salesforce/apex/QBSetupController.saveFieldMappings';
+import QB_FIELD from '@salesforce/schema/QB_Field_Mapping__c.QB_Field__c';
+import SALESFORCE_FIELD from '@salesforce/schema/QB_Field_Mapping__c.Salesforce_Field__c';
+import TRANSFORM_FIELD from '@salesforce/schema/QB_Field_Mapping__c.Transform__c';
+import DEFAULT_VALUE_FIELD from '@salesforce/schema/QB_Field_Mapping__c.Default_Value__c';
+import { getFields } from 'c/qbCatalog';
+import { compatibility } from './typeCompatibility';
+import {
+    mappableFields,
+    missingRequired,
+    validationErrors
+} from './fieldMappingRows';
+
+// Values of the restricted picklist Transform__c; '' stands for none.
+const TRANSFORM_OPTIONS = [
+    { label: 'None', value: '' },
+    { label: 'Trim', value: 'Trim' },
+    { label: 'Uppercase', value: 'Uppercase' },
+    { label: 'Lowercase', value: 'Lowercase' },
+    { label: 'Digits Only', value: 'Digits Only' }
+];
+
+const HINT_CLASSES = {
+    ok: 'slds-text-color_success',
+    info: 'slds-text-color_weak',
+    warning: 'slds-text-color_warning',
+    error: 'slds-text-color_error'
+};
+
+let newRowCount = 0;
+
+const rowOf = (record) => ({
+    key: record.Id,
+    id: record.Id,
+    qbField: record[QB_FIELD.fieldApiName],
+    salesforceField: record[SALESFORCE_FIELD.fieldApiName],
+    transform: record[TRANSFORM_FIELD.fieldApiName] || '',
+    defaultValue: record[DEFAULT_VALUE_FIELD.fieldApiName] || ''
+});
+
+const recordOf = (row) => ({
+    ...(row.id ? { Id: row.id } : {}),
+    [QB_FIELD.fieldApiName]: row.qbField,
+    [SALESFORCE_FIELD.fieldApiName]: row.salesforceField,
+    [TRANSFORM_FIELD.fieldApiName]: row.transform || null,
+    [DEFAULT_VALUE_FIELD.fieldApiName]: row.defaultValue || null
+});
+
+/**
+ * Field Mapping: for one object mapping, rows QuickBooks field → Salesforce field
+ * with a type-compatibility hint; names required Salesforce fields not mapped
+ * yet and refuses to save a set without them. Saves the complete set at once.
+ */
+export default class QbFieldMapping extends LightningElement {
+    objectMappings;
+    rows = [];
+    error;
+    validation;
+    saving = false;
+    selectedId;
+    _companyId;
+
+    transformOptions = TRANSFORM_OPTIONS;
+
+    @api
+    get companyId() {
+        return this._companyId;
+    }
+    set companyId(value) {
+        this._companyId = value;
+        this.loadObjectMappings();
+    }
+
+    /** The object mapping to open first (e.g. from Object Mapping's row action). */
+    @api
+    get mappingId() {
+        return this.selectedId;
+    }
+    set mappingId(value) {
+        this.selectedId = value;
+        if (this.objectMappings) {
+            this.loadRows();
+        }
+    }
+
+    @wire(getObjectInfo, { objectApiName: '$salesforceObject' })
+    objectInfo;
+
+    async loadObjectMappings() {
+        try {
+            this.objectMappings = await getObjectMappings({
+                companyId: this._companyId
+            });
+            this.error = undefined;
+        } catch (error) {
+            this.objectMappings = undefined;
+            this.error = error;
+            return;
+        }
+        if (!this.selectedMapping) {
+            this.selectedId = this.objectMappings[0]?.Id;
+        }
+        await this.loadRows();
+    }
+
+    async loadRows() {
+        this.validation = undefined;
+        if (!this.selectedMapping) {
+            this.rows = [];
+            return;
+        }
+        try {
+            const records = await getFieldMappings({
+                objectMappingId: this.selectedId
+            });
+            this.rows = records.map(rowOf);
+            this.error = undefined;
+        } catch (error) {
+            this.rows = [];
+            this.error = error;
+        }
+    }
+
+    get selectedMapping() {
+        return (this.objectMappings || []).find(
+            (mapping) => mapping.Id === this.selectedId
+        );
+    }
+
+    get hasObjectMappings() {
+        return this.objectMappings?.length > 0;
+    }
+
+    get noObjectMappings() {
+        return this.objectMappings?.length === 0;
+    }
+
+    get mappingOptions() {
+        return (this.objectMappings || []).map((mapping) => ({
+            label: `${mapping.QB_Object__c} → ${mapping.Salesforce_Object__c}`,
+            value: mapping.Id
+        }));
+    }
+
+    get salesforceObject() {
+        return this.selectedMapping?.Salesforce_Object__c;
+    }
+
+    get externalIdField() {
+        return this.selectedMapping?.External_Id_Field__c;
+    }
+
+    /** Describe of the selected target, once it (not a previous one) has arrived. */
+    get targetInfo() {
+        const info = this.objectInfo?.data;
+        return info && info.apiName === this.salesforceObject
+            ? info
+            : undefined;
+    }
+
+    get qbFields() {
+        return getFields(this.selectedMapping?.QB_Object__c);
+    }
+
+    get qbFieldOptions() {
+        return this.qbFields.map((field) => ({
+            label: `${field.label} (${field.path})`,
+            value: field.path
+        }));
+    }
+
+    get salesforceFieldOptions() {
+        return this.targetInfo
+            ? mappableFields(this.targetInfo, this.externalIdField).map(
+                  (field) => ({
+                      label: `${field.label} (${field.apiName})`,
+                      value: field.apiName
+                  })
+              )
+            : [];
+    }
+
+    get viewRows() {
+        const qbTypes = new Map(
+            this.qbFields.map((field) => [field.path, field.type])
+        );
+        const sfFields = this.targetInfo?.fields || {};
+        return this.rows.map((row, index) => {
+            const sfField = sfFields[row.salesforceField];
+            const hint =
+                row.qbField && sfField
+                    ? compatibility(qbTypes.get(row.qbField), sfField.dataType)
+                    : undefined;
+            return {
+                ...row,
+                number: index + 1,
+                hint: hint?.message,
+                hintClass: `slds-text-body_small ${HINT_CLASSES[hint?.level] || ''}`,
+                qbLabel: `QuickBooks field, row ${index + 1}`,
+                sfLabel: `Salesforce field, row ${index + 1}`,
+                transformLabel: `Transform, row ${index + 1}`,
+                defaultLabel: `Default value, row ${index + 1}`,
+                removeLabel: `Remove row ${index + 1}`
+            };
+        });
+    }
+
+    get missingRequiredText() {
+        if (!this.targetInfo) {
+            return undefined;
+        }
+        const missing = missingRequired(
+            this.targetInfo,
+            this.externalIdField,
+            this.rows
+        );
+        return missing.length
+            ? `Required Salesforce fields not mapped yet: ${missing.join(', ')}.`
+            : undefined;
+    }
+
+    get objectInfoError() {
+        return this.objectInfo?.error;
+    }
+
+    get saveDisabled() {
+        return this.saving || !this.targetInfo;
+    }
+
+    handleMappingChange(event) {
+        this.selectedId = event.detail.value;
+        this.loadRows();
+    }
+
+    handleRowChange(event) {
+        const { key, name } = event.target.dataset;
+        const value = event.detail.value;
+        this.rows = this.rows.map((row) =>
+            row.key === key ? { ...row, [name]: value } : row
+        );
+    }
+
+    handleAddRow() {
+        newRowCount += 1;
+        this.rows = [
+            ...this.rows,
+            {
+                key: `new-${newRowCount}`,
+                qbField: undefined,
+                salesforceField: undefined,
+                transform: '',
+                defaultValue: ''
+            }
+        ];
+    }
+
+    handleRemoveRow(event) {
+        const key = event.target.dataset.key;
+        this.rows = this.rows.filter((row) => row.key !== key);
+    }
+
+    async handleSave() {
+        const errors = validationErrors(
+            this.targetInfo,
+            this.externalIdField,
+            this.rows
+        );
+        if (errors.length) {
+            this.validation = errors;
+            return;
+        }
+        this.validation = undefined;
+        this.saving = true;
+        try {
+            const saved = await saveFieldMappings({
+                objectMappingId: this.selectedId,
+                mappings: this.rows.map(recordOf)
+            });
+            this.rows = saved.map(rowOf);
+            this.error = undefined;
+            const mapping = this.selectedMapping;
+            this.dispatchEvent(
+                new ShowToastEvent({
+                    title: 'Field mappings saved',
+                    message: `${saved.length} field mappings for ${mapping.QB_Object__c} → ${mapping.Salesforce_Object__c}.`,
+                    variant: 'success'
+                })
+            );
+        } catch (error) {
+            this.error = error;
+        } finally {
+            this.saving = false;
+        }
+    }
+}
