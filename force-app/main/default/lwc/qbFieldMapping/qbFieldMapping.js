@@ -240,9 +240,9 @@ export default class QbFieldMapping extends LightningElement {
     handleRowChange(event) {
         const { key, name } = event.target.dataset;
         const value = event.detail.value;
-        this.rows = this.rows.map((row) =>
-            row.key === key ? { ...row, [name]: value } : row
-        );
+        this.rows = this.rows.map((row) => {
+            return row.key === key ? { ...row, [name]: value } : row;
+        });
     }
 
     handleAddRow() {
