@@ -8,6 +8,7 @@ validation rule or list view references a field that does not exist.
 from __future__ import annotations
 
 import pathlib
+import re
 import shutil
 
 import pytest
@@ -388,3 +389,53 @@ def test_reference_check_reports_a_validation_rule_on_a_missing_field(
     assert reference_problems(load_package(broken_copy)) == [
         "QB_Object_Mapping__c rule Realtime_Requires_Field_Mappings: no field Field_Mapping_Count__c"
     ]
+
+
+# ---------------------------------------------------------------- the components' Apex contract
+
+AURA_METHOD = re.compile(
+    r"@AuraEnabled(?:\([^)]*\))?\s+public\s+static\s+[\w.<>, ]+?\s+(\w+)\s*\(", re.IGNORECASE
+)
+APEX_IMPORT = re.compile(r"@salesforce/apex/(\w+)\.(\w+)")
+
+
+def aura_methods(force_app: pathlib.Path) -> set[str]:
+    """`Class.method` of every public static @AuraEnabled method under force_app."""
+    return {
+        f"{path.stem}.{name}"
+        for path in force_app.rglob("*.cls")
+        for name in AURA_METHOD.findall(path.read_text())
+    }
+
+
+def test_controller_exposes_the_methods_the_components_use() -> None:
+    exposed = aura_methods(FORCE_APP)
+    assert exposed == {
+        f"QBSetupController.{name}"
+        for name in (
+            "getCompanies",
+            "getCreateableObjects",
+            "getObjectMappings",
+            "saveObjectMapping",
+            "deleteObjectMapping",
+            "getFieldMappings",
+            "saveFieldMappings",
+            "saveRealtimeSettings",
+        )
+    }
+    imported = {
+        f"{cls}.{method}"
+        for path in (DEFAULT / "lwc").rglob("*.js")
+        if "__tests__" not in path.parts
+        for cls, method in APEX_IMPORT.findall(path.read_text())
+    }
+    assert imported - exposed == set(), "components import Apex methods that do not exist"
+
+
+def test_apex_method_check_sees_a_removed_method(tmp_path: pathlib.Path) -> None:
+    controller = DEFAULT / "classes" / "QBSetupController.cls"
+    source = controller.read_text().replace("getCompanies()", "listCompanies()")
+    (tmp_path / "QBSetupController.cls").write_text(source)
+    found = aura_methods(tmp_path)
+    assert "QBSetupController.getCompanies" not in found
+    assert "QBSetupController.listCompanies" in found
