@@ -12,9 +12,12 @@ module.exports = {
         ...(jestConfig.setupFilesAfterEnv || []),
         '<rootDir>/force-app/test/jest-mocks/sa11ySetup.js'
     ],
+    // Only component tests: other folders (preview build, browser tests) have their own runners.
+    testMatch: ['<rootDir>/force-app/**/__tests__/**/*.test.js'],
     testPathIgnorePatterns: [
         ...jestConfig.testPathIgnorePatterns,
+        '/node_modules/',
         '<rootDir>/.venv/'
     ],
-    modulePathIgnorePatterns: ['<rootDir>/.venv/']
+    modulePathIgnorePatterns: ['<rootDir>/.venv/', '<rootDir>/preview/']
 };
