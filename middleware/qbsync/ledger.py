@@ -376,6 +376,49 @@ class Ledger:
             attempts=case((attempts > 0, attempts - 1), else_=0),
         )
 
+    def requeue(
+        self,
+        states: Sequence[str],
+        realm_id: str | None = None,
+        entity: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> int:
+        """Replay: failed or dead events back to pending, attempts reset; returns how many.
+
+        Filters: realm, entity, and `since <= t < until` on the change time (`occurred_at`,
+        or `received_at` when the change carried no time). The last error is kept for reference.
+        """
+        unknown = sorted(set(states) - {"failed", "dead"})
+        if not states or unknown:
+            raise ValueError(f"only failed or dead events can be replayed, not {unknown or states}")
+        c = events_table.c
+        when = func.coalesce(c.occurred_at, c.received_at)
+        conditions = [c.state.in_(list(states))]
+        if realm_id is not None:
+            conditions.append(c.realm_id == realm_id)
+        if entity is not None:
+            conditions.append(c.entity == entity)
+        if since is not None:
+            conditions.append(when >= since)
+        if until is not None:
+            conditions.append(when < until)
+        with self._transaction() as connection:
+            result = connection.execute(
+                update(events_table)
+                .where(*conditions)
+                .values(
+                    state="pending",
+                    attempts=0,
+                    next_attempt_at=None,
+                    lease_until=None,
+                    claimed_by=None,
+                    reason="replayed",
+                    updated_at=_now(),
+                )
+            )
+            return result.rowcount
+
     # --- reading --------------------------------------------------------------------------
 
     def events(self, state: str | None = None, limit: int = 100) -> list[StoredEvent]:

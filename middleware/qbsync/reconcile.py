@@ -1,0 +1,481 @@
+"""CDC reconciliation: catch the QuickBooks changes whose webhooks never came.
+
+Intuit's webhooks are not guaranteed; its best practices tell apps to call Change Data Capture
+"dating back to the last known successfully processed webhook event for each entity"
+(research/quickbooks.md §3). `Reconciler.run_once` does that for every connected realm and every
+real-time-enabled object mapping whose catalog entity supports CDC:
+
+1. Scan start per (realm, entity): the scan pointer of the last pass minus `OVERLAP`; on the
+   first pass `now - FIRST_LOOKBACK`; never further back than CDC's 30-day limit (clamped, with
+   a warning: older changes can only be found by `qbsync verify`).
+2. One CDC call per realm and window (entities with the same start share it; reads are metered).
+   CDC only takes `changedSince`, so a window `[start, end)` is cut on our side by
+   `MetaData.LastUpdatedTime`. A response carries at most 1,000 objects; when it holds that many
+   it may be cut short, so the window is halved (no new call: the answer for the same
+   `changedSince` would be the same) until it ends at or before the newest record returned.
+   That trusts the server to keep the *oldest* objects of a full response (the QuickBooks emulator
+   does; Intuit does not say which ones it keeps — UNCONFIRMED), then the next window starts
+   where this one ended.
+3. Every record in the window that the ledger has not applied (its LastUpdatedTime is newer than
+   `applied_versions`; deletions always) becomes a ChangeEvent, source "cdc", operation Update, or
+   Delete for `"status": "Deleted"` (the worker then follows the mapping's Delete_Behavior__c),
+   event key `cdc:<realm>:<entity>:<id>:<LastUpdatedTime as sent>`, stored through
+   `Ledger.add`, which drops keys it already holds — re-reading an overlap never duplicates work.
+
+Watermark rule. Two instants are kept per (realm, entity) in `reconcile_watermarks`:
+- `scanned_through`: CDC was read and its changes enqueued up to here (where the next scan
+  resumes, minus the overlap);
+- `applied_through`, the watermark: every change before it has been applied. After each pass it
+  moves to the earliest `occurred_at` (the record's LastUpdatedTime) of this realm+entity's CDC
+  events that are not done or skipped, or to `scanned_through` when there are none; it never
+  moves backwards. So a window whose events still wait, fail or died holds the watermark back
+  until they are applied or replayed (`qbsync replay`).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import Column, String, Table, func, select
+
+from qbsync.config import Settings
+from qbsync.db import metadata
+from qbsync.events import ChangeEvent
+from qbsync.ledger import Ledger, UTCDateTime, applied_versions_table, events_table
+from qbsync.mapping import parse_qb_time
+from qbsync.quickbooks.errors import QuickBooksError
+from qbsync.salesforce.errors import SalesforceError
+from qbsync.sync_config import RealmConfig
+
+log = logging.getLogger(__name__)
+
+CDC_MAX_OBJECTS = 1000  # "Server responses can handle a maximum of 1,000 objects" (research §3)
+CDC_LOOKBACK = timedelta(days=30)  # "within the past 30 days" (research §3)
+# Keep clear of the 30-day edge while the request travels and clocks differ.
+LOOKBACK_MARGIN = timedelta(minutes=10)
+FIRST_LOOKBACK = timedelta(days=1)
+# Re-read the tail of the previous scan: a change committed just before our last call may have
+# become visible only after it, and clocks differ. Event keys make the re-read free of duplicates.
+OVERLAP = timedelta(minutes=5)
+MIN_WINDOW = timedelta(seconds=1)  # LastUpdatedTime has whole seconds
+DEFAULT_INTERVAL_SECONDS = 900.0  # issue 6: "periodically (default every 15 minutes)"
+_OPEN_STATES = ("pending", "claimed", "failed", "dead")  # not applied (yet)
+_ID_CHUNK = 500
+
+watermarks_table = Table(
+    "reconcile_watermarks",
+    metadata,
+    Column("realm_id", String(64), primary_key=True),
+    Column("entity", String(80), primary_key=True),
+    Column("scanned_through", UTCDateTime(), nullable=False),
+    Column("applied_through", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+
+class _QuickBooks(Protocol):
+    def cdc(
+        self, realm_id: str, entities: Sequence[str], changed_since: datetime
+    ) -> dict[str, list[dict]]: ...
+
+
+class _ConfigStore(Protocol):
+    def get(self, realm_id: str) -> RealmConfig: ...
+
+
+@dataclass(frozen=True)
+class Watermark:
+    """Reconciliation progress of one realm + entity (see the module docstring)."""
+
+    realm_id: str
+    entity: str
+    scanned_through: datetime
+    applied_through: datetime
+
+
+@dataclass
+class ReconcileCounts:
+    """What one pass did."""
+
+    realms: int = 0  # realms reconciled
+    entities: int = 0  # (realm, entity) pairs reconciled
+    cdc_calls: int = 0
+    changes: int = 0  # records CDC reported inside the windows
+    already_applied: int = 0
+    enqueued: int = 0  # new ledger events (known event keys are not counted)
+    window_splits: int = 0
+    truncated_windows: int = 0  # full responses whose window could not be split further
+    clamped: int = 0  # scans that wanted to start beyond CDC's 30 days
+    skipped: list[str] = field(default_factory=list)  # realms left out, with the reason
+    errors: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(vars(self))
+
+
+class Reconciler:
+    """Turns CDC changes the ledger has not applied into events (see the module docstring)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        ledger: Ledger,
+        quickbooks: _QuickBooks,
+        config_store: _ConfigStore,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        *,
+        catalog: Any = None,
+        realms: Callable[[], Iterable[str]] | None = None,
+    ) -> None:
+        """`realms` lists the realms to reconcile (default: every realm in the token vault)."""
+        if catalog is None:
+            from qbsync.catalog import load_catalog
+
+            catalog = load_catalog()
+        if realms is None:
+            from qbsync.quickbooks.tokens import TokenVault
+
+            realms = TokenVault(ledger.engine, settings.encryption_keys).realms
+        self.settings = settings
+        self.ledger = ledger
+        self.quickbooks = quickbooks
+        self.config_store = config_store
+        self.clock = clock
+        self._catalog = catalog
+        self._realms = realms
+        # Idempotent; lets the reconciler run before `create_tables` knows this table.
+        metadata.create_all(ledger.engine, tables=[watermarks_table])
+
+    # --- passes -----------------------------------------------------------------------------
+
+    def run_once(self, realm: str | None = None) -> ReconcileCounts:
+        """One pass over `realm`, or over every known realm; failures are counted, not raised."""
+        counts = ReconcileCounts()
+        for realm_id in [realm] if realm else list(self._realms()):
+            try:
+                self._reconcile_realm(realm_id, counts)
+            except (QuickBooksError, SalesforceError) as error:
+                log.warning("Reconciling realm %s failed: %s", realm_id, error)
+                counts.errors.append(f"realm {realm_id}: {error}")
+        return counts
+
+    def watermarks(self, realm: str | None = None) -> list[Watermark]:
+        """The stored progress, per realm and entity."""
+        statement = select(watermarks_table).order_by(
+            watermarks_table.c.realm_id, watermarks_table.c.entity
+        )
+        if realm:
+            statement = statement.where(watermarks_table.c.realm_id == realm)
+        with self.ledger.engine.begin() as connection:
+            return [
+                Watermark(row.realm_id, row.entity, row.scanned_through, row.applied_through)
+                for row in connection.execute(statement)
+            ]
+
+    def entities(self, config: RealmConfig) -> list[str]:
+        """The realm's objects to reconcile: real-time enabled, usable, and served by CDC."""
+        names = []
+        for mapping in config.mappings.values():
+            entity = self._catalog.entity(mapping.qb_object)
+            if (
+                entity is not None
+                and entity.cdc
+                and mapping.realtime_enabled
+                and mapping.field_mappings
+                and not mapping.problems
+            ):
+                names.append(entity.name)
+        return sorted(names)
+
+    def _reconcile_realm(self, realm_id: str, counts: ReconcileCounts) -> None:
+        config = self.config_store.get(realm_id)
+        if not config.connected:
+            counts.skipped.append(
+                f"realm {realm_id}: company status is {config.company_status or 'unknown'}"
+            )
+            return
+        entities = self.entities(config)
+        if not entities:
+            counts.skipped.append(f"realm {realm_id}: no real-time enabled object supports CDC")
+            return
+        counts.realms += 1
+        counts.entities += len(entities)
+        now = self.clock()
+        stored = {w.entity: w for w in self.watermarks(realm_id)}
+        groups: dict[datetime, list[str]] = defaultdict(list)
+        for entity in entities:
+            groups[self._scan_start(realm_id, stored.get(entity), now, counts)].append(entity)
+        for start, group in sorted(groups.items()):
+            self._scan(realm_id, group, start, now, stored, counts)
+            self._advance_watermarks(realm_id, group, stored)
+
+    def _scan_start(
+        self, realm_id: str, mark: Watermark | None, now: datetime, counts: ReconcileCounts
+    ) -> datetime:
+        start = now - FIRST_LOOKBACK if mark is None else mark.scanned_through - OVERLAP
+        oldest = now - CDC_LOOKBACK + LOOKBACK_MARGIN
+        if start < oldest:
+            counts.clamped += 1
+            log.warning(
+                "Realm %s %s: last reconciled at %s, beyond CDC's 30 days; changes before %s "
+                "can only be found with `qbsync verify`",
+                realm_id,
+                mark.entity if mark else "",
+                start.isoformat(),
+                oldest.isoformat(),
+            )
+            start = oldest
+        return start
+
+    # --- one group of entities --------------------------------------------------------------
+
+    def _scan(
+        self,
+        realm_id: str,
+        entities: list[str],
+        start: datetime,
+        now: datetime,
+        stored: dict[str, Watermark],
+        counts: ReconcileCounts,
+    ) -> None:
+        while start < now:
+            changes = self.quickbooks.cdc(realm_id, entities, start)
+            counts.cdc_calls += 1
+            end = self._window_end(realm_id, changes, start, now, counts)
+            events: list[ChangeEvent] = []
+            for entity, records in changes.items():
+                events.extend(self._unapplied(realm_id, entity, records, end, counts))
+            counts.enqueued += self.ledger.add(events)
+            for entity in entities:
+                self._save_scan(realm_id, entity, start, end, stored)
+            start = end
+
+    def _window_end(
+        self,
+        realm_id: str,
+        changes: dict[str, list[dict]],
+        start: datetime,
+        now: datetime,
+        counts: ReconcileCounts,
+    ) -> datetime:
+        """`now`, or earlier when the response is full (see the module docstring, step 2)."""
+        if sum(len(records) for records in changes.values()) < CDC_MAX_OBJECTS:
+            return now
+        times = [t for records in changes.values() for r in records if (t := _updated(r))]
+        newest = max(times, default=start)
+        end = now
+        while end > newest and end - start > MIN_WINDOW:
+            end = start + (end - start) / 2
+            counts.window_splits += 1
+        if end > newest:
+            counts.truncated_windows += 1
+            log.warning(
+                "Realm %s: CDC returned %d objects changed within %s of %s; some may be missing",
+                realm_id,
+                CDC_MAX_OBJECTS,
+                MIN_WINDOW,
+                start.isoformat(),
+            )
+        return end
+
+    def _unapplied(
+        self,
+        realm_id: str,
+        entity: str,
+        records: list[dict],
+        end: datetime,
+        counts: ReconcileCounts,
+    ) -> list[ChangeEvent]:
+        in_window = [r for r in records if (t := _updated(r)) is None or t < end]
+        counts.changes += len(in_window)
+        applied = self._applied_versions(realm_id, entity, [str(r.get("Id")) for r in in_window])
+        events = []
+        for record in in_window:
+            entity_id = str(record.get("Id"))
+            updated = _updated(record)
+            deleted = record.get("status") == "Deleted"
+            version = applied.get(entity_id)
+            if not deleted and updated and version and updated <= version:
+                counts.already_applied += 1
+                continue
+            raw = (record.get("MetaData") or {}).get("LastUpdatedTime")
+            # A deletion without a time (its full shape is UNCONFIRMED, research §3) happens once.
+            stamp = raw or ("Deleted" if deleted else f"seen-before-{end.isoformat()}")
+            events.append(
+                ChangeEvent(
+                    realm_id=realm_id,
+                    entity=entity,
+                    entity_id=entity_id,
+                    operation="Delete" if deleted else "Update",
+                    occurred_at=updated,
+                    event_key=f"cdc:{realm_id}:{entity}:{entity_id}:{stamp}",
+                    source="cdc",
+                )
+            )
+        return events
+
+    def _applied_versions(self, realm_id: str, entity: str, ids: list[str]) -> dict[str, datetime]:
+        # One query per 500 ids instead of one `Ledger.applied_version` call per record.
+        t = applied_versions_table.c
+        found: dict[str, datetime] = {}
+        with self.ledger.engine.connect() as connection:
+            for start in range(0, len(ids), _ID_CHUNK):
+                rows = connection.execute(
+                    select(t.entity_id, t.last_updated).where(
+                        t.realm_id == realm_id,
+                        t.entity == entity,
+                        t.entity_id.in_(ids[start : start + _ID_CHUNK]),
+                    )
+                )
+                found.update({row.entity_id: row.last_updated for row in rows})
+        return found
+
+    # --- watermarks -------------------------------------------------------------------------
+
+    def _save_scan(
+        self,
+        realm_id: str,
+        entity: str,
+        start: datetime,
+        scanned: datetime,
+        stored: dict[str, Watermark],
+    ) -> None:
+        previous = stored.get(entity)
+        # A first scan takes what came before its start as applied: the webhooks' job.
+        applied = previous.applied_through if previous else start
+        self._write(Watermark(realm_id, entity, scanned, applied), stored)
+
+    def _advance_watermarks(
+        self, realm_id: str, entities: list[str], stored: dict[str, Watermark]
+    ) -> None:
+        c = events_table.c
+        for entity in entities:
+            mark = stored.get(entity)
+            if mark is None:
+                continue
+            with self.ledger.engine.connect() as connection:
+                earliest_open = connection.execute(
+                    select(func.min(c.occurred_at)).where(
+                        c.source == "cdc",
+                        c.realm_id == realm_id,
+                        c.entity == entity,
+                        c.state.in_(_OPEN_STATES),
+                    )
+                ).scalar()
+                has_open_undated = (
+                    earliest_open is None
+                    and connection.execute(
+                        select(func.count()).where(
+                            c.source == "cdc",
+                            c.realm_id == realm_id,
+                            c.entity == entity,
+                            c.state.in_(_OPEN_STATES),
+                        )
+                    ).scalar()
+                )
+            if has_open_undated:
+                continue
+            target = (
+                mark.scanned_through
+                if earliest_open is None
+                else min(earliest_open, mark.scanned_through)
+            )
+            if target > mark.applied_through:
+                self._write(Watermark(realm_id, entity, mark.scanned_through, target), stored)
+
+    def _write(self, mark: Watermark, stored: dict[str, Watermark]) -> None:
+        insert = _dialect_insert(self.ledger).values(
+            realm_id=mark.realm_id,
+            entity=mark.entity,
+            scanned_through=mark.scanned_through,
+            applied_through=mark.applied_through,
+            updated_at=self.clock(),
+        )
+        statement = insert.on_conflict_do_update(
+            index_elements=["realm_id", "entity"],
+            set_={
+                "scanned_through": insert.excluded.scanned_through,
+                "applied_through": insert.excluded.applied_through,
+                "updated_at": insert.excluded.updated_at,
+            },
+        )
+        with self.ledger.engine.begin() as connection:
+            connection.execute(statement)
+        stored[mark.entity] = mark
+
+
+def _dialect_insert(ledger: Ledger) -> Any:
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = postgresql if ledger.engine.dialect.name == "postgresql" else sqlite
+    return dialect.insert(watermarks_table)
+
+
+def _updated(record: dict) -> datetime | None:
+    try:
+        return parse_qb_time((record.get("MetaData") or {}).get("LastUpdatedTime"))
+    except (TypeError, ValueError):
+        return None
+
+
+def reconcile_periodically(
+    reconciler: Reconciler,
+    stop_event: threading.Event,
+    interval: float = DEFAULT_INTERVAL_SECONDS,
+    poll: float = 5.0,
+) -> None:
+    """Reconcile at once, then every `interval` seconds until `stop_event` is set.
+
+    A moved configuration signal (`Ledger.config_changed`: a company reconnected, mappings
+    saved) starts a pass within `poll` seconds, so a reconnect catches up on what Intuit could
+    not deliver meanwhile, and a newly enabled object is reconciled a day back. Meant for a
+    thread of the worker process; errors are logged and the loop goes on.
+    """
+    generation = reconciler.ledger.config_generation()
+    due = time.monotonic()
+    while not stop_event.is_set():
+        try:
+            current = reconciler.ledger.config_generation()
+        except Exception:
+            log.exception("Reading the configuration signal failed")
+            current = generation
+        if current != generation or time.monotonic() >= due:
+            generation = current
+            due = time.monotonic() + interval
+            try:
+                counts = reconciler.run_once()
+                log.info("Reconciliation pass: %s", counts.as_dict())
+            except Exception:
+                log.exception("Reconciliation pass failed")
+        stop_event.wait(poll)
+
+
+def build_reconciler(settings: Settings) -> Reconciler:
+    """A Reconciler with its own ledger, QuickBooks and Salesforce clients (CLI, worker thread)."""
+    from qbsync.catalog import load_catalog
+    from qbsync.quickbooks.client import QuickBooksClient
+    from qbsync.quickbooks.tokens import TokenVault
+    from qbsync.salesforce.client import SalesforceClient
+    from qbsync.sync_config import SyncConfigStore
+
+    ledger = Ledger.from_url(settings.database_url)
+    vault = TokenVault(ledger.engine, settings.encryption_keys)
+    catalog = load_catalog()
+    configs = SyncConfigStore(
+        SalesforceClient(settings), ledger, catalog, settings.config_ttl_seconds
+    )
+    return Reconciler(
+        settings,
+        ledger,
+        QuickBooksClient(settings, vault),
+        configs,
+        catalog=catalog,
+        realms=vault.realms,
+    )

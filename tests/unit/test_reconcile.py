@@ -1,0 +1,397 @@
+"""qbsync.reconcile: CDC changes the ledger has not applied become events; watermarks.
+
+Real pieces: a temp SQLite ledger and token vault, the real QuickBooksClient. QuickBooks' CDC is
+mocked at the transport with `responses` in its documented shape (research quickbooks.md §3:
+`{"CDCResponse": [{"QueryResponse": [{"Customer": [...]}, ...]}]}`, deleted records carry
+`"status": "Deleted"`). `cdc_server` answers like Intuit: everything changed at or after
+`changedSince`, at most 1,000 objects (the oldest, as the QuickBooks emulator does).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+import responses
+from cryptography.fernet import Fernet
+
+from qbsync.catalog import load_catalog
+from qbsync.config import Settings
+from qbsync.ledger import Ledger
+from qbsync.quickbooks.client import QuickBooksClient
+from qbsync.quickbooks.tokens import TokenSet, TokenVault
+from qbsync.reconcile import CDC_MAX_OBJECTS, Reconciler, reconcile_periodically
+from qbsync.sync_config import parse_realm_config
+
+REALM = "9130350000000000"
+API = "https://qbo.example.test"
+CDC_URL = f"{API}/v3/company/{REALM}/cdc"
+NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+CATALOG = load_catalog()
+
+
+def qb_time(moment: datetime) -> str:
+    """MetaData.LastUpdatedTime as QuickBooks writes it (Pacific offset, whole seconds)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+
+
+def customer(id_: str, updated: datetime, **extra) -> dict:
+    return {
+        "Id": id_,
+        "DisplayName": f"Customer {id_}",
+        "Active": True,
+        "MetaData": {"CreateTime": qb_time(updated), "LastUpdatedTime": qb_time(updated)},
+        **extra,
+    }
+
+
+def deleted(id_: str, updated: datetime) -> dict:
+    return {
+        "Id": id_,
+        "status": "Deleted",
+        "domain": "QBO",
+        "MetaData": {"LastUpdatedTime": qb_time(updated)},
+    }
+
+
+def mapping_row(qb_object: str, realtime: bool = True, status: str = "Connected") -> dict:
+    return {
+        "Id": f"a01{qb_object}",
+        "QB_Object__c": qb_object,
+        "Salesforce_Object__c": "Account",
+        "External_Id_Field__c": "QB_External_Id__c",
+        "Realtime_Enabled__c": realtime,
+        "Delete_Behavior__c": "Delete",
+        "Field_Mapping_Count__c": 1,
+        "Company__r": {"Realm_Id__c": REALM, "Status__c": status},
+        "Field_Mappings__r": {
+            "records": [{"Id": "a02", "QB_Field__c": "Id", "Salesforce_Field__c": "AccountNumber"}]
+        },
+    }
+
+
+class ConfigStore:
+    """The realm configuration as SyncConfigStore parses it from the configuration query."""
+
+    def __init__(self, *rows: dict) -> None:
+        self.rows = list(rows)
+
+    def get(self, realm_id: str):
+        return parse_realm_config(realm_id, self.rows, CATALOG)
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def ledger(tmp_path) -> Ledger:
+    return Ledger.from_url(f"sqlite:///{tmp_path / 'ledger.db'}")
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings(
+        intuit_environment="sandbox",
+        intuit_client_id="client-id",
+        intuit_client_secret="client-secret",
+        intuit_api_base_url=API,
+        intuit_token_url="https://oauth.example.test/token",
+        encryption_keys=(Fernet.generate_key().decode(),),
+    )
+
+
+@pytest.fixture
+def quickbooks(settings: Settings, ledger: Ledger) -> QuickBooksClient:
+    vault = TokenVault(ledger.engine, settings.encryption_keys)
+    vault.save(
+        TokenSet(
+            access_token="access",
+            refresh_token="refresh",
+            access_expires_at=datetime.now(UTC) + timedelta(hours=1),
+            refresh_expires_at=datetime.now(UTC) + timedelta(days=100),
+            refresh_hard_expires_at=None,
+            realm_id=REALM,
+            environment="sandbox",
+        )
+    )
+    return QuickBooksClient(settings, vault)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(NOW)
+
+
+def make_reconciler(settings, ledger, quickbooks, clock, *rows) -> Reconciler:
+    rows = rows or (mapping_row("Customer"),)
+    return Reconciler(settings, ledger, quickbooks, ConfigStore(*rows), clock, catalog=CATALOG)
+
+
+class CdcServer:
+    """Intuit's CDC over a list of (entity, record): changes at or after changedSince, ≤1000."""
+
+    def __init__(self, records: list[tuple[str, dict]]) -> None:
+        self.records = records
+        self.calls: list[dict[str, str]] = []
+
+    def __call__(self, request):
+        query = {k: v[0] for k, v in parse_qs(urlparse(request.url).query).items()}
+        self.calls.append(query)
+        since = datetime.fromisoformat(query["changedSince"])
+        wanted = query["entities"].split(",")
+        changed = sorted(
+            (
+                (datetime.fromisoformat(r["MetaData"]["LastUpdatedTime"]), entity, r)
+                for entity, r in self.records
+                if entity in wanted
+                and datetime.fromisoformat(r["MetaData"]["LastUpdatedTime"])
+                >= since.replace(microsecond=0)
+            ),
+            key=lambda item: item[0],
+        )[:CDC_MAX_OBJECTS]
+        answers = []
+        for entity in wanted:
+            found = [r for _, kind, r in changed if kind == entity]
+            answers.append(
+                {entity: found, "startPosition": 1, "maxResults": len(found)} if found else {}
+            )
+        body = {"CDCResponse": [{"QueryResponse": answers}], "time": NOW.isoformat()}
+        return 200, {"Content-Type": "application/json"}, json.dumps(body)
+
+
+def serve(records: list[tuple[str, dict]]) -> CdcServer:
+    server = CdcServer(records)
+    responses.add_callback(responses.GET, CDC_URL, callback=server)
+    return server
+
+
+def rows(ledger: Ledger) -> list[tuple[str, str, str, str]]:
+    return [(e.event_key, e.entity_id, e.operation, e.source) for e in ledger.events(limit=10_000)]
+
+
+# --- what becomes an event ----------------------------------------------------------------
+
+
+@responses.activate
+def test_first_pass_reads_one_day_back_and_enqueues_unapplied_changes(
+    settings, ledger, quickbooks, clock
+) -> None:
+    t1, t2, t3 = NOW - timedelta(hours=3), NOW - timedelta(hours=2), NOW - timedelta(hours=1)
+    ledger.record_applied(REALM, "Customer", "2", t2)  # webhook already applied this version
+    server = serve(
+        [
+            ("Customer", customer("1", t1)),
+            ("Customer", customer("2", t2)),
+            ("Customer", deleted("7", t3)),
+        ]
+    )
+
+    counts = make_reconciler(settings, ledger, quickbooks, clock).run_once()
+
+    assert server.calls[0]["changedSince"] == (NOW - timedelta(days=1)).isoformat(
+        timespec="seconds"
+    )
+    assert server.calls[0]["entities"] == "Customer"
+    assert rows(ledger) == [
+        (f"cdc:{REALM}:Customer:1:{qb_time(t1)}", "1", "Update", "cdc"),
+        (f"cdc:{REALM}:Customer:7:{qb_time(t3)}", "7", "Delete", "cdc"),
+    ]
+    assert ledger.events()[0].occurred_at == t1
+    assert (counts.cdc_calls, counts.changes, counts.already_applied, counts.enqueued) == (
+        1,
+        3,
+        1,
+        2,
+    )
+
+
+@responses.activate
+def test_a_newer_version_than_the_applied_one_is_enqueued(
+    settings, ledger, quickbooks, clock
+) -> None:
+    ledger.record_applied(REALM, "Customer", "2", NOW - timedelta(hours=5))
+    serve([("Customer", customer("2", NOW - timedelta(hours=1)))])
+
+    make_reconciler(settings, ledger, quickbooks, clock).run_once()
+
+    assert [r[1:3] for r in rows(ledger)] == [("2", "Update")]
+
+
+@responses.activate
+def test_only_real_time_enabled_cdc_objects_of_connected_realms(
+    settings, ledger, quickbooks, clock
+) -> None:
+    server = serve([])
+    reconciler = make_reconciler(
+        settings,
+        ledger,
+        quickbooks,
+        clock,
+        mapping_row("Customer"),
+        mapping_row("Vendor", realtime=False),
+        mapping_row("Invoice"),
+        mapping_row("TimeActivity"),  # CDC does not serve it (research §3)
+    )
+
+    reconciler.run_once()
+
+    assert server.calls[0]["entities"] == "Customer,Invoice"
+
+    not_connected = make_reconciler(
+        settings, ledger, quickbooks, clock, mapping_row("Customer", status="Reconnect Required")
+    )
+    counts = not_connected.run_once()
+    assert len(server.calls) == 1
+    assert counts.realms == 0
+    assert "Reconnect Required" in counts.skipped[0]
+
+
+@responses.activate
+def test_a_second_pass_resumes_with_overlap_and_never_duplicates(
+    settings, ledger, quickbooks, clock
+) -> None:
+    t1 = NOW - timedelta(minutes=2)
+    server = serve([("Customer", customer("1", t1))])
+    reconciler = make_reconciler(settings, ledger, quickbooks, clock)
+    reconciler.run_once()
+    clock.now = NOW + timedelta(minutes=15)
+
+    counts = reconciler.run_once()
+
+    assert server.calls[1]["changedSince"] == (NOW - timedelta(minutes=5)).isoformat(
+        timespec="seconds"
+    )
+    assert counts.changes == 1 and counts.enqueued == 0
+    assert len(rows(ledger)) == 1
+
+
+# --- watermark ----------------------------------------------------------------------------
+
+
+@responses.activate
+def test_watermark_waits_for_enqueued_events_then_advances(
+    settings, ledger, quickbooks, clock
+) -> None:
+    t1 = NOW - timedelta(hours=2)
+    serve([("Customer", customer("1", t1))])
+    reconciler = make_reconciler(settings, ledger, quickbooks, clock)
+
+    reconciler.run_once()
+    (mark,) = reconciler.watermarks(REALM)
+    assert mark.scanned_through == NOW
+    assert mark.applied_through == t1  # the event of t1 is not applied yet
+
+    (event,) = ledger.claim("w", 10, 60, now=NOW)
+    ledger.mark_failed([event.id], "REQUIRED_FIELD_MISSING", None)
+    clock.now = NOW + timedelta(minutes=15)
+    reconciler.run_once()
+    assert reconciler.watermarks(REALM)[0].applied_through == t1  # failed holds it back
+
+    ledger.requeue(["failed"])
+    (event,) = ledger.claim("w", 10, 60, now=clock.now)
+    ledger.mark_done([event.id], "updated")
+    clock.now = NOW + timedelta(minutes=30)
+    reconciler.run_once()
+    (mark,) = reconciler.watermarks(REALM)
+    assert mark.applied_through == mark.scanned_through == NOW + timedelta(minutes=30)
+
+
+@responses.activate
+def test_scan_start_is_clamped_to_cdc_30_days(settings, ledger, quickbooks, clock) -> None:
+    server = serve([])
+    reconciler = make_reconciler(settings, ledger, quickbooks, clock)
+    reconciler.run_once()
+    clock.now = NOW + timedelta(days=40)
+
+    counts = reconciler.run_once()
+
+    since = datetime.fromisoformat(server.calls[1]["changedSince"])
+    assert clock.now - timedelta(days=30) < since <= clock.now - timedelta(days=29, hours=23)
+    assert counts.clamped == 1
+
+
+@responses.activate
+def test_full_responses_split_the_window_and_nothing_is_lost(
+    settings, ledger, quickbooks, clock
+) -> None:
+    # 2,500 changes over the last 20 hours: CDC can only return 1,000 per response.
+    start = NOW - timedelta(hours=20)
+    records = [
+        ("Customer", customer(str(i), start + timedelta(seconds=28 * i))) for i in range(2500)
+    ]
+    server = serve(records)
+
+    counts = make_reconciler(settings, ledger, quickbooks, clock).run_once()
+
+    keys = [r[0] for r in rows(ledger)]
+    assert len(keys) == len(set(keys)) == 2500
+    assert {r[1] for r in rows(ledger)} == {str(i) for i in range(2500)}
+    assert counts.window_splits > 0 and counts.truncated_windows == 0
+    assert len(server.calls) == counts.cdc_calls >= 3
+
+
+@responses.activate
+def test_throttled_realm_is_reported_and_keeps_its_watermark(
+    settings, ledger, quickbooks, clock
+) -> None:
+    responses.add(
+        responses.GET,
+        CDC_URL,
+        status=429,
+        json={"fault": {"error": [{"message": "ThrottleExceeded"}]}},
+    )
+    reconciler = make_reconciler(settings, ledger, quickbooks, clock)
+
+    counts = reconciler.run_once()
+
+    assert len(counts.errors) == 1 and REALM in counts.errors[0]
+    assert reconciler.watermarks() == []
+    assert rows(ledger) == []
+
+
+# --- periodic -----------------------------------------------------------------------------
+
+
+def test_periodic_runs_at_start_and_after_a_configuration_signal(settings, ledger, clock) -> None:
+    passes: list[int] = []
+    stop = threading.Event()
+
+    class Counting(Reconciler):
+        def run_once(self, realm=None):
+            passes.append(1)
+            if len(passes) == 2:
+                stop.set()
+            return super().run_once(realm)
+
+    class NoCdc:
+        def cdc(self, realm_id, entities, changed_since):
+            return {entity: [] for entity in entities}
+
+    reconciler = Counting(
+        settings,
+        ledger,
+        NoCdc(),
+        ConfigStore(mapping_row("Customer")),
+        clock,
+        catalog=CATALOG,
+        realms=lambda: [REALM],
+    )
+    thread = threading.Thread(target=reconcile_periodically, args=(reconciler, stop, 3600, 0.01))
+    thread.start()
+    for _ in range(500):
+        if passes:
+            break
+        threading.Event().wait(0.01)
+    assert len(passes) == 1
+    ledger.config_changed(REALM)  # e.g. the company reconnected
+    thread.join(timeout=5)
+    assert not thread.is_alive()
+    assert len(passes) == 2
