@@ -175,3 +175,7 @@ class _LazyGroup(click.Group):
 )
 def sandbox() -> None:
     """Local QuickBooks and Salesforce emulators."""
+
+
+if __name__ == "__main__":
+    main()

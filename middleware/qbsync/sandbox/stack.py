@@ -220,17 +220,14 @@ class Stack:
         wait_until(
             lambda: (
                 self._alive("salesforce")
-                and requests.get(
-                    f"{self.sf_url}/services/data/", verify=str(self.ca_path), timeout=2
-                ).ok
+                and requests.get(f"{self.sf_url}/records", verify=str(self.ca_path), timeout=2).ok
             ),
             timeout=timeout,
             what="the Salesforce emulator",
         )
         wait_until(
             lambda: (
-                self._alive("quickbooks")
-                and requests.get(f"{self.qbo_url}/_admin/health", timeout=2).ok
+                self._alive("quickbooks") and requests.get(f"{self.qbo_url}/_admin", timeout=2).ok
             ),
             timeout=timeout,
             what="the QuickBooks emulator",
@@ -304,6 +301,8 @@ class Stack:
         """simple-salesforce on the emulator, logged in as the integration user (JWT bearer)."""
         settings = load_settings(self.middleware_env)
         session = requests.Session()
+        # This process's own REQUESTS_CA_BUNDLE (if any) would win over `verify`: ignore it.
+        session.trust_env = False
         session.verify = str(self.ca_path)
         credentials = login(settings, session)
         return Salesforce(
@@ -360,6 +359,22 @@ class Stack:
                 f"QuickBooks emulator {method} {path}: {response.status_code} {response.text}"
             )
         return response.json()
+
+    def create_entity(self, entity: str, record: dict) -> dict:
+        return self.qbo("POST", f"/companies/{self.realm_id}/{entity}", json=record)
+
+    def update_entity(self, entity: str, entity_id: str, changes: dict) -> dict:
+        return self.qbo("POST", f"/companies/{self.realm_id}/{entity}/{entity_id}", json=changes)
+
+    def delete_entity(self, entity: str, entity_id: str) -> dict:
+        return self.qbo("DELETE", f"/companies/{self.realm_id}/{entity}/{entity_id}")
+
+    def merge_entities(self, entity: str, source_id: str, target_id: str) -> dict:
+        return self.qbo(
+            "POST",
+            f"/companies/{self.realm_id}/{entity}/merge",
+            json={"from": source_id, "into": target_id},
+        )
 
     def wait_for_record(
         self,
