@@ -322,3 +322,36 @@ def test_unknown_realm_is_an_auth_error_without_http(client: QuickBooksClient) -
     with pytest.raises(QuickBooksAuthError, match="connect the company"):
         client.query_by_ids("999", "Customer", ["1"])
     assert len(responses.calls) == 0
+
+
+@responses.activate
+def test_a_401_detail_quoting_the_token_is_scrubbed(
+    client: QuickBooksClient, vault: TokenVault
+) -> None:
+    refreshed = fixture("token_refresh.json")
+    quoting = {
+        "fault": {
+            "error": [
+                {
+                    "message": "message=AuthenticationFailed; statusCode=401",
+                    "detail": "Token expired: {token}",
+                    "code": "3200",
+                }
+            ],
+            "type": "AUTHENTICATION",
+        }
+    }
+
+    def rejected(request: requests.PreparedRequest) -> tuple[int, dict, str]:
+        token = request.headers["Authorization"].removeprefix("Bearer ")
+        body = json.dumps(quoting).replace("{token}", token)
+        return 401, {}, body
+
+    responses.add_callback(responses.POST, QUERY_URL, callback=rejected)
+    responses.add(responses.POST, TOKEN_URL, json=refreshed)
+
+    with pytest.raises(QuickBooksAuthError, match="Token expired: \\*\\*\\*") as caught:
+        client.query_by_ids(REALM, "Customer", ["1"])
+
+    assert caught.value.fault_code == "3200"
+    assert_no_tokens(caught.value, refreshed["access_token"])

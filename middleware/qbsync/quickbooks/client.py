@@ -124,7 +124,7 @@ class QuickBooksClient:
             # process already did) and try once more.
             token = self._vault.access_token(realm_id, self._oauth.refresh, stale=token)
             response = self._send(method, url, token, params, kwargs)
-        return _parse(response, url)
+        return _parse(response, url, secret=token)
 
     def _send(
         self, method: str, url: str, token: str, params: dict, kwargs: dict
@@ -194,7 +194,7 @@ def _fault(body: object) -> tuple[str, str | None] | None:
     return ": ".join(parts), (str(first.get("code")) if first.get("code") is not None else None)
 
 
-def _parse(response: requests.Response, url: str) -> dict:
+def _parse(response: requests.Response, url: str, secret: str) -> dict:
     try:
         body = response.json()
     except ValueError:
@@ -203,6 +203,8 @@ def _parse(response: requests.Response, url: str) -> dict:
     # A Fault can come with HTTP 200 (python-quickbooks checks for it before the status).
     if fault is not None or response.status_code >= 400:
         message, code = fault or (f"QuickBooks answered HTTP {response.status_code}", None)
+        # 401 details can quote the rejected token; it must not reach a log or the ledger.
+        message = message.replace(secret, "***")
         cls: type[QuickBooksError] = error_class(response.status_code, code)
         raise cls(f"QuickBooks: {message}", status=response.status_code, fault_code=code, url=url)
     if not isinstance(body, dict):

@@ -9,6 +9,11 @@ Intuit rotates refresh tokens: a refresh may return a new one and the old one th
 (PostgreSQL `SELECT … FOR UPDATE`; SQLite: `qbsync.db.make_engine` begins every transaction
 `IMMEDIATE`), the row is read again under the lock so a refresh another process just finished
 is reused, and the new tokens are committed before the new access token is handed out.
+
+The lock is held during the call to Intuit (timeouts 5 s connect, 20 s read). On PostgreSQL
+that only delays other refreshers of the same realm; on SQLite it delays every writer of the
+database (webhook inserts wait up to the busy timeout), which happens about once an hour per
+realm and is the price of the embedded default.
 """
 
 from __future__ import annotations
