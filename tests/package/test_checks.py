@@ -1,0 +1,110 @@
+"""The Node checks of the package (scripts/package-checks) fail on the mistakes they exist for.
+
+`npm run check` runs them on force-app; here each runs on a small broken tree, because a check
+that exits 0 on bad input (the Apex parser does, by itself) would pass every build.
+"""
+
+from __future__ import annotations
+
+import pathlib
+import shutil
+import subprocess
+
+from .conftest import DEFAULT, FORCE_APP, ROOT
+
+CHECKS = ROOT / "scripts" / "package-checks"
+
+
+def run_check(script: str, target: pathlib.Path) -> subprocess.CompletedProcess[str]:
+    node = shutil.which("node")
+    assert node, "Node.js is required for the package checks (scripts/test installs it)"
+    return subprocess.run(
+        [node, str(CHECKS / script), str(target)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+
+
+def write_class(folder: pathlib.Path, name: str, body: str) -> None:
+    classes = folder / "main" / "default" / "classes"
+    classes.mkdir(parents=True, exist_ok=True)
+    (classes / f"{name}.cls").write_text(body)
+    shutil.copy(
+        DEFAULT / "classes" / "QBSetupController.cls-meta.xml", classes / f"{name}.cls-meta.xml"
+    )
+
+
+def test_apex_syntax_check_fails_on_a_syntax_error(tmp_path: pathlib.Path) -> None:
+    write_class(tmp_path, "Good", "public with sharing class Good { }\n")
+    write_class(tmp_path, "Broken", "public class Broken {\n    void x() { Integer i = 1 }\n}\n")
+    result = run_check("apex-syntax.mjs", tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Broken.cls:2:" in result.stderr
+    assert "1 syntax error(s) in 2 file(s)" in result.stderr
+
+
+def test_apex_syntax_check_passes_valid_code(tmp_path: pathlib.Path) -> None:
+    write_class(tmp_path, "Good", "public with sharing class Good {\n    Integer x = 1;\n}\n")
+    result = run_check("apex-syntax.mjs", tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "1 file(s) parsed without errors" in result.stdout
+
+
+def test_pmd_check_fails_on_crud_and_soql_injection(tmp_path: pathlib.Path) -> None:
+    write_class(
+        tmp_path,
+        "Unsafe",
+        "public with sharing class Unsafe {\n"
+        "    public static List<Account> find(String name) {\n"
+        "        return Database.query('SELECT Id FROM Account WHERE Name = \\'' + name + '\\'');\n"
+        "    }\n"
+        "    public static void create(String name) {\n"
+        "        insert new Account(Name = name);\n"
+        "    }\n"
+        "}\n",
+    )
+    result = run_check("pmd-security.mjs", tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "[ApexSOQLInjection" in result.stderr
+    assert "[ApexCRUDViolation" in result.stderr
+
+
+def test_pmd_check_accepts_user_mode(tmp_path: pathlib.Path) -> None:
+    write_class(
+        tmp_path,
+        "Safe",
+        "public with sharing class Safe {\n"
+        "    public static List<Account> all() {\n"
+        "        return [SELECT Id FROM Account WITH USER_MODE];\n"
+        "    }\n"
+        "    public static void create(List<Account> rows) {\n"
+        "        Database.insert(rows, false, AccessLevel.USER_MODE);\n"
+        "    }\n"
+        "}\n",
+    )
+    result = run_check("pmd-security.mjs", tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_convert_check_fails_on_malformed_metadata(tmp_path: pathlib.Path) -> None:
+    copy = tmp_path / "force-app"
+    shutil.copytree(FORCE_APP, copy, ignore=shutil.ignore_patterns("lwc", "test"))
+    broken = copy / "main/default/objects/QB_Company__c/fields/Broken__c.field-meta.xml"
+    broken.write_text("<CustomField")
+    result = run_check("convert-source.mjs", copy)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Broken__c.field-meta.xml" in result.stderr
+
+
+def test_convert_check_fails_on_an_unknown_metadata_type(tmp_path: pathlib.Path) -> None:
+    copy = tmp_path / "force-app"
+    shutil.copytree(FORCE_APP, copy, ignore=shutil.ignore_patterns("lwc", "test"))
+    stray = copy / "main/default/widgets/Foo.widget-meta.xml"
+    stray.parent.mkdir()
+    stray.write_text("<Widget/>")
+    result = run_check("convert-source.mjs", copy)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "TypeInferenceError" in result.stderr
