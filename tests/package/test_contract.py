@@ -210,7 +210,7 @@ def test_validation_rules(package: Package) -> None:
     key = rules["Company_Object_Key_Matches"]
     assert key["active"] == "true"
     formula = " ".join(key["errorConditionFormula"].split())
-    assert formula == 'Company_Object_Key__c <> CASESAFEID(Company__c) & ":" & QB_Object__c'
+    assert formula == 'Company_Object_Key__c <> (CASESAFEID(Company__c) & ":" & QB_Object__c)'
 
 
 def test_sync_log_list_views(package: Package) -> None:
