@@ -120,6 +120,7 @@ def limits(version: str):
 
 
 @rest.get("/v<version>/sobjects")
+@rest.get("/v<version>/sobjects/")
 def describe_global(version: str):
     check_version(version)
     return jsonify(
@@ -150,6 +151,7 @@ def describe_object(version: str, sobject: str):
 
 
 @rest.get("/v<version>/sobjects/<sobject>")
+@rest.get("/v<version>/sobjects/<sobject>/")
 def object_basic_info(version: str, sobject: str):
     check_version(version)
     org = state().org
@@ -159,6 +161,7 @@ def object_basic_info(version: str, sobject: str):
 
 
 @rest.post("/v<version>/sobjects/<sobject>")
+@rest.post("/v<version>/sobjects/<sobject>/")  # simple-salesforce posts to ".../Account/"
 def create(version: str, sobject: str):
     check_version(version)
     org = state().org

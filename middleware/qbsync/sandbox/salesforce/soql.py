@@ -357,6 +357,8 @@ class Executor:
         for item in query.fields:
             if isinstance(item, FieldPath):
                 self.resolve(obj, item)
+            else:
+                self.select(self.child_object(obj, item)[1], item, [])  # validate it up front
         matcher = self.compile(obj, query.where) if query.where else (lambda row: True)
         selected = [row for row in rows if matcher(row)]
         for path, descending, nulls_last in reversed(query.order):
@@ -438,7 +440,7 @@ class Executor:
                 )
         return record
 
-    def children(self, obj: ObjectDef, query: Query, row: dict) -> dict:
+    def child_object(self, obj: ObjectDef, query: Query):
         relationship = self.org.schema.child_relationship(obj.name, query.sobject)
         if relationship is None:
             raise query_error(
@@ -447,7 +449,10 @@ class Executor:
                 query.sobject_position,
                 _NO_CHILD.format(name=query.sobject),
             )
-        child = self.org.schema.object(relationship.child)
+        return relationship, self.org.schema.object(relationship.child)
+
+    def children(self, obj: ObjectDef, query: Query, row: dict) -> dict:
+        relationship, child = self.child_object(obj, query)
         rows = [r for r in self.org.rows(child.name) if r.get(relationship.field) == row["Id"]]
         selected = self.select(child, query, rows)
         if not selected:
