@@ -85,6 +85,11 @@ export default class QbObjectMapping extends LightningElement {
         }));
     }
 
+    /** Without the current mappings it cannot tell what already exists. */
+    get recommendDisabled() {
+        return this.busy || !this.mappings;
+    }
+
     get hasMappings() {
         return this.rows.length > 0;
     }

@@ -402,6 +402,8 @@ describe('c-qb-object-mapping', () => {
             'No access'
         );
         expect(query(element, 'table')).toBeNull();
+        // Without the current mappings it cannot know what already exists.
+        expect(query(element, '[data-id="recommended"]').disabled).toBe(true);
     });
 
     it('is accessible with the form open', async () => {
