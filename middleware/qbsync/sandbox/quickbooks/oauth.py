@@ -15,6 +15,7 @@ from flask import Blueprint, Response, jsonify, redirect, request
 
 from qbsync.sandbox.quickbooks.emulator import emulator
 from qbsync.sandbox.quickbooks.errors import OAuthError
+from qbsync.sandbox.quickbooks.faultpoints import injected_failure
 from qbsync.sandbox.quickbooks.tokens import ACCOUNTING_SCOPE
 
 blueprint = Blueprint("qbo_oauth", __name__)
@@ -25,6 +26,11 @@ def _oauth_error(error: OAuthError) -> tuple[Response, int]:
     response = jsonify(error.body())
     response.headers["Cache-Control"] = "no-store"
     return response, error.status
+
+
+@blueprint.before_request
+def _injected_faults() -> Response | None:
+    return injected_failure("oauth")
 
 
 @blueprint.get("/connect/oauth2")

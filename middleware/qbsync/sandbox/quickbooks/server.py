@@ -16,6 +16,12 @@ def run_in_thread(app: Flask, port: int = 0) -> tuple[BaseWSGIServer, str]:
     Returns the server (call `.shutdown()` to stop it) and its base URL.
     """
     server = make_server(LOOPBACK, port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="qbo-emulator-http", daemon=True)
+    # A short poll interval makes shutdown() return quickly (tests start many servers).
+    thread = threading.Thread(
+        target=server.serve_forever,
+        kwargs={"poll_interval": 0.05},
+        name="qbo-emulator-http",
+        daemon=True,
+    )
     thread.start()
     return server, f"http://{LOOPBACK}:{server.server_port}"
