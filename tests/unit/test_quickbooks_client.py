@@ -101,7 +101,7 @@ def test_query_by_ids_posts_one_query_with_minor_version(client: QuickBooksClien
     assert records["1"]["DisplayName"] == "Amy's Bird Sanctuary"
     assert len(responses.calls) == 1
     assert responses.calls[0].request.body == (
-        b"select * from Customer where Id in ('1', '2') MAXRESULTS 1000"
+        b"select * from Customer where Id in ('1', '2') and Active in (true, false) MAXRESULTS 1000"
     )
 
 
@@ -119,7 +119,7 @@ def test_query_by_ids_sends_one_call_per_thousand_ids(client: QuickBooksClient) 
 
 def test_query_text_escapes_quotes_and_rejects_odd_entity_names() -> None:
     assert query_text("Customer", ["1' or Id > '0"]) == (
-        "select * from Customer where Id in ('1\\' or Id > \\'0') MAXRESULTS 1000"
+        "select * from Customer where Id in ('1\\' or Id > \\'0') and Active in (true, false) MAXRESULTS 1000"
     )
     with pytest.raises(ValueError, match="entity name"):
         query_text("Customer where 1=1 --", ["1"])
@@ -355,3 +355,9 @@ def test_a_401_detail_quoting_the_token_is_scrubbed(
 
     assert caught.value.fault_code == "3200"
     assert_no_tokens(caught.value, refreshed["access_token"])
+
+
+def test_query_text_includes_inactive_name_list_records_only() -> None:
+    # Name-list entities answer only active records unless the query asks for both.
+    assert "Active in (true, false)" in query_text("Vendor", ["1"])
+    assert query_text("Invoice", ["7"]) == "select * from Invoice where Id in ('7') MAXRESULTS 1000"

@@ -411,7 +411,9 @@ def test_create_upserts_the_mapped_record_and_logs_success(rsps, ledger, make_wo
 
     assert make_worker().run_once() == 1
 
-    assert qb.queries == ["select * from Customer where Id in ('1') MAXRESULTS 1000"]
+    assert qb.queries == [
+        "select * from Customer where Id in ('1') and Active in (true, false) MAXRESULTS 1000"
+    ]
     (upsert,) = calls_to(rsps, ACCOUNT_UPSERT)
     assert json.loads(upsert.request.body) == {
         "allOrNone": False,
@@ -768,7 +770,9 @@ def test_merge_updates_the_survivor_and_deletes_the_merged_away_record(rsps, led
 
     make_worker().run_once()
 
-    assert qb.queries == ["select * from Customer where Id in ('1') MAXRESULTS 1000"]
+    assert qb.queries == [
+        "select * from Customer where Id in ('1') and Active in (true, false) MAXRESULTS 1000"
+    ]
     assert set(org.accounts) == {ext(1)}
     assert org.accounts[ext(1)]["Name"] == "Survivor"
     event = only(ledger)

@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 import requests
 
+from qbsync.catalog import load_catalog
 from qbsync.config import Settings
 from qbsync.quickbooks.errors import QuickBooksError, QuickBooksTransient, error_class
 from qbsync.quickbooks.oauth import IntuitOAuth
@@ -159,8 +160,18 @@ def query_text(entity: str, ids: Sequence[str]) -> str:
     """
     _check_entity(entity)
     quoted = ", ".join("'" + i.replace("\\", "\\\\").replace("'", "\\'") + "'" for i in ids)
+    # A plain query returns only the active records of name-list entities ("SELECT * FROM
+    # Customer ... retrieves all active customers", Intuit blog 2017-02-08, deep-dive-sql-queries):
+    # an inactive (QuickBooks' "deleted") Customer must not look as if it had vanished.
+    active = " and Active in (true, false)" if _has_active_flag(entity) else ""
     # Not SQL: Intuit's query language; the entity name is checked and the ids escaped above.
-    return f"select * from {entity} where Id in ({quoted}) MAXRESULTS {QUERY_BATCH}"  # noqa: S608
+    return f"select * from {entity} where Id in ({quoted}){active} MAXRESULTS {QUERY_BATCH}"  # noqa: S608
+
+
+def _has_active_flag(entity: str) -> bool:
+    described = load_catalog().entity(entity)
+    active = described.field("Active") if described else None
+    return active is not None and active.type == "boolean"
 
 
 def _check_entity(entity: str) -> None:
