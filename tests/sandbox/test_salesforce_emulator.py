@@ -967,3 +967,40 @@ def test_json_body_errors(sf):
     )
     assert typed["errorCode"] == "JSON_PARSER_ERROR"
     assert json.loads(json.dumps(typed))  # plain JSON, no traceback
+
+
+def test_schema_refuses_a_rule_the_emulator_cannot_evaluate(tmp_path):
+    from qbsync.sandbox.salesforce import SchemaError
+
+    rules = tmp_path / "force-app/main/default/objects/Thing__c/validationRules"
+    rules.mkdir(parents=True)
+    (rules / "Odd.validationRule-meta.xml").write_text(
+        '<ValidationRule xmlns="http://soap.sforce.com/2006/04/metadata"><fullName>Odd</fullName>'
+        "<active>true</active><errorConditionFormula>REGEX(Name, 'x')</errorConditionFormula>"
+        "<errorMessage>odd</errorMessage></ValidationRule>"
+    )
+    with pytest.raises(SchemaError, match=r"Thing__c\.Odd: .*function REGEX"):
+        load_schema(tmp_path / "force-app")
+    (rules / "Odd.validationRule-meta.xml").write_text(
+        '<ValidationRule xmlns="http://soap.sforce.com/2006/04/metadata"><fullName>Odd</fullName>'
+        "<active>true</active><errorConditionFormula>ISBLANK(Colour__c)</errorConditionFormula>"
+        "<errorMessage>odd</errorMessage></ValidationRule>"
+    )
+    with pytest.raises(SchemaError, match=r"Thing__c\.Odd: unknown field Colour__c"):
+        load_schema(tmp_path / "force-app")
+
+
+def test_contacts_with_parent_account_path(sf):
+    account = sf.call("POST", "sobjects/Account", {"Name": "Acme"}).json()["id"]
+    missing = _error(sf.call("POST", "sobjects/Contact", {"FirstName": "Ada"}), 400)
+    assert missing["fields"] == ["LastName"]
+    sf.call("POST", "sobjects/Contact", {"LastName": "Lovelace", "AccountId": account[:15]})
+    total, records = sf.org.query(
+        f"SELECT Name, Account.Name FROM Contact WHERE AccountId = '{account[:15]}'"  # noqa: S608
+    )
+    assert total == 1
+    assert records[0]["Name"] == "Lovelace" and records[0]["Account"]["Name"] == "Acme"
+    wrong_type = _error(
+        sf.call("POST", "sobjects/Contact", {"LastName": "X", "AccountId": sf.org.user_id}), 400
+    )
+    assert wrong_type["errorCode"] == "FIELD_INTEGRITY_EXCEPTION"

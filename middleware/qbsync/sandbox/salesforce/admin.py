@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, render_template, request
 
-from qbsync.sandbox.salesforce import soql
 from qbsync.sandbox.salesforce.errors import ApiError, DmlFailure
 from qbsync.sandbox.salesforce.faults import FaultSpecError
 from qbsync.sandbox.salesforce.values import to_json
@@ -130,10 +129,7 @@ def admin_query():
     body = request.get_json(silent=True) or {}
     text = body.get("q", "")
     org = _state().org
-    with org.lock:
-        total, records = soql.Executor(org, text, "66.0").run(
-            soql.parse(text), include_deleted=bool(body.get("all"))
-        )
+    total, records = org.query(text, include_deleted=bool(body.get("all")))
     return jsonify({"totalSize": total, "done": True, "records": records})
 
 

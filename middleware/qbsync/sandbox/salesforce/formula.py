@@ -32,6 +32,12 @@ _TOKEN = re.compile(
     re.VERBOSE | re.DOTALL,
 )
 
+FUNCTIONS = {
+    "AND", "OR", "NOT", "IF", "ISBLANK", "ISNULL", "BLANKVALUE", "NULLVALUE", "CASESAFEID", "TEXT",
+    "LEN", "BEGINS", "CONTAINS", "UPPER", "LOWER", "TRIM", "ISPICKVAL", "ISNEW", "ISCHANGED",
+    "PRIORVALUE",
+}  # fmt: skip
+
 _BINARY = {  # operator -> (precedence, kind)
     "||": 1,
     "&&": 2,
@@ -123,6 +129,8 @@ class _Parser:
                         self.index += 1
                         args.append(self.expression())
                 self.take(")")
+                if upper not in FUNCTIONS:
+                    raise FormulaError(f"the emulator does not implement the function {upper}")
                 return ("call", upper, args)
             return ("field", text)
         raise FormulaError(f"unexpected {text!r}")

@@ -315,4 +315,29 @@ def load_schema(force_app: Path | str | None) -> Schema:
             obj.add(definition)
         for rule_path in sorted(directory.glob("validationRules/*.validationRule-meta.xml")):
             obj.validation_rules.append(parse_validation_rule(rule_path))
-    return Schema(list(objects.values()))
+    schema = Schema(list(objects.values()))
+    for obj in schema.objects:
+        for rule in obj.validation_rules:
+            _check_rule(schema, obj, rule)
+    return schema
+
+
+def _check_rule(schema: Schema, obj: ObjectDef, rule: ValidationRule) -> None:
+    """Fail at start-up, naming the rule, if the emulator cannot evaluate it."""
+    from qbsync.sandbox.salesforce import formula
+
+    try:
+        tree = formula.parse(rule.formula)
+    except formula.FormulaError as error:
+        raise SchemaError(f"validation rule {obj.name}.{rule.name}: {error}") from None
+    for path in formula.field_references(tree):
+        current = obj
+        *relationships, name = path.split(".")
+        for relationship in relationships:
+            reference = current.parent_relationship(relationship)
+            target = schema.object(reference.reference_to[0]) if reference else None
+            if target is None:
+                raise SchemaError(f"validation rule {obj.name}.{rule.name}: unknown {path}")
+            current = target
+        if current.field(name) is None:
+            raise SchemaError(f"validation rule {obj.name}.{rule.name}: unknown field {path}")

@@ -137,7 +137,9 @@ def _contact() -> ObjectDef:
     )
     # Name is compound and read-only: FirstName + LastName.
     obj.add(
-        FieldDef("Name", "Full Name", "Formula", length=121, formula="FirstName & ' ' & LastName")
+        FieldDef(
+            "Name", "Full Name", "Formula", length=121, formula="TRIM(FirstName & ' ' & LastName)"
+        )
     )
     obj.add(FieldDef("Email", "Email", "Email", length=80))
     obj.add(FieldDef("Phone", "Business Phone", "Phone", length=40))
@@ -191,7 +193,9 @@ def _user() -> ObjectDef:
     obj.add(FieldDef("LastName", "Last Name", "Text", length=80, required=True))
     obj.add(FieldDef("FirstName", "First Name", "Text", length=40))
     obj.add(
-        FieldDef("Name", "Full Name", "Formula", length=121, formula="FirstName & ' ' & LastName")
+        FieldDef(
+            "Name", "Full Name", "Formula", length=121, formula="TRIM(FirstName & ' ' & LastName)"
+        )
     )
     obj.add(FieldDef("Email", "Email", "Email", length=128, required=True))
     obj.add(FieldDef("IsActive", "Active", "Checkbox", default=True))

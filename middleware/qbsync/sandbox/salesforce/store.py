@@ -141,6 +141,15 @@ class Org:
             and self._match_key(definition, record[definition.name]) == wanted
         ]
 
+    def query(self, text: str, *, include_deleted: bool = False, version: str = "66.0"):
+        """Run SOQL; returns (totalSize, records shaped as the REST API answers them)."""
+        from qbsync.sandbox.salesforce import soql
+
+        with self.lock:
+            return soql.Executor(self, text, version).run(
+                soql.parse(text), include_deleted=include_deleted
+            )
+
     # ----------------------------------------------------------------- transactions
 
     def savepoint(self) -> tuple:
