@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 import threading
+from datetime import UTC, datetime
 
 import click
 
@@ -147,6 +148,108 @@ def rotate_keys() -> None:
     create_tables(engine)
     count = TokenVault(engine, settings.encryption_keys).rotate()
     click.echo(f"re-encrypted {count} token set(s) with the newest key")
+
+
+def _moment(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
+    """An ISO 8601 date or date-time option; without a zone it is UTC."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not an ISO 8601 date or date-time (e.g. 2026-03-01T12:00:00Z)"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _catalog_entity(name: str | None) -> str | None:
+    """The catalog spelling of a QuickBooks object name given on the command line."""
+    if name is None:
+        return None
+    from qbsync.catalog import load_catalog
+
+    catalog = load_catalog()
+    entity = catalog.entity(name)
+    if entity is None:
+        raise click.ClickException(
+            f"--object {name!r} is not a QuickBooks object; one of: {', '.join(catalog.entity_names)}"
+        )
+    return entity.name
+
+
+@main.command()
+@click.option("--realm", help="only this realm (default: every connected realm)")
+def reconcile(realm: str | None) -> None:
+    """One CDC reconciliation pass: QuickBooks changes not applied yet become events."""
+    _logging()
+    from qbsync.reconcile import build_reconciler
+
+    counts = build_reconciler(_settings("worker")).run_once(realm)
+    for line in counts.skipped:
+        click.echo(f"skipped {line}")
+    for line in counts.errors:
+        click.echo(f"error   {line}", err=True)
+    click.echo(
+        f"realms={counts.realms} objects={counts.entities} cdc_calls={counts.cdc_calls} "
+        f"changes={counts.changes} already_applied={counts.already_applied} "
+        f"enqueued={counts.enqueued} window_splits={counts.window_splits}"
+    )
+    if counts.errors:
+        raise SystemExit(1)
+
+
+@main.command()
+@click.option("--realm", help="only events of this realm")
+@click.option("--object", "qb_object", help="only events of this QuickBooks object, e.g. Customer")
+@click.option("--since", callback=_moment, help="changes at or after this time (ISO 8601, UTC)")
+@click.option("--until", callback=_moment, help="changes before this time (ISO 8601, UTC)")
+@click.option(
+    "--state",
+    "states",
+    type=click.Choice(["failed", "dead"]),
+    multiple=True,
+    help="which events (default: failed and dead)",
+)
+def replay(
+    realm: str | None,
+    qb_object: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    states: tuple[str, ...],
+) -> None:
+    """Put failed or dead events back to pending (attempts reset), e.g. after a mapping fix."""
+    from qbsync.ledger import Ledger
+
+    if since and until and since >= until:
+        raise click.ClickException("--since must be before --until")
+    entity = _catalog_entity(qb_object)
+    ledger = Ledger.from_url(_settings(None).database_url)
+    count = ledger.requeue(
+        states or ("failed", "dead"), realm_id=realm, entity=entity, since=since, until=until
+    )
+    click.echo(f"{count} event(s) back to pending")
+
+
+@main.command()
+@click.option("--realm", required=True, help="the QuickBooks realm (company) id")
+@click.option("--object", "qb_object", help="only this mapped QuickBooks object, e.g. Customer")
+def verify(realm: str, qb_object: str | None) -> None:
+    """Compare QuickBooks with Salesforce; exit code 1 when records are missing, stale or unexpected."""
+    from qbsync import drift
+    from qbsync.catalog import load_catalog
+    from qbsync.quickbooks.errors import QuickBooksError
+    from qbsync.salesforce.errors import SalesforceError
+
+    settings = _settings("worker")
+    try:
+        quickbooks, salesforce = drift.build_clients(settings)
+        reports = drift.verify_realm(realm, qb_object, quickbooks, salesforce, load_catalog())
+    except (drift.VerifyError, QuickBooksError, SalesforceError) as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(drift.format_report(realm, reports))
+    if not all(report.clean for report in reports):
+        raise SystemExit(1)
 
 
 class _LazyGroup(click.Group):
