@@ -1,0 +1,191 @@
+"""The QB Setup tab as a local page: the package's LWC bundle, SLDS, and the Salesforce it needs.
+
+The bundle (`./scripts/preview-build` → preview/dist) is the package's own components compiled with
+LWC OSS; its Salesforce-only modules call this server:
+
+- `POST /apex/QBSetupController/<method>` with the method's named parameters as a JSON object:
+  the `@AuraEnabled` contract (qbsync.sandbox.preview_apex), answered with the method's JSON
+  result, or 400 `{"message", "exceptionType"}` as an AuraHandledException reaches a component;
+- `GET /ui-api/object-info/<Object>`: the UI API ObjectInfo (`lightning/uiObjectInfoApi`).
+
+Both go to the Salesforce emulator's REST API through simple-salesforce, logged in like the
+middleware (JWT bearer or client credentials), so the emulator's save rules apply.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import requests
+from flask import Flask, abort, jsonify, request, send_from_directory
+from simple_salesforce import Salesforce
+from simple_salesforce.exceptions import SalesforceError as SimpleSalesforceError
+from simple_salesforce.exceptions import SalesforceExpiredSession
+from werkzeug.exceptions import HTTPException
+
+from qbsync.config import Settings
+from qbsync.salesforce.auth import login
+from qbsync.salesforce.errors import SalesforceError
+from qbsync.sandbox.preview_apex import (
+    ApexError,
+    SetupController,
+    controller_methods,
+    first_error_message,
+)
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+DEFAULT_BUNDLE_DIR = REPO_ROOT / "preview" / "dist"
+DEFAULT_ASSETS_DIR = (
+    REPO_ROOT / "preview" / "node_modules" / "@salesforce-ux" / "design-system" / "assets"
+)
+_OBJECT_NAME = re.compile(r"^[A-Za-z]\w*$")
+
+
+class OrgConnection:
+    """A simple-salesforce client on the emulator, logged in once and again when the session ends."""
+
+    def __init__(self, settings: Settings, ca_path: str | Path) -> None:
+        self._settings = settings
+        self._session = requests.Session()
+        # The emulator's own CA; trust_env off so a REQUESTS_CA_BUNDLE meant for others can't win.
+        self._session.trust_env = False
+        self._session.verify = str(ca_path)
+        self._client: Salesforce | None = None
+        self._lock = threading.Lock()
+
+    def client(self, *, fresh: bool = False) -> Salesforce:
+        with self._lock:
+            if self._client is None or fresh:
+                credentials = login(self._settings, self._session)
+                self._client = Salesforce(
+                    instance_url=credentials.instance_url,
+                    session_id=credentials.access_token,
+                    version=self._settings.salesforce_api_version,
+                    session=self._session,
+                )
+            return self._client
+
+    def call(self, action: Callable[[], Any]) -> Any:
+        """Run `action`; on INVALID_SESSION_ID log in again and run it once more."""
+        try:
+            return action()
+        except SalesforceExpiredSession:
+            self.client(fresh=True)
+            return action()
+
+
+def create_preview_app(
+    salesforce_base_url: str,
+    ca_path: str | Path,
+    *,
+    client_id: str,
+    username: str = "",
+    private_key_file: str | Path = "",
+    client_secret: str = "",
+    api_version: str = "66.0",
+    bundle_dir: str | Path | None = None,
+    assets_dir: str | Path | None = None,
+) -> Flask:
+    """The preview server for the Salesforce emulator at `salesforce_base_url` (https).
+
+    Log-in as the middleware does: JWT bearer with `private_key_file` (and `username`), else client
+    credentials with `client_secret`. `bundle_dir` holds index.html and app.js (default
+    preview/dist), `assets_dir` the SLDS assets (default: the preview's design-system package).
+    """
+    if not private_key_file and not client_secret:
+        raise ValueError("give private_key_file (JWT bearer) or client_secret")
+    settings = Settings(
+        salesforce_login_url=salesforce_base_url.rstrip("/"),
+        salesforce_client_id=client_id,
+        salesforce_username=username,
+        salesforce_private_key_file=str(private_key_file),
+        salesforce_client_secret=client_secret,
+        salesforce_api_version=api_version,
+    )
+    connection = OrgConnection(settings, ca_path)
+    methods = controller_methods(SetupController(connection.client))
+    bundle = Path(bundle_dir) if bundle_dir else DEFAULT_BUNDLE_DIR
+    assets = Path(assets_dir) if assets_dir else DEFAULT_ASSETS_DIR
+
+    app = Flask(__name__)
+    app.json.sort_keys = False
+
+    def bundle_file(name: str):
+        if not (bundle / name).is_file():
+            abort(503, f"The preview bundle is not built ({bundle / name} is missing): run ./scripts/preview-build")
+        response = send_from_directory(bundle, name)
+        response.cache_control.no_store = True
+        return response
+
+    @app.get("/")
+    def page():
+        """The QB Setup tab."""
+        return bundle_file("index.html")
+
+    @app.get("/app.js")
+    def script():
+        return bundle_file("app.js")
+
+    @app.get("/assets/<path:name>")
+    def slds_asset(name: str):
+        """SLDS stylesheet, icons and fonts, at the paths the stylesheet refers to."""
+        return send_from_directory(assets, name)
+
+    @app.get("/healthz")
+    def health():
+        return jsonify({"status": "ok", "bundle": (bundle / "app.js").is_file()})
+
+    @app.post("/apex/<class_name>/<method_name>")
+    def apex(class_name: str, method_name: str):
+        """An `@AuraEnabled` method called by `@salesforce/apex/<Class>.<method>`."""
+        method = methods.get(method_name) if class_name == "QBSetupController" else None
+        if method is None:
+            raise ApexError(f"No @AuraEnabled method {class_name}.{method_name}.", status=404)
+        params = request.get_json(silent=True) if request.get_data() else {}
+        if not isinstance(params, dict):
+            raise ApexError("Send the method's parameters as a JSON object.")
+        result = connection.call(lambda: method(params))
+        return jsonify(result)
+
+    @app.get("/ui-api/object-info/<sobject>")
+    def object_info(sobject: str):
+        """`getObjectInfo` of lightning/uiObjectInfoApi, from the emulator's UI API."""
+        if not _OBJECT_NAME.match(sobject):
+            raise ApexError(f"Not an object API name: {sobject}")
+        try:
+            info = connection.call(
+                lambda: connection.client().restful(f"ui-api/object-info/{sobject}")
+            )
+        except SimpleSalesforceError as error:
+            # The UI API's error body is a list of {errorCode, message}; components read it as is.
+            return jsonify(error.content), error.status
+        return jsonify(info)
+
+    @app.errorhandler(ApexError)
+    def apex_error(error: ApexError):
+        body = {"message": error.message, "exceptionType": "System.AuraHandledException"}
+        return jsonify(body), error.status
+
+    @app.errorhandler(SimpleSalesforceError)
+    def salesforce_refused(error: SimpleSalesforceError):
+        # A REST call an Apex method makes failed without a handled message: say what Salesforce said.
+        return apex_error(ApexError(first_error_message(error), status=502))
+
+    @app.errorhandler(SalesforceError)
+    def login_failed(error: SalesforceError):
+        return apex_error(ApexError(f"The preview cannot reach Salesforce: {error}", status=502))
+
+    @app.errorhandler(requests.RequestException)
+    def unreachable(error: requests.RequestException):
+        message = f"The preview cannot reach Salesforce: {type(error).__name__}"
+        return apex_error(ApexError(message, status=502))
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        return jsonify({"message": error.description}), error.code
+
+    return app

@@ -1,0 +1,423 @@
+"""The `@AuraEnabled` methods of `QBSetupController` for the LWC preview, over the REST API.
+
+Each function mirrors the Apex method of the same name (force-app/main/default/classes:
+QBSetupController → QBMappingService / QBMappingSelector): same parameters, same result shape, same
+messages. They stay thin: the Salesforce emulator behind the REST API enforces the metadata itself
+(required fields, restricted picklists, the unique Company_Object_Key__c, the validation rule
+Realtime_Requires_Field_Mappings), so the preview refuses what an org would.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from simple_salesforce import Salesforce, format_soql
+from simple_salesforce.exceptions import SalesforceError as SimpleSalesforceError
+
+OBJECT_MAPPING = "QB_Object_Mapping__c"
+FIELD_MAPPING = "QB_Field_Mapping__c"
+_ID = re.compile(r"^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$")
+# QBMappingService.EDITABLE_OBJECT_MAPPING_FIELDS: the company of a saved mapping never changes.
+EDITABLE_OBJECT_MAPPING_FIELDS = (
+    "QB_Object__c",
+    "Salesforce_Object__c",
+    "External_Id_Field__c",
+    "Delete_Behavior__c",
+    "Realtime_Enabled__c",
+)
+OBJECT_MAPPING_FIELDS = (
+    "Id, Name, Company__c, QB_Object__c, Salesforce_Object__c, External_Id_Field__c, "
+    "Realtime_Enabled__c, Delete_Behavior__c, Field_Mapping_Count__c"
+)
+FIELD_MAPPING_FIELDS = (
+    "Id, Object_Mapping__c, QB_Field__c, Salesforce_Field__c, Transform__c, Default_Value__c"
+)
+COMPANY_FIELDS = (
+    "Id, Name, Realm_Id__c, Environment__c, Status__c, Connected_At__c, "
+    "Refresh_Token_Expires_At__c, Refresh_Token_Hard_Expires_At__c, Last_Event_At__c, "
+    "Last_Error__c"
+)
+
+
+class ApexError(Exception):
+    """What an AuraHandledException carries to the component: a message for the admin."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+def first_error_message(error: SimpleSalesforceError) -> str:
+    """Salesforce's first error message (Apex's `DmlException.getDmlMessage(0)`)."""
+    content = error.content
+    if isinstance(content, list) and content and isinstance(content[0], dict):
+        return str(content[0].get("message") or content[0].get("errorCode"))
+    return f"Salesforce answered HTTP {error.status}"
+
+
+def _as_apex(record: dict) -> dict:
+    """An SObject as Apex serializes it to a component: no `attributes`, no null fields."""
+    return {k: v for k, v in record.items() if k != "attributes" and v is not None}
+
+
+def _id_param(params: dict, name: str, *, required: bool = True) -> str | None:
+    value = params.get(name)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not _ID.match(value):
+        # Apex refuses a malformed Id while deserializing the parameters.
+        raise ApexError(f"Invalid id: {value}")
+    return value
+
+
+def _record_param(params: dict, name: str) -> dict | None:
+    value = params.get(name)
+    if value is not None and not isinstance(value, dict):
+        raise ApexError(f"{name} must be a record (a JSON object).")
+    return value
+
+
+def _records_param(params: dict, name: str) -> list[dict]:
+    value = params.get(name)
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, dict | None) for v in value):
+        raise ApexError(f"{name} must be a list of records.")
+    return value
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+class SetupController:
+    """QBSetupController's contract on one org connection (`sf` returns a logged-in client)."""
+
+    def __init__(self, sf: Callable[[], Salesforce]) -> None:
+        self._sf = sf
+        self._describes: dict[str, dict] = {}
+
+    # ------------------------------------------------------------------ selector
+
+    def _query(self, soql: str) -> list[dict]:
+        return [_as_apex(r) for r in self._sf().query_all(soql)["records"]]
+
+    def _object_mappings_by_id(self, ids: list[str]) -> dict[str, dict]:
+        if not ids:
+            return {}
+        soql = format_soql(
+            f"SELECT {OBJECT_MAPPING_FIELDS} FROM {OBJECT_MAPPING} WHERE Id IN {{}}", ids
+        )
+        return {r["Id"][:15]: r for r in self._query(soql)}
+
+    def _require_object_mapping(self, mapping_id: str | None) -> dict:
+        mapping = self._object_mappings_by_id([mapping_id] if mapping_id else []).get(
+            (mapping_id or "")[:15]
+        )
+        if mapping is None:
+            raise ApexError(
+                f"The object mapping {mapping_id} does not exist or you cannot see it."
+            )
+        return mapping
+
+    def _describe(self, sobject: str) -> dict | None:
+        key = sobject.lower()
+        if key not in self._describes:
+            try:
+                self._describes[key] = self._sf().restful(f"sobjects/{sobject}/describe")
+            except SimpleSalesforceError as error:
+                if error.status == 404:
+                    return None
+                raise
+        return self._describes[key]
+
+    def _require_describe(self, sobject: Any) -> dict:
+        described = None
+        if isinstance(sobject, str) and re.fullmatch(r"\w+", sobject):
+            described = self._describe(sobject)
+        if described is None:
+            raise ApexError(f"Unknown Salesforce object: {sobject}.")
+        return described
+
+    @staticmethod
+    def _is_mappable(described: dict) -> bool:
+        name = described["name"]
+        return (
+            bool(described.get("createable"))
+            and bool(described.get("queryable"))
+            and not described.get("customSetting", False)
+            and not name.endswith(("__mdt", "__e", "__Share"))
+        )
+
+    # ------------------------------------------------------------------ methods
+
+    def get_companies(self, params: dict) -> list[dict]:
+        return self._query(
+            f"SELECT {COMPANY_FIELDS} FROM QB_Company__c "
+            "ORDER BY Connected_At__c DESC NULLS LAST, Name LIMIT 200"
+        )
+
+    def get_createable_objects(self, params: dict) -> list[dict]:
+        options = []
+        for item in self._sf().describe()["sobjects"]:
+            described = self._describe(item["name"])
+            if described and self._is_mappable(described):
+                options.append({"apiName": described["name"], "label": described["label"]})
+        return sorted(options, key=lambda o: (o["label"].lower(), o["apiName"]))
+
+    def get_object_mappings(self, params: dict) -> list[dict]:
+        company_id = _id_param(params, "companyId", required=False)
+        soql = format_soql(
+            f"SELECT {OBJECT_MAPPING_FIELDS} FROM {OBJECT_MAPPING} WHERE Company__c = {{}} "
+            "ORDER BY QB_Object__c",
+            company_id,
+        )
+        return self._query(soql)
+
+    def save_object_mapping(self, params: dict) -> dict:
+        mapping = _record_param(params, "mapping")
+        if mapping is None:
+            raise ApexError("The object mapping to save is missing.")
+        if _blank(mapping.get("Id")):
+            company_id = mapping.get("Company__c")
+            if _blank(company_id):
+                raise ApexError("Choose the QuickBooks company the object mapping belongs to.")
+            record: dict = {}
+            mapping_id = None
+        else:
+            existing = self._require_object_mapping(_id_param(mapping, "Id"))
+            company_id, mapping_id = existing["Company__c"], existing["Id"]
+            record = {f: existing.get(f) for f in EDITABLE_OBJECT_MAPPING_FIELDS}
+        for field in EDITABLE_OBJECT_MAPPING_FIELDS:
+            if field in mapping:
+                record[field] = mapping[field]
+        self._validate_target(record)
+        company = self._company(company_id)
+        # QBMappingService.companyObjectKey: the 18-character company id + ':' + QuickBooks object.
+        record["Company_Object_Key__c"] = f"{company['Id']}:{record['QB_Object__c']}"
+        sf = self._sf()
+        try:
+            if mapping_id is None:
+                mapping_id = sf.restful(
+                    f"sobjects/{OBJECT_MAPPING}",
+                    method="POST",
+                    json={"Company__c": company["Id"], **record},
+                )["id"]
+            else:
+                sf.restful(f"sobjects/{OBJECT_MAPPING}/{mapping_id}", method="PATCH", json=record)
+        except SimpleSalesforceError as error:
+            codes = [e.get("errorCode") for e in error.content if isinstance(e, dict)] if isinstance(
+                error.content, list
+            ) else []
+            if "DUPLICATE_VALUE" in codes:
+                raise ApexError(
+                    f"{record['QB_Object__c']} is already mapped for this company."
+                ) from None
+            raise ApexError(first_error_message(error)) from None
+        return self._require_object_mapping(mapping_id)
+
+    def _company(self, company_id: Any) -> dict:
+        if not isinstance(company_id, str) or not _ID.match(company_id):
+            raise ApexError(f"Invalid id: {company_id}")
+        records = self._query(
+            format_soql("SELECT Id FROM QB_Company__c WHERE Id = {}", company_id)
+        )
+        if not records:
+            raise ApexError(f"The QuickBooks company {company_id} does not exist.")
+        return records[0]
+
+    def _validate_target(self, record: dict) -> None:
+        if _blank(record.get("QB_Object__c")):
+            raise ApexError("Choose the QuickBooks object to map.")
+        target = self._require_describe(record.get("Salesforce_Object__c"))
+        if not self._is_mappable(target):
+            raise ApexError(f"QuickBooks records cannot be written to {target['name']}.")
+        wanted = (record.get("External_Id_Field__c") or "").lower()
+        external_id = next(
+            (f for f in target["fields"] if wanted and f["name"].lower() == wanted), None
+        )
+        if external_id is None or not external_id.get("externalId"):
+            raise ApexError(
+                f"{record.get('External_Id_Field__c')} is not an external-id field of "
+                f"{target['name']}."
+            )
+        # Store the canonical API names, whatever case the caller used.
+        record["Salesforce_Object__c"] = target["name"]
+        record["External_Id_Field__c"] = external_id["name"]
+
+    def delete_object_mapping(self, params: dict) -> None:
+        mapping_id = params.get("mappingId")
+        prefix = (self._describe(OBJECT_MAPPING) or {}).get("keyPrefix")
+        if not isinstance(mapping_id, str) or not _ID.match(mapping_id) or (
+            prefix and not mapping_id.startswith(prefix)
+        ):
+            raise ApexError("Choose the object mapping to delete.")
+        try:
+            self._sf().restful(f"sobjects/{OBJECT_MAPPING}/{mapping_id}", method="DELETE")
+        except SimpleSalesforceError as error:
+            raise ApexError(first_error_message(error)) from None
+
+    def get_field_mappings(self, params: dict) -> list[dict]:
+        mapping_id = _id_param(params, "objectMappingId", required=False)
+        return self._field_mappings(mapping_id)
+
+    def _field_mappings(self, mapping_id: str | None) -> list[dict]:
+        soql = format_soql(
+            f"SELECT {FIELD_MAPPING_FIELDS} FROM {FIELD_MAPPING} WHERE Object_Mapping__c = {{}} "
+            "ORDER BY QB_Field__c",
+            mapping_id,
+        )
+        return self._query(soql)
+
+    def save_field_mappings(self, params: dict) -> list[dict]:
+        parent = self._require_object_mapping(_id_param(params, "objectMappingId"))
+        rows = _records_param(params, "mappings")
+        target = self._require_describe(parent["Salesforce_Object__c"])
+        fields = {f["name"].lower(): f for f in target["fields"]}
+        self._validate_field_rows(rows, fields, target["name"])
+        missing = self._missing_required(rows, fields, parent["External_Id_Field__c"])
+        if missing:
+            raise ApexError("Required Salesforce fields are not mapped: " + ", ".join(missing))
+
+        stored = {r["Id"][:15]: r for r in self._field_mappings(parent["Id"])}
+        inserts, updates = [], []
+        for row in rows:
+            values = {
+                "QB_Field__c": row.get("QB_Field__c"),
+                "Salesforce_Field__c": row["Salesforce_Field__c"],
+                "Transform__c": row.get("Transform__c"),
+                "Default_Value__c": row.get("Default_Value__c"),
+            }
+            row_id = row.get("Id")
+            if _blank(row_id):
+                inserts.append({"Object_Mapping__c": parent["Id"], **values})
+            elif stored.pop(str(row_id)[:15], None) is not None:
+                updates.append({"Id": row_id, **values})
+            else:
+                raise ApexError(f"Field mapping {row_id} does not belong to this object mapping.")
+        # Inserts and updates first, so the roll-up count never drops to zero on a real-time
+        # mapping (its validation rule), as in QBMappingService.
+        inserted = self._collection("POST", inserts)
+        try:
+            self._collection("PATCH", updates)
+            if stored:
+                self._delete_collection([r["Id"] for r in stored.values()])
+        except ApexError:
+            # Apex rolls back to a savepoint; over REST the inserts are undone by hand.
+            if inserted:
+                self._delete_collection(inserted)
+            raise
+        return self._field_mappings(parent["Id"])
+
+    @staticmethod
+    def _validate_field_rows(rows: list[dict | None], fields: dict, object_name: str) -> None:
+        seen: set[str] = set()
+        for row in rows:
+            if row is None or _blank(row.get("QB_Field__c")):
+                raise ApexError("Every field mapping needs a QuickBooks field.")
+            name = row.get("Salesforce_Field__c")
+            field = fields.get(name.lower()) if isinstance(name, str) and name else None
+            if field is None:
+                raise ApexError(
+                    f"Unknown Salesforce field for {row['QB_Field__c']}: {object_name}.{name}."
+                )
+            if not field["createable"] and not field["updateable"]:
+                raise ApexError(f"{object_name}.{field['name']} cannot be written.")
+            if field["name"].lower() in seen:
+                raise ApexError(f"{object_name}.{field['name']} is mapped more than once.")
+            seen.add(field["name"].lower())
+            row["Salesforce_Field__c"] = field["name"]
+
+    @staticmethod
+    def _missing_required(rows: list[dict], fields: dict, external_id_field: str) -> list[str]:
+        """Required = createable, not nillable, not defaulted on create (QBMappingService)."""
+        covered = {external_id_field.lower()} | {r["Salesforce_Field__c"].lower() for r in rows}
+        return sorted(
+            f["name"]
+            for f in fields.values()
+            if f["createable"]
+            and not f["nillable"]
+            and not f["defaultedOnCreate"]
+            and f["name"].lower() not in covered
+        )
+
+    def _collection(self, method: str, records: list[dict]) -> list[str]:
+        """sObject Collections, all or none; returns the ids; ApexError with the first message."""
+        if not records:
+            return []
+        body = {
+            "allOrNone": True,
+            "records": [{"attributes": {"type": FIELD_MAPPING}, **r} for r in records],
+        }
+        results = self._sf().restful("composite/sobjects", method=method, json=body)
+        failed = [r for r in results if not r["success"]]
+        if failed:
+            # The first real error, not the "rolled back" notes of the other records.
+            errors = [e for r in failed for e in r["errors"]]
+            real = [e for e in errors if e["statusCode"] != "ALL_OR_NONE_OPERATION_ROLLED_BACK"]
+            raise ApexError((real or errors)[0]["message"])
+        return [r["id"] for r in results]
+
+    def _delete_collection(self, ids: list[str]) -> None:
+        results = self._sf().restful(
+            "composite/sobjects", method="DELETE", params={"ids": ",".join(ids), "allOrNone": "true"}
+        )
+        failed = [e for r in results if not r["success"] for e in r["errors"]]
+        if failed:
+            raise ApexError(failed[0]["message"])
+
+    def save_realtime_settings(self, params: dict) -> list[dict]:
+        changes = _records_param(params, "changes")
+        if not changes:
+            return []
+        updates, seen = [], set()
+        for change in changes:
+            if change is None or _blank(change.get("Id")):
+                raise ApexError("Every real-time change needs the Id of its object mapping.")
+            mapping_id = _id_param(change, "Id")
+            if mapping_id[:15] in seen:
+                raise ApexError(f"Object mapping {mapping_id} appears more than once in the changes.")
+            seen.add(mapping_id[:15])
+            # Only the switch is written, whatever else the caller sent.
+            updates.append(
+                {
+                    "attributes": {"type": OBJECT_MAPPING},
+                    "Id": mapping_id,
+                    "Realtime_Enabled__c": change.get("Realtime_Enabled__c") is True,
+                }
+            )
+        known = self._object_mappings_by_id([u["Id"] for u in updates])
+        results = self._sf().restful(
+            "composite/sobjects", method="PATCH", json={"allOrNone": False, "records": updates}
+        )
+        rows = []
+        for change, update, result in zip(changes, updates, results, strict=True):
+            mapping = known.get(update["Id"][:15])
+            rows.append(
+                {
+                    "id": mapping["Id"] if mapping else update["Id"],
+                    "qbObject": mapping["QB_Object__c"] if mapping else change.get("QB_Object__c"),
+                    "success": result["success"],
+                    "message": None
+                    if result["success"]
+                    else " ".join(e["message"] for e in result["errors"]),
+                }
+            )
+        return rows
+
+
+def controller_methods(controller: SetupController) -> dict[str, Callable[[dict], Any]]:
+    """`@AuraEnabled` method name → implementation (the dispatch table of /apex/QBSetupController)."""
+    return {
+        "getCompanies": controller.get_companies,
+        "getCreateableObjects": controller.get_createable_objects,
+        "getObjectMappings": controller.get_object_mappings,
+        "saveObjectMapping": controller.save_object_mapping,
+        "deleteObjectMapping": controller.delete_object_mapping,
+        "getFieldMappings": controller.get_field_mappings,
+        "saveFieldMappings": controller.save_field_mappings,
+        "saveRealtimeSettings": controller.save_realtime_settings,
+    }
