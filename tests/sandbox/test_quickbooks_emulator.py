@@ -889,6 +889,21 @@ def test_legacy_format_one_realm_per_notification(
     ]
 
 
+def test_a_cloudevents_batch_may_span_realms(
+    make_emulator: Callable[..., Emulator], receiver: Receiver
+) -> None:
+    emu = make_emulator(webhook_url=receiver.url, delivery={"paused": True})
+    second = emu.admin("POST", "/companies", {"realmId": "123146096291789"}).json()["realmId"]
+    emu.connect()
+    emu.connect(realm=second)
+    emu.create("Customer", {"DisplayName": "A"})
+    emu.create("Customer", {"DisplayName": "B"}, realm=second)
+    emu.admin("PATCH", "/webhooks", {"paused": False})
+    receiver.wait_for(1)
+    (batch,) = receiver.bodies()
+    assert [e["intuitaccountid"] for e in batch] == [emu.realm, second]
+
+
 def test_only_connected_companies_are_notified(
     make_emulator: Callable[..., Emulator], receiver: Receiver
 ) -> None:
@@ -915,6 +930,7 @@ def test_non_200_is_retried_with_the_same_events_and_later_events_wait(
     bodies = [json.loads(body) for _, body in deliveries]
     assert bodies[0] == bodies[1] == bodies[2]  # the same batch, same event ids, three times
     assert [e["intuitentityid"] for e in bodies[3]] == ["2"]  # B only after A was acknowledged
+    assert emu.app.extensions["qbo_emulator"].deliverer.wait_idle(5)
     stats = emu.deliveries()
     assert stats["failedAttempts"] == 2 and stats["deliveredEvents"] == 2
     assert [a["status"] for a in stats["attemptLog"][:3]] == [500, 202, 200]

@@ -54,7 +54,6 @@ def create_qbo_app(
         verifier_token=verifier_token,
         source=event_source(client_id),
         is_connected=tokens.is_connected,
-        clock=state.now,
     )
     state.subscribe(deliverer.enqueue)
     app = Flask(__name__, static_folder=None)

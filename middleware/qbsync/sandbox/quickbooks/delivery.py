@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
-from datetime import datetime, timedelta
 from typing import Any
 
 import requests
 
 from qbsync.sandbox.quickbooks import webhooks
-from qbsync.sandbox.quickbooks.clock import Clock, event_time, utc_now
+from qbsync.sandbox.quickbooks.clock import event_time, utc_now
 from qbsync.sandbox.quickbooks.state import Change
 from qbsync.sandbox.quickbooks.webhooks import QueuedEvent
 
@@ -70,7 +70,7 @@ class _Batch:
     events: list[QueuedEvent]
     body: bytes
     attempts: int = 0
-    retry_at: datetime | None = None
+    retry_at: float | None = None  # time.monotonic() of the next attempt
 
 
 class Deliverer:
@@ -83,14 +83,12 @@ class Deliverer:
         verifier_token: str,
         source: str,
         is_connected: Callable[[str], bool],
-        clock: Clock = utc_now,
     ) -> None:
         settings.validate()
         self._settings = settings
         self._verifier_token = verifier_token
         self._source = source
         self._is_connected = is_connected
-        self._clock = clock
         self._rng = random.Random(settings.seed)
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -154,8 +152,8 @@ class Deliverer:
             return not (self._queue or self._failing or self._deferred or self._busy)
 
     def wait_idle(self, timeout: float) -> bool:
-        deadline = self._clock().timestamp() + timeout
-        while self._clock().timestamp() < deadline:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
             if self.idle():
                 return True
             self._stop.wait(0.02)
@@ -171,9 +169,9 @@ class Deliverer:
                 else {
                     "batch": self._failing.number,
                     "attempts": self._failing.attempts,
-                    "retryAt": self._failing.retry_at.isoformat()
-                    if self._failing.retry_at
-                    else None,
+                    "retryInSeconds": None
+                    if self._failing.retry_at is None
+                    else max(0.0, round(self._failing.retry_at - time.monotonic(), 3)),
                 },
                 "attemptLog": list(self._attempts),
             }
@@ -199,7 +197,7 @@ class Deliverer:
                 return
             self._busy = True
             if self._failing is not None:
-                if self._failing.retry_at is not None and self._clock() < self._failing.retry_at:
+                if self._failing.retry_at is not None and time.monotonic() < self._failing.retry_at:
                     return
                 due = [self._failing]
             else:
@@ -259,7 +257,7 @@ class Deliverer:
                 delay = RETRY_SCHEDULE_SECONDS[
                     min(batch.attempts - 1, len(RETRY_SCHEDULE_SECONDS) - 1)
                 ]
-                batch.retry_at = self._clock() + timedelta(seconds=delay * settings.retry_scale)
+                batch.retry_at = time.monotonic() + delay * settings.retry_scale
                 self._failing = batch
                 return False
             self._failing = None
@@ -275,7 +273,7 @@ class Deliverer:
 
     def _post(self, batch: _Batch, settings: DeliverySettings) -> bool:
         batch.attempts += 1
-        sent_at = self._clock()
+        sent_at = utc_now()
         headers = webhooks.delivery_headers(
             batch.body, self._verifier_token, settings.format, sent_at
         )
