@@ -243,6 +243,13 @@ def test_authorize_rejects_unknown_client_and_unregistered_redirect_without_redi
     assert _redirect_params(emu.authorize(scope="openid"))["error"] == "invalid_scope"
 
 
+def test_consent_connects_the_configured_company(emu: Emulator) -> None:
+    other = emu.admin("POST", "/companies", {"companyName": "Second"}).json()["realmId"]
+    assert emu.admin("PATCH", "/oauth", {"consentRealmId": other}).json()["consentRealmId"] == other
+    assert _redirect_params(emu.authorize())["realmId"] == other
+    assert emu.admin("PATCH", "/oauth", {"consentRealmId": "1"}).status_code == 404
+
+
 def test_token_response_has_intuits_fields(emu: Emulator) -> None:
     body = emu.connect()
     # intuit/QuickBooks-V3-DotNET-SDK success_refreshtoken_response.json (id_token only with openid).
@@ -709,6 +716,15 @@ def test_merge_deactivates_the_source_and_keeps_the_target(emu: Emulator) -> Non
         {"from": invoice["Id"], "into": invoice["Id"]},
     )
     assert refused.status_code == 400 and "cannot merge" in refused.json()["error"]
+
+
+def test_admin_index_lists_companies_routes_and_webhook_settings(emu: Emulator) -> None:
+    index = emu.admin("GET", "").json()
+    assert index["companies"] == [
+        {"realmId": emu.realm, "companyName": "Amy's Bird Sanctuary", "connected": False}
+    ]
+    assert "POST /_admin/companies/<realm_id>/<entity>" in index["routes"]
+    assert index["webhooks"]["format"] == "cloudevents" and index["webhooks"]["max_batch"] == 100
 
 
 def test_admin_rejects_bad_input_with_clear_messages(emu: Emulator) -> None:
