@@ -123,6 +123,7 @@ applied_versions_table = Table(
     Column("entity", String(80), primary_key=True),
     Column("entity_id", String(64), primary_key=True),
     Column("last_updated", UTCDateTime(), nullable=False),
+    Column("sync_token", Integer, nullable=False, server_default="-1"),
 )
 
 config_signal_table = Table(
@@ -133,6 +134,18 @@ config_signal_table = Table(
     Column("realm_id", String(64)),  # the realm of the latest change, when one was named
     Column("changed_at", UTCDateTime(), nullable=False),
 )
+
+
+@dataclass(frozen=True, order=True)
+class Version:
+    """A QuickBooks record's version, in the order QuickBooks made them.
+
+    `MetaData.LastUpdatedTime` has whole seconds, so two changes within one second differ only
+    by `SyncToken`, which QuickBooks increments on every change (-1: unknown).
+    """
+
+    last_updated: datetime
+    sync_token: int = -1
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -443,24 +456,44 @@ class Ledger:
 
     def applied_version(self, realm_id: str, entity: str, entity_id: str) -> datetime | None:
         """The newest QuickBooks `MetaData.LastUpdatedTime` applied for this record."""
+        version = self.applied(realm_id, entity, entity_id)
+        return None if version is None else version.last_updated
+
+    def applied(self, realm_id: str, entity: str, entity_id: str) -> Version | None:
+        """The newest version (LastUpdatedTime, SyncToken) applied for this record."""
         t = applied_versions_table.c
-        statement = select(t.last_updated).where(
+        statement = select(t.last_updated, t.sync_token).where(
             t.realm_id == realm_id, t.entity == entity, t.entity_id == entity_id
         )
         with self._transaction() as connection:
-            return connection.execute(statement).scalar()
+            row = connection.execute(statement).first()
+        return None if row is None else Version(row.last_updated, row.sync_token)
 
     def record_applied(
-        self, realm_id: str, entity: str, entity_id: str, last_updated: datetime
+        self,
+        realm_id: str,
+        entity: str,
+        entity_id: str,
+        last_updated: datetime,
+        sync_token: int = -1,
     ) -> None:
         """Remember that this version was applied; an older one never replaces a newer one."""
+        t = applied_versions_table.c
         statement = self._insert(applied_versions_table).values(
-            realm_id=realm_id, entity=entity, entity_id=entity_id, last_updated=last_updated
+            realm_id=realm_id,
+            entity=entity,
+            entity_id=entity_id,
+            last_updated=last_updated,
+            sync_token=sync_token,
         )
+        new = statement.excluded
         statement = statement.on_conflict_do_update(
             index_elements=["realm_id", "entity", "entity_id"],
-            set_={"last_updated": statement.excluded.last_updated},
-            where=applied_versions_table.c.last_updated < statement.excluded.last_updated,
+            set_={"last_updated": new.last_updated, "sync_token": new.sync_token},
+            where=or_(
+                t.last_updated < new.last_updated,
+                and_(t.last_updated == new.last_updated, t.sync_token < new.sync_token),
+            ),
         )
         with self._transaction() as connection:
             connection.execute(statement)

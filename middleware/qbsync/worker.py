@@ -34,7 +34,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from qbsync.config import Settings
-from qbsync.ledger import Ledger, StoredEvent
+from qbsync.ledger import Ledger, StoredEvent, Version
 from qbsync.mapping import MappedRecord, MappingError, SObjectDescribe, build_record, parse_qb_time
 from qbsync.quickbooks.errors import (
     QuickBooksAuthError,
@@ -83,7 +83,7 @@ class RecordOutcome:
 class _Upsert:
     entity_id: str
     mapped: MappedRecord
-    last_updated: datetime | None  # QuickBooks MetaData.LastUpdatedTime, recorded on success
+    version: Version | None  # QuickBooks LastUpdatedTime + SyncToken, recorded on success
 
 
 @dataclass
@@ -272,7 +272,7 @@ class Worker:
             return
         bodies: list[_Upsert] = []
         parents = config.parent_targets()
-        for entity_id, (record, last_updated) in upserts.items():
+        for entity_id, (record, version) in upserts.items():
             try:
                 mapped: MappedRecord = build_record(
                     record, mapping, describe, batch.realm_id, parents
@@ -280,23 +280,23 @@ class Worker:
             except MappingError as error:
                 batch.settle(entity_id, RecordOutcome(FAILED_KIND, str(error)))
                 continue
-            bodies.append(_Upsert(entity_id, mapped, last_updated))
+            bodies.append(_Upsert(entity_id, mapped, version))
         self._upsert(batch, mapping, bodies)
         self._apply_deletes(batch, mapping, describe, batch.unsettled(sorted(deleted)))
 
     def _fresh_records(
         self, batch: _Batch, found: dict[str, dict]
-    ) -> dict[str, tuple[dict, datetime | None]]:
+    ) -> dict[str, tuple[dict, Version | None]]:
         """Found records newer than what was applied; the others are done already."""
-        fresh: dict[str, tuple[dict, datetime | None]] = {}
+        fresh: dict[str, tuple[dict, Version | None]] = {}
         for entity_id in batch.unsettled(found):
             record = found[entity_id]
-            last_updated = parse_qb_time((record.get("MetaData") or {}).get("LastUpdatedTime"))
-            applied = self.ledger.applied_version(batch.realm_id, batch.entity, entity_id)
-            if last_updated is not None and applied is not None and last_updated <= applied:
+            version = _version(record)
+            applied = self.ledger.applied(batch.realm_id, batch.entity, entity_id)
+            if version is not None and applied is not None and version <= applied:
                 batch.settle(entity_id, RecordOutcome(DONE, "already applied"))
                 continue
-            fresh[entity_id] = (record, last_updated)
+            fresh[entity_id] = (record, version)
         return fresh
 
     def _describe(self, sobject: str) -> SObjectDescribe:
@@ -428,9 +428,13 @@ class Worker:
                 if not result.success:
                     batch.settle(item.entity_id, _failure(result))
                     continue
-                if item.last_updated is not None:
+                if item.version is not None:
                     self.ledger.record_applied(
-                        batch.realm_id, batch.entity, item.entity_id, item.last_updated
+                        batch.realm_id,
+                        batch.entity,
+                        item.entity_id,
+                        item.version.last_updated,
+                        item.version.sync_token,
                     )
                 note = "created" if result.created else "updated"
                 message = "; ".join([note, *item.mapped.warnings])
@@ -568,3 +572,12 @@ def build_worker(settings: Settings) -> Worker:
     ledger = Ledger.from_url(settings.database_url)
     vault = TokenVault(ledger.engine, settings.encryption_keys)
     return Worker(settings, ledger, QuickBooksClient(settings, vault), SalesforceClient(settings))
+
+
+def _version(record: dict) -> Version | None:
+    """The record's (LastUpdatedTime, SyncToken); None when QuickBooks sent no timestamp."""
+    last_updated = parse_qb_time((record.get("MetaData") or {}).get("LastUpdatedTime"))
+    if last_updated is None:
+        return None
+    token = str(record.get("SyncToken", ""))
+    return Version(last_updated, int(token) if token.isdigit() else -1)

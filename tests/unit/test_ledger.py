@@ -17,7 +17,7 @@ from sqlalchemy import make_url
 
 from qbsync.db import make_engine, metadata
 from qbsync.events import ChangeEvent
-from qbsync.ledger import Ledger, LedgerUnavailable
+from qbsync.ledger import Ledger, LedgerUnavailable, Version
 
 NOW = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 LEASE = 60
@@ -385,6 +385,18 @@ def test_applied_version_keeps_the_newest(ledger: Ledger) -> None:
     assert ledger.applied_version("r1", "Customer", "1").tzinfo == UTC
     assert ledger.applied_version("r1", "Vendor", "1") is None
     assert ledger.applied_version("r2", "Customer", "1") is None
+
+
+def test_two_changes_in_one_second_are_ordered_by_sync_token(ledger: Ledger) -> None:
+    # LastUpdatedTime has whole seconds; SyncToken tells the two versions apart.
+    second = datetime(2026, 11, 24, 18, 26, 52, tzinfo=UTC)
+    ledger.record_applied("r1", "Customer", "1", second, 0)
+    ledger.record_applied("r1", "Customer", "1", second, 1)
+    assert ledger.applied("r1", "Customer", "1") == Version(second, 1)
+    ledger.record_applied("r1", "Customer", "1", second, 0)  # the older one, late
+    assert ledger.applied("r1", "Customer", "1") == Version(second, 1)
+    assert Version(second, 1) > Version(second, 0)
+    assert Version(second + timedelta(seconds=1), 0) > Version(second, 7)
 
 
 def test_applied_version_compares_instants_not_offsets(ledger: Ledger) -> None:

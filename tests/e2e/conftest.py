@@ -1,0 +1,53 @@
+"""One sandbox for the end-to-end suite: both emulators, gunicorn and the worker as real processes.
+
+The company is connected through the real OAuth flow and configured with the recommended mappings;
+Customer and Item sync in real time, Vendor is mapped but not enabled.
+"""
+
+import pytest
+
+from qbsync.sandbox.stack import Stack
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory):
+    sandbox = Stack(tmp_path_factory.mktemp("sandbox"))
+    sandbox.start()
+    try:
+        sandbox.connect()
+        yield sandbox
+    except BaseException:
+        for name in sandbox.processes:
+            print(f"--- {name} log ---\n{sandbox.log_path(name).read_text()[-4000:]}")
+        raise
+    finally:
+        sandbox.stop()
+
+
+@pytest.fixture(scope="session")
+def sf(stack):
+    return stack.salesforce()
+
+
+@pytest.fixture(scope="session")
+def mappings(stack, sf):
+    """QuickBooks object → QB_Object_Mapping__c id."""
+    return stack.apply_recommended_mappings(sf, enable=("Customer", "Item"))
+
+
+@pytest.fixture
+def webhooks(stack):
+    """Change the emulator's delivery settings for one test; restored afterwards."""
+    original = stack.qbo("GET", "/webhooks")
+
+    def configure(**changes):
+        return stack.qbo("PATCH", "/webhooks", json=changes)
+
+    yield configure
+    stack.qbo(
+        "PATCH",
+        "/webhooks",
+        json={
+            key: original[key] for key in ("format", "duplicate_rate", "reorder_rate", "drop_rate")
+        },
+    )

@@ -1,0 +1,192 @@
+"""QuickBooks → middleware → Salesforce over real HTTP between real processes.
+
+Every assertion reads the Salesforce emulator's records (or the sync log the worker wrote there);
+nothing here looks inside the middleware.
+"""
+
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+from simple_salesforce import format_soql
+
+from qbsync.salesforce.schema import external_id
+from qbsync.sandbox.stack import REPO_ROOT, wait_until
+
+pytestmark = pytest.mark.e2e
+
+
+def unique(label: str) -> str:
+    return f"{label} {uuid.uuid4().hex[:8]}"
+
+
+def accounts(sf, stack, entity, entity_id):
+    soql = format_soql(
+        "SELECT Id, Name, QB_Active__c FROM Account WHERE QB_External_Id__c = {}",
+        external_id(stack.realm_id, entity, entity_id),
+    )
+    return sf.query(soql)["records"]
+
+
+def sync_logs(sf, entity, entity_id):
+    soql = format_soql(
+        "SELECT Status__c, Operation__c, Message__c, Salesforce_Record_Id__c FROM QB_Sync_Log__c "
+        "WHERE QB_Object__c = {} AND QB_Record_Id__c = {}",
+        entity,
+        entity_id,
+    )
+    return sf.query(soql)["records"]
+
+
+def test_customer_create_then_update(stack, sf, mappings):
+    name = unique("Bayshore Birds")
+    customer = stack.create_entity(
+        "Customer",
+        {"DisplayName": name, "BillAddr": {"City": "Bayshore", "PostalCode": "94326"}},
+    )
+    account = stack.wait_for_record(
+        sf, "Account", "Customer", customer["Id"], fields="Id, Name, BillingCity, QB_Active__c"
+    )
+    assert account["Name"] == name
+    assert account["BillingCity"] == "Bayshore"
+
+    renamed = unique("Finch Street Birds")
+    stack.update_entity("Customer", customer["Id"], {"DisplayName": renamed})
+    stack.wait_for_record(
+        sf, "Account", "Customer", customer["Id"], where=format_soql("Name = {}", renamed)
+    )
+    assert len(accounts(sf, stack, "Customer", customer["Id"])) == 1
+    assert any(log["Status__c"] == "Success" for log in sync_logs(sf, "Customer", customer["Id"]))
+
+
+def test_customer_delete_deactivates_the_account(stack, sf, mappings):
+    customer = stack.create_entity("Customer", {"DisplayName": unique("Short-lived")})
+    stack.wait_for_record(sf, "Account", "Customer", customer["Id"])
+
+    stack.delete_entity("Customer", customer["Id"])
+
+    stack.wait_for_record(sf, "Account", "Customer", customer["Id"], where="QB_Active__c = false")
+
+
+def test_customer_merge_updates_survivor_and_deactivates_the_merged_away(stack, sf, mappings):
+    survivor = stack.create_entity("Customer", {"DisplayName": unique("Survivor")})
+    merged = stack.create_entity("Customer", {"DisplayName": unique("Merged away")})
+    stack.wait_for_record(sf, "Account", "Customer", survivor["Id"])
+    stack.wait_for_record(sf, "Account", "Customer", merged["Id"])
+
+    stack.merge_entities("Customer", merged["Id"], survivor["Id"])
+
+    stack.wait_for_record(sf, "Account", "Customer", merged["Id"], where="QB_Active__c = false")
+    (account,) = accounts(sf, stack, "Customer", survivor["Id"])
+    assert account["QB_Active__c"] is True
+
+
+def test_item_becomes_a_product(stack, sf, mappings):
+    item = stack.create_entity(
+        "Item",
+        {
+            "Name": unique("Rock Fountain"),
+            "Sku": "RF-1",
+            "Type": "NonInventory",
+            "IncomeAccountRef": {"value": "1"},
+        },
+    )
+    product = stack.wait_for_record(
+        sf, "Product2", "Item", item["Id"], fields="Id, Name, ProductCode, IsActive"
+    )
+    assert product["Name"] == item["Name"]
+    assert product["ProductCode"] == "RF-1"
+    assert product["IsActive"] is True
+
+
+def test_object_not_enabled_is_skipped_and_logged(stack, sf, mappings):
+    vendor = stack.create_entity("Vendor", {"DisplayName": unique("Not yet enabled")})
+
+    logs = wait_until(
+        lambda: sync_logs(sf, "Vendor", vendor["Id"]), timeout=15, what="the Vendor's sync log"
+    )
+
+    assert logs[0]["Status__c"] == "Skipped"
+    assert "not enabled" in logs[0]["Message__c"].lower()
+    assert accounts(sf, stack, "Vendor", vendor["Id"]) == []
+
+
+def test_enabling_an_object_applies_without_restart(stack, sf, mappings):
+    stack.set_realtime(sf, mappings["Vendor"], True)
+    try:
+        vendor = stack.create_entity("Vendor", {"DisplayName": unique("Enabled vendor")})
+        account = stack.wait_for_record(sf, "Account", "Vendor", vendor["Id"])
+        assert account["Name"] == vendor["DisplayName"]
+    finally:
+        stack.set_realtime(sf, mappings["Vendor"], False)
+
+
+def test_legacy_webhook_format(stack, sf, mappings, webhooks):
+    assert webhooks(format="legacy")["format"] == "legacy"
+    customer = stack.create_entity("Customer", {"DisplayName": unique("Legacy format")})
+    account = stack.wait_for_record(sf, "Account", "Customer", customer["Id"])
+    assert account["Name"] == customer["DisplayName"]
+
+
+def test_duplicated_and_reordered_webhooks_give_one_correct_record(stack, sf, mappings, webhooks):
+    webhooks(duplicate_rate=1.0, reorder_rate=1.0, seed=11)
+    customer = stack.create_entity("Customer", {"DisplayName": unique("Chaos v0")})
+    final = customer
+    for version in range(1, 4):
+        final = stack.update_entity(
+            "Customer", customer["Id"], {"DisplayName": unique(f"Chaos v{version}")}
+        )
+
+    stack.wait_for_record(
+        sf,
+        "Account",
+        "Customer",
+        customer["Id"],
+        where=format_soql("Name = {}", final["DisplayName"]),
+    )
+    assert len(accounts(sf, stack, "Customer", customer["Id"])) == 1
+    assert stack.qbo("GET", "/deliveries")["duplicated"] > 0
+
+
+def test_missing_required_field_is_a_failed_sync_log(stack, sf, mappings):
+    # Map Account.Name from CompanyName instead of DisplayName: a Customer without a company
+    # name then reaches Salesforce without the required Name.
+    (name_mapping,) = sf.query(
+        format_soql(
+            "SELECT Id FROM QB_Field_Mapping__c WHERE Object_Mapping__c = {} "
+            "AND Salesforce_Field__c = 'Name'",
+            mappings["Customer"],
+        )
+    )["records"]
+    sf.QB_Field_Mapping__c.update(name_mapping["Id"], {"QB_Field__c": "CompanyName"})
+    stack.api("POST", "/api/config-changed", json={"realmId": stack.realm_id}).raise_for_status()
+    try:
+        customer = stack.create_entity("Customer", {"DisplayName": unique("No company name")})
+        logs = wait_until(
+            lambda: [
+                log
+                for log in sync_logs(sf, "Customer", customer["Id"])
+                if log["Status__c"] == "Failed"
+            ],
+            timeout=15,
+            what="a Failed sync log",
+        )
+        assert "REQUIRED_FIELD_MISSING" in logs[0]["Message__c"]
+        assert "Name" in logs[0]["Message__c"]
+        assert accounts(sf, stack, "Customer", customer["Id"]) == []
+    finally:
+        sf.QB_Field_Mapping__c.update(name_mapping["Id"], {"QB_Field__c": "DisplayName"})
+        stack.api("POST", "/api/config-changed", json={"realmId": stack.realm_id})
+
+
+def test_demo_once_exits_zero_when_the_account_arrives():
+    result = subprocess.run(
+        [str(Path(REPO_ROOT) / "scripts" / "demo"), "--once"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "arrived in Salesforce" in result.stdout
