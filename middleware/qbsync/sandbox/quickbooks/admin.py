@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 
 from qbsync.sandbox.quickbooks import errors
 from qbsync.sandbox.quickbooks.emulator import emulator
@@ -204,8 +204,6 @@ def _consent() -> dict[str, Any]:
 
 
 def _admin_rules() -> list[Any]:
-    from flask import current_app
-
     return [rule for rule in current_app.url_map.iter_rules() if rule.rule.startswith("/_admin")]
 
 

@@ -153,7 +153,7 @@ def serve(
     click.echo(
         f"QuickBooks emulator on {base} (realm {realm}, webhooks {webhook_format} → {webhook_url or 'off'})"
     )
-    click.echo(f"admin API: {base}/_admin", nl=True)
+    click.echo(f"admin API: {base}/_admin")
     try:
         server.serve_forever()
     finally:

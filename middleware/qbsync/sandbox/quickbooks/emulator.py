@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 
 from flask import current_app
@@ -33,7 +32,6 @@ class QboEmulator:
     client_secret: str
     redirect_uris: tuple[str, ...] | None  # None: any http(s) redirect URI is accepted
     consent: ConsentSettings = field(default_factory=ConsentSettings)
-    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def close(self) -> None:
         """Stop the webhook deliverer thread."""

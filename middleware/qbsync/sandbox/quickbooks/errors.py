@@ -36,8 +36,12 @@ class QboFault(Exception):
         self.element = element
 
     def body(self, now: datetime) -> dict[str, Any]:
-        error = {"Message": self.message, "Detail": self.detail, "code": self.code}
-        error["element"] = self.element
+        error = {
+            "Message": self.message,
+            "Detail": self.detail,
+            "code": self.code,
+            "element": self.element,
+        }
         return {"Fault": {"Error": [error], "type": self.fault_type}, "time": intuit_time(now)}
 
 
