@@ -120,7 +120,7 @@ def _cloudevents(items: list[Any]) -> Iterator[Outcome]:
 def _cloud_event(item: Any, where: str) -> ChangeEvent:
     if not isinstance(item, dict):
         raise UnparseablePayload(f"{where} is not a JSON object")
-    event_id = _text(item.get("id"), f"{where}: id")
+    event_id = _text(item.get("id"), f"{where}: id", MAX_EVENT_ID_LENGTH)
     where = f"{where} (id {event_id})"
     event_type = _text(item.get("type"), f"{where}: type")
     realm_id = _text(item.get("intuitaccountid"), f"{where}: intuitaccountid")
@@ -211,13 +211,21 @@ def _attempt(read: Callable[..., ChangeEvent], *args: Any) -> Outcome:
         return problem
 
 
-def _text(value: Any, what: str) -> str:
+# Longest ids the ledger stores (its columns are sized for them): QuickBooks ids and realm ids
+# are short numbers; CloudEvents ids are opaque but UUID-like.
+MAX_ID_LENGTH = 64
+MAX_EVENT_ID_LENGTH = 200
+
+
+def _text(value: Any, what: str, max_length: int = MAX_ID_LENGTH) -> str:
     """An id-like value: a non-empty string, or a number (some senders write ids unquoted)."""
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise UnparseablePayload(f"{what} is missing or not text")
     text = str(value).strip()
     if not text:
         raise UnparseablePayload(f"{what} is empty")
+    if len(text) > max_length:
+        raise UnparseablePayload(f"{what} is longer than {max_length} characters")
     return text
 
 
@@ -229,11 +237,10 @@ def _timestamp(value: Any, what: str) -> datetime | None:
         raise UnparseablePayload(f"{what} is not a timestamp")
     try:
         moment = datetime.fromisoformat(value.strip())
-    except ValueError:
+        # Year 1 or 9999 with an offset falls outside datetime's range once moved to UTC.
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except (ValueError, OverflowError):
         raise UnparseablePayload(f"{what} {value[:40]!r} is not a timestamp") from None
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
 
 
 def _entity(name: str, where: str) -> str:
