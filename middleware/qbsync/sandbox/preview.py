@@ -26,6 +26,7 @@ from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceError as SimpleSalesforceError
 from simple_salesforce.exceptions import SalesforceExpiredSession
 from werkzeug.exceptions import HTTPException
+from werkzeug.serving import BaseWSGIServer, make_server
 
 from qbsync.config import Settings
 from qbsync.salesforce.auth import login
@@ -116,7 +117,10 @@ def create_preview_app(
 
     def bundle_file(name: str):
         if not (bundle / name).is_file():
-            abort(503, f"The preview bundle is not built ({bundle / name} is missing): run ./scripts/preview-build")
+            abort(
+                503,
+                f"The preview bundle is not built ({bundle / name} is missing): run ./scripts/preview-build",
+            )
         response = send_from_directory(bundle, name)
         response.cache_control.no_store = True
         return response
@@ -189,3 +193,11 @@ def create_preview_app(
         return jsonify({"message": error.description}), error.code
 
     return app
+
+
+def serve_in_thread(app: Flask, port: int = 0) -> tuple[BaseWSGIServer, str]:
+    """Serve the preview on http://127.0.0.1:PORT in a daemon thread; stop with `shutdown()`."""
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="lwc-preview", daemon=True)
+    thread.start()
+    return server, f"http://127.0.0.1:{server.server_port}"

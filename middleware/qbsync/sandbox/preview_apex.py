@@ -109,7 +109,7 @@ class SetupController:
         if not ids:
             return {}
         soql = format_soql(
-            f"SELECT {OBJECT_MAPPING_FIELDS} FROM {OBJECT_MAPPING} WHERE Id IN {{}}", ids
+            "SELECT {:literal} FROM QB_Object_Mapping__c WHERE Id IN {}", OBJECT_MAPPING_FIELDS, ids
         )
         return {r["Id"][:15]: r for r in self._query(soql)}
 
@@ -118,9 +118,7 @@ class SetupController:
             (mapping_id or "")[:15]
         )
         if mapping is None:
-            raise ApexError(
-                f"The object mapping {mapping_id} does not exist or you cannot see it."
-            )
+            raise ApexError(f"The object mapping {mapping_id} does not exist or you cannot see it.")
         return mapping
 
     def _describe(self, sobject: str) -> dict | None:
@@ -156,8 +154,11 @@ class SetupController:
 
     def get_companies(self, params: dict) -> list[dict]:
         return self._query(
-            f"SELECT {COMPANY_FIELDS} FROM QB_Company__c "
-            "ORDER BY Connected_At__c DESC NULLS LAST, Name LIMIT 200"
+            format_soql(
+                "SELECT {:literal} FROM QB_Company__c "
+                "ORDER BY Connected_At__c DESC NULLS LAST, Name LIMIT 200",
+                COMPANY_FIELDS,
+            )
         )
 
     def get_createable_objects(self, params: dict) -> list[dict]:
@@ -171,8 +172,9 @@ class SetupController:
     def get_object_mappings(self, params: dict) -> list[dict]:
         company_id = _id_param(params, "companyId", required=False)
         soql = format_soql(
-            f"SELECT {OBJECT_MAPPING_FIELDS} FROM {OBJECT_MAPPING} WHERE Company__c = {{}} "
+            "SELECT {:literal} FROM QB_Object_Mapping__c WHERE Company__c = {} "
             "ORDER BY QB_Object__c",
+            OBJECT_MAPPING_FIELDS,
             company_id,
         )
         return self._query(soql)
@@ -209,9 +211,11 @@ class SetupController:
             else:
                 sf.restful(f"sobjects/{OBJECT_MAPPING}/{mapping_id}", method="PATCH", json=record)
         except SimpleSalesforceError as error:
-            codes = [e.get("errorCode") for e in error.content if isinstance(e, dict)] if isinstance(
-                error.content, list
-            ) else []
+            codes = (
+                [e.get("errorCode") for e in error.content if isinstance(e, dict)]
+                if isinstance(error.content, list)
+                else []
+            )
             if "DUPLICATE_VALUE" in codes:
                 raise ApexError(
                     f"{record['QB_Object__c']} is already mapped for this company."
@@ -222,9 +226,7 @@ class SetupController:
     def _company(self, company_id: Any) -> dict:
         if not isinstance(company_id, str) or not _ID.match(company_id):
             raise ApexError(f"Invalid id: {company_id}")
-        records = self._query(
-            format_soql("SELECT Id FROM QB_Company__c WHERE Id = {}", company_id)
-        )
+        records = self._query(format_soql("SELECT Id FROM QB_Company__c WHERE Id = {}", company_id))
         if not records:
             raise ApexError(f"The QuickBooks company {company_id} does not exist.")
         return records[0]
@@ -251,8 +253,10 @@ class SetupController:
     def delete_object_mapping(self, params: dict) -> None:
         mapping_id = params.get("mappingId")
         prefix = (self._describe(OBJECT_MAPPING) or {}).get("keyPrefix")
-        if not isinstance(mapping_id, str) or not _ID.match(mapping_id) or (
-            prefix and not mapping_id.startswith(prefix)
+        if (
+            not isinstance(mapping_id, str)
+            or not _ID.match(mapping_id)
+            or (prefix and not mapping_id.startswith(prefix))
         ):
             raise ApexError("Choose the object mapping to delete.")
         try:
@@ -266,8 +270,9 @@ class SetupController:
 
     def _field_mappings(self, mapping_id: str | None) -> list[dict]:
         soql = format_soql(
-            f"SELECT {FIELD_MAPPING_FIELDS} FROM {FIELD_MAPPING} WHERE Object_Mapping__c = {{}} "
+            "SELECT {:literal} FROM QB_Field_Mapping__c WHERE Object_Mapping__c = {} "
             "ORDER BY QB_Field__c",
+            FIELD_MAPPING_FIELDS,
             mapping_id,
         )
         return self._query(soql)
@@ -363,7 +368,9 @@ class SetupController:
 
     def _delete_collection(self, ids: list[str]) -> None:
         results = self._sf().restful(
-            "composite/sobjects", method="DELETE", params={"ids": ",".join(ids), "allOrNone": "true"}
+            "composite/sobjects",
+            method="DELETE",
+            params={"ids": ",".join(ids), "allOrNone": "true"},
         )
         failed = [e for r in results if not r["success"] for e in r["errors"]]
         if failed:
@@ -379,7 +386,9 @@ class SetupController:
                 raise ApexError("Every real-time change needs the Id of its object mapping.")
             mapping_id = _id_param(change, "Id")
             if mapping_id[:15] in seen:
-                raise ApexError(f"Object mapping {mapping_id} appears more than once in the changes.")
+                raise ApexError(
+                    f"Object mapping {mapping_id} appears more than once in the changes."
+                )
             seen.add(mapping_id[:15])
             # Only the switch is written, whatever else the caller sent.
             updates.append(
