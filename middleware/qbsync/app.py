@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -95,17 +94,18 @@ class JsonLogFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
-def configure_logging() -> None:
-    """JSON log lines on stderr for the `qbsync` loggers (level from `QBSYNC_LOG_LEVEL`)."""
+def configure_logging(level: str) -> None:
+    """JSON log lines on stderr for the `qbsync` loggers."""
     handler = logging.StreamHandler()
     handler.setFormatter(JsonLogFormatter())
     logger = logging.getLogger("qbsync")
     logger.handlers[:] = [handler]
-    logger.setLevel(os.environ.get("QBSYNC_LOG_LEVEL", "INFO").upper())
+    logger.setLevel(level)
     logger.propagate = False
 
 
 def wsgi_app() -> Flask:
     """Gunicorn's entry point: `gunicorn 'qbsync.app:wsgi_app()'`."""
-    configure_logging()
-    return create_app()
+    settings = load_settings(role="web")
+    configure_logging(settings.log_level)
+    return create_app(settings)

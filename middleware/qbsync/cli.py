@@ -23,10 +23,9 @@ def _settings(role: str | None) -> Settings:
         raise click.ClickException(str(error)) from None
 
 
-def _logging() -> None:
+def _logging(settings: Settings) -> None:
     logging.basicConfig(
-        level=os.environ.get("QBSYNC_LOG_LEVEL", "INFO").upper(),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
 
 
@@ -63,9 +62,10 @@ def serve(bind: str, workers: int) -> None:
 @main.command()
 @click.option("--once", is_flag=True, help="process the waiting events, then exit")
 def worker(once: bool) -> None:
-    """Run the sync worker: ledger → QuickBooks → Salesforce."""
-    _logging()
+    """Run the sync worker: ledger → QuickBooks → Salesforce, plus CDC reconciliation."""
     settings = _settings("worker")
+    _logging(settings)
+    from qbsync.reconcile import build_reconciler, reconcile_periodically
     from qbsync.worker import build_worker
 
     sync = build_worker(settings)
@@ -76,6 +76,14 @@ def worker(once: bool) -> None:
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
+    # Webhooks are not guaranteed: reconcile with CDC at start-up, every interval and after a
+    # reconnect (research/quickbooks.md §3, Intuit's webhook best practices).
+    threading.Thread(
+        target=reconcile_periodically,
+        args=(build_reconciler(settings), stop, settings.reconcile_interval_seconds),
+        name="reconcile",
+        daemon=True,
+    ).start()
     sync.run_forever(stop)
 
 
@@ -182,10 +190,11 @@ def _catalog_entity(name: str | None) -> str | None:
 @click.option("--realm", help="only this realm (default: every connected realm)")
 def reconcile(realm: str | None) -> None:
     """One CDC reconciliation pass: QuickBooks changes not applied yet become events."""
-    _logging()
+    settings = _settings("worker")
+    _logging(settings)
     from qbsync.reconcile import build_reconciler
 
-    counts = build_reconciler(_settings("worker")).run_once(realm)
+    counts = build_reconciler(settings).run_once(realm)
     for line in counts.skipped:
         click.echo(f"skipped {line}")
     for line in counts.errors:

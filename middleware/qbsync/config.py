@@ -59,6 +59,8 @@ class Settings:
     lease_seconds: int = 120
     max_attempts: int = 8
     config_ttl_seconds: int = 60
+    reconcile_interval_seconds: int = 900
+    log_level: str = "INFO"
 
     def __post_init__(self) -> None:
         # Fill the Intuit URLs from the environment name unless overridden.
@@ -107,7 +109,9 @@ def _http_url(value: str, name: str) -> str:
 def _database_url(value: str, name: str) -> str:
     value = value.strip()
     if not value.startswith(("sqlite:", "postgresql")):
-        raise ConfigError(f"{name} must be a sqlite:/// or postgresql+psycopg:// URL, got {value!r}")
+        raise ConfigError(
+            f"{name} must be a sqlite:/// or postgresql+psycopg:// URL, got {value!r}"
+        )
     return value
 
 
@@ -161,6 +165,13 @@ def _positive_float(value: str, name: str) -> float:
     return number
 
 
+def _log_level(value: str, name: str) -> str:
+    level = value.strip().upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise ConfigError(f"{name} must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got {value!r}")
+    return level
+
+
 ENVIRONMENT = {
     "QBSYNC_DATABASE_URL": ("database_url", _database_url),
     "QBSYNC_ENCRYPTION_KEY": ("encryption_keys", _keys),
@@ -186,6 +197,8 @@ ENVIRONMENT = {
     "QBSYNC_LEASE_SECONDS": ("lease_seconds", _positive_int),
     "QBSYNC_MAX_ATTEMPTS": ("max_attempts", _positive_int),
     "QBSYNC_CONFIG_TTL_SECONDS": ("config_ttl_seconds", _positive_int),
+    "QBSYNC_RECONCILE_SECONDS": ("reconcile_interval_seconds", _positive_int),
+    "QBSYNC_LOG_LEVEL": ("log_level", _log_level),
 }
 
 # What each process cannot start without.
@@ -229,6 +242,7 @@ def load_settings(environ: Mapping[str, str] | None = None, role: str | None = N
                 raise ConfigError(f"{variable} is required for the JWT bearer flow but not set")
         path = environ["SALESFORCE_PRIVATE_KEY_FILE"]
         if not os.path.isfile(path):
-            raise ConfigError(f"SALESFORCE_PRIVATE_KEY_FILE points to {path!r}, which is not a file")
+            raise ConfigError(
+                f"SALESFORCE_PRIVATE_KEY_FILE points to {path!r}, which is not a file"
+            )
     return Settings(**values)
-

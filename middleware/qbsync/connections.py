@@ -167,6 +167,7 @@ def oauth_callback():
         log.warning("connecting realm %s failed: %s", realm_id, error)
         return _page("QuickBooks was not connected", f"{error}", ok=False), 502
     services.ledger.config_changed(realm_id)
+    services.ledger.wake(realm_id)  # events held while the company needed a new consent
     name = company.get("CompanyName") or realm_id
     return _page(
         "QuickBooks connected",

@@ -38,7 +38,7 @@ def make_engine(url: str) -> Engine:
 
 def create_tables(engine: Engine) -> None:
     # Importing the modules registers their tables on `metadata`.
-    from qbsync import ledger, oauth_state  # noqa: F401
+    from qbsync import ledger, oauth_state, reconcile  # noqa: F401
     from qbsync.quickbooks import tokens  # noqa: F401
 
     metadata.create_all(engine)

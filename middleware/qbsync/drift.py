@@ -130,12 +130,6 @@ def build_clients(settings: Any) -> tuple[Any, Any]:
     create_tables(engine)
     vault = TokenVault(engine, settings.encryption_keys)
     quickbooks = QuickBooksClient(settings, vault)
-    if not hasattr(quickbooks, "query_all"):
-        # Paging every record of an entity needs the client's transport, which is private.
-        raise VerifyError(
-            "qbsync verify needs QuickBooksClient.query_all(realm_id, entity), "
-            "which this version of the client does not have yet"
-        )
     return quickbooks, SalesforceClient(settings)
 
 
@@ -163,6 +157,9 @@ def verify_object(
         return report
 
     records = {str(r.get("Id")): r for r in quickbooks.query_all(realm_id, mapping.qb_object)}
+    if mapping.delete_behavior == "Delete":
+        # An inactive name-list record is QuickBooks' deleted one: its Salesforce record should be gone.
+        records = {qb_id: r for qb_id, r in records.items() if r.get("Active") is not False}
     prefix = external_id(realm_id, mapping.qb_object, "")
     ext = columns[0]
     # `_` is a LIKE wildcard in SOQL: escape it (realm ids are digits, entity names letters).

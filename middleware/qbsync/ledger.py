@@ -389,6 +389,17 @@ class Ledger:
             attempts=case((attempts > 0, attempts - 1), else_=0),
         )
 
+    def wake(self, realm_id: str) -> int:
+        """The realm can be worked again (reconnected): its waiting events are claimable now."""
+        c = events_table.c
+        with self._transaction() as connection:
+            result = connection.execute(
+                update(events_table)
+                .where(c.realm_id == realm_id, c.state == "pending", c.next_attempt_at.is_not(None))
+                .values(next_attempt_at=None, updated_at=_now())
+            )
+            return result.rowcount
+
     def requeue(
         self,
         states: Sequence[str],

@@ -150,8 +150,6 @@ class Reconciler:
         self.clock = clock
         self._catalog = catalog
         self._realms = realms
-        # Idempotent; lets the reconciler run before `create_tables` knows this table.
-        metadata.create_all(ledger.engine, tables=[watermarks_table])
 
     # --- passes -----------------------------------------------------------------------------
 

@@ -148,8 +148,9 @@ class Worker:
         )
         self.sync_logs = SyncLogWriter(salesforce)
         self._describes: dict[str, SObjectDescribe] = {}
-        # Realms QuickBooks asked us to leave alone (429, lost authorization), until when.
-        self._realm_waits: dict[str, tuple[datetime, str]] = {}
+        # Realms QuickBooks asked us to leave alone (429, lost authorization): until when, why,
+        # and the configuration generation then — a reconnect moves it and ends the wait.
+        self._realm_waits: dict[str, tuple[datetime, str, int]] = {}
 
     # --- driving ----------------------------------------------------------------------------
 
@@ -193,8 +194,8 @@ class Worker:
     def _process(self, batch: _Batch) -> None:
         realm, entity = batch.realm_id, batch.entity
         waiting = self._realm_waits.get(realm)
-        if waiting and waiting[0] > batch.now:
-            batch.wait_until, batch.wait_reason = waiting
+        if waiting and waiting[0] > batch.now and waiting[2] == self.ledger.config_generation():
+            batch.wait_until, batch.wait_reason = waiting[:2]
             return
         try:
             config = self.configs.get(realm)
@@ -444,7 +445,7 @@ class Worker:
 
     def _realm_wait(self, batch: _Batch, seconds: float, reason: str) -> None:
         until = batch.now + timedelta(seconds=seconds)
-        self._realm_waits[batch.realm_id] = (until, reason)
+        self._realm_waits[batch.realm_id] = (until, reason, self.ledger.config_generation())
         batch.wait_until, batch.wait_reason = until, reason
 
     def _mark_reconnect_required(self, realm_id: str, reason: str) -> None:

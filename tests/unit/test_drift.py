@@ -2,8 +2,8 @@
 
 Salesforce is the real SalesforceClient with HTTP mocked by `responses` (query results and
 describe in their documented shapes, research salesforce.md). QuickBooks is a list of records
-behind `query_all(realm, entity)`: the QuickBooksClient has no public paged query yet, so
-`QuickBooksRecords` stands in for it (the records are Intuit's Customer sample, research §6).
+behind `query_all(realm, entity)` (`QuickBooksRecords`; the client's own paging is tested in
+test_quickbooks_client.py); the records are Intuit's Customer sample, research §6.
 """
 
 from __future__ import annotations

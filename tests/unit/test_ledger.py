@@ -372,6 +372,19 @@ def test_quarantine_keeps_the_raw_body_once(ledger: Ledger) -> None:
     assert len(ledger.quarantined(limit=1)) == 1
 
 
+def test_wake_makes_a_reconnected_realms_waiting_events_claimable(ledger: Ledger) -> None:
+    ledger.add([event("1"), event("2", realm="r2")])
+    claimed = ledger.claim("w1", limit=10, lease_seconds=LEASE, now=NOW)
+    later = ledger.claim("w1", limit=10, lease_seconds=LEASE, now=NOW)
+    ledger.release(ids(claimed) + ids(later), at=NOW + timedelta(hours=1))
+
+    assert ledger.wake("r1") == 1
+
+    woken = ledger.claim("w1", limit=10, lease_seconds=LEASE, now=NOW)
+    assert [(e.realm_id, e.entity_id) for e in woken] == [("r1", "1")]
+    assert ledger.claim("w1", limit=10, lease_seconds=LEASE, now=NOW) == []
+
+
 def test_applied_version_keeps_the_newest(ledger: Ledger) -> None:
     assert ledger.applied_version("r1", "Customer", "1") is None
     newer = datetime(2025, 12, 4, 15, 25, 5, tzinfo=UTC)

@@ -361,3 +361,24 @@ def test_query_text_includes_inactive_name_list_records_only() -> None:
     # Name-list entities answer only active records unless the query asks for both.
     assert "Active in (true, false)" in query_text("Vendor", ["1"])
     assert query_text("Invoice", ["7"]) == "select * from Invoice where Id in ('7') MAXRESULTS 1000"
+
+
+@responses.activate
+def test_query_all_pages_by_startposition_and_includes_inactive(client: QuickBooksClient) -> None:
+    page = [{"Id": str(n), "Active": n % 2 == 0} for n in range(1, 1001)]
+    responses.post(
+        QUERY_URL,
+        json={"QueryResponse": {"Customer": page, "startPosition": 1, "maxResults": 1000}},
+    )
+    responses.post(
+        QUERY_URL,
+        json={"QueryResponse": {"Customer": [{"Id": "1001"}], "startPosition": 1001}},
+    )
+
+    records = client.query_all(REALM, "Customer")
+
+    assert [r["Id"] for r in records] == [str(n) for n in range(1, 1002)]
+    assert [call.request.body for call in responses.calls] == [
+        b"select * from Customer where Active in (true, false) STARTPOSITION 1 MAXRESULTS 1000",
+        b"select * from Customer where Active in (true, false) STARTPOSITION 1001 MAXRESULTS 1000",
+    ]

@@ -69,6 +69,29 @@ class QuickBooksClient:
                 found[str(record.get("Id"))] = record
         return found
 
+    def query_all(self, realm_id: str, entity: str) -> list[dict]:
+        """Every record of `entity`, inactive name-list records included, 1000 a page."""
+        _check_entity(entity)
+        active = " where Active in (true, false)" if _has_active_flag(entity) else ""
+        records: list[dict] = []
+        while True:
+            # Not SQL: Intuit's query language; the entity name is checked above.
+            text = (
+                f"select * from {entity}{active} "  # noqa: S608
+                f"STARTPOSITION {len(records) + 1} MAXRESULTS {QUERY_BATCH}"
+            )
+            body = self._request(
+                realm_id,
+                "POST",
+                "query",
+                data=text.encode("utf-8"),
+                headers={"Content-Type": "application/text"},
+            )
+            page = _entity_list(body.get("QueryResponse") or {}, entity)
+            records.extend(page)
+            if len(page) < QUERY_BATCH:
+                return records
+
     def cdc(
         self, realm_id: str, entities: Sequence[str], changed_since: datetime
     ) -> dict[str, list[dict]]:
