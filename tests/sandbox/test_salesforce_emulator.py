@@ -819,6 +819,14 @@ def test_limit_info_header_and_request_limit_exceeded(sf):
     }
 
 
+def test_version_list_needs_no_session(sf):
+    response = requests.get(sf.base_url + "/services/data/", timeout=10)
+    assert response.status_code == 200
+    assert {"label": "v66.0", "url": "/services/data/v66.0", "version": "66.0"} in [
+        {k: v[k] for k in ("label", "url", "version")} for v in response.json()
+    ]
+
+
 def test_unknown_version_and_method(sf):
     assert (
         _error(sf.call("GET", sf.base_url + "/services/data/v99.0/limits"), 404)["errorCode"]

@@ -81,6 +81,9 @@ def create_salesforce_app(
     def guard_rest():
         if not request.path.startswith("/services/data"):
             return None
+        if request.path.rstrip("/") == "/services/data":
+            # The version list needs no session (REST API guide, "Versions").
+            return None
         rest.apply_request_faults()
         if not authority.valid(request.headers.get("Authorization")):
             raise ApiError(401, "INVALID_SESSION_ID", "Session expired or invalid")
@@ -92,7 +95,7 @@ def create_salesforce_app(
 
     @app.after_request
     def limit_header(response: Response) -> Response:
-        if request.path.startswith("/services/data"):
+        if request.path.startswith("/services/data/v"):
             response.headers["Sforce-Limit-Info"] = f"api-usage={org.api_usage}/{org.api_limit}"
         return response
 
