@@ -9,27 +9,24 @@ from __future__ import annotations
 
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import requests
-from cryptography import x509
 from cryptography.fernet import Fernet
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 from simple_salesforce import Salesforce, format_soql
 
 from qbsync.catalog import load_catalog
 from qbsync.config import load_settings
 from qbsync.salesforce.auth import login
 from qbsync.salesforce.schema import external_id
+from qbsync.sandbox.salesforce.tls import connected_app_keys
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_REALM = "9341455130166501"
@@ -61,31 +58,13 @@ def wait_until(check: Callable[[], object], *, timeout: float, interval: float =
         time.sleep(interval)
 
 
-def _self_signed_certificate(directory: Path) -> tuple[Path, Path]:
-    """The connected app's certificate and the integration user's private key (JWT bearer flow)."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "qbsync sandbox integration")])
-    now = datetime.now(UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + timedelta(days=365))
-        .sign(key, hashes.SHA256())
-    )
+def _write_connected_app_keys(directory: Path) -> tuple[Path, Path]:
+    """The integration user's private key and the connected app's certificate (JWT bearer)."""
+    private_pem, certificate_pem = connected_app_keys()
     key_path, cert_path = directory / "integration.key", directory / "integration.crt"
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
+    key_path.write_bytes(private_pem)
     key_path.chmod(0o600)
-    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    cert_path.write_bytes(certificate_pem)
     return key_path, cert_path
 
 
@@ -116,7 +95,7 @@ class Stack:
         self.sf_client_id = "3MVG9sandbox" + secrets.token_hex(12)
         self.api_key = secrets.token_urlsafe(32)
         self.encryption_key = Fernet.generate_key().decode()
-        self.key_path, self.cert_path = _self_signed_certificate(self.workdir)
+        self.key_path, self.cert_path = _write_connected_app_keys(self.workdir)
 
     # -- processes -----------------------------------------------------------------------
 
@@ -312,16 +291,19 @@ class Stack:
             session=session,
         )
 
-    def company_id(self, sf: Salesforce) -> str:
-        soql = format_soql("SELECT Id FROM QB_Company__c WHERE Realm_Id__c = {}", self.realm_id)
+    def company_id(self, sf: Salesforce, *, realm: str | None = None) -> str:
+        realm = realm or self.realm_id
+        soql = format_soql("SELECT Id FROM QB_Company__c WHERE Realm_Id__c = {}", realm)
         records = sf.query(soql)["records"]
         if not records:
-            raise StackError(f"no QB_Company__c for realm {self.realm_id}: connect first")
+            raise StackError(f"no QB_Company__c for realm {realm}: connect first")
         return records[0]["Id"]
 
-    def apply_recommended_mappings(self, sf: Salesforce, *, enable: tuple[str, ...] = ()) -> dict:
+    def apply_recommended_mappings(
+        self, sf: Salesforce, *, enable: tuple[str, ...] = (), realm: str | None = None
+    ) -> dict:
         """Create the catalog's recommended mappings (as the QB Setup app does); returns ids."""
-        company = self.company_id(sf)
+        company = self.company_id(sf, realm=realm)
         created: dict[str, str] = {}
         for recommended in load_catalog().recommended:
             mapping = sf.QB_Object_Mapping__c.create(
@@ -344,12 +326,15 @@ class Stack:
                 )
             created[recommended.qb_object] = mapping["id"]
         for qb_object in enable:
-            self.set_realtime(sf, created[qb_object], True)
+            self.set_realtime(sf, created[qb_object], True, realm=realm)
         return created
 
-    def set_realtime(self, sf: Salesforce, mapping_id: str, enabled: bool) -> None:
+    def set_realtime(
+        self, sf: Salesforce, mapping_id: str, enabled: bool, *, realm: str | None = None
+    ) -> None:
         sf.QB_Object_Mapping__c.update(mapping_id, {"Realtime_Enabled__c": enabled})
-        self.api("POST", "/api/config-changed", json={"realmId": self.realm_id}).raise_for_status()
+        body = {"realmId": realm or self.realm_id}
+        self.api("POST", "/api/config-changed", json=body).raise_for_status()
 
     def qbo(self, method: str, path: str, **kwargs) -> dict:
         """Call the QuickBooks emulator's admin API."""
@@ -360,19 +345,24 @@ class Stack:
             )
         return response.json()
 
-    def create_entity(self, entity: str, record: dict) -> dict:
-        return self.qbo("POST", f"/companies/{self.realm_id}/{entity}", json=record)
+    def create_entity(self, entity: str, record: dict, *, realm: str | None = None) -> dict:
+        return self.qbo("POST", f"/companies/{realm or self.realm_id}/{entity}", json=record)
 
-    def update_entity(self, entity: str, entity_id: str, changes: dict) -> dict:
-        return self.qbo("POST", f"/companies/{self.realm_id}/{entity}/{entity_id}", json=changes)
+    def update_entity(
+        self, entity: str, entity_id: str, changes: dict, *, realm: str | None = None
+    ) -> dict:
+        path = f"/companies/{realm or self.realm_id}/{entity}/{entity_id}"
+        return self.qbo("POST", path, json=changes)
 
-    def delete_entity(self, entity: str, entity_id: str) -> dict:
-        return self.qbo("DELETE", f"/companies/{self.realm_id}/{entity}/{entity_id}")
+    def delete_entity(self, entity: str, entity_id: str, *, realm: str | None = None) -> dict:
+        return self.qbo("DELETE", f"/companies/{realm or self.realm_id}/{entity}/{entity_id}")
 
-    def merge_entities(self, entity: str, source_id: str, target_id: str) -> dict:
+    def merge_entities(
+        self, entity: str, source_id: str, target_id: str, *, realm: str | None = None
+    ) -> dict:
         return self.qbo(
             "POST",
-            f"/companies/{self.realm_id}/{entity}/merge",
+            f"/companies/{realm or self.realm_id}/{entity}/merge",
             json={"from": source_id, "into": target_id},
         )
 
@@ -386,9 +376,10 @@ class Stack:
         fields: str = "Id, Name",
         where: str = "",
         timeout: float = 15,
+        realm: str | None = None,
     ) -> dict:
         """The Salesforce record synced from QuickBooks `entity` `entity_id`."""
-        key = external_id(self.realm_id, entity, entity_id)
+        key = external_id(realm or self.realm_id, entity, entity_id)
         soql = format_soql(
             "SELECT {:literal}, QB_External_Id__c FROM {:literal} WHERE QB_External_Id__c = {}",
             fields,
@@ -403,3 +394,95 @@ class Stack:
             return records[0] if records else None
 
         return wait_until(found, timeout=timeout, what=f"{sobject} with QB_External_Id__c {key}")
+
+    # -- reliability tooling: more companies, faults, kills, verify --------------------------
+
+    def add_company(self, realm_id: str, name: str) -> str:
+        """Create a second (third, …) QuickBooks company and connect it through OAuth."""
+        self.qbo("POST", "/companies", json={"realmId": realm_id, "companyName": name})
+        previous = self.qbo("GET", "/oauth")["consentRealmId"]
+        self.qbo("PATCH", "/oauth", json={"consentRealmId": realm_id})
+        try:
+            return self.connect()
+        finally:
+            self.qbo("PATCH", "/oauth", json={"consentRealmId": previous})
+
+    def qbo_fault(self, family: str, kind: str, **rule: object) -> dict:
+        """Inject a QuickBooks emulator fault (see sandbox/quickbooks/injection.FaultRule)."""
+        return self.qbo("POST", "/faults", json={"family": family, "kind": kind, **rule})
+
+    def sf_admin(self, method: str, path: str, **kwargs) -> requests.Response:
+        """Call the Salesforce emulator's admin API (`/_admin…`)."""
+        session = requests.Session()
+        session.trust_env = False  # our own REQUESTS_CA_BUNDLE would win over `verify`
+        with session:
+            response = session.request(
+                method,
+                f"{self.sf_url}/_admin{path}",
+                verify=str(self.ca_path),
+                timeout=10,
+                **kwargs,
+            )
+        if response.status_code >= 400:
+            raise StackError(f"Salesforce emulator {method} {path}: {response.status_code}")
+        return response
+
+    def sf_fault(self, kind: str, **spec: object) -> dict:
+        """Inject a Salesforce emulator fault (see sandbox/salesforce/faults.py)."""
+        return self.sf_admin("POST", "/faults", json={"kind": kind, **spec}).json()
+
+    def clear_faults(self) -> None:
+        self.qbo("DELETE", "/faults")
+        self.sf_admin("DELETE", "/faults")
+
+    def kill(self, name: str) -> None:
+        """SIGKILL a middleware process and its whole process group (gunicorn's workers too)."""
+        process = self.processes[name]
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        process.wait()
+        process.log_file.close()  # type: ignore[attr-defined]
+
+    def respawn(self, name: str) -> None:
+        """Start a killed middleware process ("web" or "worker") again."""
+        if name == "web":
+            self._spawn(
+                "web",
+                ["serve", "--bind", f"127.0.0.1:{self.web_port}", "--workers", "2"],
+                self.middleware_env,
+            )
+            wait_until(
+                lambda: (
+                    self._alive("web") and requests.get(f"{self.web_url}/healthz", timeout=2).ok
+                ),
+                timeout=30,
+                what="the middleware's web process after a restart",
+            )
+        else:
+            self._spawn(name, ["worker"], self.middleware_env)
+
+    def child_pids(self, name: str) -> list[int]:
+        """Direct children of a process (gunicorn's worker processes for "web")."""
+        pid = self.processes[name].pid
+        try:
+            text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+        except OSError:
+            return []
+        return [int(child) for child in text.split()]
+
+    def verify(self, *, realm: str | None = None, qb_object: str | None = None):
+        """Run `qbsync verify` as an operator would; returns the CompletedProcess."""
+        args = [sys.executable, "-m", "qbsync.cli", "verify", "--realm", realm or self.realm_id]
+        if qb_object:
+            args += ["--object", qb_object]
+        return subprocess.run(  # noqa: S603 - our own interpreter and module
+            args,
+            cwd=self.workdir,
+            env={**os.environ, **self.middleware_env},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
