@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import requests
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 
 from qbsync.config import Settings
 from qbsync.salesforce import SalesforceAuthError, SalesforceClient, SalesforceTransient
 from qbsync.sandbox.salesforce import Org, create_salesforce_app, load_schema, run_in_thread
+from qbsync.sandbox.salesforce.tls import connected_app_keys
 
 FORCE_APP = Path(__file__).resolve().parents[2] / "force-app"
 CLIENT_ID = "3MVG9-client-test-key"
@@ -25,23 +21,7 @@ SECRET = "client-secret-SSSS"
 
 @pytest.fixture(scope="module")
 def connected_app() -> tuple[bytes, bytes]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "qbsync client test")])
-    now = datetime.now(UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=30))
-        .sign(key, hashes.SHA256())
-    )
-    pem_key = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    return pem_key, certificate.public_bytes(serialization.Encoding.PEM)
+    return connected_app_keys("qbsync client test")
 
 
 @pytest.fixture

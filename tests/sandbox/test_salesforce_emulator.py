@@ -10,17 +10,12 @@ import json
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import jwt
 import pytest
 import requests
 from click.testing import CliRunner
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import (
     SalesforceExpiredSession,
@@ -30,6 +25,7 @@ from simple_salesforce.exceptions import (
 
 from qbsync.sandbox.salesforce import Org, create_salesforce_app, load_schema, run_in_thread
 from qbsync.sandbox.salesforce.cli import salesforce as salesforce_cli
+from qbsync.sandbox.salesforce.tls import connected_app_keys
 
 FORCE_APP = Path(__file__).resolve().parents[2] / "force-app"
 CLIENT_ID = "3MVG9-test-consumer-key"
@@ -38,26 +34,9 @@ SECRET = "s3cret-consumer-secret"
 V = "66.0"
 
 
-def _key_and_certificate() -> tuple[rsa.RSAPrivateKey, bytes]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "qbsync test connected app")])
-    now = datetime.now(UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=30))
-        .sign(key, hashes.SHA256())
-    )
-    return key, certificate.public_bytes(serialization.Encoding.PEM)
-
-
 @pytest.fixture(scope="module")
-def connected_app() -> tuple[rsa.RSAPrivateKey, bytes]:
-    return _key_and_certificate()
+def connected_app() -> tuple[bytes, bytes]:
+    return connected_app_keys("qbsync test connected app")
 
 
 class Emulator:
@@ -194,7 +173,7 @@ def test_jwt_bearer_refusals(sf, overrides, error, description):
 
 
 def test_jwt_bearer_signed_with_another_key_is_an_invalid_assertion(sf):
-    other_key, _ = _key_and_certificate()
+    other_key, _ = connected_app_keys()
     response = sf.token_request(
         {
             "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
