@@ -22,6 +22,11 @@ const LIGHTNING_MODULES = {
     'lightning/navigation': 'navigation.js'
 };
 
+// Gates closed in the preview: with element internals on, lightning-base-combobox calls
+// attachInternals(), which the LWC engine refuses under synthetic shadow ("attachInternals API is
+// not supported in synthetic shadow"), and every lightning-combobox renders empty.
+const CLOSED_GATES = new Set(['@salesforce/gate/bc.260.enableComboboxElementInternals']);
+
 const APEX = /^@salesforce\/apex\/([A-Za-z_]\w*)\.([A-Za-z_]\w*)$/;
 const SCHEMA = /^@salesforce\/schema\/([\w.]+)$/;
 
@@ -33,6 +38,9 @@ export default function salesforceModules() {
         resolveId(source, importer) {
             if ((source === 'lwc' || source.startsWith('@lwc/')) && importer !== PREVIEW_IMPORTER) {
                 return this.resolve(source, PREVIEW_IMPORTER, { skipSelf: true });
+            }
+            if (CLOSED_GATES.has(source)) {
+                return path.join(ADAPTERS, 'closedGate.js');
             }
             if (LIGHTNING_MODULES[source]) {
                 return path.join(ADAPTERS, LIGHTNING_MODULES[source]);

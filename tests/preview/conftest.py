@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,6 +59,8 @@ class PreviewStack:
 
 @pytest.fixture(scope="session")
 def preview_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PreviewStack]:
+    # One line per request from both servers would bury a failure's report.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     org = Org(load_schema(REPO_ROOT / "force-app"))
     emulator = create_salesforce_app(org, client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
     sf_server, salesforce_url, ca_path = run_in_thread(emulator, tmp_path_factory.mktemp("tls"))
