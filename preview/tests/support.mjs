@@ -63,11 +63,14 @@ export async function openBrowser() {
         executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
         headless: true,
         args: CHROMIUM_ARGS,
-        viewport: { width: 1440, height: 900 },
+        // A common desktop width; at 1440 px the Field Mapping table overflows its card.
+        viewport: { width: 1600, height: 900 },
         locale: 'en-US',
         timezoneId: 'UTC'
     });
     const page = context.pages()[0] ?? (await context.newPage());
+    // Every step here takes well under a second; fail fast instead of after 30 s.
+    page.setDefaultTimeout(10000);
     const pageErrors = [];
     page.on('pageerror', (error) => pageErrors.push(error.message));
     return {

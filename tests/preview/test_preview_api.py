@@ -3,13 +3,19 @@ HTTPS to the Salesforce emulator, whose metadata rules decide what is refused.""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import requests
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
 
 from qbsync.sandbox.preview import create_preview_app
+from qbsync.sandbox.salesforce import Org, create_salesforce_app, load_schema, run_in_thread
 
-from .conftest import CLIENT_ID, CLIENT_SECRET, PreviewStack
+from .conftest import CLIENT_ID, CLIENT_SECRET, REPO_ROOT, PreviewStack
 
 CUSTOMER_FIELDS = [
     {"QB_Field__c": "DisplayName", "Salesforce_Field__c": "Name"},
@@ -364,3 +370,58 @@ def test_the_emulator_unreachable_is_a_clear_502(preview_stack, tmp_path: Path):
     assert response.status_code == 502
     assert response.json["message"].startswith("The preview cannot reach Salesforce")
     assert "x" not in response.json["message"].split(":")[-1].strip().split()
+
+
+def test_jwt_bearer_login_as_the_demo_stack_uses(tmp_path: Path):
+    """The demo's emulator only knows the connected app's certificate (JWT bearer flow)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "preview jwt test")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    key_path = tmp_path / "integration.key"
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    org = Org(load_schema(REPO_ROOT / "force-app"), username="integration@qbsync.sandbox")
+    emulator = create_salesforce_app(
+        org,
+        client_id=CLIENT_ID,
+        certificate_pem=certificate.public_bytes(serialization.Encoding.PEM),
+    )
+    server, salesforce_url, ca_path = run_in_thread(emulator, tmp_path / "tls")
+    try:
+        app = create_preview_app(
+            salesforce_url,
+            ca_path,
+            client_id=CLIENT_ID,
+            username="integration@qbsync.sandbox",
+            private_key_file=key_path,
+        )
+        response = app.test_client().post("/apex/QBSetupController/getCompanies", json={})
+        assert response.status_code == 200, response.json
+        assert response.json == []
+        wrong_user = create_preview_app(
+            salesforce_url,
+            ca_path,
+            client_id=CLIENT_ID,
+            username="someone@else.example",
+            private_key_file=key_path,
+        )
+        refused = wrong_user.test_client().post("/apex/QBSetupController/getCompanies", json={})
+        assert refused.status_code == 502
+        assert "user hasn't approved this consumer" in refused.json["message"]
+    finally:
+        server.shutdown()

@@ -14,12 +14,14 @@ middleware (JWT bearer or client credentials), so the emulator's save rules appl
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import click
 import requests
 from flask import Flask, abort, jsonify, request, send_from_directory
 from simple_salesforce import Salesforce
@@ -201,3 +203,68 @@ def serve_in_thread(app: Flask, port: int = 0) -> tuple[BaseWSGIServer, str]:
     thread = threading.Thread(target=server.serve_forever, name="lwc-preview", daemon=True)
     thread.start()
     return server, f"http://127.0.0.1:{server.server_port}"
+
+
+@click.command()
+@click.option(
+    "--salesforce-url", required=True, help="the Salesforce emulator, https://127.0.0.1:PORT"
+)
+@click.option(
+    "--ca",
+    "ca_path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="the emulator's CA certificate (ca.pem in its --tls-dir)",
+)
+@click.option("--client-id", required=True, help="connected app consumer key")
+@click.option("--username", default="", help="integration user (JWT bearer flow)")
+@click.option(
+    "--private-key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="integration user's private key (JWT bearer flow)",
+)
+@click.option(
+    "--client-secret-env",
+    default="SALESFORCE_CLIENT_SECRET",
+    show_default=True,
+    help="environment variable holding the consumer secret (client-credentials flow)",
+)
+@click.option("--port", default=8090, show_default=True, type=click.IntRange(0, 65535))
+def serve(
+    salesforce_url: str,
+    ca_path: Path,
+    client_id: str,
+    username: str,
+    private_key: Path | None,
+    client_secret_env: str,
+    port: int,
+) -> None:
+    """Serve the QB Setup tab on http://127.0.0.1:PORT until Ctrl-C."""
+    client_secret = os.environ.get(client_secret_env, "")
+    if private_key is None and not client_secret:
+        raise click.UsageError(f"give --private-key (JWT bearer) or set ${client_secret_env}")
+    if not (DEFAULT_BUNDLE_DIR / "app.js").is_file():
+        raise click.ClickException("the preview is not built: run ./scripts/preview-build")
+    app = create_preview_app(
+        salesforce_url,
+        ca_path,
+        client_id=client_id,
+        username=username,
+        private_key_file=private_key or "",
+        client_secret=client_secret,
+    )
+    try:
+        server = make_server("127.0.0.1", port, app, threaded=True)
+    except OSError as error:
+        raise click.ClickException(f"cannot listen on 127.0.0.1:{port}: {error}") from None
+    click.echo(f"QB Setup preview: http://127.0.0.1:{server.server_port}/")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+if __name__ == "__main__":
+    serve()
