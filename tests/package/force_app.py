@@ -19,6 +19,33 @@ MD = "{http://soap.sforce.com/2006/04/metadata}"
 COMPUTED_TYPES = {"Summary", "AutoNumber", "Formula"}
 # Fields every object has without metadata in force-app.
 IMPLIED_FIELDS = {"Id": "Id", "Name": "Text"}
+# Standard fields permission sets may name although force-app does not define them: the ones the
+# recommended mappings write. Address components carry no FLS of their own; their compound field
+# does (`Account.BillingAddress` covers BillingStreet … BillingCountry).
+STANDARD_FLS_FIELDS = {
+    "Account": {
+        "BillingAddress",
+        "Description",
+        "Fax",
+        "Phone",
+        "ShippingAddress",
+        "Website",
+    },
+    "Product2": {"Description", "IsActive", "ProductCode"},
+}
+# Standard fields without FLS: required name fields are editable with their object.
+NO_FLS_STANDARD_FIELDS = {"Account": {"Name"}, "Product2": {"Name"}}
+ADDRESS_COMPONENTS = ("Street", "City", "State", "PostalCode", "Country")
+
+
+def fls_field(object_name: str, field_name: str) -> str | None:
+    """The field whose FLS governs writing `object_name.field_name`; None when it has no FLS."""
+    if field_name in NO_FLS_STANDARD_FIELDS.get(object_name, set()):
+        return None
+    for prefix in ("Billing", "Shipping", "Mailing", "Other"):
+        if field_name.startswith(prefix) and field_name[len(prefix) :] in ADDRESS_COMPONENTS:
+            return f"{object_name}.{prefix}Address"
+    return f"{object_name}.{field_name}"
 
 
 @dataclass
@@ -56,6 +83,8 @@ class Package:
     tabs: set[str]
     applications: set[str]
     classes: set[str]
+    # "<External Credential>-<principal>", as permission sets name principals.
+    credential_principals: set[str] = field(default_factory=set)
 
 
 def _text(element: etree._Element, tag: str) -> str | None:
@@ -119,7 +148,18 @@ def load_package(force_app: pathlib.Path) -> Package:
         tabs={_stem(p) for p in (default / "tabs").glob("*.tab-meta.xml")},
         applications={_stem(p) for p in (default / "applications").glob("*.app-meta.xml")},
         classes={_stem(p) for p in force_app.rglob("*.cls")},
+        credential_principals=_credential_principals(default),
     )
+
+
+def _credential_principals(default: pathlib.Path) -> set[str]:
+    principals = set()
+    for path in (default / "externalCredentials").glob("*.externalCredential-meta.xml"):
+        root = etree.parse(str(path)).getroot()
+        for parameter in root.iterfind(MD + "externalCredentialParameters"):
+            if _text(parameter, "parameterType") in ("NamedPrincipal", "PerUserPrincipal"):
+                principals.add(f"{_stem(path)}-{_text(parameter, 'parameterName')}")
+    return principals
 
 
 def contract_problems(
@@ -155,7 +195,8 @@ def permission_set_problems(package: Package) -> list[str]:
             custom_field = sobject.fields.get(field_name) if sobject else None
             where = f"{name}: field {object_name}.{field_name}"
             if custom_field is None:
-                problems.append(f"{where} is not defined in force-app")
+                if field_name not in STANDARD_FLS_FIELDS.get(object_name, set()):
+                    problems.append(f"{where} is not defined in force-app")
             elif custom_field.type == "MasterDetail" or custom_field.flag("required"):
                 problems.append(f"{where} is required or master-detail: it carries no FLS")
             elif _text(fp, "editable") == "true" and custom_field.type in COMPUTED_TYPES:
@@ -170,6 +211,10 @@ def permission_set_problems(package: Package) -> list[str]:
         for av in root.iterfind(MD + "applicationVisibilities"):
             if _text(av, "application") not in package.applications:
                 problems.append(f"{name}: application {_text(av, 'application')} is not defined")
+        for access in root.iterfind(MD + "externalCredentialPrincipalAccesses"):
+            principal = _text(access, "externalCredentialPrincipal")
+            if principal not in package.credential_principals:
+                problems.append(f"{name}: external credential principal {principal} is not defined")
         for ca in root.iterfind(MD + "classAccesses"):
             if _text(ca, "apexClass") not in package.classes:
                 problems.append(f"{name}: Apex class {_text(ca, 'apexClass')} is not defined")

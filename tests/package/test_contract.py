@@ -14,13 +14,16 @@ import shutil
 import pytest
 from lxml import etree
 
+from qbsync.catalog import load_catalog
 from qbsync.salesforce import schema
 
 from .conftest import DEFAULT, FORCE_APP
 from .force_app import (
     MD,
+    STANDARD_FLS_FIELDS,
     Package,
     contract_problems,
+    fls_field,
     load_package,
     permission_set_problems,
     reference_problems,
@@ -261,6 +264,15 @@ def _fls_fields(package: Package) -> set[str]:
 
 def test_admin_permission_set(package: Package) -> None:
     root = package.permission_sets["QuickBooks_Sync_Admin"]
+    # Only the admin's Apex calls the middleware, so only the admin may use the key's principal.
+    assert [
+        (a.findtext(MD + "externalCredentialPrincipal"), a.findtext(MD + "enabled"))
+        for a in root.iterfind(MD + "externalCredentialPrincipalAccesses")
+    ] == [("QBSync_Middleware-Middleware", "true")]
+    assert package.credential_principals == {"QBSync_Middleware-Middleware"}
+    assert {"QBSetupController", "QBConnectionController"} <= {
+        c.findtext(MD + "apexClass") for c in root.iterfind(MD + "classAccesses")
+    }
     assert [
         a.findtext(MD + "application") for a in root.iterfind(MD + "applicationVisibilities")
     ] == ["QuickBooks_Sync"]
@@ -296,13 +308,14 @@ def test_integration_permission_set(package: Package) -> None:
     assert root.find(MD + "applicationVisibilities") is None
     read_create_edit = (True, True, True, False)
     read_only = (True, False, False, False)
+    crud = (True, True, True, True)  # Delete: the worker applies delete behaviour "Delete"
     assert _object_access(package, "QuickBooks_Sync_Integration") == {
         "QB_Company__c": read_create_edit,
         "QB_Object_Mapping__c": read_only,
         "QB_Field_Mapping__c": read_only,
         "QB_Sync_Log__c": read_create_edit,
-        "Account": read_create_edit,
-        "Product2": read_create_edit,
+        "Account": crud,
+        "Product2": crud,
     }
     fls = _field_access(package, "QuickBooks_Sync_Integration")
     fls_capable = _fls_fields(package)
@@ -318,6 +331,97 @@ def test_integration_permission_set(package: Package) -> None:
                 assert fls.get(name, (False, False))[0], f"the middleware reads {name}"
     assert [p.findtext(MD + "name") for p in root.iterfind(MD + "userPermissions")] == [
         "ApiEnabled"
+    ]
+
+
+def _recommended_targets() -> set[tuple[str, str]]:
+    catalog = load_catalog()
+    return {
+        (mapping.salesforce_object, field.salesforce_field)
+        for mapping in catalog.recommended
+        for field in mapping.fields
+    } | {(m.salesforce_object, m.external_id_field) for m in catalog.recommended}
+
+
+def unwritable_recommended_targets(package: Package) -> list[str]:
+    """Fields a recommended mapping writes that the integration permission set does not let it."""
+    fls = _field_access(package, "QuickBooks_Sync_Integration")
+    objects = _object_access(package, "QuickBooks_Sync_Integration")
+    problems = []
+    for object_name, field_name in sorted(_recommended_targets()):
+        if objects.get(object_name, (False,) * 4)[1:3] != (True, True):
+            problems.append(f"{object_name}: no create and edit")
+        governing = fls_field(object_name, field_name)
+        if governing is not None and fls.get(governing) != (True, True):
+            problems.append(f"{object_name}.{field_name} (FLS on {governing})")
+    return problems
+
+
+def test_integration_user_can_write_every_field_a_recommended_mapping_targets(
+    package: Package,
+) -> None:
+    assert ("Account", "BillingCity") in _recommended_targets(), "recommended mappings changed"
+    assert unwritable_recommended_targets(package) == []
+
+
+def test_standard_fields_granted_are_the_recommended_targets(package: Package) -> None:
+    # No standard field is granted "just in case": each one is written by a recommended mapping.
+    governing = {fls_field(o, f) for o, f in _recommended_targets()} - {None}
+    granted = {f"{o}.{f}" for o, fields in STANDARD_FLS_FIELDS.items() for f in fields}
+    assert granted <= governing
+    assert granted == {
+        name
+        for name in _field_access(package, "QuickBooks_Sync_Integration")
+        if name.split(".")[1] in STANDARD_FLS_FIELDS.get(name.split(".")[0], set())
+    }
+
+
+@pytest.mark.parametrize(
+    ("qualified", "governing"),
+    [
+        ("Account.BillingCity", "Account.BillingAddress"),
+        ("Account.ShippingPostalCode", "Account.ShippingAddress"),
+        ("Account.Name", None),
+        ("Product2.IsActive", "Product2.IsActive"),
+        ("Account.QB_Active__c", "Account.QB_Active__c"),
+    ],
+)
+def test_fls_field_of_standard_and_address_fields(qualified: str, governing: str | None) -> None:
+    assert fls_field(*qualified.split(".")) == governing
+
+
+def test_recommended_target_check_fails_without_the_grant(broken_copy: pathlib.Path) -> None:
+    path = (
+        broken_copy
+        / "main/default/permissionsets/QuickBooks_Sync_Integration.permissionset-meta.xml"
+    )
+    text = path.read_text()
+    block = (
+        "<fieldPermissions>\n        <editable>true</editable>\n"
+        "        <field>Account.BillingAddress</field>"
+    )
+    assert block in text
+    path.write_text(text.replace(block, block.replace("true", "false", 1)))
+    assert unwritable_recommended_targets(load_package(broken_copy)) == [
+        f"Account.Billing{part} (FLS on Account.BillingAddress)"
+        for part in sorted(("City", "Country", "PostalCode", "State", "Street"))
+    ]
+
+
+def test_permission_set_check_refuses_a_standard_field_outside_the_list(
+    broken_copy: pathlib.Path,
+) -> None:
+    path = (
+        broken_copy
+        / "main/default/permissionsets/QuickBooks_Sync_Integration.permissionset-meta.xml"
+    )
+    extra = (
+        "<fieldPermissions><editable>true</editable><field>Account.AnnualRevenue</field>"
+        "<readable>true</readable></fieldPermissions>"
+    )
+    path.write_text(path.read_text().replace("</PermissionSet>", extra + "</PermissionSet>"))
+    assert permission_set_problems(load_package(broken_copy)) == [
+        "QuickBooks_Sync_Integration: field Account.AnnualRevenue is not defined in force-app"
     ]
 
 
@@ -370,6 +474,9 @@ def test_permission_set_check_reports_unknown_and_required_fields(
         "<fieldPermissions><editable>true</editable><field>QB_Company__c.Realm_Id__c</field>"
         "<readable>true</readable></fieldPermissions>"
         "<tabSettings><tab>Missing_Tab</tab><visibility>Visible</visibility></tabSettings>"
+        "<externalCredentialPrincipalAccesses><enabled>true</enabled>"
+        "<externalCredentialPrincipal>QBSync_Middleware-Nobody</externalCredentialPrincipal>"
+        "</externalCredentialPrincipalAccesses>"
     )
     path.write_text(path.read_text().replace("</PermissionSet>", extra + "</PermissionSet>"))
     assert permission_set_problems(load_package(broken_copy)) == [
@@ -377,6 +484,8 @@ def test_permission_set_check_reports_unknown_and_required_fields(
         "QuickBooks_Sync_Admin: field QB_Company__c.Realm_Id__c is required or master-detail: "
         "it carries no FLS",
         "QuickBooks_Sync_Admin: tab Missing_Tab is not defined in force-app",
+        "QuickBooks_Sync_Admin: external credential principal QBSync_Middleware-Nobody "
+        "is not defined",
     ]
 
 
@@ -421,6 +530,15 @@ def test_controller_exposes_the_methods_the_components_use() -> None:
             "getFieldMappings",
             "saveFieldMappings",
             "saveRealtimeSettings",
+        )
+    } | {
+        f"QBConnectionController.{name}"
+        for name in (
+            "startConnection",
+            "disconnect",
+            "getConnections",
+            "notifyConfigChanged",
+            "getConfigNotification",
         )
     }
     imported = {
