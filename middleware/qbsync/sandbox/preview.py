@@ -39,6 +39,11 @@ from qbsync.sandbox.preview_apex import (
     controller_methods,
     first_error_message,
 )
+from qbsync.sandbox.preview_connection import (
+    ConnectionController,
+    MiddlewareApi,
+    connection_methods,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_BUNDLE_DIR = REPO_ROOT / "preview" / "dist"
@@ -92,12 +97,17 @@ def create_preview_app(
     api_version: str = "66.0",
     bundle_dir: str | Path | None = None,
     assets_dir: str | Path | None = None,
+    middleware_url: str | None = None,
+    middleware_api_key: str | None = None,
 ) -> Flask:
     """The preview server for the Salesforce emulator at `salesforce_base_url` (https).
 
     Log-in as the middleware does: JWT bearer with `private_key_file` (and `username`), else client
     credentials with `client_secret`. `bundle_dir` holds index.html and app.js (default
     preview/dist), `assets_dir` the SLDS assets (default: the preview's design-system package).
+    `middleware_url` and `middleware_api_key` stand in for the QBSync_Middleware Named Credential
+    (QBConnectionController, configuration-change notifications); without them those calls fail
+    with the message an org shows when the middleware cannot be reached.
     """
     if not private_key_file and not client_secret:
         raise ValueError("give private_key_file (JWT bearer) or client_secret")
@@ -110,7 +120,15 @@ def create_preview_app(
         salesforce_api_version=api_version,
     )
     connection = OrgConnection(settings, ca_path)
-    methods = controller_methods(SetupController(connection.client))
+    connections = ConnectionController(
+        connection.client, MiddlewareApi(middleware_url, middleware_api_key)
+    )
+    classes = {
+        "QBSetupController": controller_methods(
+            SetupController(connection.client, connections.notify_companies)
+        ),
+        "QBConnectionController": connection_methods(connections),
+    }
     bundle = Path(bundle_dir) if bundle_dir else DEFAULT_BUNDLE_DIR
     assets = Path(assets_dir) if assets_dir else DEFAULT_ASSETS_DIR
 
@@ -148,7 +166,7 @@ def create_preview_app(
     @app.post("/apex/<class_name>/<method_name>")
     def apex(class_name: str, method_name: str):
         """An `@AuraEnabled` method called by `@salesforce/apex/<Class>.<method>`."""
-        method = methods.get(method_name) if class_name == "QBSetupController" else None
+        method = classes.get(class_name, {}).get(method_name)
         if method is None:
             raise ApexError(f"No @AuraEnabled method {class_name}.{method_name}.", status=404)
         params = request.get_json(silent=True) if request.get_data() else {}
@@ -229,6 +247,11 @@ def serve_in_thread(app: Flask, port: int = 0) -> tuple[BaseWSGIServer, str]:
     show_default=True,
     help="environment variable holding the consumer secret (client-credentials flow)",
 )
+@click.option(
+    "--middleware-url",
+    default=None,
+    help="the sync middleware (QBSync_Middleware named credential); its API key in $QBSYNC_API_KEY",
+)
 @click.option("--port", default=8090, show_default=True, type=click.IntRange(0, 65535))
 def serve(
     salesforce_url: str,
@@ -237,6 +260,7 @@ def serve(
     username: str,
     private_key: Path | None,
     client_secret_env: str,
+    middleware_url: str | None,
     port: int,
 ) -> None:
     """Serve the QB Setup tab on http://127.0.0.1:PORT until Ctrl-C."""
@@ -252,6 +276,8 @@ def serve(
         username=username,
         private_key_file=private_key or "",
         client_secret=client_secret,
+        middleware_url=middleware_url,
+        middleware_api_key=os.environ.get("QBSYNC_API_KEY"),
     )
     try:
         server = make_server("127.0.0.1", port, app, threaded=True)

@@ -9,12 +9,15 @@ Realtime_Requires_Field_Mappings), so the preview refuses what an org would.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable
 from typing import Any
 
 from simple_salesforce import Salesforce, format_soql
 from simple_salesforce.exceptions import SalesforceError as SimpleSalesforceError
+
+logger = logging.getLogger(__name__)
 
 OBJECT_MAPPING = "QB_Object_Mapping__c"
 FIELD_MAPPING = "QB_Field_Mapping__c"
@@ -58,12 +61,12 @@ def first_error_message(error: SimpleSalesforceError) -> str:
     return f"Salesforce answered HTTP {error.status}"
 
 
-def _as_apex(record: dict) -> dict:
+def as_apex_record(record: dict) -> dict:
     """An SObject as Apex serializes it to a component: no `attributes`, no null fields."""
     return {k: v for k, v in record.items() if k != "attributes" and v is not None}
 
 
-def _id_param(params: dict, name: str, *, required: bool = True) -> str | None:
+def id_param(params: dict, name: str, *, required: bool = True) -> str | None:
     value = params.get(name)
     if value is None and not required:
         return None
@@ -96,14 +99,20 @@ def _blank(value: Any) -> bool:
 class SetupController:
     """QBSetupController's contract on one org connection (`sf` returns a logged-in client)."""
 
-    def __init__(self, sf: Callable[[], Salesforce]) -> None:
+    def __init__(
+        self,
+        sf: Callable[[], Salesforce],
+        config_changed: Callable[[set[str]], object] | None = None,
+    ) -> None:
         self._sf = sf
+        # QBConfigChangedNotifier.enqueueFor: told the companies whose real-time switches changed.
+        self._config_changed = config_changed
         self._describes: dict[str, dict] = {}
 
     # ------------------------------------------------------------------ selector
 
     def _query(self, soql: str) -> list[dict]:
-        return [_as_apex(r) for r in self._sf().query_all(soql)["records"]]
+        return [as_apex_record(r) for r in self._sf().query_all(soql)["records"]]
 
     def _object_mappings_by_id(self, ids: list[str]) -> dict[str, dict]:
         if not ids:
@@ -170,7 +179,7 @@ class SetupController:
         return sorted(options, key=lambda o: (o["label"].lower(), o["apiName"]))
 
     def get_object_mappings(self, params: dict) -> list[dict]:
-        company_id = _id_param(params, "companyId", required=False)
+        company_id = id_param(params, "companyId", required=False)
         soql = format_soql(
             "SELECT {:literal} FROM QB_Object_Mapping__c WHERE Company__c = {} "
             "ORDER BY QB_Object__c",
@@ -190,7 +199,7 @@ class SetupController:
             record: dict = {}
             mapping_id = None
         else:
-            existing = self._require_object_mapping(_id_param(mapping, "Id"))
+            existing = self._require_object_mapping(id_param(mapping, "Id"))
             company_id, mapping_id = existing["Company__c"], existing["Id"]
             record = {f: existing.get(f) for f in EDITABLE_OBJECT_MAPPING_FIELDS}
         for field in EDITABLE_OBJECT_MAPPING_FIELDS:
@@ -265,7 +274,7 @@ class SetupController:
             raise ApexError(first_error_message(error)) from None
 
     def get_field_mappings(self, params: dict) -> list[dict]:
-        mapping_id = _id_param(params, "objectMappingId", required=False)
+        mapping_id = id_param(params, "objectMappingId", required=False)
         return self._field_mappings(mapping_id)
 
     def _field_mappings(self, mapping_id: str | None) -> list[dict]:
@@ -278,7 +287,7 @@ class SetupController:
         return self._query(soql)
 
     def save_field_mappings(self, params: dict) -> list[dict]:
-        parent = self._require_object_mapping(_id_param(params, "objectMappingId"))
+        parent = self._require_object_mapping(id_param(params, "objectMappingId"))
         rows = _records_param(params, "mappings")
         target = self._require_describe(parent["Salesforce_Object__c"])
         fields = {f["name"].lower(): f for f in target["fields"]}
@@ -384,7 +393,7 @@ class SetupController:
         for change in changes:
             if change is None or _blank(change.get("Id")):
                 raise ApexError("Every real-time change needs the Id of its object mapping.")
-            mapping_id = _id_param(change, "Id")
+            mapping_id = id_param(change, "Id")
             if mapping_id[:15] in seen:
                 raise ApexError(
                     f"Object mapping {mapping_id} appears more than once in the changes."
@@ -402,7 +411,7 @@ class SetupController:
         results = self._sf().restful(
             "composite/sobjects", method="PATCH", json={"allOrNone": False, "records": updates}
         )
-        rows = []
+        rows, changed_companies = [], set()
         for change, update, result in zip(changes, updates, results, strict=True):
             mapping = known.get(update["Id"][:15])
             rows.append(
@@ -415,6 +424,14 @@ class SetupController:
                     else " ".join(e["message"] for e in result["errors"]),
                 }
             )
+            if result["success"] and mapping:
+                changed_companies.add(mapping["Company__c"])
+        if changed_companies and self._config_changed:
+            try:
+                self._config_changed(changed_companies)
+            except (SimpleSalesforceError, ApexError) as error:
+                # In Apex this runs later as a Queueable: its failure never reaches the save.
+                logger.warning("configuration-change notification failed: %s", error)
         return rows
 
 
