@@ -38,7 +38,8 @@ def _newest_source_mtime() -> float:
     return newest
 
 
-def _ensure_bundle() -> None:
+def ensure_bundle() -> None:
+    """Build preview/dist when it is missing or older than its sources."""
     if BUNDLE.is_file() and BUNDLE.stat().st_mtime >= _newest_source_mtime():
         return
     build = subprocess.run(
@@ -53,12 +54,18 @@ def _ensure_bundle() -> None:
     )
 
 
-def test_admin_steps_in_chromium(preview_stack: PreviewStack, tmp_path: Path) -> None:
+def node_binary() -> str:
+    """Node for the browser tests; fails (not skips) when it or Chromium is missing."""
     if not Path(CHROMIUM).is_file():
         pytest.fail(f"{CHROMIUM} is missing: apt-get update && apt-get install -y chromium")
     node = shutil.which("node")
     assert node, "node (20) is required for the browser tests"
-    _ensure_bundle()
+    return node
+
+
+def test_admin_steps_in_chromium(preview_stack: PreviewStack, tmp_path: Path) -> None:
+    node = node_binary()
+    ensure_bundle()
     screenshots = os.environ.get("QBSYNC_SCREENSHOT_DIR") or str(tmp_path / "screenshots")
     env = {
         **os.environ,
