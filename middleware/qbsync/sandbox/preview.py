@@ -3,8 +3,9 @@
 The bundle (`./scripts/preview-build` → preview/dist) is the package's own components compiled with
 LWC OSS; its Salesforce-only modules call this server:
 
-- `POST /apex/QBSetupController/<method>` with the method's named parameters as a JSON object:
-  the `@AuraEnabled` contract (qbsync.sandbox.preview_apex), answered with the method's JSON
+- `POST /apex/<Class>/<method>` with the method's named parameters as a JSON object: the
+  `@AuraEnabled` contracts of QBSetupController (qbsync.sandbox.preview_apex) and
+  QBConnectionController (qbsync.sandbox.preview_connection), answered with the method's JSON
   result, or 400 `{"message", "exceptionType"}` as an AuraHandledException reaches a component;
 - `GET /ui-api/object-info/<Object>`: the UI API ObjectInfo (`lightning/uiObjectInfoApi`).
 
