@@ -1,4 +1,7 @@
 import { LightningElement, api } from 'lwc';
+import LightningConfirm from 'lightning/confirm';
+import startConnection from '@salesforce/apex/QBConnectionController.startConnection';
+import disconnect from '@salesforce/apex/QBConnectionController.disconnect';
 import NAME_FIELD from '@salesforce/schema/QB_Company__c.Name';
 import REALM_ID_FIELD from '@salesforce/schema/QB_Company__c.Realm_Id__c';
 import ENVIRONMENT_FIELD from '@salesforce/schema/QB_Company__c.Environment__c';
@@ -14,6 +17,17 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 // lapses (rolling 100 days, hard limit five years: research/quickbooks.md).
 export const EXPIRY_WARNING_DAYS = 30;
 
+// The middleware's callback page posts this to window.opener once the company is stored
+// (middleware/qbsync/templates/oauth_result.html).
+export const CONNECTED_MESSAGE = 'qbsync:connected';
+const POPUP_NAME = 'qbsyncConnect';
+const POPUP_FEATURES = 'popup,width=720,height=760';
+// A closed consent window is noticed within a second; polling stops after the 10-minute
+// life of the middleware's state, with a margin.
+export const POLL_INTERVAL_MS = 1000;
+export const POLL_LIMIT_MS = 15 * 60 * 1000;
+const NEEDS_RECONNECT = ['Reconnect Required', 'Disconnected'];
+
 const BADGE_CLASSES = {
     Connected: 'slds-theme_success',
     'Reconnect Required': 'slds-theme_warning',
@@ -21,11 +35,25 @@ const BADGE_CLASSES = {
 };
 
 /**
- * Shows one QuickBooks company's connection (or that none is connected) and a
- * Setup button that fires `setup` so the page can open the configuration.
+ * Shows one QuickBooks company's connection (or that none is connected) with
+ * Connect, Reconnect and Disconnect, and a Setup button that fires `setup` so
+ * the page can open the configuration. Connect and Reconnect open Intuit's
+ * consent page in a new window; when it reports success or closes, the card
+ * fires `connectionchange` so the page reloads the companies.
  */
 export default class QbConnectionCard extends LightningElement {
     @api company;
+    error;
+    blockedUrl;
+    busy = false;
+    popup;
+    pollTimer;
+    pollStartedAt;
+    messageListener = (event) => this.handleMessage(event);
+
+    disconnectedCallback() {
+        this.stopWatching();
+    }
 
     get isConnected() {
         return Boolean(this.company);
@@ -106,7 +134,136 @@ export default class QbConnectionCard extends LightningElement {
         return undefined;
     }
 
+    get waiting() {
+        return Boolean(this.popup);
+    }
+
+    get actionsDisabled() {
+        return this.busy || this.waiting;
+    }
+
+    get connectLabel() {
+        return this.company
+            ? 'Connect another company'
+            : 'Connect to QuickBooks';
+    }
+
+    get connectVariant() {
+        return this.company ? 'neutral' : 'brand';
+    }
+
+    /** A new consent is needed, or due soon (it also renews the refresh token). */
+    get showReconnect() {
+        return (
+            Boolean(this.company) &&
+            (NEEDS_RECONNECT.includes(this.status) ||
+                Boolean(this.expiryWarning))
+        );
+    }
+
+    get showDisconnect() {
+        return Boolean(this.company) && this.status !== 'Disconnected';
+    }
+
     handleSetup() {
         this.dispatchEvent(new CustomEvent('setup'));
+    }
+
+    handleRefresh() {
+        this.notifyChange(false);
+    }
+
+    async handleConnect() {
+        this.error = undefined;
+        this.blockedUrl = undefined;
+        // Opened before the Apex call, while the click still counts as a user gesture:
+        // browsers block a window opened after an await.
+        const popup = window.open('', POPUP_NAME, POPUP_FEATURES);
+        this.busy = true;
+        let url;
+        try {
+            url = await startConnection();
+        } catch (error) {
+            popup?.close();
+            this.error = error;
+            return;
+        } finally {
+            this.busy = false;
+        }
+        if (!popup) {
+            this.blockedUrl = url;
+            this.error =
+                'The browser blocked the QuickBooks window. Allow pop-ups for Salesforce, or open the consent page with the link below, then click Refresh status.';
+            return;
+        }
+        popup.location.href = url;
+        this.watch(popup);
+    }
+
+    async handleDisconnect() {
+        const confirmed = await LightningConfirm.open({
+            label: 'Disconnect QuickBooks company',
+            message: `Disconnect ${this.name} (realm ${this.realmId})? Its QuickBooks tokens are revoked and its changes stop syncing until it is connected again. Mappings are kept.`,
+            theme: 'warning',
+            variant: 'header'
+        });
+        if (!confirmed) {
+            return;
+        }
+        this.error = undefined;
+        this.busy = true;
+        try {
+            await disconnect({ realmId: this.realmId });
+            this.notifyChange(false);
+        } catch (error) {
+            this.error = error;
+        } finally {
+            this.busy = false;
+        }
+    }
+
+    watch(popup) {
+        this.popup = popup;
+        this.pollStartedAt = Date.now();
+        window.addEventListener('message', this.messageListener);
+        // Polling is the only way to learn that the user closed the window.
+        // eslint-disable-next-line @lwc/lwc/no-async-operation
+        this.pollTimer = setInterval(() => this.checkPopup(), POLL_INTERVAL_MS);
+    }
+
+    checkPopup() {
+        const expired = Date.now() - this.pollStartedAt > POLL_LIMIT_MS;
+        if (this.popup?.closed || expired) {
+            this.stopWatching();
+            this.notifyChange(false);
+        }
+    }
+
+    handleMessage(event) {
+        // Only the window this card opened may report a connection.
+        if (
+            event.source !== this.popup ||
+            event.data?.type !== CONNECTED_MESSAGE
+        ) {
+            return;
+        }
+        const popup = this.popup;
+        this.stopWatching();
+        popup.close();
+        this.notifyChange(true);
+    }
+
+    stopWatching() {
+        clearInterval(this.pollTimer);
+        this.pollTimer = undefined;
+        this.popup = undefined;
+        window.removeEventListener('message', this.messageListener);
+    }
+
+    /** `connected`: a company was just connected, so the page can select it. */
+    notifyChange(connected) {
+        this.dispatchEvent(
+            new CustomEvent('connectionchange', { detail: { connected } })
+        );
     }
 }

@@ -27,11 +27,20 @@ export default class QbSetup extends NavigationMixin(LightningElement) {
         this.loadCompanies();
     }
 
-    async loadCompanies() {
+    /**
+     * Loads the companies and keeps the selected one, unless `selectNewest` (a company was
+     * just connected: it comes first, the most recently connected).
+     */
+    async loadCompanies(selectNewest = true) {
         try {
             this.companies = await getCompanies();
             this.error = undefined;
-            this.selectedCompanyId = this.companies[0]?.Id;
+            const kept = this.companies.some(
+                (company) => company.Id === this.selectedCompanyId
+            );
+            if (selectNewest || !kept) {
+                this.selectedCompanyId = this.companies[0]?.Id;
+            }
         } catch (error) {
             this.companies = undefined;
             this.error = error;
@@ -103,6 +112,10 @@ export default class QbSetup extends NavigationMixin(LightningElement) {
             return;
         }
         this.selectedPane = name;
+    }
+
+    handleConnectionChange(event) {
+        this.loadCompanies(event.detail.connected);
     }
 
     handleSetup() {

@@ -214,6 +214,45 @@ describe('c-qb-setup', () => {
         );
     });
 
+    it('selects a company that was just connected', async () => {
+        getCompanies.mockResolvedValue([FIRST]);
+        const element = await render();
+        const connected = { ...SECOND, Status__c: 'Connected' };
+        getCompanies.mockResolvedValue([connected, FIRST]);
+
+        query(element, 'c-qb-connection-card').dispatchEvent(
+            new CustomEvent('connectionchange', { detail: { connected: true } })
+        );
+        await flushPromises();
+
+        expect(getCompanies).toHaveBeenCalledTimes(2);
+        expect(query(element, 'c-qb-connection-card').company).toEqual(
+            connected
+        );
+    });
+
+    it('keeps the selected company when the card reports a disconnect', async () => {
+        getCompanies.mockResolvedValue(COMPANIES);
+        const element = await render();
+        query(element, 'lightning-combobox').dispatchEvent(
+            new CustomEvent('change', { detail: { value: SECOND.Id } })
+        );
+        await flushPromises();
+        const disconnected = { ...SECOND, Status__c: 'Disconnected' };
+        getCompanies.mockResolvedValue([FIRST, disconnected]);
+
+        query(element, 'c-qb-connection-card').dispatchEvent(
+            new CustomEvent('connectionchange', {
+                detail: { connected: false }
+            })
+        );
+        await flushPromises();
+
+        expect(query(element, 'c-qb-connection-card').company).toEqual(
+            disconnected
+        );
+    });
+
     it('asks to connect first when there is no company', async () => {
         getCompanies.mockResolvedValue([]);
         const element = await render();
