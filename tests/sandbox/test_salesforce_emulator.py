@@ -991,3 +991,15 @@ def test_contacts_with_parent_account_path(sf):
         sf.call("POST", "sobjects/Contact", {"LastName": "X", "AccountId": sf.org.user_id}), 400
     )
     assert wrong_type["errorCode"] == "FIELD_INTEGRITY_EXCEPTION"
+
+
+def test_ui_api_object_info_marks_only_fields_a_form_must_fill_as_required(sf):
+    info = sf.call("GET", "ui-api/object-info/Account").json()
+    fields = info["fields"]
+    assert fields["Name"]["required"] is True
+    # Checkboxes default to false: never required, though not nillable (describe agrees).
+    assert fields["QB_Active__c"]["required"] is False
+    assert fields["QB_External_Id__c"]["externalId"] is True
+    described = {f["name"]: f for f in sf.call("GET", "sobjects/Account/describe").json()["fields"]}
+    assert described["QB_Active__c"]["nillable"] is False
+    assert described["QB_Active__c"]["defaultedOnCreate"] is True

@@ -51,7 +51,9 @@ def describe_field(definition: FieldDef) -> dict:
         "nillable": definition.nillable,
         "createable": definition.createable,
         "updateable": definition.updateable,
-        "defaultedOnCreate": definition.defaulted_on_create or definition.system,
+        "defaultedOnCreate": definition.defaulted_on_create
+        or definition.system
+        or definition.type == "Checkbox",
         "defaultValue": definition.default if definition.type != "Checkbox" else None,
         "defaultValueFormula": None,
         "calculated": definition.type == "Summary" or definition.formula is not None,
@@ -130,7 +132,10 @@ def object_info(schema: Schema, obj: ObjectDef) -> dict:
             "apiName": definition.name,
             "label": definition.label,
             "dataType": _UI_TYPES.get(described["type"], "String"),
-            "required": not definition.nillable and definition.createable,
+            # A Checkbox is never null (false by default), so a form never has to ask for it.
+            "required": not definition.nillable
+            and definition.createable
+            and not described["defaultedOnCreate"],
             "createable": definition.createable,
             "updateable": definition.updateable,
             "calculated": described["calculated"],
