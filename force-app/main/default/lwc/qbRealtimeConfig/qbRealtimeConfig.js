@@ -2,12 +2,21 @@ import { LightningElement, api } from 'lwc';
 import { ShowToastEvent } from 'lightning/platformShowToastEvent';
 import getObjectMappings from '@salesforce/apex/QBSetupController.getObjectMappings';
 import saveRealtimeSettings from '@salesforce/apex/QBSetupController.saveRealtimeSettings';
+import getConfigNotification from '@salesforce/apex/QBConnectionController.getConfigNotification';
+import notifyConfigChanged from '@salesforce/apex/QBConnectionController.notifyConfigChanged';
 import { entityNames, getEntity } from 'c/qbCatalog';
 import { buildRows, changesOf, mappedNotEnabled } from './realtimeRows';
+
+// After a save, the middleware is notified by a queued Apex job (QBConfigChangedNotifier):
+// its outcome is read back every 2 s for up to 30 s.
+export const NOTIFICATION_POLL_MS = 2000;
+export const NOTIFICATION_POLL_TRIES = 15;
 
 /**
  * Real-Time Configuration: every catalog object with its mapping state and an
  * enable toggle; Save sends all changed toggles in one saveRealtimeSettings call.
+ * A warning with "Notify again" shows while the middleware has not accepted the
+ * last configuration-change notification.
  */
 export default class QbRealtimeConfig extends LightningElement {
     mappings;
@@ -15,7 +24,14 @@ export default class QbRealtimeConfig extends LightningElement {
     rowErrors;
     drafts = {};
     saving = false;
+    notification;
+    notifying = false;
+    pollTimer;
     _companyId;
+
+    disconnectedCallback() {
+        clearTimeout(this.pollTimer);
+    }
 
     @api
     get companyId() {
@@ -28,9 +44,10 @@ export default class QbRealtimeConfig extends LightningElement {
 
     async load() {
         try {
-            this.mappings = await getObjectMappings({
-                companyId: this._companyId
-            });
+            [this.mappings, this.notification] = await Promise.all([
+                getObjectMappings({ companyId: this._companyId }),
+                getConfigNotification({ companyId: this._companyId })
+            ]);
             this.error = undefined;
         } catch (error) {
             this.mappings = undefined;
@@ -59,6 +76,65 @@ export default class QbRealtimeConfig extends LightningElement {
             : undefined;
     }
 
+    get notificationError() {
+        return this.notification?.Config_Notification_Error__c;
+    }
+
+    get notifyAgainDisabled() {
+        return this.notifying || !this.notification?.Realm_Id__c;
+    }
+
+    /** Reads the notification outcome until it changes from `before`, a few times at most. */
+    watchNotification(before, triesLeft = NOTIFICATION_POLL_TRIES) {
+        clearTimeout(this.pollTimer);
+        if (triesLeft <= 0) {
+            return;
+        }
+        // The queued job runs seconds after the save; there is no event to wait for.
+        // eslint-disable-next-line @lwc/lwc/no-async-operation
+        this.pollTimer = setTimeout(async () => {
+            try {
+                this.notification = await getConfigNotification({
+                    companyId: this._companyId
+                });
+            } catch (error) {
+                this.error = error;
+                return;
+            }
+            const after = this.notification;
+            const changed =
+                after?.Config_Notified_At__c !==
+                    before?.Config_Notified_At__c ||
+                after?.Config_Notification_Error__c !==
+                    before?.Config_Notification_Error__c;
+            if (!changed) {
+                this.watchNotification(before, triesLeft - 1);
+            }
+        }, NOTIFICATION_POLL_MS);
+    }
+
+    async handleNotifyAgain() {
+        this.notifying = true;
+        try {
+            this.notification = await notifyConfigChanged({
+                realmId: this.notification.Realm_Id__c
+            });
+            if (!this.notificationError) {
+                this.dispatchEvent(
+                    new ShowToastEvent({
+                        title: 'Sync middleware notified',
+                        message: 'The workers now use the saved configuration.',
+                        variant: 'success'
+                    })
+                );
+            }
+        } catch (error) {
+            this.error = error;
+        } finally {
+            this.notifying = false;
+        }
+    }
+
     get saveDisabled() {
         return this.saving || changesOf(this.rows).length === 0;
     }
@@ -73,6 +149,7 @@ export default class QbRealtimeConfig extends LightningElement {
         this.saving = true;
         this.rowErrors = undefined;
         this.error = undefined;
+        const before = this.notification;
         try {
             const results = await saveRealtimeSettings({ changes });
             const failed = results.filter((result) => !result.success);
@@ -92,6 +169,9 @@ export default class QbRealtimeConfig extends LightningElement {
                 );
             }
             await this.load();
+            if (saved > 0) {
+                this.watchNotification(before);
+            }
         } catch (error) {
             this.error = error;
         } finally {

@@ -2,6 +2,12 @@ import { createElement } from 'lwc';
 import QbRealtimeConfig from 'c/qbRealtimeConfig';
 import getObjectMappings from '@salesforce/apex/QBSetupController.getObjectMappings';
 import saveRealtimeSettings from '@salesforce/apex/QBSetupController.saveRealtimeSettings';
+import getConfigNotification from '@salesforce/apex/QBConnectionController.getConfigNotification';
+import notifyConfigChanged from '@salesforce/apex/QBConnectionController.notifyConfigChanged';
+import {
+    NOTIFICATION_POLL_MS,
+    NOTIFICATION_POLL_TRIES
+} from 'c/qbRealtimeConfig';
 
 jest.mock(
     'c/qbCatalog',
@@ -21,6 +27,29 @@ jest.mock(
     { virtual: true }
 );
 
+jest.mock(
+    '@salesforce/apex/QBConnectionController.getConfigNotification',
+    () => ({ default: jest.fn() }),
+    { virtual: true }
+);
+jest.mock(
+    '@salesforce/apex/QBConnectionController.notifyConfigChanged',
+    () => ({ default: jest.fn() }),
+    { virtual: true }
+);
+
+const COMPANY_ID = 'a00000000000001AAA';
+const NOTIFIED = {
+    Id: COMPANY_ID,
+    Realm_Id__c: '9341453050298834',
+    Config_Notified_At__c: '2026-11-24T09:00:00.000Z',
+    Config_Notification_Error__c: null
+};
+const NOT_NOTIFIED = {
+    ...NOTIFIED,
+    Config_Notification_Error__c:
+        'The sync middleware could not be reached: Read timed out'
+};
 const MAPPINGS = require('./data/getObjectMappings.json');
 const ROW_ERROR_RESULTS = require('./data/saveRealtimeSettingsRowError.json');
 const CUSTOMER_ID = 'a01000000000001AAA';
@@ -32,7 +61,7 @@ async function render() {
     const element = createElement('c-qb-realtime-config', {
         is: QbRealtimeConfig
     });
-    element.companyId = 'a00000000000001AAA';
+    element.companyId = COMPANY_ID;
     document.body.appendChild(element);
     await flushPromises();
     return element;
@@ -49,6 +78,19 @@ const saveButton = (element) =>
 const banner = (element) =>
     element.shadowRoot.querySelector('[data-id="not-enabled"]');
 
+const notificationWarning = (element) =>
+    element.shadowRoot.querySelector('[data-id="notification-error"]');
+const notifyAgainButton = (element) =>
+    element.shadowRoot.querySelector('[data-id="notify-again"]');
+
+// Settles awaited Apex calls and re-renders without timers (works with fake timers).
+async function settle() {
+    for (let i = 0; i < 10; i++) {
+        // eslint-disable-next-line no-await-in-loop
+        await Promise.resolve();
+    }
+}
+
 async function switchTo(element, qbObject, checked) {
     const input = toggle(element, qbObject);
     input.checked = checked;
@@ -59,6 +101,7 @@ async function switchTo(element, qbObject, checked) {
 describe('c-qb-realtime-config', () => {
     beforeEach(() => {
         getObjectMappings.mockResolvedValue(MAPPINGS);
+        getConfigNotification.mockResolvedValue(NOTIFIED);
     });
 
     afterEach(() => {
@@ -66,6 +109,7 @@ describe('c-qb-realtime-config', () => {
             document.body.removeChild(document.body.firstChild);
         }
         jest.clearAllMocks();
+        jest.useRealTimers();
     });
 
     it('lists every catalog object with its target, field count and status', async () => {
@@ -229,6 +273,129 @@ describe('c-qb-realtime-config', () => {
             element.shadowRoot.querySelector('[data-id="error"]').errors.body
                 .message
         ).toBe('No access');
+    });
+
+    it('shows no notification warning after a successful notification', async () => {
+        const element = await render();
+
+        expect(getConfigNotification).toHaveBeenCalledWith({
+            companyId: COMPANY_ID
+        });
+        expect(notificationWarning(element)).toBeNull();
+    });
+
+    it('warns when the middleware was not notified and notifies again', async () => {
+        getConfigNotification.mockResolvedValue(NOT_NOTIFIED);
+        notifyConfigChanged.mockResolvedValue(NOTIFIED);
+        const element = await render();
+        const toastHandler = jest.fn();
+        element.addEventListener('lightning__showtoast', toastHandler);
+
+        expect(notificationWarning(element).textContent).toContain(
+            'The sync middleware could not be reached: Read timed out'
+        );
+        notifyAgainButton(element).click();
+        await flushPromises();
+
+        expect(notifyConfigChanged).toHaveBeenCalledWith({
+            realmId: '9341453050298834'
+        });
+        expect(notificationWarning(element)).toBeNull();
+        expect(toastHandler.mock.calls[0][0].detail.title).toBe(
+            'Sync middleware notified'
+        );
+    });
+
+    it('keeps the warning with the new reason when notifying again fails', async () => {
+        getConfigNotification.mockResolvedValue(NOT_NOTIFIED);
+        notifyConfigChanged.mockResolvedValue({
+            ...NOTIFIED,
+            Config_Notification_Error__c:
+                'The sync middleware answered HTTP 503: database is locked'
+        });
+        const element = await render();
+        const toastHandler = jest.fn();
+        element.addEventListener('lightning__showtoast', toastHandler);
+
+        notifyAgainButton(element).click();
+        await flushPromises();
+
+        expect(notificationWarning(element).textContent).toContain(
+            'HTTP 503: database is locked'
+        );
+        expect(toastHandler).not.toHaveBeenCalled();
+    });
+
+    it('shows the Apex error when Notify again cannot run', async () => {
+        getConfigNotification.mockResolvedValue(NOT_NOTIFIED);
+        notifyConfigChanged.mockRejectedValue({
+            body: { message: 'No QuickBooks company with realm id 1 exists' }
+        });
+        const element = await render();
+
+        notifyAgainButton(element).click();
+        await flushPromises();
+
+        expect(
+            element.shadowRoot.querySelector('[data-id="error"]').shadowRoot
+                .textContent
+        ).toContain('No QuickBooks company with realm id 1 exists');
+    });
+
+    it('picks up a failed notification after a save', async () => {
+        saveRealtimeSettings.mockResolvedValue([
+            { id: CUSTOMER_ID, qbObject: 'Customer', success: true }
+        ]);
+        const element = await render();
+        await switchTo(element, 'Customer', true);
+        jest.useFakeTimers();
+
+        saveButton(element).click();
+        await settle();
+        // The queued job has not run yet: same outcome as before the save.
+        jest.advanceTimersByTime(NOTIFICATION_POLL_MS);
+        await settle();
+        expect(notificationWarning(element)).toBeNull();
+        getConfigNotification.mockResolvedValue(NOT_NOTIFIED);
+        jest.advanceTimersByTime(NOTIFICATION_POLL_MS);
+        await settle();
+
+        expect(notificationWarning(element).textContent).toContain(
+            'Read timed out'
+        );
+        const calls = getConfigNotification.mock.calls.length;
+        jest.advanceTimersByTime(NOTIFICATION_POLL_MS * 5);
+        await settle();
+        expect(getConfigNotification.mock.calls.length).toBe(calls);
+    });
+
+    it('stops reading the outcome after a while', async () => {
+        saveRealtimeSettings.mockResolvedValue([
+            { id: CUSTOMER_ID, qbObject: 'Customer', success: true }
+        ]);
+        const element = await render();
+        await switchTo(element, 'Customer', true);
+        jest.useFakeTimers();
+
+        saveButton(element).click();
+        await settle();
+        const afterSave = getConfigNotification.mock.calls.length;
+        for (let i = 0; i < NOTIFICATION_POLL_TRIES + 3; i++) {
+            jest.advanceTimersByTime(NOTIFICATION_POLL_MS);
+            // eslint-disable-next-line no-await-in-loop
+            await settle();
+        }
+
+        expect(getConfigNotification.mock.calls.length - afterSave).toBe(
+            NOTIFICATION_POLL_TRIES
+        );
+    });
+
+    it('is accessible with the notification warning', async () => {
+        getConfigNotification.mockResolvedValue(NOT_NOTIFIED);
+        const element = await render();
+
+        await expect(element).toBeAccessible();
     });
 
     it('is accessible', async () => {
