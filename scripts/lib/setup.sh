@@ -22,3 +22,14 @@ setup_node() {
     echo "==> installing npm packages (npm ci)"
     (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error)
 }
+
+setup_chromium() {
+    # The browser tests drive Debian's Chromium (playwright-core cannot download browsers here).
+    if [ ! -x /usr/bin/chromium ]; then
+        echo "==> installing Debian's chromium (browser tests)"
+        local sudo=""
+        [ "$(id -u)" -eq 0 ] || sudo="sudo"
+        $sudo apt-get update -q
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q chromium
+    fi
+}

@@ -76,8 +76,11 @@ def run(once: bool, workdir: Path, webhook_format: str) -> int:
     if once:
         stack.stop()
         return 0
+    preview_url = _serve_preview(stack)
     _say("")
     _say("The sandbox keeps running:")
+    if preview_url:
+        _say(f"  QB Setup tab (preview)   {preview_url}")
     _say(f"  Salesforce records page  {stack.sf_url}/records")
     _say(f"  QuickBooks admin API     {stack.qbo_url}/_admin")
     _say(
@@ -93,6 +96,27 @@ def run(once: bool, workdir: Path, webhook_format: str) -> int:
     _say("Stopping …")
     stack.stop()
     return 0
+
+
+def _serve_preview(stack: Stack) -> str | None:
+    """The package's QB Setup tab, rendered locally against the Salesforce emulator."""
+    from qbsync.sandbox.preview import DEFAULT_BUNDLE_DIR, create_preview_app, serve_in_thread
+    from qbsync.sandbox.stack import SF_USERNAME
+
+    if not (DEFAULT_BUNDLE_DIR / "app.js").is_file():
+        _say("  (no preview bundle: run ./scripts/preview-build to see the QB Setup tab)")
+        return None
+    app = create_preview_app(
+        stack.sf_url,
+        stack.ca_path,
+        client_id=stack.sf_client_id,
+        username=SF_USERNAME,
+        private_key_file=stack.key_path,
+        middleware_url=stack.web_url,
+        middleware_api_key=stack.api_key,
+    )
+    _server, url = serve_in_thread(app)
+    return url
 
 
 def main(argv: list[str] | None = None) -> int:
