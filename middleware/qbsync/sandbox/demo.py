@@ -15,8 +15,11 @@ import threading
 import time
 from pathlib import Path
 
+import requests
 from simple_salesforce import format_soql
+from simple_salesforce.exceptions import SalesforceError as SalesforceApiError
 
+from qbsync.salesforce.errors import SalesforceError
 from qbsync.sandbox.stack import Stack, StackError
 
 
@@ -28,54 +31,68 @@ def run(once: bool, workdir: Path, webhook_format: str) -> int:
     stack = Stack(workdir, webhook_format=webhook_format)
     _say(f"Starting the sandbox in {workdir} …")
     try:
-        stack.start()
-        _say(f"  QuickBooks emulator  {stack.qbo_url}")
-        _say(f"  Salesforce emulator  {stack.sf_url}  (CA {stack.ca_path})")
-        _say(
-            f"  middleware web       {stack.web_url}  (gunicorn) + worker, ledger {workdir / 'qbsync.db'}"
-        )
-
-        _say("1. Connecting the QuickBooks company through OAuth …")
-        stack.connect()
-        sf = stack.salesforce()
-        soql = "SELECT Name, Status__c FROM QB_Company__c WHERE Realm_Id__c = {}"
-        company = sf.query(format_soql(soql, stack.realm_id))["records"][0]
-        _say(f"   {company['Name']} (realm {stack.realm_id}): {company['Status__c']}")
-
-        _say("2. Applying the recommended mappings, enabling Customer for real time …")
-        mappings = stack.apply_recommended_mappings(sf, enable=("Customer",))
-        _say(f"   mapped {', '.join(mappings)}; real-time: Customer")
-
-        _say("3. Creating a Customer in QuickBooks …")
-        started = time.monotonic()
-        customer = stack.create_entity(
-            "Customer",
-            {
-                "DisplayName": "Amy's Bird Sanctuary",
-                "CompanyName": "Amy's Bird Sanctuary",
-                "PrimaryPhone": {"FreeFormNumber": "(650) 555-3311"},
-                "BillAddr": {"Line1": "4581 Finch St.", "City": "Bayshore", "PostalCode": "94326"},
-            },
-        )
-        _say(f"   Customer {customer['Id']} '{customer['DisplayName']}' created")
-
-        account = stack.wait_for_record(
-            sf, "Account", "Customer", customer["Id"], fields="Id, Name, BillingCity, Phone"
-        )
-        latency = time.monotonic() - started
-        _say(
-            f"4. Account {account['Id']} '{account['Name']}' ({account['BillingCity']}, "
-            f"{account['Phone']}) arrived in Salesforce {latency * 1000:.0f} ms later"
-        )
-    except StackError as error:
-        _say(f"FAILED: {error}")
-        _say(f"Logs: {workdir / 'logs'}")
-        stack.stop()
-        return 1
-
-    if once:
-        stack.stop()
+        try:
+            _show_customer_becoming_an_account(stack, workdir)
+        except (
+            StackError,
+            SalesforceError,
+            SalesforceApiError,
+            requests.RequestException,
+        ) as error:
+            _say(f"FAILED: {error}")
+            _say(f"Logs: {workdir / 'logs'}")
+            return 1
+        if not once:
+            _keep_running(stack, workdir)
         return 0
+    finally:
+        # Whatever happened (Ctrl-C included), no emulator or middleware process is left behind.
+        stack.stop()
+
+
+def _show_customer_becoming_an_account(stack: Stack, workdir: Path) -> None:
+    stack.start()
+    _say(f"  QuickBooks emulator  {stack.qbo_url}")
+    _say(f"  Salesforce emulator  {stack.sf_url}  (CA {stack.ca_path})")
+    _say(
+        f"  middleware web       {stack.web_url}  (gunicorn) + worker, ledger {workdir / 'qbsync.db'}"
+    )
+
+    _say("1. Connecting the QuickBooks company through OAuth …")
+    stack.connect()
+    sf = stack.salesforce()
+    soql = "SELECT Name, Status__c FROM QB_Company__c WHERE Realm_Id__c = {}"
+    company = sf.query(format_soql(soql, stack.realm_id))["records"][0]
+    _say(f"   {company['Name']} (realm {stack.realm_id}): {company['Status__c']}")
+
+    _say("2. Applying the recommended mappings, enabling Customer for real time …")
+    mappings = stack.apply_recommended_mappings(sf, enable=("Customer",))
+    _say(f"   mapped {', '.join(mappings)}; real-time: Customer")
+
+    _say("3. Creating a Customer in QuickBooks …")
+    started = time.monotonic()
+    customer = stack.create_entity(
+        "Customer",
+        {
+            "DisplayName": "Amy's Bird Sanctuary",
+            "CompanyName": "Amy's Bird Sanctuary",
+            "PrimaryPhone": {"FreeFormNumber": "(650) 555-3311"},
+            "BillAddr": {"Line1": "4581 Finch St.", "City": "Bayshore", "PostalCode": "94326"},
+        },
+    )
+    _say(f"   Customer {customer['Id']} '{customer['DisplayName']}' created")
+
+    account = stack.wait_for_record(
+        sf, "Account", "Customer", customer["Id"], fields="Id, Name, BillingCity, Phone"
+    )
+    latency = time.monotonic() - started
+    _say(
+        f"4. Account {account['Id']} '{account['Name']}' ({account['BillingCity']}, "
+        f"{account['Phone']}) arrived in Salesforce {latency * 1000:.0f} ms later"
+    )
+
+
+def _keep_running(stack: Stack, workdir: Path) -> None:
     preview_url = _serve_preview(stack)
     _say("")
     _say("The sandbox keeps running:")
@@ -94,8 +111,6 @@ def run(once: bool, workdir: Path, webhook_format: str) -> int:
     except KeyboardInterrupt:
         pass
     _say("Stopping …")
-    stack.stop()
-    return 0
 
 
 def _serve_preview(stack: Stack) -> str | None:
