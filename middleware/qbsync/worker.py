@@ -55,6 +55,9 @@ BACKOFF_CAP_SECONDS = 600.0
 # (Intuit: "HTTP Status Code 429 ... wait 60 seconds", research quickbooks.md §4).
 REALM_WAIT_SECONDS = 60
 CHUNK = 200  # records per sObject Collections call and external ids per SOQL IN list
+LAST_EVENT_INTERVAL = timedelta(
+    minutes=1
+)  # how often the connection card's "Last event" is refreshed
 # Record-level errors that mean "gone already": a delete that finds nothing to delete is done.
 ALREADY_DELETED_CODES = frozenset({"ENTITY_IS_DELETED", "INVALID_CROSS_REFERENCE_KEY"})
 
@@ -151,6 +154,7 @@ class Worker:
         # Realms QuickBooks asked us to leave alone (429, lost authorization): until when, why,
         # and the configuration generation then — a reconnect moves it and ends the wait.
         self._realm_waits: dict[str, tuple[datetime, str, int]] = {}
+        self._last_event_shown: dict[str, datetime] = {}
 
     # --- driving ----------------------------------------------------------------------------
 
@@ -173,6 +177,8 @@ class Worker:
             log.exception("Batch of %d %s events failed", len(events), batch.entity)
             batch.retry_all = f"internal error: {type(error).__name__}: {error}"
         entries = self._settle(batch)
+        if any(entry.status == SUCCESS for entry in entries):
+            self._note_last_event(batch.realm_id, batch.now)
         self.sync_logs.write(entries)
         return len(events)
 
@@ -450,21 +456,32 @@ class Worker:
 
     def _mark_reconnect_required(self, realm_id: str, reason: str) -> None:
         """Show the admin that the company needs a new consent; its events wait meanwhile."""
+        self._update_company(
+            realm_id, {"Status__c": "Reconnect Required", "Last_Error__c": reason[:32768]}
+        )
+        self.configs.invalidate(realm_id)
+
+    def _note_last_event(self, realm_id: str, now: datetime) -> None:
+        """Keep the connection card's "Last event" current, at most once a minute per realm
+        (each update is a Salesforce API call)."""
+        shown = self._last_event_shown.get(realm_id)
+        if shown is not None and now - shown < LAST_EVENT_INTERVAL:
+            return
+        self._last_event_shown[realm_id] = now
+        self._update_company(realm_id, {"Last_Event_At__c": now.isoformat(timespec="seconds")})
+
+    def _update_company(self, realm_id: str, fields: dict) -> None:
         try:
-            self.salesforce.upsert_collection(
-                "QB_Company__c",
-                "Realm_Id__c",
-                [
-                    {
-                        "Realm_Id__c": realm_id,
-                        "Status__c": "Reconnect Required",
-                        "Last_Error__c": reason[:32768],
-                    }
-                ],
+            (result,) = self.salesforce.upsert_collection(
+                "QB_Company__c", "Realm_Id__c", [{"Realm_Id__c": realm_id, **fields}]
             )
         except SalesforceError as error:
-            log.warning("Could not mark realm %s Reconnect Required: %s", realm_id, error)
-        self.configs.invalidate(realm_id)
+            log.warning("Could not update QB_Company__c of realm %s: %s", realm_id, error)
+            return
+        if not result.success:
+            log.warning(
+                "Salesforce refused QB_Company__c of realm %s: %s", realm_id, result.message
+            )
 
     # --- outcomes ---------------------------------------------------------------------------
 

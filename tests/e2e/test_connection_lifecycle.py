@@ -21,7 +21,7 @@ pytestmark = pytest.mark.e2e
 def company(sf, stack) -> dict:
     soql = format_soql(
         "SELECT Name, Status__c, Environment__c, Connected_At__c, Refresh_Token_Expires_At__c, "
-        "Last_Error__c FROM QB_Company__c WHERE Realm_Id__c = {}",
+        "Last_Error__c, Last_Event_At__c FROM QB_Company__c WHERE Realm_Id__c = {}",
         stack.realm_id,
     )
     (record,) = sf.query(soql)["records"]
@@ -61,7 +61,9 @@ def test_lost_authorization_holds_events_until_reconnect(stack, sf, mappings, we
 
     account = stack.wait_for_record(sf, "Account", "Customer", customer["Id"], timeout=20)
     assert account["Name"] == name
-    assert company(sf, stack)["Status__c"] == "Connected"
+    record = company(sf, stack)
+    assert record["Status__c"] == "Connected"
+    assert record["Last_Event_At__c"], "the connection card's Last event is kept current"
 
 
 def test_no_secret_reaches_the_middleware_logs(stack, sf, mappings):
