@@ -443,6 +443,31 @@ class Ledger:
             )
             return result.rowcount
 
+    def requeue_keys(self, keys: Sequence[str], reason: str = "replayed") -> int:
+        """Replay single events: those of `keys` that are failed or dead back to pending.
+
+        Attempts reset, `reason` recorded, the last error kept; events in any other state are
+        left alone. Returns how many were requeued.
+        """
+        if not keys:
+            return 0
+        c = events_table.c
+        with self._transaction() as connection:
+            result = connection.execute(
+                update(events_table)
+                .where(c.event_key.in_(list(keys)), c.state.in_(["failed", "dead"]))
+                .values(
+                    state="pending",
+                    attempts=0,
+                    next_attempt_at=None,
+                    lease_until=None,
+                    claimed_by=None,
+                    reason=reason,
+                    updated_at=_now(),
+                )
+            )
+            return result.rowcount
+
     # --- reading --------------------------------------------------------------------------
 
     def events(self, state: str | None = None, limit: int = 100) -> list[StoredEvent]:
@@ -452,6 +477,35 @@ class Ledger:
             if state not in STATES:
                 raise ValueError(f"unknown event state {state!r}; one of {', '.join(STATES)}")
             statement = statement.where(events_table.c.state == state)
+        with self._transaction() as connection:
+            return [_stored(row) for row in connection.execute(statement)]
+
+    def events_by_keys(self, keys: Sequence[str]) -> list[StoredEvent]:
+        """The events with these exact event keys, in ledger order."""
+        if not keys:
+            return []
+        statement = (
+            select(events_table)
+            .where(events_table.c.event_key.in_(list(keys)))
+            .order_by(events_table.c.id)
+        )
+        with self._transaction() as connection:
+            return [_stored(row) for row in connection.execute(statement)]
+
+    def events_by_key_prefix(self, prefix: str, limit: int = 100) -> list[StoredEvent]:
+        """Events whose key starts with `prefix` (LIKE wildcards in it are literal).
+
+        Not backed by an index on every backend: for the rare lookup of a shortened key.
+        SQLite's LIKE ignores ASCII case, so callers compare the keys themselves.
+        """
+        if not prefix:
+            raise ValueError("the event key prefix must not be empty")
+        statement = (
+            select(events_table)
+            .where(events_table.c.event_key.startswith(prefix, autoescape=True))
+            .order_by(events_table.c.id)
+            .limit(limit)
+        )
         with self._transaction() as connection:
             return [_stored(row) for row in connection.execute(statement)]
 

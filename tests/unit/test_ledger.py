@@ -438,3 +438,54 @@ def test_unreachable_database_is_reported_as_unavailable(tmp_path) -> None:
         ledger.add([event("1")])
     with pytest.raises(LedgerUnavailable):
         ledger.ping()
+
+
+# --- single-event replay (Retry on a sync log) --------------------------------------------
+
+
+def test_requeue_keys_puts_only_failed_and_dead_events_back(ledger: Ledger) -> None:
+    ledger.add([event("1"), event("2"), event("3"), event("4")])
+    claimed = {e.entity_id: e.id for e in ledger.claim("w1", 10, LEASE, now=NOW)}
+    ledger.mark_failed([claimed["1"]], error="REQUIRED_FIELD_MISSING: Name", retry_at=None)
+    ledger.mark_dead([claimed["2"]], error="gave up after 8 attempts")
+    ledger.mark_done([claimed["3"]])
+    keys = [f"ce:r1-Customer-{n}-Update" for n in ("1", "2", "3", "4", "unknown")]
+
+    assert ledger.requeue_keys(keys, reason="retried from Salesforce") == 2
+
+    by_id = {e.entity_id: e for e in ledger.events()}
+    assert {n: by_id[n].state for n in by_id} == {
+        "1": "pending",
+        "2": "pending",
+        "3": "done",
+        "4": "claimed",
+    }
+    assert (by_id["1"].attempts, by_id["1"].reason, by_id["1"].last_error) == (
+        0,
+        "retried from Salesforce",
+        "REQUIRED_FIELD_MISSING: Name",
+    )
+    assert (by_id["2"].next_attempt_at, by_id["2"].claimed_by) == (None, None)
+    again = ledger.claim("w2", 10, LEASE, now=NOW)
+    assert sorted(e.entity_id for e in again) == ["1", "2"]
+    assert ledger.requeue_keys([]) == 0
+
+
+def test_events_by_keys_and_by_key_prefix(ledger: Ledger) -> None:
+    ledger.add(
+        [
+            event("1", key="legacy:r1:Customer:1:Update:2025-12-04T15:25:05Z"),
+            event("2", key="legacy:r1:Customer:2:Update:2025-12-04T15:25:05Z"),
+            event("3", key="legacy_r1%Customer"),
+        ]
+    )
+    found = ledger.events_by_keys(["legacy:r1:Customer:2:Update:2025-12-04T15:25:05Z", "x"])
+    assert [e.entity_id for e in found] == ["2"]
+    assert ledger.events_by_keys([]) == []
+    prefixed = ledger.events_by_key_prefix("legacy:r1:Customer:")
+    assert [e.entity_id for e in prefixed] == ["1", "2"]
+    # `_` and `%` are literal, not LIKE wildcards.
+    assert [e.entity_id for e in ledger.events_by_key_prefix("legacy_r1%")] == ["3"]
+    assert ledger.events_by_key_prefix("legacy%") == []
+    with pytest.raises(ValueError, match="must not be empty"):
+        ledger.events_by_key_prefix("")
