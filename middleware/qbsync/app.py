@@ -42,11 +42,13 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     # Imported here: the views import `services` from this module.
     from qbsync.connections import ConnectionServices
     from qbsync.connections import blueprint as connections
+    from qbsync.events_api import blueprint as events_api
     from qbsync.webhooks.views import blueprint as webhooks
 
     app.extensions["qbsync.connections"] = ConnectionServices(settings=settings, ledger=ledger)
     app.register_blueprint(webhooks)
     app.register_blueprint(connections)
+    app.register_blueprint(events_api)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(LedgerUnavailable, _ledger_unavailable)
     app.register_error_handler(Exception, _unexpected_error)
