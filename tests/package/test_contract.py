@@ -540,7 +540,7 @@ def test_controller_exposes_the_methods_the_components_use() -> None:
             "notifyConfigChanged",
             "getConfigNotification",
         )
-    }
+    } | {"QBSyncLogController.retry"}
     imported = {
         f"{cls}.{method}"
         for path in (DEFAULT / "lwc").rglob("*.js")
