@@ -474,11 +474,15 @@ class Stack:
 
     def verify(self, *, realm: str | None = None, qb_object: str | None = None):
         """Run `qbsync verify` as an operator would; returns the CompletedProcess."""
-        args = [sys.executable, "-m", "qbsync.cli", "verify", "--realm", realm or self.realm_id]
+        args = ["verify", "--realm", realm or self.realm_id]
         if qb_object:
             args += ["--object", qb_object]
+        return self.run_cli(*args)
+
+    def run_cli(self, *args: str) -> subprocess.CompletedProcess:
+        """Run a `qbsync` command with the middleware's configuration; output captured."""
         return subprocess.run(  # noqa: S603 - our own interpreter and module
-            args,
+            [sys.executable, "-m", "qbsync.cli", *args],
             cwd=self.workdir,
             env={**os.environ, **self.middleware_env},
             capture_output=True,
