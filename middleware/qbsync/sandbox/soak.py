@@ -376,8 +376,11 @@ class Soak:
 
     def _chaos(self, until: float) -> None:
         menu = self._fault_menu()
-        next_fault = time.monotonic() + self._rng.expovariate(1 / self.config.fault_every)
-        next_kill = time.monotonic() + self._rng.expovariate(1 / self.config.kill_every)
+        # The first fault and the first kill come within the first third of the run, so even a
+        # short run has both; after that the gaps are exponential (a Poisson process).
+        third = (until - time.monotonic()) / 3
+        next_fault = time.monotonic() + self._rng.uniform(0, min(self.config.fault_every, third))
+        next_kill = time.monotonic() + self._rng.uniform(0, min(self.config.kill_every, third))
         while not self._stop.is_set():
             now = time.monotonic()
             if now >= until:
