@@ -140,6 +140,7 @@ class Worker:
 
             catalog = load_catalog()
         self.settings = settings
+        self.catalog = catalog
         self.ledger = ledger
         self.quickbooks = quickbooks
         self.salesforce = salesforce
@@ -234,8 +235,12 @@ class Worker:
     def _sync_records(self, batch: _Batch, mapping: ObjectMapping, config: RealmConfig) -> None:
         deleted: set[str] = set()
         to_read: list[str] = []
+        entity = self.catalog.entity(batch.entity)
+        deactivating = entity is not None and entity.deletes_by_deactivating
         for event in batch.events:
-            if event.operation == "Delete":
+            # A deleted name-list record is only inactive and still readable: its current state
+            # decides (an earlier Create in the same batch must not be lost).
+            if event.operation == "Delete" and not deactivating:
                 deleted.add(event.entity_id)
         for event in batch.events:
             if event.entity_id not in deleted and event.entity_id not in to_read:
@@ -261,6 +266,11 @@ class Worker:
             else:
                 # Not returned: deleted (or merged away) since the event was sent.
                 deleted.update(i for i in to_read if i not in found)
+                if mapping.delete_behavior == "Delete":
+                    # QuickBooks' deleted name-list record is an inactive one: it goes too.
+                    inactive = [i for i, record in found.items() if record.get("Active") is False]
+                    deleted.update(inactive)
+                    found = {i: r for i, r in found.items() if i not in inactive}
 
         # A merge also removes the merged-away record, unless QuickBooks still has it.
         for event in batch.events:

@@ -289,16 +289,6 @@ def test_ledger_briefly_locked(stack, sf):
     assert_no_drift(stack)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "product bug (worker.py, found by the soak): a Create and a Delete of one name-list "
-        "record claimed in the same batch never read the record, so the inactive record that "
-        "QuickBooks still holds never reaches Salesforce (Deactivate), and the CDC event of the "
-        "same version is used up in that batch; verify reports it missing"
-    ),
-)
 def test_create_and_delete_in_one_batch_reach_salesforce(stack, sf):
     """The worker is down while a Customer is created and deleted; all its events meet in one batch."""
     stack.kill("worker")

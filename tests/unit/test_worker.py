@@ -680,7 +680,10 @@ def test_delete_behaviour_delete_removes_the_salesforce_record(rsps, ledger, mak
 
     make_worker().run_once()
 
-    assert qb.queries == []  # a delete needs no read
+    # A Customer is a name-list record: QuickBooks' current state decides (here: both gone).
+    assert qb.queries == [
+        "select * from Customer where Id in ('5', '6') and Active in (true, false) MAXRESULTS 1000"
+    ]
     assert org.accounts == {}
     soql = [
         parse_qs(urlparse(c.request.url).query)["q"][0]
@@ -695,6 +698,32 @@ def test_delete_behaviour_delete_removes_the_salesforce_record(rsps, ledger, mak
         ("5", "ce:Customer-5-Delete"): ("done", "deleted"),
         ("6", "ce:Customer-6-Delete"): ("done", "not in Salesforce"),
     }
+
+
+def test_create_then_delete_in_one_batch_syncs_the_inactive_customer(rsps, ledger, make_worker):
+    # QuickBooks "deletes" a Customer by making it inactive; it is still there to read.
+    FakeQuickBooks(rsps, [customer(7, Active=False)])
+    org = FakeOrg(rsps, [mapping_row(delete_behavior="Deactivate")])
+    add_event(ledger, 7, "Create")
+    add_event(ledger, 7, "Delete")
+
+    make_worker().run_once()
+
+    assert org.accounts[ext(7)]["QB_Active__c"] is False
+    assert org.accounts[ext(7)]["Name"] == CUSTOMER["DisplayName"]
+    assert {state for state, _ in states(ledger).values()} == {"done"}
+
+
+def test_inactive_customer_is_deleted_when_delete_behaviour_is_delete(rsps, ledger, make_worker):
+    FakeQuickBooks(rsps, [customer(5, Active=False)])
+    org = FakeOrg(rsps, [mapping_row(delete_behavior="Delete")])
+    org.accounts[ext(5)] = {"Id": "001000000000000005", "Name": "Gone"}
+    add_event(ledger, 5, "Delete")
+
+    make_worker().run_once()
+
+    assert org.accounts == {}
+    assert states(ledger) == {("5", "ce:Customer-5-Delete"): ("done", "deleted")}
 
 
 def test_delete_behaviour_deactivate_clears_the_field_mapped_from_active(rsps, ledger, make_worker):

@@ -74,6 +74,14 @@ class Entity:
         """The field at `path`, matched exactly: QuickBooks JSON keys are case-sensitive."""
         return self._by_path.get(path)
 
+    @property
+    def deletes_by_deactivating(self) -> bool:
+        """A name-list entity (it has a boolean `Active`): QuickBooks "deletes" its records by
+        making them inactive, and a plain query leaves inactive ones out (Intuit blog,
+        2017-02-08, deep-dive-sql-queries)."""
+        active = self.field("Active")
+        return active is not None and active.type == "boolean"
+
 
 @dataclass(frozen=True)
 class RecommendedField:

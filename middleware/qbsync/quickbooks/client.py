@@ -193,8 +193,7 @@ def query_text(entity: str, ids: Sequence[str]) -> str:
 
 def _has_active_flag(entity: str) -> bool:
     described = load_catalog().entity(entity)
-    active = described.field("Active") if described else None
-    return active is not None and active.type == "boolean"
+    return described is not None and described.deletes_by_deactivating
 
 
 def _check_entity(entity: str) -> None:
