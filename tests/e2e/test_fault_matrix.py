@@ -301,7 +301,7 @@ def test_create_and_delete_in_one_batch_reach_salesforce(stack, sf):
             what="the Create and Delete webhook events in the ledger",
         )
         reconcile = stack.run_cli("reconcile", "--realm", stack.realm_id)
-        if reconcile.returncode != 0:  # not an AssertionError: that is the expected failure
+        if reconcile.returncode != 0:
             raise StackError(f"qbsync reconcile failed: {reconcile.stdout}{reconcile.stderr}")
     finally:
         stack.respawn("worker")
