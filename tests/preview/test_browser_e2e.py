@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from qbsync.sandbox.preview import create_preview_app, serve_in_thread
-from qbsync.sandbox.stack import SF_USERNAME, Stack
+from qbsync.sandbox.preview import serve_in_thread
+from qbsync.sandbox.stack import Stack
 
 from .test_browser import CHROMIUM, PREVIEW_DIR, ensure_bundle, node_binary
 
@@ -38,16 +38,7 @@ def sandbox(tmp_path: Path) -> Iterator[Stack]:
 def test_customer_arrives_after_the_admin_enables_it(sandbox: Stack, tmp_path: Path) -> None:
     node = node_binary()
     ensure_bundle()
-    app = create_preview_app(
-        sandbox.sf_url,
-        sandbox.ca_path,
-        client_id=sandbox.sf_client_id,
-        username=SF_USERNAME,
-        private_key_file=sandbox.key_path,
-        middleware_url=sandbox.web_url,
-        middleware_api_key=sandbox.api_key,
-    )
-    server, preview_url = serve_in_thread(app)
+    server, preview_url = serve_in_thread(sandbox.preview_app())
     try:
         env = {
             **os.environ,

@@ -115,22 +115,12 @@ def _keep_running(stack: Stack, workdir: Path) -> None:
 
 def _serve_preview(stack: Stack) -> str | None:
     """The package's QB Setup tab, rendered locally against the Salesforce emulator."""
-    from qbsync.sandbox.preview import DEFAULT_BUNDLE_DIR, create_preview_app, serve_in_thread
-    from qbsync.sandbox.stack import SF_USERNAME
+    from qbsync.sandbox.preview import DEFAULT_BUNDLE_DIR, serve_in_thread
 
     if not (DEFAULT_BUNDLE_DIR / "app.js").is_file():
         _say("  (no preview bundle: run ./scripts/preview-build to see the QB Setup tab)")
         return None
-    app = create_preview_app(
-        stack.sf_url,
-        stack.ca_path,
-        client_id=stack.sf_client_id,
-        username=SF_USERNAME,
-        private_key_file=stack.key_path,
-        middleware_url=stack.web_url,
-        middleware_api_key=stack.api_key,
-    )
-    _server, url = serve_in_thread(app)
+    _server, url = serve_in_thread(stack.preview_app())
     return url
 
 

@@ -291,6 +291,21 @@ class Stack:
             session=session,
         )
 
+    def preview_app(self):
+        """The QB Setup tab preview (issue: browser preview) wired to this sandbox: the Salesforce
+        emulator for Apex contracts and object info, the middleware's /api for the connect flow."""
+        from qbsync.sandbox.preview import create_preview_app
+
+        return create_preview_app(
+            self.sf_url,
+            self.ca_path,
+            client_id=self.sf_client_id,
+            username=SF_USERNAME,
+            private_key_file=self.key_path,
+            middleware_url=self.web_url,
+            middleware_api_key=self.api_key,
+        )
+
     def company_id(self, sf: Salesforce, *, realm: str | None = None) -> str:
         realm = realm or self.realm_id
         soql = format_soql("SELECT Id FROM QB_Company__c WHERE Realm_Id__c = {}", realm)
