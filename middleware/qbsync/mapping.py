@@ -21,6 +21,7 @@ from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
+from qbsync.ledger import Version
 from qbsync.salesforce.schema import external_id
 
 if TYPE_CHECKING:
@@ -366,3 +367,12 @@ def parse_qb_time(text: str | None) -> datetime | None:
     if not text:
         return None
     return _parse_datetime(text).astimezone(UTC)
+
+
+def record_version(record: Mapping[str, Any]) -> Version | None:
+    """A QuickBooks record's (LastUpdatedTime, SyncToken); None when it carries no timestamp."""
+    last_updated = parse_qb_time((record.get("MetaData") or {}).get("LastUpdatedTime"))
+    if last_updated is None:
+        return None
+    token = str(record.get("SyncToken", ""))
+    return Version(last_updated, int(token) if token.isdigit() else -1)

@@ -16,10 +16,11 @@ real-time-enabled object mapping whose catalog entity supports CDC:
    That trusts the server to keep the *oldest* objects of a full response (the QuickBooks emulator
    does; Intuit does not say which ones it keeps — UNCONFIRMED), then the next window starts
    where this one ended.
-3. Every record in the window that the ledger has not applied (its LastUpdatedTime is newer than
-   `applied_versions`; deletions always) becomes a ChangeEvent, source "cdc", operation Update, or
-   Delete for `"status": "Deleted"` (the worker then follows the mapping's Delete_Behavior__c),
-   event key `cdc:<realm>:<entity>:<id>:<LastUpdatedTime as sent>`, stored through
+3. Every record in the window that the ledger has not applied (its version, LastUpdatedTime then
+   SyncToken, is newer than `applied_versions`; deletions always) becomes a ChangeEvent, source
+   "cdc", operation Update, or Delete for `"status": "Deleted"` (the worker then follows the
+   mapping's Delete_Behavior__c), event key `cdc:<realm>:<entity>:<id>:<LastUpdatedTime as
+   sent>:<SyncToken>` (two changes in one second are two events), stored through
    `Ledger.add`, which drops keys it already holds — re-reading an overlap never duplicates work.
 
 Watermark rule. Two instants are kept per (realm, entity) in `reconcile_watermarks`:
@@ -48,8 +49,8 @@ from sqlalchemy import Column, String, Table, func, select
 from qbsync.config import Settings
 from qbsync.db import metadata
 from qbsync.events import ChangeEvent
-from qbsync.ledger import Ledger, UTCDateTime, applied_versions_table, events_table
-from qbsync.mapping import parse_qb_time
+from qbsync.ledger import Ledger, UTCDateTime, Version, applied_versions_table, events_table
+from qbsync.mapping import parse_qb_time, record_version
 from qbsync.quickbooks.errors import QuickBooksError
 from qbsync.salesforce.errors import SalesforceError
 from qbsync.sync_config import RealmConfig
@@ -297,42 +298,47 @@ class Reconciler:
         events = []
         for record in in_window:
             entity_id = str(record.get("Id"))
-            updated = _updated(record)
             deleted = record.get("status") == "Deleted"
-            version = applied.get(entity_id)
-            if not deleted and updated and version and updated <= version:
+            version = record_version(record)
+            known = applied.get(entity_id)
+            # Two changes within one second differ only by SyncToken: compare whole versions.
+            if not deleted and version and known and version <= known:
                 counts.already_applied += 1
                 continue
             raw = (record.get("MetaData") or {}).get("LastUpdatedTime")
             # A deletion without a time (its full shape is UNCONFIRMED, research §3) happens once.
             stamp = raw or ("Deleted" if deleted else f"seen-before-{end.isoformat()}")
+            if version is not None and version.sync_token >= 0:
+                stamp = f"{stamp}:{version.sync_token}"
             events.append(
                 ChangeEvent(
                     realm_id=realm_id,
                     entity=entity,
                     entity_id=entity_id,
                     operation="Delete" if deleted else "Update",
-                    occurred_at=updated,
+                    occurred_at=_updated(record),
                     event_key=f"cdc:{realm_id}:{entity}:{entity_id}:{stamp}",
                     source="cdc",
                 )
             )
         return events
 
-    def _applied_versions(self, realm_id: str, entity: str, ids: list[str]) -> dict[str, datetime]:
-        # One query per 500 ids instead of one `Ledger.applied_version` call per record.
+    def _applied_versions(self, realm_id: str, entity: str, ids: list[str]) -> dict[str, Version]:
+        # One query per 500 ids instead of one `Ledger.applied` call per record.
         t = applied_versions_table.c
-        found: dict[str, datetime] = {}
+        found: dict[str, Version] = {}
         with self.ledger.engine.connect() as connection:
             for start in range(0, len(ids), _ID_CHUNK):
                 rows = connection.execute(
-                    select(t.entity_id, t.last_updated).where(
+                    select(t.entity_id, t.last_updated, t.sync_token).where(
                         t.realm_id == realm_id,
                         t.entity == entity,
                         t.entity_id.in_(ids[start : start + _ID_CHUNK]),
                     )
                 )
-                found.update({row.entity_id: row.last_updated for row in rows})
+                found.update(
+                    {row.entity_id: Version(row.last_updated, row.sync_token) for row in rows}
+                )
         return found
 
     # --- watermarks -------------------------------------------------------------------------

@@ -35,7 +35,13 @@ from typing import Any
 
 from qbsync.config import Settings
 from qbsync.ledger import Ledger, StoredEvent, Version
-from qbsync.mapping import MappedRecord, MappingError, SObjectDescribe, build_record, parse_qb_time
+from qbsync.mapping import (
+    MappedRecord,
+    MappingError,
+    SObjectDescribe,
+    build_record,
+    record_version,
+)
 from qbsync.quickbooks.errors import (
     QuickBooksAuthError,
     QuickBooksError,
@@ -308,7 +314,7 @@ class Worker:
         fresh: dict[str, tuple[dict, Version | None]] = {}
         for entity_id in batch.unsettled(found):
             record = found[entity_id]
-            version = _version(record)
+            version = record_version(record)
             applied = self.ledger.applied(batch.realm_id, batch.entity, entity_id)
             if version is not None and applied is not None and version <= applied:
                 batch.settle(entity_id, RecordOutcome(DONE, "already applied"))
@@ -600,12 +606,3 @@ def build_worker(settings: Settings) -> Worker:
     ledger = Ledger.from_url(settings.database_url)
     vault = TokenVault(ledger.engine, settings.encryption_keys)
     return Worker(settings, ledger, QuickBooksClient(settings, vault), SalesforceClient(settings))
-
-
-def _version(record: dict) -> Version | None:
-    """The record's (LastUpdatedTime, SyncToken); None when QuickBooks sent no timestamp."""
-    last_updated = parse_qb_time((record.get("MetaData") or {}).get("LastUpdatedTime"))
-    if last_updated is None:
-        return None
-    token = str(record.get("SyncToken", ""))
-    return Version(last_updated, int(token) if token.isdigit() else -1)

@@ -226,6 +226,27 @@ def test_a_newer_version_than_the_applied_one_is_enqueued(
 
 
 @responses.activate
+def test_a_second_change_within_the_same_second_is_enqueued(
+    settings, ledger, quickbooks, clock
+) -> None:
+    # LastUpdatedTime has whole seconds: the SyncToken tells the applied version from a newer one.
+    second = NOW - timedelta(hours=1)
+    ledger.record_applied(REALM, "Customer", "2", second, 1)
+    ledger.record_applied(REALM, "Customer", "3", second, 4)
+    serve(
+        [
+            ("Customer", customer("2", second, SyncToken="2")),
+            ("Customer", customer("3", second, SyncToken="4")),
+        ]
+    )
+
+    counts = make_reconciler(settings, ledger, quickbooks, clock).run_once()
+
+    assert rows(ledger) == [(f"cdc:{REALM}:Customer:2:{qb_time(second)}:2", "2", "Update", "cdc")]
+    assert counts.already_applied == 1
+
+
+@responses.activate
 def test_only_real_time_enabled_cdc_objects_of_connected_realms(
     settings, ledger, quickbooks, clock
 ) -> None:
