@@ -57,7 +57,7 @@ class Settings:
     worker_batch_size: int = 500
     worker_poll_seconds: float = 0.2
     lease_seconds: int = 120
-    max_attempts: int = 8
+    max_attempts: int = 12  # 2 s backoff doubling to 10 min, jittered: ~20–40 min of outage
     config_ttl_seconds: int = 60
     reconcile_interval_seconds: int = 900
     log_level: str = "INFO"
