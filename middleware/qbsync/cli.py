@@ -23,6 +23,21 @@ def _settings(role: str | None) -> Settings:
         raise click.ClickException(str(error)) from None
 
 
+def _check_vault(settings: Settings) -> None:
+    """Stop start-up when the configured keys cannot decrypt the stored tokens (a wrong key)."""
+    from qbsync.db import create_tables, make_engine
+    from qbsync.quickbooks.tokens import TokenVault, TokenVaultError
+
+    engine = make_engine(settings.database_url)
+    create_tables(engine)
+    try:
+        TokenVault(engine, settings.encryption_keys).verify()
+    except TokenVaultError as error:
+        raise click.ClickException(str(error)) from None
+    finally:
+        engine.dispose()
+
+
 def _logging(settings: Settings) -> None:
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
@@ -40,7 +55,8 @@ def main() -> None:
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
 def serve(bind: str, workers: int) -> None:
     """Run the web process (webhooks and /api) under gunicorn."""
-    _settings("web")  # fail here, with one message, rather than inside every gunicorn worker
+    # Fail here, with one message, rather than inside every gunicorn worker.
+    _check_vault(_settings("web"))
     argv = [
         sys.executable,
         "-m",
@@ -64,6 +80,7 @@ def serve(bind: str, workers: int) -> None:
 def worker(once: bool) -> None:
     """Run the sync worker: ledger → QuickBooks → Salesforce, plus CDC reconciliation."""
     settings = _settings("worker")
+    _check_vault(settings)
     _logging(settings)
     from qbsync.reconcile import build_reconciler, reconcile_periodically
     from qbsync.worker import build_worker

@@ -1,0 +1,92 @@
+"""The `qbsync` command: start-up refusals name what is wrong; keygen and rotate-keys work."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from click.testing import CliRunner
+from cryptography.fernet import Fernet
+
+from qbsync.cli import main
+from qbsync.db import create_tables, make_engine
+from qbsync.quickbooks.tokens import TokenSet, TokenVault
+
+REALM = "9341455130166501"
+
+
+@pytest.fixture
+def database(tmp_path) -> str:
+    return f"sqlite:///{tmp_path / 'qbsync.db'}"
+
+
+def store_tokens(database: str, key: str) -> None:
+    engine = make_engine(database)
+    create_tables(engine)
+    TokenVault(engine, [key]).save(
+        TokenSet(
+            access_token="access-secret",
+            refresh_token="refresh-secret",
+            access_expires_at=datetime.now(UTC) + timedelta(hours=1),
+            refresh_expires_at=None,
+            refresh_hard_expires_at=None,
+            realm_id=REALM,
+            environment="sandbox",
+        )
+    )
+    engine.dispose()
+
+
+def worker_env(database: str, key: str) -> dict[str, str]:
+    return {
+        "QBSYNC_DATABASE_URL": database,
+        "QBSYNC_ENCRYPTION_KEY": key,
+        "INTUIT_CLIENT_ID": "client",
+        "INTUIT_CLIENT_SECRET": "secret",
+        "SALESFORCE_LOGIN_URL": "https://login.salesforce.com",
+        "SALESFORCE_CLIENT_ID": "consumer",
+        "SALESFORCE_CLIENT_SECRET": "consumer-secret",
+    }
+
+
+def run(args: list[str], env: dict[str, str]):
+    return CliRunner().invoke(main, args, env=env, catch_exceptions=False)
+
+
+def test_serve_without_a_required_setting_names_it(database):
+    result = run(["serve"], {"QBSYNC_DATABASE_URL": database, "QBSYNC_ENCRYPTION_KEY": ""})
+    assert result.exit_code == 1
+    assert "QBSYNC_ENCRYPTION_KEY is required" in result.output
+
+
+def test_worker_refuses_a_key_that_cannot_decrypt_the_stored_tokens(database):
+    store_tokens(database, Fernet.generate_key().decode())
+    result = run(["worker", "--once"], worker_env(database, Fernet.generate_key().decode()))
+    assert result.exit_code == 1
+    assert f"realm {REALM} cannot be decrypted" in result.output
+    assert "refresh-secret" not in result.output
+
+
+def test_keygen_prints_a_fernet_key():
+    result = run(["keygen"], {})
+    assert result.exit_code == 0
+    Fernet(result.output.strip())  # raises when it is not a key
+
+
+def test_rotate_keys_re_encrypts_with_the_newest_key(database):
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    store_tokens(database, old)
+
+    result = run(
+        ["rotate-keys"], {"QBSYNC_DATABASE_URL": database, "QBSYNC_ENCRYPTION_KEY": f"{new},{old}"}
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "re-encrypted 1 token set(s)" in result.output
+    engine = make_engine(database)
+    assert TokenVault(engine, [new]).get(REALM).refresh_token == "refresh-secret"
+    engine.dispose()
+
+
+def test_events_lists_counts_of_an_empty_ledger(database):
+    result = run(["events"], {"QBSYNC_DATABASE_URL": database})
+    assert result.exit_code == 0
+    assert "pending=0" in result.output
