@@ -1,0 +1,89 @@
+"""Browser tests on the whole sandbox: a running `Stack` and one preview/e2e spec run against it.
+
+Shared by the end-to-end browser drivers (test_browser_e2e.py, test_browser_connect.py): each
+starts its own Stack (both emulators, gunicorn and the worker as real processes), serves the QB
+Setup preview wired to it (`Stack.preview_app`), and runs one spec file with node's test runner,
+so a spec only ever sees the sandbox state its own driver prepared.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from qbsync.sandbox.preview import serve_in_thread
+from qbsync.sandbox.stack import Stack
+
+from .test_browser import CHROMIUM, PREVIEW_DIR, ensure_bundle, node_binary
+
+LOG_TAIL = 4000
+
+
+def stack_logs(stack: Stack) -> str:
+    """The end of every sandbox process's log, for a failure report."""
+    return "\n".join(
+        f"--- {name} log ---\n{stack.log_path(name).read_text()[-LOG_TAIL:]}"
+        for name in stack.processes
+    )
+
+
+@contextmanager
+def running_sandbox(workdir: Path) -> Iterator[Stack]:
+    """A started Stack, stopped afterwards (also when it fails to start: no process outlives it)."""
+    stack = Stack(workdir)
+    try:
+        stack.start()
+        yield stack
+    except BaseException:
+        print(stack_logs(stack))
+        raise
+    finally:
+        stack.stop()
+
+
+def screenshot_dir(tmp_path: Path) -> Path:
+    """Where the browser tests save screenshots: $QBSYNC_SCREENSHOT_DIR (./scripts/screenshots)."""
+    return Path(os.environ.get("QBSYNC_SCREENSHOT_DIR") or tmp_path / "shots")
+
+
+def run_e2e_spec(stack: Stack, spec: str, screenshots: Path, *, timeout: float = 600) -> str:
+    """Run preview/`spec` in Chromium against `stack`; fails with node's report and the logs.
+
+    The spec gets the preview's and both emulators' URLs, the middleware's URL, the emulated
+    company's realm id and name. Returns node's report.
+    """
+    node = node_binary()
+    ensure_bundle()
+    server, preview_url = serve_in_thread(stack.preview_app())
+    try:
+        env = {
+            **os.environ,
+            "PREVIEW_URL": preview_url,
+            "SALESFORCE_URL": stack.sf_url,
+            # Node reads extra CAs only at start: the emulator's CA for the specs' own API calls.
+            "NODE_EXTRA_CA_CERTS": str(stack.ca_path),
+            "QBO_URL": stack.qbo_url,
+            "MIDDLEWARE_URL": stack.web_url,
+            "REALM_ID": stack.realm_id,
+            "COMPANY_NAME": stack.company_name,
+            "SCREENSHOT_DIR": str(screenshots),
+            "CHROMIUM": CHROMIUM,
+        }
+        run = subprocess.run(
+            [node, "--test", "--test-reporter=spec", spec],
+            cwd=PREVIEW_DIR,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+    finally:
+        server.shutdown()
+    print(run.stdout[-20000:])
+    assert run.returncode == 0, (
+        f"browser tests failed:\n{run.stdout[-15000:]}\n{run.stderr[-5000:]}\n{stack_logs(stack)}"
+    )
+    return run.stdout
