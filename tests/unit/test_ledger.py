@@ -6,57 +6,22 @@ Each PostgreSQL test gets a fresh schema, so parallel runs never see each other'
 
 from __future__ import annotations
 
-import os
 import threading
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import make_url
 
-from qbsync.db import make_engine, metadata
+from qbsync.db import make_engine
 from qbsync.events import ChangeEvent
 from qbsync.ledger import Ledger, LedgerUnavailable, Version
 
 NOW = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 LEASE = 60
-POSTGRES_URL = os.environ.get("QBSYNC_TEST_POSTGRES_URL")
-
-BACKENDS = [
-    "sqlite",
-    pytest.param(
-        "postgresql",
-        marks=[
-            pytest.mark.postgres,
-            pytest.mark.skipif(not POSTGRES_URL, reason="QBSYNC_TEST_POSTGRES_URL is not set"),
-        ],
-    ),
-]
 
 
-@pytest.fixture(params=BACKENDS)
-def ledger(request: pytest.FixtureRequest, tmp_path) -> Iterator[Ledger]:
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'ledger.db'}")
-        metadata.create_all(engine)
-        yield Ledger(engine)
-        engine.dispose()
-        return
-    schema = f"ledger_test_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(POSTGRES_URL)
-    with admin.begin() as connection:
-        connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-    engine = make_engine(url.render_as_string(hide_password=False))
-    metadata.create_all(engine)
-    try:
-        yield Ledger(engine)
-    finally:
-        engine.dispose()
-        with admin.begin() as connection:
-            connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.dispose()
+@pytest.fixture
+def ledger(database) -> Ledger:
+    return Ledger(database)
 
 
 def event(

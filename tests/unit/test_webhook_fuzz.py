@@ -19,8 +19,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-import os
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -29,11 +27,9 @@ import pytest
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import make_url
 
 from qbsync.app import create_app
 from qbsync.config import Settings
-from qbsync.db import make_engine, metadata
 from qbsync.ledger import Ledger
 from qbsync.webhooks.parsing import WebhookPayloadError, parse
 from qbsync.webhooks.signature import sign
@@ -42,49 +38,20 @@ TOKEN = "fuzz-verifier-token"
 URL = "/webhooks/quickbooks"
 LIMIT = 64 * 1024
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "webhooks"
-POSTGRES_URL = os.environ.get("QBSYNC_TEST_POSTGRES_URL")
 FUZZ = settings(
     max_examples=200,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-BACKENDS = [
-    "sqlite",
-    pytest.param(
-        "postgresql",
-        marks=[
-            pytest.mark.postgres,
-            pytest.mark.skipif(not POSTGRES_URL, reason="QBSYNC_TEST_POSTGRES_URL is not set"),
-        ],
-    ),
-]
 
 
 def fixture(name: str) -> bytes:
     return (FIXTURES / f"{name}.json").read_bytes()
 
 
-@pytest.fixture(params=BACKENDS)
-def ledger(request: pytest.FixtureRequest, tmp_path) -> Iterator[Ledger]:
-    if request.param == "sqlite":
-        ledger = Ledger.from_url(f"sqlite:///{tmp_path / 'ledger.db'}")
-        yield ledger
-        ledger.engine.dispose()
-        return
-    schema = f"fuzz_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(POSTGRES_URL)
-    with admin.begin() as connection:
-        connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-    engine = make_engine(url.render_as_string(hide_password=False))
-    metadata.create_all(engine)
-    try:
-        yield Ledger(engine)
-    finally:
-        engine.dispose()
-        with admin.begin() as connection:
-            connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.dispose()
+@pytest.fixture
+def ledger(database) -> Ledger:
+    return Ledger(database)
 
 
 @pytest.fixture

@@ -1,0 +1,53 @@
+"""Shared fixtures of the unit suites."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+
+from qbsync.db import make_engine, metadata
+
+POSTGRES_URL = os.environ.get("QBSYNC_TEST_POSTGRES_URL")
+
+# The ledger's contract holds on both databases: SQLite always, PostgreSQL when CI provides one.
+BACKENDS = [
+    "sqlite",
+    pytest.param(
+        "postgresql",
+        marks=[
+            pytest.mark.postgres,
+            pytest.mark.skipif(not POSTGRES_URL, reason="QBSYNC_TEST_POSTGRES_URL is not set"),
+        ],
+    ),
+]
+
+
+@pytest.fixture(params=BACKENDS)
+def database(request: pytest.FixtureRequest, tmp_path) -> Iterator[Engine]:
+    """A fresh database with every table: a temp SQLite file, or a new PostgreSQL schema (so
+    parallel runs never see each other's rows), dropped afterwards."""
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'ledger.db'}")
+        metadata.create_all(engine)
+        yield engine
+        engine.dispose()
+        return
+    schema = f"qbsync_test_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(POSTGRES_URL)
+    with admin.begin() as connection:
+        connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+    engine = make_engine(url.render_as_string(hide_password=False))
+    metadata.create_all(engine)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.begin() as connection:
+            connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        admin.dispose()
