@@ -230,13 +230,20 @@ def test_salesforce_invalid_session(stack, sf):
 
 
 def test_webhooks_duplicated_and_reordered(stack, sf):
+    # A batch an earlier fault left in Intuit's retry schedule holds later ones back (head of
+    # line), and CDC may bring the records first: churn until the chaos has really been served.
+    wait_until(lambda: deliveries_idle(stack), timeout=180, what="earlier deliveries")
     before = stack.qbo("GET", "/deliveries")
     stack.qbo("PATCH", "/webhooks", json={"duplicate_rate": 1.0, "reorder_rate": 1.0, "seed": 5})
-    final = churn(stack, 5)
-    assert_arrived(stack, sf, final)
-    after = stack.qbo("GET", "/deliveries")
-    assert after["duplicated"] > before["duplicated"]
-    assert after["reordered"] > before["reordered"]
+    for _ in range(3):
+        final = churn(stack, 5)
+        assert_arrived(stack, sf, final)
+        wait_until(lambda: deliveries_idle(stack), timeout=60, what="the chaotic deliveries")
+        after = stack.qbo("GET", "/deliveries")
+        if after["duplicated"] > before["duplicated"] and after["reordered"] > before["reordered"]:
+            break
+    assert after["duplicated"] > before["duplicated"], after
+    assert after["reordered"] > before["reordered"], after
     assert_no_drift(stack)
 
 
