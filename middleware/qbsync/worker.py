@@ -158,6 +158,7 @@ class Worker:
         )
         self.sync_logs = SyncLogWriter(salesforce)
         self._describes: dict[str, SObjectDescribe] = {}
+        self._describes_generation: int | None = None
         # Realms QuickBooks asked us to leave alone (429, lost authorization): until when, why,
         # and the configuration generation then — a reconnect moves it and ends the wait.
         self._realm_waits: dict[str, tuple[datetime, str, int]] = {}
@@ -323,6 +324,12 @@ class Worker:
         return fresh
 
     def _describe(self, sobject: str) -> SObjectDescribe:
+        # A configuration change (a Save in Salesforce) may come with new fields: describe again.
+        generation = self.ledger.config_generation()
+        if generation != self._describes_generation:
+            self._describes.clear()
+            self.salesforce.forget_describes()
+            self._describes_generation = generation
         if sobject not in self._describes:
             self._describes[sobject] = SObjectDescribe.from_json(self.salesforce.describe(sobject))
         return self._describes[sobject]

@@ -976,3 +976,22 @@ def test_build_worker_wires_the_configured_ledger_and_clients(tmp_path, settings
     worker = build_worker(settings.with_overrides(database_url=url))
     assert worker.run_once() == 0  # an empty ledger: no HTTP call (responses is not active)
     assert str(worker.ledger.engine.url) == url
+
+
+def test_a_configuration_change_describes_the_target_again(rsps, ledger, make_worker):
+    # Fields added in Salesforce come with a Save there (POST /api/config-changed).
+    FakeQuickBooks(rsps, [customer(1), customer(2), customer(3)])
+    FakeOrg(rsps, [mapping_row()])
+    worker = make_worker()
+    describes = lambda: len(calls_to(rsps, "/sobjects/Account/describe"))  # noqa: E731
+
+    add_event(ledger, 1)
+    worker.run_once()
+    add_event(ledger, 2)
+    worker.run_once()
+    assert describes() == 1  # cached
+
+    ledger.config_changed()
+    add_event(ledger, 3)
+    worker.run_once()
+    assert describes() == 2
