@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import json
+from pathlib import Path
 
 import pytest
 
@@ -18,42 +20,9 @@ from qbsync.sync_config import FieldMapping, ObjectMapping
 REALM = "9130350000000000"
 
 # research/quickbooks.md §6: Intuit's Customer sample (PipedreamHQ/pipedream fixture).
-CUSTOMER = {
-    "domain": "QBO",
-    "FamilyName": "Lauterbach",
-    "DisplayName": "Amy's Bird Sanctuary",
-    "DefaultTaxCodeRef": {"value": "2"},
-    "PrimaryEmailAddr": {"Address": "Birds@Intuit.com"},
-    "PreferredDeliveryMethod": "Print",
-    "GivenName": "Amy",
-    "FullyQualifiedName": "Amy's Bird Sanctuary",
-    "BillWithParent": False,
-    "Job": False,
-    "BalanceWithJobs": 274.0,
-    "PrimaryPhone": {"FreeFormNumber": "(650) 555-3311"},
-    "Active": True,
-    "MetaData": {
-        "CreateTime": "2014-09-11T16:48:43-07:00",
-        "LastUpdatedTime": "2015-07-01T10:14:15-07:00",
-    },
-    "BillAddr": {
-        "City": "Bayshore",
-        "Line1": "4581 Finch St.",
-        "PostalCode": "94326",
-        "Lat": "INVALID",
-        "Long": "INVALID",
-        "CountrySubDivisionCode": "CA",
-        "Id": "2",
-    },
-    "MiddleName": "Michelle",
-    "Notes": "Note added via Update operation.",
-    "Taxable": True,
-    "Balance": 274.0,
-    "SyncToken": "5",
-    "CompanyName": "Amy's Bird Sanctuary",
-    "sparse": False,
-    "Id": "1",
-}
+CUSTOMER = json.loads(
+    (Path(__file__).parents[1] / "fixtures" / "quickbooks" / "customer.json").read_text()
+)
 
 
 def sf_field(name, type_="string", length=0, **extra):

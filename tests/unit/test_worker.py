@@ -16,6 +16,7 @@ import random
 import re
 import threading
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -47,42 +48,9 @@ DELETE_URL = re.compile(rf"^{re.escape(API)}/composite/sobjects\?")
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
 # research/quickbooks.md §6: Intuit's Customer sample (PipedreamHQ/pipedream fixture).
-CUSTOMER = {
-    "domain": "QBO",
-    "FamilyName": "Lauterbach",
-    "DisplayName": "Amy's Bird Sanctuary",
-    "DefaultTaxCodeRef": {"value": "2"},
-    "PrimaryEmailAddr": {"Address": "Birds@Intuit.com"},
-    "PreferredDeliveryMethod": "Print",
-    "GivenName": "Amy",
-    "FullyQualifiedName": "Amy's Bird Sanctuary",
-    "BillWithParent": False,
-    "Job": False,
-    "BalanceWithJobs": 274.0,
-    "PrimaryPhone": {"FreeFormNumber": "(650) 555-3311"},
-    "Active": True,
-    "MetaData": {
-        "CreateTime": "2014-09-11T16:48:43-07:00",
-        "LastUpdatedTime": "2015-07-01T10:14:15-07:00",
-    },
-    "BillAddr": {
-        "City": "Bayshore",
-        "Line1": "4581 Finch St.",
-        "PostalCode": "94326",
-        "Lat": "INVALID",
-        "Long": "INVALID",
-        "CountrySubDivisionCode": "CA",
-        "Id": "2",
-    },
-    "MiddleName": "Michelle",
-    "Notes": "Note added via Update operation.",
-    "Taxable": True,
-    "Balance": 274.0,
-    "SyncToken": "5",
-    "CompanyName": "Amy's Bird Sanctuary",
-    "sparse": False,
-    "Id": "1",
-}
+CUSTOMER = json.loads(
+    (Path(__file__).parents[1] / "fixtures" / "quickbooks" / "customer.json").read_text()
+)
 
 
 def customer(id_, **changes):
