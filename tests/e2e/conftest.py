@@ -11,17 +11,9 @@ from qbsync.sandbox.stack import Stack
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory):
-    sandbox = Stack(tmp_path_factory.mktemp("sandbox"))
-    sandbox.start()
-    try:
+    with Stack(tmp_path_factory.mktemp("sandbox")).running() as sandbox:
         sandbox.connect()
         yield sandbox
-    except BaseException:
-        for name in sandbox.processes:
-            print(f"--- {name} log ---\n{sandbox.log_path(name).read_text()[-4000:]}")
-        raise
-    finally:
-        sandbox.stop()
 
 
 @pytest.fixture(scope="session")

@@ -44,17 +44,10 @@ def stack(tmp_path_factory):
         tmp_path_factory.mktemp("crash"),
         extra_env={"QBSYNC_LEASE_SECONDS": "10", "QBSYNC_RECONCILE_SECONDS": "5"},
     )
-    sandbox.start()
-    try:
+    with sandbox.running():
         sandbox.connect()
         sandbox.apply_recommended_mappings(sandbox.salesforce(), enable=("Customer",))
         yield sandbox
-    except BaseException:
-        for name in sandbox.processes:
-            print(f"--- {name} log ---\n{sandbox.log_path(name).read_text()[-4000:]}")
-        raise
-    finally:
-        sandbox.stop()
 
 
 class Load(threading.Thread):

@@ -37,20 +37,13 @@ def stack(tmp_path_factory):
         tmp_path_factory.mktemp("faults"),
         extra_env={"QBSYNC_RECONCILE_SECONDS": "5", "QBSYNC_LEASE_SECONDS": "20"},
     )
-    sandbox.start()
-    try:
+    with sandbox.running():
         sandbox.connect()
         sandbox.add_company(SECOND_REALM, "Fault Matrix Second Company")
         sf = sandbox.salesforce()
         sandbox.mappings = sandbox.apply_recommended_mappings(sf, enable=("Customer",))
         sandbox.apply_recommended_mappings(sf, enable=("Customer",), realm=SECOND_REALM)
         yield sandbox
-    except BaseException:
-        for name in sandbox.processes:
-            print(f"--- {name} log ---\n{sandbox.log_path(name).read_text()[-4000:]}")
-        raise
-    finally:
-        sandbox.stop()
 
 
 @pytest.fixture

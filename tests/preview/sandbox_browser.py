@@ -10,38 +10,12 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from qbsync.sandbox.preview import serve_in_thread
 from qbsync.sandbox.stack import Stack
 
 from .test_browser import CHROMIUM, PREVIEW_DIR, ensure_bundle, node_binary
-
-LOG_TAIL = 4000
-
-
-def stack_logs(stack: Stack) -> str:
-    """The end of every sandbox process's log, for a failure report."""
-    return "\n".join(
-        f"--- {name} log ---\n{stack.log_path(name).read_text()[-LOG_TAIL:]}"
-        for name in stack.processes
-    )
-
-
-@contextmanager
-def running_sandbox(workdir: Path) -> Iterator[Stack]:
-    """A started Stack, stopped afterwards (also when it fails to start: no process outlives it)."""
-    stack = Stack(workdir)
-    try:
-        stack.start()
-        yield stack
-    except BaseException:
-        print(stack_logs(stack))
-        raise
-    finally:
-        stack.stop()
 
 
 def screenshot_dir(tmp_path: Path) -> Path:
@@ -84,6 +58,6 @@ def run_e2e_spec(stack: Stack, spec: str, screenshots: Path, *, timeout: float =
         server.shutdown()
     print(run.stdout[-20000:])
     assert run.returncode == 0, (
-        f"browser tests failed:\n{run.stdout[-15000:]}\n{run.stderr[-5000:]}\n{stack_logs(stack)}"
+        f"browser tests failed:\n{run.stdout[-15000:]}\n{run.stderr[-5000:]}\n{stack.log_tails()}"
     )
     return run.stdout

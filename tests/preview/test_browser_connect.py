@@ -12,14 +12,14 @@ import pytest
 
 from qbsync.sandbox.stack import Stack
 
-from .sandbox_browser import run_e2e_spec, running_sandbox, screenshot_dir
+from .sandbox_browser import run_e2e_spec, screenshot_dir
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
 def unconnected_sandbox(tmp_path: Path) -> Iterator[Stack]:
-    with running_sandbox(tmp_path / "sandbox") as stack:
+    with Stack(tmp_path / "sandbox").running() as stack:
         yield stack
 
 

@@ -14,7 +14,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -146,6 +147,13 @@ class Stack:
     def log_path(self, name: str) -> Path:
         return self.workdir / "logs" / f"{name}.log"
 
+    def log_tails(self, chars: int = 4000) -> str:
+        """The end of every process's log, for a failure report."""
+        return "\n".join(
+            f"--- {name} log ---\n{self.log_path(name).read_text(errors='replace')[-chars:]}"
+            for name in self.processes
+        )
+
     def start(self, timeout: float = 60) -> Stack:
         self._spawn(
             "salesforce",
@@ -252,10 +260,24 @@ class Stack:
             self._spawn(name, ["worker"], self.middleware_env)
 
     def __enter__(self) -> Stack:
-        return self.start()
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()  # whatever started before the failure must not outlive it
+            raise
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    @contextmanager
+    def running(self) -> Iterator[Stack]:
+        """Started, stopped afterwards; when anything fails, the process logs are printed."""
+        try:
+            with self:
+                yield self
+        except BaseException:
+            print(self.log_tails())
+            raise
 
     # -- the admin's steps -----------------------------------------------------------------
 
