@@ -1,8 +1,7 @@
-"""The `qbsync` command: serve, worker, events, keygen, rotate-keys, sandbox."""
+"""The `qbsync` command: serve, worker, events, keygen, rotate-keys, reconcile, replay, verify."""
 
 from __future__ import annotations
 
-import importlib
 import json
 import logging
 import os
@@ -276,34 +275,6 @@ def verify(realm: str, qb_object: str | None) -> None:
     click.echo(drift.format_report(realm, reports))
     if not all(report.clean for report in reports):
         raise SystemExit(1)
-
-
-class _LazyGroup(click.Group):
-    """Imports a subcommand's module only when it is run (the emulators pull in Flask apps)."""
-
-    def __init__(self, *args, lazy: dict[str, str], **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self._lazy = lazy
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(self._lazy)
-
-    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        if name not in self._lazy:
-            return None
-        module, _, attribute = self._lazy[name].partition(":")
-        return getattr(importlib.import_module(module), attribute)
-
-
-@main.group(
-    cls=_LazyGroup,
-    lazy={
-        "qbo": "qbsync.sandbox.quickbooks.cli:qbo",
-        "salesforce": "qbsync.sandbox.salesforce.cli:salesforce",
-    },
-)
-def sandbox() -> None:
-    """Local QuickBooks and Salesforce emulators."""
 
 
 if __name__ == "__main__":

@@ -517,6 +517,23 @@ class Ledger:
             counts.update({state: count for state, count in connection.execute(statement)})
         return counts
 
+    def summary(self) -> dict[str, int]:
+        """`counts()` with failed events still due a retry apart (`retrying`), plus events per
+        source (`source_<name>`): what an operator or a soak run watches to see a backlog drain."""
+        due = events_table.c.next_attempt_at.is_not(None)
+        by_state = select(events_table.c.state, due, func.count()).group_by(
+            events_table.c.state, due
+        )
+        by_source = select(events_table.c.source, func.count()).group_by(events_table.c.source)
+        summary = dict.fromkeys((*STATES, "retrying"), 0)
+        with self._transaction() as connection:
+            for state, retrying, count in connection.execute(by_state):
+                summary["retrying" if state == "failed" and retrying else state] += count
+            sources = dict(connection.execute(by_source).all())
+        summary["total"] = sum(summary.values())
+        summary.update({f"source_{source}": count for source, count in sources.items()})
+        return summary
+
     # --- applied versions -----------------------------------------------------------------
 
     def applied_version(self, realm_id: str, entity: str, entity_id: str) -> datetime | None:

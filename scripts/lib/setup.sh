@@ -9,9 +9,10 @@ setup_python() {
         echo "==> creating Python venv in .venv"
         python3 -m venv "$VENV"
     fi
-    echo "==> installing the middleware (pip install -e .[dev])"
+    echo "==> installing the middleware, the preview server and the sandbox (pip install -e)"
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e "$ROOT[dev]"
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
+        -e "$ROOT[dev]" -e "$ROOT/preview/server" -e "$ROOT/sandbox"
 }
 
 setup_node() {

@@ -6,7 +6,7 @@ Customer and Item sync in real time, Vendor is mapped but not enabled.
 
 import pytest
 
-from qbsync.sandbox.stack import Stack
+from qbsync_sandbox.stack import Stack
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ from simple_salesforce import format_soql
 
 from qbsync.ledger import Ledger
 from qbsync.quickbooks.tokens import TokenVault
-from qbsync.sandbox.stack import wait_until
+from qbsync_sandbox.stack import wait_until
 
 pytestmark = pytest.mark.e2e
 

@@ -15,23 +15,22 @@ claimed again within the test.
 
 import os
 import signal
-import sqlite3
 import threading
 import time
 import uuid
 
 import pytest
 
-from qbsync.sandbox.soak import (
+from qbsync_sandbox.probes import (
     LedgerLock,
     backlog,
     duplicate_records,
+    ledger,
     ledger_counts,
-    ledger_path,
     verify,
     wait_drained,
 )
-from qbsync.sandbox.stack import Stack, wait_until
+from qbsync_sandbox.stack import Stack, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -94,9 +93,7 @@ def acknowledged_event_keys(stack) -> set[str]:
 
 
 def ledger_states(stack) -> dict[str, str]:
-    uri = f"file:{ledger_path(stack)}?mode=ro"
-    with sqlite3.connect(uri, uri=True, timeout=10) as connection:
-        return dict(connection.execute("SELECT event_key, state FROM events"))
+    return {event.event_key: event.state for event in ledger(stack).events(limit=1_000_000)}
 
 
 def accounts_by_external_id(stack) -> dict[str, int]:

@@ -15,7 +15,7 @@ import uuid
 import pytest
 from simple_salesforce import format_soql
 
-from qbsync.sandbox.soak import (
+from qbsync_sandbox.probes import (
     LedgerLock,
     backlog,
     deliveries_idle,
@@ -23,7 +23,7 @@ from qbsync.sandbox.soak import (
     verify,
     wait_drained,
 )
-from qbsync.sandbox.stack import Stack, StackError, wait_until
+from qbsync_sandbox.stack import Stack, StackError, wait_until
 
 pytestmark = pytest.mark.e2e
 

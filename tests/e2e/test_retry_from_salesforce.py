@@ -10,7 +10,7 @@ import pytest
 import requests
 from simple_salesforce import format_soql
 
-from qbsync.sandbox.stack import wait_until
+from qbsync_sandbox.stack import wait_until
 
 pytestmark = pytest.mark.e2e
 

@@ -1,4 +1,4 @@
-"""A one-minute soak (`qbsync.sandbox.soak`): two companies, steady load, faults and kills.
+"""A one-minute soak (`qbsync_sandbox.scenarios.soak`): two companies, steady load, faults and kills.
 
 The seed is random and printed in the failure message, so a failing run can be repeated with
 `scripts/soak --minutes 1 --no-slow-faults --seed N`. The slow faults (429: 60 s realm wait;
@@ -8,8 +8,8 @@ soak in the README's Reliability section includes them.
 
 import pytest
 
-from qbsync.sandbox.soak import SOAK_ENV, Soak, SoakConfig
-from qbsync.sandbox.stack import Stack
+from qbsync_sandbox.scenarios.soak import SOAK_ENV, Soak, SoakConfig
+from qbsync_sandbox.stack import Stack
 
 pytestmark = pytest.mark.e2e
 

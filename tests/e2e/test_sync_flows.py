@@ -6,13 +6,13 @@ nothing here looks inside the middleware.
 
 import subprocess
 import uuid
-from pathlib import Path
 
 import pytest
 from simple_salesforce import format_soql
 
 from qbsync.salesforce.schema import external_id
-from qbsync.sandbox.stack import REPO_ROOT, wait_until
+from qbsync_sandbox.stack import wait_until
+from tests.support.paths import SCRIPTS
 
 pytestmark = pytest.mark.e2e
 
@@ -182,7 +182,7 @@ def test_missing_required_field_is_a_failed_sync_log(stack, sf, mappings):
 
 def test_demo_once_exits_zero_when_the_account_arrives():
     result = subprocess.run(
-        [str(Path(REPO_ROOT) / "scripts" / "demo"), "--once"],
+        [str(SCRIPTS / "demo"), "--once"],
         capture_output=True,
         text=True,
         timeout=300,

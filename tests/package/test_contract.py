@@ -16,15 +16,13 @@ from lxml import etree
 
 from qbsync.catalog import load_catalog
 from qbsync.salesforce import schema
+from qbsync_sandbox.force_app import MD, Package, load_package
 
 from .conftest import DEFAULT, FORCE_APP
-from .force_app import (
-    MD,
+from .metadata_checks import (
     STANDARD_FLS_FIELDS,
-    Package,
     contract_problems,
     fls_field,
-    load_package,
     permission_set_problems,
     reference_problems,
 )

@@ -10,10 +10,15 @@ from pathlib import Path
 import pytest
 import requests
 
-from qbsync.sandbox.preview import create_preview_app, serve_in_thread
-from qbsync.sandbox.salesforce import Org, create_salesforce_app, load_schema, run_in_thread
+from qbsync_preview.app import create_preview_app, serve_in_thread
+from qbsync_sandbox.emulators.salesforce import (
+    Org,
+    create_salesforce_app,
+    load_schema,
+    run_in_thread,
+)
+from tests.support.paths import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 CLIENT_ID = "3MVG9-preview-test"
 CLIENT_SECRET = "preview-client-secret"
 COMPANY = {

@@ -12,8 +12,8 @@ import os
 import subprocess
 from pathlib import Path
 
-from qbsync.sandbox.preview import serve_in_thread
-from qbsync.sandbox.stack import Stack
+from qbsync_preview.app import serve_in_thread
+from qbsync_sandbox.stack import Stack
 
 from .test_browser import CHROMIUM, PREVIEW_DIR, ensure_bundle, node_binary
 

@@ -27,6 +27,8 @@ BUNDLE_SOURCES = [
     PREVIEW_DIR / "salesforceModules.mjs",
     PREVIEW_DIR / "package-lock.json",
 ]
+pytestmark = pytest.mark.browser
+
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 
 

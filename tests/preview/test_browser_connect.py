@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from qbsync.sandbox.stack import Stack
+from qbsync_sandbox.stack import Stack
 
 from .sandbox_browser import run_e2e_spec, screenshot_dir
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
 """The admin's steps in Chromium against the whole sandbox: both emulators, gunicorn and the worker
-as real processes (qbsync.sandbox.stack.Stack), the company connected through the real OAuth flow,
+as real processes (qbsync_sandbox.stack.Stack), the company connected through the real OAuth flow,
 the preview logged in to the Salesforce emulator as the middleware is (JWT bearer) and notifying
 the middleware of configuration changes with its API key. Runs preview/e2e/customer-sync.test.mjs
 (each preview/e2e spec has its own driver: they need different sandbox states)."""
@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from qbsync.sandbox.stack import Stack
+from qbsync_sandbox.stack import Stack
 
 from .sandbox_browser import run_e2e_spec, screenshot_dir
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
 
 @pytest.fixture

@@ -12,8 +12,13 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from qbsync.sandbox.preview import create_preview_app
-from qbsync.sandbox.salesforce import Org, create_salesforce_app, load_schema, run_in_thread
+from qbsync_preview.app import create_preview_app
+from qbsync_sandbox.emulators.salesforce import (
+    Org,
+    create_salesforce_app,
+    load_schema,
+    run_in_thread,
+)
 
 from .conftest import CLIENT_ID, CLIENT_SECRET, REPO_ROOT, PreviewStack
 

@@ -11,7 +11,7 @@ import pytest
 import requests
 from flask import Flask, jsonify, request
 
-from qbsync.sandbox.preview import create_preview_app, serve_in_thread
+from qbsync_preview.app import create_preview_app, serve_in_thread
 
 from .conftest import CLIENT_ID, CLIENT_SECRET, COMPANY, PreviewStack
 

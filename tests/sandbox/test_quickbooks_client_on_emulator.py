@@ -22,7 +22,7 @@ from qbsync.quickbooks import (
     TokenVault,
 )
 from qbsync.quickbooks.tokens import qb_tokens
-from qbsync.sandbox.quickbooks import create_qbo_app, run_in_thread
+from qbsync_sandbox.emulators.quickbooks import create_qbo_app, run_in_thread
 
 REALM = "9341452000000001"
 REDIRECT = "https://middleware.example/oauth/quickbooks/callback"

@@ -29,8 +29,8 @@ import requests
 from click.testing import CliRunner
 from flask import Flask, request
 
-from qbsync.sandbox.quickbooks import QboState, create_qbo_app, run_in_thread, sign
-from qbsync.sandbox.quickbooks.cli import qbo
+from qbsync_sandbox.emulators.quickbooks import QboState, create_qbo_app, run_in_thread, sign
+from qbsync_sandbox.emulators.quickbooks.cli import qbo
 
 CLIENT_ID = "ABclientid0123"
 CLIENT_SECRET = "client-secret-xyz"
@@ -1076,7 +1076,7 @@ def test_cli_drives_a_running_emulator(emu: Emulator) -> None:
 
 def test_cli_serve_listens_on_loopback_and_stops_on_sigint() -> None:
     command = [
-        sys.executable, "-c", "from qbsync.sandbox.quickbooks.cli import qbo; qbo()", "serve", "--port", "0",
+        sys.executable, "-c", "from qbsync_sandbox.emulators.quickbooks.cli import qbo; qbo()", "serve", "--port", "0",
         "--verifier-token", VERIFIER, "--client-id", CLIENT_ID, "--client-secret", CLIENT_SECRET,
         "--realm", "4620816365", "--company-name", "Craig's Design",
     ]  # fmt: skip

@@ -10,10 +10,15 @@ import requests
 
 from qbsync.config import Settings
 from qbsync.salesforce import SalesforceAuthError, SalesforceClient, SalesforceTransient
-from qbsync.sandbox.salesforce import Org, create_salesforce_app, load_schema, run_in_thread
-from qbsync.sandbox.salesforce.tls import connected_app_keys
+from qbsync_sandbox.emulators.salesforce import (
+    Org,
+    create_salesforce_app,
+    load_schema,
+    run_in_thread,
+)
+from qbsync_sandbox.emulators.salesforce.tls import connected_app_keys
+from tests.support.paths import FORCE_APP
 
-FORCE_APP = Path(__file__).resolve().parents[2] / "force-app"
 CLIENT_ID = "3MVG9-client-test-key"
 USERNAME = "integration@qbsync.example"
 SECRET = "client-secret-SSSS"

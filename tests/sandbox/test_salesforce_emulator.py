@@ -23,11 +23,16 @@ from simple_salesforce.exceptions import (
     SalesforceMoreThanOneRecord,
 )
 
-from qbsync.sandbox.salesforce import Org, create_salesforce_app, load_schema, run_in_thread
-from qbsync.sandbox.salesforce.cli import salesforce as salesforce_cli
-from qbsync.sandbox.salesforce.tls import connected_app_keys
+from qbsync_sandbox.emulators.salesforce import (
+    Org,
+    create_salesforce_app,
+    load_schema,
+    run_in_thread,
+)
+from qbsync_sandbox.emulators.salesforce.cli import salesforce as salesforce_cli
+from qbsync_sandbox.emulators.salesforce.tls import connected_app_keys
+from tests.support.paths import FORCE_APP
 
-FORCE_APP = Path(__file__).resolve().parents[2] / "force-app"
 CLIENT_ID = "3MVG9-test-consumer-key"
 USERNAME = "integration@qbsync.example"
 SECRET = "s3cret-consumer-secret"
@@ -913,7 +918,7 @@ def test_cli_serves_over_https(tmp_path, connected_app, monkeypatch):
     tls_dir = tmp_path / "tls"
     process = subprocess.Popen(
         [
-            sys.executable, "-c", "from qbsync.sandbox.salesforce.cli import salesforce; salesforce()",
+            sys.executable, "-c", "from qbsync_sandbox.emulators.salesforce.cli import salesforce; salesforce()",
             "serve", "--port", "0", "--force-app", str(FORCE_APP), "--tls-dir", str(tls_dir),
             "--client-id", CLIENT_ID, "--client-secret", SECRET, "--certificate", str(certificate),
         ],
@@ -957,7 +962,7 @@ def test_json_body_errors(sf):
 
 
 def test_schema_refuses_a_rule_the_emulator_cannot_evaluate(tmp_path):
-    from qbsync.sandbox.salesforce import SchemaError
+    from qbsync_sandbox.emulators.salesforce import SchemaError
 
     rules = tmp_path / "force-app/main/default/objects/Thing__c/validationRules"
     rules.mkdir(parents=True)

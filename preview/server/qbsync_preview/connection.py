@@ -1,0 +1,169 @@
+"""`QBConnectionController` for the LWC preview: the middleware's /api, as the package reaches it.
+
+Mirrors force-app's QBConnectionController, QBMiddlewareClient and QBConfigChangedNotifier: the
+Named Credential QBSync_Middleware becomes `middleware_url` plus the API key sent as
+`Authorization: Bearer`, and the admin sees the same messages. Configuration-change notifications
+are recorded on the company (Config_Notified_At__c, Config_Notification_Error__c), not thrown.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import requests
+from simple_salesforce import Salesforce, format_soql
+
+from qbsync_preview.apex import ApexError, as_apex_record, id_param
+
+_REALM_ID = re.compile(r"^[0-9A-Za-z_-]{1,32}$")
+TIMEOUT = (5, 30)  # QBMiddlewareClient.TIMEOUT_MS: 30 s
+NOTIFICATION_FIELDS = (
+    "Id, Name, Realm_Id__c, Status__c, Config_Notified_At__c, Config_Notification_Error__c"
+)
+
+
+class MiddlewareApi:
+    """The middleware's /api/* endpoints (QBMiddlewareClient); errors are ApexErrors."""
+
+    def __init__(self, base_url: str | None, api_key: str | None) -> None:
+        self._base_url = base_url.rstrip("/") if base_url else None
+        self._api_key = api_key
+        self._session = requests.Session()
+
+    def _send(self, method: str, path: str, expected: int, body: dict | None = None) -> Any:
+        if not self._base_url or not self._api_key:
+            raise ApexError(
+                "The sync middleware could not be reached: the preview was started without its "
+                "URL and API key. Check the QBSync_Middleware named credential and that the "
+                "middleware is running."
+            )
+        try:
+            response = self._session.request(
+                method,
+                f"{self._base_url}/api{path}",
+                json=body,
+                headers={"Authorization": f"Bearer {self._api_key}", "Accept": "application/json"},
+                timeout=TIMEOUT,
+            )
+        except requests.RequestException as error:
+            raise ApexError(
+                f"The sync middleware could not be reached: {type(error).__name__}. Check the "
+                "QBSync_Middleware named credential and that the middleware is running."
+            ) from None
+        if response.status_code == expected:
+            try:
+                return response.json() if response.content else None
+            except ValueError:
+                raise ApexError(
+                    f"The sync middleware answered HTTP {response.status_code} with a body that "
+                    "is not the expected JSON."
+                ) from None
+        if response.status_code == 401:
+            raise ApexError(
+                "The sync middleware refused the API key (HTTP 401). Set the ApiKey parameter of "
+                "the QBSync_Middleware external credential to the middleware's QBSYNC_API_KEY."
+            )
+        try:
+            detail = response.json().get("error")
+        except (ValueError, AttributeError):
+            detail = None
+        suffix = f": {detail}" if isinstance(detail, str) else "."
+        raise ApexError(f"The sync middleware answered HTTP {response.status_code}{suffix}")
+
+    @staticmethod
+    def _realm(realm_id: Any) -> str:
+        if not isinstance(realm_id, str) or not _REALM_ID.match(realm_id):
+            raise ApexError(f'Not a QuickBooks realm id: "{realm_id}".')
+        return realm_id
+
+    def start_connection(self) -> str:
+        answer = self._send("POST", "/connections", 201, {})
+        url = answer.get("authorizationUrl") if isinstance(answer, dict) else None
+        if not url:
+            raise ApexError("The sync middleware returned no authorization URL.")
+        return url
+
+    def connections(self) -> list[dict]:
+        answer = self._send("GET", "/connections", 200)
+        return (answer or {}).get("connections") or []
+
+    def disconnect(self, realm_id: Any) -> None:
+        self._send("DELETE", f"/connections/{self._realm(realm_id)}", 200)
+
+    def notify_config_changed(self, realm_id: Any) -> None:
+        self._send("POST", "/config-changed", 202, {"realmId": self._realm(realm_id)})
+
+
+class ConnectionController:
+    """QBConnectionController's contract; `notify_companies` is QBConfigChangedNotifier's."""
+
+    def __init__(self, sf: Callable[[], Salesforce], middleware: MiddlewareApi) -> None:
+        self._sf = sf
+        self._middleware = middleware
+
+    def _companies(self, where: str, value: Any) -> list[dict]:
+        soql = format_soql(
+            "SELECT {:literal} FROM QB_Company__c WHERE {:literal} {}",
+            NOTIFICATION_FIELDS,
+            where,
+            value,
+        )
+        return [as_apex_record(r) for r in self._sf().query_all(soql)["records"]]
+
+    def notify_companies(self, company_ids: set[str]) -> list[dict]:
+        """Notify the middleware per company, then record each outcome on the company."""
+        companies = self._companies("Id IN", sorted(company_ids)) if company_ids else []
+        for company in companies:
+            try:
+                self._middleware.notify_config_changed(company.get("Realm_Id__c"))
+                outcome = {
+                    "Config_Notified_At__c": datetime.now(UTC).isoformat(timespec="milliseconds"),
+                    "Config_Notification_Error__c": None,
+                }
+            except ApexError as error:
+                outcome = {"Config_Notification_Error__c": error.message[:255]}
+            self._sf().restful(
+                f"sobjects/QB_Company__c/{company['Id']}", method="PATCH", json=outcome
+            )
+        return self._companies("Id IN", [c["Id"] for c in companies]) if companies else []
+
+    def start_connection(self, params: dict) -> str:
+        return self._middleware.start_connection()
+
+    def disconnect(self, params: dict) -> None:
+        self._middleware.disconnect(params.get("realmId"))
+
+    def get_connections(self, params: dict) -> list[dict]:
+        return self._middleware.connections()
+
+    def notify_config_changed(self, params: dict) -> dict:
+        realm_id = params.get("realmId")
+        companies = self._companies("Realm_Id__c =", realm_id) if isinstance(realm_id, str) else []
+        if not companies:
+            raise ApexError(
+                f"No QuickBooks company with realm id {realm_id} exists or you cannot see it."
+            )
+        return self.notify_companies({companies[0]["Id"]})[0]
+
+    def get_config_notification(self, params: dict) -> dict:
+        company_id = id_param(params, "companyId", required=False)
+        companies = self._companies("Id =", company_id) if company_id else []
+        if not companies:
+            raise ApexError(
+                f"The QuickBooks company {company_id} does not exist or you cannot see it."
+            )
+        return companies[0]
+
+
+def connection_methods(controller: ConnectionController) -> dict[str, Callable[[dict], Any]]:
+    """`@AuraEnabled` method name → implementation (/apex/QBConnectionController/<method>)."""
+    return {
+        "startConnection": controller.start_connection,
+        "disconnect": controller.disconnect,
+        "getConnections": controller.get_connections,
+        "notifyConfigChanged": controller.notify_config_changed,
+        "getConfigNotification": controller.get_config_notification,
+    }

@@ -1,0 +1,3 @@
+from qbsync_sandbox.cli import main
+
+main()

@@ -1,0 +1,244 @@
+"""The Accounting API subset under /v3/company/<realmId>: read, query, CDC, CompanyInfo, writes.
+
+Shapes from research §3–§4: reads answer `{"<Entity>": {...}, "time": ...}`, queries
+`{"QueryResponse": {"<Entity>": [...], "startPosition": 1, "maxResults": N}, "time": ...}`, CDC
+`{"CDCResponse": [{"QueryResponse": [{...}, ...]}], "time": ...}`, failures a Fault body.
+"""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from flask import Blueprint, Response, g, jsonify, request
+
+from qbsync_sandbox.emulators.quickbooks import entities, errors
+from qbsync_sandbox.emulators.quickbooks.clock import intuit_time, parse_time
+from qbsync_sandbox.emulators.quickbooks.emulator import emulator
+from qbsync_sandbox.emulators.quickbooks.faultpoints import injected_failure
+from qbsync_sandbox.emulators.quickbooks.query import parse_query, run_query
+from qbsync_sandbox.emulators.quickbooks.tokens import InvalidAccessToken
+
+blueprint = Blueprint("qbo_accounting", __name__, url_prefix="/v3/company/<realm_id>")
+
+CDC_LOOKBACK = timedelta(days=30)  # "within the past 30 days"
+CDC_MAX_OBJECTS = 1000  # "Server responses can handle a maximum of 1,000 objects"
+# Minor versions 1–74 are ignored since 1 Aug 2025; requests use 75 (research §4).
+MINIMUM_MINOR_VERSION = 75
+
+
+@blueprint.errorhandler(errors.QboFault)
+def _fault(fault: errors.QboFault) -> tuple[Response, int]:
+    return _with_tid(jsonify(fault.body(emulator().state.now()))), fault.status
+
+
+@blueprint.errorhandler(errors.AdminError)
+def _bad_request(error: errors.AdminError) -> tuple[Response, int]:
+    return _fault(errors.invalid_request(error.message))
+
+
+def endpoint(family: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Fault injection, `Accept`, bearer token, realm and minorversion checks, then the view."""
+
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        def wrapper(realm_id: str, **kwargs: Any) -> Any:
+            failure = injected_failure(family)
+            if failure is not None:
+                return _with_tid(failure)
+            emu = emulator()
+            header = request.headers.get("Authorization", "")
+            token = header[7:].strip() if header.lower().startswith("bearer ") else ""
+            try:
+                token_realm = emu.tokens.realm_of(token)
+            except InvalidAccessToken as error:
+                response = jsonify(errors.authentication_failed_body(str(error), emu.state.now()))
+                response.headers["WWW-Authenticate"] = (
+                    'Bearer realm="Intuit", error="invalid_token"'
+                )
+                return _with_tid(response), 401
+            if token_realm != realm_id or not emu.state.has_company(realm_id):
+                raise errors.forbidden_realm(realm_id)
+            # QuickBooks answers XML unless asked for JSON; a client that forgets would break.
+            if "application/json" not in request.headers.get("Accept", ""):
+                raise errors.QboFault(
+                    406, "2010", "Unsupported Accept header", "send Accept: application/json"
+                )
+            g.minor_version = _minor_version(request.args.get("minorversion"))
+            return view(realm_id, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+@blueprint.get("/companyinfo/<company_id>")
+@endpoint("companyinfo")
+def company_info(realm_id: str, company_id: str) -> Response:
+    if company_id != realm_id:
+        raise errors.object_not_found("CompanyInfo", company_id)
+    return _ok({"CompanyInfo": emulator().state.get(realm_id, "CompanyInfo", "1")})
+
+
+@blueprint.route("/query", methods=["GET", "POST"])
+@endpoint("query")
+def query(realm_id: str) -> Response:
+    """`?query=` on GET; the statement as the body with `Content-Type: application/text` on POST."""
+    if request.method == "POST":
+        content_type = request.mimetype
+        if content_type not in ("application/text", "text/plain"):
+            raise errors.QboFault(
+                415,
+                "2010",
+                "Unsupported Media Type",
+                f"Content-Type {content_type!r}: send application/text",
+            )
+        statement = request.get_data(as_text=True)
+    else:
+        statement = request.args.get("query", "")
+    parsed = parse_query(statement)
+    entity = entities.canonical_entity(parsed.entity)
+    if entity is None:
+        raise errors.query_validation_error(f"{parsed.entity} is not a valid entity")
+    records = emulator().state.records(realm_id, entity)
+    if entity in entities.NAME_LIST and not parsed.filters_on("Active"):
+        # "SELECT * FROM Customer" returns the active customers only (Intuit blog, 2017-02-08).
+        records = [record for record in records if record.get("Active") is not False]
+    page, total = run_query(parsed, records)
+    if parsed.count:
+        return _ok({"QueryResponse": {"totalCount": total}})
+    if not page:
+        return _ok({"QueryResponse": {}})
+    return _ok(
+        {
+            "QueryResponse": {
+                entity: page,
+                "startPosition": parsed.start_position,
+                "maxResults": len(page),
+            }
+        }
+    )
+
+
+@blueprint.get("/cdc")
+@endpoint("cdc")
+def cdc(realm_id: str) -> Response:
+    state = emulator().state
+    names = [name.strip() for name in request.args.get("entities", "").split(",") if name.strip()]
+    if not names:
+        raise errors.invalid_request(
+            "entities is required, e.g. entities=Customer,Vendor", "entities"
+        )
+    wanted = []
+    for name in names:
+        entity = entities.canonical_entity(name)
+        if entity is None or entity in entities.NOT_IN_CDC:
+            raise errors.invalid_request(
+                f"{name} is not supported by ChangeDataCapture", "entities"
+            )
+        wanted.append(entity)
+    raw_since = request.args.get("changedSince", "")
+    try:
+        since = parse_time(raw_since)
+    except ValueError:
+        raise errors.invalid_request(
+            f"changedSince {raw_since!r} is not an ISO 8601 date-time", "changedSince"
+        ) from None
+    if since < state.now() - CDC_LOOKBACK:
+        # The documented 30-day look-back; Intuit's exact Fault for it is UNCONFIRMED.
+        raise errors.invalid_request("changedSince must be within the last 30 days", "changedSince")
+    changed = [
+        (moment, entity, record)
+        for entity in wanted
+        for moment, record in state.changed_since(realm_id, entity, since)
+    ]
+    # More than 1000 objects: the oldest 1000 (Intuit tells clients to query shorter windows).
+    kept = sorted(changed, key=lambda item: item[0])[:CDC_MAX_OBJECTS]
+    responses = []
+    for entity in wanted:
+        found = [record for _, kind, record in kept if kind == entity]
+        responses.append(
+            {entity: found, "startPosition": 1, "maxResults": len(found)} if found else {}
+        )
+    return _ok({"CDCResponse": [{"QueryResponse": responses}]})
+
+
+@blueprint.get("/<entity_path>/<entity_id>")
+@endpoint("read")
+def read(realm_id: str, entity_path: str, entity_id: str) -> Response:
+    entity = _resource_entity(entity_path)
+    return _ok({entity: emulator().state.get(realm_id, entity, entity_id)})
+
+
+@blueprint.post("/<entity_path>")
+@endpoint("write")
+def write(realm_id: str, entity_path: str) -> Response:
+    """Create, update (`Id` + `SyncToken` in the body; `sparse`) or delete (`?operation=delete`)."""
+    entity = _resource_entity(entity_path)
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise errors.QboFault(
+            400, "2010", "Request has invalid or unsupported property", "body must be a JSON object"
+        )
+    state = emulator().state
+    operation = request.args.get("operation", "")
+    if operation == "delete":
+        if entity in entities.NAME_LIST:
+            raise errors.QboFault(
+                400,
+                "500",
+                "Unsupported Operation",
+                f"Operation Delete is not supported for {entity}; set Active to false",
+            )
+        _require_update_keys(body)
+        return _ok({entity: state.delete(realm_id, entity, str(body["Id"]), body)})
+    if operation not in ("", "update", "create"):
+        raise errors.unsupported_operation(request.path)
+    if "Id" in body:
+        _require_update_keys(body)
+        sparse = body.get("sparse") is True
+        return _ok({entity: state.update(realm_id, entity, str(body["Id"]), body, sparse=sparse)})
+    return _ok({entity: state.create(realm_id, entity, body)})
+
+
+@blueprint.route("/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+def unknown(realm_id: str, rest: str) -> Response:
+    raise errors.unsupported_operation(request.path)
+
+
+def _require_update_keys(body: dict[str, Any]) -> None:
+    for key in ("Id", "SyncToken"):
+        if key not in body:
+            raise errors.required_param_missing(key)
+
+
+def _resource_entity(segment: str) -> str:
+    # Resource segments are lower case (`customer`, `invoice`), as python-quickbooks sends them.
+    entity = entities.canonical_entity(segment)
+    if entity is None or segment != segment.lower() or entity == "CompanyInfo":
+        raise errors.unsupported_operation(request.path)
+    return entity
+
+
+def _minor_version(raw: str | None) -> int:
+    if raw is None:
+        return MINIMUM_MINOR_VERSION
+    if not raw.isdigit() or int(raw) < 1:
+        raise errors.invalid_request(
+            f"minorversion must be a positive integer, got {raw!r}", "minorversion"
+        )
+    return max(int(raw), MINIMUM_MINOR_VERSION)
+
+
+def _ok(payload: dict[str, Any]) -> Response:
+    payload["time"] = intuit_time(emulator().state.now())
+    return _with_tid(jsonify(payload))
+
+
+def _with_tid(response: Response) -> Response:
+    # Intuit tags every response with a transaction id for support requests.
+    response.headers["intuit_tid"] = str(uuid.uuid4())
+    return response

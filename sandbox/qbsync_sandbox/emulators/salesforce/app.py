@@ -1,0 +1,125 @@
+"""The Salesforce emulator as a Flask app: OAuth, REST API, admin API and the records page."""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from qbsync_sandbox.emulators.salesforce import rest
+from qbsync_sandbox.emulators.salesforce.admin import admin
+from qbsync_sandbox.emulators.salesforce.auth import Authority, OAuthError
+from qbsync_sandbox.emulators.salesforce.errors import ApiError
+from qbsync_sandbox.emulators.salesforce.faults import Faults
+from qbsync_sandbox.emulators.salesforce.formula import FormulaError
+from qbsync_sandbox.emulators.salesforce.store import Org
+
+
+@dataclass
+class EmulatorState:
+    """Everything the routes share (`app.extensions["salesforce"]`)."""
+
+    org: Org
+    authority: Authority
+    faults: Faults = field(default_factory=Faults)
+    cursors: OrderedDict = field(default_factory=OrderedDict)
+
+
+def _json(body, status: int) -> Response:
+    return Response(json.dumps(body), status, mimetype="application/json")
+
+
+def create_salesforce_app(
+    org: Org,
+    *,
+    client_id: str,
+    certificate_pem: bytes | str | None = None,
+    client_secret: str | None = None,
+    username: str | None = None,
+    session_seconds: float = 7200.0,
+) -> Flask:
+    """A Flask app emulating one org.
+
+    `certificate_pem` is the connected app's X.509 certificate (JWT bearer flow);
+    `client_secret` enables the client-credentials flow; `username` is the user JWT `sub` must name
+    (default: the org's integration user). Sessions last `session_seconds`.
+    """
+    app = Flask(__name__)
+    app.json.sort_keys = False  # field order as Salesforce returns it
+    authority = Authority(
+        org_id=org.org_id,
+        client_id=client_id,
+        username=username or org.username,
+        certificate_pem=certificate_pem,
+        client_secret=client_secret,
+        session_seconds=session_seconds,
+    )
+    state = EmulatorState(org=org, authority=authority)
+    app.extensions["salesforce"] = state
+    app.register_blueprint(rest.rest)
+    app.register_blueprint(admin)
+
+    @app.post("/services/oauth2/token")
+    def token():
+        try:
+            body = authority.token(
+                request.form.to_dict(),
+                request.headers.get("Authorization"),
+                request.host_url.rstrip("/"),
+                org.user_id,
+            )
+        except OAuthError as error:
+            return _json(
+                {"error": error.error, "error_description": error.description}, error.status
+            )
+        return jsonify(body)
+
+    @app.before_request
+    def guard_rest():
+        if not request.path.startswith("/services/data"):
+            return None
+        if request.path.rstrip("/") == "/services/data":
+            # The version list needs no session (REST API guide, "Versions").
+            return None
+        rest.apply_request_faults()
+        if not authority.valid(request.headers.get("Authorization")):
+            raise ApiError(401, "INVALID_SESSION_ID", "Session expired or invalid")
+        with org.lock:
+            if org.api_usage >= org.api_limit:
+                raise ApiError(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
+            org.api_usage += 1
+        return None
+
+    @app.after_request
+    def limit_header(response: Response) -> Response:
+        if request.path.startswith("/services/data/v"):
+            response.headers["Sforce-Limit-Info"] = f"api-usage={org.api_usage}/{org.api_limit}"
+        return response
+
+    @app.errorhandler(ApiError)
+    def api_error(error: ApiError):
+        return _json(error.body(), error.status)
+
+    @app.errorhandler(FormulaError)
+    def formula_error(error: FormulaError):
+        # A validation rule the emulator cannot evaluate is a gap in the emulator, said plainly.
+        return _json([{"message": f"Emulator: {error}", "errorCode": "UNKNOWN_EXCEPTION"}], 500)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        if request.path.startswith("/services/"):
+            if error.code == 405:
+                allowed = ",".join(error.valid_methods or [])
+                message = f"HTTP Method '{request.method}' not allowed. Allowed are {allowed}"
+                return _json([{"errorCode": "METHOD_NOT_ALLOWED", "message": message}], 405)
+            if error.code == 404:
+                return _json(rest.not_found().body(), 404)
+            return _json(
+                [{"errorCode": "UNKNOWN_EXCEPTION", "message": error.description}], error.code
+            )
+        return error
+
+    return app

@@ -1,0 +1,216 @@
+"""Standard objects and system fields, with the lengths Salesforce documents.
+
+Sources: Object Reference for Account, Contact, Product2 and User
+(https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/);
+compound-address parts: Street TextArea(255), City 40, State 80, PostalCode 20, Country 80.
+"""
+
+from __future__ import annotations
+
+from qbsync_sandbox.emulators.salesforce.schema import FieldDef, ObjectDef
+
+ORG_ID_PREFIX = "00D"
+USER_PREFIX = "005"
+
+
+def _system_fields(obj: ObjectDef, *, owner: bool = True) -> None:
+    obj.add(FieldDef("Id", f"{obj.label} ID", "Id", length=18, system=True))
+    obj.add(FieldDef("IsDeleted", "Deleted", "Checkbox", system=True, default=False))
+    for name, label in (
+        ("CreatedDate", "Created Date"),
+        ("LastModifiedDate", "Last Modified Date"),
+    ):
+        obj.add(FieldDef(name, label, "DateTime", system=True))
+    obj.add(FieldDef("SystemModstamp", "System Modstamp", "DateTime", system=True))
+    for name, label, rel in (
+        ("CreatedById", "Created By ID", "CreatedBy"),
+        ("LastModifiedById", "Last Modified By ID", "LastModifiedBy"),
+    ):
+        obj.add(
+            FieldDef(
+                name, label, "Lookup", reference_to=["User"], relationship_name=rel, system=True
+            )
+        )
+    if owner:
+        obj.add(
+            FieldDef(
+                "OwnerId",
+                "Owner ID",
+                "Lookup",
+                reference_to=["User"],
+                relationship_name="Owner",
+                defaulted_on_create=True,
+            )
+        )
+
+
+def _address(obj: ObjectDef, prefix: str, label: str) -> None:
+    obj.add(FieldDef(f"{prefix}Street", f"{label} Street", "TextArea", length=255))
+    obj.add(FieldDef(f"{prefix}City", f"{label} City", "Text", length=40))
+    obj.add(FieldDef(f"{prefix}State", f"{label} State/Province", "Text", length=80))
+    obj.add(FieldDef(f"{prefix}PostalCode", f"{label} Zip/Postal Code", "Text", length=20))
+    obj.add(FieldDef(f"{prefix}Country", f"{label} Country", "Text", length=80))
+
+
+def _account() -> ObjectDef:
+    obj = ObjectDef("Account", "Account", "Accounts", "001", custom=False)
+    _system_fields(obj)
+    obj.add(FieldDef("Name", "Account Name", "Text", length=255, required=True))
+    obj.add(FieldDef("AccountNumber", "Account Number", "Text", length=40))
+    obj.add(FieldDef("Site", "Account Site", "Text", length=80))
+    obj.add(FieldDef("Phone", "Account Phone", "Phone", length=40))
+    obj.add(FieldDef("Fax", "Account Fax", "Phone", length=40))
+    obj.add(FieldDef("Website", "Website", "Url", length=255))
+    obj.add(FieldDef("Description", "Account Description", "LongTextArea", length=32000))
+    obj.add(FieldDef("Sic", "SIC Code", "Text", length=20))
+    obj.add(FieldDef("TickerSymbol", "Ticker Symbol", "Text", length=20))
+    obj.add(FieldDef("AnnualRevenue", "Annual Revenue", "Currency", precision=18, scale=0))
+    obj.add(FieldDef("NumberOfEmployees", "Employees", "Number", precision=8, scale=0))
+    _address(obj, "Billing", "Billing")
+    _address(obj, "Shipping", "Shipping")
+    obj.add(
+        FieldDef(
+            "ParentId",
+            "Parent Account ID",
+            "Lookup",
+            reference_to=["Account"],
+            relationship_name="Parent",
+            child_relationship_name="ChildAccounts",
+        )
+    )
+    obj.add(
+        FieldDef(
+            "Type",
+            "Account Type",
+            "Picklist",
+            length=255,
+            picklist_values=[
+                "Prospect",
+                "Customer - Direct",
+                "Customer - Channel",
+                "Channel Partner / Reseller",
+                "Installation Partner",
+                "Technology Partner",
+                "Other",
+            ],
+        )
+    )
+    obj.add(
+        FieldDef(
+            "Industry",
+            "Industry",
+            "Picklist",
+            length=255,
+            picklist_values=[
+                "Agriculture",
+                "Apparel",
+                "Banking",
+                "Construction",
+                "Consulting",
+                "Education",
+                "Electronics",
+                "Finance",
+                "Healthcare",
+                "Manufacturing",
+                "Retail",
+                "Technology",
+                "Other",
+            ],
+        )
+    )
+    return obj
+
+
+def _contact() -> ObjectDef:
+    obj = ObjectDef("Contact", "Contact", "Contacts", "003", custom=False)
+    _system_fields(obj)
+    obj.add(FieldDef("LastName", "Last Name", "Text", length=80, required=True))
+    obj.add(FieldDef("FirstName", "First Name", "Text", length=40))
+    obj.add(
+        FieldDef(
+            "Salutation",
+            "Salutation",
+            "Picklist",
+            length=255,
+            picklist_values=["Mr.", "Ms.", "Mrs.", "Dr.", "Prof.", "Mx."],
+        )
+    )
+    # Name is compound and read-only: FirstName + LastName.
+    obj.add(
+        FieldDef(
+            "Name", "Full Name", "Formula", length=121, formula="TRIM(FirstName & ' ' & LastName)"
+        )
+    )
+    obj.add(FieldDef("Email", "Email", "Email", length=80))
+    obj.add(FieldDef("Phone", "Business Phone", "Phone", length=40))
+    obj.add(FieldDef("MobilePhone", "Mobile Phone", "Phone", length=40))
+    obj.add(FieldDef("Fax", "Business Fax", "Phone", length=40))
+    obj.add(FieldDef("Title", "Title", "Text", length=128))
+    obj.add(FieldDef("Department", "Department", "Text", length=80))
+    obj.add(FieldDef("Birthdate", "Birthdate", "Date"))
+    obj.add(FieldDef("Description", "Contact Description", "LongTextArea", length=32000))
+    obj.add(
+        FieldDef(
+            "AccountId",
+            "Account ID",
+            "Lookup",
+            reference_to=["Account"],
+            relationship_name="Account",
+            child_relationship_name="Contacts",
+        )
+    )
+    _address(obj, "Mailing", "Mailing")
+    _address(obj, "Other", "Other")
+    return obj
+
+
+def _product() -> ObjectDef:
+    obj = ObjectDef("Product2", "Product", "Products", "01t", custom=False)
+    _system_fields(obj, owner=False)
+    obj.add(FieldDef("Name", "Product Name", "Text", length=255, required=True))
+    obj.add(FieldDef("ProductCode", "Product Code", "Text", length=255))
+    obj.add(FieldDef("Description", "Product Description", "TextArea", length=4000))
+    obj.add(FieldDef("IsActive", "Active", "Checkbox", default=False, defaulted_on_create=True))
+    obj.add(FieldDef("Family", "Product Family", "Picklist", length=255, picklist_values=["None"]))
+    obj.add(FieldDef("StockKeepingUnit", "Product SKU", "Text", length=180))
+    obj.add(FieldDef("ExternalId", "External ID", "Text", length=255))
+    obj.add(
+        FieldDef(
+            "QuantityUnitOfMeasure",
+            "Quantity Unit Of Measure",
+            "Picklist",
+            length=255,
+            picklist_values=["Each"],
+        )
+    )
+    return obj
+
+
+def _user() -> ObjectDef:
+    obj = ObjectDef("User", "User", "Users", USER_PREFIX, custom=False)
+    _system_fields(obj, owner=False)
+    obj.add(FieldDef("Username", "Username", "Text", length=80, required=True, unique=True))
+    obj.add(FieldDef("LastName", "Last Name", "Text", length=80, required=True))
+    obj.add(FieldDef("FirstName", "First Name", "Text", length=40))
+    obj.add(
+        FieldDef(
+            "Name", "Full Name", "Formula", length=121, formula="TRIM(FirstName & ' ' & LastName)"
+        )
+    )
+    obj.add(FieldDef("Email", "Email", "Email", length=128, required=True))
+    obj.add(FieldDef("IsActive", "Active", "Checkbox", default=True))
+    return obj
+
+
+def standard_objects() -> list[ObjectDef]:
+    """Fresh definitions (callers add the package's custom fields to them)."""
+    return [_account(), _contact(), _product(), _user()]
+
+
+def custom_object(name: str, index: int) -> ObjectDef:
+    """A custom object with its standard fields; key prefixes a00, a01, … in name order."""
+    label = name[:-3].replace("_", " ")
+    obj = ObjectDef(name, label, label + "s", f"a{index:02X}", custom=True)
+    _system_fields(obj)
+    obj.add(FieldDef("Name", f"{label} Name", "Text", length=80, defaulted_on_create=True))
+    return obj

@@ -1,0 +1,607 @@
+"""The emulated org's data: records per object, with the platform's save rules.
+
+`Org` is the one store the REST API, the admin API, the records page and (later) preview adapters
+share. Each DML method handles one record and raises `DmlFailure` with every error Salesforce would
+report, in the platform's order: field checks (length, picklist, references) and required fields,
+then validation rules, then unique values (Apex Developer Guide, "Triggers and Order of Execution").
+Callers that need all-or-none wrap several calls in `savepoint()` / `rollback()`.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from qbsync_sandbox.emulators.salesforce import formula, ids
+from qbsync_sandbox.emulators.salesforce.errors import (
+    ApiError,
+    DmlFailure,
+    MultipleMatches,
+    RecordError,
+)
+from qbsync_sandbox.emulators.salesforce.schema import (
+    NUMBER_TYPES,
+    TEXT_TYPES,
+    FieldDef,
+    ObjectDef,
+    Schema,
+)
+from qbsync_sandbox.emulators.salesforce.standard import ORG_ID_PREFIX, USER_PREFIX
+from qbsync_sandbox.emulators.salesforce.values import from_json
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_UNWRITABLE = (
+    "Unable to create/update fields: {}. Please check the security settings of this field and "
+    "verify that it is read/write for your profile or permission set."
+)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Org:
+    """An in-memory org: schema, records, recycle bin, API usage (thread-safe)."""
+
+    def __init__(
+        self,
+        schema: Schema,
+        *,
+        username: str = "integration@qbsync.example",
+        api_limit: int = 15000,
+        clock: Callable[[], datetime] = _now,
+    ) -> None:
+        self.schema = schema
+        self.lock = threading.RLock()
+        self.clock = clock
+        self.api_limit = api_limit
+        self.api_usage = 0
+        self._ids = ids.IdFactory()
+        self.org_id = self._ids.new(ORG_ID_PREFIX)
+        self._records: dict[str, dict[str, dict]] = {o.name: {} for o in schema.objects}
+        self._deleted: dict[str, dict[str, dict]] = {o.name: {} for o in schema.objects}
+        self._autonumbers: dict[str, int] = {}
+        self.user_id = self._ids.new(USER_PREFIX)
+        self.username = username
+        now = clock()
+        self._records["User"][self.user_id] = self._system_values(self.user_id, now) | {
+            "Username": username,
+            "LastName": "Integration",
+            "FirstName": "QBSync",
+            "Email": username,
+            "IsActive": True,
+        }
+
+    # ----------------------------------------------------------------- lookups
+
+    def object(self, name: str) -> ObjectDef:
+        """The object definition, or ApiError NOT_FOUND (as the REST API answers)."""
+        obj = self.schema.object(name)
+        if obj is None:
+            raise ApiError(404, "NOT_FOUND", "The requested resource does not exist")
+        return obj
+
+    def locate(self, record_id: str) -> tuple[ObjectDef, dict] | None:
+        """The live record with this 15- or 18-character id."""
+        full = ids.normalize(record_id)
+        if full is None:
+            return None
+        obj = self.schema.by_prefix(full[:3])
+        if obj is None:
+            return None
+        record = self._records[obj.name].get(full)
+        return (obj, record) if record is not None else None
+
+    def is_deleted(self, record_id: str) -> bool:
+        full = ids.normalize(record_id) or ""
+        obj = self.schema.by_prefix(full[:3])
+        return obj is not None and full in self._deleted[obj.name]
+
+    def rows(self, sobject: str, *, include_deleted: bool = False) -> list[dict]:
+        """Stored records of an object in insertion order (not copies; hold `lock`)."""
+        obj = self.object(sobject)
+        rows = list(self._records[obj.name].values())
+        if include_deleted:
+            rows += list(self._deleted[obj.name].values())
+        return rows
+
+    def value(self, obj: ObjectDef, record: dict, path: str) -> Any:
+        """A field value by path (`Company__r.Realm_Id__c`), computing roll-ups and formulas."""
+        parts = path.split(".")
+        for part in parts[:-1]:
+            reference = obj.parent_relationship(part)
+            if reference is None or record is None:
+                return None
+            parent = self.locate(record.get(reference.name) or "")
+            if parent is None:
+                return None
+            obj, record = parent
+        definition = obj.field(parts[-1])
+        if definition is None:
+            raise formula.FormulaError(f"unknown field {path} on {obj.name}")
+        return self.field_value(obj, record, definition)
+
+    def field_value(self, obj: ObjectDef, record: dict, definition: FieldDef) -> Any:
+        if definition.type == "Summary":
+            return self._summary(record, definition)
+        if definition.formula is not None:
+            tree = formula.parse(definition.formula)
+            return formula.evaluate(tree, self._context(obj, record))
+        return record.get(definition.name)
+
+    def record_json(self, obj: ObjectDef, record: dict) -> dict:
+        """Every field of a record, as stored values (roll-ups and formulas computed)."""
+        return {d.name: self.field_value(obj, record, d) for d in obj.fields.values()}
+
+    def find(self, obj: ObjectDef, definition: FieldDef, value: Any) -> list[str]:
+        """Ids of live records whose `definition` equals `value` (the field's case rule)."""
+        wanted = self._match_key(definition, value)
+        return [
+            record_id
+            for record_id, record in self._records[obj.name].items()
+            if record.get(definition.name) is not None
+            and self._match_key(definition, record[definition.name]) == wanted
+        ]
+
+    def query(self, text: str, *, include_deleted: bool = False, version: str = "66.0"):
+        """Run SOQL; returns (totalSize, records shaped as the REST API answers them)."""
+        from qbsync_sandbox.emulators.salesforce import soql
+
+        with self.lock:
+            return soql.Executor(self, text, version).run(
+                soql.parse(text), include_deleted=include_deleted
+            )
+
+    # ----------------------------------------------------------------- transactions
+
+    def savepoint(self) -> tuple:
+        with self.lock:
+            return (
+                {
+                    name: {i: dict(r) for i, r in rows.items()}
+                    for name, rows in self._records.items()
+                },
+                {name: dict(rows) for name, rows in self._deleted.items()},
+                dict(self._autonumbers),
+            )
+
+    def rollback(self, savepoint: tuple) -> None:
+        with self.lock:
+            records, deleted, autonumbers = savepoint
+            self._records = {
+                name: {i: dict(r) for i, r in rows.items()} for name, rows in records.items()
+            }
+            self._deleted = {name: dict(rows) for name, rows in deleted.items()}
+            self._autonumbers = dict(autonumbers)
+
+    def reset(self) -> None:
+        """Remove every record except the integration user."""
+        with self.lock:
+            user = self._records["User"][self.user_id]
+            for rows in (*self._records.values(), *self._deleted.values()):
+                rows.clear()
+            self._records["User"][self.user_id] = user
+            self._autonumbers.clear()
+
+    # ----------------------------------------------------------------- DML
+
+    def check_body(self, obj: ObjectDef, body: dict) -> None:
+        """Raise the request-level errors a body causes (unknown field, wrong JSON type)."""
+        self._convert(obj, body)
+
+    def create(self, sobject: str, body: dict) -> str:
+        """Insert one record; returns its 18-character id."""
+        with self.lock:
+            obj = self.object(sobject)
+            values, references = self._convert(obj, body)
+            unwritable = [name for name in values if not obj.field(name).createable]
+            if "Id" in values:
+                raise DmlFailure(
+                    [
+                        RecordError(
+                            "INVALID_FIELD_FOR_INSERT_UPDATE",
+                            "cannot specify Id in an insert call",
+                            ["Id"],
+                        )
+                    ]
+                )
+            if unwritable:
+                raise DmlFailure(
+                    [
+                        RecordError(
+                            "INVALID_FIELD_FOR_INSERT_UPDATE",
+                            _UNWRITABLE.format(", ".join(unwritable)),
+                            unwritable,
+                        )
+                    ]
+                )
+            values.update(self._resolve_references(obj, references))
+            record = {}
+            for definition in obj.fields.values():
+                if definition.default is not None and definition.name not in values:
+                    record[definition.name] = definition.default
+            if obj.field("OwnerId") is not None:
+                record["OwnerId"] = self.user_id
+            record.update(values)
+            self._validate(obj, record, prior=None)
+            savepoint = self.savepoint()
+            new_id = self._ids.new(obj.key_prefix)
+            record.update(self._system_values(new_id, self.clock()))
+            name = obj.field("Name")
+            if name is not None and name.type == "AutoNumber":
+                record["Name"] = self._next_autonumber(obj)
+            elif name is not None and name.createable and not record.get("Name"):
+                record["Name"] = new_id[:15]  # custom objects name unnamed records by their id
+            self._records[obj.name][new_id] = record
+            self._recheck_masters(obj, record, savepoint)
+            return new_id
+
+    def update(self, sobject: str, record_id: str, body: dict) -> None:
+        """Update one record by id."""
+        with self.lock:
+            obj = self.object(sobject)
+            values, references = self._convert(obj, body)
+            values.pop("Id", None)
+            current = self._existing(obj, record_id)
+            unwritable = [name for name in values if not obj.field(name).updateable]
+            unwritable += [obj.field(n).name for n in references if not obj.field(n).updateable]
+            if unwritable:
+                raise DmlFailure(
+                    [
+                        RecordError(
+                            "INVALID_FIELD_FOR_INSERT_UPDATE",
+                            _UNWRITABLE.format(", ".join(unwritable)),
+                            unwritable,
+                        )
+                    ]
+                )
+            values.update(self._resolve_references(obj, references))
+            record = dict(current) | values
+            self._validate(obj, record, prior=current)
+            savepoint = self.savepoint()
+            now = self.clock()
+            record["LastModifiedDate"] = record["SystemModstamp"] = now
+            record["LastModifiedById"] = self.user_id
+            self._records[obj.name][current["Id"]] = record
+            self._recheck_masters(obj, record, savepoint)
+
+    def upsert(self, sobject: str, external_field: str, value: Any, body: dict) -> tuple[str, bool]:
+        """Insert or update by external id; returns (id, created). Raises MultipleMatches."""
+        with self.lock:
+            obj = self.object(sobject)
+            definition = self.external_id_field(obj, external_field)
+            key = from_json(definition, value)
+            matches = self.find(obj, definition, key)
+            if len(matches) > 1:
+                raise MultipleMatches(matches)
+            body = {k: v for k, v in body.items() if k.lower() != definition.name.lower()}
+            if matches:
+                self.update(obj.name, matches[0], body)
+                return matches[0], False
+            return self.create(obj.name, body | {definition.name: value}), True
+
+    def delete(self, record_id: str) -> None:
+        """Delete a record (master-detail children too; lookups to it are cleared)."""
+        with self.lock:
+            found = self.locate(record_id)
+            if found is None:
+                if self.is_deleted(record_id):
+                    raise DmlFailure([RecordError("ENTITY_IS_DELETED", "entity is deleted")])
+                raise DmlFailure(
+                    [RecordError("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id")]
+                )
+            obj, record = found
+            savepoint = self.savepoint()
+            self._remove(obj, record)
+            self._recheck_masters(obj, record, savepoint)
+
+    def external_id_field(self, obj: ObjectDef, name: str) -> FieldDef:
+        definition = obj.field(name)
+        if definition is None or not (definition.external_id or definition.name == "Id"):
+            raise ApiError(
+                404,
+                "NOT_FOUND",
+                f"Provided external ID field does not exist or is not accessible: {name}",
+            )
+        return definition
+
+    # ----------------------------------------------------------------- internals
+
+    def _system_values(self, record_id: str, now: datetime) -> dict:
+        return {
+            "Id": record_id,
+            "IsDeleted": False,
+            "CreatedDate": now,
+            "LastModifiedDate": now,
+            "SystemModstamp": now,
+            "CreatedById": self.user_id,
+            "LastModifiedById": self.user_id,
+        }
+
+    def _next_autonumber(self, obj: ObjectDef) -> str:
+        number = self._autonumbers.get(obj.name, 0) + 1
+        self._autonumbers[obj.name] = number
+        return re.sub(
+            r"\{(0+)\}", lambda m: str(number).zfill(len(m.group(1))), obj.name_format or "{0}"
+        )
+
+    def _existing(self, obj: ObjectDef, record_id: str) -> dict:
+        full = ids.normalize(record_id)
+        if full is None or full[:3] != obj.key_prefix:
+            raise DmlFailure(
+                [
+                    RecordError(
+                        "MALFORMED_ID",
+                        f"{obj.label} ID: id value of incorrect type: {record_id}",
+                        ["Id"],
+                    )
+                ]
+            )
+        record = self._records[obj.name].get(full)
+        if record is None:
+            if full in self._deleted[obj.name]:
+                raise DmlFailure([RecordError("ENTITY_IS_DELETED", "entity is deleted")])
+            raise DmlFailure(
+                [RecordError("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id")]
+            )
+        return record
+
+    def _convert(self, obj: ObjectDef, body: dict) -> tuple[dict, dict]:
+        """(field values, relationship references) of a body; ApiError for unknown fields/types."""
+        values, references = {}, {}
+        for key, raw in body.items():
+            if key == "attributes":
+                continue
+            definition = obj.field(key)
+            if definition is None and isinstance(raw, dict):
+                reference = obj.parent_relationship(key)
+                if reference is not None:
+                    references[reference.name] = raw
+                    continue
+            if definition is None:
+                raise ApiError(
+                    400, "INVALID_FIELD", f"No such column '{key}' on sobject of type {obj.name}"
+                )
+            values[definition.name] = from_json(definition, raw)
+        return values, references
+
+    def _resolve_references(self, obj: ObjectDef, references: dict) -> dict:
+        """Turn `"Parent": {"Ext__c": "v"}` into ParentId (errors as Salesforce words them)."""
+        resolved, errors = {}, []
+        for field_name, reference in references.items():
+            definition = obj.field(field_name)
+            target = self.schema.object(
+                (reference.get("attributes") or {}).get("type") or definition.reference_to[0]
+            )
+            keys = [k for k in reference if k != "attributes"]
+            if target is None or len(keys) != 1:
+                errors.append(
+                    RecordError(
+                        "INVALID_FIELD",
+                        f"Invalid foreign key relationship: {definition.relationship_name}",
+                        [],
+                    )
+                )
+                continue
+            external = target.field(keys[0])
+            if external is None or not (external.external_id or external.name == "Id"):
+                errors.append(
+                    RecordError(
+                        "INVALID_FIELD",
+                        f"Field name provided, {keys[0]} is not an External ID or indexed field for {target.name}",
+                        [],
+                    )
+                )
+                continue
+            value = reference[keys[0]]
+            matches = self.find(target, external, from_json(external, value))
+            if len(matches) == 1:
+                resolved[definition.name] = matches[0]
+                continue
+            verb = "not found" if not matches else "matched more than one record"
+            errors.append(
+                RecordError(
+                    "INVALID_FIELD",
+                    f"Foreign key external ID: {value} {verb} for field {external.name} in entity {target.name}",
+                    [],
+                )
+            )
+        if errors:
+            raise DmlFailure(errors)
+        return resolved
+
+    def _match_key(self, definition: FieldDef, value: Any) -> Any:
+        if definition.is_reference and isinstance(value, str):
+            return ids.normalize(value) or value
+        if isinstance(value, str) and not definition.case_sensitive:
+            return value.lower()
+        return value
+
+    def _field_errors(self, obj: ObjectDef, record: dict) -> list[RecordError]:
+        errors, missing = [], []
+        for definition in obj.fields.values():
+            value = record.get(definition.name)
+            if definition.required and definition.createable and value in (None, ""):
+                missing.append(definition.name)
+                continue
+            if value in (None, ""):
+                continue
+            errors += self._value_errors(obj, definition, value)
+        if missing:
+            errors.append(
+                RecordError(
+                    "REQUIRED_FIELD_MISSING",
+                    f"Required fields are missing: [{', '.join(missing)}]",
+                    missing,
+                )
+            )
+        return errors
+
+    def _value_errors(self, obj: ObjectDef, definition: FieldDef, value: Any) -> list[RecordError]:
+        label, name = definition.label, definition.name
+        if definition.type in TEXT_TYPES and definition.length and len(value) > definition.length:
+            return [
+                RecordError(
+                    "STRING_TOO_LONG",
+                    f"{label}: data value too large: {value} (max length={definition.length})",
+                    [name],
+                )
+            ]
+        if (
+            definition.type == "Picklist"
+            and definition.restricted
+            and value not in definition.picklist_values
+        ):
+            return [
+                RecordError(
+                    "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                    f"{label}: bad value for restricted picklist field: {value}",
+                    [name],
+                )
+            ]
+        if definition.type == "Email" and not _EMAIL.match(value):
+            return [
+                RecordError(
+                    "INVALID_EMAIL_ADDRESS", f"{label}: invalid email address: {value}", [name]
+                )
+            ]
+        if definition.type in NUMBER_TYPES and definition.precision:
+            whole_digits = definition.precision - (definition.scale or 0)
+            if abs(value) >= 10**whole_digits:
+                return [
+                    RecordError(
+                        "NUMBER_OUTSIDE_VALID_RANGE",
+                        f"{label}: value outside of valid range on numeric field: {value}",
+                        [name],
+                    )
+                ]
+        if definition.is_reference and definition.name != "Id":
+            return self._reference_errors(definition, value)
+        return []
+
+    def _reference_errors(self, definition: FieldDef, value: str) -> list[RecordError]:
+        full = ids.normalize(value)
+        label = definition.label
+        if full is None:
+            return [
+                RecordError(
+                    "MALFORMED_ID",
+                    f"{label}: id value of incorrect type: {value}",
+                    [definition.name],
+                )
+            ]
+        targets = [self.schema.object(t) for t in definition.reference_to]
+        if not any(t is not None and t.key_prefix == full[:3] for t in targets):
+            return [
+                RecordError(
+                    "FIELD_INTEGRITY_EXCEPTION",
+                    f"{label}: id value of incorrect type: {value}",
+                    [definition.name],
+                )
+            ]
+        if self.locate(full) is None:
+            return [RecordError("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", [])]
+        return []
+
+    def _context(self, obj: ObjectDef, record: dict, prior: dict | None = None) -> formula.Context:
+        return formula.Context(
+            resolve=lambda path: self.value(obj, record, path),
+            is_new=prior is None,
+            resolve_prior=(lambda path: self.value(obj, prior, path)) if prior else None,
+        )
+
+    def _rule_errors(self, obj: ObjectDef, record: dict, prior: dict | None) -> list[RecordError]:
+        errors = []
+        for rule in obj.validation_rules:
+            if rule.active and formula.evaluate(
+                formula.parse(rule.formula), self._context(obj, record, prior)
+            ):
+                display = obj.field(rule.display_field) if rule.display_field else None
+                errors.append(
+                    RecordError(
+                        "FIELD_CUSTOM_VALIDATION_EXCEPTION",
+                        rule.message,
+                        [display.name] if display else [],
+                    )
+                )
+        return errors
+
+    def _unique_errors(self, obj: ObjectDef, record: dict) -> list[RecordError]:
+        errors = []
+        for definition in obj.fields.values():
+            value = record.get(definition.name)
+            if not (definition.unique or definition.external_id and definition.unique) or value in (
+                None,
+                "",
+            ):
+                continue
+            others = [i for i in self.find(obj, definition, value) if i != record.get("Id")]
+            if others:
+                errors.append(
+                    RecordError(
+                        "DUPLICATE_VALUE",
+                        f"duplicate value found: {definition.name} duplicates value on record with id: {others[0][:15]}",
+                        [],
+                    )
+                )
+        return errors
+
+    def _validate(self, obj: ObjectDef, record: dict, prior: dict | None) -> None:
+        for check in (
+            lambda: self._field_errors(obj, record),
+            lambda: self._rule_errors(obj, record, prior),
+            lambda: self._unique_errors(obj, record),
+        ):
+            errors = check()
+            if errors:
+                raise DmlFailure(errors)
+
+    def _summary(self, record: dict, definition: FieldDef) -> float:
+        child_name, _, field_name = (definition.summary_foreign_key or "").partition(".")
+        child = self.schema.object(child_name)
+        if child is None or record.get("Id") is None:
+            return 0.0
+        return float(
+            sum(1 for r in self._records[child.name].values() if r.get(field_name) == record["Id"])
+        )
+
+    def _masters(self, obj: ObjectDef, record: dict) -> list[tuple[ObjectDef, dict]]:
+        """Master records whose roll-up summaries count `obj` through `record`."""
+        found = []
+        for definition in obj.fields.values():
+            if definition.type != "MasterDetail" or not record.get(definition.name):
+                continue
+            master = self.locate(record[definition.name])
+            if master is None:
+                continue
+            summary_key = f"{obj.name}.{definition.name}".lower()
+            if any(
+                (f.summary_foreign_key or "").lower() == summary_key
+                for f in master[0].fields.values()
+            ):
+                found.append(master)
+        return found
+
+    def _recheck_masters(self, obj: ObjectDef, record: dict, savepoint: tuple) -> None:
+        """A roll-up change saves the master again, so its validation rules run (and can fail)."""
+        for master_obj, master in self._masters(obj, record):
+            errors = self._rule_errors(master_obj, master, prior=master)
+            if errors:
+                self.rollback(savepoint)
+                raise DmlFailure(errors)
+
+    def _remove(self, obj: ObjectDef, record: dict) -> None:
+        self._records[obj.name].pop(record["Id"], None)
+        self._deleted[obj.name][record["Id"]] = record | {"IsDeleted": True}
+        for relationship in self.schema.child_relationships(obj.name):
+            for child in list(self._records[relationship.child].values()):
+                if child.get(relationship.field) != record["Id"]:
+                    continue
+                child_obj = self.schema.object(relationship.child)
+                if relationship.cascade_delete:
+                    self._remove(child_obj, child)
+                else:
+                    child[relationship.field] = None

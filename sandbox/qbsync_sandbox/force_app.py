@@ -1,0 +1,195 @@
+"""The one reader of the package's source tree (`force-app`): objects, fields, validation rules,
+list views, permission sets, tabs, applications, Apex classes and External Credential principals.
+
+The Salesforce emulator builds its schema from what this returns (`emulators/salesforce/schema.py`)
+and the package tests check across files with it (`tests/package/metadata_checks.py`). It reads the
+metadata as written and interprets nothing: what a field type means is the reader's caller's business.
+"""
+
+from __future__ import annotations
+
+import os
+import xml.etree.ElementTree as ET  # noqa: S405 - parses our own repository's metadata only
+from dataclasses import dataclass, field
+from pathlib import Path
+
+MD = "{http://soap.sforce.com/2006/04/metadata}"
+# Where the tree is when the caller does not say: `QBSYNC_FORCE_APP`, else `force-app` beside the
+# `sfdx-project.json` of the working directory or its nearest parent that has one.
+FORCE_APP_ENV = "QBSYNC_FORCE_APP"
+# Fields every object has without metadata in force-app.
+IMPLIED_FIELDS = {"Id": "Id", "Name": "Text"}
+
+
+class MetadataError(Exception):
+    """A metadata file could not be read (names the file and what is wrong)."""
+
+
+def force_app_dir(start: Path | None = None) -> Path:
+    """The package's source tree: `$QBSYNC_FORCE_APP`, else found from `start` (the cwd) upwards."""
+    configured = os.environ.get(FORCE_APP_ENV)
+    if configured:
+        path = Path(configured)
+        if not path.is_dir():
+            raise MetadataError(f"{FORCE_APP_ENV}={configured}: no such directory")
+        return path
+    here = (start or Path.cwd()).resolve()
+    for directory in (here, *here.parents):
+        if (directory / "sfdx-project.json").is_file() and (directory / "force-app").is_dir():
+            return directory / "force-app"
+    raise MetadataError(
+        f"no force-app found from {here} upwards (no sfdx-project.json beside a force-app "
+        f"folder); run from the repository or set {FORCE_APP_ENV}"
+    )
+
+
+def local_name(element: ET.Element) -> str:
+    return element.tag.rpartition("}")[2]
+
+
+def text(element: ET.Element, tag: str) -> str | None:
+    """The stripped text of the child `tag`; None when there is no such child or it is empty."""
+    found = element.find(MD + tag)
+    return found.text.strip() if found is not None and found.text else None
+
+
+def flag(element: ET.Element, tag: str) -> bool:
+    return (text(element, tag) or "false").lower() == "true"
+
+
+def parse(path: Path) -> ET.Element:
+    try:
+        return ET.parse(path).getroot()  # noqa: S314 - our own repository's metadata files
+    except ET.ParseError as error:
+        raise MetadataError(f"{path}: not well-formed XML ({error})") from None
+
+
+def _children(root: ET.Element) -> dict[str, str]:
+    """Each simple child element's text by its name (`type`, `length`, `externalId`, …)."""
+    return {local_name(child): (child.text or "").strip() for child in root if len(child) == 0}
+
+
+@dataclass
+class Field:
+    """One `fields/<Name>.field-meta.xml`: its simple elements as written, and its value set."""
+
+    name: str
+    type: str | None
+    attrs: dict[str, str]
+    path: Path
+    picklist_values: list[str] = field(default_factory=list)
+    picklist_default: str | None = None
+    restricted: bool = False
+
+    def flag(self, name: str) -> bool:
+        return self.attrs.get(name, "").lower() == "true"
+
+    def get(self, name: str) -> str | None:
+        return self.attrs.get(name) or None
+
+
+@dataclass
+class SObject:
+    """One `objects/<Name>/` folder (a standard object's folder holds only what the package adds)."""
+
+    name: str
+    custom: bool
+    label: str | None = None
+    plural_label: str | None = None
+    name_field: dict[str, str] | None = None  # `nameField` of a custom object: label, type, …
+    fields: dict[str, Field] = field(default_factory=dict)
+    validation_rules: dict[str, dict[str, str]] = field(default_factory=dict)
+    list_views: dict[str, ET.Element] = field(default_factory=dict)
+
+    @property
+    def name_field_type(self) -> str | None:
+        return (self.name_field or {}).get("type")
+
+    def field_type(self, name: str) -> str | None:
+        """The declared type of `name`; `Id` and `Name` exist on every object without metadata."""
+        if name in self.fields:
+            return self.fields[name].type
+        if name == "Name" and self.name_field_type:
+            return self.name_field_type
+        return IMPLIED_FIELDS.get(name)
+
+
+@dataclass
+class Package:
+    objects: dict[str, SObject]
+    permission_sets: dict[str, ET.Element]
+    tabs: set[str]
+    applications: set[str]
+    classes: set[str]
+    # "<External Credential>-<principal>", as permission sets name principals.
+    credential_principals: set[str] = field(default_factory=set)
+
+
+def stem(path: Path) -> str:
+    return path.name.split(".")[0]
+
+
+def read_field(path: Path) -> Field:
+    root = parse(path)
+    attrs = _children(root)
+    definition = Field(
+        name=attrs.get("fullName") or stem(path), type=attrs.get("type"), attrs=attrs, path=path
+    )
+    value_set = root.find(MD + "valueSet")
+    if value_set is not None:
+        definition.restricted = flag(value_set, "restricted")
+        for value in value_set.iter(MD + "value"):
+            api_name = text(value, "fullName")
+            if api_name:
+                definition.picklist_values.append(api_name)
+                if flag(value, "default"):
+                    definition.picklist_default = api_name
+    return definition
+
+
+def read_object(folder: Path) -> SObject:
+    name = folder.name
+    sobject = SObject(name=name, custom=name.endswith("__c"))
+    object_file = folder / f"{name}.object-meta.xml"
+    if object_file.exists():
+        root = parse(object_file)
+        sobject.label = text(root, "label")
+        sobject.plural_label = text(root, "pluralLabel")
+        name_field = root.find(MD + "nameField")
+        if name_field is not None:
+            sobject.name_field = _children(name_field)
+    for path in sorted(folder.glob("fields/*.field-meta.xml")):
+        parsed = read_field(path)
+        sobject.fields[parsed.name] = parsed
+    for path in sorted(folder.glob("validationRules/*.validationRule-meta.xml")):
+        sobject.validation_rules[stem(path)] = _children(parse(path))
+    for path in sorted(folder.glob("listViews/*.listView-meta.xml")):
+        sobject.list_views[stem(path)] = parse(path)
+    return sobject
+
+
+def load_package(force_app: Path | str) -> Package:
+    """Everything under `force_app`, in every package directory it holds."""
+    root = Path(force_app)
+    if not root.is_dir():
+        raise MetadataError(f"force-app directory not found: {root}")
+    folders = sorted((d for d in root.glob("**/objects/*") if d.is_dir()), key=lambda d: d.name)
+    return Package(
+        objects={folder.name: read_object(folder) for folder in folders},
+        permission_sets={
+            stem(p): parse(p) for p in sorted(root.glob("**/*.permissionset-meta.xml"))
+        },
+        tabs={stem(p) for p in root.glob("**/*.tab-meta.xml")},
+        applications={stem(p) for p in root.glob("**/*.app-meta.xml")},
+        classes={stem(p) for p in root.rglob("*.cls")},
+        credential_principals=_credential_principals(root),
+    )
+
+
+def _credential_principals(root: Path) -> set[str]:
+    principals = set()
+    for path in root.glob("**/*.externalCredential-meta.xml"):
+        for parameter in parse(path).iterfind(MD + "externalCredentialParameters"):
+            if text(parameter, "parameterType") in ("NamedPrincipal", "PerUserPrincipal"):
+                principals.add(f"{stem(path)}-{text(parameter, 'parameterName')}")
+    return principals

@@ -1,0 +1,538 @@
+"""The local sandbox as real processes: both emulators, gunicorn (web) and the sync worker.
+
+`./scripts/demo` and the end-to-end tests drive the same `Stack`: every hop is real HTTP between
+processes, the Salesforce emulator speaks HTTPS with its own CA (trusted through
+`REQUESTS_CA_BUNDLE`), and the configuration is made of the same mapping records the package uses.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+from cryptography.fernet import Fernet
+from simple_salesforce import Salesforce, format_soql
+
+from qbsync.catalog import load_catalog
+from qbsync.config import load_settings
+from qbsync.salesforce.auth import login
+from qbsync.salesforce.schema import external_id
+from qbsync_sandbox.emulators.salesforce.tls import connected_app_keys
+from qbsync_sandbox.force_app import force_app_dir
+
+# `python -m qbsync_sandbox …` runs the emulators' command line (qbsync_sandbox/cli.py).
+EMULATORS_MODULE = "qbsync_sandbox"
+DEFAULT_REALM = "9341455130166501"
+SF_USERNAME = "integration@qbsync.sandbox"
+
+
+class StackError(Exception):
+    """A sandbox process did not start, or an expected outcome never arrived."""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_until(check: Callable[[], object], *, timeout: float, interval: float = 0.05, what: str):
+    """Poll `check` until it returns something truthy; StackError naming `what` after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            result = check()
+        except (requests.RequestException, OSError):
+            result = None
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise StackError(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(interval)
+
+
+def _write_connected_app_keys(directory: Path) -> tuple[Path, Path]:
+    """The integration user's private key and the connected app's certificate (JWT bearer)."""
+    private_pem, certificate_pem = connected_app_keys()
+    key_path, cert_path = directory / "integration.key", directory / "integration.crt"
+    key_path.write_bytes(private_pem)
+    key_path.chmod(0o600)
+    cert_path.write_bytes(certificate_pem)
+    return key_path, cert_path
+
+
+@dataclass
+class Stack:
+    """Starts and stops the sandbox; `workdir` holds the ledger, keys, TLS files and logs."""
+
+    workdir: Path
+    webhook_format: str = "cloudevents"
+    realm_id: str = DEFAULT_REALM
+    company_name: str = "Sandbox Company US"
+    extra_env: dict[str, str] = field(default_factory=dict)
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.workdir = Path(self.workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        (self.workdir / "logs").mkdir(exist_ok=True)
+        self.qbo_port, self.sf_port, self.web_port = free_port(), free_port(), free_port()
+        self.qbo_url = f"http://127.0.0.1:{self.qbo_port}"
+        self.sf_url = f"https://127.0.0.1:{self.sf_port}"
+        self.web_url = f"http://127.0.0.1:{self.web_port}"
+        self.tls_dir = self.workdir / "tls"
+        self.ca_path = self.tls_dir / "ca.pem"
+        self.verifier_token = secrets.token_urlsafe(24)
+        self.intuit_client_id = "sandbox-" + secrets.token_hex(8)
+        self.intuit_client_secret = secrets.token_urlsafe(24)
+        self.sf_client_id = "3MVG9sandbox" + secrets.token_hex(12)
+        self.api_key = secrets.token_urlsafe(32)
+        self.encryption_key = Fernet.generate_key().decode()
+        self.key_path, self.cert_path = _write_connected_app_keys(self.workdir)
+
+    # -- processes -----------------------------------------------------------------------
+
+    @property
+    def middleware_env(self) -> dict[str, str]:
+        """The middleware's configuration, exactly as an operator would set it."""
+        return {
+            "QBSYNC_DATABASE_URL": f"sqlite:///{self.workdir / 'qbsync.db'}",
+            "QBSYNC_ENCRYPTION_KEY": self.encryption_key,
+            "QBSYNC_API_KEY": self.api_key,
+            "INTUIT_CLIENT_ID": self.intuit_client_id,
+            "INTUIT_CLIENT_SECRET": self.intuit_client_secret,
+            "INTUIT_REDIRECT_URI": f"{self.web_url}/oauth/quickbooks/callback",
+            "INTUIT_WEBHOOK_VERIFIER_TOKEN": self.verifier_token,
+            "INTUIT_ENVIRONMENT": "sandbox",
+            "INTUIT_API_BASE_URL": self.qbo_url,
+            "INTUIT_AUTH_URL": f"{self.qbo_url}/connect/oauth2",
+            "INTUIT_TOKEN_URL": f"{self.qbo_url}/oauth2/v1/tokens/bearer",
+            "INTUIT_REVOKE_URL": f"{self.qbo_url}/v2/oauth2/tokens/revoke",
+            "SALESFORCE_LOGIN_URL": self.sf_url,
+            "SALESFORCE_CLIENT_ID": self.sf_client_id,
+            "SALESFORCE_USERNAME": SF_USERNAME,
+            "SALESFORCE_PRIVATE_KEY_FILE": str(self.key_path),
+            "REQUESTS_CA_BUNDLE": str(self.ca_path),
+            "QBSYNC_WORKER_POLL_SECONDS": "0.05",
+            **self.extra_env,
+        }
+
+    def _spawn(
+        self,
+        name: str,
+        args: list[str],
+        env: dict[str, str] | None = None,
+        *,
+        module: str = "qbsync.cli",
+    ) -> None:
+        log = open(self.workdir / "logs" / f"{name}.log", "ab")  # noqa: SIM115 - closed in stop()
+        environment = {**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"}
+        self.processes[name] = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            [sys.executable, "-m", module, *args],
+            cwd=self.workdir,
+            env=environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.processes[name].log_file = log  # type: ignore[attr-defined]
+
+    def _alive(self, name: str) -> bool:
+        process = self.processes[name]
+        if process.poll() is not None:
+            raise StackError(f"{name} exited with {process.returncode}; see {self.log_path(name)}")
+        return True
+
+    def log_path(self, name: str) -> Path:
+        return self.workdir / "logs" / f"{name}.log"
+
+    def log_tails(self, chars: int = 4000) -> str:
+        """The end of every process's log, for a failure report."""
+        return "\n".join(
+            f"--- {name} log ---\n{self.log_path(name).read_text(errors='replace')[-chars:]}"
+            for name in self.processes
+        )
+
+    def start(self, timeout: float = 60) -> Stack:
+        self._spawn(
+            "salesforce",
+            [
+                "salesforce",
+                "serve",
+                "--port",
+                str(self.sf_port),
+                "--force-app",
+                str(force_app_dir()),
+                "--tls-dir",
+                str(self.tls_dir),
+                "--client-id",
+                self.sf_client_id,
+                "--certificate",
+                str(self.cert_path),
+                "--username",
+                SF_USERNAME,
+            ],
+            module=EMULATORS_MODULE,
+        )
+        self._spawn(
+            "quickbooks",
+            [
+                "qbo",
+                "serve",
+                "--port",
+                str(self.qbo_port),
+                "--verifier-token",
+                self.verifier_token,
+                "--client-id",
+                self.intuit_client_id,
+                "--client-secret",
+                self.intuit_client_secret,
+                "--webhook-url",
+                f"{self.web_url}/webhooks/quickbooks",
+                "--format",
+                self.webhook_format,
+                "--realm",
+                self.realm_id,
+                "--company-name",
+                self.company_name,
+            ],
+            module=EMULATORS_MODULE,
+        )
+        wait_until(
+            lambda: self._alive("salesforce") and self.ca_path.exists(),
+            timeout=timeout,
+            what="the Salesforce emulator's CA",
+        )
+        wait_until(
+            lambda: (
+                self._alive("salesforce")
+                and requests.get(f"{self.sf_url}/records", verify=str(self.ca_path), timeout=2).ok
+            ),
+            timeout=timeout,
+            what="the Salesforce emulator",
+        )
+        wait_until(
+            lambda: (
+                self._alive("quickbooks") and requests.get(f"{self.qbo_url}/_admin", timeout=2).ok
+            ),
+            timeout=timeout,
+            what="the QuickBooks emulator",
+        )
+        self._spawn(
+            "web",
+            ["serve", "--bind", f"127.0.0.1:{self.web_port}", "--workers", "2"],
+            self.middleware_env,
+        )
+        self._spawn("worker", ["worker"], self.middleware_env)
+        wait_until(
+            lambda: self._alive("web") and requests.get(f"{self.web_url}/healthz", timeout=2).ok,
+            timeout=timeout,
+            what="the middleware's web process",
+        )
+        return self
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            process.log_file.close()  # type: ignore[attr-defined]
+
+    def restart(self, name: str) -> None:
+        """Kill one middleware process hard (SIGKILL) and start it again."""
+        process = self.processes[name]
+        process.kill()
+        process.wait()
+        process.log_file.close()  # type: ignore[attr-defined]
+        if name == "web":
+            self._spawn(
+                "web",
+                ["serve", "--bind", f"127.0.0.1:{self.web_port}", "--workers", "2"],
+                self.middleware_env,
+            )
+        else:
+            self._spawn(name, ["worker"], self.middleware_env)
+
+    def __enter__(self) -> Stack:
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()  # whatever started before the failure must not outlive it
+            raise
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @contextmanager
+    def running(self) -> Iterator[Stack]:
+        """Started, stopped afterwards; when anything fails, the process logs are printed."""
+        try:
+            with self:
+                yield self
+        except BaseException:
+            print(self.log_tails())
+            raise
+
+    # -- the admin's steps -----------------------------------------------------------------
+
+    def api(self, method: str, path: str, **kwargs) -> requests.Response:
+        """Call the middleware's /api as Salesforce's Named Credential does."""
+        headers = {"Authorization": f"Bearer {self.api_key}"}
+        return requests.request(
+            method, f"{self.web_url}{path}", headers=headers, timeout=10, **kwargs
+        )
+
+    def connect(self) -> str:
+        """Connect the emulated company through the real OAuth flow; returns the result page."""
+        response = self.api("POST", "/api/connections")
+        response.raise_for_status()
+        # The emulator's consent page approves at once and redirects to our callback.
+        page = requests.get(response.json()["authorizationUrl"], timeout=10)
+        if page.status_code != 200:
+            raise StackError(f"connecting failed ({page.status_code}): {page.text[:500]}")
+        return page.text
+
+    def salesforce(self) -> Salesforce:
+        """simple-salesforce on the emulator, logged in as the integration user (JWT bearer)."""
+        settings = load_settings(self.middleware_env)
+        session = requests.Session()
+        # This process's own REQUESTS_CA_BUNDLE (if any) would win over `verify`: ignore it.
+        session.trust_env = False
+        session.verify = str(self.ca_path)
+        credentials = login(settings, session)
+        return Salesforce(
+            instance_url=credentials.instance_url,
+            session_id=credentials.access_token,
+            version=settings.salesforce_api_version,
+            session=session,
+        )
+
+    def preview_app(self):
+        """The QB Setup tab preview (issue: browser preview) wired to this sandbox: the Salesforce
+        emulator for Apex contracts and object info, the middleware's /api for the connect flow."""
+        from qbsync_preview.app import create_preview_app  # the preview builds on the sandbox
+
+        return create_preview_app(
+            self.sf_url,
+            self.ca_path,
+            client_id=self.sf_client_id,
+            username=SF_USERNAME,
+            private_key_file=self.key_path,
+            middleware_url=self.web_url,
+            middleware_api_key=self.api_key,
+        )
+
+    def company_id(self, sf: Salesforce, *, realm: str | None = None) -> str:
+        realm = realm or self.realm_id
+        soql = format_soql("SELECT Id FROM QB_Company__c WHERE Realm_Id__c = {}", realm)
+        records = sf.query(soql)["records"]
+        if not records:
+            raise StackError(f"no QB_Company__c for realm {realm}: connect first")
+        return records[0]["Id"]
+
+    def apply_recommended_mappings(
+        self, sf: Salesforce, *, enable: tuple[str, ...] = (), realm: str | None = None
+    ) -> dict:
+        """Create the catalog's recommended mappings (as the QB Setup app does); returns ids."""
+        company = self.company_id(sf, realm=realm)
+        created: dict[str, str] = {}
+        for recommended in load_catalog().recommended:
+            mapping = sf.QB_Object_Mapping__c.create(
+                {
+                    "Company__c": company,
+                    "QB_Object__c": recommended.qb_object,
+                    "Salesforce_Object__c": recommended.salesforce_object,
+                    "External_Id_Field__c": recommended.external_id_field,
+                    "Delete_Behavior__c": recommended.delete_behavior,
+                    "Company_Object_Key__c": f"{company}:{recommended.qb_object}",
+                }
+            )
+            for pair in recommended.fields:
+                sf.QB_Field_Mapping__c.create(
+                    {
+                        "Object_Mapping__c": mapping["id"],
+                        "QB_Field__c": pair.qb_field,
+                        "Salesforce_Field__c": pair.salesforce_field,
+                    }
+                )
+            created[recommended.qb_object] = mapping["id"]
+        for qb_object in enable:
+            self.set_realtime(sf, created[qb_object], True, realm=realm)
+        return created
+
+    def set_realtime(
+        self, sf: Salesforce, mapping_id: str, enabled: bool, *, realm: str | None = None
+    ) -> None:
+        sf.QB_Object_Mapping__c.update(mapping_id, {"Realtime_Enabled__c": enabled})
+        body = {"realmId": realm or self.realm_id}
+        self.api("POST", "/api/config-changed", json=body).raise_for_status()
+
+    def qbo(self, method: str, path: str, **kwargs) -> dict:
+        """Call the QuickBooks emulator's admin API."""
+        response = requests.request(method, f"{self.qbo_url}/_admin{path}", timeout=10, **kwargs)
+        if response.status_code >= 400:
+            raise StackError(
+                f"QuickBooks emulator {method} {path}: {response.status_code} {response.text}"
+            )
+        return response.json()
+
+    def create_entity(self, entity: str, record: dict, *, realm: str | None = None) -> dict:
+        return self.qbo("POST", f"/companies/{realm or self.realm_id}/{entity}", json=record)
+
+    def update_entity(
+        self, entity: str, entity_id: str, changes: dict, *, realm: str | None = None
+    ) -> dict:
+        path = f"/companies/{realm or self.realm_id}/{entity}/{entity_id}"
+        return self.qbo("POST", path, json=changes)
+
+    def delete_entity(self, entity: str, entity_id: str, *, realm: str | None = None) -> dict:
+        return self.qbo("DELETE", f"/companies/{realm or self.realm_id}/{entity}/{entity_id}")
+
+    def merge_entities(
+        self, entity: str, source_id: str, target_id: str, *, realm: str | None = None
+    ) -> dict:
+        return self.qbo(
+            "POST",
+            f"/companies/{realm or self.realm_id}/{entity}/merge",
+            json={"from": source_id, "into": target_id},
+        )
+
+    def wait_for_record(
+        self,
+        sf: Salesforce,
+        sobject: str,
+        entity: str,
+        entity_id: str,
+        *,
+        fields: str = "Id, Name",
+        where: str = "",
+        timeout: float = 15,
+        realm: str | None = None,
+    ) -> dict:
+        """The Salesforce record synced from QuickBooks `entity` `entity_id`."""
+        key = external_id(realm or self.realm_id, entity, entity_id)
+        soql = format_soql(
+            "SELECT {:literal}, QB_External_Id__c FROM {:literal} WHERE QB_External_Id__c = {}",
+            fields,
+            sobject,
+            key,
+        )
+        if where:
+            soql += f" AND {where}"
+
+        def found():
+            records = sf.query(soql)["records"]
+            return records[0] if records else None
+
+        return wait_until(found, timeout=timeout, what=f"{sobject} with QB_External_Id__c {key}")
+
+    # -- reliability tooling: more companies, faults, kills, verify --------------------------
+
+    def add_company(self, realm_id: str, name: str) -> str:
+        """Create a second (third, …) QuickBooks company and connect it through OAuth."""
+        self.qbo("POST", "/companies", json={"realmId": realm_id, "companyName": name})
+        previous = self.qbo("GET", "/oauth")["consentRealmId"]
+        self.qbo("PATCH", "/oauth", json={"consentRealmId": realm_id})
+        try:
+            return self.connect()
+        finally:
+            self.qbo("PATCH", "/oauth", json={"consentRealmId": previous})
+
+    def qbo_fault(self, family: str, kind: str, **rule: object) -> dict:
+        """Inject a QuickBooks emulator fault (see sandbox/quickbooks/injection.FaultRule)."""
+        return self.qbo("POST", "/faults", json={"family": family, "kind": kind, **rule})
+
+    def sf_admin(self, method: str, path: str, **kwargs) -> requests.Response:
+        """Call the Salesforce emulator's admin API (`/_admin…`)."""
+        session = requests.Session()
+        session.trust_env = False  # our own REQUESTS_CA_BUNDLE would win over `verify`
+        with session:
+            response = session.request(
+                method,
+                f"{self.sf_url}/_admin{path}",
+                verify=str(self.ca_path),
+                timeout=10,
+                **kwargs,
+            )
+        if response.status_code >= 400:
+            raise StackError(f"Salesforce emulator {method} {path}: {response.status_code}")
+        return response
+
+    def sf_fault(self, kind: str, **spec: object) -> dict:
+        """Inject a Salesforce emulator fault (see sandbox/salesforce/faults.py)."""
+        return self.sf_admin("POST", "/faults", json={"kind": kind, **spec}).json()
+
+    def clear_faults(self) -> None:
+        self.qbo("DELETE", "/faults")
+        self.sf_admin("DELETE", "/faults")
+
+    def kill(self, name: str) -> None:
+        """SIGKILL a middleware process and its whole process group (gunicorn's workers too)."""
+        process = self.processes[name]
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        process.wait()
+        process.log_file.close()  # type: ignore[attr-defined]
+
+    def respawn(self, name: str) -> None:
+        """Start a killed middleware process ("web" or "worker") again."""
+        if name == "web":
+            self._spawn(
+                "web",
+                ["serve", "--bind", f"127.0.0.1:{self.web_port}", "--workers", "2"],
+                self.middleware_env,
+            )
+            wait_until(
+                lambda: (
+                    self._alive("web") and requests.get(f"{self.web_url}/healthz", timeout=2).ok
+                ),
+                timeout=30,
+                what="the middleware's web process after a restart",
+            )
+        else:
+            self._spawn(name, ["worker"], self.middleware_env)
+
+    def child_pids(self, name: str) -> list[int]:
+        """Direct children of a process (gunicorn's worker processes for "web")."""
+        pid = self.processes[name].pid
+        try:
+            text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+        except OSError:
+            return []
+        return [int(child) for child in text.split()]
+
+    def verify(self, *, realm: str | None = None, qb_object: str | None = None):
+        """Run `qbsync verify` as an operator would; returns the CompletedProcess."""
+        args = ["verify", "--realm", realm or self.realm_id]
+        if qb_object:
+            args += ["--object", qb_object]
+        return self.run_cli(*args)
+
+    def run_cli(self, *args: str) -> subprocess.CompletedProcess:
+        """Run a `qbsync` command with the middleware's configuration; output captured."""
+        return subprocess.run(  # noqa: S603 - our own interpreter and module
+            [sys.executable, "-m", "qbsync.cli", *args],
+            cwd=self.workdir,
+            env={**os.environ, **self.middleware_env},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )

@@ -1,0 +1,1 @@
+"""Builders, fakes and paths shared by the test suites (`from tests.support import …`)."""
