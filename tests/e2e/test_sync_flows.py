@@ -57,7 +57,14 @@ def test_customer_create_then_update(stack, sf, mappings):
         sf, "Account", "Customer", customer["Id"], where=format_soql("Name = {}", renamed)
     )
     assert len(accounts(sf, stack, "Customer", customer["Id"])) == 1
-    assert any(log["Status__c"] == "Success" for log in sync_logs(sf, "Customer", customer["Id"]))
+    # Sync logs are written after the upserts they report: wait for them, not for the Account.
+    wait_until(
+        lambda: any(
+            log["Status__c"] == "Success" for log in sync_logs(sf, "Customer", customer["Id"])
+        ),
+        timeout=15,
+        what="a Success sync log of the Customer",
+    )
 
 
 def test_customer_delete_deactivates_the_account(stack, sf, mappings):
