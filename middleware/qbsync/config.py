@@ -1,6 +1,6 @@
 """The one place that reads the environment.
 
-Every setting is documented in README.md and `.env.example`. A missing or malformed
+Every setting is documented in docs/operating.md and `.env.example`. A missing or malformed
 setting stops start-up with one `ConfigError` naming the variable.
 """
 
@@ -228,7 +228,9 @@ def load_settings(environ: Mapping[str, str] | None = None, role: str | None = N
         values[attr] = parse(raw, variable)
     for variable in REQUIRED.get(role or "", ()):
         if not environ.get(variable, "").strip():
-            raise ConfigError(f"{variable} is required but not set (see README, Configuration)")
+            raise ConfigError(
+                f"{variable} is required but not set (see docs/operating.md, Configuration)"
+            )
     if role == "worker" and not (
         environ.get("SALESFORCE_PRIVATE_KEY_FILE") or environ.get("SALESFORCE_CLIENT_SECRET")
     ):

@@ -3,7 +3,7 @@
 The seed is random and printed in the failure message, so a failing run can be repeated with
 `scripts/soak --minutes 1 --no-slow-faults --seed N`. The slow faults (429: 60 s realm wait;
 30 s / 60 s read timeouts) are left out here; the fault matrix covers them and the 10-minute
-soak in the README's Reliability section includes them.
+soak in docs/reliability.md includes them.
 """
 
 import pytest
