@@ -2,8 +2,9 @@
 
 Rows are upserted on the unique `Event_Key__c` (the ledger's event key), so writing the same
 outcome twice, or a later outcome of the same event (Retrying, then Success), keeps one row.
-The ledger holds the outcome first; a log write that fails is kept in memory and tried again
-with the next batch, so it never costs an event its outcome.
+The ledger holds the outcome first; a row Salesforce could not take (a failed call, 200 rows at
+a time, or a transient per-row error) is kept in memory and tried again with the next batch, so it
+never costs an event its outcome.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from qbsync.salesforce.chunks import call_in_chunks
+from qbsync.salesforce.errors import SalesforceError
 from qbsync.salesforce.schema import SYNC_LOG_EXTERNAL_ID
 
 log = logging.getLogger(__name__)
@@ -95,10 +98,6 @@ class _Salesforce(Protocol):
     ) -> list[Any]: ...
 
 
-# Per-record errors worth another try; anything else is logged and dropped.
-_RETRYABLE_CODES = frozenset({"UNABLE_TO_LOCK_ROW", "REQUEST_LIMIT_EXCEEDED"})
-
-
 class SyncLogWriter:
     """Writes sync-log rows in batches; keeps the ones Salesforce could not take."""
 
@@ -124,19 +123,22 @@ class SyncLogWriter:
             log.warning("Sync log row %s dropped: too many rows waiting for Salesforce", dropped)
         if not self._pending:
             return True
-        rows = list(self._pending.values())
-        try:
-            results = self._salesforce.upsert_collection(
-                SYNC_LOG_OBJECT, SYNC_LOG_EXTERNAL_ID, rows
-            )
-        except Exception as error:  # noqa: BLE001 - any failure: keep the rows, try later
-            log.warning("Writing %d sync log rows failed, will retry: %s", len(rows), error)
-            return False
-        for row, result in zip(rows, results, strict=False):
+        unsent: dict[str, int] = {}  # a failed call's error → its rows, kept for a later try
+        for row, result in call_in_chunks(
+            list(self._pending.values()),
+            lambda chunk: self._salesforce.upsert_collection(
+                SYNC_LOG_OBJECT, SYNC_LOG_EXTERNAL_ID, chunk
+            ),
+        ):
             key = row[SYNC_LOG_EXTERNAL_ID]
-            codes = {e.get("statusCode") or e.get("errorCode") for e in result.errors or ()}
-            if result.success or not codes & _RETRYABLE_CODES:
+            if isinstance(result, SalesforceError):
+                unsent[str(result)] = unsent.get(str(result), 0) + 1
+                continue
+            # A row-level error worth another try (a locked row) keeps the row; others drop it.
+            if result.success or not result.transient:
                 self._pending.pop(key, None)
             if not result.success:
                 log.warning("Sync log row %s not written: %s", key, result.errors)
+        for error, count in unsent.items():
+            log.warning("Writing %d sync log rows failed, will retry: %s", count, error)
         return not self._pending

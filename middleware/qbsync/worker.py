@@ -14,10 +14,12 @@ One `run_once` handles one claimed batch (one realm + entity, oldest first):
    follow the mapping's Delete_Behavior__c;
 5. each event's outcome in the ledger, then one QB_Sync_Log__c row per event (one batched write).
 
-Failures are outcomes, not exceptions (huey's RetryTask habit): transient ones retry with
-exponential backoff and full jitter, permanent ones fail with Salesforce's message, and an event
-that keeps failing is dead after `settings.max_attempts`. Tests drive `run_once` directly with a
-fixed clock; nothing here sleeps except `run_forever` between empty polls.
+Outcomes are types (`qbsync.outcomes`, huey's RetryTask habit): what decides a whole batch's
+outcome raises it (`Skip`, `Fail`, `WaitForRealm`, `Retry`), each record's is settled as a value,
+and one table records them all. Transient failures retry with exponential backoff and full
+jitter, permanent ones fail with Salesforce's message, and an event that keeps failing is dead
+after `settings.max_attempts`. Tests drive `run_once` directly with a fixed clock; nothing here
+sleeps except `run_forever` between empty polls.
 """
 
 from __future__ import annotations
@@ -27,7 +29,6 @@ import os
 import random
 import socket
 import threading
-from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -42,16 +43,28 @@ from qbsync.mapping import (
     build_record,
     record_version,
 )
+from qbsync.outcomes import (
+    SETTLEMENTS,
+    Done,
+    Fail,
+    Outcome,
+    Retry,
+    Skip,
+    WaitForRealm,
+    final,
+    from_salesforce,
+)
 from qbsync.quickbooks.errors import (
     QuickBooksAuthError,
     QuickBooksError,
     QuickBooksFault,
     QuickBooksThrottled,
 )
-from qbsync.salesforce.errors import SalesforceError, SalesforceTransient
+from qbsync.salesforce.chunks import call_in_chunks
+from qbsync.salesforce.errors import SalesforceError
 from qbsync.salesforce.schema import external_id
 from qbsync.sync_config import ObjectMapping, RealmConfig, SyncConfigStore, soql_literal
-from qbsync.sync_log import FAILED, RETRYING, SKIPPED, SUCCESS, SyncLogEntry, SyncLogWriter
+from qbsync.sync_log import SUCCESS, SyncLogEntry, SyncLogWriter
 
 log = logging.getLogger(__name__)
 
@@ -60,32 +73,21 @@ BACKOFF_CAP_SECONDS = 600.0
 # A company that is not Connected, or a realm QuickBooks throttled, waits this long at least
 # (Intuit: "HTTP Status Code 429 ... wait 60 seconds", research quickbooks.md §4).
 REALM_WAIT_SECONDS = 60
-CHUNK = 200  # records per sObject Collections call and external ids per SOQL IN list
 LAST_EVENT_INTERVAL = timedelta(
     minutes=1
 )  # how often the connection card's "Last event" is refreshed
 # Record-level errors that mean "gone already": a delete that finds nothing to delete is done.
 ALREADY_DELETED_CODES = frozenset({"ENTITY_IS_DELETED", "INVALID_CROSS_REFERENCE_KEY"})
 
-# Outcome kinds, from least to most severe: an event touching two records (a merge) takes the
-# worse of their outcomes.
-DONE, RETRY, FAILED_KIND = "done", "retry", "failed"
-_SEVERITY = {DONE: 0, RETRY: 1, FAILED_KIND: 2}
+# A record's outcomes from least to most severe: an event touching two records (a merge) takes
+# the worse of their outcomes.
+_SEVERITY: dict[type[Outcome], int] = {Done: 0, Retry: 1, Fail: 2}
 
 
 def backoff_seconds(attempt: int, rng: random.Random) -> float:
     """Full-jitter exponential backoff: uniform(0, min(cap, base · 2^(attempt-1)))."""
     ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(0, attempt - 1))
     return rng.uniform(0, ceiling)
-
-
-@dataclass
-class RecordOutcome:
-    """What happened to one QuickBooks record (the events about it share it)."""
-
-    kind: str  # DONE | RETRY | FAILED_KIND
-    message: str
-    salesforce_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -101,13 +103,10 @@ class _Batch:
 
     events: list[StoredEvent]
     now: datetime
-    records: dict[str, RecordOutcome] = field(default_factory=dict)
-    # Batch-wide outcomes that apply before any record is looked at.
-    skipped: str | None = None
-    failed: str | None = None
-    wait_until: datetime | None = None
-    wait_reason: str = ""
-    retry_all: str | None = None
+    # Per QuickBooks record (the events about it share it).
+    records: dict[str, Outcome] = field(default_factory=dict)
+    # The batch-wide outcome `_process` raised: for the events without a record outcome.
+    outcome: Outcome | None = None
     mapping: ObjectMapping | None = None
     config: RealmConfig | None = None
 
@@ -119,7 +118,7 @@ class _Batch:
     def entity(self) -> str:
         return self.events[0].entity
 
-    def settle(self, entity_id: str, outcome: RecordOutcome) -> None:
+    def settle(self, entity_id: str, outcome: Outcome) -> None:
         self.records.setdefault(entity_id, outcome)
 
     def unsettled(self, ids: Iterable[str]) -> list[str]:
@@ -179,11 +178,13 @@ class Worker:
         batch = _Batch(events=events, now=now)
         try:
             self._process(batch)
+        except Outcome as outcome:
+            batch.outcome = outcome
         except Exception as error:
             # A bug or an unforeseen failure: the events retry (and end dead if it persists)
             # instead of sitting claimed until the lease runs out.
             log.exception("Batch of %d %s events failed", len(events), batch.entity)
-            batch.retry_all = f"internal error: {type(error).__name__}: {error}"
+            batch.outcome = Retry(f"internal error: {type(error).__name__}: {error}")
         entries = self._settle(batch)
         if any(entry.status == SUCCESS for entry in entries):
             self._note_last_event(batch.realm_id, batch.now)
@@ -206,37 +207,31 @@ class Worker:
     # --- one batch --------------------------------------------------------------------------
 
     def _process(self, batch: _Batch) -> None:
+        """Settle the batch's records, or raise the outcome of the whole batch."""
         realm, entity = batch.realm_id, batch.entity
         waiting = self._realm_waits.get(realm)
         if waiting and waiting[0] > batch.now and waiting[2] == self.ledger.config_generation():
-            batch.wait_until, batch.wait_reason = waiting[:2]
-            return
+            raise WaitForRealm(*waiting[:2])
         try:
             config = self.configs.get(realm)
         except SalesforceError as error:
-            batch.retry_all = f"reading the sync configuration from Salesforce failed: {error}"
-            return
+            raise Retry(f"reading the sync configuration from Salesforce failed: {error}") from None
         batch.config = config
         mapping = config.mapping(entity)
         batch.mapping = mapping
         if mapping is None:
-            batch.skipped = f"not mapped: QuickBooks {entity} has no object mapping"
-            return
+            raise Skip(f"not mapped: QuickBooks {entity} has no object mapping")
         if not mapping.field_mappings and not mapping.problems:
-            batch.skipped = f"no field mappings: QuickBooks {entity} has no field mappings"
-            return
+            raise Skip(f"no field mappings: QuickBooks {entity} has no field mappings")
         if not mapping.realtime_enabled:
-            batch.skipped = f"not real-time enabled: QuickBooks {entity} is not enabled"
-            return
+            raise Skip(f"not real-time enabled: QuickBooks {entity} is not enabled")
         if mapping.problems:
-            batch.failed = "mapping cannot be used: " + "; ".join(mapping.problems)
-            return
+            raise Fail("mapping cannot be used: " + "; ".join(mapping.problems))
         if not config.connected:
-            batch.wait_until = batch.now + timedelta(seconds=REALM_WAIT_SECONDS)
-            batch.wait_reason = (
-                f"company status is {config.company_status or 'unknown'}; waiting for Connected"
+            raise WaitForRealm(
+                batch.now + timedelta(seconds=REALM_WAIT_SECONDS),
+                f"company status is {config.company_status or 'unknown'}; waiting for Connected",
             )
-            return
         self._sync_records(batch, mapping, config)
 
     def _sync_records(self, batch: _Batch, mapping: ObjectMapping, config: RealmConfig) -> None:
@@ -258,18 +253,18 @@ class Worker:
             try:
                 found = self.quickbooks.query_by_ids(batch.realm_id, batch.entity, to_read)
             except QuickBooksThrottled as error:
-                self._realm_wait(batch, max(REALM_WAIT_SECONDS, error.retry_after), str(error))
-                return
+                seconds = max(REALM_WAIT_SECONDS, error.retry_after)
+                raise self._realm_wait(batch, seconds, str(error)) from None
             except QuickBooksAuthError as error:
-                self._realm_wait(batch, REALM_WAIT_SECONDS, f"Reconnect Required: {error}")
+                wait = self._realm_wait(batch, REALM_WAIT_SECONDS, f"Reconnect Required: {error}")
                 self._mark_reconnect_required(batch.realm_id, str(error))
-                return
+                raise wait from None
             except QuickBooksFault as error:
                 for entity_id in to_read:
-                    batch.settle(entity_id, RecordOutcome(FAILED_KIND, str(error)))
+                    batch.settle(entity_id, Fail(str(error)))
             except QuickBooksError as error:  # transient, or anything not classified
                 for entity_id in to_read:
-                    batch.settle(entity_id, RecordOutcome(RETRY, str(error)))
+                    batch.settle(entity_id, Retry(str(error)))
             else:
                 # Not returned: deleted (or merged away) since the event was sent.
                 deleted.update(i for i in to_read if i not in found)
@@ -290,9 +285,8 @@ class Worker:
         try:
             describe = self._describe(mapping.salesforce_object)
         except SalesforceError as error:
-            kind = RETRY if isinstance(error, SalesforceTransient) else FAILED_KIND
             for entity_id in batch.unsettled([*upserts, *deleted]):
-                batch.settle(entity_id, RecordOutcome(kind, f"describe failed: {error}"))
+                batch.settle(entity_id, from_salesforce(error, "describe failed: "))
             return
         bodies: list[_Upsert] = []
         parents = config.parent_targets()
@@ -302,7 +296,7 @@ class Worker:
                     record, mapping, describe, batch.realm_id, parents
                 )
             except MappingError as error:
-                batch.settle(entity_id, RecordOutcome(FAILED_KIND, str(error)))
+                batch.settle(entity_id, Fail(str(error)))
                 continue
             bodies.append(_Upsert(entity_id, mapped, version))
         self._upsert(batch, mapping, bodies)
@@ -318,7 +312,7 @@ class Worker:
             version = record_version(record)
             applied = self.ledger.applied(batch.realm_id, batch.entity, entity_id)
             if version is not None and applied is not None and version <= applied:
-                batch.settle(entity_id, RecordOutcome(DONE, "already applied"))
+                batch.settle(entity_id, Done("already applied"))
                 continue
             fresh[entity_id] = (record, version)
         return fresh
@@ -345,7 +339,7 @@ class Worker:
         behavior = mapping.delete_behavior
         if behavior == "Ignore":
             for entity_id in ids:
-                batch.settle(entity_id, RecordOutcome(DONE, "delete ignored (Delete_Behavior__c)"))
+                batch.settle(entity_id, Done("delete ignored (Delete_Behavior__c)"))
             return
         active = None
         if behavior == "Deactivate":
@@ -356,7 +350,7 @@ class Worker:
                     f"Active names a field of {describe.name} to clear"
                 )
                 for entity_id in ids:
-                    batch.settle(entity_id, RecordOutcome(FAILED_KIND, reason))
+                    batch.settle(entity_id, Fail(reason))
                 return
         found = self._find_in_salesforce(batch, mapping, ids)
         if active is None:
@@ -374,64 +368,49 @@ class Worker:
         """
         obj, ext = mapping.salesforce_object, mapping.external_id_field
         keys = {external_id(batch.realm_id, mapping.qb_object, i): i for i in ids}
-        found: dict[str, str] = {}
-        key_list = list(keys)
-        for start in range(0, len(key_list), CHUNK):
-            chunk = key_list[start : start + CHUNK]
+
+        def salesforce_ids(chunk: list[str]) -> list[str | None]:
             in_list = ", ".join(f"'{soql_literal(k)}'" for k in chunk)
             soql = f"SELECT Id, {ext} FROM {obj} WHERE {ext} IN ({in_list})"  # noqa: S608
-            try:
-                rows = self.salesforce.query_all(soql)
-            except SalesforceError as error:
-                kind = RETRY if isinstance(error, SalesforceTransient) else FAILED_KIND
-                for key in chunk:
-                    batch.settle(keys[key], RecordOutcome(kind, f"finding the record: {error}"))
-                continue
-            for row in rows:
-                entity_id = keys.get(row.get(ext))
-                if entity_id is not None:
-                    found[row["Id"]] = entity_id
-        located = set(found.values())
-        for entity_id in batch.unsettled(ids):
-            if entity_id not in located:
-                batch.settle(entity_id, RecordOutcome(DONE, "not in Salesforce; nothing to do"))
+            by_key = {row.get(ext): row["Id"] for row in self.salesforce.query_all(soql)}
+            return [by_key.get(key) for key in chunk]
+
+        found: dict[str, str] = {}
+        for key, result in call_in_chunks(list(keys), salesforce_ids):
+            if isinstance(result, SalesforceError):
+                batch.settle(keys[key], from_salesforce(result, "finding the record: "))
+            elif result is None:
+                batch.settle(keys[key], Done("not in Salesforce; nothing to do"))
+            else:
+                found[result] = keys[key]
         return {sf_id: qb_id for sf_id, qb_id in found.items() if qb_id not in batch.records}
 
     def _delete_found(self, batch: _Batch, found: dict[str, str]) -> None:
-        to_delete = list(found)
-        for start in range(0, len(to_delete), CHUNK):
-            chunk = to_delete[start : start + CHUNK]
-            try:
-                results = self.salesforce.delete_collection(chunk)
-            except SalesforceError as error:
-                kind = RETRY if isinstance(error, SalesforceTransient) else FAILED_KIND
-                for sf_id in chunk:
-                    batch.settle(found[sf_id], RecordOutcome(kind, str(error)))
-                continue
-            for sf_id, result in zip(chunk, results, strict=True):
-                codes = {e.get("statusCode") for e in result.errors}
-                if result.success or codes & ALREADY_DELETED_CODES:
-                    outcome = RecordOutcome(DONE, "deleted", sf_id)
-                else:
-                    outcome = _failure(result)
-                batch.settle(found[sf_id], outcome)
+        for sf_id, result in call_in_chunks(list(found), self.salesforce.delete_collection):
+            if isinstance(result, SalesforceError):
+                outcome = from_salesforce(result)
+            elif (
+                result.success
+                or {e.get("statusCode") for e in result.errors} & ALREADY_DELETED_CODES
+            ):
+                outcome = Done("deleted", sf_id)
+            else:
+                outcome = from_salesforce(result)
+            batch.settle(found[sf_id], outcome)
 
     def _deactivate_found(
         self, batch: _Batch, mapping: ObjectMapping, field_name: str, found: dict[str, str]
     ) -> None:
         records = [{"Id": sf_id, field_name: False} for sf_id in found]
-        for start in range(0, len(records), CHUNK):
-            chunk = records[start : start + CHUNK]
-            try:
-                results = self.salesforce.update_collection(chunk, mapping.salesforce_object)
-            except SalesforceError as error:
-                kind = RETRY if isinstance(error, SalesforceTransient) else FAILED_KIND
-                for record in chunk:
-                    batch.settle(found[record["Id"]], RecordOutcome(kind, str(error)))
-                continue
-            for record, result in zip(chunk, results, strict=True):
-                outcome = RecordOutcome(DONE, "deactivated", record["Id"])
-                batch.settle(found[record["Id"]], outcome if result.success else _failure(result))
+        for record, result in call_in_chunks(
+            records,
+            lambda chunk: self.salesforce.update_collection(chunk, mapping.salesforce_object),
+        ):
+            if isinstance(result, SalesforceError) or not result.success:
+                outcome = from_salesforce(result)
+            else:
+                outcome = Done("deactivated", record["Id"])
+            batch.settle(found[record["Id"]], outcome)
 
     # --- upserts ----------------------------------------------------------------------------
 
@@ -443,39 +422,34 @@ class Worker:
     ) -> None:
         """Upsert by external id, ≤200 a call; every per-record result is read."""
         obj, ext = mapping.salesforce_object, mapping.external_id_field
-        for start in range(0, len(bodies), CHUNK):
-            chunk = bodies[start : start + CHUNK]
-            try:
-                results = self.salesforce.upsert_collection(
-                    obj, ext, [item.mapped.fields for item in chunk]
-                )
-            except SalesforceError as error:
-                kind = RETRY if isinstance(error, SalesforceTransient) else FAILED_KIND
-                for item in chunk:
-                    batch.settle(item.entity_id, RecordOutcome(kind, str(error)))
+        for item, result in call_in_chunks(
+            bodies,
+            lambda chunk: self.salesforce.upsert_collection(
+                obj, ext, [body.mapped.fields for body in chunk]
+            ),
+        ):
+            if isinstance(result, SalesforceError) or not result.success:
+                batch.settle(item.entity_id, from_salesforce(result))
                 continue
-            for item, result in zip(chunk, results, strict=True):
-                if not result.success:
-                    batch.settle(item.entity_id, _failure(result))
-                    continue
-                if item.version is not None:
-                    self.ledger.record_applied(
-                        batch.realm_id,
-                        batch.entity,
-                        item.entity_id,
-                        item.version.last_updated,
-                        item.version.sync_token,
-                    )
-                note = "created" if result.created else "updated"
-                message = "; ".join([note, *item.mapped.warnings])
-                batch.settle(item.entity_id, RecordOutcome(DONE, message, result.id))
+            if item.version is not None:
+                self.ledger.record_applied(
+                    batch.realm_id,
+                    batch.entity,
+                    item.entity_id,
+                    item.version.last_updated,
+                    item.version.sync_token,
+                )
+            note = "created" if result.created else "updated"
+            message = "; ".join([note, *item.mapped.warnings])
+            batch.settle(item.entity_id, Done(message, result.id))
 
     # --- realm-wide waits -------------------------------------------------------------------
 
-    def _realm_wait(self, batch: _Batch, seconds: float, reason: str) -> None:
+    def _realm_wait(self, batch: _Batch, seconds: float, reason: str) -> WaitForRealm:
+        """The realm's wait, also for its other entities' batches until then."""
         until = batch.now + timedelta(seconds=seconds)
         self._realm_waits[batch.realm_id] = (until, reason, self.ledger.config_generation())
-        batch.wait_until, batch.wait_reason = until, reason
+        return WaitForRealm(until, reason)
 
     def _mark_reconnect_required(self, realm_id: str, reason: str) -> None:
         """Show the admin that the company needs a new consent; its events wait meanwhile."""
@@ -508,29 +482,36 @@ class Worker:
 
     # --- outcomes ---------------------------------------------------------------------------
 
-    def _event_outcome(self, batch: _Batch, event: StoredEvent) -> RecordOutcome:
-        outcome = batch.records.get(event.entity_id) or RecordOutcome(
-            RETRY, "internal error: no outcome"
-        )
+    def _event_outcome(self, batch: _Batch, event: StoredEvent) -> Outcome:
+        outcome = batch.records.get(event.entity_id)
+        if outcome is None:
+            return batch.outcome or Retry("internal error: no outcome")
         if event.operation == "Merge" and event.deleted_id:
             merged = batch.records.get(event.deleted_id)
             if merged is not None:
-                worse = max((outcome, merged), key=lambda o: _SEVERITY[o.kind])
+                worse = max((outcome, merged), key=lambda o: _SEVERITY[type(o)])
                 message = f"{outcome.message}; merged-away {event.deleted_id}: {merged.message}"
-                outcome = RecordOutcome(worse.kind, message, outcome.salesforce_id)
+                outcome = type(worse)(message, outcome.salesforce_id)
         return outcome
 
     def _settle(self, batch: _Batch) -> list[SyncLogEntry]:
-        """Write every event's outcome to the ledger; returns the sync-log entries."""
+        """Record every event's outcome in the ledger as `SETTLEMENTS` says; returns the
+        sync-log entries."""
         now = self.clock()
-        done: dict[str, list[int]] = defaultdict(list)
-        failed: dict[str, list[int]] = defaultdict(list)
-        retry: dict[tuple[str, int], list[int]] = defaultdict(list)
-        dead: dict[str, list[int]] = defaultdict(list)
+        warnings = list(batch.mapping.warnings) if batch.mapping else []
+        # One ledger write per outcome kind and message; retries also per attempt (one backoff).
+        groups: dict[tuple[type[Outcome], str, int], tuple[Outcome, list[int]]] = {}
         entries: list[SyncLogEntry] = []
-
-        def entry(event: StoredEvent, status: str, message: str, **extra: Any) -> None:
-            mapping = batch.mapping
+        for event in batch.events:
+            outcome = self._event_outcome(batch, event)
+            if isinstance(outcome, Done) and warnings:  # field mappings left out
+                outcome = Done("; ".join([outcome.message, *warnings]), outcome.salesforce_id)
+            outcome = final(outcome, event.attempts, self.settings.max_attempts)
+            rule = SETTLEMENTS[type(outcome)]
+            attempt = event.attempts if rule.backs_off else 0
+            key = (type(outcome), outcome.ledger_message, attempt)
+            groups.setdefault(key, (outcome, []))[1].append(event.id)
+            attempts = event.attempts if rule.counts_attempt else max(0, event.attempts - 1)
             entries.append(
                 SyncLogEntry(
                     event_key=event.event_key,
@@ -538,70 +519,23 @@ class Worker:
                     qb_object=event.entity,
                     qb_record_id=event.entity_id,
                     operation=event.operation,
-                    status=status,
-                    message=message,
-                    attempts=extra.pop("attempts", event.attempts),
+                    status=rule.sync_log_status,
+                    message=outcome.log_message,
+                    attempts=attempts,
                     event_time=event.occurred_at,
                     synced_at=now,
-                    salesforce_object=mapping.salesforce_object if mapping else None,
+                    salesforce_object=batch.mapping.salesforce_object if batch.mapping else None,
+                    salesforce_record_id=outcome.salesforce_id,
                     company_known=batch.config is not None and bool(batch.config.company_status),
-                    **extra,
                 )
             )
-
-        ids = [e.id for e in batch.events]
-        if batch.skipped is not None:
-            self.ledger.mark_skipped(ids, batch.skipped)
-            for event in batch.events:
-                entry(event, SKIPPED, batch.skipped)
-            return entries
-        if batch.wait_until is not None:
-            self.ledger.release(ids, batch.wait_until)
-            message = f"waiting until {batch.wait_until.isoformat()}: {batch.wait_reason}"
-            for event in batch.events:
-                entry(event, RETRYING, message, attempts=max(0, event.attempts - 1))
-            return entries
-
-        warnings = list(batch.mapping.warnings) if batch.mapping else []
-        for event in batch.events:
-            if batch.failed is not None:
-                outcome = RecordOutcome(FAILED_KIND, batch.failed)
-            elif batch.retry_all is not None and event.entity_id not in batch.records:
-                outcome = RecordOutcome(RETRY, batch.retry_all)
-            else:
-                outcome = self._event_outcome(batch, event)
-            if outcome.kind == DONE:
-                note = outcome.message.split(";", 1)[0]
-                done[note].append(event.id)
-                message = "; ".join([outcome.message, *warnings])
-                entry(event, SUCCESS, message, salesforce_record_id=outcome.salesforce_id)
-            elif outcome.kind == FAILED_KIND:
-                failed[outcome.message].append(event.id)
-                entry(event, FAILED, outcome.message, salesforce_record_id=outcome.salesforce_id)
-            elif event.attempts >= self.settings.max_attempts:
-                error = f"gave up after {event.attempts} attempts: {outcome.message}"
-                dead[error].append(event.id)
-                entry(event, FAILED, error)
-            else:
-                retry[(outcome.message, event.attempts)].append(event.id)
-                entry(event, RETRYING, f"will retry: {outcome.message}")
-
-        for note, event_ids in done.items():
-            self.ledger.mark_done(event_ids, note)
-        for error, event_ids in failed.items():
-            self.ledger.mark_failed(event_ids, error, None)
-        for error, event_ids in dead.items():
-            self.ledger.mark_dead(event_ids, error)
-        for (error, attempt), event_ids in retry.items():
-            delay = backoff_seconds(attempt, self._rng)
-            self.ledger.mark_failed(event_ids, error, now + timedelta(seconds=delay))
+        for (kind, message, attempt), (outcome, ids) in groups.items():
+            rule = SETTLEMENTS[kind]
+            at = outcome.until
+            if rule.backs_off:
+                at = now + timedelta(seconds=backoff_seconds(attempt, self._rng))
+            rule.write(self.ledger, ids, message, at)
         return entries
-
-
-def _failure(result: Any) -> RecordOutcome:
-    """A failed per-record result as a retry (lock, limits) or a permanent failure."""
-    message = result.message or "Salesforce reported a failure without errors"
-    return RecordOutcome(RETRY if result.transient else FAILED_KIND, message)
 
 
 def build_worker(settings: Settings) -> Worker:

@@ -24,6 +24,7 @@ from qbsync.salesforce import (
     login,
 )
 from qbsync.salesforce.auth import JWT_BEARER_GRANT
+from qbsync.salesforce.chunks import call_in_chunks
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "salesforce"
 LOGIN_URL = "https://qbsync-dev-ed.develop.my.salesforce.com"
@@ -263,7 +264,7 @@ def collection_result(records: list[dict]) -> list[dict]:
 
 
 @responses.activate
-def test_upsert_collection_chunks_at_200_and_reads_every_result(client: SalesforceClient) -> None:
+def test_upsert_in_chunks_of_200_reads_every_result(client: SalesforceClient) -> None:
     responses.add(responses.POST, TOKEN_URL, json=token_response())
     bodies: list[dict] = []
 
@@ -282,8 +283,12 @@ def test_upsert_collection_chunks_at_200_and_reads_every_result(client: Salesfor
         for n in range(450)
     ]
 
-    results = client.upsert_collection("Account", "QB_External_Id__c", records)
+    paired = call_in_chunks(
+        records, lambda chunk: client.upsert_collection("Account", "QB_External_Id__c", chunk)
+    )
 
+    assert [record for record, _ in paired] == records
+    results = [result for _, result in paired]
     assert [len(b["records"]) for b in bodies] == [200, 200, 50]
     assert all(b["allOrNone"] is False for b in bodies)
     assert bodies[0]["records"][0] == {
@@ -444,6 +449,16 @@ def test_per_record_lock_errors_are_marked_transient(client: SalesforceClient) -
     )
 
     assert not result.success and result.transient
+
+
+@responses.activate
+def test_one_collections_call_takes_at_most_200_records(client: SalesforceClient) -> None:
+    records = [{"QB_External_Id__c": f"9130-Customer-{n}"} for n in range(201)]
+    with pytest.raises(ValueError, match="201 records for one sObject Collections call"):
+        client.upsert_collection("Account", "QB_External_Id__c", records)
+    with pytest.raises(ValueError, match="at most 200"):
+        client.delete_collection([f"001xx{n:013d}" for n in range(201)])
+    assert len(responses.calls) == 0
 
 
 def test_api_names_are_checked(client: SalesforceClient) -> None:

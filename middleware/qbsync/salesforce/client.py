@@ -3,8 +3,9 @@
 We log in ourselves (`qbsync.salesforce.auth`) and build
 `Salesforce(instance_url=…, session_id=…, version=…)`. simple-salesforce re-logs-in on
 `INVALID_SESSION_ID` only when it logged in itself, so that retry is done here (once).
-Writes go through sObject Collections, 200 records a call with `allOrNone: false`, so one
-bad record never blocks the others (research/salesforce.md §1.3).
+Writes go through sObject Collections, one call of at most 200 records with `allOrNone: false`,
+so one bad record never blocks the others (research/salesforce.md §1.3); more records go through
+`qbsync.salesforce.chunks.call_in_chunks`, where a failed call costs only its chunk.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from simple_salesforce.api import Usage
 
 from qbsync.config import Settings
 from qbsync.salesforce.auth import SalesforceLogin, login
+from qbsync.salesforce.chunks import COLLECTION_LIMIT
 from qbsync.salesforce.errors import (
     TRANSIENT_CODES,
     SalesforceError,
@@ -31,7 +33,6 @@ from qbsync.salesforce.errors import (
 
 log = logging.getLogger(__name__)
 
-COLLECTION_LIMIT = 200  # records per sObject Collections call
 TIMEOUT = (5, 60)  # (connect, read) seconds
 _API_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 T = TypeVar("T")
@@ -117,7 +118,7 @@ class SalesforceClient:
     def upsert_collection(
         self, sobject: str, external_id_field: str, records: Sequence[dict]
     ) -> list[RecordResult]:
-        """Upsert by external id, ≤200 records a call; one result per record, in order."""
+        """Upsert by external id, ≤200 records; one result per record, in order."""
         _check_name(sobject)
         _check_name(external_id_field)
         typed = [_typed(record, sobject) for record in records]
@@ -134,7 +135,7 @@ class SalesforceClient:
     def update_collection(
         self, records: Sequence[dict], sobject: str | None = None
     ) -> list[RecordResult]:
-        """Update records by `Id`, ≤200 a call; each record needs `attributes.type` or `sobject`."""
+        """Update ≤200 records by `Id`; each record needs `attributes.type` or `sobject`."""
         if sobject is not None:
             _check_name(sobject)
             typed = [_typed(record, sobject) for record in records]
@@ -154,7 +155,7 @@ class SalesforceClient:
         )
 
     def delete_collection(self, ids: Sequence[str]) -> list[RecordResult]:
-        """Delete records by Id, ≤200 a call; one result per id, in order."""
+        """Delete ≤200 records by Id; one result per id, in order."""
         return self._collections(
             list(ids),
             lambda sf, chunk: sf.restful(
@@ -170,17 +171,21 @@ class SalesforceClient:
     def _collections(
         self, items: list, send: Callable[[Salesforce, list], Any]
     ) -> list[RecordResult]:
-        results: list[RecordResult] = []
-        for start in range(0, len(items), COLLECTION_LIMIT):
-            chunk = items[start : start + COLLECTION_LIMIT]
-            body = self._call(lambda sf, chunk=chunk: send(sf, chunk))
-            if not isinstance(body, list) or len(body) != len(chunk):
-                raise SalesforceError(
-                    f"Salesforce returned {len(body) if isinstance(body, list) else 'no'} "
-                    f"results for {len(chunk)} records"
-                )
-            results.extend(RecordResult.from_json(item) for item in body)
-        return results
+        """One sObject Collections call; callers with more records use `call_in_chunks`."""
+        if len(items) > COLLECTION_LIMIT:
+            raise ValueError(
+                f"{len(items)} records for one sObject Collections call (at most "
+                f"{COLLECTION_LIMIT}); send them with qbsync.salesforce.chunks.call_in_chunks"
+            )
+        if not items:
+            return []
+        body = self._call(lambda sf: send(sf, items))
+        if not isinstance(body, list) or len(body) != len(items):
+            raise SalesforceError(
+                f"Salesforce returned {len(body) if isinstance(body, list) else 'no'} "
+                f"results for {len(items)} records"
+            )
+        return [RecordResult.from_json(item) for item in body]
 
     def _connect(self) -> Salesforce:
         if self._sf is None:
