@@ -507,28 +507,10 @@ class Worker:
             if isinstance(outcome, Done) and warnings:  # field mappings left out
                 outcome = Done("; ".join([outcome.message, *warnings]), outcome.salesforce_id)
             outcome = final(outcome, event.attempts, self.settings.max_attempts)
-            rule = SETTLEMENTS[type(outcome)]
-            attempt = event.attempts if rule.backs_off else 0
+            attempt = event.attempts if SETTLEMENTS[type(outcome)].backs_off else 0
             key = (type(outcome), outcome.ledger_message, attempt)
             groups.setdefault(key, (outcome, []))[1].append(event.id)
-            attempts = event.attempts if rule.counts_attempt else max(0, event.attempts - 1)
-            entries.append(
-                SyncLogEntry(
-                    event_key=event.event_key,
-                    realm_id=event.realm_id,
-                    qb_object=event.entity,
-                    qb_record_id=event.entity_id,
-                    operation=event.operation,
-                    status=rule.sync_log_status,
-                    message=outcome.log_message,
-                    attempts=attempts,
-                    event_time=event.occurred_at,
-                    synced_at=now,
-                    salesforce_object=batch.mapping.salesforce_object if batch.mapping else None,
-                    salesforce_record_id=outcome.salesforce_id,
-                    company_known=batch.config is not None and bool(batch.config.company_status),
-                )
-            )
+            entries.append(self._log_entry(batch, event, outcome, now))
         for (kind, message, attempt), (outcome, ids) in groups.items():
             rule = SETTLEMENTS[kind]
             at = outcome.until
@@ -536,6 +518,27 @@ class Worker:
                 at = now + timedelta(seconds=backoff_seconds(attempt, self._rng))
             rule.write(self.ledger, ids, message, at)
         return entries
+
+    @staticmethod
+    def _log_entry(
+        batch: _Batch, event: StoredEvent, outcome: Outcome, now: datetime
+    ) -> SyncLogEntry:
+        rule = SETTLEMENTS[type(outcome)]
+        return SyncLogEntry(
+            event_key=event.event_key,
+            realm_id=event.realm_id,
+            qb_object=event.entity,
+            qb_record_id=event.entity_id,
+            operation=event.operation,
+            status=rule.sync_log_status,
+            message=outcome.log_message,
+            attempts=event.attempts if rule.counts_attempt else max(0, event.attempts - 1),
+            event_time=event.occurred_at,
+            synced_at=now,
+            salesforce_object=batch.mapping.salesforce_object if batch.mapping else None,
+            salesforce_record_id=outcome.salesforce_id,
+            company_known=batch.config is not None and bool(batch.config.company_status),
+        )
 
 
 def build_worker(settings: Settings) -> Worker:

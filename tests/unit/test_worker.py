@@ -28,6 +28,7 @@ from qbsync.catalog import load_catalog
 from qbsync.config import Settings
 from qbsync.events import ChangeEvent
 from qbsync.ledger import Ledger
+from qbsync.outcomes import SETTLEMENTS, Dead, Done, Fail, Retry, Skip, WaitForRealm
 from qbsync.quickbooks.client import QuickBooksClient
 from qbsync.quickbooks.tokens import TokenSet, TokenVault
 from qbsync.salesforce.auth import SalesforceLogin
@@ -171,6 +172,8 @@ class FakeOrg:
         self.accounts: dict[str, dict] = {}
         self.logs: dict[str, dict] = {}
         self.record_errors: dict[str, dict] = {}  # external id -> error item
+        # external id -> HTTP status: an upsert call holding that record fails as a whole
+        self.refused_calls: dict[str, int] = {}
         self.log_status = 200
         self.companies: list[dict] = []
         self._next_id = 1
@@ -205,6 +208,11 @@ class FakeOrg:
     def _upsert_accounts(self, request):
         body = json.loads(request.body)
         assert body["allOrNone"] is False and len(body["records"]) <= 200
+        for record in body["records"]:
+            status = self.refused_calls.get(record["QB_External_Id__c"])
+            if status is not None:
+                code = "SERVER_UNAVAILABLE" if status >= 500 else "INVALID_TYPE"
+                return status, {}, json.dumps([{"errorCode": code, "message": "refused"}])
         results = []
         for record in body["records"]:
             assert record["attributes"] == {"type": "Account"}
@@ -875,6 +883,74 @@ def test_500_events_use_at_most_3_reads_and_3_upserts(rsps, ledger, make_worker)
     assert len(org.logs) == 500
     assert len(calls_to(rsps, LOG_UPSERT)) == 3  # 200 + 200 + 100 rows
     assert len(qb.queries) == 1
+
+
+@pytest.mark.parametrize(
+    ("status", "state", "log_status"), [(503, "failed", "Retrying"), (400, "failed", "Failed")]
+)
+def test_a_failed_upsert_call_costs_only_its_chunk(
+    rsps, ledger, make_worker, status, state, log_status
+):
+    FakeQuickBooks(rsps, [customer(i) for i in range(1, 451)])
+    org = FakeOrg(rsps, [mapping_row()])
+    org.refused_calls[ext(300)] = status  # in the second call: records 201..400
+    ledger.add(
+        [ChangeEvent(REALM, "Customer", str(i), "Create", T0, f"ce:{i}") for i in range(1, 451)]
+    )
+
+    make_worker().run_once()
+
+    refused = {str(i) for i in range(201, 401)}
+    assert set(org.accounts) == {ext(i) for i in range(1, 451) if str(i) not in refused}
+    for event in ledger.events():
+        if event.entity_id in refused:
+            assert event.state == state and "refused" in event.last_error
+            assert (event.next_attempt_at is not None) == (status == 503)
+            assert ledger.applied_version(REALM, "Customer", event.entity_id) is None
+        else:
+            assert (event.state, event.reason) == ("done", "created")
+    statuses = {key: log["Status__c"] for key, log in org.logs.items()}
+    assert statuses == {
+        f"ce:{i}": log_status if str(i) in refused else "Success" for i in range(1, 451)
+    }
+
+
+def outcome_scenario(kind, rsps, settings):
+    """Remote state in which the worker's first (or, for Dead, last) try ends as `kind`."""
+    qb = FakeQuickBooks(rsps, [customer(1)])
+    rows = {
+        Skip: [mapping_row(realtime=False)],
+        Fail: [mapping_row(fields=(("DisplayName", "Name"), ("Notes", "Nope__c")))],
+        WaitForRealm: [mapping_row(status="Disconnected")],
+    }.get(kind, [mapping_row()])
+    FakeOrg(rsps, rows)
+    if kind in (Retry, Dead):
+        qb.status = 503
+    return 1 if kind is not Dead else settings.max_attempts
+
+
+@pytest.mark.parametrize(
+    "kind", [Done, Skip, Fail, Retry, Dead, WaitForRealm], ids=lambda kind: kind.__name__
+)
+def test_the_worker_records_each_outcome_as_the_table_says(
+    rsps, ledger, make_worker, clock, settings, kind
+):
+    tries = outcome_scenario(kind, rsps, settings)
+    add_event(ledger, 1)
+    worker = make_worker()
+    sent: list[dict] = []
+
+    for _ in range(tries):
+        assert worker.run_once() == 1
+        sent = [json.loads(c.request.body)["records"][0] for c in calls_to(rsps, LOG_UPSERT)]
+        clock.advance(seconds=BACKOFF_CAP_SECONDS + 1)
+
+    rule = SETTLEMENTS[kind]
+    event = only(ledger)
+    assert event.state == rule.ledger_state
+    assert event.attempts == (tries if rule.counts_attempt else 0)
+    assert sent[-1]["Status__c"] == rule.sync_log_status
+    assert sent[-1]["Attempts__c"] == event.attempts
 
 
 # --- sync log --------------------------------------------------------------------------------
