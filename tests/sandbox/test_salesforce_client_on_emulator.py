@@ -9,7 +9,12 @@ import pytest
 import requests
 
 from qbsync.config import Settings
-from qbsync.salesforce import SalesforceAuthError, SalesforceClient, SalesforceTransient
+from qbsync.salesforce import (
+    SalesforceAuthError,
+    SalesforceClient,
+    SalesforceTransient,
+    call_in_chunks,
+)
 from qbsync_sandbox.emulators.salesforce import (
     Org,
     create_salesforce_app,
@@ -78,7 +83,10 @@ def test_jwt_client_writes_reads_and_survives_an_expired_session(
         {"QB_External_Id__c": f"9130-Customer-{n}", "Name": f"Customer {n}"} for n in range(205)
     ]
     accounts[3]["Name"] = "x" * 256  # too long: this record fails, the others do not
-    results = client.upsert_collection("Account", "QB_External_Id__c", accounts)
+    paired = call_in_chunks(
+        accounts, lambda chunk: client.upsert_collection("Account", "QB_External_Id__c", chunk)
+    )
+    results = [result for _, result in paired]
     assert len(results) == 205
     assert [n for n, r in enumerate(results) if not r.success] == [3]
     assert results[3].errors[0]["statusCode"] == "STRING_TOO_LONG"

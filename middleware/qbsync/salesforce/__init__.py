@@ -1,6 +1,8 @@
-"""Salesforce: login (JWT bearer or client credentials), the REST client and its errors."""
+"""Salesforce: login (JWT bearer or client credentials), the REST client, its errors, and
+calls over many records 200 at a time."""
 
 from qbsync.salesforce.auth import SalesforceLogin, login
+from qbsync.salesforce.chunks import call_in_chunks
 from qbsync.salesforce.client import RecordResult, SalesforceClient
 from qbsync.salesforce.errors import SalesforceAuthError, SalesforceError, SalesforceTransient
 
@@ -11,5 +13,6 @@ __all__ = [
     "SalesforceError",
     "SalesforceLogin",
     "SalesforceTransient",
+    "call_in_chunks",
     "login",
 ]
