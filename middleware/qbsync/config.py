@@ -28,6 +28,10 @@ INTUIT_ENDPOINTS = {
 }
 
 
+# A server that does not accept the connection within this is not going to.
+CONNECT_TIMEOUT_SECONDS = 5
+
+
 class ConfigError(Exception):
     """A setting is missing or malformed; the message names the variable."""
 
@@ -60,6 +64,13 @@ class Settings:
     max_attempts: int = 12  # 2 s backoff doubling to 10 min, jittered: ~20–40 min of outage
     config_ttl_seconds: int = 60
     reconcile_interval_seconds: int = 900
+    # Intuit: "HTTP Status Code 429 ... wait 60 seconds" (research quickbooks.md §4); the same
+    # wait holds a realm whose company is not Connected.
+    realm_wait_seconds: float = 60
+    # Read timeouts of one HTTP call (the connect timeout is 5 s): QuickBooks API and OAuth, and
+    # Salesforce REST and login.
+    quickbooks_timeout_seconds: float = 30
+    salesforce_timeout_seconds: float = 60
     log_level: str = "INFO"
 
     def __post_init__(self) -> None:
@@ -80,6 +91,16 @@ class Settings:
 
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)
+
+    @property
+    def quickbooks_timeout(self) -> tuple[float, float]:
+        """(connect, read) seconds for one QuickBooks call, as requests takes them."""
+        return (CONNECT_TIMEOUT_SECONDS, self.quickbooks_timeout_seconds)
+
+    @property
+    def salesforce_timeout(self) -> tuple[float, float]:
+        """(connect, read) seconds for one Salesforce call, as requests takes them."""
+        return (CONNECT_TIMEOUT_SECONDS, self.salesforce_timeout_seconds)
 
     @property
     def salesforce_auth_flow(self) -> str:
@@ -198,6 +219,9 @@ ENVIRONMENT = {
     "QBSYNC_MAX_ATTEMPTS": ("max_attempts", _positive_int),
     "QBSYNC_CONFIG_TTL_SECONDS": ("config_ttl_seconds", _positive_int),
     "QBSYNC_RECONCILE_SECONDS": ("reconcile_interval_seconds", _positive_int),
+    "QBSYNC_REALM_WAIT_SECONDS": ("realm_wait_seconds", _positive_float),
+    "QBSYNC_QUICKBOOKS_TIMEOUT_SECONDS": ("quickbooks_timeout_seconds", _positive_float),
+    "QBSYNC_SALESFORCE_TIMEOUT_SECONDS": ("salesforce_timeout_seconds", _positive_float),
     "QBSYNC_LOG_LEVEL": ("log_level", _log_level),
 }
 

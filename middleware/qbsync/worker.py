@@ -70,9 +70,6 @@ log = logging.getLogger(__name__)
 
 BACKOFF_BASE_SECONDS = 2.0
 BACKOFF_CAP_SECONDS = 600.0
-# A company that is not Connected, or a realm QuickBooks throttled, waits this long at least
-# (Intuit: "HTTP Status Code 429 ... wait 60 seconds", research quickbooks.md §4).
-REALM_WAIT_SECONDS = 60
 LAST_EVENT_INTERVAL = timedelta(
     minutes=1
 )  # how often the connection card's "Last event" is refreshed
@@ -229,7 +226,7 @@ class Worker:
             raise Fail("mapping cannot be used: " + "; ".join(mapping.problems))
         if not config.connected:
             raise WaitForRealm(
-                batch.now + timedelta(seconds=REALM_WAIT_SECONDS),
+                batch.now + timedelta(seconds=self.settings.realm_wait_seconds),
                 f"company status is {config.company_status or 'unknown'}; waiting for Connected",
             )
         self._sync_records(batch, mapping, config)
@@ -253,10 +250,13 @@ class Worker:
             try:
                 found = self.quickbooks.query_by_ids(batch.realm_id, batch.entity, to_read)
             except QuickBooksThrottled as error:
-                seconds = max(REALM_WAIT_SECONDS, error.retry_after)
-                raise self._realm_wait(batch, seconds, str(error)) from None
+                raise self._realm_wait(
+                    batch, self.settings.realm_wait_seconds, str(error)
+                ) from None
             except QuickBooksAuthError as error:
-                wait = self._realm_wait(batch, REALM_WAIT_SECONDS, f"Reconnect Required: {error}")
+                wait = self._realm_wait(
+                    batch, self.settings.realm_wait_seconds, f"Reconnect Required: {error}"
+                )
                 self._mark_reconnect_required(batch.realm_id, str(error))
                 raise wait from None
             except QuickBooksFault as error:

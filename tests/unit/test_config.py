@@ -35,11 +35,29 @@ def test_several_encryption_keys_newest_first():
         ({"QBSYNC_DATABASE_URL": "mysql://x"}, "QBSYNC_DATABASE_URL"),
         ({"QBSYNC_MAX_ATTEMPTS": "0"}, "QBSYNC_MAX_ATTEMPTS"),
         ({"QBSYNC_WORKER_BATCH_SIZE": "many"}, "QBSYNC_WORKER_BATCH_SIZE"),
+        ({"QBSYNC_REALM_WAIT_SECONDS": "-1"}, "QBSYNC_REALM_WAIT_SECONDS"),
+        ({"QBSYNC_QUICKBOOKS_TIMEOUT_SECONDS": "soon"}, "QBSYNC_QUICKBOOKS_TIMEOUT_SECONDS"),
+        ({"QBSYNC_SALESFORCE_TIMEOUT_SECONDS": "0"}, "QBSYNC_SALESFORCE_TIMEOUT_SECONDS"),
     ],
 )
 def test_malformed_setting_names_the_variable(environ, names):
     with pytest.raises(ConfigError, match=names):
         load_settings(environ)
+
+
+def test_realm_wait_and_timeouts_default_to_the_platforms_and_can_be_shortened():
+    defaults = load_settings({})
+    assert defaults.realm_wait_seconds == 60  # Intuit: "wait 60 seconds" after a 429
+    assert (defaults.quickbooks_timeout, defaults.salesforce_timeout) == ((5, 30), (5, 60))
+    short = load_settings(
+        {
+            "QBSYNC_REALM_WAIT_SECONDS": "2.5",
+            "QBSYNC_QUICKBOOKS_TIMEOUT_SECONDS": "3",
+            "QBSYNC_SALESFORCE_TIMEOUT_SECONDS": "4",
+        }
+    )
+    assert short.realm_wait_seconds == 2.5
+    assert (short.quickbooks_timeout, short.salesforce_timeout) == ((5, 3), (5, 4))
 
 
 def test_web_role_requires_its_secrets():

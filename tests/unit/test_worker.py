@@ -313,7 +313,7 @@ def clock():
 
 @pytest.fixture
 def make_worker(settings, ledger, clock):
-    def make(connected=True):
+    def make(connected=True, settings=settings):
         vault = TokenVault(ledger.engine, settings.encryption_keys)
         if connected:
             vault.save(
@@ -623,6 +623,19 @@ def test_quickbooks_throttle_makes_the_whole_realm_wait(rsps, ledger, make_worke
     clock.advance(seconds=61)
     assert worker.run_once() == 1
     assert ledger.events()[0].state == "done"
+
+
+def test_the_realm_wait_is_a_setting(rsps, ledger, settings, make_worker, clock):
+    qb = FakeQuickBooks(rsps, [customer(1)])
+    qb.status = 429
+    FakeOrg(rsps, [mapping_row()])
+    add_event(ledger, 1)
+    worker = make_worker(settings=settings.with_overrides(realm_wait_seconds=2.5))
+
+    worker.run_once()
+
+    (event,) = ledger.events()
+    assert (event.state, event.next_attempt_at) == ("pending", T0 + timedelta(seconds=2.5))
 
 
 def test_quickbooks_auth_error_waits_and_marks_the_company_reconnect_required(

@@ -24,8 +24,6 @@ log = logging.getLogger(__name__)
 
 # Minor versions 1–74 are gone since 2025-08-01; 75 is the floor (research §4).
 MINOR_VERSION = "75"
-# (connect, read) seconds; Intuit itself cuts requests off at 120 s.
-TIMEOUT = (5, 30)
 # MAXRESULTS' ceiling of 1000 is widely assumed but UNCONFIRMED (research §4); stay at it.
 QUERY_BATCH = 1000
 _ENTITY_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
@@ -165,7 +163,7 @@ class QuickBooksClient:
                 params=params,
                 data=kwargs.get("data"),
                 headers=headers,
-                timeout=TIMEOUT,
+                timeout=self._settings.quickbooks_timeout,
             )
         except (requests.Timeout, requests.ConnectionError) as exc:
             raise QuickBooksTransient(

@@ -1,7 +1,7 @@
 """QuickBooks failures, one class per category, chosen by one map (`error_class`).
 
 The worker decides from the class alone: transient → retry with backoff, throttled → the realm
-waits at least `retry_after` seconds, auth → the company needs a new consent and its events
+waits (`QBSYNC_REALM_WAIT_SECONDS`), auth → the company needs a new consent and its events
 wait, fault → permanent. Messages carry Intuit's text, the status, the fault code and the URL,
 never a token.
 """
@@ -42,10 +42,9 @@ class QuickBooksTransient(QuickBooksError):
 class QuickBooksThrottled(QuickBooksError):
     """HTTP 429: Intuit asks to wait 60 seconds before the realm's next call.
 
-    research/quickbooks.md §4 (limits-and-throttles): "HTTP Status Code 429 ... wait 60 seconds".
+    research/quickbooks.md §4 (limits-and-throttles): "HTTP Status Code 429 ... wait 60 seconds";
+    the worker waits `QBSYNC_REALM_WAIT_SECONDS` (default 60).
     """
-
-    retry_after = 60
 
 
 class QuickBooksAuthError(QuickBooksError):

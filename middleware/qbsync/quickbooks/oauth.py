@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 
 import requests
 
-from qbsync.config import Settings
+from qbsync.config import CONNECT_TIMEOUT_SECONDS, Settings
 from qbsync.quickbooks.errors import (
     QuickBooksAuthError,
     QuickBooksError,
@@ -28,8 +28,8 @@ from qbsync.quickbooks.tokens import TokenSet
 log = logging.getLogger(__name__)
 
 ACCOUNTING_SCOPE = "com.intuit.quickbooks.accounting"
-# (connect, read) seconds. Short: a refresh runs while the realm's token row is locked.
-TIMEOUT = (5, 20)
+# Read timeout of a token call at most: a refresh runs while the realm's token row is locked.
+TOKEN_READ_TIMEOUT_SECONDS = 20
 
 
 def _utcnow() -> datetime:
@@ -133,7 +133,10 @@ class IntuitOAuth:
             return self._session.post(
                 url,
                 auth=(self._settings.intuit_client_id, self._settings.intuit_client_secret),
-                timeout=TIMEOUT,
+                timeout=(
+                    CONNECT_TIMEOUT_SECONDS,
+                    min(TOKEN_READ_TIMEOUT_SECONDS, self._settings.quickbooks_timeout_seconds),
+                ),
                 **kwargs,
             )
         except (requests.Timeout, requests.ConnectionError) as exc:

@@ -20,7 +20,6 @@ from qbsync.salesforce.errors import SalesforceAuthError, SalesforceError, error
 JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 # Salesforce accepts assertions valid for at most 3 minutes (simple-salesforce uses the same).
 ASSERTION_LIFETIME_SECONDS = 180
-TIMEOUT = (5, 30)
 
 
 @dataclass(frozen=True)
@@ -92,7 +91,10 @@ def _token_request(
     url = f"{settings.salesforce_login_url.rstrip('/')}/services/oauth2/token"
     try:
         response = session.post(
-            url, data=form, headers={"Accept": "application/json"}, timeout=TIMEOUT
+            url,
+            data=form,
+            headers={"Accept": "application/json"},
+            timeout=settings.salesforce_timeout,
         )
     except (requests.Timeout, requests.ConnectionError) as exc:
         cls = error_class(None)

@@ -33,7 +33,6 @@ from qbsync.salesforce.errors import (
 
 log = logging.getLogger(__name__)
 
-TIMEOUT = (5, 60)  # (connect, read) seconds
 _API_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 T = TypeVar("T")
 
@@ -99,7 +98,9 @@ class SalesforceClient:
 
     def query_all(self, soql: str) -> list[dict]:
         """Every record of a SOQL query (follows `nextRecordsUrl`)."""
-        result = self._call(lambda sf: sf.query_all(soql, timeout=TIMEOUT))
+        result = self._call(
+            lambda sf: sf.query_all(soql, timeout=self._settings.salesforce_timeout)
+        )
         return list(result["records"])
 
     def describe(self, sobject: str) -> dict:
@@ -107,7 +108,9 @@ class SalesforceClient:
         _check_name(sobject)
         if sobject not in self._describes:
             self._describes[sobject] = self._call(
-                lambda sf: sf.restful(f"sobjects/{sobject}/describe", timeout=TIMEOUT)
+                lambda sf: sf.restful(
+                    f"sobjects/{sobject}/describe", timeout=self._settings.salesforce_timeout
+                )
             )
         return self._describes[sobject]
 
@@ -128,7 +131,7 @@ class SalesforceClient:
                 f"composite/sobjects/{sobject}/{external_id_field}",
                 method="PATCH",
                 json={"allOrNone": False, "records": chunk},
-                timeout=TIMEOUT,
+                timeout=self._settings.salesforce_timeout,
             ),
         )
 
@@ -150,7 +153,7 @@ class SalesforceClient:
                 "composite/sobjects",
                 method="PATCH",
                 json={"allOrNone": False, "records": chunk},
-                timeout=TIMEOUT,
+                timeout=self._settings.salesforce_timeout,
             ),
         )
 
@@ -162,7 +165,7 @@ class SalesforceClient:
                 "composite/sobjects",
                 params={"ids": ",".join(chunk), "allOrNone": "false"},
                 method="DELETE",
-                timeout=TIMEOUT,
+                timeout=self._settings.salesforce_timeout,
             ),
         )
 

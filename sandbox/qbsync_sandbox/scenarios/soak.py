@@ -31,6 +31,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from qbsync.config import load_settings
 from qbsync.ledger import LedgerUnavailable
 from qbsync_sandbox.probes import (
     LedgerLock,
@@ -56,7 +57,8 @@ class SoakConfig:
     rate: float = 4.0  # QuickBooks changes per second, over both companies
     fault_every: float = 6.0  # seconds between injected faults (mean)
     kill_every: float = 20.0  # seconds between kills (mean)
-    slow_faults: bool = True  # 429 (a 60 s realm wait) and timeouts (30 s / 60 s client waits)
+    # 429 (a realm wait, 60 s by default) and read timeouts (30 s / 60 s client waits by default)
+    slow_faults: bool = True
     drain_timeout: float = 300.0
     seed: int | None = None
     webhook_chaos: dict[str, float] = field(
@@ -239,12 +241,19 @@ class Soak:
             ("ledger_locked_2s", self._lock_ledger),
         ]
         if self.config.slow_faults:
+            # A stall one second longer than the middleware's read timeout (its settings).
+            settings = load_settings(stack.middleware_env)
+            qb_stall = settings.quickbooks_timeout_seconds + 1
+            sf_stall = settings.salesforce_timeout_seconds + 1
             menu += [
                 ("qbo_429", lambda: stack.qbo_fault("query", "throttle", count=1)),
-                ("qbo_timeout", lambda: stack.qbo_fault("query", "timeout", seconds=31, count=1)),
+                (
+                    "qbo_timeout",
+                    lambda: stack.qbo_fault("query", "timeout", seconds=qb_stall, count=1),
+                ),
                 (
                     "sf_timeout",
-                    lambda: stack.sf_fault("timeout", seconds=61, count=1, path=sf_path()),
+                    lambda: stack.sf_fault("timeout", seconds=sf_stall, count=1, path=sf_path()),
                 ),
             ]
         return menu
