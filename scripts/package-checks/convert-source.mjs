@@ -16,7 +16,9 @@ const REQUIRED_TYPES = [
     'CustomApplication',
     'CustomObject',
     'CustomTab',
-    'PermissionSet'
+    'PermissionSet',
+    // The QuickBooks object catalog, which Apex and the components read.
+    'StaticResource'
 ];
 
 const outputDirectory = mkdtempSync(join(tmpdir(), 'qbsync-convert-'));

@@ -538,7 +538,7 @@ def test_controller_exposes_the_methods_the_components_use() -> None:
             "notifyConfigChanged",
             "getConfigNotification",
         )
-    } | {"QBSyncLogController.retry"}
+    } | {"QBSyncLogController.retry", "QBCatalogController.getCatalog"}
     imported = {
         f"{cls}.{method}"
         for path in (DEFAULT / "lwc").rglob("*.js")
@@ -546,6 +546,19 @@ def test_controller_exposes_the_methods_the_components_use() -> None:
         for cls, method in APEX_IMPORT.findall(path.read_text())
     }
     assert imported - exposed == set(), "components import Apex methods that do not exist"
+
+
+def test_admin_may_call_every_controller_the_components_use(package: Package) -> None:
+    root = package.permission_sets["QuickBooks_Sync_Admin"]
+    granted = {c.findtext(MD + "apexClass") for c in root.iterfind(MD + "classAccesses")}
+    used = {
+        cls
+        for path in (DEFAULT / "lwc").rglob("*.js")
+        if "__tests__" not in path.parts
+        for cls, _ in APEX_IMPORT.findall(path.read_text())
+    }
+    assert used, "no component imports Apex: the import pattern is out of date"
+    assert used - granted == set(), "the admin permission set lacks a class the components call"
 
 
 def test_apex_method_check_sees_a_removed_method(tmp_path: pathlib.Path) -> None:

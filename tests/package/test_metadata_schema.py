@@ -45,8 +45,13 @@ def test_metadata_file_matches_schema(path: pathlib.Path, metadata_schema: etree
             "<CustomField xmlns='{ns}'><type>Text</type><fullName>A__c</fullName></CustomField>",
             "fullName",
         ),
+        (
+            "<StaticResource xmlns='{ns}'><cacheControl>Shared</cacheControl>"
+            "<contentType>application/json</contentType></StaticResource>",
+            "Shared",
+        ),
     ],
-    ids=["bad-enum", "misspelled-element", "non-integer", "out-of-order"],
+    ids=["bad-enum", "misspelled-element", "non-integer", "out-of-order", "static-resource-cache"],
 )
 def test_schema_rejects_broken_metadata(xml: str, expected: str, metadata_schema) -> None:
     # The check is only worth something if it fails on the mistakes it is meant to catch.

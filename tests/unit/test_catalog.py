@@ -1,26 +1,36 @@
-"""The QuickBooks object catalog: its content, its loader, and the LWC copy of it."""
+"""The QuickBooks object catalog: its content, its loader, its path rules and its package copy."""
 
 from __future__ import annotations
 
 import copy
-import importlib.machinery
-import importlib.util
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from qbsync.catalog import FIELD_TYPES, CatalogError, load_catalog, parse_catalog
+from qbsync.catalog import (
+    FIELD_TYPES,
+    CatalogError,
+    is_path,
+    load_catalog,
+    parse_catalog,
+    path_matches,
+)
 from qbsync.salesforce import schema
 
 ROOT = Path(__file__).resolve().parents[2]
 JSON_PATH = ROOT / "middleware" / "qbsync" / "catalog" / "qbo_catalog.json"
-JS_PATH = ROOT / "force-app" / "main" / "default" / "lwc" / "qbCatalog" / "qbCatalog.js"
-META_PATH = JS_PATH.with_name("qbCatalog.js-meta.xml")
+RESOURCE_PATH = ROOT / "force-app" / "main" / "default" / "staticresources" / "QBSync_Catalog.json"
+RESOURCE_META = RESOURCE_PATH.with_name("QBSync_Catalog.resource-meta.xml")
 SYNC_SCRIPT = ROOT / "scripts" / "sync-catalog"
+PATH_CASES = json.loads(
+    (ROOT / "tests" / "fixtures" / "catalog" / "path_cases.json").read_text(encoding="utf-8")
+)
+APEX_CASES = ROOT / "force-app" / "tests" / "classes" / "QBCatalog_Tests.cls"
 
 # Entities Intuit's webhooks support (research/quickbooks.md §1d, configure-webhooks page).
 WEBHOOK_ENTITIES = {
@@ -40,6 +50,10 @@ ENTITIES_WITH_FIELDS = [
     "Customer", "Vendor", "Employee", "Item", "Invoice", "Estimate", "Payment", "SalesReceipt",
     "CreditMemo", "Bill", "PurchaseOrder",
 ]  # fmt: skip
+# Transactions whose lines (and, on sales forms and purchase orders, custom fields) the catalog
+# describes with path patterns.
+SALES_FORMS = ["CreditMemo", "Estimate", "Invoice", "RefundReceipt", "SalesReceipt"]
+EXPENSE_FORMS = ["Bill", "Purchase", "PurchaseOrder", "VendorCredit"]
 
 # Standard fields that exist and are updateable via the API (Salesforce Object Reference,
 # Account and Product2). Recommended mappings may target only these or the package's fields.
@@ -57,127 +71,117 @@ def raw_json() -> dict:
     return json.loads(JSON_PATH.read_text(encoding="utf-8"))
 
 
-# --- an independent reader for the generated JS literal (not the generator's own code) ---
-
-_TOKEN = re.compile(
-    r"""(?P<space>\s+|//[^\n]*|/\*.*?\*/)
-      |(?P<string>'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*")
-      |(?P<number>-?\d+(?:\.\d+)?)
-      |(?P<word>[A-Za-z_$][\w$]*)
-      |(?P<punct>[{}\[\]:,;])""",
-    re.VERBOSE | re.DOTALL,
-)
-_ESCAPES = {"n": "\n", "t": "\t"}
-
-
-def _tokens(text: str) -> list[tuple[str, str]]:
-    tokens, pos = [], 0
-    while pos < len(text):
-        match = _TOKEN.match(text, pos)
-        if match is None:
-            raise AssertionError(f"unexpected JS at offset {pos}: {text[pos : pos + 40]!r}")
-        if match.lastgroup != "space":
-            tokens.append((match.lastgroup, match.group()))
-        pos = match.end()
-    return tokens
-
-
-def parse_js_literal(text: str) -> object:
-    """Parse the object literal assigned by `export const CATALOG = ...;`."""
-    start = text.index("export const CATALOG = ") + len("export const CATALOG = ")
-    end = text.index("\n};\n", start) + len("\n};")  # the literal closes at column 0
-    tokens = _tokens(text[start:end])
-    position = 0
-
-    def take() -> tuple[str, str]:
-        nonlocal position
-        position += 1
-        return tokens[position - 1]
-
-    def expect(value: str) -> None:
-        kind, got = take()
-        assert got == value, f"expected {value!r}, got {got!r}"
-
-    def value() -> object:
-        kind, tok = take()
-        if tok == "{":
-            result: dict[str, object] = {}
-            while tokens[position][1] != "}":
-                key_kind, key = take()
-                result[_string(key) if key_kind == "string" else key] = (expect(":"), value())[1]
-                if tokens[position][1] == ",":
-                    take()
-            take()
-            return result
-        if tok == "[":
-            items = []
-            while tokens[position][1] != "]":
-                items.append(value())
-                if tokens[position][1] == ",":
-                    take()
-            take()
-            return items
-        if kind == "string":
-            return _string(tok)
-        if kind == "number":
-            return json.loads(tok)
-        return {"true": True, "false": False, "null": None}[tok]
-
-    literal = value()
-    assert tokens[position][1] == ";", "CATALOG literal must end with ';'"
-    return literal
-
-
-def _string(token: str) -> str:
-    return re.sub(r"\\(.)", lambda m: _ESCAPES.get(m.group(1), m.group(1)), token[1:-1])
-
-
-def load_sync_script():
-    loader = importlib.machinery.SourceFileLoader("sync_catalog", str(SYNC_SCRIPT))
-    spec = importlib.util.spec_from_loader("sync_catalog", loader)
-    module = importlib.util.module_from_spec(spec)
-    loader.exec_module(module)
-    return module
-
-
-# --- the two copies agree ---
-
-
-def test_lwc_copy_equals_the_json():
-    assert parse_js_literal(JS_PATH.read_text(encoding="utf-8")) == raw_json(), (
-        "qbCatalog.js differs from qbo_catalog.json: edit the JSON, then run scripts/sync-catalog"
+def run_sync(*args: str, root: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(root / "scripts" / "sync-catalog"), *args],
+        capture_output=True,
+        text=True,
+        check=False,
     )
 
 
-def test_an_edit_to_one_copy_only_is_detected():
-    edited = JS_PATH.read_text(encoding="utf-8").replace(
-        "label: 'Display Name'", "label: 'Shown Name'", 1
+# --- the package copy: the static resource QBSync_Catalog ---
+
+
+def test_static_resource_is_a_byte_copy_of_the_json():
+    assert RESOURCE_PATH.read_bytes() == JSON_PATH.read_bytes(), (
+        "QBSync_Catalog.json differs from qbo_catalog.json: edit the JSON, then run scripts/sync-catalog"
     )
-    assert parse_js_literal(edited) != raw_json()
 
 
 def test_sync_catalog_check_passes_on_the_committed_copy():
-    result = subprocess.run(
-        [sys.executable, str(SYNC_SCRIPT), "--check"], capture_output=True, text=True, check=False
-    )
+    result = run_sync("--check")
     assert result.returncode == 0, result.stderr
 
 
-def test_generator_output_round_trips_awkward_values():
-    awkward = {
-        "version": 1,
-        "quotes": ["it's", 'say "hi"', "both ' and \"", "back\\slash"],
-        "nested": {"empty": [], "emptyObject": {}, "flag": False, "n": None, "x": 1.5},
-        "long": ["w" * 30, "w" * 30, "w" * 30],
-    }
-    rendered = load_sync_script().render_module(awkward)
-    assert parse_js_literal(rendered) == awkward
+@pytest.fixture
+def repo_copy(tmp_path: Path) -> Path:
+    """The script, the JSON and the static resource in a scratch tree with the repository layout."""
+    for path in (SYNC_SCRIPT, JSON_PATH, RESOURCE_PATH):
+        target = tmp_path / path.relative_to(ROOT)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, target)
+    return tmp_path
 
 
-def test_meta_xml_is_a_private_service_module():
-    meta = META_PATH.read_text(encoding="utf-8")
-    assert "<apiVersion>66.0</apiVersion>" in meta
-    assert "<isExposed>false</isExposed>" in meta
+def test_sync_catalog_check_fails_on_a_changed_copy(repo_copy: Path):
+    resource = repo_copy / RESOURCE_PATH.relative_to(ROOT)
+    # One changed byte, the same JSON document: only a byte comparison notices.
+    resource.write_bytes(resource.read_bytes().replace(b'"version": 1', b'"version":  1', 1))
+    assert json.loads(resource.read_bytes()) == raw_json()
+    result = run_sync("--check", root=repo_copy)
+    assert result.returncode == 1
+    assert "QBSync_Catalog.json differs from" in result.stderr
+
+
+def test_sync_catalog_copies_the_json_byte_for_byte(repo_copy: Path):
+    resource = repo_copy / RESOURCE_PATH.relative_to(ROOT)
+    resource.write_text("{}", encoding="utf-8")
+    result = run_sync(root=repo_copy)
+    assert result.returncode == 0, result.stderr
+    assert resource.read_bytes() == JSON_PATH.read_bytes()
+    assert run_sync("--check", root=repo_copy).returncode == 0
+
+
+def test_static_resource_metadata_declares_a_private_json_resource():
+    meta = RESOURCE_META.read_text(encoding="utf-8")
+    assert "<contentType>application/json</contentType>" in meta
+    assert "<cacheControl>Private</cacheControl>" in meta
+
+
+# --- path rules: the cases Apex (QBCatalog_Tests) runs too ---
+
+
+@pytest.mark.parametrize(("path", "expected"), PATH_CASES["paths"])
+def test_path_syntax_cases(path, expected):
+    assert is_path(path) is expected
+
+
+@pytest.mark.parametrize(("pattern", "path", "expected"), PATH_CASES["matches"])
+def test_pattern_match_cases(pattern, path, expected):
+    assert path_matches(pattern, path) is expected
+
+
+@pytest.mark.parametrize(("qb_object", "qb_field", "expected"), PATH_CASES["validations"])
+def test_validation_cases(qb_object, qb_field, expected):
+    assert load_catalog().validate_mapping(qb_object, qb_field) == expected
+
+
+_APEX_STRING = r"'((?:[^'\\]|\\.)*)'"
+_APEX_VALUE = rf"(?:{_APEX_STRING}|(true|false|null))"
+
+
+def _apex_rows(source: str, table: str) -> list[list[object]]:
+    """The rows of `new List<Object>{ ... }` entries in the Apex constant `table`."""
+    body = re.search(rf"{table}\s*=\s*new List<List<Object>>\s*\{{(.*?)\n\s*\}};", source, re.S)
+    assert body, f"{table} not found in {APEX_CASES.name}"
+    rows = []
+    for row in re.finditer(r"new List<Object>\s*\{(.*?)\}", body.group(1), re.S):
+        values = []
+        for match in re.finditer(_APEX_VALUE, row.group(1)):
+            text, literal = match.groups()
+            if literal is not None:
+                values.append({"true": True, "false": False, "null": None}[literal])
+            else:
+                values.append(re.sub(r"\\(.)", r"\1", text))
+        rows.append(values)
+    return rows
+
+
+@pytest.mark.parametrize(
+    ("table", "key"),
+    [("PATH_CASES", "paths"), ("MATCH_CASES", "matches"), ("VALIDATION_CASES", "validations")],
+)
+def test_the_apex_tests_run_the_same_cases(table, key):
+    apex = APEX_CASES.read_text(encoding="utf-8")
+    assert _apex_rows(apex, table) == PATH_CASES[key], (
+        f"{APEX_CASES.name} {table} differs from tests/fixtures/catalog/path_cases.json {key}"
+    )
+
+
+def test_a_case_changed_in_the_apex_copy_is_noticed():
+    apex = APEX_CASES.read_text(encoding="utf-8").replace("'BillAddr..City'", "'BillAddr.City'", 1)
+    assert _apex_rows(apex, "PATH_CASES") != PATH_CASES["paths"]
 
 
 # --- content ---
@@ -355,29 +359,77 @@ def test_entity_names_are_canonical():
     assert len(names) == len(set(names))
 
 
-@pytest.mark.parametrize(
-    ("qb_object", "qb_field"),
-    [("Customer", "DisplayName"), ("customer", "BillAddr.City"), ("Invoice", "CustomerRef")],
-)
-def test_validate_mapping_accepts_catalog_fields(qb_object, qb_field):
-    assert load_catalog().validate_mapping(qb_object, qb_field) is None
+def test_validate_object_names_the_catalog_entities():
+    catalog = load_catalog()
+    assert catalog.validate_object("salesReceipt") is None
+    message = catalog.validate_object("Widget")
+    assert message.startswith("Unknown QuickBooks object 'Widget'; expected one of: Account, Bill")
 
 
-@pytest.mark.parametrize(
-    ("qb_object", "qb_field", "message"),
-    [
-        ("Widget", "Name", "Unknown QuickBooks object 'Widget'; expected one of: Account, Bill"),
-        ("", "Name", "Unknown QuickBooks object ''"),
-        ("Customer", "Email", "Unknown field 'Email' on QuickBooks object Customer."),
-        ("Customer", "displayname", "did you mean 'DisplayName'?"),
-        ("Invoice", "CustomerRef.value", "mapped without '.value': use 'CustomerRef'."),
-        ("Customer", "  ", "QuickBooks field is empty in a mapping for Customer."),
-        ("Vendor", "ShipAddr.City", "Unknown field 'ShipAddr.City' on QuickBooks object Vendor."),
-    ],
-)
-def test_validate_mapping_explains_what_is_wrong(qb_object, qb_field, message):
-    error = load_catalog().validate_mapping(qb_object, qb_field)
-    assert error is not None and message in error, error
+def test_match_returns_the_catalog_entry_a_path_names():
+    invoice = load_catalog().entity("Invoice")
+    assert invoice.match("DocNumber") is invoice.field("DocNumber")
+    item = invoice.match("Line[DetailType=SalesItemLineDetail].SalesItemLineDetail.ItemRef.value")
+    assert item.path == "Line[DetailType=SalesItemLineDetail].SalesItemLineDetail.ItemRef"
+    assert (item.type, item.reference_to) == ("reference", "Item")
+    custom = invoice.match("CustomField[Name=Crew #].StringValue")
+    assert (custom.path, custom.type) == ("CustomField[Name=*].StringValue", "string")
+    assert invoice.match("CustomerMemo.value") is invoice.field("CustomerMemo.value")
+    assert invoice.match("Line.Amount") is None
+
+
+# --- path patterns: lines and custom fields of transactions ---
+
+LINE_PATTERNS = {
+    "SalesItemLineDetail": {"ItemRef": "Item", "ClassRef": "Class"},
+    "ItemBasedExpenseLineDetail": {"ItemRef": "Item", "CustomerRef": "Customer"},
+    "AccountBasedExpenseLineDetail": {"AccountRef": "Account", "CustomerRef": "Customer"},
+}
+
+
+@pytest.mark.parametrize("name", SALES_FORMS + EXPENSE_FORMS + ["JournalEntry"])
+def test_transaction_lines_are_described_by_patterns(name):
+    entity = load_catalog().entity(name)
+    details = (
+        ["SalesItemLineDetail"]
+        if name in SALES_FORMS
+        else ["JournalEntryLineDetail"]
+        if name == "JournalEntry"
+        else ["ItemBasedExpenseLineDetail", "AccountBasedExpenseLineDetail"]
+    )
+    for detail in details:
+        line = f"Line[DetailType={detail}]"
+        assert entity.match(f"{line}.Amount").type == "decimal", f"{name} {detail}"
+        assert entity.match(f"{line}.Description").type == "string"
+        assert entity.match(f"{line}.Id").type == "string"
+        for ref, target in LINE_PATTERNS.get(detail, {}).items():
+            entry = entity.match(f"{line}.{detail}.{ref}")
+            assert (entry.type, entry.reference_to) == ("reference", target), f"{name} {ref}"
+
+
+@pytest.mark.parametrize("name", SALES_FORMS + ["PurchaseOrder"])
+def test_custom_fields_are_addressed_by_name(name):
+    entry = load_catalog().entity(name).match("CustomField[Name=Region].StringValue")
+    assert entry is not None and entry.type == "string"
+
+
+def test_only_transactions_with_lines_have_patterns():
+    with_patterns = {e.name for e in load_catalog().entities if e.patterns}
+    assert with_patterns == set(SALES_FORMS + EXPENSE_FORMS + ["JournalEntry"])
+
+
+def test_every_pattern_is_well_formed():
+    catalog = load_catalog()
+    for entity in catalog.entities:
+        for pattern in entity.patterns:
+            assert is_path(pattern.path), f"{entity.name}: {pattern.path}"
+            assert pattern.type in FIELD_TYPES
+            assert pattern.label
+            if pattern.is_reference:
+                assert pattern.path.endswith("Ref") and catalog.entity(pattern.reference_to)
+            # No field shadows a pattern and no pattern shadows another: order does not matter.
+            others = [p.path for p in entity.patterns if p is not pattern]
+            assert not [o for o in others if path_matches(o, pattern.path)], pattern.path
 
 
 # --- the parser refuses documents off the documented shape ---
@@ -419,6 +471,35 @@ def _boolean_max_length(doc):
     _customer(doc)["fields"][1]["maxLength"] = True
 
 
+def _invoice(doc: dict) -> dict:
+    return next(e for e in doc["entities"] if e["name"] == "Invoice")
+
+
+def _malformed_field_path(doc):
+    _customer(doc)["fields"][1]["path"] = "Bill Addr.City"
+
+
+def _malformed_pattern(doc):
+    _invoice(doc)["patterns"][0]["pattern"] = "Line[DetailType=SalesItemLineDetail"
+
+
+def _pattern_shadowed_by_a_field(doc):
+    _invoice(doc)["patterns"].append({"pattern": "DocNumber", "label": "Number", "type": "string"})
+
+
+def _duplicate_pattern(doc):
+    _invoice(doc)["patterns"].append(dict(_invoice(doc)["patterns"][0]))
+
+
+def _pattern_reference_unknown_entity(doc):
+    ref = next(p for p in _invoice(doc)["patterns"] if p.get("referenceTo") == "Item")
+    ref["referenceTo"] = "Product"
+
+
+def _patterns_not_a_list(doc):
+    _invoice(doc)["patterns"] = {"pattern": "Line[DetailType=*].Amount"}
+
+
 @pytest.mark.parametrize(
     ("mutate", "message"),
     [
@@ -430,6 +511,12 @@ def _boolean_max_length(doc):
         (_unknown_operation, "unknown operations ['Archive']"),
         (_duplicate_entity, "an entity name is listed twice"),
         (_boolean_max_length, "'maxLength' is missing or not a int"),
+        (_malformed_field_path, "field 'Bill Addr.City': not a path in the documented syntax"),
+        (_malformed_pattern, "pattern 'Line[DetailType=SalesItemLineDetail': not a path"),
+        (_pattern_shadowed_by_a_field, "pattern 'DocNumber' matches field 'DocNumber'"),
+        (_duplicate_pattern, "a pattern is listed twice"),
+        (_pattern_reference_unknown_entity, "referenceTo 'Product' is not a catalog entity"),
+        (_patterns_not_a_list, "'patterns' is missing or not a list"),
     ],
 )
 def test_parse_catalog_rejects_malformed_documents(mutate, message):

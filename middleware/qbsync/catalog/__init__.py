@@ -1,8 +1,11 @@
 """The QuickBooks Online object catalog: the entities Intuit's webhooks report and their fields.
 
 `qbo_catalog.json` next to this module is the one source of truth for both halves:
-`scripts/sync-catalog` copies it into the LWC service module `qbCatalog`, and the middleware
-validates the mappings it reads from Salesforce against it (`Catalog.validate_mapping`).
+`scripts/sync-catalog` copies its bytes into the Salesforce package as the static resource
+`QBSync_Catalog`, which Apex serves to the QB Setup components (QBCatalogController) and checks
+field mappings against (QBMappingService), and the middleware validates the mappings it reads
+from Salesforce against it (`Catalog.validate_mapping`). Besides its fields, an entity may list path
+patterns (`qbsync.catalog.paths`) for list items such as transaction lines and custom fields.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from qbsync.catalog.paths import is_path, path_matches
+
 __all__ = [
     "FIELD_TYPES",
     "Catalog",
@@ -23,8 +28,10 @@ __all__ = [
     "Field",
     "RecommendedField",
     "RecommendedMapping",
+    "is_path",
     "load_catalog",
     "parse_catalog",
+    "path_matches",
 ]
 
 CATALOG_FILE = "qbo_catalog.json"
@@ -33,6 +40,8 @@ CATALOG_FILE = "qbo_catalog.json"
 FIELD_TYPES = frozenset(
     {"string", "boolean", "decimal", "integer", "date", "datetime", "reference"}
 )
+# The id inside a reference: `CustomerRef.value` names the same reference as `CustomerRef`.
+REFERENCE_ID = ".value"
 OPERATIONS = frozenset({"Create", "Update", "Delete", "Merge", "Void", "Emailed"})
 DELETE_BEHAVIORS = frozenset({"Delete", "Deactivate", "Ignore"})
 
@@ -43,7 +52,11 @@ class CatalogError(ValueError):
 
 @dataclass(frozen=True)
 class Field:
-    """One mappable QuickBooks field, addressed by its dotted path (`BillAddr.City`)."""
+    """One mappable QuickBooks field, addressed by its dotted path (`BillAddr.City`).
+
+    An entity's path patterns are Fields too: their `path` is the pattern
+    (`CustomField[Name=*].StringValue`) and describes every path it matches.
+    """
 
     path: str
     label: str
@@ -65,6 +78,7 @@ class Entity:
     operations: tuple[str, ...]
     cdc: bool
     fields: tuple[Field, ...]
+    patterns: tuple[Field, ...] = ()
     _by_path: dict[str, Field] = dataclass_field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -73,6 +87,20 @@ class Entity:
     def field(self, path: str) -> Field | None:
         """The field at `path`, matched exactly: QuickBooks JSON keys are case-sensitive."""
         return self._by_path.get(path)
+
+    def match(self, path: str) -> Field | None:
+        """The catalog entry `path` names: a field, else the first pattern matching it, else (for
+        `XRef.value`) the reference `XRef` whose id it is, as the worker reads references."""
+        entry = self._field_or_pattern(path)
+        if entry is None and path.endswith(REFERENCE_ID):
+            base = self._field_or_pattern(path[: -len(REFERENCE_ID)])
+            entry = base if base is not None and base.is_reference else None
+        return entry
+
+    def _field_or_pattern(self, path: str) -> Field | None:
+        return self.field(path) or next(
+            (p for p in self.patterns if path_matches(p.path, path)), None
+        )
 
     @property
     def deletes_by_deactivating(self) -> bool:
@@ -119,31 +147,44 @@ class Catalog:
         """The entity called `name`, ignoring case (CloudEvents types say `salesreceipt`)."""
         return self._by_name.get(name.strip().lower()) if name else None
 
+    def validate_object(self, qb_object: str) -> str | None:
+        """None when `qb_object` names a catalog entity (any case), else why not."""
+        if self.entity(qb_object or "") is not None:
+            return None
+        return (
+            f"Unknown QuickBooks object '{qb_object or ''}'; "
+            f"expected one of: {', '.join(self.entity_names)}."
+        )
+
     def validate_mapping(self, qb_object: str, qb_field: str) -> str | None:
-        """None when `qb_object`/`qb_field` name a catalog entity and field, else why not."""
+        """None when `qb_field` is a path the catalog knows on entity `qb_object`, else why not.
+
+        QBCatalog.validateMapping (Apex) gives the same answers, word for word: both pass the
+        cases of tests/fixtures/catalog/path_cases.json.
+        """
+        problem = self.validate_object(qb_object)
         entity = self.entity(qb_object or "")
         if entity is None:
-            return (
-                f"Unknown QuickBooks object {qb_object!r}; "
-                f"expected one of: {', '.join(self.entity_names)}."
-            )
+            return problem
         if not qb_field or not qb_field.strip():
             return f"QuickBooks field is empty in a mapping for {entity.name}."
-        if entity.field(qb_field) is not None:
+        if not is_path(qb_field):
+            return (
+                f"QuickBooks field '{qb_field}' on {entity.name} is not a field path: names "
+                "joined by dots, each optionally selecting list items by [Member=Value]."
+            )
+        if entity.match(qb_field) is not None:
             return None
-        message = f"Unknown field {qb_field!r} on QuickBooks object {entity.name}"
+        message = f"Unknown field '{qb_field}' on QuickBooks object {entity.name}"
         return message + (_hint(entity, qb_field) or ".")
 
 
 def _hint(entity: Entity, qb_field: str) -> str:
-    """A suggestion for the two mistakes we expect: wrong case, or `XRef.value`."""
-    base, _, suffix = qb_field.rpartition(".")
-    if suffix == "value" and (ref := entity.field(base)) is not None and ref.is_reference:
-        return f"; reference fields are mapped without '.value': use {base!r}."
+    """A suggestion for the mistake we expect most: the right field in the wrong case."""
     folded = qb_field.lower()
     for candidate in entity.fields:
         if candidate.path.lower() == folded:
-            return f"; did you mean {candidate.path!r}?"
+            return f"; did you mean '{candidate.path}'?"
     return ""
 
 
@@ -160,9 +201,11 @@ def _kind_name(kind: type | tuple[type, ...]) -> str:
     return " or ".join(k.__name__ for k in kinds)
 
 
-def _parse_field(raw: Mapping[str, Any], where: str) -> Field:
-    path = _require(raw, "path", str, where)
-    where = f"{where} field {path!r}"
+def _parse_field(raw: Mapping[str, Any], where: str, key: str = "path") -> Field:
+    path = _require(raw, key, str, where)
+    where = f"{where} {'field' if key == 'path' else key} {path!r}"
+    if not is_path(path):
+        raise CatalogError(f"{where}: not a path in the documented syntax.")
     type_ = _require(raw, "type", str, where)
     if type_ not in FIELD_TYPES:
         raise CatalogError(f"{where}: type {type_!r} is not one of {sorted(FIELD_TYPES)}.")
@@ -185,12 +228,23 @@ def _parse_entity(raw: Mapping[str, Any]) -> Entity:
     fields = tuple(_parse_field(f, where) for f in _require(raw, "fields", list, where))
     if len({f.path for f in fields}) != len(fields):
         raise CatalogError(f"{where}: a field path is listed twice.")
+    # Optional: most entities have no list items to describe.
+    raw_patterns = _require(raw, "patterns", list, where) if "patterns" in raw else []
+    patterns = tuple(_parse_field(p, where, key="pattern") for p in raw_patterns)
+    if len({p.path for p in patterns}) != len(patterns):
+        raise CatalogError(f"{where}: a pattern is listed twice.")
+    for pattern in patterns:
+        shadowed = [f.path for f in fields if path_matches(pattern.path, f.path)]
+        if shadowed:
+            # Fields are looked up first: the pattern's label and type would never apply.
+            raise CatalogError(f"{where}: pattern {pattern.path!r} matches field {shadowed[0]!r}.")
     return Entity(
         name=name,
         label=_require(raw, "label", str, where),
         operations=operations,
         cdc=_require(raw, "cdc", bool, where),
         fields=fields,
+        patterns=patterns,
     )
 
 
@@ -228,7 +282,7 @@ def parse_catalog(data: Mapping[str, Any]) -> Catalog:
     if len({name.lower() for name in by_name}) != len(entities):
         raise CatalogError("catalog: an entity name is listed twice (names are case-insensitive).")
     for entity in entities:
-        for f in entity.fields:
+        for f in entity.fields + entity.patterns:
             if f.reference_to is not None and f.reference_to not in by_name:
                 raise CatalogError(
                     f"entity {entity.name!r} field {f.path!r}: "
