@@ -129,6 +129,17 @@ def test_static_resource_metadata_declares_a_private_json_resource():
     assert "<cacheControl>Private</cacheControl>" in meta
 
 
+def test_no_long_javascript_module_in_the_package():
+    # The catalog reaches the components as data; no module carries a copy of it.
+    modules = (ROOT / "force-app" / "main").rglob("*.js")
+    long_modules = [
+        str(p.relative_to(ROOT))
+        for p in modules
+        if "__tests__" not in p.parts and len(p.read_text(encoding="utf-8").splitlines()) > 400
+    ]
+    assert long_modules == []
+
+
 # --- path rules: the cases Apex (QBCatalog_Tests) runs too ---
 
 

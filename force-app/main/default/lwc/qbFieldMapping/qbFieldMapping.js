@@ -8,7 +8,7 @@ import QB_FIELD from '@salesforce/schema/QB_Field_Mapping__c.QB_Field__c';
 import SALESFORCE_FIELD from '@salesforce/schema/QB_Field_Mapping__c.Salesforce_Field__c';
 import TRANSFORM_FIELD from '@salesforce/schema/QB_Field_Mapping__c.Transform__c';
 import DEFAULT_VALUE_FIELD from '@salesforce/schema/QB_Field_Mapping__c.Default_Value__c';
-import { getFields } from 'c/qbCatalog';
+import { loadCatalog } from 'c/qbCatalog';
 import { compatibility } from './typeCompatibility';
 import {
     mappableFields,
@@ -58,6 +58,7 @@ const recordOf = (row) => ({
  */
 export default class QbFieldMapping extends LightningElement {
     objectMappings;
+    catalog;
     rows = [];
     error;
     validation;
@@ -93,9 +94,10 @@ export default class QbFieldMapping extends LightningElement {
 
     async loadObjectMappings() {
         try {
-            this.objectMappings = await getObjectMappings({
-                companyId: this._companyId
-            });
+            [this.objectMappings, this.catalog] = await Promise.all([
+                getObjectMappings({ companyId: this._companyId }),
+                loadCatalog()
+            ]);
             this.error = undefined;
         } catch (error) {
             this.objectMappings = undefined;
@@ -164,7 +166,9 @@ export default class QbFieldMapping extends LightningElement {
     }
 
     get qbFields() {
-        return getFields(this.selectedMapping?.QB_Object__c);
+        return this.catalog
+            ? this.catalog.getFields(this.selectedMapping?.QB_Object__c)
+            : [];
     }
 
     get qbFieldOptions() {

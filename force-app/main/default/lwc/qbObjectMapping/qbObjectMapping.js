@@ -5,7 +5,7 @@ import getObjectMappings from '@salesforce/apex/QBSetupController.getObjectMappi
 import getCreateableObjects from '@salesforce/apex/QBSetupController.getCreateableObjects';
 import saveObjectMapping from '@salesforce/apex/QBSetupController.saveObjectMapping';
 import deleteObjectMapping from '@salesforce/apex/QBSetupController.deleteObjectMapping';
-import { entityNames, getRecommended } from 'c/qbCatalog';
+import { loadCatalog } from 'c/qbCatalog';
 import { mappingRecord } from './objectMappingRecord';
 import { createRecommended } from './recommendedMappings';
 
@@ -26,6 +26,7 @@ const DELETE_BEHAVIOR_OPTIONS = [
  */
 export default class QbObjectMapping extends LightningElement {
     mappings;
+    catalog;
     error;
     createableObjects = [];
     draft;
@@ -61,11 +62,13 @@ export default class QbObjectMapping extends LightningElement {
         }
     }
 
+    /** The mappings with the catalog they are read against: both, or neither. */
     async load() {
         try {
-            this.mappings = await getObjectMappings({
-                companyId: this._companyId
-            });
+            [this.mappings, this.catalog] = await Promise.all([
+                getObjectMappings({ companyId: this._companyId }),
+                loadCatalog()
+            ]);
             this.error = undefined;
         } catch (error) {
             this.mappings = undefined;
@@ -112,7 +115,7 @@ export default class QbObjectMapping extends LightningElement {
         const mapped = new Set(
             (this.mappings || []).map((mapping) => mapping.QB_Object__c)
         );
-        return entityNames()
+        return (this.catalog?.entityNames() || [])
             .filter(
                 (name) => !mapped.has(name) || name === this.draft?.qbObject
             )
@@ -251,7 +254,7 @@ export default class QbObjectMapping extends LightningElement {
         this.recommendFailures = undefined;
         try {
             const outcome = await createRecommended(
-                getRecommended(),
+                this.catalog.getRecommended(),
                 this.mappings || [],
                 this._companyId
             );

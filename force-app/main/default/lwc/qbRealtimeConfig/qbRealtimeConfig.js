@@ -4,7 +4,7 @@ import getObjectMappings from '@salesforce/apex/QBSetupController.getObjectMappi
 import saveRealtimeSettings from '@salesforce/apex/QBSetupController.saveRealtimeSettings';
 import getConfigNotification from '@salesforce/apex/QBConnectionController.getConfigNotification';
 import notifyConfigChanged from '@salesforce/apex/QBConnectionController.notifyConfigChanged';
-import { entityNames, getEntity } from 'c/qbCatalog';
+import { loadCatalog } from 'c/qbCatalog';
 import { buildRows, changesOf, mappedNotEnabled } from './realtimeRows';
 
 // After a save, the middleware is notified by a queued Apex job (QBConfigChangedNotifier):
@@ -20,6 +20,7 @@ export const NOTIFICATION_POLL_TRIES = 15;
  */
 export default class QbRealtimeConfig extends LightningElement {
     mappings;
+    catalog;
     error;
     rowErrors;
     drafts = {};
@@ -44,10 +45,12 @@ export default class QbRealtimeConfig extends LightningElement {
 
     async load() {
         try {
-            [this.mappings, this.notification] = await Promise.all([
-                getObjectMappings({ companyId: this._companyId }),
-                getConfigNotification({ companyId: this._companyId })
-            ]);
+            [this.mappings, this.notification, this.catalog] =
+                await Promise.all([
+                    getObjectMappings({ companyId: this._companyId }),
+                    getConfigNotification({ companyId: this._companyId }),
+                    loadCatalog()
+                ]);
             this.error = undefined;
         } catch (error) {
             this.mappings = undefined;
@@ -57,12 +60,13 @@ export default class QbRealtimeConfig extends LightningElement {
     }
 
     get entities() {
-        return entityNames().map((name) => {
-            const entity = getEntity(name);
+        return this.catalog.entityNames().map((name) => {
+            const entity = this.catalog.getEntity(name);
             return { name, label: entity?.label || name };
         });
     }
 
+    /** Loaded together: rows exist once both mappings and catalog are here. */
     get rows() {
         return this.mappings
             ? buildRows(this.entities, this.mappings, this.drafts)

@@ -5,12 +5,11 @@ import getObjectMappings from '@salesforce/apex/QBSetupController.getObjectMappi
 import getFieldMappings from '@salesforce/apex/QBSetupController.getFieldMappings';
 import saveFieldMappings from '@salesforce/apex/QBSetupController.saveFieldMappings';
 
+// The catalog is the package's own static resource (QBSync_Catalog), as Apex serves it.
 jest.mock(
-    'c/qbCatalog',
-    () => require('../../../../../test/jest-mocks/qbCatalog'),
-    {
-        virtual: true
-    }
+    '@salesforce/apex/QBCatalogController.getCatalog',
+    () => require('../../../../../test/jest-mocks/apex/getCatalog'),
+    { virtual: true }
 );
 jest.mock(
     '@salesforce/apex/QBSetupController.getObjectMappings',
@@ -28,6 +27,12 @@ jest.mock(
     { virtual: true }
 );
 
+const {
+    CATALOG_JSON
+} = require('../../../../../test/jest-mocks/apex/getCatalog');
+const CUSTOMER = JSON.parse(CATALOG_JSON).entities.find(
+    (entity) => entity.name === 'Customer'
+);
 const MAPPINGS = require('./data/getObjectMappings.json');
 const CUSTOMER_FIELDS = require('./data/getFieldMappingsCustomer.json');
 const ACCOUNT_INFO = require('./data/getObjectInfoAccount.json');
@@ -93,16 +98,15 @@ describe('c-qb-field-mapping', () => {
         expect(control(first, 'salesforceField').value).toBe('Name');
         expect(control(first, 'transform').value).toBe('Trim');
         expect(control(second, 'defaultValue').value).toBe('0');
-        expect(
-            control(first, 'qbField').options.map((option) => option.value)
-        ).toEqual([
-            'DisplayName',
-            'PrimaryEmailAddr.Address',
-            'BillAddr.City',
-            'Balance',
-            'Active',
-            'ParentRef'
-        ]);
+        // Every Customer field of the catalog, in catalog order, labelled with its path.
+        const options = control(first, 'qbField').options;
+        expect(options.map((option) => option.value)).toEqual(
+            CUSTOMER.fields.map((field) => field.path)
+        );
+        expect(options).toContainEqual({
+            label: 'Display Name (DisplayName)',
+            value: 'DisplayName'
+        });
     });
 
     it('offers writable Salesforce fields only, without the external id', async () => {

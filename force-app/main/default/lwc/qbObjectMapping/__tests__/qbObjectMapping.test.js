@@ -6,13 +6,13 @@ import getCreateableObjects from '@salesforce/apex/QBSetupController.getCreateab
 import saveObjectMapping from '@salesforce/apex/QBSetupController.saveObjectMapping';
 import deleteObjectMapping from '@salesforce/apex/QBSetupController.deleteObjectMapping';
 import saveFieldMappings from '@salesforce/apex/QBSetupController.saveFieldMappings';
+import getCatalog from '@salesforce/apex/QBCatalogController.getCatalog';
 
+// The catalog is the package's own static resource (QBSync_Catalog), as Apex serves it.
 jest.mock(
-    'c/qbCatalog',
-    () => require('../../../../../test/jest-mocks/qbCatalog'),
-    {
-        virtual: true
-    }
+    '@salesforce/apex/QBCatalogController.getCatalog',
+    () => require('../../../../../test/jest-mocks/apex/getCatalog'),
+    { virtual: true }
 );
 jest.mock(
     '@salesforce/apex/QBSetupController.getObjectMappings',
@@ -40,6 +40,12 @@ jest.mock(
     { virtual: true }
 );
 
+const {
+    CATALOG_JSON
+} = require('../../../../../test/jest-mocks/apex/getCatalog');
+const CATALOG = JSON.parse(CATALOG_JSON);
+const recommendedFor = (qbObject) =>
+    CATALOG.recommended.find((mapping) => mapping.qbObject === qbObject);
 const MAPPINGS = require('./data/getObjectMappings.json');
 const CREATEABLE = require('./data/getCreateableObjects.json');
 const ACCOUNT_INFO = require('./data/getObjectInfoAccount.json');
@@ -120,9 +126,14 @@ describe('c-qb-object-mapping', () => {
 
         await click(element, '[data-id="new"]');
 
+        const mapped = MAPPINGS.map((mapping) => mapping.QB_Object__c);
         expect(
             combobox(element, 'qbObject').options.map((option) => option.value)
-        ).toEqual(['Invoice']);
+        ).toEqual(
+            CATALOG.entities
+                .map((entity) => entity.name)
+                .filter((name) => !mapped.includes(name))
+        );
         expect(
             combobox(element, 'salesforceObject').options.map(
                 (option) => option.value
@@ -309,38 +320,34 @@ describe('c-qb-object-mapping', () => {
                     mapping.Delete_Behavior__c,
                     mapping.Company__c
                 ])
-            ).toEqual([
-                [
-                    'Customer',
-                    'Account',
-                    'QB_External_Id__c',
-                    'Deactivate',
+            ).toEqual(
+                CATALOG.recommended.map((mapping) => [
+                    mapping.qbObject,
+                    mapping.salesforceObject,
+                    mapping.externalIdField,
+                    mapping.deleteBehavior,
                     COMPANY_ID
-                ],
-                [
-                    'Vendor',
-                    'Account',
-                    'QB_External_Id__c',
-                    'Deactivate',
-                    COMPANY_ID
-                ],
-                ['Item', 'Product2', 'QB_External_Id__c', 'Ignore', COMPANY_ID]
-            ]);
+                ])
+            );
+            expect(saveObjectMapping.mock.calls[0][0].mapping).toMatchObject({
+                QB_Object__c: 'Customer',
+                Salesforce_Object__c: 'Account',
+                External_Id_Field__c: 'QB_External_Id__c'
+            });
             expect(saveFieldMappings.mock.calls[0][0]).toEqual({
                 objectMappingId: 'id-Customer',
-                mappings: [
-                    { QB_Field__c: 'DisplayName', Salesforce_Field__c: 'Name' },
-                    {
-                        QB_Field__c: 'BillAddr.City',
-                        Salesforce_Field__c: 'BillingCity'
-                    },
-                    {
-                        QB_Field__c: 'Active',
-                        Salesforce_Field__c: 'QB_Active__c'
-                    }
-                ]
+                mappings: recommendedFor('Customer').fields.map((field) => ({
+                    QB_Field__c: field.qbField,
+                    Salesforce_Field__c: field.salesforceField
+                }))
             });
-            expect(saveFieldMappings).toHaveBeenCalledTimes(3);
+            expect(saveFieldMappings.mock.calls[0][0].mappings).toContainEqual({
+                QB_Field__c: 'DisplayName',
+                Salesforce_Field__c: 'Name'
+            });
+            expect(saveFieldMappings).toHaveBeenCalledTimes(
+                CATALOG.recommended.length
+            );
         });
 
         it('creates only what is missing and says what it skipped', async () => {
@@ -365,10 +372,10 @@ describe('c-qb-object-mapping', () => {
             const [toast] = toasts();
             expect(toast.variant).toBe('success');
             expect(toast.message).toContain(
-                '2 field mappings for Vendor → Account'
+                `${recommendedFor('Vendor').fields.length} field mappings for Vendor → Account`
             );
             expect(toast.message).toContain(
-                'Item → Product2 with 2 field mappings'
+                `Item → Product2 with ${recommendedFor('Item').fields.length} field mappings`
             );
             expect(toast.message).toContain(
                 'Skipped (already mapped): Customer → Account.'
@@ -404,6 +411,20 @@ describe('c-qb-object-mapping', () => {
         expect(query(element, 'table')).toBeNull();
         // Without the current mappings it cannot know what already exists.
         expect(query(element, '[data-id="recommended"]').disabled).toBe(true);
+    });
+
+    it('offers no QuickBooks object and no recommendations without the catalog', async () => {
+        getCatalog.mockRejectedValueOnce({
+            body: { message: 'Catalog unavailable' }
+        });
+        const element = await render();
+
+        expect(query(element, '[data-id="error"]').errors.body.message).toBe(
+            'Catalog unavailable'
+        );
+        expect(query(element, '[data-id="recommended"]').disabled).toBe(true);
+        await click(element, '[data-id="new"]');
+        expect(combobox(element, 'qbObject').options).toEqual([]);
     });
 
     it('is accessible with the form open', async () => {

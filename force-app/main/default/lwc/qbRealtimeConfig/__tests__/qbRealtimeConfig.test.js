@@ -4,17 +4,17 @@ import getObjectMappings from '@salesforce/apex/QBSetupController.getObjectMappi
 import saveRealtimeSettings from '@salesforce/apex/QBSetupController.saveRealtimeSettings';
 import getConfigNotification from '@salesforce/apex/QBConnectionController.getConfigNotification';
 import notifyConfigChanged from '@salesforce/apex/QBConnectionController.notifyConfigChanged';
+import getCatalog from '@salesforce/apex/QBCatalogController.getCatalog';
 import {
     NOTIFICATION_POLL_MS,
     NOTIFICATION_POLL_TRIES
 } from 'c/qbRealtimeConfig';
 
+// The catalog is the package's own static resource (QBSync_Catalog), as Apex serves it.
 jest.mock(
-    'c/qbCatalog',
-    () => require('../../../../../test/jest-mocks/qbCatalog'),
-    {
-        virtual: true
-    }
+    '@salesforce/apex/QBCatalogController.getCatalog',
+    () => require('../../../../../test/jest-mocks/apex/getCatalog'),
+    { virtual: true }
 );
 jest.mock(
     '@salesforce/apex/QBSetupController.getObjectMappings',
@@ -50,6 +50,10 @@ const NOT_NOTIFIED = {
     Config_Notification_Error__c:
         'The sync middleware could not be reached: Read timed out'
 };
+const {
+    CATALOG_JSON
+} = require('../../../../../test/jest-mocks/apex/getCatalog');
+const CATALOG = JSON.parse(CATALOG_JSON);
 const MAPPINGS = require('./data/getObjectMappings.json');
 const ROW_ERROR_RESULTS = require('./data/saveRealtimeSettingsRowError.json');
 const CUSTOMER_ID = 'a01000000000001AAA';
@@ -118,13 +122,16 @@ describe('c-qb-realtime-config', () => {
         expect(getObjectMappings).toHaveBeenCalledWith({
             companyId: 'a00000000000001AAA'
         });
+        // One row per catalog object, in catalog order.
         const rows = element.shadowRoot.querySelectorAll('tbody tr');
-        expect(Array.from(rows).map((tr) => tr.dataset.row)).toEqual([
-            'Customer',
-            'Vendor',
-            'Item',
-            'Invoice'
-        ]);
+        expect(Array.from(rows).map((tr) => tr.dataset.row)).toEqual(
+            CATALOG.entities.map((entity) => entity.name)
+        );
+        expect(rows.length).toBeGreaterThan(20);
+        // Labelled as the catalog labels them.
+        expect(row(element, 'Account').querySelector('th').textContent).toBe(
+            'Account (Chart of Accounts)'
+        );
         expect(cell(element, 'Customer', 'target').textContent).toBe('Account');
         expect(cell(element, 'Customer', 'count').textContent).toBe('3');
         expect(cell(element, 'Customer', 'status').label).toBe('Ready');
@@ -273,6 +280,19 @@ describe('c-qb-realtime-config', () => {
             element.shadowRoot.querySelector('[data-id="error"]').errors.body
                 .message
         ).toBe('No access');
+    });
+
+    it('shows an error panel when the catalog cannot be loaded', async () => {
+        const message =
+            'The QuickBooks object catalog (static resource QBSync_Catalog) is missing or you cannot see it: deploy the package again.';
+        getCatalog.mockRejectedValueOnce({ body: { message } });
+        const element = await render();
+
+        expect(element.shadowRoot.querySelector('table')).toBeNull();
+        expect(
+            element.shadowRoot.querySelector('[data-id="error"]').errors.body
+                .message
+        ).toBe(message);
     });
 
     it('shows no notification warning after a successful notification', async () => {

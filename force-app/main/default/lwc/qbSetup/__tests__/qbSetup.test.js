@@ -6,12 +6,11 @@ import getObjectMappings from '@salesforce/apex/QBSetupController.getObjectMappi
 import getCreateableObjects from '@salesforce/apex/QBSetupController.getCreateableObjects';
 import getFieldMappings from '@salesforce/apex/QBSetupController.getFieldMappings';
 
+// The catalog is the package's own static resource (QBSync_Catalog), as Apex serves it.
 jest.mock(
-    'c/qbCatalog',
-    () => require('../../../../../test/jest-mocks/qbCatalog'),
-    {
-        virtual: true
-    }
+    '@salesforce/apex/QBCatalogController.getCatalog',
+    () => require('../../../../../test/jest-mocks/apex/getCatalog'),
+    { virtual: true }
 );
 jest.mock(
     '@salesforce/apex/QBSetupController.getCompanies',
