@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
+from qbsync.catalog import load_catalog
 from qbsync_preview.app import create_preview_app
 from qbsync_sandbox.emulators.salesforce import (
     Org,
@@ -106,6 +107,7 @@ def test_object_mapping_targets_are_checked(preview_stack, company_id):
         "Unknown Salesforce object: Nope__c.": {"Salesforce_Object__c": "Nope__c"},
         "QuickBooks records cannot be written to User.": {"Salesforce_Object__c": "User"},
         "Choose the QuickBooks object to map.": {"QB_Object__c": " "},
+        load_catalog().validate_object("Widget"): {"QB_Object__c": "Widget"},
         "Choose the QuickBooks company the object mapping belongs to.": {"Company__c": None},
     }
     for message, change in cases.items():
@@ -221,6 +223,14 @@ def test_field_rows_are_checked(preview_stack, company_id):
             name_row,
             {"QB_Field__c": "Id", "Salesforce_Field__c": "Id"},
         ],
+        # The QuickBooks side is checked first, against the catalog (QBCatalog's messages).
+        "Unknown field 'Email' on QuickBooks object Customer.": [
+            name_row,
+            {"QB_Field__c": "Email", "Salesforce_Field__c": "Nope__c"},
+        ],
+        "Unknown field 'displayname' on QuickBooks object Customer; did you mean 'DisplayName'?": [
+            {"QB_Field__c": "displayname", "Salesforce_Field__c": "Name"}
+        ],
     }
     for message, rows in cases.items():
         response = preview_stack.apex(
@@ -235,6 +245,30 @@ def test_field_rows_are_checked(preview_stack, company_id):
         "Field mapping a02000000000001AAA does not belong to this object mapping."
     )
     assert preview_stack.records("QB_Field_Mapping__c") == []
+
+
+def test_object_mappings_store_the_catalog_spelling(preview_stack, company_id):
+    saved = _save_mapping(preview_stack, _mapping(company_id, "salesreceipt"))
+    assert saved["QB_Object__c"] == "SalesReceipt"
+    [stored] = preview_stack.records("QB_Object_Mapping__c")
+    assert stored["Company_Object_Key__c"] == f"{company_id}:SalesReceipt"
+
+
+def test_line_and_custom_field_paths_are_accepted(preview_stack, company_id):
+    invoice = _save_mapping(preview_stack, _mapping(company_id, "Invoice"))
+    rows = [
+        {"QB_Field__c": "DocNumber", "Salesforce_Field__c": "Name"},
+        {"QB_Field__c": "CustomField[Name=Crew #].StringValue", "Salesforce_Field__c": "Phone"},
+        {
+            "QB_Field__c": "Line[DetailType=SalesItemLineDetail].SalesItemLineDetail.ItemRef.value",
+            "Salesforce_Field__c": "Description",
+        },
+    ]
+    response = preview_stack.apex(
+        "saveFieldMappings", {"objectMappingId": invoice["Id"], "mappings": rows}
+    )
+    assert response.status_code == 200, response.text
+    assert {r["QB_Field__c"] for r in response.json()} == {r["QB_Field__c"] for r in rows}
 
 
 def test_save_realtime_settings_reports_each_row(preview_stack, company_id):

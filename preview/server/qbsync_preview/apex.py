@@ -4,7 +4,9 @@ Each function mirrors the Apex method of the same name (force-app/main/default/c
 QBSetupController → QBMappingService / QBMappingSelector): same parameters, same result shape, same
 messages. They stay thin: the Salesforce emulator behind the REST API enforces the metadata itself
 (required fields, restricted picklists, the unique Company_Object_Key__c, the validation rule
-Realtime_Requires_Field_Mappings), so the preview refuses what an org would.
+Realtime_Requires_Field_Mappings), so the preview refuses what an org would. The QuickBooks side is
+checked against the object catalog with qbsync.catalog, whose rules and messages are QBCatalog's
+(tests/fixtures/catalog/path_cases.json).
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from typing import Any
 
 from simple_salesforce import Salesforce, format_soql
 from simple_salesforce.exceptions import SalesforceError as SimpleSalesforceError
+
+from qbsync.catalog import Catalog, load_catalog
 
 logger = logging.getLogger(__name__)
 
@@ -103,8 +107,11 @@ class SetupController:
         self,
         sf: Callable[[], Salesforce],
         config_changed: Callable[[set[str]], object] | None = None,
+        catalog: Catalog | None = None,
     ) -> None:
         self._sf = sf
+        # QBCatalog.load(): the catalog the package deploys (the same bytes as the middleware's).
+        self._catalog = catalog or load_catalog()
         # QBConfigChangedNotifier.enqueueFor: told the companies whose real-time switches changed.
         self._config_changed = config_changed
         self._describes: dict[str, dict] = {}
@@ -243,6 +250,11 @@ class SetupController:
     def _validate_target(self, record: dict) -> None:
         if _blank(record.get("QB_Object__c")):
             raise ApexError("Choose the QuickBooks object to map.")
+        qb_object = record["QB_Object__c"]
+        if not isinstance(qb_object, str) or self._catalog.entity(qb_object) is None:
+            raise ApexError(self._catalog.validate_object(str(qb_object)))
+        # The catalog spelling, so the company key refuses `customer` next to `Customer`.
+        record["QB_Object__c"] = self._catalog.entity(qb_object).name
         target = self._require_describe(record.get("Salesforce_Object__c"))
         if not self._is_mappable(target):
             raise ApexError(f"QuickBooks records cannot be written to {target['name']}.")
@@ -291,7 +303,7 @@ class SetupController:
         rows = _records_param(params, "mappings")
         target = self._require_describe(parent["Salesforce_Object__c"])
         fields = {f["name"].lower(): f for f in target["fields"]}
-        self._validate_field_rows(rows, fields, target["name"])
+        self._validate_field_rows(rows, parent["QB_Object__c"], fields, target["name"])
         missing = self._missing_required(rows, fields, parent["External_Id_Field__c"])
         if missing:
             raise ApexError("Required Salesforce fields are not mapped: " + ", ".join(missing))
@@ -326,12 +338,18 @@ class SetupController:
             raise
         return self._field_mappings(parent["Id"])
 
-    @staticmethod
-    def _validate_field_rows(rows: list[dict | None], fields: dict, object_name: str) -> None:
+    def _validate_field_rows(
+        self, rows: list[dict | None], qb_object: str, fields: dict, object_name: str
+    ) -> None:
         seen: set[str] = set()
         for row in rows:
             if row is None or _blank(row.get("QB_Field__c")):
                 raise ApexError("Every field mapping needs a QuickBooks field.")
+            if not isinstance(row["QB_Field__c"], str):
+                raise ApexError("QB_Field__c must be text.")
+            unknown_path = self._catalog.validate_mapping(qb_object, row["QB_Field__c"])
+            if unknown_path is not None:
+                raise ApexError(unknown_path)
             name = row.get("Salesforce_Field__c")
             field = fields.get(name.lower()) if isinstance(name, str) and name else None
             if field is None:
