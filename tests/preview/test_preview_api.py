@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
 from qbsync.catalog import load_catalog
-from qbsync_preview.app import create_preview_app
+from qbsync_preview.app import CATALOG_RESOURCE, create_preview_app
 from qbsync_sandbox.emulators.salesforce import (
     Org,
     create_salesforce_app,
@@ -245,6 +245,15 @@ def test_field_rows_are_checked(preview_stack, company_id):
         "Field mapping a02000000000001AAA does not belong to this object mapping."
     )
     assert preview_stack.records("QB_Field_Mapping__c") == []
+
+
+def test_get_catalog_serves_the_static_resource_as_stored(preview_stack):
+    response = requests.post(
+        f"{preview_stack.preview_url}/apex/QBCatalogController/getCatalog", json={}, timeout=10
+    )
+    assert response.status_code == 200, response.text
+    # A String result: the component receives the resource's text, byte for byte.
+    assert response.json() == CATALOG_RESOURCE.read_text(encoding="utf-8")
 
 
 def test_object_mappings_store_the_catalog_spelling(preview_stack, company_id):

@@ -4,9 +4,10 @@ The bundle (`./scripts/preview-build` → preview/dist) is the package's own com
 LWC OSS; its Salesforce-only modules call this server:
 
 - `POST /apex/<Class>/<method>` with the method's named parameters as a JSON object: the
-  `@AuraEnabled` contracts of QBSetupController (qbsync_preview.apex) and
-  QBConnectionController (qbsync_preview.connection), answered with the method's JSON
-  result, or 400 `{"message", "exceptionType"}` as an AuraHandledException reaches a component;
+  `@AuraEnabled` contracts of QBSetupController (qbsync_preview.apex),
+  QBConnectionController (qbsync_preview.connection) and QBCatalogController (the static resource
+  QBSync_Catalog as stored), answered with the method's JSON result, or 400
+  `{"message", "exceptionType"}` as an AuraHandledException reaches a component;
 - `GET /ui-api/object-info/<Object>`: the UI API ObjectInfo (`lightning/uiObjectInfoApi`).
 
 Both go to the Salesforce emulator's REST API through simple-salesforce, logged in like the
@@ -15,6 +16,7 @@ middleware (JWT bearer or client credentials), so the emulator's save rules appl
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import threading
@@ -31,6 +33,7 @@ from simple_salesforce.exceptions import SalesforceExpiredSession
 from werkzeug.exceptions import HTTPException
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from qbsync.catalog import parse_catalog
 from qbsync.config import Settings
 from qbsync.salesforce.auth import login
 from qbsync.salesforce.errors import SalesforceError
@@ -51,6 +54,16 @@ from qbsync_preview.connection import (
 PREVIEW_DIR = Path(__file__).resolve().parents[2]
 DEFAULT_BUNDLE_DIR = PREVIEW_DIR / "dist"
 DEFAULT_ASSETS_DIR = PREVIEW_DIR / "node_modules" / "@salesforce-ux" / "design-system" / "assets"
+# The catalog as the package deploys it (force-app beside preview/); QBCatalogController serves
+# these bytes.
+CATALOG_RESOURCE = (
+    PREVIEW_DIR.parent
+    / "force-app"
+    / "main"
+    / "default"
+    / "staticresources"
+    / "QBSync_Catalog.json"
+)
 _OBJECT_NAME = re.compile(r"^[A-Za-z]\w*$")
 
 
@@ -124,11 +137,18 @@ def create_preview_app(
     connections = ConnectionController(
         connection.client, MiddlewareApi(middleware_url, middleware_api_key)
     )
+    catalog_json = CATALOG_RESOURCE.read_text(encoding="utf-8")
     classes = {
         "QBSetupController": controller_methods(
-            SetupController(connection.client, connections.notify_companies)
+            SetupController(
+                connection.client,
+                connections.notify_companies,
+                # QBMappingService validates against the resource QBCatalogController serves.
+                parse_catalog(json.loads(catalog_json)),
+            )
         ),
         "QBConnectionController": connection_methods(connections),
+        "QBCatalogController": {"getCatalog": lambda params: catalog_json},
     }
     bundle = Path(bundle_dir) if bundle_dir else DEFAULT_BUNDLE_DIR
     assets = Path(assets_dir) if assets_dir else DEFAULT_ASSETS_DIR
