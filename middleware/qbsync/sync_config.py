@@ -118,15 +118,18 @@ def _field_mapping(
     transform = row.get("Transform__c") or None
     if transform is not None and transform not in TRANSFORMS:
         return None, f"field mapping {label} has unknown Transform__c {transform!r}"
-    catalog_field = entity.field(qb_field)
+    problem = catalog.validate_mapping(entity.name, qb_field)
+    if problem is not None:
+        return None, f"field mapping {label}: {problem}"
+    # A known path: a field, the id inside a reference (`CustomerRef.value`), or a pattern that
+    # picks list items (`Line[DetailType=…]…`, `CustomField[Name=…]…`).
+    catalog_field = entity.match(qb_field)
+    if catalog_field is None or catalog_field in entity.patterns:
+        return None, (
+            f"field mapping {label}: {qb_field} picks items of a list, which real-time sync "
+            "does not map yet"
+        )
     reference_to = None
-    if catalog_field is None and qb_field.endswith(".value"):
-        # `CustomerRef.value` is the id inside the `CustomerRef` reference.
-        catalog_field = entity.field(qb_field[: -len(".value")])
-        if catalog_field is not None and catalog_field.type != "reference":
-            catalog_field = None
-    if catalog_field is None:
-        return None, f"field mapping {label}: {catalog.validate_mapping(entity.name, qb_field)}"
     if catalog_field.type == "reference":
         reference_to = catalog_field.reference_to
     default = row.get("Default_Value__c")

@@ -118,6 +118,24 @@ def test_rows_parse_into_validated_mappings():
     }
 
 
+def test_a_list_item_path_the_catalog_knows_is_left_out_with_its_reason():
+    line = "Line[DetailType=SalesItemLineDetail].Amount"
+    rows = [
+        mapping_row(
+            "Invoice",
+            "Opportunity",
+            fields=[field_row("DocNumber", "Name"), field_row(line, "Amount")],
+        )
+    ]
+    invoice = parse_realm_config(REALM, rows, load_catalog()).mapping("Invoice")
+    assert load_catalog().validate_mapping("Invoice", line) is None  # a valid mapping …
+    assert [f.qb_field for f in invoice.field_mappings] == ["DocNumber"]
+    assert invoice.warnings == (
+        f"field mapping {line} → Amount: {line} picks items of a list, which real-time sync "
+        "does not map yet; left out",
+    )
+
+
 def test_mapping_whose_every_field_is_invalid_cannot_be_used():
     rows = [mapping_row("Customer", fields=[field_row("Nope", "Name")])]
     mapping = parse_realm_config(REALM, rows, load_catalog()).mapping("Customer")
