@@ -8,8 +8,8 @@ from importlib import resources
 import pytest
 from lxml import etree
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-FORCE_APP = ROOT / "force-app"
+from tests.support.paths import FORCE_APP
+
 DEFAULT = FORCE_APP / "main" / "default"
 MD_NS = "http://soap.sforce.com/2006/04/metadata"
 XSD_NS = "http://www.w3.org/2001/XMLSchema"

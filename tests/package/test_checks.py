@@ -10,7 +10,9 @@ import pathlib
 import shutil
 import subprocess
 
-from .conftest import DEFAULT, FORCE_APP, ROOT
+from tests.support.paths import REPO_ROOT as ROOT
+
+from .conftest import DEFAULT, FORCE_APP
 
 CHECKS = ROOT / "scripts" / "package-checks"
 

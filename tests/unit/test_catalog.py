@@ -21,8 +21,8 @@ from qbsync.catalog import (
     path_matches,
 )
 from qbsync.salesforce import schema
+from tests.support.paths import REPO_ROOT as ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 JSON_PATH = ROOT / "middleware" / "qbsync" / "catalog" / "qbo_catalog.json"
 RESOURCE_PATH = ROOT / "force-app" / "main" / "default" / "staticresources" / "QBSync_Catalog.json"
 RESOURCE_META = RESOURCE_PATH.with_name("QBSync_Catalog.resource-meta.xml")

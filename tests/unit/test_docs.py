@@ -18,7 +18,8 @@ from urllib.parse import unquote
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.paths import REPO_ROOT as ROOT
+
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 CONFIG = ROOT / "middleware" / "qbsync" / "config.py"
 OPERATING = ROOT / "docs" / "operating.md"
