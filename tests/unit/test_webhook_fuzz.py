@@ -376,3 +376,22 @@ def test_over_long_ids_never_give_500(client: FlaskClient, ledger: Ledger, chang
     response = deliver(client, _cloud_event(**changes))
 
     assert response.status_code == 200
+    assert ledger.events() == []
+    assert len(quarantined(ledger)) == 1
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"id": "\x00"}, {"intuitentityid": "58\x00"}, {"intuitaccountid": "9130\x1b[2J"}],
+    ids=["event-id-nul", "entity-id-nul", "realm-id-escape"],
+)
+def test_ids_with_control_characters_are_quarantined(
+    client: FlaskClient, ledger: EventLedger, changes
+):
+    # Found by the signed-input fuzz test on PostgreSQL, which refuses NUL in text (a 500).
+    response = deliver(client, _cloud_event(**changes))
+
+    assert response.status_code == 200
+    assert ledger.events() == []
+    (body,) = quarantined(ledger)
+    assert body == _cloud_event(**changes)

@@ -226,6 +226,10 @@ def _text(value: Any, what: str, max_length: int = MAX_ID_LENGTH) -> str:
         raise UnparseablePayload(f"{what} is empty")
     if len(text) > max_length:
         raise UnparseablePayload(f"{what} is longer than {max_length} characters")
+    if not text.isprintable():
+        # Ids are digits or UUID-like; a control character (PostgreSQL refuses NUL in text)
+        # would otherwise reach the ledger and the quarantine reason.
+        raise UnparseablePayload(f"{what} contains control characters")
     return text
 
 
