@@ -7,13 +7,15 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from flask import Flask, Response, current_app, jsonify
+from flask import Flask, Response, current_app, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from qbsync.config import Settings, load_settings
-from qbsync.ledger import Ledger, LedgerUnavailable
+from qbsync.store import Store, StoreUnavailable
 
 log = logging.getLogger(__name__)
+
+RETRY_AFTER_SECONDS = 10
 
 
 @dataclass(frozen=True)
@@ -21,7 +23,7 @@ class Services:
     """What request handlers need, attached to the app by `create_app`."""
 
     settings: Settings
-    ledger: Ledger
+    store: Store
 
 
 def services() -> Services:
@@ -29,15 +31,15 @@ def services() -> Services:
     return current_app.extensions["qbsync"]
 
 
-def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -> Flask:
+def create_app(settings: Settings | None = None, store: Store | None = None) -> Flask:
     """Build the web app; without arguments, settings come from the environment (role "web")."""
     settings = settings if settings is not None else load_settings(role="web")
-    ledger = ledger if ledger is not None else Ledger.from_url(settings.database_url)
+    store = store if store is not None else Store.open(settings.database_url)
     app = Flask(__name__)
     # Werkzeug stops reading a body without Content-Length (chunked) at this maximum, silently;
     # one byte more lets the view see that the body was too large and answer 413.
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes + 1
-    app.extensions["qbsync"] = Services(settings=settings, ledger=ledger)
+    app.extensions["qbsync"] = Services(settings=settings, store=store)
 
     # Imported here: the views import `services` from this module.
     from qbsync.connections import ConnectionServices
@@ -45,12 +47,12 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     from qbsync.events_api import blueprint as events_api
     from qbsync.webhooks.views import blueprint as webhooks
 
-    app.extensions["qbsync.connections"] = ConnectionServices(settings=settings, ledger=ledger)
+    app.extensions["qbsync.connections"] = ConnectionServices(settings=settings, store=store)
     app.register_blueprint(webhooks)
     app.register_blueprint(connections)
     app.register_blueprint(events_api)
     app.register_error_handler(HTTPException, _http_error)
-    app.register_error_handler(LedgerUnavailable, _ledger_unavailable)
+    app.register_error_handler(StoreUnavailable, _store_unavailable)
     app.register_error_handler(Exception, _unexpected_error)
     return app
 
@@ -63,11 +65,22 @@ def _http_error(error: HTTPException) -> Response:
     return response
 
 
-def _ledger_unavailable(error: LedgerUnavailable) -> tuple[Response, int, dict[str, str]]:
-    # Not the sender's fault: 503 makes Intuit deliver the same batch again later.
+def _store_unavailable(error: StoreUnavailable) -> tuple[Response | str, int, dict[str, str]]:
+    # Not the caller's fault: 503 makes Intuit deliver the same batch again later, and tells
+    # Salesforce and the admin's browser to try again.
     log.error("%s", error)
-    body = jsonify(error="the event ledger is unavailable; try again later", status=503)
-    return body, 503, {"Retry-After": "10"}
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    message = "the database is unavailable; try again later"
+    if request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html":
+        # The admin's browser, e.g. on the OAuth callback: a page, not JSON.
+        page = render_template(
+            "oauth_result.html",
+            title="Please try again",
+            text=f"The middleware's {message}.",
+            ok=False,
+        )
+        return page, 503, headers
+    return jsonify(error=message, status=503), 503, headers
 
 
 def _unexpected_error(error: Exception) -> tuple[Response, int]:

@@ -9,10 +9,14 @@ import signal
 import sys
 import threading
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import click
 
 from qbsync.config import ConfigError, Settings, load_settings
+
+if TYPE_CHECKING:
+    from qbsync.store import Store
 
 
 def _settings(role: str | None) -> Settings:
@@ -24,17 +28,25 @@ def _settings(role: str | None) -> Settings:
 
 def _check_vault(settings: Settings) -> None:
     """Stop start-up when the configured keys cannot decrypt the stored tokens (a wrong key)."""
-    from qbsync.db import create_tables, make_engine
     from qbsync.quickbooks.tokens import TokenVault, TokenVaultError
 
-    engine = make_engine(settings.database_url)
-    create_tables(engine)
+    store = _store(settings)
     try:
-        TokenVault(engine, settings.encryption_keys).verify()
+        TokenVault(store.tokens, settings.encryption_keys).verify()
     except TokenVaultError as error:
         raise click.ClickException(str(error)) from None
     finally:
-        engine.dispose()
+        store.close()
+
+
+def _store(settings: Settings) -> Store:
+    """The store, its schema upgraded; one clear message when the database cannot be reached."""
+    from qbsync.store import Store, StoreUnavailable
+
+    try:
+        return Store.open(settings.database_url)
+    except StoreUnavailable as error:
+        raise click.ClickException(f"QBSYNC_DATABASE_URL: {error}") from None
 
 
 def _logging(settings: Settings) -> None:
@@ -114,9 +126,7 @@ def worker(once: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="one JSON object per line")
 def events(state: str | None, quarantined: bool, limit: int, as_json: bool) -> None:
     """List events of the ledger by state, or the quarantined bodies."""
-    from qbsync.ledger import Ledger
-
-    ledger = Ledger.from_url(_settings(None).database_url)
+    ledger = _store(_settings(None)).events
     if quarantined:
         for item in ledger.quarantined(limit=limit):
             body = item.body.decode("utf-8", errors="replace")
@@ -162,15 +172,12 @@ def keygen() -> None:
 @main.command("rotate-keys")
 def rotate_keys() -> None:
     """Re-encrypt every stored token with the newest QBSYNC_ENCRYPTION_KEY key."""
-    from qbsync.db import create_tables, make_engine
     from qbsync.quickbooks.tokens import TokenVault
 
     settings = _settings(None)
     if not settings.encryption_keys:
         raise click.ClickException("QBSYNC_ENCRYPTION_KEY is required but not set")
-    engine = make_engine(settings.database_url)
-    create_tables(engine)
-    count = TokenVault(engine, settings.encryption_keys).rotate()
+    count = TokenVault(_store(settings).tokens, settings.encryption_keys).rotate()
     click.echo(f"re-encrypted {count} token set(s) with the newest key")
 
 
@@ -244,12 +251,10 @@ def replay(
     states: tuple[str, ...],
 ) -> None:
     """Put failed or dead events back to pending (attempts reset), e.g. after a mapping fix."""
-    from qbsync.ledger import Ledger
-
     if since and until and since >= until:
         raise click.ClickException("--since must be before --until")
     entity = _catalog_entity(qb_object)
-    ledger = Ledger.from_url(_settings(None).database_url)
+    ledger = _store(_settings(None)).events
     count = ledger.requeue(
         states or ("failed", "dead"), realm_id=realm, entity=entity, since=since, until=until
     )

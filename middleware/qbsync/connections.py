@@ -15,7 +15,6 @@ from functools import cached_property, wraps
 from flask import Blueprint, abort, current_app, jsonify, render_template, request
 
 from qbsync.config import Settings
-from qbsync.ledger import Ledger
 from qbsync.oauth_state import InvalidState, StateSigner
 from qbsync.quickbooks.client import QuickBooksClient
 from qbsync.quickbooks.errors import QuickBooksError
@@ -23,6 +22,7 @@ from qbsync.quickbooks.oauth import IntuitOAuth
 from qbsync.quickbooks.tokens import TokenSet, TokenVault
 from qbsync.salesforce.client import SalesforceClient
 from qbsync.salesforce.errors import SalesforceError
+from qbsync.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -34,11 +34,11 @@ class ConnectionServices:
     """Built on first use: the web process needs Salesforce only for connect and disconnect."""
 
     settings: Settings
-    ledger: Ledger
+    store: Store
 
     @cached_property
     def vault(self) -> TokenVault:
-        return TokenVault(self.ledger.engine, self.settings.encryption_keys)
+        return TokenVault(self.store.tokens, self.settings.encryption_keys)
 
     @cached_property
     def oauth(self) -> IntuitOAuth:
@@ -54,7 +54,7 @@ class ConnectionServices:
 
     @cached_property
     def states(self) -> StateSigner:
-        return StateSigner(self.ledger.engine, self.settings.encryption_keys[0])
+        return StateSigner(self.store.oauth_states, self.settings.encryption_keys[0])
 
 
 def connection_services() -> ConnectionServices:
@@ -114,7 +114,7 @@ def disconnect(realm_id: str):
         log.warning("Intuit did not confirm the revocation for realm %s: %s", realm_id, error)
     services.vault.delete(realm_id)
     _write_company(services, {"Realm_Id__c": realm_id, "Status__c": "Disconnected"})
-    services.ledger.config_changed(realm_id)
+    services.store.config_signal.changed(realm_id)
     return jsonify(realmId=realm_id, status="Disconnected")
 
 
@@ -126,7 +126,7 @@ def config_changed():
     realm_id = body.get("realmId") if isinstance(body, dict) else None
     if realm_id is not None and not isinstance(realm_id, str):
         abort(400, "realmId must be a string")
-    connection_services().ledger.config_changed(realm_id)
+    connection_services().store.config_signal.changed(realm_id)
     return jsonify(status="accepted"), 202
 
 
@@ -166,8 +166,8 @@ def oauth_callback():
         services.vault.delete(realm_id)  # nothing half-connected stays behind
         log.warning("connecting realm %s failed: %s", realm_id, error)
         return _page("QuickBooks was not connected", f"{error}", ok=False), 502
-    services.ledger.config_changed(realm_id)
-    services.ledger.wake(realm_id)  # events held while the company needed a new consent
+    services.store.config_signal.changed(realm_id)
+    services.store.events.wake(realm_id)  # events held while the company needed a new consent
     name = company.get("CompanyName") or realm_id
     return _page(
         "QuickBooks connected",

@@ -121,14 +121,12 @@ def verify_realm(
 
 def build_clients(settings: Any) -> tuple[Any, Any]:
     """The QuickBooks and Salesforce clients `qbsync verify` reads with."""
-    from qbsync.db import create_tables, make_engine
     from qbsync.quickbooks.client import QuickBooksClient
     from qbsync.quickbooks.tokens import TokenVault
     from qbsync.salesforce.client import SalesforceClient
+    from qbsync.store import Store
 
-    engine = make_engine(settings.database_url)
-    create_tables(engine)
-    vault = TokenVault(engine, settings.encryption_keys)
+    vault = TokenVault(Store.open(settings.database_url).tokens, settings.encryption_keys)
     quickbooks = QuickBooksClient(settings, vault)
     return quickbooks, SalesforceClient(settings)
 

@@ -1,4 +1,5 @@
-"""The normalised change event: what every source (webhook formats, CDC) turns into."""
+"""The normalised change event: what every source (webhook formats, CDC) turns into, and the
+version of the record it is about."""
 
 from __future__ import annotations
 
@@ -26,3 +27,15 @@ class ChangeEvent:
     event_key: str
     deleted_id: str | None = None  # Merge: the merged-away record
     source: str = "cloudevents"  # cloudevents | legacy | cdc
+
+
+@dataclass(frozen=True, order=True)
+class Version:
+    """A QuickBooks record's version, in the order QuickBooks made them.
+
+    `MetaData.LastUpdatedTime` has whole seconds, so two changes within one second differ only
+    by `SyncToken`, which QuickBooks increments on every change (-1: unknown).
+    """
+
+    last_updated: datetime
+    sync_token: int = -1

@@ -14,7 +14,7 @@ from flask import Blueprint, abort, jsonify, request
 
 from qbsync.app import services
 from qbsync.connections import require_api_key
-from qbsync.ledger import Ledger, StoredEvent
+from qbsync.store.ledger import EventLedger, StoredEvent
 from qbsync.sync_log import EVENT_KEY_LENGTH, log_key
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ def retry_event():
     the event's `state`) when it is not failed or dead, e.g. already done or waiting.
     """
     key = _event_key(request.get_json(silent=True))
-    ledger = services().ledger
+    ledger = services().store.events
     events = _events_for_log_key(ledger, key)
     if not events:
         abort(
@@ -70,7 +70,7 @@ def _event_key(body: object) -> str:
     return key
 
 
-def _events_for_log_key(ledger: Ledger, key: str) -> list[StoredEvent]:
+def _events_for_log_key(ledger: EventLedger, key: str) -> list[StoredEvent]:
     """The ledger events whose sync log carries `key` (see `qbsync.sync_log.log_key`)."""
     events = ledger.events_by_keys([key])
     if events:
@@ -82,6 +82,6 @@ def _events_for_log_key(ledger: Ledger, key: str) -> list[StoredEvent]:
     return [event for event in candidates if log_key(event.event_key) == key]
 
 
-def _current_state(ledger: Ledger, events: list[StoredEvent]) -> str:
+def _current_state(ledger: EventLedger, events: list[StoredEvent]) -> str:
     now = ledger.events_by_keys([event.event_key for event in events]) or events
     return ", ".join(sorted({event.state for event in now}))

@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
-from qbsync.ledger import Version
+from qbsync.events import Version
 from qbsync.salesforce.schema import external_id
 
 if TYPE_CHECKING:

@@ -1,8 +1,8 @@
 """The OAuth `state` of a connect request: signed, single-use, valid 10 minutes.
 
 The value Intuit hands back is an itsdangerous token (Flask's own signing library) over a random
-nonce. The nonce is recorded when the connect request is made and consumed by the callback in one
-conditional UPDATE, so a replayed or forged state is refused even inside its 10 minutes.
+nonce. The nonce is recorded when the connect request is made and used once by the callback
+(`qbsync.store.oauth_states`), so a replayed or forged state is refused even inside its 10 minutes.
 """
 
 from __future__ import annotations
@@ -13,19 +13,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import Column, DateTime, Engine, String, Table, insert, update
 
-from qbsync.db import metadata
+from qbsync.store.oauth_states import OAuthStates
 
 STATE_TTL = timedelta(minutes=10)
-
-oauth_states = Table(
-    "qb_oauth_states",
-    metadata,
-    Column("nonce", String(64), primary_key=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("used_at", DateTime(timezone=True)),
-)
 
 
 class InvalidState(Exception):
@@ -38,20 +29,19 @@ def _utcnow() -> datetime:
 
 class StateSigner:
     def __init__(
-        self, engine: Engine, secret: str, *, clock: Callable[[], datetime] = _utcnow
+        self, states: OAuthStates, secret: str, *, clock: Callable[[], datetime] = _utcnow
     ) -> None:
         # A key of its own, derived from the configured secret: a state never doubles as anything else.
         key = hashlib.sha256(b"qbsync oauth state\0" + secret.encode()).hexdigest()
         self._serializer = URLSafeTimedSerializer(key, salt="qbsync.oauth.state")
-        self._engine = engine
+        self._states = states
         self._clock = clock
 
     def issue(self) -> tuple[str, datetime]:
         """A new state and the moment it expires."""
         nonce = secrets.token_urlsafe(24)
         now = self._clock()
-        with self._engine.begin() as conn:
-            conn.execute(insert(oauth_states).values(nonce=nonce, created_at=now))
+        self._states.add(nonce, now)
         return self._serializer.dumps({"n": nonce}), now + STATE_TTL
 
     def consume(self, state: str | None) -> None:
@@ -67,16 +57,5 @@ class StateSigner:
         nonce = payload.get("n") if isinstance(payload, dict) else None
         if not isinstance(nonce, str):
             raise InvalidState("the state parameter is not one this server issued")
-        now = self._clock()
-        with self._engine.begin() as conn:
-            used = conn.execute(
-                update(oauth_states)
-                .where(
-                    oauth_states.c.nonce == nonce,
-                    oauth_states.c.used_at.is_(None),
-                    oauth_states.c.created_at > now - STATE_TTL,
-                )
-                .values(used_at=now)
-            )
-        if used.rowcount != 1:
+        if not self._states.use(nonce, self._clock(), STATE_TTL):
             raise InvalidState("this connect request was already used or has expired; start again")

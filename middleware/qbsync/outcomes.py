@@ -18,8 +18,8 @@ from qbsync.salesforce.errors import SalesforceError, SalesforceTransient
 from qbsync.sync_log import FAILED, RETRYING, SKIPPED, SUCCESS
 
 if TYPE_CHECKING:
-    from qbsync.ledger import Ledger
     from qbsync.salesforce.client import RecordResult
+    from qbsync.store.ledger import EventLedger
 
 
 class Outcome(Exception):
@@ -84,7 +84,7 @@ class WaitForRealm(Outcome):
         return f"waiting until {self.until.isoformat()}: {self.message}"
 
 
-LedgerWrite = Callable[["Ledger", Sequence[int], str, datetime | None], None]
+LedgerWrite = Callable[["EventLedger", Sequence[int], str, datetime | None], None]
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,8 @@ real-time-enabled object mapping whose catalog entity supports CDC:
    "cdc", operation Update, or Delete for `"status": "Deleted"` (the worker then follows the
    mapping's Delete_Behavior__c), event key `cdc:<realm>:<entity>:<id>:<LastUpdatedTime as
    sent>:<SyncToken>` (two changes in one second are two events), stored through
-   `Ledger.add`, which drops keys it already holds — re-reading an overlap never duplicates work.
+   `EventLedger.add`, which drops keys it already holds — re-reading an overlap never duplicates
+   work.
 
 Watermark rule. Two instants are kept per (realm, entity) in `reconcile_watermarks`:
 - `scanned_through`: CDC was read and its changes enqueued up to here (where the next scan
@@ -44,15 +45,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import Column, String, Table, func, select
-
 from qbsync.config import Settings
-from qbsync.db import metadata
 from qbsync.events import ChangeEvent
-from qbsync.ledger import Ledger, UTCDateTime, Version, applied_versions_table, events_table
 from qbsync.mapping import parse_qb_time, record_version
 from qbsync.quickbooks.errors import QuickBooksError
 from qbsync.salesforce.errors import SalesforceError
+from qbsync.store import Store, StoreUnavailable
+from qbsync.store.watermarks import Watermark
 from qbsync.sync_config import RealmConfig
 
 log = logging.getLogger(__name__)
@@ -67,18 +66,6 @@ FIRST_LOOKBACK = timedelta(days=1)
 OVERLAP = timedelta(minutes=5)
 MIN_WINDOW = timedelta(seconds=1)  # LastUpdatedTime has whole seconds
 DEFAULT_INTERVAL_SECONDS = 900.0  # issue 6: "periodically (default every 15 minutes)"
-_OPEN_STATES = ("pending", "claimed", "failed", "dead")  # not applied (yet)
-_ID_CHUNK = 500
-
-watermarks_table = Table(
-    "reconcile_watermarks",
-    metadata,
-    Column("realm_id", String(64), primary_key=True),
-    Column("entity", String(80), primary_key=True),
-    Column("scanned_through", UTCDateTime(), nullable=False),
-    Column("applied_through", UTCDateTime(), nullable=False),
-    Column("updated_at", UTCDateTime(), nullable=False),
-)
 
 
 class _QuickBooks(Protocol):
@@ -89,16 +76,6 @@ class _QuickBooks(Protocol):
 
 class _ConfigStore(Protocol):
     def get(self, realm_id: str) -> RealmConfig: ...
-
-
-@dataclass(frozen=True)
-class Watermark:
-    """Reconciliation progress of one realm + entity (see the module docstring)."""
-
-    realm_id: str
-    entity: str
-    scanned_through: datetime
-    applied_through: datetime
 
 
 @dataclass
@@ -127,7 +104,7 @@ class Reconciler:
     def __init__(
         self,
         settings: Settings,
-        ledger: Ledger,
+        store: Store,
         quickbooks: _QuickBooks,
         config_store: _ConfigStore,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -141,11 +118,9 @@ class Reconciler:
 
             catalog = load_catalog()
         if realms is None:
-            from qbsync.quickbooks.tokens import TokenVault
-
-            realms = TokenVault(ledger.engine, settings.encryption_keys).realms
+            realms = store.tokens.realm_ids
         self.settings = settings
-        self.ledger = ledger
+        self.store = store
         self.quickbooks = quickbooks
         self.config_store = config_store
         self.clock = clock
@@ -164,19 +139,6 @@ class Reconciler:
                 log.warning("Reconciling realm %s failed: %s", realm_id, error)
                 counts.errors.append(f"realm {realm_id}: {error}")
         return counts
-
-    def watermarks(self, realm: str | None = None) -> list[Watermark]:
-        """The stored progress, per realm and entity."""
-        statement = select(watermarks_table).order_by(
-            watermarks_table.c.realm_id, watermarks_table.c.entity
-        )
-        if realm:
-            statement = statement.where(watermarks_table.c.realm_id == realm)
-        with self.ledger.engine.begin() as connection:
-            return [
-                Watermark(row.realm_id, row.entity, row.scanned_through, row.applied_through)
-                for row in connection.execute(statement)
-            ]
 
     def entities(self, config: RealmConfig) -> list[str]:
         """The realm's objects to reconcile: real-time enabled, usable, and served by CDC."""
@@ -207,7 +169,7 @@ class Reconciler:
         counts.realms += 1
         counts.entities += len(entities)
         now = self.clock()
-        stored = {w.entity: w for w in self.watermarks(realm_id)}
+        stored = {w.entity: w for w in self.store.watermarks.all(realm_id)}
         groups: dict[datetime, list[str]] = defaultdict(list)
         for entity in entities:
             groups[self._scan_start(realm_id, stored.get(entity), now, counts)].append(entity)
@@ -251,7 +213,7 @@ class Reconciler:
             events: list[ChangeEvent] = []
             for entity, records in changes.items():
                 events.extend(self._unapplied(realm_id, entity, records, end, counts))
-            counts.enqueued += self.ledger.add(events)
+            counts.enqueued += self.store.events.add(events)
             for entity in entities:
                 self._save_scan(realm_id, entity, start, end, stored)
             start = end
@@ -294,7 +256,9 @@ class Reconciler:
     ) -> list[ChangeEvent]:
         in_window = [r for r in records if (t := _updated(r)) is None or t < end]
         counts.changes += len(in_window)
-        applied = self._applied_versions(realm_id, entity, [str(r.get("Id")) for r in in_window])
+        applied = self.store.versions.applied_many(
+            realm_id, entity, [str(r.get("Id")) for r in in_window]
+        )
         events = []
         for record in in_window:
             entity_id = str(record.get("Id"))
@@ -323,24 +287,6 @@ class Reconciler:
             )
         return events
 
-    def _applied_versions(self, realm_id: str, entity: str, ids: list[str]) -> dict[str, Version]:
-        # One query per 500 ids instead of one `Ledger.applied` call per record.
-        t = applied_versions_table.c
-        found: dict[str, Version] = {}
-        with self.ledger.engine.connect() as connection:
-            for start in range(0, len(ids), _ID_CHUNK):
-                rows = connection.execute(
-                    select(t.entity_id, t.last_updated, t.sync_token).where(
-                        t.realm_id == realm_id,
-                        t.entity == entity,
-                        t.entity_id.in_(ids[start : start + _ID_CHUNK]),
-                    )
-                )
-                found.update(
-                    {row.entity_id: Version(row.last_updated, row.sync_token) for row in rows}
-                )
-        return found
-
     # --- watermarks -------------------------------------------------------------------------
 
     def _save_scan(
@@ -359,33 +305,14 @@ class Reconciler:
     def _advance_watermarks(
         self, realm_id: str, entities: list[str], stored: dict[str, Watermark]
     ) -> None:
-        c = events_table.c
         for entity in entities:
             mark = stored.get(entity)
             if mark is None:
                 continue
-            with self.ledger.engine.connect() as connection:
-                earliest_open = connection.execute(
-                    select(func.min(c.occurred_at)).where(
-                        c.source == "cdc",
-                        c.realm_id == realm_id,
-                        c.entity == entity,
-                        c.state.in_(_OPEN_STATES),
-                    )
-                ).scalar()
-                has_open_undated = (
-                    earliest_open is None
-                    and connection.execute(
-                        select(func.count()).where(
-                            c.source == "cdc",
-                            c.realm_id == realm_id,
-                            c.entity == entity,
-                            c.state.in_(_OPEN_STATES),
-                        )
-                    ).scalar()
-                )
-            if has_open_undated:
-                continue
+            unsettled = self.store.events.unsettled(realm_id, entity, "cdc")
+            if unsettled.count and unsettled.earliest is None:
+                continue  # an undated change is not applied yet: its time is unknown
+            earliest_open = unsettled.earliest
             target = (
                 mark.scanned_through
                 if earliest_open is None
@@ -395,31 +322,8 @@ class Reconciler:
                 self._write(Watermark(realm_id, entity, mark.scanned_through, target), stored)
 
     def _write(self, mark: Watermark, stored: dict[str, Watermark]) -> None:
-        insert = _dialect_insert(self.ledger).values(
-            realm_id=mark.realm_id,
-            entity=mark.entity,
-            scanned_through=mark.scanned_through,
-            applied_through=mark.applied_through,
-            updated_at=self.clock(),
-        )
-        statement = insert.on_conflict_do_update(
-            index_elements=["realm_id", "entity"],
-            set_={
-                "scanned_through": insert.excluded.scanned_through,
-                "applied_through": insert.excluded.applied_through,
-                "updated_at": insert.excluded.updated_at,
-            },
-        )
-        with self.ledger.engine.begin() as connection:
-            connection.execute(statement)
+        self.store.watermarks.save(mark, self.clock())
         stored[mark.entity] = mark
-
-
-def _dialect_insert(ledger: Ledger) -> Any:
-    from sqlalchemy.dialects import postgresql, sqlite
-
-    dialect = postgresql if ledger.engine.dialect.name == "postgresql" else sqlite
-    return dialect.insert(watermarks_table)
 
 
 def _updated(record: dict) -> datetime | None:
@@ -437,47 +341,50 @@ def reconcile_periodically(
 ) -> None:
     """Reconcile at once, then every `interval` seconds until `stop_event` is set.
 
-    A moved configuration signal (`Ledger.config_changed`: a company reconnected, mappings
+    A moved configuration signal (`ConfigSignal.changed`: a company reconnected, mappings
     saved) starts a pass within `poll` seconds, so a reconnect catches up on what Intuit could
     not deliver meanwhile, and a newly enabled object is reconciled a day back. Meant for a
-    thread of the worker process; errors are logged and the loop goes on.
+    thread of the worker process: a database that is locked or unreachable is waited out (the
+    pass runs at the next poll after it answers again); other errors are logged and the loop
+    goes on.
     """
-    generation = reconciler.ledger.config_generation()
+    generation: int | None = None  # none read yet: the first pass starts at once
     due = time.monotonic()
     while not stop_event.is_set():
         try:
-            current = reconciler.ledger.config_generation()
-        except Exception:
-            log.exception("Reading the configuration signal failed")
-            current = generation
-        if current != generation or time.monotonic() >= due:
-            generation = current
-            due = time.monotonic() + interval
-            try:
-                counts = reconciler.run_once()
+            current = reconciler.store.config_signal.generation()
+            if current != generation or time.monotonic() >= due:
+                generation, due = current, time.monotonic() + interval
+                try:
+                    counts = reconciler.run_once()
+                except StoreUnavailable:
+                    due = time.monotonic()  # the pass is still owed
+                    raise
                 log.info("Reconciliation pass: %s", counts.as_dict())
-            except Exception:
-                log.exception("Reconciliation pass failed")
+        except StoreUnavailable as error:
+            log.warning("Reconciliation waits for the database: %s", error)
+        except Exception:
+            log.exception("Reconciliation pass failed")
         stop_event.wait(poll)
 
 
 def build_reconciler(settings: Settings) -> Reconciler:
-    """A Reconciler with its own ledger, QuickBooks and Salesforce clients (CLI, worker thread)."""
+    """A Reconciler with its own store, QuickBooks and Salesforce clients (CLI, worker thread)."""
     from qbsync.catalog import load_catalog
     from qbsync.quickbooks.client import QuickBooksClient
     from qbsync.quickbooks.tokens import TokenVault
     from qbsync.salesforce.client import SalesforceClient
     from qbsync.sync_config import SyncConfigStore
 
-    ledger = Ledger.from_url(settings.database_url)
-    vault = TokenVault(ledger.engine, settings.encryption_keys)
+    store = Store.open(settings.database_url)
+    vault = TokenVault(store.tokens, settings.encryption_keys)
     catalog = load_catalog()
     configs = SyncConfigStore(
-        SalesforceClient(settings), ledger, catalog, settings.config_ttl_seconds
+        SalesforceClient(settings), store.config_signal, catalog, settings.config_ttl_seconds
     )
     return Reconciler(
         settings,
-        ledger,
+        store,
         QuickBooksClient(settings, vault),
         configs,
         catalog=catalog,

@@ -6,7 +6,7 @@ an object the catalog does not know makes the mapping unusable (its events fail 
 a field mapping the catalog cannot resolve is left out and named in every sync log of that object.
 
 `SyncConfigStore` caches the result per realm and reads it again after `config_ttl_seconds`, or at
-once when the ledger's configuration generation moved (Salesforce called /api/config-changed).
+once when the configuration signal's generation moved (Salesforce called /api/config-changed).
 """
 
 from __future__ import annotations
@@ -210,8 +210,8 @@ class _Salesforce(Protocol):
     def query_all(self, soql: str) -> list[dict]: ...
 
 
-class _Ledger(Protocol):
-    def config_generation(self) -> int: ...
+class _ConfigSignal(Protocol):
+    def generation(self) -> int: ...
 
 
 @dataclass
@@ -222,18 +222,18 @@ class _Cached:
 
 
 class SyncConfigStore:
-    """Per-realm cache of `RealmConfig`, refreshed by age and by the ledger's config signal."""
+    """Per-realm cache of `RealmConfig`, refreshed by age and by the configuration signal."""
 
     def __init__(
         self,
         salesforce: _Salesforce,
-        ledger: _Ledger,
+        signal: _ConfigSignal,
         catalog: CatalogLike,
         ttl_seconds: float = 60,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._salesforce = salesforce
-        self._ledger = ledger
+        self._signal = signal
         self._catalog = catalog
         self._ttl = ttl_seconds
         self._clock = clock
@@ -242,7 +242,7 @@ class SyncConfigStore:
     def get(self, realm_id: str) -> RealmConfig:
         """The realm's configuration; queries Salesforce when stale (errors propagate)."""
         now = self._clock()
-        generation = self._ledger.config_generation()
+        generation = self._signal.generation()
         cached = self._cache.get(realm_id)
         if (
             cached is not None

@@ -35,7 +35,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from qbsync.config import Settings
-from qbsync.ledger import Ledger, StoredEvent, Version
+from qbsync.events import Version
 from qbsync.mapping import (
     MappedRecord,
     MappingError,
@@ -63,6 +63,8 @@ from qbsync.quickbooks.errors import (
 from qbsync.salesforce.chunks import call_in_chunks
 from qbsync.salesforce.errors import SalesforceError
 from qbsync.salesforce.schema import external_id
+from qbsync.store import Store, StoreUnavailable
+from qbsync.store.ledger import StoredEvent
 from qbsync.sync_config import ObjectMapping, RealmConfig, SyncConfigStore, soql_literal
 from qbsync.sync_log import SUCCESS, SyncLogEntry, SyncLogWriter
 
@@ -70,6 +72,8 @@ log = logging.getLogger(__name__)
 
 BACKOFF_BASE_SECONDS = 2.0
 BACKOFF_CAP_SECONDS = 600.0
+# How long the loop waits when the database is locked or unreachable before it tries again.
+STORE_WAIT_SECONDS = 5.0
 LAST_EVENT_INTERVAL = timedelta(
     minutes=1
 )  # how often the connection card's "Last event" is refreshed
@@ -128,7 +132,7 @@ class Worker:
     def __init__(
         self,
         settings: Settings,
-        ledger: Ledger,
+        store: Store,
         quickbooks: Any,
         salesforce: Any,
         *,
@@ -143,14 +147,16 @@ class Worker:
             catalog = load_catalog()
         self.settings = settings
         self.catalog = catalog
-        self.ledger = ledger
+        self.ledger = store.events
+        self.versions = store.versions
+        self.signal = store.config_signal
         self.quickbooks = quickbooks
         self.salesforce = salesforce
         self.clock = clock
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
         self.configs = SyncConfigStore(
-            salesforce, ledger, catalog, settings.config_ttl_seconds, clock
+            salesforce, self.signal, catalog, settings.config_ttl_seconds, clock
         )
         self.sync_logs = SyncLogWriter(salesforce)
         self._describes: dict[str, SObjectDescribe] = {}
@@ -194,6 +200,10 @@ class Worker:
         while not stop.is_set():
             try:
                 processed = self.run_once()
+            except StoreUnavailable as error:
+                log.warning("Worker waits for the database: %s", error)
+                stop.wait(STORE_WAIT_SECONDS)
+                continue
             except Exception:
                 log.exception("Worker loop error; pausing before the next poll")
                 processed = 0
@@ -207,7 +217,7 @@ class Worker:
         """Settle the batch's records, or raise the outcome of the whole batch."""
         realm, entity = batch.realm_id, batch.entity
         waiting = self._realm_waits.get(realm)
-        if waiting and waiting[0] > batch.now and waiting[2] == self.ledger.config_generation():
+        if waiting and waiting[0] > batch.now and waiting[2] == self.signal.generation():
             raise WaitForRealm(*waiting[:2])
         try:
             config = self.configs.get(realm)
@@ -307,10 +317,12 @@ class Worker:
     ) -> dict[str, tuple[dict, Version | None]]:
         """Found records newer than what was applied; the others are done already."""
         fresh: dict[str, tuple[dict, Version | None]] = {}
-        for entity_id in batch.unsettled(found):
+        ids = batch.unsettled(found)
+        applied_versions = self.versions.applied_many(batch.realm_id, batch.entity, ids)
+        for entity_id in ids:
             record = found[entity_id]
             version = record_version(record)
-            applied = self.ledger.applied(batch.realm_id, batch.entity, entity_id)
+            applied = applied_versions.get(entity_id)
             if version is not None and applied is not None and version <= applied:
                 batch.settle(entity_id, Done("already applied"))
                 continue
@@ -319,7 +331,7 @@ class Worker:
 
     def _describe(self, sobject: str) -> SObjectDescribe:
         # A configuration change (a Save in Salesforce) may come with new fields: describe again.
-        generation = self.ledger.config_generation()
+        generation = self.signal.generation()
         if generation != self._describes_generation:
             self._describes.clear()
             self.salesforce.forget_describes()
@@ -422,6 +434,7 @@ class Worker:
     ) -> None:
         """Upsert by external id, ≤200 a call; every per-record result is read."""
         obj, ext = mapping.salesforce_object, mapping.external_id_field
+        applied: dict[str, Version] = {}
         for item, result in call_in_chunks(
             bodies,
             lambda chunk: self.salesforce.upsert_collection(
@@ -432,23 +445,18 @@ class Worker:
                 batch.settle(item.entity_id, from_salesforce(result))
                 continue
             if item.version is not None:
-                self.ledger.record_applied(
-                    batch.realm_id,
-                    batch.entity,
-                    item.entity_id,
-                    item.version.last_updated,
-                    item.version.sync_token,
-                )
+                applied[item.entity_id] = item.version
             note = "created" if result.created else "updated"
             message = "; ".join([note, *item.mapped.warnings])
             batch.settle(item.entity_id, Done(message, result.id))
+        self.versions.record_many(batch.realm_id, batch.entity, applied)
 
     # --- realm-wide waits -------------------------------------------------------------------
 
     def _realm_wait(self, batch: _Batch, seconds: float, reason: str) -> WaitForRealm:
         """The realm's wait, also for its other entities' batches until then."""
         until = batch.now + timedelta(seconds=seconds)
-        self._realm_waits[batch.realm_id] = (until, reason, self.ledger.config_generation())
+        self._realm_waits[batch.realm_id] = (until, reason, self.signal.generation())
         return WaitForRealm(until, reason)
 
     def _mark_reconnect_required(self, realm_id: str, reason: str) -> None:
@@ -542,11 +550,11 @@ class Worker:
 
 
 def build_worker(settings: Settings) -> Worker:
-    """A Worker wired to the configured ledger, QuickBooks and Salesforce (for the CLI)."""
+    """A Worker wired to the configured store, QuickBooks and Salesforce (for the CLI)."""
     from qbsync.quickbooks.client import QuickBooksClient
     from qbsync.quickbooks.tokens import TokenVault
     from qbsync.salesforce.client import SalesforceClient
 
-    ledger = Ledger.from_url(settings.database_url)
-    vault = TokenVault(ledger.engine, settings.encryption_keys)
-    return Worker(settings, ledger, QuickBooksClient(settings, vault), SalesforceClient(settings))
+    store = Store.open(settings.database_url)
+    vault = TokenVault(store.tokens, settings.encryption_keys)
+    return Worker(settings, store, QuickBooksClient(settings, vault), SalesforceClient(settings))

@@ -7,13 +7,15 @@ through the QuickBooks emulator's admin API.
 
 from __future__ import annotations
 
+import functools
 import re
 import sqlite3
 import time
 from collections import Counter
 from dataclasses import dataclass
 
-from qbsync.ledger import Ledger
+from qbsync.store import Store
+from qbsync.store.ledger import EventLedger
 from qbsync_sandbox.stack import Stack, StackError
 
 # Salesforce objects the recommended mappings write (Customer and Vendor → Account).
@@ -21,9 +23,15 @@ TARGETS = {"Customer": "Account", "Vendor": "Account", "Item": "Product2"}
 _SUMMARY = re.compile(r"(\d+) missing, (\d+) stale, (\d+) unexpected")
 
 
-def ledger(stack: Stack) -> Ledger:
+@functools.cache
+def _store(url: str) -> Store:
+    # Opened once per database: opening migrates, which takes the write lock on SQLite.
+    return Store.open(url)
+
+
+def ledger(stack: Stack) -> EventLedger:
     """The stack's ledger, opened as the middleware opens it (its `QBSYNC_DATABASE_URL`)."""
-    return Ledger.from_url(stack.middleware_env["QBSYNC_DATABASE_URL"])
+    return _store(stack.middleware_env["QBSYNC_DATABASE_URL"]).events
 
 
 def ledger_counts(stack: Stack) -> dict[str, int]:

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from simple_salesforce import format_soql
 
-from qbsync.ledger import Ledger
 from qbsync.quickbooks.tokens import TokenVault
+from qbsync.store import Store
 from qbsync_sandbox.stack import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -53,7 +53,7 @@ def test_lost_authorization_holds_events_until_reconnect(stack, sf, mappings, we
         what="QB_Company__c Reconnect Required",
     )
     assert "invalid_grant" in (company(sf, stack)["Last_Error__c"] or "")
-    ledger = Ledger.from_url(stack.middleware_env["QBSYNC_DATABASE_URL"])
+    ledger = Store.open(stack.middleware_env["QBSYNC_DATABASE_URL"]).events
     waiting = [e for e in ledger.events(limit=10_000) if e.entity_id == customer["Id"]]
     assert waiting and {e.state for e in waiting} <= {"pending", "claimed"}
 
@@ -73,8 +73,8 @@ def test_lost_authorization_holds_events_until_reconnect(stack, sf, mappings, we
 
 def test_no_secret_reaches_the_middleware_logs(stack, sf, mappings):
     # After connect, refresh (the previous test) and sync: search every middleware log line.
-    ledger = Ledger.from_url(stack.middleware_env["QBSYNC_DATABASE_URL"])
-    tokens = TokenVault(ledger.engine, [stack.encryption_key]).get(stack.realm_id)
+    store = Store.open(stack.middleware_env["QBSYNC_DATABASE_URL"])
+    tokens = TokenVault(store.tokens, [stack.encryption_key]).get(stack.realm_id)
     secrets = {
         "access token": tokens.access_token,
         "refresh token": tokens.refresh_token,

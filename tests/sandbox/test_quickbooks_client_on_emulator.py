@@ -13,7 +13,6 @@ import requests
 from cryptography.fernet import Fernet
 
 from qbsync.config import Settings
-from qbsync.db import make_engine, metadata
 from qbsync.quickbooks import (
     IntuitOAuth,
     QuickBooksAuthError,
@@ -21,7 +20,9 @@ from qbsync.quickbooks import (
     QuickBooksFault,
     TokenVault,
 )
-from qbsync.quickbooks.tokens import qb_tokens
+from qbsync.store.database import make_engine
+from qbsync.store.migrate import migrate
+from qbsync.store.tokens import TokenRows
 from qbsync_sandbox.emulators.quickbooks import create_qbo_app, run_in_thread
 
 REALM = "9341452000000001"
@@ -60,8 +61,8 @@ def settings(emulator: str) -> Settings:
 @pytest.fixture
 def vault(tmp_path: Path) -> TokenVault:
     engine = make_engine(f"sqlite:///{tmp_path / 'vault.db'}")
-    metadata.create_all(engine, tables=[qb_tokens])
-    return TokenVault(engine, [Fernet.generate_key().decode()])
+    migrate(engine)
+    return TokenVault(TokenRows(engine), [Fernet.generate_key().decode()])
 
 
 def connect(settings: Settings, vault: TokenVault) -> IntuitOAuth:

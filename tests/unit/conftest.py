@@ -5,16 +5,19 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
-from qbsync.db import make_engine, metadata
+from qbsync.store.database import make_engine
+from qbsync.store.migrate import migrate
 
 POSTGRES_URL = os.environ.get("QBSYNC_TEST_POSTGRES_URL")
 
-# The ledger's contract holds on both databases: SQLite always, PostgreSQL when CI provides one.
+# The store's contract holds on both databases: SQLite always, PostgreSQL when CI provides one.
 BACKENDS = [
     "sqlite",
     pytest.param(
@@ -29,11 +32,24 @@ BACKENDS = [
 
 @pytest.fixture(params=BACKENDS)
 def database(request: pytest.FixtureRequest, tmp_path) -> Iterator[Engine]:
-    """A fresh database with every table: a temp SQLite file, or a new PostgreSQL schema (so
-    parallel runs never see each other's rows), dropped afterwards."""
-    if request.param == "sqlite":
+    """A fresh database migrated to the newest revision: a temp SQLite file, or a new PostgreSQL
+    schema (so parallel runs never see each other's rows), dropped afterwards."""
+    with empty_database(request.param, tmp_path) as engine:
+        migrate(engine)
+        yield engine
+
+
+@pytest.fixture(params=BACKENDS)
+def blank_database(request: pytest.FixtureRequest, tmp_path) -> Iterator[Engine]:
+    """Like `database`, without any table."""
+    with empty_database(request.param, tmp_path) as engine:
+        yield engine
+
+
+@contextmanager
+def empty_database(backend: str, tmp_path: Path) -> Iterator[Engine]:
+    if backend == "sqlite":
         engine = make_engine(f"sqlite:///{tmp_path / 'ledger.db'}")
-        metadata.create_all(engine)
         yield engine
         engine.dispose()
         return
@@ -43,7 +59,6 @@ def database(request: pytest.FixtureRequest, tmp_path) -> Iterator[Engine]:
         connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
     url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
     engine = make_engine(url.render_as_string(hide_password=False))
-    metadata.create_all(engine)
     try:
         yield engine
     finally:

@@ -7,8 +7,8 @@ from click.testing import CliRunner
 from cryptography.fernet import Fernet
 
 from qbsync.cli import main
-from qbsync.db import create_tables, make_engine
 from qbsync.quickbooks.tokens import TokenSet, TokenVault
+from qbsync.store import Store
 
 REALM = "9341455130166501"
 
@@ -19,9 +19,8 @@ def database(tmp_path) -> str:
 
 
 def store_tokens(database: str, key: str) -> None:
-    engine = make_engine(database)
-    create_tables(engine)
-    TokenVault(engine, [key]).save(
+    store = Store.open(database)
+    TokenVault(store.tokens, [key]).save(
         TokenSet(
             access_token="access-secret",
             refresh_token="refresh-secret",
@@ -32,7 +31,7 @@ def store_tokens(database: str, key: str) -> None:
             environment="sandbox",
         )
     )
-    engine.dispose()
+    store.close()
 
 
 def worker_env(database: str, key: str) -> dict[str, str]:
@@ -81,12 +80,21 @@ def test_rotate_keys_re_encrypts_with_the_newest_key(database):
 
     assert result.exit_code == 0, result.output
     assert "re-encrypted 1 token set(s)" in result.output
-    engine = make_engine(database)
-    assert TokenVault(engine, [new]).get(REALM).refresh_token == "refresh-secret"
-    engine.dispose()
+    store = Store.open(database)
+    assert TokenVault(store.tokens, [new]).get(REALM).refresh_token == "refresh-secret"
+    store.close()
 
 
 def test_events_lists_counts_of_an_empty_ledger(database):
     result = run(["events"], {"QBSYNC_DATABASE_URL": database})
     assert result.exit_code == 0
     assert "pending=0" in result.output
+
+
+def test_an_unreachable_database_is_named_not_a_traceback(tmp_path):
+    missing = f"sqlite:///{tmp_path / 'no' / 'such' / 'directory' / 'qbsync.db'}"
+    result = run(["events"], {"QBSYNC_DATABASE_URL": missing})
+    assert result.exit_code == 1
+    assert "QBSYNC_DATABASE_URL: the database is unavailable" in result.output
+    assert "unable to open database file" in result.output
+    assert "Traceback" not in result.output

@@ -1,7 +1,7 @@
 """The connect flow: /api/connections, Intuit's OAuth callback, disconnect, config-changed.
 
 Intuit and Salesforce are mocked at the transport layer with `responses` (unmatched requests fail);
-the ledger and the token vault are a real temp SQLite database.
+the store (ledger, token vault) is a real temp SQLite database.
 """
 
 import json
@@ -15,9 +15,9 @@ from sqlalchemy import select, text, update
 
 from qbsync.app import create_app
 from qbsync.config import Settings
-from qbsync.ledger import Ledger
-from qbsync.oauth_state import oauth_states
 from qbsync.quickbooks.tokens import TokenVault
+from qbsync.store import Store
+from qbsync.store.schema import qb_oauth_states
 
 REALM = "9341455130166501"
 API_KEY = "k" * 40
@@ -45,8 +45,8 @@ COMPANY_INFO = {
 
 
 @pytest.fixture
-def ledger(tmp_path):
-    return Ledger.from_url(f"sqlite:///{tmp_path / 'ledger.db'}")
+def store(tmp_path):
+    return Store.open(f"sqlite:///{tmp_path / 'ledger.db'}")
 
 
 @pytest.fixture
@@ -67,13 +67,13 @@ def settings(tmp_path):
 
 
 @pytest.fixture
-def client(settings, ledger):
-    return create_app(settings, ledger).test_client()
+def client(settings, store):
+    return create_app(settings, store).test_client()
 
 
 @pytest.fixture
-def vault(settings, ledger):
-    return TokenVault(ledger.engine, settings.encryption_keys)
+def vault(settings, store):
+    return TokenVault(store.tokens, settings.encryption_keys)
 
 
 def auth(key=API_KEY):
@@ -127,7 +127,7 @@ def test_start_returns_intuit_consent_url(client, settings):
 
 
 @responses.activate
-def test_callback_connects_the_company(client, vault, ledger):
+def test_callback_connects_the_company(client, vault, store):
     state = start(client)
     responses.post(TOKEN_URL, json=TOKENS)
     responses.get(COMPANY_URL, json=COMPANY_INFO)
@@ -147,7 +147,7 @@ def test_callback_connects_the_company(client, vault, ledger):
     assert record["Environment__c"] == "sandbox"
     assert record["Refresh_Token_Expires_At__c"]
     # Encrypted at rest: the raw database holds no token value.
-    with ledger.engine.connect() as conn:
+    with store.engine.connect() as conn:
         dump = "\n".join(str(row) for row in conn.execute(text("SELECT * FROM qb_tokens")))
     assert TOKENS["refresh_token"] not in dump and TOKENS["access_token"] not in dump
     # Nor does anything sent to Salesforce.
@@ -193,11 +193,11 @@ def test_tampered_state_is_refused(client, vault):
     assert vault.get(REALM) is None
 
 
-def test_expired_state_is_refused(client, vault, ledger):
+def test_expired_state_is_refused(client, vault, store):
     state = start(client)
-    with ledger.engine.begin() as conn:
+    with store.engine.begin() as conn:
         conn.execute(
-            update(oauth_states).values(created_at=datetime.now(UTC) - timedelta(minutes=11))
+            update(qb_oauth_states).values(created_at=datetime.now(UTC) - timedelta(minutes=11))
         )
     response = client.get(f"/oauth/quickbooks/callback?code=A&state={state}&realmId={REALM}")
     assert response.status_code == 400
@@ -205,14 +205,14 @@ def test_expired_state_is_refused(client, vault, ledger):
     assert vault.get(REALM) is None
 
 
-def test_declined_consent_stores_nothing(client, vault, ledger):
+def test_declined_consent_stores_nothing(client, vault, store):
     state = start(client)
     response = client.get(f"/oauth/quickbooks/callback?error=access_denied&state={state}")
     assert response.status_code == 400
     assert "declined" in response.get_data(as_text=True)
     assert vault.get(REALM) is None
-    with ledger.engine.connect() as conn:
-        assert conn.execute(select(oauth_states.c.used_at)).scalar_one() is not None
+    with store.engine.connect() as conn:
+        assert conn.execute(select(qb_oauth_states.c.used_at)).scalar_one() is not None
 
 
 @responses.activate
@@ -287,11 +287,11 @@ def test_list_and_disconnect(client, vault):
     assert client.delete(f"/api/connections/{REALM}", headers=auth()).status_code == 404
 
 
-def test_config_changed_signals_workers(client, ledger):
-    before = ledger.config_generation()
+def test_config_changed_signals_workers(client, store):
+    before = store.config_signal.generation()
     response = client.post("/api/config-changed", headers=auth(), json={"realmId": REALM})
     assert response.status_code == 202
-    assert ledger.config_generation() > before
+    assert store.config_signal.generation() > before
     bad = client.post("/api/config-changed", headers=auth(), json={"realmId": 5})
     assert bad.status_code == 400
     assert "realmId" in bad.get_json()["error"]

@@ -8,7 +8,8 @@ from cryptography.fernet import Fernet
 from qbsync.app import create_app
 from qbsync.config import Settings
 from qbsync.events import ChangeEvent
-from qbsync.ledger import Ledger
+from qbsync.store import Store
+from qbsync.store.ledger import EventLedger
 from qbsync.sync_log import SyncLogEntry, log_key
 
 REALM = "9341455130166501"
@@ -29,25 +30,30 @@ def change(entity_id: str, key: str | None = None) -> ChangeEvent:
 
 
 @pytest.fixture
-def ledger(tmp_path):
-    return Ledger.from_url(f"sqlite:///{tmp_path / 'ledger.db'}")
+def store(tmp_path):
+    return Store.open(f"sqlite:///{tmp_path / 'ledger.db'}")
 
 
 @pytest.fixture
-def client(tmp_path, ledger):
+def ledger(store):
+    return store.events
+
+
+@pytest.fixture
+def client(tmp_path, store):
     settings = Settings(
         database_url=f"sqlite:///{tmp_path / 'ledger.db'}",
         encryption_keys=(Fernet.generate_key().decode(),),
         api_key=API_KEY,
     )
-    return create_app(settings, ledger).test_client()
+    return create_app(settings, store).test_client()
 
 
 def auth(key=API_KEY):
     return {"Authorization": f"Bearer {key}"}
 
 
-def settle(ledger: Ledger, **outcomes: str) -> None:
+def settle(ledger: EventLedger, **outcomes: str) -> None:
     """Claim every event and give each its outcome: failed, dead, done, or left claimed."""
     claimed = {e.entity_id: e.id for e in ledger.claim("worker-1", 100, 60, now=NOW)}
     for entity_id, outcome in outcomes.items():
@@ -59,7 +65,7 @@ def settle(ledger: Ledger, **outcomes: str) -> None:
             ledger.mark_done([claimed[entity_id]])
 
 
-def by_entity_id(ledger: Ledger) -> dict:
+def by_entity_id(ledger: EventLedger) -> dict:
     return {e.entity_id: e for e in ledger.events()}
 
 

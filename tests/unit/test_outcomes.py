@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from qbsync.events import ChangeEvent
-from qbsync.ledger import STATES, Ledger
 from qbsync.outcomes import (
     SETTLEMENTS,
     Dead,
@@ -27,6 +26,7 @@ from qbsync.outcomes import (
 from qbsync.salesforce.client import RecordResult
 from qbsync.salesforce.errors import SalesforceAuthError, SalesforceError, SalesforceTransient
 from qbsync.salesforce.schema import SYNC_LOG_STATUSES
+from qbsync.store.ledger import STATES, EventLedger
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 LATER = NOW + timedelta(seconds=90)
@@ -51,11 +51,11 @@ def all_kinds(cls: type[Outcome] = Outcome) -> set[type[Outcome]]:
 
 
 @pytest.fixture
-def ledger(database) -> Ledger:
-    return Ledger(database)
+def ledger(database) -> EventLedger:
+    return EventLedger(database)
 
 
-def claimed(ledger: Ledger) -> list[int]:
+def claimed(ledger: EventLedger) -> list[int]:
     ledger.add([ChangeEvent("9130", "Customer", "1", "Update", NOW - timedelta(seconds=2), "ce:1")])
     return [event.id for event in ledger.claim("test-worker", 10, 60, now=NOW)]
 

@@ -34,6 +34,9 @@ def test_the_wheel_holds_the_middleware_and_nothing_of_the_sandbox_or_preview(tm
     assert top_level == {"qbsync", next(n for n in top_level if n.endswith(".dist-info"))}
     assert "qbsync/webhooks/signature.py" in names
     assert "qbsync/catalog/qbo_catalog.json" in names
+    # The schema migrations run from the installed package (no alembic.ini).
+    for migration in ("env.py", "script.py.mako", "versions/0001_baseline.py"):
+        assert f"qbsync/store/migrations/{migration}" in names
     unwanted = ("sandbox", "emulator", "preview", "demo", "soak", "bench")
     assert [n for n in names if any(word in n for word in unwanted)] == []
 

@@ -13,7 +13,6 @@ from cryptography.fernet import Fernet
 from responses import matchers
 
 from qbsync.config import Settings
-from qbsync.db import make_engine, metadata
 from qbsync.quickbooks import (
     QuickBooksAuthError,
     QuickBooksClient,
@@ -24,7 +23,9 @@ from qbsync.quickbooks import (
     TokenVault,
 )
 from qbsync.quickbooks.client import query_text
-from qbsync.quickbooks.tokens import qb_tokens
+from qbsync.store.database import make_engine
+from qbsync.store.migrate import migrate
+from qbsync.store.tokens import TokenRows
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "quickbooks"
 REALM = "9130354"
@@ -53,8 +54,8 @@ def settings() -> Settings:
 @pytest.fixture
 def vault(tmp_path: Path) -> TokenVault:
     engine = make_engine(f"sqlite:///{tmp_path / 'vault.db'}")
-    metadata.create_all(engine, tables=[qb_tokens])
-    vault = TokenVault(engine, [Fernet.generate_key().decode()])
+    migrate(engine)
+    vault = TokenVault(TokenRows(engine), [Fernet.generate_key().decode()])
     now = datetime.now(UTC)
     vault.save(
         TokenSet(

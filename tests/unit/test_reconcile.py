@@ -1,6 +1,6 @@
 """qbsync.reconcile: CDC changes the ledger has not applied become events; watermarks.
 
-Real pieces: a temp SQLite ledger and token vault, the real QuickBooksClient. QuickBooks' CDC is
+Real pieces: a temp SQLite store (store, token vault), the real QuickBooksClient. QuickBooks' CDC is
 mocked at the transport with `responses` in its documented shape (research quickbooks.md §3:
 `{"CDCResponse": [{"QueryResponse": [{"Customer": [...]}, ...]}]}`, deleted records carry
 `"status": "Deleted"`). `cdc_server` answers like Intuit: everything changed at or after
@@ -20,10 +20,11 @@ from cryptography.fernet import Fernet
 
 from qbsync.catalog import load_catalog
 from qbsync.config import Settings
-from qbsync.ledger import Ledger
+from qbsync.events import Version
 from qbsync.quickbooks.client import QuickBooksClient
 from qbsync.quickbooks.tokens import TokenSet, TokenVault
 from qbsync.reconcile import CDC_MAX_OBJECTS, Reconciler, reconcile_periodically
+from qbsync.store import Store
 from qbsync.sync_config import parse_realm_config
 
 REALM = "9130350000000000"
@@ -92,8 +93,8 @@ class Clock:
 
 
 @pytest.fixture
-def ledger(tmp_path) -> Ledger:
-    return Ledger.from_url(f"sqlite:///{tmp_path / 'ledger.db'}")
+def store(tmp_path) -> Store:
+    return Store.open(f"sqlite:///{tmp_path / 'store.db'}")
 
 
 @pytest.fixture
@@ -109,8 +110,8 @@ def settings() -> Settings:
 
 
 @pytest.fixture
-def quickbooks(settings: Settings, ledger: Ledger) -> QuickBooksClient:
-    vault = TokenVault(ledger.engine, settings.encryption_keys)
+def quickbooks(settings: Settings, store: Store) -> QuickBooksClient:
+    vault = TokenVault(store.tokens, settings.encryption_keys)
     vault.save(
         TokenSet(
             access_token="access",
@@ -130,9 +131,9 @@ def clock() -> Clock:
     return Clock(NOW)
 
 
-def make_reconciler(settings, ledger, quickbooks, clock, *rows) -> Reconciler:
+def make_reconciler(settings, store, quickbooks, clock, *rows) -> Reconciler:
     rows = rows or (mapping_row("Customer"),)
-    return Reconciler(settings, ledger, quickbooks, ConfigStore(*rows), clock, catalog=CATALOG)
+    return Reconciler(settings, store, quickbooks, ConfigStore(*rows), clock, catalog=CATALOG)
 
 
 class CdcServer:
@@ -173,8 +174,10 @@ def serve(records: list[tuple[str, dict]]) -> CdcServer:
     return server
 
 
-def rows(ledger: Ledger) -> list[tuple[str, str, str, str]]:
-    return [(e.event_key, e.entity_id, e.operation, e.source) for e in ledger.events(limit=10_000)]
+def rows(store: Store) -> list[tuple[str, str, str, str]]:
+    return [
+        (e.event_key, e.entity_id, e.operation, e.source) for e in store.events.events(limit=10_000)
+    ]
 
 
 # --- what becomes an event ----------------------------------------------------------------
@@ -182,10 +185,11 @@ def rows(ledger: Ledger) -> list[tuple[str, str, str, str]]:
 
 @responses.activate
 def test_first_pass_reads_one_day_back_and_enqueues_unapplied_changes(
-    settings, ledger, quickbooks, clock
+    settings, store, quickbooks, clock
 ) -> None:
     t1, t2, t3 = NOW - timedelta(hours=3), NOW - timedelta(hours=2), NOW - timedelta(hours=1)
-    ledger.record_applied(REALM, "Customer", "2", t2)  # webhook already applied this version
+    # The webhook already applied this version.
+    store.versions.record_many(REALM, "Customer", {"2": Version(t2)})
     server = serve(
         [
             ("Customer", customer("1", t1)),
@@ -194,17 +198,17 @@ def test_first_pass_reads_one_day_back_and_enqueues_unapplied_changes(
         ]
     )
 
-    counts = make_reconciler(settings, ledger, quickbooks, clock).run_once()
+    counts = make_reconciler(settings, store, quickbooks, clock).run_once()
 
     assert server.calls[0]["changedSince"] == (NOW - timedelta(days=1)).isoformat(
         timespec="seconds"
     )
     assert server.calls[0]["entities"] == "Customer"
-    assert rows(ledger) == [
+    assert rows(store) == [
         (f"cdc:{REALM}:Customer:1:{qb_time(t1)}", "1", "Update", "cdc"),
         (f"cdc:{REALM}:Customer:7:{qb_time(t3)}", "7", "Delete", "cdc"),
     ]
-    assert ledger.events()[0].occurred_at == t1
+    assert store.events.events()[0].occurred_at == t1
     assert (counts.cdc_calls, counts.changes, counts.already_applied, counts.enqueued) == (
         1,
         3,
@@ -215,24 +219,25 @@ def test_first_pass_reads_one_day_back_and_enqueues_unapplied_changes(
 
 @responses.activate
 def test_a_newer_version_than_the_applied_one_is_enqueued(
-    settings, ledger, quickbooks, clock
+    settings, store, quickbooks, clock
 ) -> None:
-    ledger.record_applied(REALM, "Customer", "2", NOW - timedelta(hours=5))
+    store.versions.record_many(REALM, "Customer", {"2": Version(NOW - timedelta(hours=5))})
     serve([("Customer", customer("2", NOW - timedelta(hours=1)))])
 
-    make_reconciler(settings, ledger, quickbooks, clock).run_once()
+    make_reconciler(settings, store, quickbooks, clock).run_once()
 
-    assert [r[1:3] for r in rows(ledger)] == [("2", "Update")]
+    assert [r[1:3] for r in rows(store)] == [("2", "Update")]
 
 
 @responses.activate
 def test_a_second_change_within_the_same_second_is_enqueued(
-    settings, ledger, quickbooks, clock
+    settings, store, quickbooks, clock
 ) -> None:
     # LastUpdatedTime has whole seconds: the SyncToken tells the applied version from a newer one.
     second = NOW - timedelta(hours=1)
-    ledger.record_applied(REALM, "Customer", "2", second, 1)
-    ledger.record_applied(REALM, "Customer", "3", second, 4)
+    store.versions.record_many(
+        REALM, "Customer", {"2": Version(second, 1), "3": Version(second, 4)}
+    )
     serve(
         [
             ("Customer", customer("2", second, SyncToken="2")),
@@ -240,20 +245,20 @@ def test_a_second_change_within_the_same_second_is_enqueued(
         ]
     )
 
-    counts = make_reconciler(settings, ledger, quickbooks, clock).run_once()
+    counts = make_reconciler(settings, store, quickbooks, clock).run_once()
 
-    assert rows(ledger) == [(f"cdc:{REALM}:Customer:2:{qb_time(second)}:2", "2", "Update", "cdc")]
+    assert rows(store) == [(f"cdc:{REALM}:Customer:2:{qb_time(second)}:2", "2", "Update", "cdc")]
     assert counts.already_applied == 1
 
 
 @responses.activate
 def test_only_real_time_enabled_cdc_objects_of_connected_realms(
-    settings, ledger, quickbooks, clock
+    settings, store, quickbooks, clock
 ) -> None:
     server = serve([])
     reconciler = make_reconciler(
         settings,
-        ledger,
+        store,
         quickbooks,
         clock,
         mapping_row("Customer"),
@@ -267,7 +272,7 @@ def test_only_real_time_enabled_cdc_objects_of_connected_realms(
     assert server.calls[0]["entities"] == "Customer,Invoice"
 
     not_connected = make_reconciler(
-        settings, ledger, quickbooks, clock, mapping_row("Customer", status="Reconnect Required")
+        settings, store, quickbooks, clock, mapping_row("Customer", status="Reconnect Required")
     )
     counts = not_connected.run_once()
     assert len(server.calls) == 1
@@ -277,11 +282,11 @@ def test_only_real_time_enabled_cdc_objects_of_connected_realms(
 
 @responses.activate
 def test_a_second_pass_resumes_with_overlap_and_never_duplicates(
-    settings, ledger, quickbooks, clock
+    settings, store, quickbooks, clock
 ) -> None:
     t1 = NOW - timedelta(minutes=2)
     server = serve([("Customer", customer("1", t1))])
-    reconciler = make_reconciler(settings, ledger, quickbooks, clock)
+    reconciler = make_reconciler(settings, store, quickbooks, clock)
     reconciler.run_once()
     clock.now = NOW + timedelta(minutes=15)
 
@@ -291,7 +296,7 @@ def test_a_second_pass_resumes_with_overlap_and_never_duplicates(
         timespec="seconds"
     )
     assert counts.changes == 1 and counts.enqueued == 0
-    assert len(rows(ledger)) == 1
+    assert len(rows(store)) == 1
 
 
 # --- watermark ----------------------------------------------------------------------------
@@ -299,36 +304,36 @@ def test_a_second_pass_resumes_with_overlap_and_never_duplicates(
 
 @responses.activate
 def test_watermark_waits_for_enqueued_events_then_advances(
-    settings, ledger, quickbooks, clock
+    settings, store, quickbooks, clock
 ) -> None:
     t1 = NOW - timedelta(hours=2)
     serve([("Customer", customer("1", t1))])
-    reconciler = make_reconciler(settings, ledger, quickbooks, clock)
+    reconciler = make_reconciler(settings, store, quickbooks, clock)
 
     reconciler.run_once()
-    (mark,) = reconciler.watermarks(REALM)
+    (mark,) = store.watermarks.all(REALM)
     assert mark.scanned_through == NOW
     assert mark.applied_through == t1  # the event of t1 is not applied yet
 
-    (event,) = ledger.claim("w", 10, 60, now=NOW)
-    ledger.mark_failed([event.id], "REQUIRED_FIELD_MISSING", None)
+    (event,) = store.events.claim("w", 10, 60, now=NOW)
+    store.events.mark_failed([event.id], "REQUIRED_FIELD_MISSING", None)
     clock.now = NOW + timedelta(minutes=15)
     reconciler.run_once()
-    assert reconciler.watermarks(REALM)[0].applied_through == t1  # failed holds it back
+    assert store.watermarks.all(REALM)[0].applied_through == t1  # failed holds it back
 
-    ledger.requeue(["failed"])
-    (event,) = ledger.claim("w", 10, 60, now=clock.now)
-    ledger.mark_done([event.id], "updated")
+    store.events.requeue(["failed"])
+    (event,) = store.events.claim("w", 10, 60, now=clock.now)
+    store.events.mark_done([event.id], "updated")
     clock.now = NOW + timedelta(minutes=30)
     reconciler.run_once()
-    (mark,) = reconciler.watermarks(REALM)
+    (mark,) = store.watermarks.all(REALM)
     assert mark.applied_through == mark.scanned_through == NOW + timedelta(minutes=30)
 
 
 @responses.activate
-def test_scan_start_is_clamped_to_cdc_30_days(settings, ledger, quickbooks, clock) -> None:
+def test_scan_start_is_clamped_to_cdc_30_days(settings, store, quickbooks, clock) -> None:
     server = serve([])
-    reconciler = make_reconciler(settings, ledger, quickbooks, clock)
+    reconciler = make_reconciler(settings, store, quickbooks, clock)
     reconciler.run_once()
     clock.now = NOW + timedelta(days=40)
 
@@ -341,7 +346,7 @@ def test_scan_start_is_clamped_to_cdc_30_days(settings, ledger, quickbooks, cloc
 
 @responses.activate
 def test_full_responses_split_the_window_and_nothing_is_lost(
-    settings, ledger, quickbooks, clock
+    settings, store, quickbooks, clock
 ) -> None:
     # 2,500 changes over the last 20 hours: CDC can only return 1,000 per response.
     start = NOW - timedelta(hours=20)
@@ -350,18 +355,18 @@ def test_full_responses_split_the_window_and_nothing_is_lost(
     ]
     server = serve(records)
 
-    counts = make_reconciler(settings, ledger, quickbooks, clock).run_once()
+    counts = make_reconciler(settings, store, quickbooks, clock).run_once()
 
-    keys = [r[0] for r in rows(ledger)]
+    keys = [r[0] for r in rows(store)]
     assert len(keys) == len(set(keys)) == 2500
-    assert {r[1] for r in rows(ledger)} == {str(i) for i in range(2500)}
+    assert {r[1] for r in rows(store)} == {str(i) for i in range(2500)}
     assert counts.window_splits > 0 and counts.truncated_windows == 0
     assert len(server.calls) == counts.cdc_calls >= 3
 
 
 @responses.activate
 def test_throttled_realm_is_reported_and_keeps_its_watermark(
-    settings, ledger, quickbooks, clock
+    settings, store, quickbooks, clock
 ) -> None:
     responses.add(
         responses.GET,
@@ -369,19 +374,19 @@ def test_throttled_realm_is_reported_and_keeps_its_watermark(
         status=429,
         json={"fault": {"error": [{"message": "ThrottleExceeded"}]}},
     )
-    reconciler = make_reconciler(settings, ledger, quickbooks, clock)
+    reconciler = make_reconciler(settings, store, quickbooks, clock)
 
     counts = reconciler.run_once()
 
     assert len(counts.errors) == 1 and REALM in counts.errors[0]
-    assert reconciler.watermarks() == []
-    assert rows(ledger) == []
+    assert store.watermarks.all() == []
+    assert rows(store) == []
 
 
 # --- periodic -----------------------------------------------------------------------------
 
 
-def test_periodic_runs_at_start_and_after_a_configuration_signal(settings, ledger, clock) -> None:
+def test_periodic_runs_at_start_and_after_a_configuration_signal(settings, store, clock) -> None:
     passes: list[int] = []
     stop = threading.Event()
 
@@ -398,7 +403,7 @@ def test_periodic_runs_at_start_and_after_a_configuration_signal(settings, ledge
 
     reconciler = Counting(
         settings,
-        ledger,
+        store,
         NoCdc(),
         ConfigStore(mapping_row("Customer")),
         clock,
@@ -412,7 +417,7 @@ def test_periodic_runs_at_start_and_after_a_configuration_signal(settings, ledge
             break
         threading.Event().wait(0.01)
     assert len(passes) == 1
-    ledger.config_changed(REALM)  # e.g. the company reconnected
+    store.config_signal.changed(REALM)  # e.g. the company reconnected
     thread.join(timeout=5)
     assert not thread.is_alive()
     assert len(passes) == 2

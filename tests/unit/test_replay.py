@@ -1,4 +1,4 @@
-"""`Ledger.requeue` and `qbsync replay`: failed or dead events back to pending, by filter."""
+"""`EventLedger.requeue` and `qbsync replay`: failed or dead events back to pending, by filter."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from click.testing import CliRunner
 
 from qbsync.cli import main
 from qbsync.events import ChangeEvent
-from qbsync.ledger import Ledger
+from qbsync.store import Store
+from qbsync.store.ledger import EventLedger
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -31,9 +32,9 @@ def url(tmp_path) -> str:
 
 
 @pytest.fixture
-def ledger(url) -> Ledger:
+def ledger(url) -> EventLedger:
     """Events a, b, c, d, e, f; b and f failed permanently, c and e dead, a done, d pending."""
-    ledger = Ledger.from_url(url)
+    ledger = Store.open(url).events
     ledger.add(
         [
             event("a"),
@@ -52,18 +53,18 @@ def ledger(url) -> Ledger:
     return ledger
 
 
-def _claim_all(ledger: Ledger):
+def _claim_all(ledger: EventLedger):
     claimed = []
     while batch := ledger.claim("w", 100, 60, now=T0):
         claimed.extend(batch)
     return claimed
 
 
-def states(ledger: Ledger) -> dict[str, tuple[str, int]]:
+def states(ledger: EventLedger) -> dict[str, tuple[str, int]]:
     return {e.entity_id: (e.state, e.attempts) for e in ledger.events()}
 
 
-def test_requeue_failed_and_dead_resets_attempts(ledger: Ledger) -> None:
+def test_requeue_failed_and_dead_resets_attempts(ledger: EventLedger) -> None:
     assert ledger.requeue(["failed", "dead"]) == 4
 
     assert states(ledger) == {
@@ -92,7 +93,7 @@ def test_requeue_failed_and_dead_resets_attempts(ledger: Ledger) -> None:
         ({"states": ["failed", "dead"], "until": T0 + timedelta(hours=5)}, {"b", "c"}),
     ],
 )
-def test_requeue_filters(ledger: Ledger, kwargs, replayed) -> None:
+def test_requeue_filters(ledger: EventLedger, kwargs, replayed) -> None:
     before = states(ledger)
 
     count = ledger.requeue(**kwargs)
@@ -103,7 +104,7 @@ def test_requeue_filters(ledger: Ledger, kwargs, replayed) -> None:
     assert count == len(replayed)
 
 
-def test_requeue_refuses_other_states(ledger: Ledger) -> None:
+def test_requeue_refuses_other_states(ledger: EventLedger) -> None:
     with pytest.raises(ValueError, match="only failed or dead"):
         ledger.requeue(["done"])
 
@@ -115,7 +116,7 @@ def replay(url: str, *args: str):
     return CliRunner().invoke(main, ["replay", *args], env={"QBSYNC_DATABASE_URL": url})
 
 
-def test_replay_command_filters_and_prints_the_count(ledger: Ledger, url: str) -> None:
+def test_replay_command_filters_and_prints_the_count(ledger: EventLedger, url: str) -> None:
     result = replay(
         url, "--object", "customer", "--state", "failed", "--since", "2026-03-01T11:00:00"
     )
@@ -126,7 +127,7 @@ def test_replay_command_filters_and_prints_the_count(ledger: Ledger, url: str) -
     assert states(ledger)["c"][0] == "dead"
 
 
-def test_replay_command_defaults_to_failed_and_dead(ledger: Ledger, url: str) -> None:
+def test_replay_command_defaults_to_failed_and_dead(ledger: EventLedger, url: str) -> None:
     result = replay(url, "--realm", "111")
 
     assert result.output.strip() == "3 event(s) back to pending"
@@ -141,7 +142,7 @@ def test_replay_command_defaults_to_failed_and_dead(ledger: Ledger, url: str) ->
         (["--state", "done"], "'done' is not one of 'failed', 'dead'"),
     ],
 )
-def test_replay_command_bad_input(ledger: Ledger, url: str, args, message) -> None:
+def test_replay_command_bad_input(ledger: EventLedger, url: str, args, message) -> None:
     result = replay(url, *args)
 
     assert result.exit_code != 0

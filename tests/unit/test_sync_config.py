@@ -11,10 +11,10 @@ import responses
 
 from qbsync.catalog import load_catalog
 from qbsync.config import Settings
-from qbsync.ledger import Ledger
 from qbsync.mapping import ParentTarget
 from qbsync.salesforce.auth import SalesforceLogin
 from qbsync.salesforce.client import SalesforceClient
+from qbsync.store.config_signal import ConfigSignal
 from qbsync.sync_config import (
     SyncConfigStore,
     config_query,
@@ -150,8 +150,8 @@ def test_no_rows_means_nothing_mapped_and_status_unknown():
 
 
 @pytest.fixture
-def ledger(tmp_path):
-    return Ledger.from_url(f"sqlite:///{tmp_path / 'ledger.db'}")
+def signal(database):
+    return ConfigSignal(database)
 
 
 @pytest.fixture
@@ -167,13 +167,13 @@ def _query_response(rows):
 
 
 @responses.activate
-def test_store_caches_refreshes_on_ttl_and_on_config_signal(ledger, salesforce):
+def test_store_caches_refreshes_on_ttl_and_on_config_signal(signal, salesforce):
     now = [datetime(2026, 1, 1, tzinfo=UTC)]
     responses.get(
         QUERY_URL,
         json=_query_response([mapping_row("Customer", fields=[field_row("DisplayName", "Name")])]),
     )
-    store = SyncConfigStore(salesforce, ledger, load_catalog(), 60, clock=lambda: now[0])
+    store = SyncConfigStore(salesforce, signal, load_catalog(), 60, clock=lambda: now[0])
 
     first = store.get(REALM)
     assert first.mapping("Customer").salesforce_object == "Account"
@@ -185,7 +185,7 @@ def test_store_caches_refreshes_on_ttl_and_on_config_signal(ledger, salesforce):
     store.get(REALM)
     assert len(responses.calls) == 1  # cached
 
-    ledger.config_changed(REALM)
+    signal.changed(REALM)
     store.get(REALM)
     assert len(responses.calls) == 2  # the signal forces a read
 

@@ -19,7 +19,6 @@ from cryptography.fernet import Fernet
 from sqlalchemy import Engine, delete, select, text
 
 from qbsync.config import Settings
-from qbsync.db import make_engine, metadata
 from qbsync.quickbooks import (
     IntuitOAuth,
     QuickBooksAuthError,
@@ -28,7 +27,10 @@ from qbsync.quickbooks import (
     TokenVault,
     TokenVaultError,
 )
-from qbsync.quickbooks.tokens import qb_tokens
+from qbsync.store.database import make_engine
+from qbsync.store.migrate import migrate
+from qbsync.store.schema import qb_tokens
+from qbsync.store.tokens import TokenRows
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 ACCESS = "access-token-AAAA-1111"
@@ -58,7 +60,7 @@ def tokens(
 @pytest.fixture
 def engine(tmp_path: Path) -> Iterator[Engine]:
     engine = make_engine(f"sqlite:///{tmp_path / 'vault.db'}")
-    metadata.create_all(engine, tables=[qb_tokens])
+    migrate(engine)
     yield engine
     engine.dispose()
 
@@ -87,7 +89,7 @@ class FakeRefresher:
 
 
 def test_tokens_are_encrypted_at_rest(engine: Engine, tmp_path: Path) -> None:
-    vault = TokenVault(engine, [key()], clock=lambda: NOW)
+    vault = TokenVault(TokenRows(engine), [key()], clock=lambda: NOW)
     vault.save(tokens())
 
     with engine.connect() as conn:
@@ -109,24 +111,24 @@ def test_token_values_stay_out_of_repr() -> None:
 
 def test_rotation_re_encrypts_with_the_newest_key(engine: Engine) -> None:
     old, new = key(), key()
-    TokenVault(engine, [old]).save(tokens())
-    TokenVault(engine, [old]).save(tokens("4620"))
+    TokenVault(TokenRows(engine), [old]).save(tokens())
+    TokenVault(TokenRows(engine), [old]).save(tokens("4620"))
 
-    both = TokenVault(engine, [new, old])
+    both = TokenVault(TokenRows(engine), [new, old])
     assert both.get("9130").access_token == ACCESS  # old rows readable during the rotation
     assert both.rotate() == 2
 
-    only_new = TokenVault(engine, [new])
+    only_new = TokenVault(TokenRows(engine), [new])
     assert only_new.get("9130").refresh_token == REFRESH
     assert only_new.get("4620").refresh_token == REFRESH
     assert only_new.verify() == 2
     with pytest.raises(TokenVaultError):
-        TokenVault(engine, [old]).get("9130")
+        TokenVault(TokenRows(engine), [old]).get("9130")
 
 
 def test_wrong_key_gives_a_clear_error(engine: Engine) -> None:
-    TokenVault(engine, [key()]).save(tokens())
-    stranger = TokenVault(engine, [key()])
+    TokenVault(TokenRows(engine), [key()]).save(tokens())
+    stranger = TokenVault(TokenRows(engine), [key()])
 
     with pytest.raises(TokenVaultError, match="realm 9130 cannot be decrypted") as caught:
         stranger.get("9130")
@@ -143,11 +145,11 @@ def test_wrong_key_gives_a_clear_error(engine: Engine) -> None:
 )
 def test_missing_or_malformed_key_is_refused(engine: Engine, keys: list, message: str) -> None:
     with pytest.raises(TokenVaultError, match=message):
-        TokenVault(engine, keys)
+        TokenVault(TokenRows(engine), keys)
 
 
 def test_save_get_delete_realms(engine: Engine) -> None:
-    vault = TokenVault(engine, [key()], clock=lambda: NOW)
+    vault = TokenVault(TokenRows(engine), [key()], clock=lambda: NOW)
     vault.save(tokens("2"))
     vault.save(tokens("1"))
     vault.save(tokens("1", access_token="access-again"))  # a reconnect replaces the row
@@ -166,7 +168,7 @@ def test_save_get_delete_realms(engine: Engine) -> None:
     [(timedelta(minutes=10), False), (timedelta(minutes=4), True), (-timedelta(hours=2), True)],
 )
 def test_refreshes_ahead_of_expiry(engine: Engine, expires_in: timedelta, refreshed: bool) -> None:
-    vault = TokenVault(engine, [key()], clock=lambda: NOW)
+    vault = TokenVault(TokenRows(engine), [key()], clock=lambda: NOW)
     vault.save(tokens(expires_in=expires_in))
     refresher = FakeRefresher()
 
@@ -179,14 +181,14 @@ def test_refreshes_ahead_of_expiry(engine: Engine, expires_in: timedelta, refres
 def test_rotated_refresh_token_is_committed_before_the_access_token_is_returned(
     engine: Engine, tmp_path: Path
 ) -> None:
-    vault = TokenVault(engine, [k := key()], clock=lambda: NOW)
+    vault = TokenVault(TokenRows(engine), [k := key()], clock=lambda: NOW)
     vault.save(tokens(expires_in=timedelta(0)))
 
     token = vault.access_token("9130", FakeRefresher())
 
     # A separate engine sees only committed data: the rotated token is already durable.
     other = make_engine(f"sqlite:///{tmp_path / 'vault.db'}")
-    stored = TokenVault(other, [k]).get("9130")
+    stored = TokenVault(TokenRows(other), [k]).get("9130")
     other.dispose()
     assert token == stored.access_token == "access-1"
     assert stored.refresh_token == "refresh-1"
@@ -195,7 +197,7 @@ def test_rotated_refresh_token_is_committed_before_the_access_token_is_returned(
 
 
 def test_a_rejected_access_token_is_refreshed_once(engine: Engine) -> None:
-    vault = TokenVault(engine, [key()], clock=lambda: NOW)
+    vault = TokenVault(TokenRows(engine), [key()], clock=lambda: NOW)
     vault.save(tokens())
     refresher = FakeRefresher()
 
@@ -206,7 +208,7 @@ def test_a_rejected_access_token_is_refreshed_once(engine: Engine) -> None:
 
 
 def test_invalid_grant_marks_reconnect_required(engine: Engine) -> None:
-    vault = TokenVault(engine, [key()], clock=lambda: NOW)
+    vault = TokenVault(TokenRows(engine), [key()], clock=lambda: NOW)
     vault.save(tokens(expires_in=timedelta(0)))
     refresher = FakeRefresher(
         QuickBooksAuthError("Intuit: invalid_grant", fault_code="invalid_grant")
@@ -228,7 +230,7 @@ def test_invalid_grant_marks_reconnect_required(engine: Engine) -> None:
 
 
 def test_transient_refresh_failure_keeps_the_tokens(engine: Engine) -> None:
-    vault = TokenVault(engine, [key()], clock=lambda: NOW)
+    vault = TokenVault(TokenRows(engine), [key()], clock=lambda: NOW)
     vault.save(tokens(expires_in=timedelta(0)))
 
     with pytest.raises(QuickBooksTransient):
@@ -307,7 +309,7 @@ def _refresh_in_another_process(db_url, keys, token_url, realm, barrier, results
     )
     engine = make_engine(db_url)
     try:
-        vault = TokenVault(engine, keys)
+        vault = TokenVault(TokenRows(engine), keys)
         barrier.wait(timeout=60)
         results.put(("ok", vault.access_token(realm, IntuitOAuth(settings).refresh)))
     except Exception as exc:  # reported to the test, which fails on it
@@ -331,8 +333,8 @@ def test_two_processes_refreshing_one_realm_call_intuit_once(race_db_url: str) -
     realm = f"race-{uuid.uuid4().hex[:12]}"  # the PostgreSQL database may be shared
     keys = [key()]
     engine = make_engine(race_db_url)
-    metadata.create_all(engine, tables=[qb_tokens])
-    vault = TokenVault(engine, keys)
+    migrate(engine)
+    vault = TokenVault(TokenRows(engine), keys)
     now = datetime.now(UTC)
     vault.save(tokens(realm, access_expires_at=now - timedelta(minutes=1)))
     context = multiprocessing.get_context("spawn")
@@ -367,7 +369,7 @@ def test_two_processes_refreshing_one_realm_call_intuit_once(race_db_url: str) -
 
 def test_rows_are_readable_by_plain_sql(engine: Engine) -> None:
     # The connection status is stored in clear, so operators can query it without the key.
-    TokenVault(engine, [key()]).save(tokens())
+    TokenVault(TokenRows(engine), [key()]).save(tokens())
     with engine.connect() as conn:
         status = conn.execute(select(qb_tokens.c.status)).scalar_one()
     assert status == "connected"

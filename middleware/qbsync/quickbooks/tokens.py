@@ -6,8 +6,8 @@ connection status are stored in clear: they are not secrets and the connection c
 
 Intuit rotates refresh tokens: a refresh may return a new one and the old one then fails with
 `invalid_grant` (research/quickbooks.md §5). So a refresh happens under a row lock
-(PostgreSQL `SELECT … FOR UPDATE`; SQLite: `qbsync.db.make_engine` begins every transaction
-`IMMEDIATE`), the row is read again under the lock so a refresh another process just finished
+(`qbsync.store.tokens.TokenRows.locked`: PostgreSQL `SELECT … FOR UPDATE`; SQLite begins every
+transaction `IMMEDIATE`), the row is read again under the lock so a refresh another process just finished
 is reused, and the new tokens are committed before the new access token is handed out.
 
 The lock is held during the call to Intuit (timeouts 5 s connect, 20 s read). On PostgreSQL
@@ -25,34 +25,14 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from sqlalchemy import Column, DateTime, Engine, String, Table, Text, delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection as DbConnection
-from sqlalchemy.engine import Row
 
-from qbsync.db import metadata
 from qbsync.quickbooks.errors import QuickBooksAuthError
+from qbsync.store.tokens import TokenRow, TokenRows
 
 log = logging.getLogger(__name__)
 
 CONNECTED = "connected"
 RECONNECT_REQUIRED = "reconnect_required"
-
-qb_tokens = Table(
-    "qb_tokens",
-    metadata,
-    Column("realm_id", String(64), primary_key=True),
-    Column("environment", String(16), nullable=False),
-    # Fernet token of {"access_token", "refresh_token"}; never the plain values.
-    Column("secret", Text, nullable=False),
-    Column("access_expires_at", DateTime(timezone=True), nullable=False),
-    Column("refresh_expires_at", DateTime(timezone=True)),
-    Column("refresh_hard_expires_at", DateTime(timezone=True)),
-    Column("status", String(32), nullable=False, default=CONNECTED),
-    Column("last_error", Text),
-    Column("connected_at", DateTime(timezone=True)),
-    Column("refreshed_at", DateTime(timezone=True)),
-)
 
 
 @dataclass(frozen=True)
@@ -95,27 +75,12 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def _to_db(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        raise ValueError("token expiry times must be timezone-aware")
-    return value.astimezone(UTC)
-
-
-def _from_db(value: datetime | None) -> datetime | None:
-    # SQLite hands back naive datetimes; everything stored is UTC.
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 class TokenVault:
-    """Encrypted token storage on the shared database (table `qb_tokens`)."""
+    """Encrypted token storage on the store's `TokenRows`."""
 
     def __init__(
         self,
-        engine: Engine,
+        rows: TokenRows,
         keys: Sequence[str],
         *,
         refresh_margin: timedelta = timedelta(minutes=5),
@@ -134,7 +99,7 @@ class TokenVault:
                     f"QBSYNC_ENCRYPTION_KEY key #{position} is not a Fernet key "
                     "(32 url-safe base64 bytes); make one with `qbsync keygen`"
                 ) from None
-        self._engine = engine
+        self._rows = rows
         self._fernet = MultiFernet(fernets)
         self._refresh_margin = refresh_margin
         self._clock = clock
@@ -144,86 +109,64 @@ class TokenVault:
     def save(self, tokens: TokenSet) -> None:
         """Store a company's tokens (a new consent): status becomes connected."""
         now = self._clock()
-        values = {
-            **self._token_values(tokens),
-            "environment": tokens.environment,
-            "status": CONNECTED,
-            "last_error": None,
-            "connected_at": now,
-            "refreshed_at": now,
-        }
-        insert = (postgresql.insert if self._is_postgres else sqlite.insert)(qb_tokens)
-        statement = insert.values(realm_id=tokens.realm_id, **values).on_conflict_do_update(
-            index_elements=[qb_tokens.c.realm_id], set_=values
+        self._rows.save(
+            tokens.realm_id,
+            {
+                **self._token_values(tokens),
+                "environment": tokens.environment,
+                "status": CONNECTED,
+                "last_error": None,
+                "connected_at": now,
+                "refreshed_at": now,
+            },
         )
-        with self._engine.begin() as conn:
-            conn.execute(statement)
 
     def get(self, realm_id: str) -> TokenSet | None:
         """The decrypted tokens of `realm_id`, or None when none are stored."""
-        with self._engine.begin() as conn:
-            row = self._row(conn, realm_id)
+        row = self._rows.get(realm_id)
         return None if row is None else self._decrypt(row)
 
     def delete(self, realm_id: str) -> bool:
         """Forget a company's tokens; True when there were any."""
-        with self._engine.begin() as conn:
-            result = conn.execute(delete(qb_tokens).where(qb_tokens.c.realm_id == realm_id))
-        return result.rowcount > 0
+        return self._rows.delete(realm_id)
 
     def realms(self) -> list[str]:
         """Every realm with stored tokens, sorted."""
-        with self._engine.begin() as conn:
-            rows = conn.execute(select(qb_tokens.c.realm_id).order_by(qb_tokens.c.realm_id))
-            return [row.realm_id for row in rows]
+        return self._rows.realm_ids()
 
     def connection(self, realm_id: str) -> Connection | None:
         """Status and expiry dates of one realm (no tokens)."""
-        with self._engine.begin() as conn:
-            row = self._row(conn, realm_id)
+        row = self._rows.get(realm_id)
         return None if row is None else _connection(row)
 
     def connections(self) -> list[Connection]:
         """Status and expiry dates of every realm (no tokens), sorted by realm."""
-        with self._engine.begin() as conn:
-            rows = conn.execute(select(qb_tokens).order_by(qb_tokens.c.realm_id)).all()
-        return [_connection(row) for row in rows]
+        return [_connection(row) for row in self._rows.all()]
 
     def mark_reconnect_required(self, realm_id: str, reason: str) -> None:
         """Record that the company needs a new consent; `access_token` refuses until `save`."""
-        with self._engine.begin() as conn:
-            conn.execute(
-                update(qb_tokens)
-                .where(qb_tokens.c.realm_id == realm_id)
-                .values(status=RECONNECT_REQUIRED, last_error=reason)
-            )
+        self._rows.update(realm_id, status=RECONNECT_REQUIRED, last_error=reason)
 
     def rotate(self) -> int:
         """Re-encrypt every row with the newest key (the first); returns the number of rows.
 
         All or nothing: a row no configured key can decrypt stops the rotation.
         """
-        with self._engine.begin() as conn:
-            rows = conn.execute(select(qb_tokens.c.realm_id, qb_tokens.c.secret)).all()
-            for row in rows:
-                try:
-                    secret = self._fernet.rotate(row.secret.encode("ascii")).decode("ascii")
-                except InvalidToken:
-                    raise _undecryptable(row.realm_id) from None
-                conn.execute(
-                    update(qb_tokens)
-                    .where(qb_tokens.c.realm_id == row.realm_id)
-                    .values(secret=secret)
-                )
-        return len(rows)
+
+        def reencrypt(row: TokenRow) -> str:
+            try:
+                return self._fernet.rotate(row.secret.encode("ascii")).decode("ascii")
+            except InvalidToken:
+                raise _undecryptable(row.realm_id) from None
+
+        return self._rows.rewrite_secrets(reencrypt)
 
     def verify(self) -> int:
         """Decrypt every row (start-up check); returns the number of rows.
 
         Raises TokenVaultError naming the realm when the key that encrypted it is missing.
         """
-        with self._engine.begin() as conn:
-            rows = conn.execute(select(qb_tokens)).all()
+        rows = self._rows.all()
         for row in rows:
             self._decrypt(row)
         return len(rows)
@@ -238,19 +181,15 @@ class TokenVault:
         QuickBooksAuthError when no tokens are stored, the realm needs a new consent, or
         Intuit answers `invalid_grant` (the realm is then marked reconnect_required).
         """
-        with self._engine.begin() as conn:
-            tokens = self._usable(self._row(conn, realm_id), realm_id)
+        tokens = self._usable(self._rows.get(realm_id), realm_id)
         if not self._needs_refresh(tokens, stale):
             return tokens.access_token
         return self._refresh(realm_id, refresher, stale)
 
     def _refresh(self, realm_id: str, refresher: Refresher, stale: str | None) -> str:
         failure: QuickBooksAuthError | None = None
-        with self._engine.begin() as conn:
-            # The lock: other refreshers of this realm wait here until we commit.
-            row = conn.execute(
-                select(qb_tokens).where(qb_tokens.c.realm_id == realm_id).with_for_update()
-            ).first()
+        # The lock: other refreshers of this realm wait here until we commit.
+        with self._rows.locked(realm_id) as (row, write):
             tokens = self._usable(row, realm_id)
             if not self._needs_refresh(tokens, stale):
                 return tokens.access_token  # another process refreshed while we waited
@@ -261,11 +200,7 @@ class TokenVault:
                     raise
                 # Commit the status with this transaction, then raise.
                 failure = exc
-                conn.execute(
-                    update(qb_tokens)
-                    .where(qb_tokens.c.realm_id == realm_id)
-                    .values(status=RECONNECT_REQUIRED, last_error=str(exc))
-                )
+                write(status=RECONNECT_REQUIRED, last_error=str(exc))
             else:
                 fresh = replace(
                     fresh,
@@ -274,11 +209,7 @@ class TokenVault:
                     refresh_hard_expires_at=fresh.refresh_hard_expires_at
                     or tokens.refresh_hard_expires_at,
                 )
-                conn.execute(
-                    update(qb_tokens)
-                    .where(qb_tokens.c.realm_id == realm_id)
-                    .values(**self._token_values(fresh), refreshed_at=self._clock())
-                )
+                write(**self._token_values(fresh), refreshed_at=self._clock())
         if failure is not None:
             log.warning("QuickBooks realm %s needs a new consent: %s", realm_id, failure)
             raise failure
@@ -291,7 +222,7 @@ class TokenVault:
             return True
         return tokens.access_expires_at - self._refresh_margin <= self._clock()
 
-    def _usable(self, row: Row | None, realm_id: str) -> TokenSet:
+    def _usable(self, row: TokenRow | None, realm_id: str) -> TokenSet:
         if row is None:
             raise QuickBooksAuthError(
                 f"No QuickBooks tokens stored for realm {realm_id}; connect the company"
@@ -306,26 +237,18 @@ class TokenVault:
 
     # -- rows ----------------------------------------------------------------------------
 
-    @property
-    def _is_postgres(self) -> bool:
-        return self._engine.dialect.name == "postgresql"
-
-    @staticmethod
-    def _row(conn: DbConnection, realm_id: str) -> Row | None:
-        return conn.execute(select(qb_tokens).where(qb_tokens.c.realm_id == realm_id)).first()
-
     def _token_values(self, tokens: TokenSet) -> dict[str, object]:
         plain = json.dumps(
             {"access_token": tokens.access_token, "refresh_token": tokens.refresh_token}
         ).encode("utf-8")
         return {
             "secret": self._fernet.encrypt(plain).decode("ascii"),
-            "access_expires_at": _to_db(tokens.access_expires_at),
-            "refresh_expires_at": _to_db(tokens.refresh_expires_at),
-            "refresh_hard_expires_at": _to_db(tokens.refresh_hard_expires_at),
+            "access_expires_at": tokens.access_expires_at,
+            "refresh_expires_at": tokens.refresh_expires_at,
+            "refresh_hard_expires_at": tokens.refresh_hard_expires_at,
         }
 
-    def _decrypt(self, row: Row) -> TokenSet:
+    def _decrypt(self, row: TokenRow) -> TokenSet:
         try:
             plain = json.loads(self._fernet.decrypt(row.secret.encode("ascii")))
         except InvalidToken:
@@ -333,24 +256,24 @@ class TokenVault:
         return TokenSet(
             access_token=plain["access_token"],
             refresh_token=plain["refresh_token"],
-            access_expires_at=_from_db(row.access_expires_at),
-            refresh_expires_at=_from_db(row.refresh_expires_at),
-            refresh_hard_expires_at=_from_db(row.refresh_hard_expires_at),
+            access_expires_at=row.access_expires_at,
+            refresh_expires_at=row.refresh_expires_at,
+            refresh_hard_expires_at=row.refresh_hard_expires_at,
             realm_id=row.realm_id,
             environment=row.environment,
         )
 
 
-def _connection(row: Row) -> Connection:
+def _connection(row: TokenRow) -> Connection:
     return Connection(
         realm_id=row.realm_id,
         environment=row.environment,
         status=row.status,
-        access_expires_at=_from_db(row.access_expires_at),
-        refresh_expires_at=_from_db(row.refresh_expires_at),
-        refresh_hard_expires_at=_from_db(row.refresh_hard_expires_at),
-        connected_at=_from_db(row.connected_at),
-        refreshed_at=_from_db(row.refreshed_at),
+        access_expires_at=row.access_expires_at,
+        refresh_expires_at=row.refresh_expires_at,
+        refresh_hard_expires_at=row.refresh_hard_expires_at,
+        connected_at=row.connected_at,
+        refreshed_at=row.refreshed_at,
         last_error=row.last_error,
     )
 

@@ -24,9 +24,9 @@ def quickbooks_webhook() -> Response:
     """Store the events of a signed Intuit notification (legacy or CloudEvents), answer 200.
 
     401: missing or wrong `intuit-signature` (nothing stored); 413: body over the limit;
-    503: the ledger is unavailable (Intuit retries the same batch).
+    503: the database is unavailable (Intuit retries the same batch).
     """
-    settings, ledger = services().settings, services().ledger
+    settings, ledger = services().settings, services().store.events
     limit = settings.max_body_bytes
     if request.content_length is not None and request.content_length > limit:
         abort(413, f"the body is larger than the {limit} bytes allowed")
@@ -67,6 +67,6 @@ def quickbooks_webhook() -> Response:
 
 @blueprint.get("/healthz")
 def healthz() -> Response:
-    """200 when the event ledger answers, 503 otherwise."""
-    services().ledger.ping()
+    """200 when the database answers, 503 otherwise."""
+    services().store.events.ping()
     return jsonify(status="ok")

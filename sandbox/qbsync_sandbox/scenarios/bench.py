@@ -21,7 +21,7 @@ from pathlib import Path
 
 import requests
 
-from qbsync.ledger import Ledger
+from qbsync.store import Store
 from qbsync.webhooks.signature import sign
 from qbsync_sandbox.stack import Stack, wait_until
 
@@ -97,7 +97,7 @@ def latency(stack: Stack, sf, samples: int) -> dict:
 
 def drain(stack: Stack, sf, records: int) -> dict:
     before = stack.qbo("GET", "/deliveries")
-    ledger = Ledger.from_url(stack.middleware_env["QBSYNC_DATABASE_URL"])
+    ledger = Store.open(stack.middleware_env["QBSYNC_DATABASE_URL"]).events
     started = time.perf_counter()
     with ThreadPoolExecutor(4) as pool:
         created = list(

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from qbsync.config import load_settings
-from qbsync.ledger import LedgerUnavailable
+from qbsync.store import StoreUnavailable
 from qbsync_sandbox.probes import (
     LedgerLock,
     backlog,
@@ -299,7 +299,7 @@ class Soak:
         while not self._stop.is_set():
             try:
                 self.max_backlog = max(self.max_backlog, backlog(ledger_counts(self.stack)))
-            except LedgerUnavailable:
+            except StoreUnavailable:
                 pass  # the chaos loop locks the ledger now and then
             self._stop.wait(0.5)
 

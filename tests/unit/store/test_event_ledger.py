@@ -1,4 +1,4 @@
-"""Contract suite of the event ledger, run on every backend.
+"""Contract suite of the event ledger (`qbsync.store.ledger.EventLedger`), run on every backend.
 
 SQLite (a temp file) always; PostgreSQL too when QBSYNC_TEST_POSTGRES_URL is set (CI sets it).
 Each PostgreSQL test gets a fresh schema, so parallel runs never see each other's rows.
@@ -11,17 +11,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from qbsync.db import make_engine
 from qbsync.events import ChangeEvent
-from qbsync.ledger import Ledger, LedgerUnavailable, Version
+from qbsync.store.ledger import EventLedger, Unsettled
 
 NOW = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 LEASE = 60
 
 
 @pytest.fixture
-def ledger(database) -> Ledger:
-    return Ledger(database)
+def ledger(database) -> EventLedger:
+    return EventLedger(database)
 
 
 def event(
@@ -51,7 +50,7 @@ def ids(stored) -> list[int]:
 # --- add / dedupe -------------------------------------------------------------------------
 
 
-def test_add_stores_events_once(ledger: Ledger) -> None:
+def test_add_stores_events_once(ledger: EventLedger) -> None:
     batch = [event("1"), event("2"), event("1")]  # a body may even repeat an event
     assert ledger.add(batch) == 2
     assert ledger.add(batch) == 0  # Intuit's retry of the same batch
@@ -67,12 +66,12 @@ def test_add_stores_events_once(ledger: Ledger) -> None:
     }
 
 
-def test_add_nothing(ledger: Ledger) -> None:
+def test_add_nothing(ledger: EventLedger) -> None:
     assert ledger.add([]) == 0
     assert ledger.events() == []
 
 
-def test_stored_event_round_trip(ledger: Ledger) -> None:
+def test_stored_event_round_trip(ledger: EventLedger) -> None:
     original = ChangeEvent(
         realm_id="9341455130166501",
         entity="Customer",
@@ -98,7 +97,7 @@ def test_stored_event_round_trip(ledger: Ledger) -> None:
     )
 
 
-def test_concurrent_adds_of_the_same_batch_store_it_once(ledger: Ledger) -> None:
+def test_concurrent_adds_of_the_same_batch_store_it_once(ledger: EventLedger) -> None:
     batch = [event(str(n)) for n in range(50)]
     results: list[int] = []
     errors: list[BaseException] = []
@@ -119,7 +118,7 @@ def test_concurrent_adds_of_the_same_batch_store_it_once(ledger: Ledger) -> None
     assert len(ledger.events(limit=1000)) == 50
 
 
-def test_naive_datetimes_are_refused(ledger: Ledger) -> None:
+def test_naive_datetimes_are_refused(ledger: EventLedger) -> None:
     naive = datetime(2026, 1, 1, 12, 0)  # noqa: DTZ001 - the point of the test
     with pytest.raises(Exception, match="aware datetimes only"):
         ledger.add([ChangeEvent("r1", "Customer", "1", "Update", naive, "ce:naive")])
@@ -129,7 +128,7 @@ def test_naive_datetimes_are_refused(ledger: Ledger) -> None:
 # --- claim --------------------------------------------------------------------------------
 
 
-def test_claim_takes_one_realm_entity_group_oldest_first(ledger: Ledger) -> None:
+def test_claim_takes_one_realm_entity_group_oldest_first(ledger: EventLedger) -> None:
     ledger.add(
         [
             event("1"),
@@ -158,7 +157,7 @@ def test_claim_takes_one_realm_entity_group_oldest_first(ledger: Ledger) -> None
     assert ledger.counts()["claimed"] == 5
 
 
-def test_claim_respects_the_limit(ledger: Ledger) -> None:
+def test_claim_respects_the_limit(ledger: EventLedger) -> None:
     ledger.add([event(str(n)) for n in range(5)])
     first = ledger.claim("w1", limit=2, lease_seconds=LEASE, now=NOW)
     rest = ledger.claim("w1", limit=10, lease_seconds=LEASE, now=NOW)
@@ -166,12 +165,12 @@ def test_claim_respects_the_limit(ledger: Ledger) -> None:
     assert [e.entity_id for e in rest] == ["2", "3", "4"]
 
 
-def test_claim_rejects_a_limit_below_one(ledger: Ledger) -> None:
+def test_claim_rejects_a_limit_below_one(ledger: EventLedger) -> None:
     with pytest.raises(ValueError, match="limit must be at least 1"):
         ledger.claim("w1", limit=0, lease_seconds=LEASE, now=NOW)
 
 
-def test_expired_lease_after_a_crash_is_claimed_again(ledger: Ledger) -> None:
+def test_expired_lease_after_a_crash_is_claimed_again(ledger: EventLedger) -> None:
     ledger.add([event("1"), event("2")])
     crashed = ledger.claim("w1", limit=10, lease_seconds=LEASE, now=NOW)
     # w1 dies without marking anything. While its lease runs, nobody else gets the events.
@@ -184,7 +183,7 @@ def test_expired_lease_after_a_crash_is_claimed_again(ledger: Ledger) -> None:
     assert recovered[0].lease_until == later + timedelta(seconds=LEASE)
 
 
-def test_concurrent_claims_never_hand_out_the_same_event(ledger: Ledger) -> None:
+def test_concurrent_claims_never_hand_out_the_same_event(ledger: EventLedger) -> None:
     batch = [
         event(str(n), realm=f"r{n % 3}", entity=("Customer", "Invoice")[n % 2]) for n in range(300)
     ]
@@ -215,7 +214,7 @@ def test_concurrent_claims_never_hand_out_the_same_event(ledger: Ledger) -> None
 # --- outcomes -----------------------------------------------------------------------------
 
 
-def test_done_and_skipped_are_final(ledger: Ledger) -> None:
+def test_done_and_skipped_are_final(ledger: EventLedger) -> None:
     ledger.add([event("1"), event("2"), event("3")])
     first, second, third = ledger.claim("w1", limit=10, lease_seconds=LEASE, now=NOW)
     ledger.mark_done([first.id], note="upserted 001000000000001AAA")
@@ -241,7 +240,7 @@ def test_done_and_skipped_are_final(ledger: Ledger) -> None:
     }
 
 
-def test_failed_with_retry_is_claimable_at_its_time(ledger: Ledger) -> None:
+def test_failed_with_retry_is_claimable_at_its_time(ledger: EventLedger) -> None:
     ledger.add([event("1")])
     (claimed,) = ledger.claim("w1", limit=10, lease_seconds=LEASE, now=NOW)
     retry_at = NOW + timedelta(seconds=30)
@@ -262,7 +261,7 @@ def test_failed_with_retry_is_claimable_at_its_time(ledger: Ledger) -> None:
     assert (done.last_error, done.reason, done.next_attempt_at) == (None, None, None)
 
 
-def test_permanent_failure_stays(ledger: Ledger) -> None:
+def test_permanent_failure_stays(ledger: EventLedger) -> None:
     ledger.add([event("1")])
     (claimed,) = ledger.claim("w1", limit=10, lease_seconds=LEASE, now=NOW)
     ledger.mark_failed([claimed.id], error="REQUIRED_FIELD_MISSING: Name", retry_at=None)
@@ -271,7 +270,7 @@ def test_permanent_failure_stays(ledger: Ledger) -> None:
     assert (failed.last_error, failed.next_attempt_at) == ("REQUIRED_FIELD_MISSING: Name", None)
 
 
-def test_dead_is_never_claimed(ledger: Ledger) -> None:
+def test_dead_is_never_claimed(ledger: EventLedger) -> None:
     ledger.add([event("1")])
     (claimed,) = ledger.claim("w1", limit=10, lease_seconds=LEASE, now=NOW)
     ledger.mark_failed([claimed.id], error="timeout", retry_at=NOW + timedelta(seconds=5))
@@ -285,7 +284,7 @@ def test_dead_is_never_claimed(ledger: Ledger) -> None:
     )
 
 
-def test_release_gives_events_back_for_later_without_an_attempt(ledger: Ledger) -> None:
+def test_release_gives_events_back_for_later_without_an_attempt(ledger: EventLedger) -> None:
     ledger.add([event("1"), event("2")])
     claimed = ledger.claim("w1", limit=10, lease_seconds=LEASE, now=NOW)
     wait_until = NOW + timedelta(seconds=60)  # QuickBooks 429: the realm waits 60 s
@@ -304,14 +303,14 @@ def test_release_gives_events_back_for_later_without_an_attempt(ledger: Ledger) 
     assert [e.attempts for e in again] == [1, 1]
 
 
-def test_marking_no_ids_changes_nothing(ledger: Ledger) -> None:
+def test_marking_no_ids_changes_nothing(ledger: EventLedger) -> None:
     ledger.add([event("1")])
     ledger.mark_done([])
     ledger.mark_failed([], error="x", retry_at=None)
     assert ledger.counts()["pending"] == 1
 
 
-def test_events_filters_by_state_and_refuses_unknown_states(ledger: Ledger) -> None:
+def test_events_filters_by_state_and_refuses_unknown_states(ledger: EventLedger) -> None:
     ledger.add([event(str(n)) for n in range(3)])
     ledger.claim("w1", limit=1, lease_seconds=LEASE, now=NOW)
     assert [e.entity_id for e in ledger.events(state="pending")] == ["1", "2"]
@@ -320,10 +319,10 @@ def test_events_filters_by_state_and_refuses_unknown_states(ledger: Ledger) -> N
         ledger.events(state="finished")
 
 
-# --- quarantine, applied versions, configuration signal -----------------------------------
+# --- quarantine, wake, ping ------------------------------------------------------------------
 
 
-def test_quarantine_keeps_the_raw_body_once(ledger: Ledger) -> None:
+def test_quarantine_keeps_the_raw_body_once(ledger: EventLedger) -> None:
     body = b'[{"type": "qbo.spaceship.updated.v1"}]\xff'
     first = ledger.quarantine(body, "event 1: unknown entity 'spaceship'")
     assert ledger.quarantine(body, "event 1: unknown entity 'spaceship'") == first
@@ -337,7 +336,7 @@ def test_quarantine_keeps_the_raw_body_once(ledger: Ledger) -> None:
     assert len(ledger.quarantined(limit=1)) == 1
 
 
-def test_wake_makes_a_reconnected_realms_waiting_events_claimable(ledger: Ledger) -> None:
+def test_wake_makes_a_reconnected_realms_waiting_events_claimable(ledger: EventLedger) -> None:
     ledger.add([event("1"), event("2", realm="r2")])
     claimed = ledger.claim("w1", limit=10, lease_seconds=LEASE, now=NOW)
     later = ledger.claim("w1", limit=10, lease_seconds=LEASE, now=NOW)
@@ -350,65 +349,14 @@ def test_wake_makes_a_reconnected_realms_waiting_events_claimable(ledger: Ledger
     assert ledger.claim("w1", limit=10, lease_seconds=LEASE, now=NOW) == []
 
 
-def test_applied_version_keeps_the_newest(ledger: Ledger) -> None:
-    assert ledger.applied_version("r1", "Customer", "1") is None
-    newer = datetime(2025, 12, 4, 15, 25, 5, tzinfo=UTC)
-    older = newer - timedelta(minutes=5)
-    ledger.record_applied("r1", "Customer", "1", newer)
-    ledger.record_applied("r1", "Customer", "1", older)  # an out-of-order event
-    assert ledger.applied_version("r1", "Customer", "1") == newer
-    newest = newer + timedelta(seconds=1)
-    ledger.record_applied("r1", "Customer", "1", newest)
-    assert ledger.applied_version("r1", "Customer", "1") == newest
-    assert ledger.applied_version("r1", "Customer", "1").tzinfo == UTC
-    assert ledger.applied_version("r1", "Vendor", "1") is None
-    assert ledger.applied_version("r2", "Customer", "1") is None
-
-
-def test_two_changes_in_one_second_are_ordered_by_sync_token(ledger: Ledger) -> None:
-    # LastUpdatedTime has whole seconds; SyncToken tells the two versions apart.
-    second = datetime(2026, 11, 24, 18, 26, 52, tzinfo=UTC)
-    ledger.record_applied("r1", "Customer", "1", second, 0)
-    ledger.record_applied("r1", "Customer", "1", second, 1)
-    assert ledger.applied("r1", "Customer", "1") == Version(second, 1)
-    ledger.record_applied("r1", "Customer", "1", second, 0)  # the older one, late
-    assert ledger.applied("r1", "Customer", "1") == Version(second, 1)
-    assert Version(second, 1) > Version(second, 0)
-    assert Version(second + timedelta(seconds=1), 0) > Version(second, 7)
-
-
-def test_applied_version_compares_instants_not_offsets(ledger: Ledger) -> None:
-    pacific = datetime.fromisoformat("2025-12-04T08:00:00-08:00")  # 16:00 UTC
-    ledger.record_applied("r1", "Customer", "1", pacific)
-    ledger.record_applied("r1", "Customer", "1", datetime(2025, 12, 4, 15, 0, tzinfo=UTC))
-    assert ledger.applied_version("r1", "Customer", "1") == pacific
-
-
-def test_config_generation_increments(ledger: Ledger) -> None:
-    assert ledger.config_generation() == 0
-    ledger.config_changed("9341455130166501")
-    assert ledger.config_generation() == 1
-    ledger.config_changed()
-    ledger.config_changed("r2")
-    assert ledger.config_generation() == 3
-
-
-def test_ping_answers(ledger: Ledger) -> None:
+def test_ping_answers(ledger: EventLedger) -> None:
     ledger.ping()
-
-
-def test_unreachable_database_is_reported_as_unavailable(tmp_path) -> None:
-    ledger = Ledger(make_engine(f"sqlite:///{tmp_path / 'missing' / 'ledger.db'}"))
-    with pytest.raises(LedgerUnavailable, match="event ledger unavailable"):
-        ledger.add([event("1")])
-    with pytest.raises(LedgerUnavailable):
-        ledger.ping()
 
 
 # --- single-event replay (Retry on a sync log) --------------------------------------------
 
 
-def test_requeue_keys_puts_only_failed_and_dead_events_back(ledger: Ledger) -> None:
+def test_requeue_keys_puts_only_failed_and_dead_events_back(ledger: EventLedger) -> None:
     ledger.add([event("1"), event("2"), event("3"), event("4")])
     claimed = {e.entity_id: e.id for e in ledger.claim("w1", 10, LEASE, now=NOW)}
     ledger.mark_failed([claimed["1"]], error="REQUIRED_FIELD_MISSING: Name", retry_at=None)
@@ -436,7 +384,7 @@ def test_requeue_keys_puts_only_failed_and_dead_events_back(ledger: Ledger) -> N
     assert ledger.requeue_keys([]) == 0
 
 
-def test_events_by_keys_and_by_key_prefix(ledger: Ledger) -> None:
+def test_events_by_keys_and_by_key_prefix(ledger: EventLedger) -> None:
     ledger.add(
         [
             event("1", key="legacy:r1:Customer:1:Update:2025-12-04T15:25:05Z"),
@@ -454,3 +402,26 @@ def test_events_by_keys_and_by_key_prefix(ledger: Ledger) -> None:
     assert ledger.events_by_key_prefix("legacy%") == []
     with pytest.raises(ValueError, match="must not be empty"):
         ledger.events_by_key_prefix("")
+
+
+# --- what CDC reconciliation waits for ----------------------------------------------------
+
+
+def test_unsettled_counts_the_events_not_done_or_skipped(ledger: EventLedger) -> None:
+    def cdc(entity_id: str, occurred: datetime | None) -> ChangeEvent:
+        return ChangeEvent(
+            "r1", "Customer", entity_id, "Update", occurred, f"cdc:{entity_id}", source="cdc"
+        )
+
+    early, late = NOW - timedelta(hours=2), NOW - timedelta(hours=1)
+    assert ledger.unsettled("r1", "Customer", "cdc") == Unsettled(0, None)
+    ledger.add([cdc("1", late), cdc("2", early), cdc("3", None), event("4")])
+    assert ledger.unsettled("r1", "Customer", "cdc") == Unsettled(3, early)
+
+    by_id = {e.entity_id: e.id for e in ledger.claim("w1", 10, LEASE, now=NOW)}
+    ledger.mark_done([by_id["2"]])
+    ledger.mark_skipped([by_id["3"]], "not mapped")
+    ledger.mark_dead([by_id["1"]], "gave up")  # dead is not applied: it still holds CDC back
+    assert ledger.unsettled("r1", "Customer", "cdc") == Unsettled(1, late)
+    assert ledger.unsettled("r1", "Vendor", "cdc") == Unsettled(0, None)
+    assert ledger.unsettled("r2", "Customer", "cdc") == Unsettled(0, None)

@@ -1,0 +1,378 @@
+"""The event ledger: every change event, durably, from receipt to its outcome.
+
+The web process appends (`add`, `quarantine`); workers `claim` batches with a lease and record
+each outcome. States: pending → claimed → done | skipped | failed (retried at `next_attempt_at`,
+or permanent when that is empty) | dead. A claim whose lease runs out (the worker crashed) is
+claimable again, so nothing is lost.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, and_, case, func, or_, select, update
+
+from qbsync.events import ChangeEvent
+from qbsync.store.database import insert_new, transaction
+from qbsync.store.schema import events, quarantine
+
+STATES = ("pending", "claimed", "done", "skipped", "failed", "dead")
+SETTLED_STATES = ("done", "skipped")
+
+
+@dataclass(frozen=True, kw_only=True)
+class StoredEvent(ChangeEvent):
+    """A change event as the ledger holds it, with its processing state."""
+
+    id: int
+    state: str
+    attempts: int
+    next_attempt_at: datetime | None
+    last_error: str | None
+    reason: str | None
+    received_at: datetime
+    lease_until: datetime | None
+    claimed_by: str | None
+
+
+@dataclass(frozen=True)
+class QuarantinedBody:
+    """A signed webhook body that could not be turned (entirely) into events."""
+
+    id: int
+    body: bytes
+    reason: str
+    received_at: datetime
+
+
+@dataclass(frozen=True)
+class Unsettled:
+    """The events of one realm, entity and source that are not done or skipped yet."""
+
+    count: int
+    earliest: datetime | None  # the earliest change time among them (undated ones aside)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+_STORED_FIELDS = tuple(StoredEvent.__dataclass_fields__)
+
+
+def _stored(row: Any) -> StoredEvent:
+    return StoredEvent(**{field: row._mapping[field] for field in _STORED_FIELDS})
+
+
+class EventLedger:
+    """The `events` and `quarantine` tables (see the module docstring)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def ping(self) -> None:
+        """Raise `StoreUnavailable` unless the database answers."""
+        with transaction(self.engine) as connection:
+            connection.execute(select(1))
+
+    # --- web side -------------------------------------------------------------------------
+
+    def add(self, changes: Sequence[ChangeEvent]) -> int:
+        """Store `changes` in one transaction; known event keys are skipped. Returns new rows."""
+        now = _now()
+        rows: dict[str, dict[str, Any]] = {}
+        for change in changes:
+            rows.setdefault(
+                change.event_key,
+                {
+                    "event_key": change.event_key,
+                    "realm_id": change.realm_id,
+                    "entity": change.entity,
+                    "entity_id": change.entity_id,
+                    "operation": change.operation,
+                    "occurred_at": change.occurred_at,
+                    "deleted_id": change.deleted_id,
+                    "source": change.source,
+                    "state": "pending",
+                    "attempts": 0,
+                    "received_at": now,
+                    "updated_at": now,
+                },
+            )
+        if not rows:
+            return 0
+        with transaction(self.engine) as connection:
+            inserted = insert_new(
+                connection, events, list(rows.values()), key=["event_key"], returning=events.c.id
+            )
+            return len(inserted.all())
+
+    def quarantine(self, body: bytes, reason: str) -> int:
+        """Keep a signed body that could not be parsed; returns its id (the same for a resend)."""
+        digest = hashlib.sha256(body).hexdigest()
+        row = {"body_sha256": digest, "body": body, "reason": reason, "received_at": _now()}
+        with transaction(self.engine) as connection:
+            new_id = insert_new(
+                connection, quarantine, row, key=["body_sha256"], returning=quarantine.c.id
+            ).scalar()
+            if new_id is not None:
+                return new_id
+            return connection.execute(
+                select(quarantine.c.id).where(quarantine.c.body_sha256 == digest)
+            ).scalar_one()
+
+    def quarantined(self, limit: int = 50) -> list[QuarantinedBody]:
+        """The quarantined bodies, newest first."""
+        q = quarantine.c
+        statement = select(q.id, q.body, q.reason, q.received_at).order_by(q.id.desc()).limit(limit)
+        with transaction(self.engine) as connection:
+            return [QuarantinedBody(*row) for row in connection.execute(statement)]
+
+    # --- worker side ----------------------------------------------------------------------
+
+    @staticmethod
+    def _claimable(now: datetime) -> Any:
+        c = events.c
+        return or_(
+            and_(c.state == "pending", or_(c.next_attempt_at.is_(None), c.next_attempt_at <= now)),
+            and_(c.state == "failed", c.next_attempt_at.is_not(None), c.next_attempt_at <= now),
+            and_(c.state == "claimed", c.lease_until <= now),
+        )
+
+    def claim(
+        self, worker: str, limit: int, lease_seconds: int, now: datetime | None = None
+    ) -> list[StoredEvent]:
+        """Lease up to `limit` waiting events of one (realm, entity) group, oldest first.
+
+        Waiting: pending (and not released until later), failed with a retry time that has
+        come, or claimed with an expired lease. The group of the oldest waiting event goes
+        first. Each claimed event gets `attempts + 1`, `claimed_by = worker` and a lease of
+        `lease_seconds`. Concurrent workers never get the same event: PostgreSQL skips rows
+        another claim has locked (`FOR UPDATE SKIP LOCKED`); SQLite's `BEGIN IMMEDIATE`
+        runs one claim at a time.
+        """
+        if limit < 1:
+            raise ValueError(f"limit must be at least 1, got {limit}")
+        now = now or _now()
+        c = events.c
+        claimable = self._claimable(now)
+        with transaction(self.engine) as connection:
+            head = connection.execute(
+                select(c.realm_id, c.entity)
+                .where(claimable)
+                .order_by(c.id)
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            ).first()
+            if head is None:
+                return []
+            ids = (
+                connection.execute(
+                    select(c.id)
+                    .where(claimable, c.realm_id == head.realm_id, c.entity == head.entity)
+                    .order_by(c.id)
+                    .limit(limit)
+                    .with_for_update(skip_locked=True)
+                )
+                .scalars()
+                .all()
+            )
+            connection.execute(
+                update(events)
+                .where(c.id.in_(ids))
+                .values(
+                    state="claimed",
+                    claimed_by=worker,
+                    lease_until=now + timedelta(seconds=lease_seconds),
+                    attempts=c.attempts + 1,
+                    updated_at=now,
+                )
+            )
+            rows = connection.execute(select(events).where(c.id.in_(ids)).order_by(c.id))
+            return [_stored(row) for row in rows]
+
+    def _set(self, ids: Sequence[int], **values: Any) -> None:
+        if not ids:
+            return
+        with transaction(self.engine) as connection:
+            connection.execute(
+                update(events)
+                .where(events.c.id.in_(list(ids)))
+                .values(lease_until=None, updated_at=_now(), **values)
+            )
+
+    def mark_done(self, ids: Sequence[int], note: str = "") -> None:
+        """The events were applied; `note` is kept as their reason (e.g. what was done)."""
+        self._set(ids, state="done", reason=note or None, last_error=None, next_attempt_at=None)
+
+    def mark_skipped(self, ids: Sequence[int], reason: str) -> None:
+        """The events need no work (e.g. the object is not mapped); `reason` says why."""
+        self._set(ids, state="skipped", reason=reason, next_attempt_at=None)
+
+    def mark_failed(self, ids: Sequence[int], error: str, retry_at: datetime | None) -> None:
+        """The events failed; they are claimable again at `retry_at`, never when it is None."""
+        self._set(ids, state="failed", last_error=error, next_attempt_at=retry_at)
+
+    def mark_dead(self, ids: Sequence[int], error: str) -> None:
+        """The events failed too often; they are never claimed again."""
+        self._set(ids, state="dead", last_error=error, next_attempt_at=None)
+
+    def release(self, ids: Sequence[int], at: datetime) -> None:
+        """Give claimed events back untried, claimable from `at` (the realm has to wait).
+
+        The claim's attempt is taken back: waiting for a throttled or disconnected realm is
+        not a failure of the event.
+        """
+        attempts = events.c.attempts
+        self._set(
+            ids,
+            state="pending",
+            next_attempt_at=at,
+            claimed_by=None,
+            attempts=case((attempts > 0, attempts - 1), else_=0),
+        )
+
+    def wake(self, realm_id: str) -> int:
+        """The realm can be worked again (reconnected): its waiting events are claimable now."""
+        c = events.c
+        with transaction(self.engine) as connection:
+            result = connection.execute(
+                update(events)
+                .where(c.realm_id == realm_id, c.state == "pending", c.next_attempt_at.is_not(None))
+                .values(next_attempt_at=None, updated_at=_now())
+            )
+            return result.rowcount
+
+    def requeue(
+        self,
+        states: Sequence[str],
+        realm_id: str | None = None,
+        entity: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> int:
+        """Replay: failed or dead events back to pending, attempts reset; returns how many.
+
+        Filters: realm, entity, and `since <= t < until` on the change time (`occurred_at`,
+        or `received_at` when the change carried no time). The last error is kept for reference.
+        """
+        unknown = sorted(set(states) - {"failed", "dead"})
+        if not states or unknown:
+            raise ValueError(f"only failed or dead events can be replayed, not {unknown or states}")
+        c = events.c
+        when = func.coalesce(c.occurred_at, c.received_at)
+        conditions = [c.state.in_(list(states))]
+        if realm_id is not None:
+            conditions.append(c.realm_id == realm_id)
+        if entity is not None:
+            conditions.append(c.entity == entity)
+        if since is not None:
+            conditions.append(when >= since)
+        if until is not None:
+            conditions.append(when < until)
+        return self._requeue(conditions, "replayed")
+
+    def requeue_keys(self, keys: Sequence[str], reason: str = "replayed") -> int:
+        """Replay single events: those of `keys` that are failed or dead back to pending.
+
+        Attempts reset, `reason` recorded, the last error kept; events in any other state are
+        left alone. Returns how many were requeued.
+        """
+        if not keys:
+            return 0
+        c = events.c
+        return self._requeue([c.event_key.in_(list(keys)), c.state.in_(["failed", "dead"])], reason)
+
+    def _requeue(self, conditions: list[Any], reason: str) -> int:
+        with transaction(self.engine) as connection:
+            result = connection.execute(
+                update(events)
+                .where(*conditions)
+                .values(
+                    state="pending",
+                    attempts=0,
+                    next_attempt_at=None,
+                    lease_until=None,
+                    claimed_by=None,
+                    reason=reason,
+                    updated_at=_now(),
+                )
+            )
+            return result.rowcount
+
+    # --- reading --------------------------------------------------------------------------
+
+    def events(self, state: str | None = None, limit: int = 100) -> list[StoredEvent]:
+        """Events in ledger order (oldest first), optionally only those in `state`."""
+        statement = select(events).order_by(events.c.id).limit(limit)
+        if state is not None:
+            if state not in STATES:
+                raise ValueError(f"unknown event state {state!r}; one of {', '.join(STATES)}")
+            statement = statement.where(events.c.state == state)
+        with transaction(self.engine) as connection:
+            return [_stored(row) for row in connection.execute(statement)]
+
+    def events_by_keys(self, keys: Sequence[str]) -> list[StoredEvent]:
+        """The events with these exact event keys, in ledger order."""
+        if not keys:
+            return []
+        statement = select(events).where(events.c.event_key.in_(list(keys))).order_by(events.c.id)
+        with transaction(self.engine) as connection:
+            return [_stored(row) for row in connection.execute(statement)]
+
+    def events_by_key_prefix(self, prefix: str, limit: int = 100) -> list[StoredEvent]:
+        """Events whose key starts with `prefix` (LIKE wildcards in it are literal).
+
+        Not backed by an index on every backend: for the rare lookup of a shortened key.
+        SQLite's LIKE ignores ASCII case, so callers compare the keys themselves.
+        """
+        if not prefix:
+            raise ValueError("the event key prefix must not be empty")
+        statement = (
+            select(events)
+            .where(events.c.event_key.startswith(prefix, autoescape=True))
+            .order_by(events.c.id)
+            .limit(limit)
+        )
+        with transaction(self.engine) as connection:
+            return [_stored(row) for row in connection.execute(statement)]
+
+    def counts(self) -> dict[str, int]:
+        """Number of events per state (every state present, zero when empty)."""
+        statement = select(events.c.state, func.count()).group_by(events.c.state)
+        counts = dict.fromkeys(STATES, 0)
+        with transaction(self.engine) as connection:
+            counts.update({state: count for state, count in connection.execute(statement)})
+        return counts
+
+    def summary(self) -> dict[str, int]:
+        """`counts()` with failed events still due a retry apart (`retrying`), plus events per
+        source (`source_<name>`): what an operator or a soak run watches to see a backlog drain."""
+        due = events.c.next_attempt_at.is_not(None)
+        by_state = select(events.c.state, due, func.count()).group_by(events.c.state, due)
+        by_source = select(events.c.source, func.count()).group_by(events.c.source)
+        summary = dict.fromkeys((*STATES, "retrying"), 0)
+        with transaction(self.engine) as connection:
+            for state, retrying, count in connection.execute(by_state):
+                summary["retrying" if state == "failed" and retrying else state] += count
+            sources = dict(connection.execute(by_source).all())
+        summary["total"] = sum(summary.values())
+        summary.update({f"source_{source}": count for source, count in sources.items()})
+        return summary
+
+    def unsettled(self, realm_id: str, entity: str, source: str) -> Unsettled:
+        """How many of these events are not done or skipped, and their earliest change time."""
+        c = events.c
+        statement = select(func.count(), func.min(c.occurred_at)).where(
+            c.source == source,
+            c.realm_id == realm_id,
+            c.entity == entity,
+            c.state.not_in(SETTLED_STATES),
+        )
+        with transaction(self.engine) as connection:
+            count, earliest = connection.execute(statement).one()
+        return Unsettled(count, earliest)

@@ -1,0 +1,154 @@
+"""Every table of the middleware's database, in one MetaData.
+
+The names are those `qbsync.db.create_tables` used before migrations existed, so a database made
+then is adopted as it is (see `qbsync.store.migrate`). A change here needs a migration in
+`migrations/versions/`; a test checks that the migrated schema and this module agree.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.types import TypeDecorator
+
+metadata = MetaData()
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware UTC datetimes in, aware UTC datetimes out, on every backend.
+
+    SQLite keeps no time zone (it returns naive values), so values are converted to UTC before
+    they are stored; that also keeps SQLite's text comparisons in chronological order.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("the store keeps aware datetimes only; got a naive datetime")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY.
+_ID = BigInteger().with_variant(Integer(), "sqlite")
+
+# --- the event ledger (qbsync.store.ledger) -----------------------------------------------------
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("event_key", String(255), nullable=False, unique=True),
+    Column("realm_id", String(64), nullable=False),
+    Column("entity", String(80), nullable=False),
+    Column("entity_id", String(64), nullable=False),
+    Column("operation", String(20), nullable=False),
+    Column("occurred_at", UTCDateTime()),
+    Column("deleted_id", String(64)),
+    Column("source", String(16), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UTCDateTime()),
+    Column("lease_until", UTCDateTime()),
+    Column("claimed_by", String(128)),
+    Column("last_error", Text),
+    Column("reason", Text),
+    Column("received_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Index("ix_events_state", "state", "next_attempt_at"),
+    Index("ix_events_group", "realm_id", "entity", "state"),
+)
+
+quarantine = Table(
+    "quarantine",
+    metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    # Intuit resends a batch it saw no 200 for: the same body is kept once.
+    Column("body_sha256", String(64), nullable=False, unique=True),
+    Column("body", LargeBinary, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("received_at", UTCDateTime(), nullable=False),
+)
+
+# --- what was applied, and how far CDC reconciliation got -------------------------------------
+
+applied_versions = Table(
+    "applied_versions",
+    metadata,
+    Column("realm_id", String(64), primary_key=True),
+    Column("entity", String(80), primary_key=True),
+    Column("entity_id", String(64), primary_key=True),
+    Column("last_updated", UTCDateTime(), nullable=False),
+    Column("sync_token", Integer, nullable=False, server_default="-1"),
+)
+
+reconcile_watermarks = Table(
+    "reconcile_watermarks",
+    metadata,
+    Column("realm_id", String(64), primary_key=True),
+    Column("entity", String(80), primary_key=True),
+    Column("scanned_through", UTCDateTime(), nullable=False),
+    Column("applied_through", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+# --- the configuration signal -------------------------------------------------------------------
+
+config_signal = Table(
+    "config_signal",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),  # a single row, id 1
+    Column("generation", BigInteger, nullable=False),
+    Column("realm_id", String(64)),  # the realm of the latest change, when one was named
+    Column("changed_at", UTCDateTime(), nullable=False),
+)
+
+# --- connecting QuickBooks companies --------------------------------------------------------------
+
+qb_tokens = Table(
+    "qb_tokens",
+    metadata,
+    Column("realm_id", String(64), primary_key=True),
+    Column("environment", String(16), nullable=False),
+    # Fernet token of {"access_token", "refresh_token"}; never the plain values.
+    Column("secret", Text, nullable=False),
+    Column("access_expires_at", UTCDateTime(), nullable=False),
+    Column("refresh_expires_at", UTCDateTime()),
+    Column("refresh_hard_expires_at", UTCDateTime()),
+    Column("status", String(32), nullable=False),
+    Column("last_error", Text),
+    Column("connected_at", UTCDateTime()),
+    Column("refreshed_at", UTCDateTime()),
+)
+
+qb_oauth_states = Table(
+    "qb_oauth_states",
+    metadata,
+    Column("nonce", String(64), primary_key=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("used_at", UTCDateTime()),
+)
