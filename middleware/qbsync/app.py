@@ -4,50 +4,34 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from flask import Flask, Response, current_app, jsonify, render_template, request
+from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from qbsync.config import Settings, load_settings
-from qbsync.store import Store, StoreUnavailable
+from qbsync.connections import blueprint as connections
+from qbsync.events_api import blueprint as events_api
+from qbsync.services import EXTENSION, Services
+from qbsync.store import StoreUnavailable
+from qbsync.webhooks.views import blueprint as webhooks
 
 log = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 10
 
 
-@dataclass(frozen=True)
-class Services:
-    """What request handlers need, attached to the app by `create_app`."""
-
-    settings: Settings
-    store: Store
-
-
-def services() -> Services:
-    """The current app's services (inside a request or app context)."""
-    return current_app.extensions["qbsync"]
-
-
-def create_app(settings: Settings | None = None, store: Store | None = None) -> Flask:
-    """Build the web app; without arguments, settings come from the environment (role "web")."""
-    settings = settings if settings is not None else load_settings(role="web")
-    store = store if store is not None else Store.open(settings.database_url)
+def create_app(settings: Settings | None = None, services: Services | None = None) -> Flask:
+    """Build the web app on `services`, or on services built from `settings`; without either,
+    settings come from the environment (role "web")."""
+    if services is None:
+        services = Services(settings if settings is not None else load_settings(role="web"))
+    settings = services.settings
     app = Flask(__name__)
     # Werkzeug stops reading a body without Content-Length (chunked) at this maximum, silently;
     # one byte more lets the view see that the body was too large and answer 413.
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes + 1
-    app.extensions["qbsync"] = Services(settings=settings, store=store)
-
-    # Imported here: the views import `services` from this module.
-    from qbsync.connections import ConnectionServices
-    from qbsync.connections import blueprint as connections
-    from qbsync.events_api import blueprint as events_api
-    from qbsync.webhooks.views import blueprint as webhooks
-
-    app.extensions["qbsync.connections"] = ConnectionServices(settings=settings, store=store)
+    app.extensions[EXTENSION] = services
     app.register_blueprint(webhooks)
     app.register_blueprint(connections)
     app.register_blueprint(events_api)

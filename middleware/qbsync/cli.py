@@ -9,44 +9,33 @@ import signal
 import sys
 import threading
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
 import click
 
 from qbsync.config import ConfigError, Settings, load_settings
-
-if TYPE_CHECKING:
-    from qbsync.store import Store
+from qbsync.services import Services
 
 
-def _settings(role: str | None) -> Settings:
+def _services(role: str | None) -> Services:
+    """The command's Services: handed in as click's `obj` (tests), or built from the environment
+    with the settings `role` ("web", "worker" or None) cannot do without."""
+    given = click.get_current_context().obj
+    if isinstance(given, Services):
+        return given
     try:
-        return load_settings(role=role)
+        return Services(load_settings(role=role))
     except ConfigError as error:
         raise click.ClickException(str(error)) from None
 
 
-def _check_vault(settings: Settings) -> None:
+def _check_vault(services: Services) -> None:
     """Stop start-up when the configured keys cannot decrypt the stored tokens (a wrong key)."""
-    from qbsync.quickbooks.tokens import TokenVault, TokenVaultError
+    from qbsync.quickbooks.tokens import TokenVaultError
 
-    store = _store(settings)
     try:
-        TokenVault(store.tokens, settings.encryption_keys).verify()
+        services.vault.verify()
     except TokenVaultError as error:
         raise click.ClickException(str(error)) from None
-    finally:
-        store.close()
-
-
-def _store(settings: Settings) -> Store:
-    """The store, its schema upgraded; one clear message when the database cannot be reached."""
-    from qbsync.store import Store, StoreUnavailable
-
-    try:
-        return Store.open(settings.database_url)
-    except StoreUnavailable as error:
-        raise click.ClickException(f"QBSYNC_DATABASE_URL: {error}") from None
 
 
 def _logging(settings: Settings) -> None:
@@ -55,7 +44,19 @@ def _logging(settings: Settings) -> None:
     )
 
 
-@click.group()
+class _Commands(click.Group):
+    """A database that cannot be reached ends any command with one message, not a traceback."""
+
+    def invoke(self, ctx: click.Context):  # noqa: ANN201 - whatever the command returns
+        from qbsync.store import StoreUnavailable
+
+        try:
+            return super().invoke(ctx)
+        except StoreUnavailable as error:
+            raise click.ClickException(f"QBSYNC_DATABASE_URL: {error}") from None
+
+
+@click.group(cls=_Commands)
 @click.version_option(package_name="qbsync")
 def main() -> None:
     """Real-time QuickBooks Online to Salesforce sync."""
@@ -67,7 +68,7 @@ def main() -> None:
 def serve(bind: str, workers: int) -> None:
     """Run the web process (webhooks and /api) under gunicorn."""
     # Fail here, with one message, rather than inside every gunicorn worker.
-    _check_vault(_settings("web"))
+    _check_vault(_services("web"))
     argv = [
         sys.executable,
         "-m",
@@ -90,13 +91,14 @@ def serve(bind: str, workers: int) -> None:
 @click.option("--once", is_flag=True, help="process the waiting events, then exit")
 def worker(once: bool) -> None:
     """Run the sync worker: ledger → QuickBooks → Salesforce, plus CDC reconciliation."""
-    settings = _settings("worker")
-    _check_vault(settings)
-    _logging(settings)
-    from qbsync.reconcile import build_reconciler, reconcile_periodically
-    from qbsync.worker import build_worker
+    services = _services("worker")
+    _check_vault(services)
+    _logging(services.settings)
+    from qbsync.reconcile import Reconciler, reconcile_periodically
+    from qbsync.worker import Worker
 
-    sync = build_worker(settings)
+    # One Services: the worker and the reconcile thread share the store and the clients.
+    sync = Worker(services)
     if once:
         while sync.run_once():
             pass
@@ -108,7 +110,7 @@ def worker(once: bool) -> None:
     # reconnect (research/quickbooks.md §3, Intuit's webhook best practices).
     threading.Thread(
         target=reconcile_periodically,
-        args=(build_reconciler(settings), stop, settings.reconcile_interval_seconds),
+        args=(Reconciler(services), stop, services.settings.reconcile_interval_seconds),
         name="reconcile",
         daemon=True,
     ).start()
@@ -126,7 +128,7 @@ def worker(once: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="one JSON object per line")
 def events(state: str | None, quarantined: bool, limit: int, as_json: bool) -> None:
     """List events of the ledger by state, or the quarantined bodies."""
-    ledger = _store(_settings(None)).events
+    ledger = _services(None).store.events
     if quarantined:
         for item in ledger.quarantined(limit=limit):
             body = item.body.decode("utf-8", errors="replace")
@@ -172,12 +174,10 @@ def keygen() -> None:
 @main.command("rotate-keys")
 def rotate_keys() -> None:
     """Re-encrypt every stored token with the newest QBSYNC_ENCRYPTION_KEY key."""
-    from qbsync.quickbooks.tokens import TokenVault
-
-    settings = _settings(None)
-    if not settings.encryption_keys:
+    services = _services(None)
+    if not services.settings.encryption_keys:
         raise click.ClickException("QBSYNC_ENCRYPTION_KEY is required but not set")
-    count = TokenVault(_store(settings).tokens, settings.encryption_keys).rotate()
+    count = services.vault.rotate()
     click.echo(f"re-encrypted {count} token set(s) with the newest key")
 
 
@@ -194,13 +194,11 @@ def _moment(ctx: click.Context, param: click.Parameter, value: str | None) -> da
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _catalog_entity(name: str | None) -> str | None:
+def _catalog_entity(services: Services, name: str | None) -> str | None:
     """The catalog spelling of a QuickBooks object name given on the command line."""
     if name is None:
         return None
-    from qbsync.catalog import load_catalog
-
-    catalog = load_catalog()
+    catalog = services.catalog
     entity = catalog.entity(name)
     if entity is None:
         raise click.ClickException(
@@ -213,11 +211,11 @@ def _catalog_entity(name: str | None) -> str | None:
 @click.option("--realm", help="only this realm (default: every connected realm)")
 def reconcile(realm: str | None) -> None:
     """One CDC reconciliation pass: QuickBooks changes not applied yet become events."""
-    settings = _settings("worker")
-    _logging(settings)
-    from qbsync.reconcile import build_reconciler
+    services = _services("worker")
+    _logging(services.settings)
+    from qbsync.reconcile import Reconciler
 
-    counts = build_reconciler(settings).run_once(realm)
+    counts = Reconciler(services).run_once(realm)
     for line in counts.skipped:
         click.echo(f"skipped {line}")
     for line in counts.errors:
@@ -253,9 +251,9 @@ def replay(
     """Put failed or dead events back to pending (attempts reset), e.g. after a mapping fix."""
     if since and until and since >= until:
         raise click.ClickException("--since must be before --until")
-    entity = _catalog_entity(qb_object)
-    ledger = _store(_settings(None)).events
-    count = ledger.requeue(
+    services = _services(None)
+    entity = _catalog_entity(services, qb_object)
+    count = services.store.events.requeue(
         states or ("failed", "dead"), realm_id=realm, entity=entity, since=since, until=until
     )
     click.echo(f"{count} event(s) back to pending")
@@ -267,14 +265,12 @@ def replay(
 def verify(realm: str, qb_object: str | None) -> None:
     """Compare QuickBooks with Salesforce; exit code 1 when records are missing, stale or unexpected."""
     from qbsync import drift
-    from qbsync.catalog import load_catalog
     from qbsync.quickbooks.errors import QuickBooksError
     from qbsync.salesforce.errors import SalesforceError
 
-    settings = _settings("worker")
+    services = _services("worker")
     try:
-        quickbooks, salesforce = drift.build_clients(settings)
-        reports = drift.verify_realm(realm, qb_object, quickbooks, salesforce, load_catalog())
+        reports = drift.verify_realm(services, realm, qb_object)
     except (drift.VerifyError, QuickBooksError, SalesforceError) as error:
         raise click.ClickException(str(error)) from None
     click.echo(drift.format_report(realm, reports))

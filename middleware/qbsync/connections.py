@@ -8,57 +8,20 @@ from __future__ import annotations
 
 import hmac
 import logging
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cached_property, wraps
+from functools import wraps
 
-from flask import Blueprint, abort, current_app, jsonify, render_template, request
+from flask import Blueprint, abort, jsonify, render_template, request
 
-from qbsync.config import Settings
-from qbsync.oauth_state import InvalidState, StateSigner
-from qbsync.quickbooks.client import QuickBooksClient
+from qbsync.oauth_state import InvalidState
 from qbsync.quickbooks.errors import QuickBooksError
-from qbsync.quickbooks.oauth import IntuitOAuth
-from qbsync.quickbooks.tokens import TokenSet, TokenVault
-from qbsync.salesforce.client import SalesforceClient
+from qbsync.quickbooks.tokens import TokenSet
 from qbsync.salesforce.errors import SalesforceError
-from qbsync.store import Store
+from qbsync.services import Services, current_services
 
 log = logging.getLogger(__name__)
 
 blueprint = Blueprint("connections", __name__, template_folder="templates")
-
-
-@dataclass
-class ConnectionServices:
-    """Built on first use: the web process needs Salesforce only for connect and disconnect."""
-
-    settings: Settings
-    store: Store
-
-    @cached_property
-    def vault(self) -> TokenVault:
-        return TokenVault(self.store.tokens, self.settings.encryption_keys)
-
-    @cached_property
-    def oauth(self) -> IntuitOAuth:
-        return IntuitOAuth(self.settings)
-
-    @cached_property
-    def quickbooks(self) -> QuickBooksClient:
-        return QuickBooksClient(self.settings, self.vault, oauth=self.oauth)
-
-    @cached_property
-    def salesforce(self) -> SalesforceClient:
-        return SalesforceClient(self.settings)
-
-    @cached_property
-    def states(self) -> StateSigner:
-        return StateSigner(self.store.oauth_states, self.settings.encryption_keys[0])
-
-
-def connection_services() -> ConnectionServices:
-    return current_app.extensions["qbsync.connections"]
 
 
 def require_api_key(view):
@@ -66,7 +29,7 @@ def require_api_key(view):
 
     @wraps(view)
     def checked(*args, **kwargs):
-        expected = connection_services().settings.api_key
+        expected = current_services().settings.api_key
         scheme, _, given = request.headers.get("Authorization", "").partition(" ")
         if not expected:
             abort(401, "QBSYNC_API_KEY is not configured on the middleware")
@@ -83,7 +46,7 @@ def require_api_key(view):
 @require_api_key
 def start_connection():
     """The Intuit consent URL for a new (or renewed) connection."""
-    services = connection_services()
+    services = current_services()
     state, expires_at = services.states.issue()
     return jsonify(
         authorizationUrl=services.oauth.authorization_url(state),
@@ -95,7 +58,7 @@ def start_connection():
 @require_api_key
 def list_connections():
     return jsonify(
-        connections=[_connection_json(c) for c in connection_services().vault.connections()]
+        connections=[_connection_json(c) for c in current_services().vault.connections()]
     )
 
 
@@ -103,7 +66,7 @@ def list_connections():
 @require_api_key
 def disconnect(realm_id: str):
     """Revoke the company's tokens at Intuit, forget them, and mark the company Disconnected."""
-    services = connection_services()
+    services = current_services()
     tokens = services.vault.get(realm_id)
     if tokens is None:
         abort(404, f"no QuickBooks company with realm id {realm_id} is connected")
@@ -126,14 +89,14 @@ def config_changed():
     realm_id = body.get("realmId") if isinstance(body, dict) else None
     if realm_id is not None and not isinstance(realm_id, str):
         abort(400, "realmId must be a string")
-    connection_services().store.config_signal.changed(realm_id)
+    current_services().store.config_signal.changed(realm_id)
     return jsonify(status="accepted"), 202
 
 
 @blueprint.get("/oauth/quickbooks/callback")
 def oauth_callback():
     """Where Intuit sends the admin's browser after the consent page."""
-    services = connection_services()
+    services = current_services()
     try:
         services.states.consume(request.args.get("state"))
     except InvalidState as error:
@@ -189,7 +152,7 @@ def _company_record(tokens: TokenSet, company: dict) -> dict:
     }
 
 
-def _write_company(services: ConnectionServices, record: dict) -> None:
+def _write_company(services: Services, record: dict) -> None:
     (result,) = services.salesforce.upsert_collection("QB_Company__c", "Realm_Id__c", [record])
     if not result.success:
         raise SalesforceError(f"Salesforce refused the QB_Company__c record: {result.message}")

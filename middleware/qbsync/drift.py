@@ -23,10 +23,12 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from qbsync.mapping import MappingError, SObjectDescribe, build_record
+from qbsync.remotes import QuickBooks, Salesforce
 from qbsync.salesforce.schema import external_id
+from qbsync.services import Services
 from qbsync.sync_config import (
     ObjectMapping,
     RealmConfig,
@@ -36,16 +38,6 @@ from qbsync.sync_config import (
 )
 
 MISSING, STALE, UNEXPECTED = "missing", "stale", "unexpected"
-
-
-class _QuickBooks(Protocol):
-    def query_all(self, realm_id: str, entity: str) -> list[dict]: ...
-
-
-class _Salesforce(Protocol):
-    def query_all(self, soql: str) -> list[dict]: ...
-
-    def describe(self, sobject: str) -> dict: ...
 
 
 @dataclass(frozen=True)
@@ -99,44 +91,28 @@ def objects_to_verify(config: RealmConfig, qb_object: str | None) -> list[Object
     )
 
 
-def verify_realm(
-    realm_id: str,
-    qb_object: str | None,
-    quickbooks: _QuickBooks,
-    salesforce: _Salesforce,
-    catalog: Any,
-) -> list[ObjectReport]:
+def verify_realm(services: Services, realm_id: str, qb_object: str | None) -> list[ObjectReport]:
     """Reports for the named object, or every real-time-enabled one, of `realm_id`.
 
     The configuration is read fresh from Salesforce (the worker's query), never from a cache.
     """
-    config = parse_realm_config(realm_id, salesforce.query_all(config_query(realm_id)), catalog)
+    salesforce = services.salesforce
+    rows = salesforce.query_all(config_query(realm_id))
+    config = parse_realm_config(realm_id, rows, services.catalog)
     if not config.mappings:
         raise VerifyError(f"realm {realm_id} has no object mappings in Salesforce")
     return [
-        verify_object(realm_id, mapping, config, quickbooks, salesforce)
+        verify_object(realm_id, mapping, config, services.quickbooks, salesforce)
         for mapping in objects_to_verify(config, qb_object)
     ]
-
-
-def build_clients(settings: Any) -> tuple[Any, Any]:
-    """The QuickBooks and Salesforce clients `qbsync verify` reads with."""
-    from qbsync.quickbooks.client import QuickBooksClient
-    from qbsync.quickbooks.tokens import TokenVault
-    from qbsync.salesforce.client import SalesforceClient
-    from qbsync.store import Store
-
-    vault = TokenVault(Store.open(settings.database_url).tokens, settings.encryption_keys)
-    quickbooks = QuickBooksClient(settings, vault)
-    return quickbooks, SalesforceClient(settings)
 
 
 def verify_object(
     realm_id: str,
     mapping: ObjectMapping,
     config: RealmConfig,
-    quickbooks: _QuickBooks,
-    salesforce: _Salesforce,
+    quickbooks: QuickBooks,
+    salesforce: Salesforce,
 ) -> ObjectReport:
     """Compare every QuickBooks record of `mapping` with its Salesforce record."""
     report = ObjectReport(mapping.qb_object, mapping.salesforce_object)

@@ -12,8 +12,8 @@ import re
 
 from flask import Blueprint, abort, jsonify, request
 
-from qbsync.app import services
 from qbsync.connections import require_api_key
+from qbsync.services import current_services
 from qbsync.store.ledger import EventLedger, StoredEvent
 from qbsync.sync_log import EVENT_KEY_LENGTH, log_key
 
@@ -37,7 +37,7 @@ def retry_event():
     the event's `state`) when it is not failed or dead, e.g. already done or waiting.
     """
     key = _event_key(request.get_json(silent=True))
-    ledger = services().store.events
+    ledger = current_services().store.events
     events = _events_for_log_key(ledger, key)
     if not events:
         abort(

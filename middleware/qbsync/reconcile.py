@@ -40,17 +40,18 @@ import logging
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from datetime import datetime, timedelta
+from typing import Any
 
-from qbsync.config import Settings
 from qbsync.events import ChangeEvent
 from qbsync.mapping import parse_qb_time, record_version
 from qbsync.quickbooks.errors import QuickBooksError
+from qbsync.remotes import QuickBooks
 from qbsync.salesforce.errors import SalesforceError
-from qbsync.store import Store, StoreUnavailable
+from qbsync.services import Services
+from qbsync.store import StoreUnavailable
 from qbsync.store.watermarks import Watermark
 from qbsync.sync_config import RealmConfig
 
@@ -66,16 +67,6 @@ FIRST_LOOKBACK = timedelta(days=1)
 OVERLAP = timedelta(minutes=5)
 MIN_WINDOW = timedelta(seconds=1)  # LastUpdatedTime has whole seconds
 DEFAULT_INTERVAL_SECONDS = 900.0  # issue 6: "periodically (default every 15 minutes)"
-
-
-class _QuickBooks(Protocol):
-    def cdc(
-        self, realm_id: str, entities: Sequence[str], changed_since: datetime
-    ) -> dict[str, list[dict]]: ...
-
-
-class _ConfigStore(Protocol):
-    def get(self, realm_id: str) -> RealmConfig: ...
 
 
 @dataclass
@@ -102,30 +93,19 @@ class Reconciler:
     """Turns CDC changes the ledger has not applied into events (see the module docstring)."""
 
     def __init__(
-        self,
-        settings: Settings,
-        store: Store,
-        quickbooks: _QuickBooks,
-        config_store: _ConfigStore,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-        *,
-        catalog: Any = None,
-        realms: Callable[[], Iterable[str]] | None = None,
+        self, services: Services, *, realms: Callable[[], Iterable[str]] | None = None
     ) -> None:
-        """`realms` lists the realms to reconcile (default: every realm in the token vault)."""
-        if catalog is None:
-            from qbsync.catalog import load_catalog
+        """Work with `services`' store, QuickBooks, configuration cache, catalog and clock.
 
-            catalog = load_catalog()
-        if realms is None:
-            realms = store.tokens.realm_ids
-        self.settings = settings
-        self.store = store
-        self.quickbooks = quickbooks
-        self.config_store = config_store
-        self.clock = clock
-        self._catalog = catalog
-        self._realms = realms
+        `realms` lists the realms to reconcile (default: every realm in the token vault).
+        """
+        self.settings = services.settings
+        self.store = services.store
+        self.quickbooks: QuickBooks = services.quickbooks
+        self.config_store = services.configs
+        self.clock = services.clock
+        self._catalog = services.catalog
+        self._realms = realms or services.vault.realms
 
     # --- passes -----------------------------------------------------------------------------
 
@@ -366,27 +346,3 @@ def reconcile_periodically(
         except Exception:
             log.exception("Reconciliation pass failed")
         stop_event.wait(poll)
-
-
-def build_reconciler(settings: Settings) -> Reconciler:
-    """A Reconciler with its own store, QuickBooks and Salesforce clients (CLI, worker thread)."""
-    from qbsync.catalog import load_catalog
-    from qbsync.quickbooks.client import QuickBooksClient
-    from qbsync.quickbooks.tokens import TokenVault
-    from qbsync.salesforce.client import SalesforceClient
-    from qbsync.sync_config import SyncConfigStore
-
-    store = Store.open(settings.database_url)
-    vault = TokenVault(store.tokens, settings.encryption_keys)
-    catalog = load_catalog()
-    configs = SyncConfigStore(
-        SalesforceClient(settings), store.config_signal, catalog, settings.config_ttl_seconds
-    )
-    return Reconciler(
-        settings,
-        store,
-        QuickBooksClient(settings, vault),
-        configs,
-        catalog=catalog,
-        realms=vault.realms,
-    )

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from qbsync.mapping import ParentTarget
+from qbsync.remotes import Salesforce
 from qbsync.salesforce.schema import DELETE_BEHAVIORS, TRANSFORMS
 
 CONFIG_QUERY = (
@@ -206,10 +207,6 @@ def parse_realm_config(
     return RealmConfig(realm_id=realm_id, company_status=status, mappings=mappings)
 
 
-class _Salesforce(Protocol):
-    def query_all(self, soql: str) -> list[dict]: ...
-
-
 class _ConfigSignal(Protocol):
     def generation(self) -> int: ...
 
@@ -226,7 +223,7 @@ class SyncConfigStore:
 
     def __init__(
         self,
-        salesforce: _Salesforce,
+        salesforce: Salesforce,
         signal: _ConfigSignal,
         catalog: CatalogLike,
         ttl_seconds: float = 60,

@@ -14,8 +14,9 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
+from qbsync.remotes import Salesforce
 from qbsync.salesforce.chunks import call_in_chunks
 from qbsync.salesforce.errors import SalesforceError
 from qbsync.salesforce.schema import SYNC_LOG_EXTERNAL_ID
@@ -92,16 +93,10 @@ class SyncLogEntry:
         return row
 
 
-class _Salesforce(Protocol):
-    def upsert_collection(
-        self, sobject: str, external_id_field: str, records: Sequence[dict]
-    ) -> list[Any]: ...
-
-
 class SyncLogWriter:
     """Writes sync-log rows in batches; keeps the ones Salesforce could not take."""
 
-    def __init__(self, salesforce: _Salesforce) -> None:
+    def __init__(self, salesforce: Salesforce) -> None:
         self._salesforce = salesforce
         self._pending: dict[str, dict[str, Any]] = {}
 

@@ -29,12 +29,10 @@ import os
 import random
 import socket
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import datetime, timedelta
 
-from qbsync.config import Settings
 from qbsync.events import Version
 from qbsync.mapping import (
     MappedRecord,
@@ -60,12 +58,14 @@ from qbsync.quickbooks.errors import (
     QuickBooksFault,
     QuickBooksThrottled,
 )
+from qbsync.remotes import QuickBooks, Salesforce
 from qbsync.salesforce.chunks import call_in_chunks
 from qbsync.salesforce.errors import SalesforceError
 from qbsync.salesforce.schema import external_id
-from qbsync.store import Store, StoreUnavailable
+from qbsync.services import Services
+from qbsync.store import StoreUnavailable
 from qbsync.store.ledger import StoredEvent
-from qbsync.sync_config import ObjectMapping, RealmConfig, SyncConfigStore, soql_literal
+from qbsync.sync_config import ObjectMapping, RealmConfig, soql_literal
 from qbsync.sync_log import SUCCESS, SyncLogEntry, SyncLogWriter
 
 log = logging.getLogger(__name__)
@@ -130,35 +130,21 @@ class Worker:
     """Processes claimed ledger events; see the module docstring."""
 
     def __init__(
-        self,
-        settings: Settings,
-        store: Store,
-        quickbooks: Any,
-        salesforce: Any,
-        *,
-        catalog: Any = None,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-        rng: random.Random | None = None,
-        name: str | None = None,
+        self, services: Services, *, rng: random.Random | None = None, name: str | None = None
     ) -> None:
-        if catalog is None:
-            from qbsync.catalog import load_catalog
-
-            catalog = load_catalog()
-        self.settings = settings
-        self.catalog = catalog
-        self.ledger = store.events
-        self.versions = store.versions
-        self.signal = store.config_signal
-        self.quickbooks = quickbooks
-        self.salesforce = salesforce
-        self.clock = clock
+        """Work with `services`' store, clients, configuration cache and clock."""
+        self.settings = services.settings
+        self.catalog = services.catalog
+        self.ledger = services.store.events
+        self.versions = services.store.versions
+        self.signal = services.store.config_signal
+        self.quickbooks: QuickBooks = services.quickbooks
+        self.salesforce: Salesforce = services.salesforce
+        self.clock = services.clock
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
-        self.configs = SyncConfigStore(
-            salesforce, self.signal, catalog, settings.config_ttl_seconds, clock
-        )
-        self.sync_logs = SyncLogWriter(salesforce)
+        self.configs = services.configs
+        self.sync_logs = SyncLogWriter(self.salesforce)
         self._describes: dict[str, SObjectDescribe] = {}
         self._describes_generation: int | None = None
         # Realms QuickBooks asked us to leave alone (429, lost authorization): until when, why,
@@ -547,14 +533,3 @@ class Worker:
             salesforce_record_id=outcome.salesforce_id,
             company_known=batch.config is not None and bool(batch.config.company_status),
         )
-
-
-def build_worker(settings: Settings) -> Worker:
-    """A Worker wired to the configured store, QuickBooks and Salesforce (for the CLI)."""
-    from qbsync.quickbooks.client import QuickBooksClient
-    from qbsync.quickbooks.tokens import TokenVault
-    from qbsync.salesforce.client import SalesforceClient
-
-    store = Store.open(settings.database_url)
-    vault = TokenVault(store.tokens, settings.encryption_keys)
-    return Worker(settings, store, QuickBooksClient(settings, vault), SalesforceClient(settings))

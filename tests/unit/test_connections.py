@@ -16,6 +16,7 @@ from sqlalchemy import select, text, update
 from qbsync.app import create_app
 from qbsync.config import Settings
 from qbsync.quickbooks.tokens import TokenVault
+from qbsync.services import Services
 from qbsync.store import Store
 from qbsync.store.schema import qb_oauth_states
 
@@ -68,7 +69,7 @@ def settings(tmp_path):
 
 @pytest.fixture
 def client(settings, store):
-    return create_app(settings, store).test_client()
+    return create_app(services=Services(settings, store=store)).test_client()
 
 
 @pytest.fixture

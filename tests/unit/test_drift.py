@@ -24,6 +24,7 @@ from qbsync.cli import main
 from qbsync.config import Settings
 from qbsync.salesforce.auth import SalesforceLogin
 from qbsync.salesforce.client import SalesforceClient
+from qbsync.services import Services
 
 REALM = "9130350000000000"
 INSTANCE = "https://example.my.salesforce.com"
@@ -149,6 +150,10 @@ def salesforce() -> SalesforceClient:
     )
 
 
+def services(quickbooks: QuickBooksRecords, salesforce: SalesforceClient) -> Services:
+    return Services(Settings(), quickbooks=quickbooks, salesforce=salesforce, catalog=CATALOG)
+
+
 def serve(mapping: dict, accounts: list[dict]) -> Org:
     org = Org(mapping, accounts)
     responses.add_callback(responses.GET, SF_QUERY, callback=org)
@@ -161,7 +166,7 @@ def test_clean_realm_has_no_drift(salesforce) -> None:
     org = serve(mapping_row(), [account("1", "001A"), account("2", "001B")])
     quickbooks = QuickBooksRecords(customer("1"), customer("2"))
 
-    (report,) = drift.verify_realm(REALM, None, quickbooks, salesforce, CATALOG)
+    (report,) = drift.verify_realm(services(quickbooks, salesforce), REALM, None)
 
     assert report.clean
     assert (report.quickbooks_records, report.salesforce_records) == (2, 2)
@@ -185,7 +190,7 @@ def test_missing_stale_and_unexpected_records(salesforce) -> None:
     )
     quickbooks = QuickBooksRecords(customer("1"), customer("2"), customer("3"))
 
-    (report,) = drift.verify_realm(REALM, "customer", quickbooks, salesforce, CATALOG)
+    (report,) = drift.verify_realm(services(quickbooks, salesforce), REALM, "customer")
 
     assert [(d.kind, d.qb_id, d.salesforce_id) for d in report.drift] == [
         ("stale", "2", "001B"),
@@ -208,7 +213,7 @@ def test_deleted_records_follow_the_delete_behaviour(salesforce) -> None:
     serve(mapping_row(delete_behavior="Deactivate"), accounts)
     quickbooks = QuickBooksRecords(customer("1"))
 
-    (report,) = drift.verify_realm(REALM, None, quickbooks, salesforce, CATALOG)
+    (report,) = drift.verify_realm(services(quickbooks, salesforce), REALM, None)
 
     # Deactivate: 8 was deactivated (fine), 9 is still active (stale).
     assert [(d.kind, d.qb_id) for d in report.drift] == [("stale", "9")]
@@ -220,7 +225,7 @@ def test_ignore_keeps_deleted_records_without_drift(salesforce) -> None:
     serve(mapping_row(delete_behavior="Ignore"), [account("1", "001A"), account("9", "001Z")])
 
     (report,) = drift.verify_realm(
-        REALM, None, QuickBooksRecords(customer("1")), salesforce, CATALOG
+        services(QuickBooksRecords(customer("1")), salesforce), REALM, None
     )
 
     assert report.clean
@@ -232,7 +237,7 @@ def test_values_compare_by_type(salesforce) -> None:
     serve(mapping_row(), [account("1", "001A", AnnualRevenue=274, Phone=None)])
     quickbooks = QuickBooksRecords(customer("1", PrimaryPhone={"FreeFormNumber": ""}))
 
-    (report,) = drift.verify_realm(REALM, None, quickbooks, salesforce, CATALOG)
+    (report,) = drift.verify_realm(services(quickbooks, salesforce), REALM, None)
 
     assert report.clean
 
@@ -242,7 +247,7 @@ def test_an_unmapped_object_is_a_clear_error(salesforce) -> None:
     serve(mapping_row(), [])
 
     with pytest.raises(drift.VerifyError, match="'Vendor' has no object mapping"):
-        drift.verify_realm(REALM, "Vendor", QuickBooksRecords(), salesforce, CATALOG)
+        drift.verify_realm(services(QuickBooksRecords(), salesforce), REALM, "Vendor")
 
 
 # --- the command --------------------------------------------------------------------------
@@ -269,15 +274,11 @@ def cli_env(tmp_path) -> dict[str, str]:
         ([account("1", "001A", Name="Someone else")], 1, "DRIFT"),
     ],
 )
-def test_verify_command_exit_code(
-    cli_env, salesforce, monkeypatch, accounts, exit_code, last_line
-) -> None:
+def test_verify_command_exit_code(cli_env, salesforce, accounts, exit_code, last_line) -> None:
     serve(mapping_row(), accounts)
-    monkeypatch.setattr(
-        drift, "build_clients", lambda settings: (QuickBooksRecords(customer("1")), salesforce)
-    )
+    given = services(QuickBooksRecords(customer("1")), salesforce)
 
-    result = CliRunner().invoke(main, ["verify", "--realm", REALM], env=cli_env)
+    result = CliRunner().invoke(main, ["verify", "--realm", REALM], env=cli_env, obj=given)
 
     assert result.exit_code == exit_code, result.output
     assert result.output.strip().splitlines()[-1] == f"realm {REALM}: {last_line}"
@@ -286,12 +287,12 @@ def test_verify_command_exit_code(
 
 
 @responses.activate
-def test_verify_command_names_an_unmapped_object(cli_env, salesforce, monkeypatch) -> None:
+def test_verify_command_names_an_unmapped_object(cli_env, salesforce) -> None:
     serve(mapping_row(), [])
-    monkeypatch.setattr(drift, "build_clients", lambda settings: (QuickBooksRecords(), salesforce))
+    given = services(QuickBooksRecords(), salesforce)
 
     result = CliRunner().invoke(
-        main, ["verify", "--realm", REALM, "--object", "Invoice"], env=cli_env
+        main, ["verify", "--realm", REALM, "--object", "Invoice"], env=cli_env, obj=given
     )
 
     assert result.exit_code == 1

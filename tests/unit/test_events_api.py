@@ -8,6 +8,7 @@ from cryptography.fernet import Fernet
 from qbsync.app import create_app
 from qbsync.config import Settings
 from qbsync.events import ChangeEvent
+from qbsync.services import Services
 from qbsync.store import Store
 from qbsync.store.ledger import EventLedger
 from qbsync.sync_log import SyncLogEntry, log_key
@@ -46,7 +47,7 @@ def client(tmp_path, store):
         encryption_keys=(Fernet.generate_key().decode(),),
         api_key=API_KEY,
     )
-    return create_app(settings, store).test_client()
+    return create_app(services=Services(settings, store=store)).test_client()
 
 
 def auth(key=API_KEY):

@@ -24,6 +24,7 @@ from qbsync.events import Version
 from qbsync.quickbooks.client import QuickBooksClient
 from qbsync.quickbooks.tokens import TokenSet, TokenVault
 from qbsync.reconcile import CDC_MAX_OBJECTS, Reconciler, reconcile_periodically
+from qbsync.services import Services
 from qbsync.store import Store
 from qbsync.sync_config import parse_realm_config
 
@@ -133,7 +134,15 @@ def clock() -> Clock:
 
 def make_reconciler(settings, store, quickbooks, clock, *rows) -> Reconciler:
     rows = rows or (mapping_row("Customer"),)
-    return Reconciler(settings, store, quickbooks, ConfigStore(*rows), clock, catalog=CATALOG)
+    services = Services(
+        settings,
+        store=store,
+        quickbooks=quickbooks,
+        configs=ConfigStore(*rows),
+        catalog=CATALOG,
+        clock=clock,
+    )
+    return Reconciler(services)
 
 
 class CdcServer:
@@ -401,15 +410,15 @@ def test_periodic_runs_at_start_and_after_a_configuration_signal(settings, store
         def cdc(self, realm_id, entities, changed_since):
             return {entity: [] for entity in entities}
 
-    reconciler = Counting(
+    services = Services(
         settings,
-        store,
-        NoCdc(),
-        ConfigStore(mapping_row("Customer")),
-        clock,
+        store=store,
+        quickbooks=NoCdc(),
+        configs=ConfigStore(mapping_row("Customer")),
         catalog=CATALOG,
-        realms=lambda: [REALM],
+        clock=clock,
     )
+    reconciler = Counting(services, realms=lambda: [REALM])
     thread = threading.Thread(target=reconcile_periodically, args=(reconciler, stop, 3600, 0.01))
     thread.start()
     for _ in range(500):

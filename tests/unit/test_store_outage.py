@@ -17,15 +17,13 @@ from cryptography.fernet import Fernet
 from flask import Flask
 
 from qbsync.app import create_app
-from qbsync.catalog import load_catalog
 from qbsync.config import Settings
 from qbsync.events import ChangeEvent, Version
 from qbsync.oauth_state import StateSigner
-from qbsync.quickbooks.client import QuickBooksClient
-from qbsync.quickbooks.tokens import TokenVault
 from qbsync.reconcile import Reconciler, reconcile_periodically
 from qbsync.salesforce.auth import SalesforceLogin
 from qbsync.salesforce.client import SalesforceClient
+from qbsync.services import Services
 from qbsync.store import Store, StoreUnavailable
 from qbsync.store.database import make_engine
 from qbsync.store.migrate import migrate
@@ -123,7 +121,7 @@ def routes(app: Flask) -> set[tuple[str, str]]:
 def test_every_route_answers_503_with_retry_after(
     settings: Settings, store: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    app = create_app(settings, store)
+    app = create_app(services=Services(settings, store=store))
     client = app.test_client()
     calls = requests(settings, tmp_path)
     assert set(calls) == routes(app), "every route is called below"
@@ -147,7 +145,7 @@ def test_every_route_answers_503_with_retry_after(
 
 
 def test_a_browser_less_callback_gets_json(settings: Settings, store: Store, tmp_path: Path):
-    client = create_app(settings, store).test_client()
+    client = create_app(services=Services(settings, store=store)).test_client()
     state = signed_state(settings, tmp_path)
     response = client.get(f"/oauth/quickbooks/callback?state={state}&code=C&realmId={REALM}")
     assert response.status_code == 503
@@ -180,8 +178,7 @@ def test_the_worker_waits_for_the_database_then_carries_on(
     salesforce = SalesforceClient(
         settings, login_with=lambda s, session: SalesforceLogin("https://sf.example.com", "sid")
     )
-    quickbooks = QuickBooksClient(settings, TokenVault(store.tokens, settings.encryption_keys))
-    worker = Worker(settings, store, quickbooks, salesforce, catalog=load_catalog())
+    worker = Worker(Services(settings, store=store, salesforce=salesforce))
     stop = Outage(database_path)
 
     worker.run_forever(stop)
@@ -205,7 +202,8 @@ def test_the_reconciler_waits_for_the_database_then_reconciles(
         def get(self, realm_id):
             raise AssertionError("no realm is connected: no configuration is read")
 
-    reconciler = Reconciler(settings, store, Unused(), Unused(), catalog=load_catalog())
+    services = Services(settings, store=store, quickbooks=Unused(), configs=Unused())
+    reconciler = Reconciler(services)
     stop = Outage(database_path)
 
     reconcile_periodically(reconciler, stop, interval=3600, poll=0.5)

@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 
 from qbsync.app import JsonLogFormatter, create_app
 from qbsync.config import Settings
+from qbsync.services import Services
 from qbsync.store import Store
 from qbsync.store.ledger import EventLedger
 from qbsync.webhooks.signature import sign
@@ -45,7 +46,7 @@ def app(store: Store, tmp_path) -> Flask:
         database_url=f"sqlite:///{tmp_path / 'ledger.db'}",
         max_body_bytes=LIMIT,
     )
-    return create_app(settings, store)
+    return create_app(services=Services(settings, store=store))
 
 
 @pytest.fixture
@@ -91,7 +92,8 @@ def test_signature_with_another_token_gets_401(client: FlaskClient, ledger: Even
 
 
 def test_unconfigured_verifier_token_accepts_nothing(store: Store, ledger: EventLedger) -> None:
-    client = create_app(Settings(intuit_webhook_verifier_token=""), store).test_client()
+    settings = Settings(intuit_webhook_verifier_token="")
+    client = create_app(services=Services(settings, store=store)).test_client()
     body = fixture("cloudevents_customer_updated")
     response = client.post(URL, data=body, headers={"intuit-signature": sign(body, "")})
     assert response.status_code == 401

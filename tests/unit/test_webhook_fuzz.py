@@ -30,6 +30,7 @@ from hypothesis import strategies as st
 
 from qbsync.app import create_app
 from qbsync.config import Settings
+from qbsync.services import Services
 from qbsync.store import Store
 from qbsync.store.ledger import EventLedger
 from qbsync.webhooks.parsing import WebhookPayloadError, parse
@@ -58,7 +59,7 @@ def ledger(database) -> EventLedger:
 @pytest.fixture
 def client(ledger: EventLedger) -> FlaskClient:
     settings_ = Settings(intuit_webhook_verifier_token=TOKEN, max_body_bytes=LIMIT)
-    return create_app(settings_, Store(ledger.engine)).test_client()
+    return create_app(services=Services(settings_, store=Store(ledger.engine))).test_client()
 
 
 @pytest.fixture(autouse=True)

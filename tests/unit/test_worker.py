@@ -29,13 +29,13 @@ from qbsync.catalog import load_catalog
 from qbsync.config import Settings
 from qbsync.events import ChangeEvent
 from qbsync.outcomes import SETTLEMENTS, Dead, Done, Fail, Retry, Skip, WaitForRealm
-from qbsync.quickbooks.client import QuickBooksClient
-from qbsync.quickbooks.tokens import TokenSet, TokenVault
+from qbsync.quickbooks.tokens import TokenSet
 from qbsync.salesforce.auth import SalesforceLogin
 from qbsync.salesforce.client import SalesforceClient
+from qbsync.services import Services
 from qbsync.store import Store
 from qbsync.sync_log import log_key
-from qbsync.worker import BACKOFF_CAP_SECONDS, Worker, backoff_seconds, build_worker
+from qbsync.worker import BACKOFF_CAP_SECONDS, Worker, backoff_seconds
 
 REALM = "9130350000000000"
 QB_QUERY_URL = f"https://sandbox-quickbooks.api.intuit.com/v3/company/{REALM}/query"
@@ -320,9 +320,14 @@ def clock():
 @pytest.fixture
 def make_worker(settings, store, clock):
     def make(connected=True, settings=settings):
-        vault = TokenVault(store.tokens, settings.encryption_keys)
+        salesforce = SalesforceClient(
+            settings, login_with=lambda s, session: SalesforceLogin(INSTANCE, "sf-session")
+        )
+        services = Services(
+            settings, store=store, salesforce=salesforce, catalog=load_catalog(), clock=clock
+        )
         if connected:
-            vault.save(
+            services.vault.save(
                 TokenSet(
                     access_token="qb-access",
                     refresh_token="qb-refresh",
@@ -333,19 +338,7 @@ def make_worker(settings, store, clock):
                     environment="sandbox",
                 )
             )
-        salesforce = SalesforceClient(
-            settings, login_with=lambda s, session: SalesforceLogin(INSTANCE, "sf-session")
-        )
-        return Worker(
-            settings,
-            store,
-            QuickBooksClient(settings, vault),
-            salesforce,
-            catalog=load_catalog(),
-            clock=clock,
-            rng=random.Random(7),
-            name="test-worker",
-        )
+        return Worker(services, rng=random.Random(7), name="test-worker")
 
     return make
 
@@ -1049,11 +1042,15 @@ def test_run_forever_processes_until_idle_then_stops_on_the_event(rsps, ledger, 
     assert set(org.accounts) == {ext(1)}
 
 
-def test_build_worker_wires_the_configured_ledger_and_clients(tmp_path, settings):
+def test_services_built_from_settings_give_the_worker_one_store(tmp_path, settings):
     url = f"sqlite:///{tmp_path / 'built.db'}"
-    worker = build_worker(settings.with_overrides(database_url=url))
+    services = Services(settings.with_overrides(database_url=url))
+    worker = Worker(services)
     assert worker.run_once() == 0  # an empty ledger: no HTTP call (responses is not active)
-    assert str(worker.ledger.engine.url) == url
+    assert str(services.store.engine.url) == url
+    assert worker.ledger is services.store.events
+    assert worker.configs is services.configs
+    assert (worker.quickbooks, worker.salesforce) == (services.quickbooks, services.salesforce)
 
 
 def test_a_configuration_change_describes_the_target_again(rsps, store, ledger, make_worker):

@@ -11,7 +11,7 @@ import logging
 
 from flask import Blueprint, Response, abort, jsonify, request
 
-from qbsync.app import services
+from qbsync.services import current_services
 from qbsync.webhooks.parsing import WebhookPayloadError, parse
 from qbsync.webhooks.signature import SignatureVerificationError, verify
 
@@ -26,7 +26,8 @@ def quickbooks_webhook() -> Response:
     401: missing or wrong `intuit-signature` (nothing stored); 413: body over the limit;
     503: the database is unavailable (Intuit retries the same batch).
     """
-    settings, ledger = services().settings, services().store.events
+    services = current_services()
+    settings, ledger = services.settings, services.store.events
     limit = settings.max_body_bytes
     if request.content_length is not None and request.content_length > limit:
         abort(413, f"the body is larger than the {limit} bytes allowed")
@@ -68,5 +69,5 @@ def quickbooks_webhook() -> Response:
 @blueprint.get("/healthz")
 def healthz() -> Response:
     """200 when the database answers, 503 otherwise."""
-    services().store.events.ping()
+    current_services().store.events.ping()
     return jsonify(status="ok")

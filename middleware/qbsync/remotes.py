@@ -1,0 +1,69 @@
+"""The two remote systems, as the middleware uses them: one Protocol each.
+
+`qbsync.quickbooks.client.QuickBooksClient` and `qbsync.salesforce.client.SalesforceClient` are
+the implementations; the worker, the reconciler, verify and the sync log depend only on these
+methods, so tests may hand in anything that has them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from qbsync.salesforce.client import RecordResult
+
+
+class QuickBooks(Protocol):
+    """QuickBooks Online's Accounting API for the connected companies (reads are metered)."""
+
+    def query_by_ids(self, realm_id: str, entity: str, ids: Iterable[str]) -> dict[str, dict]:
+        """The records with these ids that exist, by id (one query per 1,000 ids)."""
+        ...
+
+    def query_all(self, realm_id: str, entity: str) -> list[dict]:
+        """Every record of `entity` (paged)."""
+        ...
+
+    def cdc(
+        self, realm_id: str, entities: Sequence[str], changed_since: datetime
+    ) -> dict[str, list[dict]]:
+        """Change Data Capture: the records of `entities` changed since then, by entity."""
+        ...
+
+    def company_info(self, realm_id: str) -> dict:
+        """The company's CompanyInfo record."""
+        ...
+
+
+class Salesforce(Protocol):
+    """The org the middleware writes to (API calls are limited per 24 h: collections of 200)."""
+
+    def query_all(self, soql: str) -> list[dict]:
+        """Every record of a SOQL query."""
+        ...
+
+    def describe(self, sobject: str) -> dict:
+        """The sObject's describe result (cached by the client)."""
+        ...
+
+    def forget_describes(self) -> None:
+        """Drop cached describes (fields were added to the org)."""
+        ...
+
+    def upsert_collection(
+        self, sobject: str, external_id_field: str, records: Sequence[dict]
+    ) -> list[RecordResult]:
+        """Upsert by external id; one result per record, in order."""
+        ...
+
+    def update_collection(
+        self, records: Sequence[dict], sobject: str | None = None
+    ) -> list[RecordResult]:
+        """Update records by Id; one result per record, in order."""
+        ...
+
+    def delete_collection(self, ids: Sequence[str]) -> list[RecordResult]:
+        """Delete records by Id; one result per id, in order."""
+        ...
