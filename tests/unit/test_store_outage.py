@@ -30,14 +30,13 @@ from qbsync.store.migrate import migrate
 from qbsync.store.oauth_states import OAuthStates
 from qbsync.webhooks.signature import sign
 from qbsync.worker import STORE_WAIT_SECONDS, Worker
+from tests.support.paths import FIXTURES
 
 API_KEY = "k" * 40
 TOKEN = "verifier-token"
 REALM = "9341455130166501"
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
-WEBHOOK = (
-    Path(__file__).parents[1] / "fixtures" / "webhooks" / "cloudevents_customer_updated.json"
-).read_bytes()
+WEBHOOK = (FIXTURES / "webhooks" / "cloudevents_customer_updated.json").read_bytes()
 
 
 @pytest.fixture

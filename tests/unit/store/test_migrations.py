@@ -28,8 +28,9 @@ from qbsync.store.database import make_engine
 from qbsync.store.migrate import _ADVISORY_LOCK_KEY, alembic_config, migrate
 from qbsync.store.schema import metadata
 from qbsync.store.watermarks import Watermark
+from tests.support.paths import FIXTURES
 
-FIXTURES = Path(__file__).parents[2] / "fixtures" / "store"
+STORE_FIXTURES = FIXTURES / "store"
 # The key the fixture's token secrets are encrypted with (a test key, nothing else uses it).
 FIXTURE_KEY = "Qmyq0pX0S3L9y8CmWwJ3iJm1kmfRmFYt4RZ9lO9oVY0="
 REALM = "9341455130166501"
@@ -55,12 +56,12 @@ def load_legacy(engine: Engine) -> None:
     if engine.dialect.name == "sqlite":
         raw = engine.raw_connection()
         try:
-            raw.driver_connection.executescript((FIXTURES / "legacy_sqlite.sql").read_text())
+            raw.driver_connection.executescript((STORE_FIXTURES / "legacy_sqlite.sql").read_text())
         finally:
             raw.close()
         return
     with engine.begin() as connection:
-        connection.exec_driver_sql((FIXTURES / "legacy_postgresql.sql").read_text())
+        connection.exec_driver_sql((STORE_FIXTURES / "legacy_postgresql.sql").read_text())
 
 
 def revision(engine: Engine) -> list[str]:
