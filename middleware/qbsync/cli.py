@@ -68,7 +68,9 @@ def main() -> None:
 def serve(bind: str, workers: int) -> None:
     """Run the web process (webhooks and /api) under gunicorn."""
     # Fail here, with one message, rather than inside every gunicorn worker.
-    _check_vault(_services("web"))
+    services = _services("web")
+    _check_vault(services)
+    services.close()  # gunicorn's workers open their own
     argv = [
         sys.executable,
         "-m",

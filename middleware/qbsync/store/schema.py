@@ -1,8 +1,9 @@
 """Every table of the middleware's database, in one MetaData.
 
-The names are those `qbsync.db.create_tables` used before migrations existed, so a database made
-then is adopted as it is (see `qbsync.store.migrate`). A change here needs a migration in
-`migrations/versions/`; a test checks that the migrated schema and this module agree.
+The table and column names are those of the releases before migrations existed (which made the
+tables with `create_all`), so a database they wrote is adopted as it is (`qbsync.store.migrate`).
+A change here needs a migration in `migrations/versions/`; a test checks that the migrated schema
+and this module agree.
 """
 
 from __future__ import annotations
