@@ -169,6 +169,10 @@ class Worker:
             self._process(batch)
         except Outcome as outcome:
             batch.outcome = outcome
+        except StoreUnavailable:
+            # Nothing can be recorded now: the events stay claimed and come back when their
+            # lease ends (what reached Salesforce is upserted again, by external id: harmless).
+            raise
         except Exception as error:
             # A bug or an unforeseen failure: the events retry (and end dead if it persists)
             # instead of sitting claimed until the lease runs out.

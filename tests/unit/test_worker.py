@@ -34,6 +34,7 @@ from qbsync.salesforce.auth import SalesforceLogin
 from qbsync.salesforce.client import SalesforceClient
 from qbsync.services import Services
 from qbsync.store import Store
+from qbsync.store.database import StoreUnavailable
 from qbsync.sync_log import log_key
 from qbsync.worker import BACKOFF_CAP_SECONDS, Worker, backoff_seconds
 
@@ -479,6 +480,30 @@ def test_events_of_unusable_objects_are_skipped_with_the_reason(
 
 
 # --- failures --------------------------------------------------------------------------------
+
+
+def test_a_database_outage_mid_batch_leaves_the_events_to_their_lease(
+    rsps, store, ledger, make_worker, clock, settings, monkeypatch
+):
+    FakeQuickBooks(rsps, [customer(1)])
+    org = FakeOrg(rsps, [mapping_row()])
+    add_event(ledger, 1, "Create")
+    worker = make_worker()
+
+    def locked(*_args, **_kwargs):
+        raise StoreUnavailable("the database is unavailable: database is locked")
+
+    monkeypatch.setattr(worker.versions, "record_many", locked)
+    with pytest.raises(StoreUnavailable):
+        worker.run_once()  # run_forever waits on this, instead of turning it into a retry
+
+    event = only(ledger)
+    assert (event.state, event.last_error) == ("claimed", None)  # no attempt spent on it
+    monkeypatch.undo()
+    clock.advance(seconds=settings.lease_seconds + 1)
+    assert worker.run_once() == 1
+    assert only(ledger).state == "done"
+    assert list(org.accounts) == [f"{REALM}-Customer-1"]  # upserted twice, one Account
 
 
 def test_permanent_salesforce_error_fails_with_its_message(rsps, store, ledger, make_worker):
