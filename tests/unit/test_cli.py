@@ -1,14 +1,13 @@
 """The `qbsync` command: start-up refusals name what is wrong; keygen and rotate-keys work."""
 
-from datetime import UTC, datetime, timedelta
-
 import pytest
 from click.testing import CliRunner
 from cryptography.fernet import Fernet
 
 from qbsync.cli import main
-from qbsync.quickbooks.tokens import TokenSet, TokenVault
+from qbsync.quickbooks.tokens import TokenVault
 from qbsync.store import Store
+from tests.support import builders
 
 REALM = "9341455130166501"
 
@@ -21,15 +20,7 @@ def database(tmp_path) -> str:
 def store_tokens(database: str, key: str) -> None:
     store = Store.open(database)
     TokenVault(store.tokens, [key]).save(
-        TokenSet(
-            access_token="access-secret",
-            refresh_token="refresh-secret",
-            access_expires_at=datetime.now(UTC) + timedelta(hours=1),
-            refresh_expires_at=None,
-            refresh_hard_expires_at=None,
-            realm_id=REALM,
-            environment="sandbox",
-        )
+        builders.tokens(REALM, access="access-secret", refresh="refresh-secret")
     )
     store.close()
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import copy
-import json
-from pathlib import Path
 
 import pytest
 
@@ -16,13 +14,12 @@ from qbsync.mapping import (
     parse_qb_time,
 )
 from qbsync.sync_config import FieldMapping, ObjectMapping
+from tests.support.builders import quickbooks_sample
 
 REALM = "9130350000000000"
 
 # research/quickbooks.md §6: Intuit's Customer sample (PipedreamHQ/pipedream fixture).
-CUSTOMER = json.loads(
-    (Path(__file__).parents[1] / "fixtures" / "quickbooks" / "customer.json").read_text()
-)
+CUSTOMER = quickbooks_sample("customer")
 
 
 def sf_field(name, type_="string", length=0, **extra):

@@ -19,13 +19,13 @@ from qbsync.quickbooks import (
     QuickBooksFault,
     QuickBooksThrottled,
     QuickBooksTransient,
-    TokenSet,
     TokenVault,
 )
 from qbsync.quickbooks.client import query_text
 from qbsync.store.database import make_engine
 from qbsync.store.migrate import migrate
 from qbsync.store.tokens import TokenRows
+from tests.support import builders
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "quickbooks"
 REALM = "9130354"
@@ -56,16 +56,12 @@ def vault(tmp_path: Path) -> TokenVault:
     engine = make_engine(f"sqlite:///{tmp_path / 'vault.db'}")
     migrate(engine)
     vault = TokenVault(TokenRows(engine), [Fernet.generate_key().decode()])
-    now = datetime.now(UTC)
     vault.save(
-        TokenSet(
-            access_token=ACCESS,
-            refresh_token=REFRESH,
-            access_expires_at=now + timedelta(hours=1),
-            refresh_expires_at=now + timedelta(days=100),
-            refresh_hard_expires_at=None,
-            realm_id=REALM,
-            environment="sandbox",
+        builders.tokens(
+            REALM,
+            access=ACCESS,
+            refresh=REFRESH,
+            refresh_expires_at=datetime.now(UTC) + timedelta(days=100),
         )
     )
     return vault

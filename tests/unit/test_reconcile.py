@@ -16,17 +16,18 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 import responses
-from cryptography.fernet import Fernet
 
 from qbsync.catalog import load_catalog
 from qbsync.config import Settings
 from qbsync.events import Version
 from qbsync.quickbooks.client import QuickBooksClient
-from qbsync.quickbooks.tokens import TokenSet, TokenVault
+from qbsync.quickbooks.tokens import TokenVault
 from qbsync.reconcile import CDC_MAX_OBJECTS, Reconciler, reconcile_periodically
 from qbsync.services import Services
 from qbsync.store import Store
 from qbsync.sync_config import parse_realm_config
+from tests.support import builders
+from tests.support.fakes import Clock
 
 REALM = "9130350000000000"
 API = "https://qbo.example.test"
@@ -85,14 +86,6 @@ class ConfigStore:
         return parse_realm_config(realm_id, self.rows, CATALOG)
 
 
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
 def store(tmp_path) -> Store:
     return Store.open(f"sqlite:///{tmp_path / 'store.db'}")
@@ -100,30 +93,18 @@ def store(tmp_path) -> Store:
 
 @pytest.fixture
 def settings() -> Settings:
-    return Settings(
-        intuit_environment="sandbox",
+    return builders.settings(
         intuit_client_id="client-id",
         intuit_client_secret="client-secret",
         intuit_api_base_url=API,
         intuit_token_url="https://oauth.example.test/token",
-        encryption_keys=(Fernet.generate_key().decode(),),
     )
 
 
 @pytest.fixture
 def quickbooks(settings: Settings, store: Store) -> QuickBooksClient:
     vault = TokenVault(store.tokens, settings.encryption_keys)
-    vault.save(
-        TokenSet(
-            access_token="access",
-            refresh_token="refresh",
-            access_expires_at=datetime.now(UTC) + timedelta(hours=1),
-            refresh_expires_at=datetime.now(UTC) + timedelta(days=100),
-            refresh_hard_expires_at=None,
-            realm_id=REALM,
-            environment="sandbox",
-        )
-    )
+    vault.save(builders.tokens(REALM, refresh_expires_at=datetime.now(UTC) + timedelta(days=100)))
     return QuickBooksClient(settings, vault)
 
 

@@ -16,20 +16,16 @@ import random
 import re
 import threading
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 import responses
-from cryptography.fernet import Fernet
 from responses.registries import OrderedRegistry
 from sqlalchemy import event as sqlalchemy_event
 
 from qbsync.catalog import load_catalog
-from qbsync.config import Settings
 from qbsync.events import ChangeEvent
 from qbsync.outcomes import SETTLEMENTS, Dead, Done, Fail, Retry, Skip, WaitForRealm
-from qbsync.quickbooks.tokens import TokenSet
 from qbsync.salesforce.auth import SalesforceLogin
 from qbsync.salesforce.client import SalesforceClient
 from qbsync.services import Services
@@ -37,6 +33,9 @@ from qbsync.store import Store
 from qbsync.store.database import StoreUnavailable
 from qbsync.sync_log import log_key
 from qbsync.worker import BACKOFF_CAP_SECONDS, Worker, backoff_seconds
+from tests.support import builders
+from tests.support.builders import quickbooks_sample
+from tests.support.fakes import Clock
 
 REALM = "9130350000000000"
 QB_QUERY_URL = f"https://sandbox-quickbooks.api.intuit.com/v3/company/{REALM}/query"
@@ -51,9 +50,7 @@ DELETE_URL = re.compile(rf"^{re.escape(API)}/composite/sobjects\?")
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
 # research/quickbooks.md §6: Intuit's Customer sample (PipedreamHQ/pipedream fixture).
-CUSTOMER = json.loads(
-    (Path(__file__).parents[1] / "fixtures" / "quickbooks" / "customer.json").read_text()
-)
+CUSTOMER = quickbooks_sample("customer")
 
 
 def customer(id_, **changes):
@@ -282,25 +279,9 @@ def ext(id_):
     return f"{REALM}-Customer-{id_}"
 
 
-class Clock:
-    def __init__(self, now=T0):
-        self.now = now
-
-    def __call__(self):
-        return self.now
-
-    def advance(self, **kwargs):
-        self.now += timedelta(**kwargs)
-
-
 @pytest.fixture
 def settings():
-    return Settings(
-        intuit_environment="sandbox",
-        salesforce_login_url="https://login.example.com",
-        encryption_keys=(Fernet.generate_key().decode(),),
-        max_attempts=3,
-    )
+    return builders.settings(salesforce_login_url="https://login.example.com", max_attempts=3)
 
 
 @pytest.fixture
@@ -315,7 +296,7 @@ def ledger(store):
 
 @pytest.fixture
 def clock():
-    return Clock()
+    return Clock(T0)
 
 
 @pytest.fixture
@@ -328,17 +309,7 @@ def make_worker(settings, store, clock):
             settings, store=store, salesforce=salesforce, catalog=load_catalog(), clock=clock
         )
         if connected:
-            services.vault.save(
-                TokenSet(
-                    access_token="qb-access",
-                    refresh_token="qb-refresh",
-                    access_expires_at=datetime.now(UTC) + timedelta(days=1),
-                    refresh_expires_at=None,
-                    refresh_hard_expires_at=None,
-                    realm_id=REALM,
-                    environment="sandbox",
-                )
-            )
+            services.vault.save(builders.tokens(REALM, access="qb-access", refresh="qb-refresh"))
         return Worker(services, rng=random.Random(7), name="test-worker")
 
     return make
