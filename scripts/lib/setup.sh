@@ -9,10 +9,20 @@ setup_python() {
         echo "==> creating Python venv in .venv"
         python3 -m venv "$VENV"
     fi
+    # The installs are editable: only a change of the projects' metadata (dependencies, entry
+    # points) needs pip again, so a warm venv whose stamp matches the pyproject files is kept.
+    local stamp
+    stamp="$(cat "$ROOT/pyproject.toml" "$ROOT/preview/server/pyproject.toml" \
+        "$ROOT/sandbox/pyproject.toml" | sha256sum | cut -d' ' -f1)"
+    if [ "$(cat "$VENV/.qbsync-installed" 2>/dev/null)" = "$stamp" ]; then
+        echo "==> the middleware, the preview server and the sandbox are installed (.venv)"
+        return
+    fi
     echo "==> installing the middleware, the preview server and the sandbox (pip install -e)"
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
         -e "$ROOT[dev]" -e "$ROOT/preview/server" -e "$ROOT/sandbox"
+    echo "$stamp" > "$VENV/.qbsync-installed"
 }
 
 setup_node() {
