@@ -25,12 +25,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from qbsync.mapping import MappingError, SObjectDescribe, build_record
+from qbsync.mapping import MappingError, ObjectMapping, SObjectDescribe, build_record
 from qbsync.remotes import QuickBooks, Salesforce
 from qbsync.salesforce.schema import external_id
 from qbsync.services import Services
 from qbsync.sync_config import (
-    ObjectMapping,
     RealmConfig,
     config_query,
     parse_realm_config,

@@ -1,8 +1,9 @@
 """Turn one QuickBooks record into the body of a Salesforce upsert.
 
-Pure functions: no I/O. The inputs are the QuickBooks JSON, the object mapping read from
-Salesforce (`qbsync.sync_config`), the target object's describe and the external-id targets of
-the parent objects (for lookups). The worker calls `build_record` once per record.
+Pure functions: no I/O. The inputs are the QuickBooks JSON, the object mapping (`ObjectMapping`
+and its `FieldMapping`s, defined here; `qbsync.sync_config` reads them from Salesforce), the
+target object's describe and the external-id targets of the parent objects (for lookups). The
+worker calls `build_record` once per record.
 
 Two kinds of problems are told apart:
 - the configuration cannot be applied (unknown or read-only Salesforce field, a value that cannot
@@ -19,13 +20,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from qbsync.events import Version
 from qbsync.salesforce.schema import external_id
-
-if TYPE_CHECKING:
-    from qbsync.sync_config import FieldMapping, ObjectMapping
 
 # Salesforce describe `type` values, grouped by the JSON value they take.
 STRING_TYPES = frozenset(
@@ -92,6 +90,41 @@ class SObjectDescribe:
 
     def field(self, name: str) -> SalesforceField | None:
         return self.fields.get(name.lower())
+
+
+@dataclass(frozen=True)
+class FieldMapping:
+    """One QB_Field_Mapping__c, with the catalog's type for its QuickBooks path."""
+
+    qb_field: str
+    salesforce_field: str
+    transform: str | None = None
+    default_value: str | None = None
+    qb_type: str = "string"
+    reference_to: str | None = None  # catalog `referenceTo` when the path is a reference
+    id: str | None = None
+
+
+@dataclass(frozen=True)
+class ObjectMapping:
+    """One QB_Object_Mapping__c and its usable field mappings."""
+
+    qb_object: str  # catalog spelling, e.g. "Customer"
+    salesforce_object: str
+    external_id_field: str
+    realtime_enabled: bool = False
+    delete_behavior: str = "Ignore"
+    field_mappings: tuple[FieldMapping, ...] = ()
+    problems: tuple[str, ...] = ()  # the mapping cannot be used at all
+    warnings: tuple[str, ...] = ()  # field mappings left out
+    id: str | None = None
+
+    def active_field(self) -> str | None:
+        """The Salesforce field mapped from QuickBooks `Active` (Deactivate sets it false)."""
+        for fm in self.field_mappings:
+            if fm.qb_field.lower() == "active":
+                return fm.salesforce_field
+        return None
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from qbsync.mapping import ParentTarget
+from qbsync.mapping import FieldMapping, ObjectMapping, ParentTarget
 from qbsync.remotes import Salesforce
 from qbsync.salesforce.schema import DELETE_BEHAVIORS, TRANSFORMS
 
@@ -29,41 +29,6 @@ CONFIG_QUERY = (
 )
 
 CONNECTED = "Connected"
-
-
-@dataclass(frozen=True)
-class FieldMapping:
-    """One QB_Field_Mapping__c, with the catalog's type for its QuickBooks path."""
-
-    qb_field: str
-    salesforce_field: str
-    transform: str | None = None
-    default_value: str | None = None
-    qb_type: str = "string"
-    reference_to: str | None = None  # catalog `referenceTo` when the path is a reference
-    id: str | None = None
-
-
-@dataclass(frozen=True)
-class ObjectMapping:
-    """One QB_Object_Mapping__c and its usable field mappings."""
-
-    qb_object: str  # catalog spelling, e.g. "Customer"
-    salesforce_object: str
-    external_id_field: str
-    realtime_enabled: bool = False
-    delete_behavior: str = "Ignore"
-    field_mappings: tuple[FieldMapping, ...] = ()
-    problems: tuple[str, ...] = ()  # the mapping cannot be used at all
-    warnings: tuple[str, ...] = ()  # field mappings left out
-    id: str | None = None
-
-    def active_field(self) -> str | None:
-        """The Salesforce field mapped from QuickBooks `Active` (Deactivate sets it false)."""
-        for fm in self.field_mappings:
-            if fm.qb_field.lower() == "active":
-                return fm.salesforce_field
-        return None
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ from qbsync.events import Version
 from qbsync.mapping import (
     MappedRecord,
     MappingError,
+    ObjectMapping,
     SObjectDescribe,
     build_record,
     record_version,
@@ -65,7 +66,7 @@ from qbsync.salesforce.schema import external_id
 from qbsync.services import Services
 from qbsync.store import StoreUnavailable
 from qbsync.store.ledger import StoredEvent
-from qbsync.sync_config import ObjectMapping, RealmConfig, soql_literal
+from qbsync.sync_config import RealmConfig, soql_literal
 from qbsync.sync_log import SUCCESS, SyncLogEntry, SyncLogWriter
 
 log = logging.getLogger(__name__)

@@ -7,13 +7,14 @@ import copy
 import pytest
 
 from qbsync.mapping import (
+    FieldMapping,
     MappingError,
+    ObjectMapping,
     ParentTarget,
     SObjectDescribe,
     build_record,
     parse_qb_time,
 )
-from qbsync.sync_config import FieldMapping, ObjectMapping
 from tests.support.builders import quickbooks_sample
 
 REALM = "9130350000000000"
