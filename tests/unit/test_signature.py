@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 
 from qbsync.webhooks.signature import SignatureVerificationError, sign, verify
@@ -77,3 +79,21 @@ def test_empty_token_accepts_nothing() -> None:
 
 def test_surrounding_whitespace_in_header_is_tolerated() -> None:
     verify(SDK_BODY, f" {SDK_SIGNATURE}\t", SDK_TOKEN)
+
+
+def test_signature_must_match_in_full() -> None:
+    # A forger who matches only part of the digest must still be refused: the last byte differs.
+    digest = bytearray(base64.b64decode(SDK_SIGNATURE))
+    digest[-1] ^= 0x01
+    forged = base64.b64encode(bytes(digest)).decode("ascii")
+    with pytest.raises(SignatureVerificationError, match="does not match"):
+        verify(SDK_BODY, forged, SDK_TOKEN)
+
+
+def test_whitespace_around_the_body_is_signed_too() -> None:
+    # Intuit signs the exact bytes; a trailing newline added in transit is a different body.
+    with pytest.raises(SignatureVerificationError, match="does not match"):
+        verify(SDK_BODY + b"\n", SDK_SIGNATURE, SDK_TOKEN)
+    padded = b"  " + SDK_BODY + b"\r\n"
+    assert sign(padded, SDK_TOKEN) != SDK_SIGNATURE
+    verify(padded, sign(padded, SDK_TOKEN), SDK_TOKEN)

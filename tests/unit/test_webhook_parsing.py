@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -403,3 +404,61 @@ def test_unknown_type_version_is_unsupported() -> None:
 
 def test_empty_cloudevents_batch_has_no_events() -> None:
     assert parse(b"[]") == []
+
+
+# --- legacy operations and the limits of ids ------------------------------------------------
+
+
+def legacy_body(*entities: dict) -> bytes:
+    notification = {"realmId": "310687", "dataChangeEvent": {"entities": list(entities)}}
+    return json.dumps({"eventNotifications": [notification]}).encode()
+
+
+def test_legacy_update_and_delete() -> None:
+    # A customer edited then deleted in QuickBooks: both reach the ledger as Update and Delete.
+    stamp = "2025-09-08T20:52:31Z"
+    body = legacy_body(
+        {"name": "Customer", "id": "7", "operation": "Update", "lastUpdated": stamp},
+        {"name": "Customer", "id": "7", "operation": "Delete", "lastUpdated": stamp},
+    )
+    assert [(event.operation, event.event_key) for event in parse(body)] == [
+        ("Update", f"legacy:310687:Customer:7:Update:{stamp}"),
+        ("Delete", f"legacy:310687:Customer:7:Delete:{stamp}"),
+    ]
+
+
+def cloud_body(event_id: str, entity_id: str, **extra: object) -> bytes:
+    event = {
+        "id": event_id,
+        "type": "qbo.customer.updated.v1",
+        "intuitaccountid": "1",
+        "intuitentityid": entity_id,
+        **extra,
+    }
+    return json.dumps([event]).encode()
+
+
+def test_ids_at_the_length_limits_are_kept() -> None:
+    # The ledger's columns hold 64-character entity ids and 200-character event ids.
+    (event,) = parse(cloud_body("e" * 200, "7" * 64))
+    assert event.entity_id == "7" * 64
+    assert event.event_key == "ce:" + "e" * 200
+
+
+@pytest.mark.parametrize(
+    ("event_id", "entity_id", "reason"),
+    [
+        ("e" * 201, "7", "id is longer than 200 characters"),
+        ("e1", "7" * 65, "intuitentityid is longer than 64 characters"),
+    ],
+)
+def test_ids_past_the_length_limits_are_refused(event_id: str, entity_id: str, reason: str) -> None:
+    with pytest.raises(UnparseablePayload, match=reason):
+        parse(cloud_body(event_id, entity_id))
+
+
+@pytest.mark.parametrize("data", [[], "deleted", 42])
+def test_data_that_is_not_an_object_is_refused(data: object) -> None:
+    # Quarantined with a reason, not a crash of the webhook endpoint.
+    with pytest.raises(UnparseablePayload, match="data is not a JSON object"):
+        parse(cloud_body("e1", "7", data=data))
