@@ -78,3 +78,13 @@ def test_more_ids_than_one_query_takes(versions: AppliedVersions) -> None:
     many = {str(n): Version(SECOND, n) for n in range(1, 1201)}
     versions.record_many("r1", "Customer", many)
     assert versions.applied_many("r1", "Customer", [str(n) for n in range(0, 1300)]) == many
+
+
+def test_an_older_change_with_a_higher_sync_token_is_not_applied(
+    versions: AppliedVersions,
+) -> None:
+    # The SyncToken only orders two changes of the same second: a late event of an older
+    # LastUpdatedTime never overwrites the newer version, whatever its token says.
+    versions.record_many("r1", "Customer", {"1": Version(SECOND, 2)})
+    versions.record_many("r1", "Customer", {"1": Version(SECOND - timedelta(minutes=1), 9)})
+    assert versions.applied_many("r1", "Customer", ["1"]) == {"1": Version(SECOND, 2)}
