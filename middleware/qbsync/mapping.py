@@ -258,9 +258,9 @@ def _reference(
     Salesforce resolves `{"Parent": {"QB_External_Id__c": "..."}}` inside the same upsert,
     so no query for the parent's Salesforce Id is needed (research salesforce.md §1.3).
     """
-    # `CustomerRef` and `CustomerRef.value` both name the reference; its id is `.value`.
-    ref_path = fm.qb_field[: -len(".value")] if fm.qb_field.endswith(".value") else fm.qb_field
-    value = get_path(qb_record, ref_path)
+    # `CustomerRef` and `CustomerRef.value` both name the reference: the path reaches either
+    # the reference object, whose id is its `value`, or that id itself.
+    value = get_path(qb_record, fm.qb_field)
     if isinstance(value, Mapping):
         value = value.get("value")
     if value is _MISSING or value in (None, ""):

@@ -56,6 +56,13 @@ ACCOUNT_DESCRIBE = {
         sf_field("Website", "url", 255),
         sf_field("ParentId", "reference", 18, relationshipName="Parent", referenceTo=["Account"]),
         sf_field("LastModifiedDate", "datetime", 0, createable=False, updateable=False),
+        sf_field("QB_Discount_Rate__c", "double", 18, scale=4),
+        sf_field("QB_Email__c", "email", 80),
+        sf_field("Rating", "picklist", 40),
+        sf_field("QB_Terms__c", "combobox", 40),
+        sf_field("QB_First_Id__c", "string", 40, createable=True, updateable=False),
+        sf_field("QB_Last_Seen__c", "string", 40, createable=False, updateable=True),
+        sf_field("QB_Customer__c", "string", 255),
     ],
 }
 DESCRIBE = SObjectDescribe.from_json(ACCOUNT_DESCRIBE)
@@ -265,3 +272,114 @@ def test_parse_qb_time_is_utc():
     parsed = parse_qb_time("2015-07-01T10:14:15-07:00")
     assert parsed.isoformat() == "2015-07-01T17:14:15+00:00"
     assert parse_qb_time(None) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        *((text, True) for text in ("true", "TRUE", " 1 ", "yes", "Y", "t")),
+        *((text, False) for text in ("false", "0", "no", "n", "F", "")),
+    ],
+)
+def test_booleans_from_text(text, expected):
+    record = build_record(
+        {"Id": "7", "Flag": text}, mapping(fm("Flag", "QB_Active__c")), DESCRIBE, REALM, PARENTS
+    )
+    assert record.fields["QB_Active__c"] is expected
+
+
+def test_text_that_is_not_a_boolean_is_a_mapping_error():
+    with pytest.raises(MappingError, match="cannot be written to Account.QB_Active__c"):
+        build_record(
+            {"Id": "7", "Flag": "maybe"},
+            mapping(fm("Flag", "QB_Active__c")),
+            DESCRIBE,
+            REALM,
+            PARENTS,
+        )
+
+
+@pytest.mark.parametrize("text", ["NaN", "Infinity", "-Infinity", "sNaN", "inf"])
+def test_non_finite_numbers_never_reach_salesforce(text):
+    with pytest.raises(MappingError, match="not a finite number"):
+        build_record(
+            {"Id": "7", "Amount": text},
+            mapping(fm("Amount", "QB_Discount_Rate__c")),
+            DESCRIBE,
+            REALM,
+            PARENTS,
+        )
+
+
+def test_numbers_with_thousands_separators():
+    record = build_record(
+        {"Id": "7", "Balance": "1,234,567.891", "Staff": "1,200"},
+        mapping(fm("Balance", "AnnualRevenue"), fm("Staff", "NumberOfEmployees")),
+        DESCRIBE,
+        REALM,
+        PARENTS,
+    )
+    assert record.fields["AnnualRevenue"] == 1234567.89
+    assert record.fields["NumberOfEmployees"] == 1200
+
+
+def test_double_email_picklist_and_combobox_fields():
+    # double is Salesforce's most common number type; the other three take text as it is.
+    qb = {
+        "Id": "7",
+        "Rate": "0.12345",
+        "Email": "Amy@Example.com",
+        "Level": 2,
+        "Terms": "Net 30",
+    }
+    record = build_record(
+        qb,
+        mapping(
+            fm("Rate", "QB_Discount_Rate__c"),
+            fm("Email", "QB_Email__c"),
+            fm("Level", "Rating"),
+            fm("Terms", "QB_Terms__c"),
+        ),
+        DESCRIBE,
+        REALM,
+        PARENTS,
+    )
+    assert record.fields["QB_Discount_Rate__c"] == 0.1235
+    assert record.fields["QB_Email__c"] == "Amy@Example.com"
+    assert record.fields["Rating"] == "2"
+    assert record.fields["QB_Terms__c"] == "Net 30"
+
+
+def test_create_only_and_update_only_fields_can_be_mapped():
+    # Salesforce applies each on the upsert that can write it (insert or update).
+    record = build_record(
+        CUSTOMER,
+        mapping(fm("Id", "QB_First_Id__c"), fm("DisplayName", "QB_Last_Seen__c")),
+        DESCRIBE,
+        REALM,
+        PARENTS,
+    )
+    assert record.fields["QB_First_Id__c"] == "1"
+    assert record.fields["QB_Last_Seen__c"] == "Amy's Bird Sanctuary"
+
+
+@pytest.mark.parametrize("qb", [{"DisplayName": "No Id"}, {"Id": "", "DisplayName": "Empty"}])
+def test_a_record_without_id_is_a_mapping_error(qb):
+    with pytest.raises(MappingError, match="QuickBooks Customer record has no Id"):
+        build_record(qb, mapping(fm("DisplayName", "Name")), DESCRIBE, REALM, PARENTS)
+
+
+def test_customer_ref_value_path_names_the_reference():
+    # An invoice's `CustomerRef.value` mapped onto a text field carries the customer's key.
+    invoice = {"Id": "130", "CustomerRef": {"value": "58", "name": "Amy's Bird Sanctuary"}}
+    record = build_record(
+        invoice,
+        mapping(
+            fm("CustomerRef.value", "QB_Customer__c", reference_to="Customer"),
+            qb_object="Invoice",
+        ),
+        DESCRIBE,
+        REALM,
+        PARENTS,
+    )
+    assert record.fields["QB_Customer__c"] == f"{REALM}-Customer-58"
