@@ -126,6 +126,27 @@ def test_rotation_re_encrypts_with_the_newest_key(engine: Engine) -> None:
         TokenVault(TokenRows(engine), [old]).get("9130")
 
 
+def test_rotation_keeps_each_company_its_own_tokens(engine: Engine) -> None:
+    # Several connected companies: after the rotation each still holds its own tokens.
+    old, new = key(), key()
+    realms = ("9130", "4620", "1185")
+    for realm in realms:
+        TokenVault(TokenRows(engine), [old]).save(
+            tokens(realm, access_token=f"access-{realm}", refresh_token=f"refresh-{realm}")
+        )
+
+    assert TokenVault(TokenRows(engine), [new, old]).rotate() == 3
+
+    only_new = TokenVault(TokenRows(engine), [new])
+    for realm in realms:
+        stored = only_new.get(realm)
+        assert (stored.realm_id, stored.access_token, stored.refresh_token) == (
+            realm,
+            f"access-{realm}",
+            f"refresh-{realm}",
+        )
+
+
 def test_wrong_key_gives_a_clear_error(engine: Engine) -> None:
     TokenVault(TokenRows(engine), [key()]).save(tokens())
     stranger = TokenVault(TokenRows(engine), [key()])
