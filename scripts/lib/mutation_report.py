@@ -42,19 +42,19 @@ def _change(module: cst.Module, mutant: str, source: Path) -> tuple[int, str]:
     mutated = cst.Module([mutmut_cli.read_mutant_function(module, mutant)]).code.splitlines()
     function, class_name = mutmut_cli.orig_function_and_class_names_from_key(mutant)
     start, end = _function_lines(source, function, class_name)
-    changed_old, changed_new = "", "(the mutant removes lines)"
+    changed_old, changed_new = "", ""
     matcher = difflib.SequenceMatcher(a=original, b=mutated, autojunk=False)
-    for tag, a_start, _a_end, b_start, b_end in matcher.get_opcodes():
+    for tag, a_start, a_end, b_start, b_end in matcher.get_opcodes():
         if tag != "equal":
-            changed_old = original[a_start] if a_start < len(original) else ""
-            if b_start < b_end:
-                changed_new = mutated[b_start].strip()
+            changed_old = original[a_start] if a_start < a_end else ""
+            changed_new = mutated[b_start].strip() if b_start < b_end else "(removed)"
             break
+    change = f"{changed_old.strip()}  →  {changed_new}"
     lines = source.read_text("utf-8").splitlines()
     for number in range(start, end + 1):
         if changed_old and lines[number - 1].rstrip() == changed_old.rstrip():
-            return number, changed_new
-    return start, changed_new
+            return number, change
+    return start, change
 
 
 def summarise(module_name: str, source: Path, results: Path) -> None:

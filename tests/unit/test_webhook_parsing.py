@@ -462,3 +462,163 @@ def test_data_that_is_not_an_object_is_refused(data: object) -> None:
     # Quarantined with a reason, not a crash of the webhook endpoint.
     with pytest.raises(UnparseablePayload, match="data is not a JSON object"):
         parse(cloud_body("e1", "7", data=data))
+
+
+# --- the quarantine reason names the place and the problem ----------------------------------
+
+
+def reason_of(body: bytes) -> str:
+    with pytest.raises(WebhookPayloadError) as raised:
+        parse(body)
+    return raised.value.reason
+
+
+def cloud_event(**fields: object) -> dict:
+    return {
+        "id": "x1",
+        "type": "qbo.customer.updated.v1",
+        "intuitaccountid": "1",
+        "intuitentityid": "2",
+        **fields,
+    }
+
+
+def legacy_entity(**fields: object) -> dict:
+    return {"name": "Customer", "id": "7", "operation": "Update", **fields}
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b" \n", "the body is empty"),
+        (
+            b'{"hello": "world"}',
+            "the body is neither a legacy eventNotifications object nor a CloudEvents array",
+        ),
+        (b'{"eventNotifications": {}}', "eventNotifications is not a JSON array"),
+        (
+            json.dumps([cloud_event(type=None)]).encode(),
+            "event 1 (id x1): type is missing or not text",
+        ),
+        (
+            json.dumps([cloud_event(intuitaccountid=True)]).encode(),
+            "event 1 (id x1): intuitaccountid is missing or not text",
+        ),
+        (
+            json.dumps([cloud_event(intuitentityid=" ")]).encode(),
+            "event 1 (id x1): intuitentityid is empty",
+        ),
+        (
+            json.dumps([cloud_event(intuitentityid="7\x00")]).encode(),
+            "event 1 (id x1): intuitentityid contains control characters",
+        ),
+        (
+            json.dumps([cloud_event(type="com.customer.updated.v1")]).encode(),
+            "event 1 (id x1): type 'com.customer.updated.v1' is not qbo.<entity>.<operation>.v1",
+        ),
+        (
+            json.dumps([cloud_event(type="qbo.customer.v1")]).encode(),
+            "event 1 (id x1): type 'qbo.customer.v1' is not qbo.<entity>.<operation>.v1",
+        ),
+        (
+            json.dumps([cloud_event(type="x" * 60)]).encode(),
+            f"event 1 (id x1): type '{'x' * 60}' is not qbo.<entity>.<operation>.v1",
+        ),
+        (
+            json.dumps([cloud_event(type="qbo.customer.updated.v" + "9" * 30)]).encode(),
+            f"event 1 (id x1): type version 'v{'9' * 19}' is not supported",
+        ),
+        (
+            json.dumps([cloud_event(type="qbo.customer.frobbed.v1")]).encode(),
+            "event 1 (id x1): unknown operation 'frobbed'",
+        ),
+        (
+            json.dumps([cloud_event(data={"deletedId": "9" * 65})]).encode(),
+            "event 1 (id x1): deletedId is longer than 64 characters",
+        ),
+        (
+            legacy_body(legacy_entity(), legacy_entity(name=None)),
+            "notification 1 entity 2: name is missing or not text",
+        ),
+        (
+            legacy_body(legacy_entity(id=[])),
+            "notification 1 entity 1: id is missing or not text",
+        ),
+        (
+            legacy_body(legacy_entity(operation=7.5)),
+            "notification 1 entity 1: operation is missing or not text",
+        ),
+        (
+            legacy_body(legacy_entity(lastUpdated=1757364751)),
+            "notification 1 entity 1: lastUpdated is not a timestamp",
+        ),
+        (
+            legacy_body(legacy_entity(lastUpdated="y" * 50)),
+            f"notification 1 entity 1: lastUpdated '{'y' * 40}' is not a timestamp",
+        ),
+        (
+            legacy_body(legacy_entity(name="Z" * 60)),
+            f"notification 1 entity 1: unknown entity '{'Z' * 60}'",
+        ),
+        (
+            legacy_body(legacy_entity(operation="W" * 50)),
+            f"notification 1 entity 1: unknown operation '{'W' * 40}'",
+        ),
+        (
+            legacy_body(legacy_entity(deletedId="9" * 65)),
+            "notification 1 entity 1: deletedId is longer than 64 characters",
+        ),
+        (legacy_body(42), "notification 1 entity 1 is not a JSON object"),
+        (
+            json.dumps({"eventNotifications": [{"realmId": None}]}).encode(),
+            "notification 1: realmId is missing or not text",
+        ),
+    ],
+)
+def test_the_reason_names_the_place_and_the_problem(body: bytes, reason: str) -> None:
+    # The reason is what an operator reads on the quarantined body: it must point at the field.
+    assert reason_of(body) == reason
+
+
+def test_a_bad_notification_does_not_hide_the_next_ones() -> None:
+    good = {"realmId": "310687", "dataChangeEvent": {"entities": [legacy_entity()]}}
+    body = json.dumps({"eventNotifications": [42, good, good]}).encode()
+    with pytest.raises(UnparseablePayload) as raised:
+        parse(body)
+    assert raised.value.reason == "notification 1 is not a JSON object"
+    assert [event.entity_id for event in raised.value.events] == ["7", "7"]
+
+
+def test_a_malformed_event_keeps_the_good_ones_of_the_body() -> None:
+    body = json.dumps([cloud_event(), 42, cloud_event(id="x3", type="qbo.widget.created.v1")])
+    with pytest.raises(UnparseablePayload) as raised:
+        parse(body.encode())
+    assert raised.value.reason == (
+        "event 2 is not a JSON object; event 3 (id x3): unknown entity 'widget'"
+    )
+    assert [event.event_key for event in raised.value.events] == ["ce:x1"]
+
+
+@pytest.mark.parametrize("count", [10, 11, 13])
+def test_the_reason_lists_ten_problems_and_counts_the_rest(count: int) -> None:
+    reason = reason_of(json.dumps(list(range(count))).encode())
+    listed = "; ".join(f"event {n} is not a JSON object" for n in range(1, 11))
+    assert reason == (listed if count == 10 else f"{listed}; and {count - 10} more")
+
+
+def test_legacy_entity_without_a_time() -> None:
+    # No lastUpdated (or an empty one): no time, and the dedupe key ends with an empty field.
+    for entity in (legacy_entity(), legacy_entity(lastUpdated="")):
+        (event,) = parse(legacy_body(entity))
+        assert event.occurred_at is None
+        assert event.event_key == "legacy:310687:Customer:7:Update:"
+
+
+def test_a_time_without_offset_is_utc() -> None:
+    (event,) = parse(legacy_body(legacy_entity(lastUpdated="2025-09-08T20:52:31")))
+    assert event.occurred_at == datetime(2025, 9, 8, 20, 52, 31, tzinfo=UTC)
+
+
+def test_an_empty_deleted_id_is_no_merge() -> None:
+    (event,) = parse(legacy_body(legacy_entity(deletedId="")))
+    assert event.deleted_id is None
