@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
@@ -366,32 +366,19 @@ def _as_integer(value: Any) -> int:
 
 
 def _parse_datetime(text: str) -> datetime:
-    parsed = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    # QuickBooks times carry their offset; one without is taken as UTC.
+    # ISO 8601 with `Z`, an offset, or only a date (midnight); QuickBooks times carry their
+    # offset, one without is taken as UTC.
+    parsed = datetime.fromisoformat(text.strip())
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _as_date(value: Any) -> str:
-    if isinstance(value, datetime):
-        return value.date().isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    text = _as_text(value).strip()
-    if len(text) == 10:
-        return date.fromisoformat(text).isoformat()
     # A QuickBooks timestamp keeps the calendar day of its own offset.
-    return _parse_datetime(text).date().isoformat()
+    return _parse_datetime(_as_text(value)).date().isoformat()
 
 
 def _as_datetime(value: Any) -> str:
-    if isinstance(value, datetime):
-        moment = value if value.tzinfo else value.replace(tzinfo=UTC)
-    else:
-        text = _as_text(value).strip()
-        if len(text) == 10:
-            moment = datetime.combine(date.fromisoformat(text), datetime.min.time(), tzinfo=UTC)
-        else:
-            moment = _parse_datetime(text)
+    moment = _parse_datetime(_as_text(value))
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 

@@ -49,6 +49,8 @@ def _change(module: cst.Module, mutant: str, source: Path) -> tuple[int, str]:
             changed_old = original[a_start] if a_start < a_end else ""
             changed_new = mutated[b_start].strip() if b_start < b_end else "(removed)"
             break
+    if not changed_old and not changed_new:
+        return start, "(no change: mutmut wrote the function unchanged)"
     change = f"{changed_old.strip()}  →  {changed_new}"
     lines = source.read_text("utf-8").splitlines()
     for number in range(start, end + 1):

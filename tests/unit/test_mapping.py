@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import copy
+import time
+from datetime import UTC, datetime
 
 import pytest
 
+from qbsync.events import Version
 from qbsync.mapping import (
     FieldMapping,
     MappingError,
@@ -14,6 +17,7 @@ from qbsync.mapping import (
     SObjectDescribe,
     build_record,
     parse_qb_time,
+    record_version,
 )
 from tests.support.builders import quickbooks_sample
 
@@ -63,6 +67,15 @@ ACCOUNT_DESCRIBE = {
         sf_field("QB_First_Id__c", "string", 40, createable=True, updateable=False),
         sf_field("QB_Last_Seen__c", "string", 40, createable=False, updateable=True),
         sf_field("QB_Customer__c", "string", 255),
+        sf_field(
+            "QB_Owner__c",
+            "reference",
+            18,
+            relationshipName="QB_Owner__r",
+            referenceTo=["Contact", "Lead"],
+        ),
+        sf_field("QB_Parent__c", "reference", 18, referenceTo=["Account"]),
+        sf_field("QB_Logo__c", "base64", 0),
     ],
 }
 DESCRIBE = SObjectDescribe.from_json(ACCOUNT_DESCRIBE)
@@ -383,3 +396,186 @@ def test_customer_ref_value_path_names_the_reference():
         PARENTS,
     )
     assert record.fields["QB_Customer__c"] == f"{REALM}-Customer-58"
+
+
+def build(qb, *field_mappings, parents=PARENTS):
+    return build_record(qb, mapping(*field_mappings), DESCRIBE, REALM, parents)
+
+
+def refusal(qb, *field_mappings, parents=PARENTS):
+    with pytest.raises(MappingError) as raised:
+        build(qb, *field_mappings, parents=parents)
+    return str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("qb", "field_mapping", "message"),
+    [
+        (
+            {"Id": "7", "Flag": "maybe"},
+            fm("Flag", "QB_Active__c"),
+            "Flag value 'maybe' cannot be written to Account.QB_Active__c (boolean): "
+            "not true/false",
+        ),
+        (
+            {"Id": "7", "Flag": "x" * 100},
+            fm("Flag", "QB_Active__c"),
+            f"Flag value '{'x' * 56}... cannot be written to Account.QB_Active__c (boolean): "
+            "not true/false",
+        ),
+        (
+            {"Id": "7", "Flag": "x" * 58},
+            fm("Flag", "QB_Active__c"),
+            f"Flag value '{'x' * 58}' cannot be written to Account.QB_Active__c (boolean): "
+            "not true/false",
+        ),
+        (
+            {"Id": "7", "Active": True},
+            fm("Active", "AnnualRevenue"),
+            "Active value True cannot be written to Account.AnnualRevenue (currency): "
+            "a true/false value is not a number",
+        ),
+        (
+            {"Id": "7", "Amount": "NaN"},
+            fm("Amount", "AnnualRevenue"),
+            "Amount value 'NaN' cannot be written to Account.AnnualRevenue (currency): "
+            "not a finite number",
+        ),
+        (
+            {"Id": "7", "Staff": "12.5"},
+            fm("Staff", "NumberOfEmployees"),
+            "Staff value '12.5' cannot be written to Account.NumberOfEmployees (int): "
+            "not a whole number",
+        ),
+        (
+            {"Id": "7", "BillAddr": {"City": "Bayshore"}},
+            fm("BillAddr", "BillingCity"),
+            "BillAddr value {'City': 'Bayshore'} cannot be written to Account.BillingCity "
+            "(string): a QuickBooks object or list is not a single value; map one of its fields",
+        ),
+        (
+            {"Id": "7", "Logo": "iVBOR"},
+            fm("Logo", "QB_Logo__c"),
+            "Account.QB_Logo__c has type base64, which a QuickBooks field cannot fill "
+            "(mapped from Logo)",
+        ),
+        (
+            {"Id": "7", "Name": "Amy"},
+            fm("Name", "Name", transform="Titlecase"),
+            "unknown Transform__c 'Titlecase'",
+        ),
+        (
+            {"Id": "7", "TaxRef": {"value": "2"}},
+            fm("TaxRef", "NumberOfEmployees", reference_to="TaxCode"),
+            f"TaxRef value '{REALM}-TaxCode-2' cannot be written to "
+            "Account.NumberOfEmployees (int): ",
+        ),
+        (
+            {"Id": "7", "ParentRef": {"value": "58"}},
+            fm("ParentRef", "QB_Owner__c", reference_to="Customer"),
+            "Account.QB_Owner__c looks up Contact, Lead, but QuickBooks Customer is mapped "
+            "to Account",
+        ),
+        (
+            {"Id": "7", "ParentRef": {"value": "58"}},
+            fm("ParentRef", "QB_Parent__c", reference_to="Customer"),
+            "Account.QB_Parent__c has no relationship name",
+        ),
+    ],
+)
+def test_the_error_says_which_value_cannot_go_where(qb, field_mapping, message):
+    # The message is what the sync log shows the admin who has to fix the mapping.
+    assert refusal(qb, field_mapping).startswith(message)
+    if not message.endswith(": "):
+        assert refusal(qb, field_mapping) == message
+
+
+def test_a_string_exactly_as_long_as_the_field_is_not_cut():
+    record = build({"Id": "7", "City": "X" * 40}, fm("City", "BillingCity"))
+    assert record.fields["BillingCity"] == "X" * 40
+    assert record.warnings == []
+
+
+def test_true_and_false_into_a_text_field():
+    record = build(
+        {"Id": "7", "Active": True, "Taxable": False},
+        fm("Active", "Name"),
+        fm("Taxable", "BillingCity"),
+    )
+    assert (record.fields["Name"], record.fields["BillingCity"]) == ("true", "false")
+
+
+def test_an_empty_reference_takes_the_default_parent_or_is_left_out():
+    reference = {"qb_type": "reference", "reference_to": "Customer"}
+    empty = {"Id": "7", "ParentRef": {"value": ""}}
+    assert "Parent" not in build(empty, fm("ParentRef", "ParentId", **reference)).fields
+    assert (
+        "Parent"
+        not in build(empty, fm("ParentRef", "ParentId", default_value="", **reference)).fields
+    )
+    for qb in (empty, {"Id": "7"}):
+        record = build(qb, fm("ParentRef", "ParentId", default_value="58", **reference))
+        assert record.fields["Parent"] == {"QB_External_Id__c": f"{REALM}-Customer-58"}
+
+
+@pytest.fixture
+def server_in_los_angeles(monkeypatch):
+    """The middleware's host runs in another time zone than UTC."""
+    monkeypatch.setenv("TZ", "America/Los_Angeles")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.usefixtures("server_in_los_angeles")
+@pytest.mark.parametrize(
+    ("text", "moment", "day"),
+    [
+        ("2014-09-11T16:48:43-07:00", "2014-09-11T23:48:43.000Z", "2014-09-11"),
+        ("2014-09-11T23:48:43Z", "2014-09-11T23:48:43.000Z", "2014-09-11"),
+        ("2014-09-11T23:48:43", "2014-09-11T23:48:43.000Z", "2014-09-11"),
+        ("2014-09-11", "2014-09-11T00:00:00.000Z", "2014-09-11"),
+        (" 2014-09-12T01:00:00+05:00 ", "2014-09-11T20:00:00.000Z", "2014-09-12"),
+    ],
+)
+def test_times_and_dates_whatever_the_servers_time_zone(text, moment, day):
+    # A time without offset is UTC and a date is midnight UTC, not the server's local time.
+    record = build(
+        {"Id": "7", "When": text}, fm("When", "QB_Created__c"), fm("When", "QB_Since__c")
+    )
+    assert record.fields["QB_Created__c"] == moment
+    assert record.fields["QB_Since__c"] == day
+
+
+@pytest.mark.usefixtures("server_in_los_angeles")
+def test_parse_qb_time_without_offset_is_utc_whatever_the_servers_time_zone():
+    assert parse_qb_time("2015-07-01T10:14:15") == datetime(2015, 7, 1, 10, 14, 15, tzinfo=UTC)
+    assert parse_qb_time("2015-07-01T10:14:15-07:00").utcoffset().total_seconds() == 0
+
+
+@pytest.mark.parametrize(
+    ("record", "version"),
+    [
+        (
+            {"SyncToken": "3", "MetaData": {"LastUpdatedTime": "2015-07-01T10:14:15-07:00"}},
+            Version(datetime(2015, 7, 1, 17, 14, 15, tzinfo=UTC), 3),
+        ),
+        (
+            {"MetaData": {"LastUpdatedTime": "2015-07-01T17:14:15Z"}},
+            Version(datetime(2015, 7, 1, 17, 14, 15, tzinfo=UTC), -1),
+        ),
+        (
+            {"SyncToken": "abc", "MetaData": {"LastUpdatedTime": "2015-07-01T17:14:15Z"}},
+            Version(datetime(2015, 7, 1, 17, 14, 15, tzinfo=UTC), -1),
+        ),
+        ({"SyncToken": "3"}, None),
+        ({"SyncToken": "3", "MetaData": None}, None),
+        ({"SyncToken": "3", "MetaData": {"CreateTime": "2015-07-01T17:14:15Z"}}, None),
+    ],
+)
+def test_record_version_is_last_updated_time_and_sync_token(record, version):
+    # A record without a token sorts before token 0 of the same second.
+    assert record_version(record) == version
+    if version is not None:
+        assert record_version(record).sync_token == version.sync_token
