@@ -430,6 +430,12 @@ def refusal(qb, *field_mappings, parents=PARENTS):
             "not true/false",
         ),
         (
+            {"Id": "7", "Flag": "x" * 59},
+            fm("Flag", "QB_Active__c"),
+            f"Flag value '{'x' * 56}... cannot be written to Account.QB_Active__c (boolean): "
+            "not true/false",
+        ),
+        (
             {"Id": "7", "Active": True},
             fm("Active", "AnnualRevenue"),
             "Active value True cannot be written to Account.AnnualRevenue (currency): "
