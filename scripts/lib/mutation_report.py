@@ -54,7 +54,7 @@ def _change(module: cst.Module, mutant: str, source: Path) -> tuple[int, str]:
     change = f"{changed_old.strip()}  →  {changed_new}"
     lines = source.read_text("utf-8").splitlines()
     for number in range(start, end + 1):
-        if changed_old and lines[number - 1].rstrip() == changed_old.rstrip():
+        if changed_old and lines[number - 1].strip() == changed_old.strip():
             return number, change
     return start, change
 
@@ -102,7 +102,10 @@ def table(results: Path) -> None:
     rows = [json.loads(line) for line in results.read_text("utf-8").splitlines() if line]
     columns = ["module", "generated", "killed", "survived", "timed out", "score"]
     cells = [
-        [row["module"], *(str(row[c]) for c in columns[1:5]), _score(row["score"])] for row in rows
+        [row["module"], "mutmut failed (see its log)", "", "", "", ""]
+        if row.get("failed")
+        else [row["module"], *(str(row[c]) for c in columns[1:5]), _score(row["score"])]
+        for row in rows
     ]
     widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
     print("| " + " | ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)) + " |")

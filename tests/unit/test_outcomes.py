@@ -119,6 +119,22 @@ def test_what_the_ledger_and_the_sync_log_say():
         assert EXAMPLES[kind].ledger_message == EXAMPLES[kind].log_message
 
 
+def test_an_outcome_carries_its_message_and_the_record_it_touched():
+    done = Done("updated", salesforce_id="001000000000001AAA")
+    assert (str(done), done.message, done.salesforce_id) == (
+        "updated",
+        "updated",
+        "001000000000001AAA",
+    )
+    until = datetime(2026, 3, 2, 12, 1, 30, tzinfo=UTC)
+    wait = WaitForRealm(until, "QuickBooks throttled the company")
+    assert (str(wait), wait.until, wait.salesforce_id) == (
+        "QuickBooks throttled the company",
+        until,
+        None,
+    )
+
+
 # --- attempts --------------------------------------------------------------------------------
 
 

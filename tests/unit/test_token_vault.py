@@ -162,11 +162,20 @@ def test_wrong_key_gives_a_clear_error(engine: Engine) -> None:
 
 @pytest.mark.parametrize(
     ("keys", "message"),
-    [([], "QBSYNC_ENCRYPTION_KEY is not set"), (["not-a-key"], "key #1 is not a Fernet key")],
+    [
+        ([], "QBSYNC_ENCRYPTION_KEY is not set; make a key with `qbsync keygen`"),
+        (
+            ["not-a-key"],
+            "QBSYNC_ENCRYPTION_KEY key #1 is not a Fernet key (32 url-safe base64 bytes); "
+            "make one with `qbsync keygen`",
+        ),
+    ],
 )
 def test_missing_or_malformed_key_is_refused(engine: Engine, keys: list, message: str) -> None:
-    with pytest.raises(TokenVaultError, match=message):
+    # The admin is told how to make a key.
+    with pytest.raises(TokenVaultError) as raised:
         TokenVault(TokenRows(engine), keys)
+    assert str(raised.value) == message
 
 
 def test_save_get_delete_realms(engine: Engine) -> None:
@@ -186,7 +195,13 @@ def test_save_get_delete_realms(engine: Engine) -> None:
 
 @pytest.mark.parametrize(
     ("expires_in", "refreshed"),
-    [(timedelta(minutes=10), False), (timedelta(minutes=4), True), (-timedelta(hours=2), True)],
+    [
+        (timedelta(minutes=10), False),
+        (timedelta(minutes=5, seconds=1), False),
+        (timedelta(minutes=5), True),  # the 5-minute margin is reached
+        (timedelta(minutes=4), True),
+        (-timedelta(hours=2), True),
+    ],
 )
 def test_refreshes_ahead_of_expiry(engine: Engine, expires_in: timedelta, refreshed: bool) -> None:
     vault = TokenVault(TokenRows(engine), [key()], clock=lambda: NOW)
@@ -394,3 +409,88 @@ def test_rows_are_readable_by_plain_sql(engine: Engine) -> None:
     with engine.connect() as conn:
         status = conn.execute(select(qb_tokens.c.status)).scalar_one()
     assert status == "connected"
+
+
+def test_the_undecryptable_message_says_what_to_do(engine: Engine) -> None:
+    TokenVault(TokenRows(engine), [key()]).save(tokens())
+    with pytest.raises(TokenVaultError) as raised:
+        TokenVault(TokenRows(engine), [key()]).get("9130")
+    assert str(raised.value) == (
+        "The stored QuickBooks tokens of realm 9130 cannot be decrypted with any key in "
+        "QBSYNC_ENCRYPTION_KEY; keep the key that encrypted them in the list (newest first) "
+        "until `qbsync rotate-keys` has run"
+    )
+
+
+def test_a_company_never_connected_is_named(engine: Engine) -> None:
+    vault = TokenVault(TokenRows(engine), [key()], clock=lambda: NOW)
+    with pytest.raises(QuickBooksAuthError) as raised:
+        vault.access_token("5555", FakeRefresher())
+    assert str(raised.value) == "No QuickBooks tokens stored for realm 5555; connect the company"
+
+
+@pytest.mark.parametrize(
+    ("reason", "shown"), [("consent revoked", "consent revoked"), ("", "authorization lost")]
+)
+def test_a_company_marked_for_reconnection_is_held(engine: Engine, reason: str, shown: str) -> None:
+    vault = TokenVault(TokenRows(engine), [key()], clock=lambda: NOW)
+    vault.save(tokens())
+    vault.save(tokens("4620"))
+    refresher = FakeRefresher()
+
+    vault.mark_reconnect_required("9130", reason)
+
+    with pytest.raises(QuickBooksAuthError) as raised:
+        vault.access_token("9130", refresher)
+    assert str(raised.value) == (
+        f"QuickBooks realm 9130 needs a new consent (Reconnect): {shown} (code reconnect_required)"
+    )
+    assert raised.value.fault_code == "reconnect_required"
+    assert refresher.calls == []
+    held = vault.connection("9130")
+    assert (held.status, held.last_error) == ("reconnect_required", reason)
+    assert vault.connection("4620").status == "connected"  # the other company is untouched
+    assert vault.access_token("4620", refresher) == ACCESS
+
+
+def test_the_connection_shows_the_stored_dates(engine: Engine) -> None:
+    # What the connections page lists: environment, expiry dates, when connected and refreshed.
+    later = NOW + timedelta(minutes=30)
+    now = [NOW]
+    vault = TokenVault(TokenRows(engine), [key()], clock=lambda: now[0])
+    vault.save(tokens(environment="production", expires_in=timedelta(0)))
+    now[0] = later
+    vault.access_token("9130", FakeRefresher())
+
+    connection = vault.connection("9130")
+    assert connection.environment == "production"
+    assert connection.access_expires_at == NOW + timedelta(hours=1)
+    assert connection.refresh_expires_at == NOW + timedelta(days=100)
+    assert connection.refresh_hard_expires_at == NOW + timedelta(days=5 * 365)
+    assert (connection.connected_at, connection.refreshed_at) == (NOW, later)
+    stored = vault.get("9130")
+    assert (stored.environment, stored.refresh_expires_at) == (
+        "production",
+        NOW + timedelta(days=100),
+    )
+
+
+def test_refreshes_and_lost_consent_are_logged_with_the_realm(
+    engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO", logger="qbsync")
+    vault = TokenVault(TokenRows(engine), [key()], clock=lambda: NOW)
+    vault.save(tokens(expires_in=timedelta(0)))
+    vault.save(tokens("4620", expires_in=timedelta(0)))
+    vault.access_token("9130", FakeRefresher())
+    refused = QuickBooksAuthError("Intuit: invalid_grant", fault_code="invalid_grant")
+    with pytest.raises(QuickBooksAuthError):
+        vault.access_token("4620", FakeRefresher(refused))
+
+    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
+        ("INFO", "Refreshed the QuickBooks access token of realm 9130"),
+        (
+            "WARNING",
+            "QuickBooks realm 4620 needs a new consent: Intuit: invalid_grant (code invalid_grant)",
+        ),
+    ]

@@ -88,3 +88,8 @@ def test_an_older_change_with_a_higher_sync_token_is_not_applied(
     versions.record_many("r1", "Customer", {"1": Version(SECOND, 2)})
     versions.record_many("r1", "Customer", {"1": Version(SECOND - timedelta(minutes=1), 9)})
     assert versions.applied_many("r1", "Customer", ["1"]) == {"1": Version(SECOND, 2)}
+
+
+def test_only_the_records_asked_for_are_returned(versions: AppliedVersions) -> None:
+    versions.record_many("r1", "Customer", {"1": Version(SECOND), "2": Version(SECOND, 4)})
+    assert versions.applied_many("r1", "Customer", ["2", "9"]) == {"2": Version(SECOND, 4)}

@@ -425,3 +425,39 @@ def test_unsettled_counts_the_events_not_done_or_skipped(ledger: EventLedger) ->
     assert ledger.unsettled("r1", "Customer", "cdc") == Unsettled(1, late)
     assert ledger.unsettled("r1", "Vendor", "cdc") == Unsettled(0, None)
     assert ledger.unsettled("r2", "Customer", "cdc") == Unsettled(0, None)
+
+
+# --- summary --------------------------------------------------------------------------------
+
+
+def test_summary_counts_what_an_operator_watches(ledger: EventLedger) -> None:
+    # A backlog drains: failed events still due a retry are told apart from those given up.
+    legacy = ChangeEvent("r1", "Customer", "9", "Update", NOW, "legacy:r1:9", source="legacy")
+    ledger.add([event("1"), event("2"), event("3"), event("4"), event("5"), legacy])
+    assert ledger.summary() == {
+        "pending": 6,
+        "claimed": 0,
+        "done": 0,
+        "skipped": 0,
+        "failed": 0,
+        "dead": 0,
+        "retrying": 0,
+        "total": 6,
+        "source_cloudevents": 5,
+        "source_legacy": 1,
+    }
+    claimed = ids(ledger.claim("w1", 10, LEASE, now=NOW))
+    ledger.mark_done(claimed[:1])
+    ledger.mark_failed(claimed[1:2], "HTTP 503", NOW + timedelta(minutes=1))
+    ledger.mark_failed(claimed[2:3], "bad mapping", None)
+    ledger.mark_dead(claimed[3:4], "gave up")
+    summary = ledger.summary()
+    assert {state: summary[state] for state in ("done", "failed", "retrying", "dead")} == {
+        "done": 1,
+        "failed": 1,
+        "retrying": 1,
+        "dead": 1,
+    }
+    assert summary["total"] == 6
+    assert summary["claimed"] == len(claimed) - 4
+    assert summary["pending"] == 6 - len(claimed)

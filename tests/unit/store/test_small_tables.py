@@ -51,3 +51,22 @@ def test_an_oauth_nonce_is_used_once_within_its_lifetime(database) -> None:
     assert states.use("fresh", NOW + timedelta(minutes=2), ttl) is False  # a replay
     assert states.use("old", NOW, ttl) is False  # expired
     assert states.use("unknown", NOW, ttl) is False
+
+
+def test_watermarks_are_listed_in_entity_order(database) -> None:
+    # Saved in any order, listed by realm then entity (the reconcile status reads them so).
+    marks = Watermarks(database)
+    for entity in ("Vendor", "Invoice", "Customer"):
+        marks.save(Watermark("r1", entity, NOW, NOW), NOW)
+    assert [m.entity for m in marks.all()] == ["Customer", "Invoice", "Vendor"]
+    assert [m.entity for m in marks.all("r1")] == ["Customer", "Invoice", "Vendor"]
+
+
+def test_using_one_oauth_nonce_leaves_the_others_usable(database) -> None:
+    # Two admins connecting at once: the first callback must not spend the second's state.
+    states = OAuthStates(database)
+    ttl = timedelta(minutes=10)
+    states.add("first", NOW)
+    states.add("second", NOW)
+    assert states.use("first", NOW, ttl) is True
+    assert states.use("second", NOW, ttl) is True
