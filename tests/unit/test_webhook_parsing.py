@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -622,3 +623,15 @@ def test_a_time_without_offset_is_utc() -> None:
 def test_an_empty_deleted_id_is_no_merge() -> None:
     (event,) = parse(legacy_body(legacy_entity(deletedId="")))
     assert event.deleted_id is None
+
+
+def test_times_are_utc_whatever_the_servers_time_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The ledger orders and shows change times in UTC, also on a host set to another zone.
+    monkeypatch.setenv("TZ", "America/Los_Angeles")
+    time.tzset()
+    try:
+        (event,) = parse(legacy_body(legacy_entity(lastUpdated="2025-09-08T13:52:31-0700")))
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert event.occurred_at.isoformat() == "2025-09-08T20:52:31+00:00"
