@@ -11,6 +11,7 @@ import pytest
 from simple_salesforce import format_soql
 
 from qbsync.salesforce.schema import external_id
+from qbsync_sandbox.probes import deliveries_idle
 from qbsync_sandbox.stack import wait_until
 from tests.support.paths import SCRIPTS
 
@@ -152,8 +153,14 @@ def test_duplicated_and_reordered_webhooks_give_one_correct_record(stack, sf, ma
         customer["Id"],
         where=format_soql("Name = {}", final["DisplayName"]),
     )
+    # The Account can converge through CDC reconciliation before the chaotic webhooks are all
+    # served: wait for the deliveries themselves, then check nothing was duplicated in Salesforce.
+    wait_until(
+        lambda: deliveries_idle(stack) and stack.qbo("GET", "/deliveries")["duplicated"] > 0,
+        timeout=60,
+        what="the duplicated and reordered webhooks to be delivered",
+    )
     assert len(accounts(sf, stack, "Customer", customer["Id"])) == 1
-    assert stack.qbo("GET", "/deliveries")["duplicated"] > 0
 
 
 def test_missing_required_field_is_a_failed_sync_log(stack, sf, mappings):
