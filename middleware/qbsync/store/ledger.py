@@ -343,10 +343,9 @@ class EventLedger:
 
     def counts(self) -> dict[str, int]:
         """Number of events per state (every state present, zero when empty)."""
-        statement = select(events.c.state, func.count()).group_by(events.c.state)
-        counts = dict.fromkeys(STATES, 0)
-        with transaction(self.engine) as connection:
-            counts.update({state: count for state, count in connection.execute(statement)})
+        summary = self.summary()
+        counts = {state: summary[state] for state in STATES}
+        counts["failed"] += summary["retrying"]
         return counts
 
     def summary(self) -> dict[str, int]:
