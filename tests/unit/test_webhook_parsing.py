@@ -315,17 +315,99 @@ def test_cloudevents_multi_realm() -> None:
 
 
 def test_cloudevents_employee_created_alternative_ids() -> None:
-    # Unknown `data` keys are hints only: ignored.
+    # Intuit's own sample, verbatim with its masking (developer.intuit.com/app/developer/qbo/
+    # docs/develop/webhooks/data-objects, "Employee created"): `intuitentityid` is the payroll
+    # id, the QuickBooks record is named in `data.alternative_ids` (after the last `:`).
     check_webhook(
         "cloudevents_employee_created_alternative_ids",
         cloud(
             "Employee",
-            "55",
+            "400000011",
             "Create",
-            "2025-12-04T15:30:00Z",
-            "9e8d7c6b-5a49-4382-a1b0-c9d8e7f6a5b4",
+            "2026-02-24T15:28:19.91Z",
+            "*-*********-***************-PayrollEmployee-000000011",
+            realm_id="9341455*********",
         ),
     )
+
+
+@pytest.mark.parametrize(
+    ("alternatives", "reason"),
+    [
+        ("{}", "data.alternative_ids is not a JSON array"),
+        ('["x"]', "data.alternative_ids item 1 is not an object"),
+        ('[{"namespace": "Intuit.a.b"}]', "data.alternative_ids item 1 id is missing or not text"),
+        ('[{"id": "abc:"}]', "data.alternative_ids item 1 id 'abc:' names no record"),
+    ],
+)
+def test_malformed_alternative_ids_are_refused(alternatives: str, reason: str) -> None:
+    body = (
+        '[{"specversion": "1.0", "id": "e1", "source": "intuit.x", "type": '
+        '"qbo.employee.updated.v1", "time": "2026-02-24T15:28:19Z", "intuitentityid": '
+        f'"000000011", "intuitaccountid": "{REALM}", "data": {{"alternative_ids": {alternatives}}}}}]'
+    ).encode()
+    with pytest.raises(UnparseablePayload) as raised:
+        parse(body)
+    assert raised.value.reason == f"event 1 (id e1): {reason}"
+
+
+def test_empty_alternative_ids_keep_the_entity_id() -> None:
+    body = (
+        '[{"specversion": "1.0", "id": "e2", "source": "intuit.x", "type": '
+        '"qbo.employee.updated.v1", "time": "2026-02-24T15:28:19Z", "intuitentityid": "55", '
+        f'"intuitaccountid": "{REALM}", "data": {{"alternative_ids": []}}}}]'
+    ).encode()
+    assert [event.entity_id for event in parse(body)] == ["55"]
+
+
+def test_cloudevents_invoice_voided() -> None:
+    # Intuit does not document the word; third-party clients send `voided` as well as `void`.
+    check_webhook(
+        "cloudevents_invoice_voided",
+        cloud(
+            "Invoice",
+            "131",
+            "Void",
+            "2025-12-04T16:05:00Z",
+            "1e2d3c4b-5a69-4788-9766-554433221100",
+        ),
+    )
+
+
+def test_legacy_last_updated_in_epoch_milliseconds() -> None:
+    # Intuit's 2025 webhooks webinar Q&A (IntuitDeveloper/SampleApp-Webhooks-Java-Cloudevents,
+    # webinar-qa/2025-02-05-webhooks-webinar.md): legacy lastUpdated can be epoch milliseconds.
+    check_webhook(
+        "legacy_customer_update_epoch_millis",
+        ChangeEvent(
+            "310687",
+            "Customer",
+            "1234",
+            "Update",
+            at("2025-09-08T20:52:31.657Z"),
+            "legacy:310687:Customer:1234:Update:1757364751657",
+            source="legacy",
+        ),
+    )
+
+
+@pytest.mark.parametrize("value", ['"1757364751657"', "1757364751657"])
+def test_epoch_milliseconds_as_text_or_number(value: str) -> None:
+    body = (
+        '{"eventNotifications": [{"realmId": "1", "dataChangeEvent": {"entities": [{"id": "2", '
+        f'"operation": "Update", "name": "Customer", "lastUpdated": {value}}}]}}}}]}}'
+    ).encode()
+    assert parse(body)[0].occurred_at == at("2025-09-08T20:52:31.657Z")
+
+
+def test_epoch_milliseconds_out_of_range_are_refused() -> None:
+    body = (
+        b'{"eventNotifications": [{"realmId": "1", "dataChangeEvent": {"entities": [{"id": "2", '
+        b'"operation": "Update", "name": "Customer", "lastUpdated": 99999999999999999999}]}}]}'
+    )
+    with pytest.raises(UnparseablePayload) as raised:
+        parse(body)
+    assert "is not a time in epoch milliseconds" in raised.value.reason
 
 
 def test_cloudevents_single_event_object() -> None:
@@ -550,8 +632,13 @@ def legacy_entity(**fields: object) -> dict:
             "notification 1 entity 1: operation is missing or not text",
         ),
         (
-            legacy_body(legacy_entity(lastUpdated=1757364751)),
+            legacy_body(legacy_entity(lastUpdated=1757364751.5)),
             "notification 1 entity 1: lastUpdated is not a timestamp",
+        ),
+        (
+            # Seconds, not milliseconds: 1970 would be read; refused instead.
+            legacy_body(legacy_entity(lastUpdated=1757364751)),
+            "notification 1 entity 1: lastUpdated 1757364751 is not a time in epoch milliseconds",
         ),
         (
             legacy_body(legacy_entity(lastUpdated="y" * 50)),

@@ -4,8 +4,9 @@ Two formats reach the same URL (research/quickbooks.md §1), told apart by shape
 Content-Type:
 - legacy: `{"eventNotifications": [{"realmId", "dataChangeEvent": {"entities": [...]}}]}`;
 - CloudEvents: a JSON array of events with `type` = `qbo.<entity>.<operation>.v1`,
-  `intuitaccountid` (realm), `intuitentityid` and an optional `data` (`{}`, absent, or
-  `deletedid`/`deletedId` for a merge). One array may hold several realms.
+  `intuitaccountid` (realm), `intuitentityid` and an optional `data` (`{}`, absent,
+  `deletedid`/`deletedId` for a merge, `alternative_ids` for a payroll employee). One array
+  may hold several realms.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from typing import Any
 from qbsync.catalog import load_catalog
 from qbsync.events import ChangeEvent
 
-# Operation words of both formats → canonical operation. CloudEvents say `created`, `void`,
-# `emailed` (not "voided"); legacy says `Create`, `Void`, `Emailed` (research §1a, §1b).
+# Operation words of both formats → canonical operation. Legacy says `Create`, `Void`, `Emailed`
+# (research §1a); CloudEvents say `created`, `emailed`, and `void` or `voided`: Intuit does not
+# document the word and third-party clients use both (research, "Added after a review").
 OPERATION_WORDS: dict[str, str] = {
     "create": "Create",
     "created": "Create",
@@ -31,6 +33,7 @@ OPERATION_WORDS: dict[str, str] = {
     "merge": "Merge",
     "merged": "Merge",
     "void": "Void",
+    "voided": "Void",
     "emailed": "Emailed",
 }
 
@@ -138,10 +141,11 @@ def _cloud_event(item: Any, where: str) -> ChangeEvent:
         )
     if parts[3] != CLOUDEVENTS_TYPE_VERSION:
         raise UnsupportedEvent(f"{where}: type version {parts[3][:20]!r} is not supported")
+    entity = _entity(parts[1], where)
     return ChangeEvent(
         realm_id=realm_id,
-        entity=_entity(parts[1], where),
-        entity_id=entity_id,
+        entity=entity,
+        entity_id=_accounting_id(entity_id, data, where),
         operation=_operation(parts[2], where),
         occurred_at=occurred_at,
         event_key=f"ce:{event_id}",
@@ -234,17 +238,67 @@ def _text(value: Any, what: str, max_length: int = MAX_ID_LENGTH) -> str:
 
 
 def _timestamp(value: Any, what: str) -> datetime | None:
-    """Lenient ISO 8601: `…657Z`, `…-0700`, nine fractional digits; no zone means UTC."""
+    """Lenient ISO 8601 (`…657Z`, `…-0700`, nine fractional digits; no zone means UTC), or
+    milliseconds since the epoch, which Intuit's 2025 webhooks webinar Q&A says legacy
+    `lastUpdated` can be (SampleApp-Webhooks-Java-Cloudevents,
+    `webinar-qa/2025-02-05-webhooks-webinar.md`)."""
     if value is None or value == "":
         return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return _epoch_millis(value, what)
     if not isinstance(value, str):
         raise UnparseablePayload(f"{what} is not a timestamp")
+    if value.strip().isdigit():
+        return _epoch_millis(int(value), what)
     try:
         moment = datetime.fromisoformat(value.strip())
         # Year 1 or 9999 with an offset falls outside datetime's range once moved to UTC.
         return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     except (ValueError, OverflowError):
         raise UnparseablePayload(f"{what} {value[:40]!r} is not a timestamp") from None
+
+
+# Epoch milliseconds before 2000 are seconds (or junk) misread: QuickBooks Online is younger.
+_EARLIEST_EPOCH_MILLIS = 946_684_800_000
+
+
+def _epoch_millis(value: int, what: str) -> datetime:
+    try:
+        if value < _EARLIEST_EPOCH_MILLIS:
+            raise ValueError(value)
+        return datetime.fromtimestamp(value / 1000, tz=UTC)
+    except (ValueError, OverflowError, OSError):
+        raise UnparseablePayload(f"{what} {value} is not a time in epoch milliseconds") from None
+
+
+def _accounting_id(entity_id: str, data: dict[str, Any], where: str) -> str:
+    """The Accounting API id of the record an event is about.
+
+    Intuit's Employee sample (developer.intuit.com, webhooks "Understanding the data object",
+    research "Added after a review") carries the payroll id in `intuitentityid`
+    (`"000000011"`) and the QuickBooks record in `data.alternative_ids`:
+    `[{"id": "<masked>:400000011", "namespace": "Intuit.<masked>"}]`. UNCONFIRMED: that the
+    Accounting id is the part after the last `:` (Intuit masks the rest and names neither
+    part); a payroll id would find nothing and look like a delete, so the alternative wins.
+    """
+    alternatives = data.get("alternative_ids")
+    if alternatives is None:
+        return entity_id
+    if not isinstance(alternatives, list):
+        raise UnparseablePayload(f"{where}: data.alternative_ids is not a JSON array")
+    for number, alternative in enumerate(alternatives, start=1):
+        if not isinstance(alternative, dict):
+            raise UnparseablePayload(
+                f"{where}: data.alternative_ids item {number} is not an object"
+            )
+        raw = _text(alternative.get("id"), f"{where}: data.alternative_ids item {number} id", 200)
+        accounting_id = raw.rpartition(":")[2].strip()
+        if not accounting_id:
+            raise UnparseablePayload(
+                f"{where}: data.alternative_ids item {number} id {raw[:80]!r} names no record"
+            )
+        return _text(accounting_id, f"{where}: data.alternative_ids item {number} id")
+    return entity_id
 
 
 def _entity(name: str, where: str) -> str:
