@@ -186,8 +186,10 @@ def build_record(
 ) -> MappedRecord:
     """Upsert body for `qb_record` on `mapping.salesforce_object`.
 
-    Missing QuickBooks paths are left out (or take Default_Value__c when it is set), so a
-    partial record never blanks Salesforce fields it does not carry.
+    A QuickBooks path without a value takes Default_Value__c when it is set, else clears the
+    Salesforce field: QuickBooks returns only the properties that have values (Intuit,
+    "Deep dive into QuickBooks Online data queries", 2017-02-08), so an absent property is one
+    cleared in QuickBooks, and the old value must not stay in Salesforce.
     """
     record_id = str(qb_record.get("Id", ""))
     if not record_id:
@@ -226,13 +228,13 @@ def _map_field(
 
     if fm.reference_to:
         reference = _reference(qb_record, fm, target, describe, realm_id, parents)
-        if reference is not None:
-            mapped.fields.update(reference)
+        mapped.fields.update(reference if reference is not None else _cleared(target))
         return
 
     value = get_path(qb_record, fm.qb_field)
     if value is _MISSING or value is None:
         if fm.default_value is None:
+            mapped.fields.update(_cleared(target))
             return
         value = fm.default_value
     value = apply_transform(value, fm.transform)
@@ -243,6 +245,11 @@ def _map_field(
         )
         converted = converted[: target.length]
     mapped.fields[target.name] = converted
+
+
+def _cleared(target: SalesforceField) -> dict[str, Any]:
+    """The value that empties `target`: null, or false for a checkbox, which cannot hold null."""
+    return {target.name: False if target.type == "boolean" else None}
 
 
 def _reference(

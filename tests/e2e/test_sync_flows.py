@@ -68,6 +68,20 @@ def test_customer_create_then_update(stack, sf, mappings):
     )
 
 
+def test_a_field_cleared_in_quickbooks_is_cleared_in_salesforce(stack, sf, mappings):
+    # QuickBooks returns only properties with values: a cleared BillAddr is simply absent.
+    customer = stack.create_entity(
+        "Customer", {"DisplayName": unique("Clearing"), "BillAddr": {"City": "Bayshore"}}
+    )
+    stack.wait_for_record(
+        sf, "Account", "Customer", customer["Id"], where="BillingCity = 'Bayshore'"
+    )
+
+    stack.update_entity("Customer", customer["Id"], {"BillAddr": {}})
+
+    stack.wait_for_record(sf, "Account", "Customer", customer["Id"], where="BillingCity = null")
+
+
 def test_customer_delete_deactivates_the_account(stack, sf, mappings):
     customer = stack.create_entity("Customer", {"DisplayName": unique("Short-lived")})
     stack.wait_for_record(sf, "Account", "Customer", customer["Id"])

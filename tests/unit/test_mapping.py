@@ -126,21 +126,35 @@ def test_dotted_paths_types_and_external_id():
     assert record.warnings == []
 
 
-def test_missing_path_is_left_out_or_takes_the_default():
+def test_missing_path_clears_the_field_or_takes_the_default():
+    # QuickBooks leaves out properties without a value: an absent path was cleared there.
     record = build_record(
         CUSTOMER,
         mapping(
             fm("BillAddr.Country", "BillingPostalCode"),
             fm("WebAddr.URI", "Website", default_value="https://example.com"),
             fm("Notes", "Description"),
+            fm("Taxable", "QB_Active__c"),
         ),
         DESCRIBE,
         REALM,
         PARENTS,
     )
-    assert "BillingPostalCode" not in record.fields
+    assert record.fields["BillingPostalCode"] is None
     assert record.fields["Website"] == "https://example.com"
     assert record.fields["Description"] == "Note added via Update operation."
+    assert record.fields["QB_Active__c"] is True
+    without = {key: value for key, value in CUSTOMER.items() if key not in ("Taxable", "Level")}
+    cleared = build_record(
+        without,
+        mapping(fm("Taxable", "QB_Active__c"), fm("Level", "NumberOfEmployees")),
+        DESCRIBE,
+        REALM,
+        PARENTS,
+    )
+    # A checkbox cannot hold null in Salesforce: cleared means false.
+    assert cleared.fields["QB_Active__c"] is False
+    assert cleared.fields["NumberOfEmployees"] is None
 
 
 @pytest.mark.parametrize(
@@ -203,7 +217,7 @@ def test_reference_becomes_a_lookup_through_the_parents_external_id():
         assert "ParentId" not in record.fields
 
 
-def test_reference_without_value_is_left_out():
+def test_reference_without_value_clears_the_lookup():
     record = build_record(
         CUSTOMER,
         mapping(fm("ParentRef", "ParentId", qb_type="reference", reference_to="Customer")),
@@ -212,6 +226,7 @@ def test_reference_without_value_is_left_out():
         PARENTS,
     )
     assert "Parent" not in record.fields
+    assert record.fields["ParentId"] is None
 
 
 def test_reference_to_an_unmapped_parent_is_a_mapping_error():
@@ -511,14 +526,15 @@ def test_true_and_false_into_a_text_field():
     assert (record.fields["Name"], record.fields["BillingCity"]) == ("true", "false")
 
 
-def test_an_empty_reference_takes_the_default_parent_or_is_left_out():
+def test_an_empty_reference_takes_the_default_parent_or_clears_the_lookup():
     reference = {"qb_type": "reference", "reference_to": "Customer"}
     empty = {"Id": "7", "ParentRef": {"value": ""}}
-    assert "Parent" not in build(empty, fm("ParentRef", "ParentId", **reference)).fields
-    assert (
-        "Parent"
-        not in build(empty, fm("ParentRef", "ParentId", default_value="", **reference)).fields
-    )
+    for default in (None, ""):
+        fields = build(
+            empty, fm("ParentRef", "ParentId", default_value=default, **reference)
+        ).fields
+        assert "Parent" not in fields
+        assert fields["ParentId"] is None
     for qb in (empty, {"Id": "7"}):
         record = build(qb, fm("ParentRef", "ParentId", default_value="58", **reference))
         assert record.fields["Parent"] == {"QB_External_Id__c": f"{REALM}-Customer-58"}
