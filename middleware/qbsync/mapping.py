@@ -15,11 +15,12 @@ Two kinds of problems are told apart:
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from qbsync.events import Version
@@ -42,6 +43,23 @@ STRING_TYPES = frozenset(
 NUMBER_TYPES = frozenset({"double", "currency", "percent"})
 INTEGER_TYPES = frozenset({"int", "long"})
 
+# Bounds of what Salesforce stores, checked before any conversion whose cost grows with the
+# value, so one record's conversion is linear in its text by construction:
+# - number fields hold at most 18 digits (describe `precision`, `scale`; `int` fields `digits`);
+#   `int` is 32-bit and `long` 64-bit;
+# - dates and times run from 1700-01-01T00:00:00Z to 4000-12-31T00:00:00Z (Salesforce Data
+#   Loader guide, "Data Import Dates").
+MAX_PRECISION = 18
+INTEGER_BITS = {"int": 31, "long": 63}
+# Longest text read as a number or a time: 18 digits with sign, point, exponent and thousands
+# separators fit many times over; ISO 8601 with microseconds and an offset is 32 characters.
+MAX_NUMBER_TEXT = 100
+MAX_TIME_TEXT = 64
+# Python ints from JSON are converted to text to be read as numbers; 340 bits is ~102 digits.
+_MAX_INT_BITS = 340
+EARLIEST = datetime(1700, 1, 1, tzinfo=UTC)
+LATEST = datetime(4000, 12, 31, tzinfo=UTC)
+
 _TRUE = frozenset({"true", "1", "yes", "y", "t"})
 _FALSE = frozenset({"false", "0", "no", "n", "f", ""})
 
@@ -58,6 +76,8 @@ class SalesforceField:
     type: str
     length: int = 0
     scale: int | None = None
+    precision: int = 0  # number fields: digits in all (0: not given)
+    digits: int = 0  # int fields: digits at most (0: not given)
     relationship_name: str | None = None
     reference_to: tuple[str, ...] = ()
     createable: bool = True
@@ -81,6 +101,8 @@ class SObjectDescribe:
                 type=item.get("type", "string"),
                 length=int(item.get("length") or 0),
                 scale=item.get("scale"),
+                precision=int(item.get("precision") or 0),
+                digits=int(item.get("digits") or 0),
                 relationship_name=item.get("relationshipName"),
                 reference_to=tuple(item.get("referenceTo") or ()),
                 createable=bool(item.get("createable", True)),
@@ -165,7 +187,10 @@ def apply_transform(value: Any, transform: str | None) -> Any:
     """Apply Transform__c (Trim, Uppercase, Lowercase, Digits Only) to the value's text."""
     if not transform:
         return value
-    text = _as_text(value)
+    try:
+        text = _as_text(value)
+    except TypeError as error:
+        raise MappingError(f"Transform__c {transform} cannot apply: {error}") from None
     if transform == "Trim":
         return text.strip()
     if transform == "Uppercase":
@@ -295,7 +320,11 @@ def _reference(
 
 
 def convert(value: Any, target: SalesforceField, object_name: str, qb_field: str) -> Any:
-    """`value` as the JSON value Salesforce expects for `target`'s describe type."""
+    """`value` as the JSON value Salesforce expects for `target`'s describe type.
+
+    Total: whatever the value, the result is a JSON value within the field's range or a
+    `MappingError` naming the field and the value.
+    """
     kind = target.type
     try:
         if kind in STRING_TYPES:
@@ -303,14 +332,15 @@ def convert(value: Any, target: SalesforceField, object_name: str, qb_field: str
         if kind == "boolean":
             return _as_bool(value)
         if kind in NUMBER_TYPES:
-            return _as_number(value, target.scale)
+            return _as_number(value, target)
         if kind in INTEGER_TYPES:
-            return _as_integer(value)
+            return _as_integer(value, target)
         if kind == "date":
             return _as_date(value)
         if kind == "datetime":
             return _as_datetime(value)
-    except (ValueError, InvalidOperation, TypeError) as error:
+    except (ValueError, TypeError, ArithmeticError) as error:
+        # ArithmeticError holds decimal's InvalidOperation and OverflowError.
         raise MappingError(
             f"{qb_field} value {_preview(value)} cannot be written to {object_name}.{target.name} "
             f"({kind}): {error}"
@@ -348,58 +378,118 @@ def _as_bool(value: Any) -> bool:
 
 
 def _decimal(value: Any) -> Decimal:
+    """`value` as a finite Decimal, after checks that keep the work linear in its length."""
     if isinstance(value, bool):
         raise TypeError("a true/false value is not a number")
-    number = Decimal(_as_text(value).strip().replace(",", ""))
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError("not a finite number")
+        return Decimal(repr(value))  # the shortest text that reads back as this float
+    if isinstance(value, int) and value.bit_length() > _MAX_INT_BITS:
+        raise ValueError("more digits than any Salesforce number field holds")
+    text = _as_text(value).strip().replace(",", "")
+    if len(text) > MAX_NUMBER_TEXT:
+        raise ValueError(
+            f"{len(text)} characters, more than a number Salesforce can hold is written with "
+            f"({MAX_NUMBER_TEXT})"
+        )
+    number = Decimal(text)
     if not number.is_finite():
         raise ValueError("not a finite number")
-    return number
+    # A zero keeps its written exponent (0E+5000); it is plain 0.
+    return Decimal(0) if number.is_zero() else number
 
 
-def _as_number(value: Any, scale: int | None) -> int | float:
+def _check_whole_digits(number: Decimal, whole_digits: int) -> None:
+    # `adjusted()` is the exponent of the leading digit: read from the Decimal, not computed.
+    if not number.is_zero() and number.adjusted() >= whole_digits:
+        raise ValueError(
+            f"out of the field's range: at most {whole_digits} digits before the decimal point"
+        )
+
+
+def _as_number(value: Any, target: SalesforceField) -> int | float:
     # Decimal keeps QuickBooks' decimal text exact until the describe's scale is applied
-    # (half up, as Salesforce rounds); JSON then carries a plain number.
+    # (half up, as Salesforce rounds); JSON then carries a plain number. The range is checked
+    # before rounding (which then handles at most 18 digits) and after it (99.995 → 100.00).
     number = _decimal(value)
+    scale = target.scale
+    whole_digits = (target.precision or MAX_PRECISION) - (scale or 0)
+    _check_whole_digits(number, whole_digits)
     if scale is not None:
         number = number.quantize(Decimal(1).scaleb(-scale), rounding=ROUND_HALF_UP)
+        _check_whole_digits(number, whole_digits)
     return int(number) if number == number.to_integral_value() else float(number)
 
 
-def _as_integer(value: Any) -> int:
+def _as_integer(value: Any, target: SalesforceField) -> int:
     number = _decimal(value)
+    _check_whole_digits(number, target.digits or MAX_PRECISION + 1)
     if number != number.to_integral_value():
         raise ValueError("not a whole number")
-    return int(number)
+    whole = int(number)  # at most 19 digits: cheap
+    bits = INTEGER_BITS.get(target.type, INTEGER_BITS["long"])
+    if not -(2**bits) <= whole < 2**bits:
+        raise ValueError(f"out of the field's range ({target.type}: {bits + 1}-bit)")
+    return whole
 
 
 def _parse_datetime(text: str) -> datetime:
     # ISO 8601 with `Z`, an offset, or only a date (midnight); QuickBooks times carry their
     # offset, one without is taken as UTC.
-    parsed = datetime.fromisoformat(text.strip())
+    text = text.strip()
+    if len(text) > MAX_TIME_TEXT:
+        raise ValueError(f"{len(text)} characters, longer than any date and time")
+    parsed = datetime.fromisoformat(text)
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _in_salesforce_range(moment: datetime) -> datetime:
+    # The year first: a year next to 1700–4000 moves to UTC (±1 day) without overflow.
+    if not EARLIEST.year - 1 <= moment.year <= LATEST.year + 1 or not (
+        EARLIEST <= moment.astimezone(UTC) <= LATEST
+    ):
+        raise ValueError(
+            "outside the dates Salesforce holds (1700-01-01T00:00:00Z to 4000-12-31T00:00:00Z)"
+        )
+    return moment
 
 
 def _as_date(value: Any) -> str:
     # A QuickBooks timestamp keeps the calendar day of its own offset.
-    return _parse_datetime(_as_text(value)).date().isoformat()
+    day = _parse_datetime(_as_text(value)).date()
+    if not EARLIEST.date() <= day <= LATEST.date():
+        raise ValueError(
+            f"outside the dates Salesforce holds ({EARLIEST.date()} to {LATEST.date()})"
+        )
+    return day.isoformat()
 
 
 def _as_datetime(value: Any) -> str:
-    moment = _parse_datetime(_as_text(value))
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    moment = _in_salesforce_range(_parse_datetime(_as_text(value))).astimezone(UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def parse_qb_time(text: str | None) -> datetime | None:
     """A QuickBooks `MetaData.LastUpdatedTime` as an aware UTC datetime (None if absent)."""
     if not text:
         return None
-    return _parse_datetime(text).astimezone(UTC)
+    try:
+        return _parse_datetime(text).astimezone(UTC)
+    except OverflowError:  # year 1 or 9999 moved past the calendar's end by its offset
+        raise ValueError(f"time {text!r} is out of range") from None
 
 
 def record_version(record: Mapping[str, Any]) -> Version | None:
     """A QuickBooks record's (LastUpdatedTime, SyncToken); None when it carries no timestamp."""
-    last_updated = parse_qb_time((record.get("MetaData") or {}).get("LastUpdatedTime"))
+    meta = record.get("MetaData")
+    text = meta.get("LastUpdatedTime") if isinstance(meta, Mapping) else None
+    if text is not None and not isinstance(text, str):
+        raise ValueError(f"MetaData.LastUpdatedTime is not text: {_preview(text)}")
+    last_updated = parse_qb_time(text)
     if last_updated is None:
         return None
     token = str(record.get("SyncToken", ""))
-    return Version(last_updated, int(token) if token.isdigit() else -1)
+    # An ASCII counter of sensible length; `isdigit` alone admits '²', which int() refuses.
+    readable = token.isascii() and token.isdigit() and len(token) <= MAX_PRECISION
+    return Version(last_updated, int(token) if readable else -1)

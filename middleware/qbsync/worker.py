@@ -24,6 +24,7 @@ sleeps except `run_forever` between empty polls.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import random
@@ -125,6 +126,15 @@ class _Batch:
 
     def unsettled(self, ids: Iterable[str]) -> list[str]:
         return [i for i in ids if i not in self.records]
+
+
+def _check_json(mapped: MappedRecord) -> None:
+    """Refuse a body that cannot travel as JSON (requests sends `allow_nan=False`), so that it
+    fails alone instead of failing the sObject Collections call of 200 records."""
+    try:
+        json.dumps(mapped.fields, allow_nan=False)
+    except (ValueError, TypeError, RecursionError) as error:
+        raise MappingError(f"the record cannot be sent to Salesforce as JSON: {error}") from None
 
 
 class Worker:
@@ -296,8 +306,14 @@ class Worker:
                 mapped: MappedRecord = build_record(
                     record, mapping, describe, batch.realm_id, parents
                 )
+                _check_json(mapped)
             except MappingError as error:
                 batch.settle(entity_id, Fail(str(error)))
+                continue
+            except Exception as error:
+                # A bug met by one record: it retries (and ends dead), the others go on.
+                log.exception("Mapping %s %s failed", batch.entity, entity_id)
+                batch.settle(entity_id, Retry(f"internal error: {type(error).__name__}: {error}"))
                 continue
             bodies.append(_Upsert(entity_id, mapped, version))
         self._upsert(batch, mapping, bodies)
@@ -312,7 +328,11 @@ class Worker:
         applied_versions = self.versions.applied_many(batch.realm_id, batch.entity, ids)
         for entity_id in ids:
             record = found[entity_id]
-            version = record_version(record)
+            try:
+                version = record_version(record)
+            except ValueError as error:
+                batch.settle(entity_id, Fail(f"unreadable MetaData from QuickBooks: {error}"))
+                continue
             applied = applied_versions.get(entity_id)
             if version is not None and applied is not None and version <= applied:
                 batch.settle(entity_id, Done("already applied"))
