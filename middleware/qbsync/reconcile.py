@@ -8,15 +8,17 @@ real-time-enabled object mapping whose catalog entity supports CDC:
 1. Scan start per (realm, entity): the scan pointer of the last pass minus `OVERLAP`; on the
    first pass `now - FIRST_LOOKBACK`; never further back than CDC's 30-day limit (clamped, with
    a warning: older changes can only be found by `qbsync verify`).
-2. One CDC call per realm and window (entities with the same start share it; reads are metered).
-   CDC only takes `changedSince`, so a window `[start, end)` is cut on our side by
-   `MetaData.LastUpdatedTime`. A response carries at most 1,000 objects; when it holds that many
-   it may be cut short, so the window is halved (no new call: the answer for the same
-   `changedSince` would be the same) until it ends at or before the newest record returned.
-   That trusts the server to keep the *oldest* objects of a full response (the QuickBooks emulator
-   does; Intuit does not say which ones it keeps — UNCONFIRMED), then the next window starts
-   where this one ended.
-3. Every record in the window that the ledger has not applied (its version, LastUpdatedTime then
+2. One CDC call per realm and group (entities with the same start share it; reads are metered).
+   A response carries at most 1,000 objects, and Intuit does not say which 1,000 it keeps when
+   more changed, so a full response is never taken as complete: the group is halved until each
+   entity is alone; for one entity whose response is still full, a later `changedSince` is
+   searched (halving, whole seconds) whose response holds fewer than 1,000 (complete from there
+   on), and what changed last between the start and it is read with a query on
+   `MetaData.LastUpdatedTime` (existing records, inactive ones included) plus a check of every
+   record Salesforce holds (`applied_versions`): the ones QuickBooks no longer returns were
+   deleted (a plain query misses deletes). A CDC Fault for one entity (one QuickBooks refuses)
+   is halved down to that entity, logged and counted as an error; the others go on.
+3. Every record read that the ledger has not applied (its version, LastUpdatedTime then
    SyncToken, is newer than `applied_versions`; deletions always) becomes a ChangeEvent, source
    "cdc", operation Update, or Delete for `"status": "Deleted"` (the worker then follows the
    mapping's Delete_Behavior__c), event key `cdc:<realm>:<entity>:<id>:<LastUpdatedTime as
@@ -47,7 +49,7 @@ from typing import Any
 
 from qbsync.events import ChangeEvent
 from qbsync.mapping import parse_qb_time, record_version
-from qbsync.quickbooks.errors import QuickBooksError
+from qbsync.quickbooks.errors import QuickBooksError, QuickBooksFault
 from qbsync.remotes import QuickBooks
 from qbsync.salesforce.errors import SalesforceError
 from qbsync.services import Services
@@ -79,8 +81,9 @@ class ReconcileCounts:
     changes: int = 0  # records CDC reported inside the windows
     already_applied: int = 0
     enqueued: int = 0  # new ledger events (known event keys are not counted)
-    window_splits: int = 0
-    truncated_windows: int = 0  # full responses whose window could not be split further
+    window_splits: int = 0  # extra CDC calls because a response was full
+    gap_queries: int = 0  # queries for what a full response may have left out
+    truncated_windows: int = 0  # full responses even for one second: scan not moved
     clamped: int = 0  # scans that wanted to start beyond CDC's 30 days
     skipped: list[str] = field(default_factory=list)  # realms left out, with the reason
     errors: list[str] = field(default_factory=list)
@@ -186,61 +189,107 @@ class Reconciler:
         stored: dict[str, Watermark],
         counts: ReconcileCounts,
     ) -> None:
-        while start < now:
-            changes = self.quickbooks.cdc(realm_id, entities, start)
-            counts.cdc_calls += 1
-            end = self._window_end(realm_id, changes, start, now, counts)
-            events: list[ChangeEvent] = []
-            for entity, records in changes.items():
-                events.extend(self._unapplied(realm_id, entity, records, end, counts))
-            counts.enqueued += self.store.events.add(events)
-            for entity in entities:
-                self._save_scan(realm_id, entity, start, end, stored)
-            start = end
-
-    def _window_end(
-        self,
-        realm_id: str,
-        changes: dict[str, list[dict]],
-        start: datetime,
-        now: datetime,
-        counts: ReconcileCounts,
-    ) -> datetime:
-        """`now`, or earlier when the response is full (see the module docstring, step 2)."""
-        if sum(len(records) for records in changes.values()) < CDC_MAX_OBJECTS:
-            return now
-        times = [t for records in changes.values() for r in records if (t := _updated(r))]
-        newest = max(times, default=start)
-        end = now
-        while end > newest and end - start > MIN_WINDOW:
-            end = start + (end - start) / 2
+        """Read every change of `entities` in [start, now), or leave their scan where it was."""
+        try:
+            changes = self._cdc(realm_id, entities, start, counts)
+        except QuickBooksFault as error:
+            # One entity QuickBooks refuses must not stop the others: halve until it is alone.
+            if len(entities) > 1:
+                for half in _halves(entities):
+                    self._scan(realm_id, half, start, now, stored, counts)
+                return
+            log.warning("Realm %s: CDC refused %s: %s", realm_id, entities[0], error)
+            counts.errors.append(f"realm {realm_id} {entities[0]}: CDC refused it: {error}")
+            return
+        if _size(changes) >= CDC_MAX_OBJECTS and len(entities) > 1:
             counts.window_splits += 1
-        if end > newest:
+            for half in _halves(entities):
+                self._scan(realm_id, half, start, now, stored, counts)
+            return
+        self._enqueue(realm_id, changes, counts)
+        if _size(changes) >= CDC_MAX_OBJECTS and not self._read_full(
+            realm_id, entities[0], start, now, counts
+        ):
+            return
+        for entity in entities:
+            self._save_scan(realm_id, entity, start, now, stored)
+
+    def _read_full(
+        self, realm_id: str, entity: str, start: datetime, now: datetime, counts: ReconcileCounts
+    ) -> bool:
+        """After a full response for `entity` since `start`: read the rest of [start, now).
+
+        The response may hold any 1,000 of the changes (module docstring, step 2). CDC only
+        takes `changedSince`, so a later one is searched (halving) whose response holds fewer
+        than 1,000: complete for [since, now). What changed last in [start, since) and still
+        exists is read with a query on MetaData.LastUpdatedTime; what was deleted there is
+        found by asking for every record Salesforce holds: the ones QuickBooks no longer
+        returns are gone. False when even one second holds 1,000 changes (the scan then
+        stays where it was, with a warning).
+        """
+        low, high = start, now
+        while high - low > MIN_WINDOW:
+            middle = _whole_second(low + (high - low) / 2)
+            if middle <= low:
+                break
+            counts.window_splits += 1
+            changes = self._cdc(realm_id, [entity], middle, counts)
+            self._enqueue(realm_id, changes, counts)
+            if _size(changes) >= CDC_MAX_OBJECTS:
+                low = middle
+            else:
+                high = middle
+        if high == now:
             counts.truncated_windows += 1
             log.warning(
-                "Realm %s: CDC returned %d objects changed within %s of %s; some may be missing",
+                "Realm %s %s: CDC returned %d objects changed within %s of %s; reconciling it "
+                "waits for the next pass",
                 realm_id,
+                entity,
                 CDC_MAX_OBJECTS,
                 MIN_WINDOW,
-                start.isoformat(),
+                low.isoformat(),
             )
-        return end
+            return False
+        existing = self.quickbooks.query_changed(realm_id, entity, start, high)
+        counts.gap_queries += 1
+        self._enqueue(realm_id, {entity: existing}, counts)
+        known = self.store.versions.applied_ids(realm_id, entity)
+        alive = self.quickbooks.query_by_ids(realm_id, entity, known) if known else {}
+        gone = [
+            {"Id": entity_id, "status": "Deleted"} for entity_id in known if entity_id not in alive
+        ]
+        self._enqueue(realm_id, {entity: gone}, counts)
+        return True
+
+    def _cdc(
+        self, realm_id: str, entities: list[str], since: datetime, counts: ReconcileCounts
+    ) -> dict[str, list[dict]]:
+        changes = self.quickbooks.cdc(realm_id, entities, since)
+        counts.cdc_calls += 1
+        return changes
+
+    def _enqueue(
+        self, realm_id: str, changes: dict[str, list[dict]], counts: ReconcileCounts
+    ) -> None:
+        events: list[ChangeEvent] = []
+        for entity, records in changes.items():
+            events.extend(self._unapplied(realm_id, entity, records, counts))
+        counts.enqueued += self.store.events.add(events)
 
     def _unapplied(
         self,
         realm_id: str,
         entity: str,
         records: list[dict],
-        end: datetime,
         counts: ReconcileCounts,
     ) -> list[ChangeEvent]:
-        in_window = [r for r in records if (t := _updated(r)) is None or t < end]
-        counts.changes += len(in_window)
+        counts.changes += len(records)
         applied = self.store.versions.applied_many(
-            realm_id, entity, [str(r.get("Id")) for r in in_window]
+            realm_id, entity, [str(r.get("Id")) for r in records]
         )
         events = []
-        for record in in_window:
+        for record in records:
             entity_id = str(record.get("Id"))
             deleted = record.get("status") == "Deleted"
             version = record_version(record)
@@ -250,8 +299,9 @@ class Reconciler:
                 counts.already_applied += 1
                 continue
             raw = (record.get("MetaData") or {}).get("LastUpdatedTime")
-            # A deletion without a time (its full shape is UNCONFIRMED, research §3) happens once.
-            stamp = raw or ("Deleted" if deleted else f"seen-before-{end.isoformat()}")
+            # A deletion without a time (its full shape is UNCONFIRMED, research §3) happens
+            # once: the same key each time it is seen, so it is enqueued once.
+            stamp = raw or ("Deleted" if deleted else "undated")
             if version is not None and version.sync_token >= 0:
                 stamp = f"{stamp}:{version.sync_token}"
             events.append(
@@ -304,6 +354,20 @@ class Reconciler:
     def _write(self, mark: Watermark, stored: dict[str, Watermark]) -> None:
         self.store.watermarks.save(mark, self.clock())
         stored[mark.entity] = mark
+
+
+def _size(changes: dict[str, list[dict]]) -> int:
+    return sum(len(records) for records in changes.values())
+
+
+def _halves(entities: list[str]) -> tuple[list[str], list[str]]:
+    middle = len(entities) // 2
+    return entities[:middle], entities[middle:]
+
+
+def _whole_second(moment: datetime) -> datetime:
+    # changedSince and LastUpdatedTime have whole seconds.
+    return moment.replace(microsecond=0)
 
 
 def _updated(record: dict) -> datetime | None:

@@ -26,6 +26,12 @@ class QuickBooks(Protocol):
         """Every record of `entity` (paged)."""
         ...
 
+    def query_changed(
+        self, realm_id: str, entity: str, start: datetime, end: datetime
+    ) -> list[dict]:
+        """The existing records of `entity` last changed in [start, end), oldest first (paged)."""
+        ...
+
     def cdc(
         self, realm_id: str, entities: Sequence[str], changed_since: datetime
     ) -> dict[str, list[dict]]:

@@ -334,24 +334,51 @@ def test_scan_start_is_clamped_to_cdc_30_days(settings, store, quickbooks, clock
     assert counts.clamped == 1
 
 
+# A full response (1,000 objects, whichever QuickBooks keeps) is tested against the emulator,
+# which serves the queries that fill its gap: tests/sandbox/test_reconcile_on_emulator.py.
+
+
 @responses.activate
-def test_full_responses_split_the_window_and_nothing_is_lost(
+def test_an_entity_quickbooks_refuses_does_not_stop_the_others(
     settings, store, quickbooks, clock
 ) -> None:
-    # 2,500 changes over the last 20 hours: CDC can only return 1,000 per response.
-    start = NOW - timedelta(hours=20)
-    records = [
-        ("Customer", customer(str(i), start + timedelta(seconds=28 * i))) for i in range(2500)
-    ]
-    server = serve(records)
+    t1 = NOW - timedelta(hours=1)
+    records = [("Customer", customer("1", t1)), ("Vendor", customer("2", t1))]
+    good = CdcServer(records)
 
-    counts = make_reconciler(settings, store, quickbooks, clock).run_once()
+    def refuse_bill(request):
+        if "Bill" in parse_qs(urlparse(request.url).query)["entities"][0].split(","):
+            # Intuit's Fault shape (research §4, quickbooks-ruby fixture); status 400.
+            fault = {
+                "Fault": {
+                    "Error": [{"Message": "Invalid query", "Detail": "Bill", "code": "4001"}],
+                    "type": "ValidationFault",
+                },
+                "time": NOW.isoformat(),
+            }
+            return (
+                400,
+                {"Content-Type": "application/json", "intuit_tid": "1-abc"},
+                json.dumps(fault),
+            )
+        return good(request)
 
-    keys = [r[0] for r in rows(store)]
-    assert len(keys) == len(set(keys)) == 2500
-    assert {r[1] for r in rows(store)} == {str(i) for i in range(2500)}
-    assert counts.window_splits > 0 and counts.truncated_windows == 0
-    assert len(server.calls) == counts.cdc_calls >= 3
+    responses.add_callback(responses.GET, CDC_URL, callback=refuse_bill)
+    reconciler = make_reconciler(
+        settings,
+        store,
+        quickbooks,
+        clock,
+        *(mapping_row(o) for o in ("Bill", "Customer", "Vendor")),
+    )
+
+    counts = reconciler.run_once()
+
+    assert {(r[1], r[2]) for r in rows(store)} == {("1", "Update"), ("2", "Update")}
+    assert len(counts.errors) == 1
+    assert "Bill: CDC refused it: QuickBooks: Invalid query: Bill" in counts.errors[0]
+    assert "intuit_tid 1-abc" in counts.errors[0]
+    assert {m.entity for m in store.watermarks.all(REALM)} == {"Customer", "Vendor"}
 
 
 @responses.activate

@@ -512,7 +512,13 @@ def test_transient_quickbooks_error_retries_with_backoff_then_succeeds(ledger, m
     qb_ok = {"QueryResponse": {"Customer": [customer(1)]}, "time": "2026-03-02T04:00:00-08:00"}
     with responses.RequestsMock(registry=OrderedRegistry) as rsps:
         rsps.get(SF_QUERY, json=config)
-        rsps.post(QB_QUERY_URL, status=503, body="Service Unavailable")
+        # Intuit tags every response with `intuit_tid`, the id its support asks for.
+        rsps.post(
+            QB_QUERY_URL,
+            status=503,
+            body="Service Unavailable",
+            headers={"intuit_tid": "1-65f0a9c2-8d4e2b7f"},
+        )
         rsps.patch(LOG_UPSERT, json=logged)
         rsps.post(QB_QUERY_URL, json=qb_ok)
         rsps.get(f"{API}/sobjects/Account/describe", json=ACCOUNT_DESCRIBE)
@@ -528,6 +534,8 @@ def test_transient_quickbooks_error_retries_with_backoff_then_succeeds(ledger, m
         assert T0 <= event.next_attempt_at <= T0 + timedelta(seconds=2)
         first_log = json.loads(rsps.calls[2].request.body)["records"][0]
         assert first_log["Status__c"] == "Retrying"
+        assert "intuit_tid 1-65f0a9c2-8d4e2b7f" in first_log["Message__c"]
+        assert "intuit_tid 1-65f0a9c2-8d4e2b7f" in event.last_error
 
         assert worker.run_once() == 0  # not due yet: the clock has not moved
         clock.advance(seconds=3)

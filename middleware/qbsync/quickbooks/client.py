@@ -16,7 +16,12 @@ import requests
 
 from qbsync.catalog import load_catalog
 from qbsync.config import Settings
-from qbsync.quickbooks.errors import QuickBooksError, QuickBooksTransient, error_class
+from qbsync.quickbooks.errors import (
+    QuickBooksError,
+    QuickBooksTransient,
+    error_class,
+    intuit_tid,
+)
 from qbsync.quickbooks.oauth import IntuitOAuth
 from qbsync.quickbooks.tokens import TokenVault
 
@@ -71,18 +76,39 @@ class QuickBooksClient:
         """Every record of `entity`, inactive name-list records included, 1000 a page."""
         _check_entity(entity)
         active = " where Active in (true, false)" if _has_active_flag(entity) else ""
+        # Not SQL: Intuit's query language; the entity name is checked above.
+        return self._paged(realm_id, entity, f"select * from {entity}{active}", "Id")  # noqa: S608
+
+    def query_changed(
+        self, realm_id: str, entity: str, start: datetime, end: datetime
+    ) -> list[dict]:
+        """The existing records of `entity` whose LastUpdatedTime is in [start, end), oldest
+        first, inactive name-list records included (deleted ones are not: CDC's job)."""
+        _check_entity(entity)
+        if start.tzinfo is None or end.tzinfo is None:
+            raise ValueError("start and end must be timezone-aware")
+        since = start.isoformat(timespec="seconds")
+        until = end.isoformat(timespec="seconds")
+        active = " and Active in (true, false)" if _has_active_flag(entity) else ""
+        text = (
+            f"select * from {entity} where MetaData.LastUpdatedTime >= '{since}' "  # noqa: S608
+            f"and MetaData.LastUpdatedTime < '{until}'{active}"
+        )
+        return self._paged(realm_id, entity, text, "MetaData.LastUpdatedTime")
+
+    def _paged(self, realm_id: str, entity: str, text: str, order: str) -> list[dict]:
+        # STARTPOSITION pages are only stable in a fixed order: without ORDERBY a record can
+        # move between pages while they are read, and be read twice or never.
         records: list[dict] = []
         while True:
-            # Not SQL: Intuit's query language; the entity name is checked above.
-            text = (
-                f"select * from {entity}{active} "  # noqa: S608
-                f"STARTPOSITION {len(records) + 1} MAXRESULTS {QUERY_BATCH}"
+            page_text = (
+                f"{text} ORDERBY {order} STARTPOSITION {len(records) + 1} MAXRESULTS {QUERY_BATCH}"
             )
             body = self._request(
                 realm_id,
                 "POST",
                 "query",
-                data=text.encode("utf-8"),
+                data=page_text.encode("utf-8"),
                 headers={"Content-Type": "application/text"},
             )
             page = _entity_list(body.get("QueryResponse") or {}, entity)
@@ -237,11 +263,18 @@ def _parse(response: requests.Response, url: str, secret: str) -> dict:
         # 401 details can quote the rejected token; it must not reach a log or the ledger.
         message = message.replace(secret, "***")
         cls: type[QuickBooksError] = error_class(response.status_code, code)
-        raise cls(f"QuickBooks: {message}", status=response.status_code, fault_code=code, url=url)
+        raise cls(
+            f"QuickBooks: {message}",
+            status=response.status_code,
+            fault_code=code,
+            url=url,
+            intuit_tid=intuit_tid(response),
+        )
     if not isinstance(body, dict):
         raise QuickBooksTransient(
             "QuickBooks answered with a body that is not a JSON object",
             status=response.status_code,
             url=url,
+            intuit_tid=intuit_tid(response),
         )
     return body

@@ -2,8 +2,8 @@
 
 The worker decides from the class alone: transient → retry with backoff, throttled → the realm
 waits (`QBSYNC_REALM_WAIT_SECONDS`), auth → the company needs a new consent and its events
-wait, fault → permanent. Messages carry Intuit's text, the status, the fault code and the URL,
-never a token.
+wait, fault → permanent. Messages carry Intuit's text, the status, the fault code, the URL and
+`intuit_tid` (the response header Intuit's support asks for), never a token.
 """
 
 from __future__ import annotations
@@ -19,12 +19,14 @@ class QuickBooksError(Exception):
         status: int | None = None,
         fault_code: str | None = None,
         url: str | None = None,
+        intuit_tid: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
         self.fault_code = fault_code
         self.url = url
+        self.intuit_tid = intuit_tid
 
     def __str__(self) -> str:
         details = [f"status {self.status}"] if self.status is not None else []
@@ -32,7 +34,17 @@ class QuickBooksError(Exception):
             details.append(f"code {self.fault_code}")
         if self.url:
             details.append(self.url)
+        if self.intuit_tid:
+            details.append(f"intuit_tid {self.intuit_tid}")
         return f"{self.message} ({', '.join(details)})" if details else self.message
+
+
+def intuit_tid(response: object) -> str | None:
+    """The `intuit_tid` header of a response (Intuit's request id), or None."""
+    headers = getattr(response, "headers", None) or {}
+    value = headers.get("intuit_tid")
+    # Ids are short; a longer value is not Intuit's and would only bloat the message.
+    return value.strip()[:64] if isinstance(value, str) and value.strip() else None
 
 
 class QuickBooksTransient(QuickBooksError):

@@ -22,6 +22,7 @@ from qbsync.quickbooks.errors import (
     QuickBooksError,
     QuickBooksTransient,
     error_class,
+    intuit_tid,
 )
 from qbsync.quickbooks.tokens import TokenSet
 
@@ -178,7 +179,13 @@ class IntuitOAuth:
             cls: type[QuickBooksError] = QuickBooksAuthError
         else:
             cls = error_class(response.status_code)
-        return cls(message, status=response.status_code, fault_code=code, url=response.url)
+        return cls(
+            message,
+            status=response.status_code,
+            fault_code=code,
+            url=response.url,
+            intuit_tid=intuit_tid(response),
+        )
 
 
 def _after(now: datetime, seconds: object) -> datetime | None:

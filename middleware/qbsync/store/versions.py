@@ -44,6 +44,15 @@ class AppliedVersions:
                 )
         return found
 
+    def applied_ids(self, realm_id: str, entity: str) -> list[str]:
+        """Every id of `entity` with an applied version: the records Salesforce holds."""
+        t = applied_versions.c
+        with transaction(self.engine) as connection:
+            rows = connection.execute(
+                select(t.entity_id).where(t.realm_id == realm_id, t.entity == entity)
+            )
+            return sorted(row.entity_id for row in rows)
+
     def record_many(self, realm_id: str, entity: str, versions: Mapping[str, Version]) -> None:
         """Remember these versions as applied; an older one never replaces a newer one."""
         if not versions:

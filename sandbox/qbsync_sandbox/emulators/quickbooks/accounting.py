@@ -155,8 +155,7 @@ def cdc(realm_id: str) -> Response:
         for entity in wanted
         for moment, record in state.changed_since(realm_id, entity, since)
     ]
-    # More than 1000 objects: the oldest 1000 (Intuit tells clients to query shorter windows).
-    kept = sorted(changed, key=lambda item: item[0])[:CDC_MAX_OBJECTS]
+    kept = _truncated(sorted(changed, key=lambda item: item[0]))
     responses = []
     for entity in wanted:
         found = [record for _, kind, record in kept if kind == entity]
@@ -164,6 +163,19 @@ def cdc(realm_id: str) -> Response:
             {entity: found, "startPosition": 1, "maxResults": len(found)} if found else {}
         )
     return _ok({"CDCResponse": [{"QueryResponse": responses}]})
+
+
+def _truncated(changed: list[tuple[Any, str, dict]]) -> list[tuple[Any, str, dict]]:
+    """At most 1,000 changes, oldest first; which ones is the emulator's CDC setting."""
+    if len(changed) <= CDC_MAX_OBJECTS:
+        return changed
+    settings = emulator().cdc
+    if settings.truncation == "newest":
+        return changed[-CDC_MAX_OBJECTS:]
+    if settings.truncation == "random":
+        chosen = set(settings.rng.sample(range(len(changed)), CDC_MAX_OBJECTS))
+        return [item for index, item in enumerate(changed) if index in chosen]
+    return changed[:CDC_MAX_OBJECTS]
 
 
 @blueprint.get("/<entity_path>/<entity_id>")

@@ -143,6 +143,24 @@ def change_webhook_settings() -> Response:
     return jsonify(asdict(settings))
 
 
+@blueprint.get("/cdc")
+def cdc_settings() -> Response:
+    settings = emulator().cdc
+    return jsonify({"truncation": settings.truncation, "seed": settings.seed})
+
+
+@blueprint.patch("/cdc")
+def change_cdc_settings() -> Response:
+    """`{"truncation": "random", "seed": 7}`: which 1,000 objects a full CDC response keeps."""
+    body = _json_object()
+    settings = emulator().cdc
+    try:
+        settings.configure(body.get("truncation", settings.truncation), body.get("seed"))
+    except ValueError as error:
+        raise errors.AdminError(400, str(error)) from None
+    return jsonify({"truncation": settings.truncation, "seed": settings.seed})
+
+
 @blueprint.get("/deliveries")
 def deliveries() -> Response:
     """Counters and the log of delivery attempts (status, event ids)."""
