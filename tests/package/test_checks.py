@@ -55,7 +55,7 @@ def test_apex_syntax_check_passes_valid_code(tmp_path: pathlib.Path) -> None:
     assert "1 file(s) parsed without errors" in result.stdout
 
 
-def test_pmd_check_fails_on_crud_and_soql_injection(tmp_path: pathlib.Path) -> None:
+def test_code_analyzer_fails_on_crud_and_soql_injection(tmp_path: pathlib.Path) -> None:
     write_class(
         tmp_path,
         "Unsafe",
@@ -68,13 +68,13 @@ def test_pmd_check_fails_on_crud_and_soql_injection(tmp_path: pathlib.Path) -> N
         "    }\n"
         "}\n",
     )
-    result = run_check("pmd-security.mjs", tmp_path)
+    result = run_check("code-analyzer.mjs", tmp_path)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "[ApexSOQLInjection" in result.stderr
     assert "[ApexCRUDViolation" in result.stderr
 
 
-def test_pmd_check_accepts_user_mode(tmp_path: pathlib.Path) -> None:
+def test_code_analyzer_accepts_user_mode(tmp_path: pathlib.Path) -> None:
     write_class(
         tmp_path,
         "Safe",
@@ -87,8 +87,44 @@ def test_pmd_check_accepts_user_mode(tmp_path: pathlib.Path) -> None:
         "    }\n"
         "}\n",
     )
-    result = run_check("pmd-security.mjs", tmp_path)
+    result = run_check("code-analyzer.mjs", tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def write_field(folder: pathlib.Path, object_name: str, field_name: str) -> pathlib.Path:
+    fields = folder / "main" / "default" / "objects" / object_name / "fields"
+    fields.mkdir(parents=True, exist_ok=True)
+    path = fields / f"{field_name}.field-meta.xml"
+    path.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<CustomField xmlns="http://soap.sforce.com/2006/04/metadata">\n'
+        f"    <fullName>{field_name}</fullName>\n"
+        "    <label>Value</label>\n"
+        "    <length>255</length>\n"
+        "    <type>Text</type>\n"
+        "</CustomField>\n"
+    )
+    return path
+
+
+def test_code_analyzer_fails_on_a_security_finding_of_low_severity(tmp_path: pathlib.Path) -> None:
+    # ProtectSensitiveData is severity 3: it fails because it is tagged Security (AppExchange review).
+    write_field(tmp_path, "Vault__c", "Api_Secret__c")
+    result = run_check("code-analyzer.mjs", tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Api_Secret__c.field-meta.xml:1 [ProtectSensitiveData, severity 3" in result.stderr
+    assert "1 failing" in result.stderr
+
+
+def test_code_analyzer_suppressions_cover_only_the_named_files(tmp_path: pathlib.Path) -> None:
+    # code-analyzer.yml suppresses the finding on QB_Company__c.Refresh_Token_Expires_At__c (a
+    # date); the same rule on another file of the same object still fails.
+    write_field(tmp_path, "QB_Company__c", "Refresh_Token_Expires_At__c")
+    write_field(tmp_path, "QB_Company__c", "Refresh_Token__c")
+    result = run_check("code-analyzer.mjs", tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Refresh_Token__c.field-meta.xml:1 [ProtectSensitiveData" in result.stderr
+    assert "Refresh_Token_Expires_At__c" not in result.stderr
 
 
 def test_convert_check_fails_on_malformed_metadata(tmp_path: pathlib.Path) -> None:

@@ -15,7 +15,7 @@ jest.mock(
     () => ({
         CloseActionScreenEvent: class extends CustomEvent {
             constructor() {
-                super('closeaction', { bubbles: true, composed: true });
+                super('closeaction');
             }
         }
     }),
