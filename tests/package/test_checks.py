@@ -127,6 +127,75 @@ def test_code_analyzer_suppressions_cover_only_the_named_files(tmp_path: pathlib
     assert "Refresh_Token_Expires_At__c" not in result.stderr
 
 
+def copy_of_force_app(tmp_path: pathlib.Path) -> pathlib.Path:
+    copy = tmp_path / "force-app"
+    shutil.copytree(FORCE_APP, copy, ignore=shutil.ignore_patterns("node_modules", "__tests__"))
+    return copy
+
+
+def set_element(path: pathlib.Path, element: str, value: str) -> None:
+    text = path.read_text()
+    start = text.index(f"<{element}")
+    end = text.index(f"</{element}>", start)
+    path.write_text(text[:start] + f"<{element}>{value}" + text[end:])
+
+
+def test_limits_check_passes_force_app(tmp_path: pathlib.Path) -> None:
+    result = run_check("documented-limits.mjs", FORCE_APP)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "limits checked, none exceeded" in result.stdout
+
+
+def test_limits_check_fails_on_a_256_character_permission_set_description(
+    tmp_path: pathlib.Path,
+) -> None:
+    copy = copy_of_force_app(tmp_path)
+    permission_set = (
+        copy / "main/default/permissionsets/QuickBooks_Sync_Admin.permissionset-meta.xml"
+    )
+    set_element(permission_set, "description", "d" * 255)
+    assert run_check("documented-limits.mjs", copy).returncode == 0
+    set_element(permission_set, "description", "d" * 256)
+    result = run_check("documented-limits.mjs", copy)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert (
+        "QuickBooks_Sync_Admin.permissionset-meta.xml: PermissionSet description is 256 "
+        "characters; the limit is 255 (https://developer.salesforce.com/" in result.stderr
+    )
+    assert "documented-limits: 1 of " in result.stderr
+
+
+def test_limits_check_names_each_kind_of_limit(tmp_path: pathlib.Path) -> None:
+    copy = copy_of_force_app(tmp_path)
+    objects = copy / "main/default/objects"
+    set_element(objects / "QB_Company__c/QB_Company__c.object-meta.xml", "pluralLabel", "p" * 41)
+    set_element(
+        objects / "QB_Company__c/fields/Last_Error__c.field-meta.xml", "inlineHelpText", "h" * 511
+    )
+    rule = next((objects / "QB_Object_Mapping__c/validationRules").iterdir())
+    set_element(rule, "errorMessage", "e" * 256)
+    set_element(objects / "QB_Sync_Log__c/fields/Event_Key__c.field-meta.xml", "length", "256")
+    status = objects / "QB_Sync_Log__c/fields/Status__c.field-meta.xml"
+    status.write_text(
+        status.read_text().replace(
+            "<fullName>Failed</fullName>", f"<fullName>{'v' * 256}</fullName>"
+        )
+    )
+    bad_name = objects / "QB_Company__c/fields/Bad__Name__c.field-meta.xml"
+    shutil.copy(objects / "QB_Company__c/fields/Last_Error__c.field-meta.xml", bad_name)
+    result = run_check("documented-limits.mjs", copy)
+    assert result.returncode == 1, result.stdout + result.stderr
+    for expected in (
+        "CustomObject pluralLabel is 41 characters; the limit is 40",
+        "CustomField inlineHelpText is 511 characters; the limit is 510",
+        "ValidationRule errorMessage is 256 characters; the limit is 255",
+        "Text field Event_Key__c has length 256; it must be 1 to 255",
+        f"picklist value fullName '{'v' * 256}' of Status__c is 256 characters; the limit is 255",
+        "CustomField name 'Bad__Name__c' must not contain two consecutive underscores",
+    ):
+        assert expected in result.stderr
+
+
 def test_convert_check_fails_on_malformed_metadata(tmp_path: pathlib.Path) -> None:
     copy = tmp_path / "force-app"
     shutil.copytree(FORCE_APP, copy, ignore=shutil.ignore_patterns("lwc", "test"))
