@@ -172,3 +172,56 @@ def test_the_cdc_setting_refuses_what_it_does_not_know(
         "truncation": "oldest",
         "seed": None,
     }
+
+
+# --- filters QuickBooks refuses for some entities (issue 13, item 6) ------------------------
+
+
+def test_reads_of_budget_and_preferences_use_only_filters_quickbooks_takes(
+    emulator: tuple[str, QboState], tmp_path: Path
+) -> None:
+    url, state = emulator
+    budget = state.create(REALM, "Budget", {"Name": "FY26", "Active": True})
+    preferences = state.create(REALM, "Preferences", {"CurrencyPrefs": {}})
+    client = connected_client(url, Store.open(f"sqlite:///{tmp_path / 'store.db'}"))
+
+    assert set(client.query_by_ids(REALM, "Budget", [budget["Id"]])) == {budget["Id"]}
+    assert set(client.query_by_ids(REALM, "Preferences", [preferences["Id"], "99"])) == {
+        preferences["Id"]
+    }
+    assert [r["Id"] for r in client.query_all(REALM, "Budget")] == [budget["Id"]]
+
+
+@pytest.mark.parametrize(
+    ("statement", "detail"),
+    [
+        (
+            "select * from Budget where Active = true",
+            "property 'Active' is not queryable for Budget",
+        ),
+        (
+            "select * from Preferences where Id in ('1')",
+            "property 'Id' is not queryable for Preferences",
+        ),
+        ("select * from Currency", "Currency is not a valid entity"),
+    ],
+)
+def test_the_emulator_refuses_filters_and_names_quickbooks_refuses(
+    emulator: tuple[str, QboState], tmp_path: Path, statement: str, detail: str
+) -> None:
+    url, _ = emulator
+    client = connected_client(url, Store.open(f"sqlite:///{tmp_path / 'store.db'}"))
+    token = client._vault.access_token(REALM, client._oauth.refresh)
+    answer = requests.post(
+        f"{url}/v3/company/{REALM}/query",
+        data=statement,
+        headers={
+            "Content-Type": "application/text",
+            "Accept": "application/json",
+            "Authorization": f"Bearer {token}",
+        },
+        timeout=5,
+    )
+    assert answer.status_code == 400
+    error = answer.json()["Fault"]["Error"][0]
+    assert error["code"] == "4001" and detail in error["Detail"]

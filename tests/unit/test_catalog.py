@@ -32,9 +32,10 @@ PATH_CASES = json.loads(
 )
 APEX_CASES = ROOT / "force-app" / "tests" / "classes" / "QBCatalog_Tests.cls"
 
-# Entities Intuit's webhooks support (research/quickbooks.md §1d, configure-webhooks page).
+# Entities Intuit's webhooks support (research/quickbooks.md §1d, configure-webhooks page), by
+# their Accounting API names: the page's Currency is the v3 entity CompanyCurrency.
 WEBHOOK_ENTITIES = {
-    "Account", "Bill", "BillPayment", "Budget", "Class", "CreditMemo", "Currency", "Customer",
+    "Account", "Bill", "BillPayment", "Budget", "Class", "CreditMemo", "CompanyCurrency", "Customer",
     "Department", "Deposit", "Employee", "Estimate", "Invoice", "Item", "JournalCode",
     "JournalEntry", "Payment", "PaymentMethod", "Preferences", "Purchase", "PurchaseOrder",
     "RefundReceipt", "SalesReceipt", "TaxAgency", "Term", "TimeActivity", "Transfer", "Vendor",
@@ -249,7 +250,7 @@ def test_required_entities_list_their_fields(name):
         ("Customer", "Balance", "decimal", {}),
         ("Customer", "ParentRef", "reference", {"reference_to": "Customer"}),
         ("Customer", "SalesTermRef", "reference", {"reference_to": "Term"}),
-        ("Customer", "CurrencyRef", "reference", {"reference_to": "Currency"}),
+        ("Customer", "CurrencyRef", "reference", {"reference_to": "CompanyCurrency"}),
         ("Vendor", "APAccountRef", "reference", {"reference_to": "Account"}),
         ("Employee", "HiredDate", "date", {}),
         ("Item", "Sku", "string", {"max_length": 100}),
@@ -353,7 +354,7 @@ def test_entity_lookup_ignores_case(name):
     assert load_catalog().entity(name).name == "SalesReceipt"
 
 
-@pytest.mark.parametrize("name", ["", "Salesforce", "CompanyCurrency"])
+@pytest.mark.parametrize("name", ["", "Salesforce", "Currency"])
 def test_unknown_entity_is_none(name):
     assert load_catalog().entity(name) is None
 

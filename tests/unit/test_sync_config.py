@@ -98,7 +98,7 @@ def test_rows_parse_into_validated_mappings():
     ]
     by_field = {f.qb_field: f for f in customer.field_mappings}
     assert by_field["ParentRef"].reference_to == "Customer"
-    assert by_field["CurrencyRef.value"].reference_to == "Currency"
+    assert by_field["CurrencyRef.value"].reference_to == "CompanyCurrency"
     assert by_field["BillAddr.City"].transform == "Uppercase"
     assert by_field["Active"].default_value == "true"
     assert customer.active_field() == "QB_Active__c"

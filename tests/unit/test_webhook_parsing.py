@@ -722,3 +722,18 @@ def test_times_are_utc_whatever_the_servers_time_zone(monkeypatch: pytest.Monkey
         monkeypatch.undo()
         time.tzset()
     assert event.occurred_at.isoformat() == "2025-09-08T20:52:31+00:00"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"eventNotifications": [{"realmId": "1", "dataChangeEvent": {"entities": [{"id": "2", '
+        b'"operation": "Update", "name": "Currency", "lastUpdated": "2025-09-08T20:52:31Z"}]}}]}',
+        b'[{"specversion": "1.0", "id": "e3", "source": "intuit.x", "type": '
+        b'"qbo.companycurrency.updated.v1", "time": "2025-09-08T20:52:31Z", '
+        b'"intuitentityid": "2", "intuitaccountid": "1"}]',
+    ],
+)
+def test_currency_events_name_the_v3_entity_company_currency(body: bytes) -> None:
+    # Intuit's webhooks page lists Currency; the Accounting API entity is CompanyCurrency.
+    assert [event.entity for event in parse(body)] == ["CompanyCurrency"]

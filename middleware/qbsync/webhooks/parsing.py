@@ -301,8 +301,13 @@ def _accounting_id(entity_id: str, data: dict[str, Any], where: str) -> str:
     return entity_id
 
 
+# Webhook names that are not the Accounting API's: Intuit's webhooks page lists `Currency`, the
+# v3 entity is `CompanyCurrency` (catalog sources).
+_WEBHOOK_ALIASES = {"currency": "CompanyCurrency"}
+
+
 def _entity(name: str, where: str) -> str:
-    entity = _catalog().entity(name)
+    entity = _catalog().entity(_WEBHOOK_ALIASES.get(name.strip().lower(), name))
     if entity is None:
         raise UnsupportedEvent(f"{where}: unknown entity {name[:80]!r}")
     return entity.name

@@ -103,6 +103,12 @@ def query(realm_id: str) -> Response:
     entity = entities.canonical_entity(parsed.entity)
     if entity is None:
         raise errors.query_validation_error(f"{parsed.entity} is not a valid entity")
+    for field_name in entities.UNFILTERABLE.get(entity, ()):
+        if parsed.filters_on(field_name):
+            # The Fault QuickBooks gives for a property it cannot filter on (wording UNCONFIRMED).
+            raise errors.query_validation_error(
+                f"property '{field_name}' is not queryable for {entity}"
+            )
     records = emulator().state.records(realm_id, entity)
     if entity in entities.NAME_LIST and not parsed.filters_on("Active"):
         # "SELECT * FROM Customer" returns the active customers only (Intuit blog, 2017-02-08).

@@ -10,9 +10,10 @@ from typing import Any
 from qbsync_sandbox.emulators.quickbooks import errors
 
 # Entities Intuit's webhooks support (developer.intuit.com …/webhooks/configure-webhooks, research
-# §1d) plus CompanyInfo, which every company has exactly one of.
+# §1d) plus CompanyInfo, which every company has exactly one of. The page's Currency is the v3
+# entity CompanyCurrency: the API knows no `Currency` (issue 13).
 ENTITY_NAMES: tuple[str, ...] = (
-    "Account", "Bill", "BillPayment", "Budget", "Class", "CreditMemo", "Currency", "Customer",
+    "Account", "Bill", "BillPayment", "Budget", "Class", "CreditMemo", "CompanyCurrency", "Customer",
     "Department", "Deposit", "Employee", "Estimate", "Invoice", "Item", "JournalCode",
     "JournalEntry", "Payment", "PaymentMethod", "Preferences", "Purchase", "PurchaseOrder",
     "RefundReceipt", "SalesReceipt", "TaxAgency", "Term", "TimeActivity", "Transfer", "Vendor",
@@ -34,6 +35,10 @@ SHARED_NAMES: frozenset[str] = frozenset({"Customer", "Vendor", "Employee"})
 MERGEABLE: frozenset[str] = frozenset(
     {"Customer", "Vendor", "Account", "Item", "Class", "Employee"}
 )
+
+# Properties some entities cannot be filtered on (issue 13's review; UNCONFIRMED by a stored
+# Intuit page): Budget's Active, the Id of Preferences (one record per company).
+UNFILTERABLE: dict[str, tuple[str, ...]] = {"Budget": ("Active",), "Preferences": ("Id",)}
 
 # CDC does not serve these (change-data-capture page, research §3).
 NOT_IN_CDC: frozenset[str] = frozenset({"JournalCode", "TaxAgency", "TimeActivity", "CompanyInfo"})
