@@ -9,12 +9,13 @@ from dataclasses import dataclass, field
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from qbsync_sandbox.emulators.salesforce import rest
+from qbsync_sandbox.emulators.salesforce import records, rest
 from qbsync_sandbox.emulators.salesforce.admin import admin
 from qbsync_sandbox.emulators.salesforce.auth import Authority, OAuthError
 from qbsync_sandbox.emulators.salesforce.errors import ApiError
 from qbsync_sandbox.emulators.salesforce.faults import Faults
 from qbsync_sandbox.emulators.salesforce.formula import FormulaError
+from qbsync_sandbox.emulators.salesforce.identity import identity
 from qbsync_sandbox.emulators.salesforce.store import Org
 
 
@@ -60,6 +61,8 @@ def create_salesforce_app(
     state = EmulatorState(org=org, authority=authority)
     app.extensions["salesforce"] = state
     app.register_blueprint(rest.rest)
+    app.register_blueprint(records.records)
+    app.register_blueprint(identity)
     app.register_blueprint(admin)
 
     @app.post("/services/oauth2/token")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from qbsync_sandbox.emulators.salesforce.schema import FieldDef, ObjectDef, Schema
+from qbsync_sandbox.emulators.salesforce.standard import NOT_CREATEABLE
 
 # metadata type -> (describe type, soapType)
 _TYPES = {
@@ -25,12 +26,17 @@ _TYPES = {
     "MasterDetail": ("reference", "tns:ID"),
     "AutoNumber": ("string", "xsd:string"),
     "Formula": ("string", "xsd:string"),
+    "Address": ("address", "urn:address"),
 }
+# Every object has the master record type until record types are defined (REST API guide, "sObject
+# Describe": recordTypeInfos; the id 012000000000000AAA is the master record type's).
+MASTER_RECORD_TYPE_ID = "012000000000000AAA"
 # UI API dataType names
 _UI_TYPES = {
     "id": "Id", "string": "String", "textarea": "TextArea", "boolean": "Boolean", "double": "Double",
     "currency": "Currency", "percent": "Percent", "date": "Date", "datetime": "DateTime",
     "picklist": "Picklist", "email": "Email", "phone": "Phone", "url": "Url", "reference": "Reference",
+    "address": "Address",
 }  # fmt: skip
 
 
@@ -42,6 +48,7 @@ def describe_field(definition: FieldDef) -> dict:
         "name": definition.name,
         "label": definition.label,
         "type": kind,
+        "compoundFieldName": definition.compound_field_name,
         "soapType": soap_type,
         "length": length or (18 if kind in {"id", "reference"} else 0),
         "byteLength": (length or 0) * 3 if is_text else (18 if kind in {"id", "reference"} else 0),
@@ -97,9 +104,9 @@ def describe(schema: Schema, obj: ObjectDef, version: str) -> dict:
         "labelPlural": obj.plural_label,
         "keyPrefix": obj.key_prefix,
         "custom": obj.custom,
-        "createable": obj.name != "User",
+        "createable": obj.name not in NOT_CREATEABLE,
         "updateable": True,
-        "deletable": obj.name != "User",
+        "deletable": obj.name not in NOT_CREATEABLE,
         "queryable": True,
         "searchable": True,
         "retrieveable": True,
@@ -115,6 +122,18 @@ def describe(schema: Schema, obj: ObjectDef, version: str) -> dict:
             for r in schema.child_relationships(obj.name)
         ],
         "fields": [describe_field(d) for d in obj.fields.values()],
+        "recordTypeInfos": [
+            {
+                "active": True,
+                "available": True,
+                "defaultRecordTypeMapping": True,
+                "developerName": "Master",
+                "master": True,
+                "name": "Master",
+                "recordTypeId": MASTER_RECORD_TYPE_ID,
+                "urls": {"layout": f"{base}/describe/layouts/{MASTER_RECORD_TYPE_ID}"},
+            }
+        ],
         "urls": {
             "sobject": base,
             "describe": f"{base}/describe",
@@ -171,7 +190,7 @@ def object_info(schema: Schema, obj: ObjectDef) -> dict:
             for r in schema.child_relationships(obj.name)
         ],
         "recordTypeInfos": {},
-        "defaultRecordTypeId": "012000000000000AAA",
+        "defaultRecordTypeId": MASTER_RECORD_TYPE_ID,
     }
 
 

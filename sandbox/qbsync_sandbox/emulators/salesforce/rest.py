@@ -10,7 +10,7 @@ from collections import OrderedDict
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from qbsync_sandbox.emulators.salesforce import describe, soql
+from qbsync_sandbox.emulators.salesforce import columns, describe, soql
 from qbsync_sandbox.emulators.salesforce.errors import (
     ApiError,
     DmlFailure,
@@ -84,6 +84,7 @@ def _single_lock_fault(record_id: str = "") -> None:
         )
 
 
+@rest.get("")  # the guide's own example asks /services/data without a slash: 200, not a redirect
 @rest.get("/")
 def versions():
     return jsonify(
@@ -193,7 +194,7 @@ def _record_or_404(sobject: str, record_id: str):
     return obj, found[1]
 
 
-def _record_json(obj, record: dict, version: str, fields: list[str] | None = None) -> dict:
+def record_json(obj, record: dict, version: str, fields: list[str] | None = None) -> dict:
     org = state().org
     values = org.record_json(obj, record)
     if fields:
@@ -227,7 +228,7 @@ def record(version: str, sobject: str, record_id: str):
     with org.lock:
         obj, current = _record_or_404(sobject, record_id)
         if request.method == "GET":
-            return jsonify(_record_json(obj, current, version, _requested_fields(obj)))
+            return jsonify(record_json(obj, current, version, _requested_fields(obj)))
         if request.method == "PATCH":
             body = _body()
             org.check_body(obj, body)
@@ -258,7 +259,7 @@ def by_external_id(version: str, sobject: str, field: str, value: str):
                 return _multiple(version, obj.name, matches)
             if not matches:
                 raise not_found()
-            return jsonify(_record_json(obj, org.locate(matches[0])[1], version))
+            return jsonify(record_json(obj, org.locate(matches[0])[1], version))
     body = _body()
     org.check_body(obj, body)
     _single_lock_fault()
@@ -307,9 +308,10 @@ def _run_query(version: str, include_deleted: bool):
     parsed = soql.parse(text)
     org = state().org
     with org.lock:
-        total, records = soql.Executor(org, text, version).run(
-            parsed, include_deleted=include_deleted
-        )
+        executor = soql.Executor(org, text, version)
+        if request.args.get("columns", "").lower() == "true":
+            return jsonify(columns.column_metadata(executor, parsed))
+        total, records = executor.run(parsed, include_deleted=include_deleted)
     return jsonify(_page(version, total, records, _batch_size()))
 
 
@@ -421,6 +423,10 @@ def _run_collection(items: list, operation, all_or_none: bool, with_created: boo
     return Response(json.dumps(results), 200, mimetype="application/json")
 
 
+def _without_id(body: dict) -> dict:
+    return {k: v for k, v in body.items() if k.lower() != "id"}
+
+
 class _ItemFailure(Exception):
     """One record of a collection failed; `record_id` is reported with its errors."""
 
@@ -460,9 +466,7 @@ def collections(version: str):
     records, all_or_none = _collection_body()
     typed = [(_record_type(r), r) for r in records]
     for obj, body in typed:
-        org.check_body(
-            obj, {k: v for k, v in body.items() if k != "Id"} if request.method == "PATCH" else body
-        )
+        org.check_body(obj, _without_id(body) if request.method == "PATCH" else body)
     if request.method == "POST":
         return _run_collection(
             typed, lambda item: (org.create(item[0].name, item[1]), True), all_or_none, False
@@ -470,13 +474,14 @@ def collections(version: str):
 
     def update(item):
         obj, body = item
-        record_id = body.get("Id")
+        # Field names are case-insensitive: the guide's own update example writes "id".
+        record_id = next((v for k, v in body.items() if k.lower() == "id"), None)
         if not record_id:
             raise _ItemFailure(
                 RecordError("MISSING_ARGUMENT", "Id not specified in an update call")
             )
         try:
-            org.update(obj.name, record_id, {k: v for k, v in body.items() if k != "Id"})
+            org.update(obj.name, record_id, _without_id(body))
         except DmlFailure as failure:
             raise _ItemFailure(failure.errors, record_id) from None
         return record_id, False

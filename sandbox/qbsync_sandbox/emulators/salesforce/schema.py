@@ -16,7 +16,8 @@ TEXT_TYPES = {"Text", "TextArea", "LongTextArea", "Email", "Phone", "Url", "Pick
 NUMBER_TYPES = {"Number", "Currency", "Percent", "Summary"}
 REFERENCE_TYPES = {"Lookup", "MasterDetail", "Id"}
 # Fields the platform fills in; never createable or updateable through the API.
-READ_ONLY_TYPES = {"Id", "AutoNumber", "Summary", "Formula"}
+# An `Address` is a compound field: read-only, its value built from its component fields.
+READ_ONLY_TYPES = {"Id", "AutoNumber", "Summary", "Formula", "Address"}
 
 
 class SchemaError(Exception):
@@ -51,6 +52,7 @@ class FieldDef:
     custom: bool = False
     system: bool = False  # platform audit fields (CreatedDate, …)
     defaulted_on_create: bool = False
+    compound_field_name: str | None = None  # e.g. "BillingAddress" for BillingCity
 
     @property
     def createable(self) -> bool:

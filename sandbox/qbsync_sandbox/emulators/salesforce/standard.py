@@ -44,12 +44,47 @@ def _system_fields(obj: ObjectDef, *, owner: bool = True) -> None:
         )
 
 
+# Compound address parts and the keys of the compound value (SOAP API guide, "Address Compound
+# Fields"): Street, City, State, PostalCode, Country, Latitude, Longitude, GeocodeAccuracy.
+ADDRESS_PARTS = {
+    "Street": "street",
+    "City": "city",
+    "State": "state",
+    "PostalCode": "postalCode",
+    "Country": "country",
+    "Latitude": "latitude",
+    "Longitude": "longitude",
+    "GeocodeAccuracy": "geocodeAccuracy",
+}
+_GEOCODE_ACCURACY = [
+    "Address", "NearAddress", "Block", "Street", "ExtendedZip", "Zip", "Neighborhood", "City",
+    "County", "State", "Unknown",
+]  # fmt: skip
+
+
 def _address(obj: ObjectDef, prefix: str, label: str) -> None:
-    obj.add(FieldDef(f"{prefix}Street", f"{label} Street", "TextArea", length=255))
-    obj.add(FieldDef(f"{prefix}City", f"{label} City", "Text", length=40))
-    obj.add(FieldDef(f"{prefix}State", f"{label} State/Province", "Text", length=80))
-    obj.add(FieldDef(f"{prefix}PostalCode", f"{label} Zip/Postal Code", "Text", length=20))
-    obj.add(FieldDef(f"{prefix}Country", f"{label} Country", "Text", length=80))
+    compound = f"{prefix}Address"
+    parts = [
+        FieldDef(f"{prefix}Street", f"{label} Street", "TextArea", length=255),
+        FieldDef(f"{prefix}City", f"{label} City", "Text", length=40),
+        FieldDef(f"{prefix}State", f"{label} State/Province", "Text", length=80),
+        FieldDef(f"{prefix}PostalCode", f"{label} Zip/Postal Code", "Text", length=20),
+        FieldDef(f"{prefix}Country", f"{label} Country", "Text", length=80),
+        FieldDef(f"{prefix}Latitude", f"{label} Latitude", "Number", precision=18, scale=15),
+        FieldDef(f"{prefix}Longitude", f"{label} Longitude", "Number", precision=18, scale=15),
+        FieldDef(
+            f"{prefix}GeocodeAccuracy",
+            f"{label} Geocode Accuracy",
+            "Picklist",
+            length=40,
+            picklist_values=_GEOCODE_ACCURACY,
+            restricted=True,
+        ),
+    ]
+    for part in parts:
+        part.compound_field_name = compound
+        obj.add(part)
+    obj.add(FieldDef(compound, f"{label} Address", "Address"))
 
 
 def _account() -> ObjectDef:
@@ -202,9 +237,42 @@ def _user() -> ObjectDef:
     return obj
 
 
+def _organization() -> ObjectDef:
+    """The org itself: one record, read-only here (Object Reference, "Organization"); the
+    Salesforce CLI reads Name, InstanceName, IsSandbox, TrialExpirationDate, NamespacePrefix and
+    OrganizationType after a login (@salesforce/core org/determineOrg.js)."""
+    obj = ObjectDef("Organization", "Organization", "Organizations", ORG_ID_PREFIX, custom=False)
+    _system_fields(obj, owner=False)
+    for definition in (
+        FieldDef("Name", "Name", "Text", length=80),
+        FieldDef("Division", "Division", "Text", length=80),
+        FieldDef("InstanceName", "Instance Name", "Text", length=5),
+        FieldDef("IsSandbox", "Is Sandbox", "Checkbox", default=False),
+        FieldDef(
+            "OrganizationType",
+            "Edition",
+            "Picklist",
+            length=40,
+            picklist_values=["Developer Edition", "Enterprise Edition", "Unlimited Edition"],
+        ),
+        FieldDef("NamespacePrefix", "Namespace Prefix", "Text", length=15),
+        FieldDef("TrialExpirationDate", "Trial Expiration Date", "DateTime"),
+        FieldDef("LanguageLocaleKey", "Language", "Text", length=40),
+        FieldDef("DefaultLocaleSidKey", "Locale", "Text", length=40),
+        FieldDef("TimeZoneSidKey", "Time Zone", "Text", length=40),
+    ):
+        definition.system = True  # nothing in the org is writable through this emulator
+        obj.add(definition)
+    return obj
+
+
+# Objects whose describe says createable/deletable false: the API cannot insert or delete them.
+NOT_CREATEABLE = frozenset({"User", "Organization"})
+
+
 def standard_objects() -> list[ObjectDef]:
     """Fresh definitions (callers add the package's custom fields to them)."""
-    return [_account(), _contact(), _product(), _user()]
+    return [_account(), _contact(), _product(), _user(), _organization()]
 
 
 def custom_object(name: str, index: int) -> ObjectDef:

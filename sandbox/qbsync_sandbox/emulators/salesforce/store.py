@@ -29,8 +29,13 @@ from qbsync_sandbox.emulators.salesforce.schema import (
     ObjectDef,
     Schema,
 )
-from qbsync_sandbox.emulators.salesforce.standard import ORG_ID_PREFIX, USER_PREFIX
-from qbsync_sandbox.emulators.salesforce.values import from_json
+from qbsync_sandbox.emulators.salesforce.standard import (
+    ADDRESS_PARTS,
+    NOT_CREATEABLE,
+    ORG_ID_PREFIX,
+    USER_PREFIX,
+)
+from qbsync_sandbox.emulators.salesforce.values import from_json, to_json
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _UNWRITABLE = (
@@ -73,6 +78,17 @@ class Org:
             "FirstName": "QBSync",
             "Email": username,
             "IsActive": True,
+        }
+        self._records["Organization"][self.org_id] = self._system_values(self.org_id, now) | {
+            "Name": "qbsync sandbox",
+            "InstanceName": "EMU1",
+            "IsSandbox": False,
+            "OrganizationType": "Developer Edition",
+            "NamespacePrefix": None,
+            "TrialExpirationDate": None,
+            "LanguageLocaleKey": "en_US",
+            "DefaultLocaleSidKey": "en_US",
+            "TimeZoneSidKey": "GMT",
         }
 
     # ----------------------------------------------------------------- lookups
@@ -130,6 +146,9 @@ class Org:
         if definition.formula is not None:
             tree = formula.parse(definition.formula)
             return formula.evaluate(tree, self._context(obj, record))
+        if definition.type == "Address":
+            prefix = definition.name[: -len("Address")]
+            return {key: to_json(record.get(prefix + part)) for part, key in ADDRESS_PARTS.items()}
         return record.get(definition.name)
 
     def record_json(self, obj: ObjectDef, record: dict) -> dict:
@@ -181,9 +200,11 @@ class Org:
         """Remove every record except the integration user."""
         with self.lock:
             user = self._records["User"][self.user_id]
+            organization = self._records["Organization"][self.org_id]
             for rows in (*self._records.values(), *self._deleted.values()):
                 rows.clear()
             self._records["User"][self.user_id] = user
+            self._records["Organization"][self.org_id] = organization
             self._autonumbers.clear()
 
     # ----------------------------------------------------------------- DML
@@ -196,6 +217,16 @@ class Org:
         """Insert one record; returns its 18-character id."""
         with self.lock:
             obj = self.object(sobject)
+            if obj.name == "Organization":
+                # UNCONFIRMED wording; the describe of Organization says createable false.
+                raise DmlFailure(
+                    [
+                        RecordError(
+                            "INVALID_TYPE_FOR_OPERATION",
+                            f"entity type cannot be inserted: {obj.name}",
+                        )
+                    ]
+                )
             values, references = self._convert(obj, body)
             unwritable = [name for name in values if not obj.field(name).createable]
             if "Id" in values:
@@ -294,6 +325,15 @@ class Org:
                     [RecordError("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id")]
                 )
             obj, record = found
+            if obj.name in NOT_CREATEABLE:
+                raise DmlFailure(
+                    [
+                        RecordError(
+                            "INVALID_TYPE_FOR_OPERATION",
+                            f"entity type cannot be deleted: {obj.name}",
+                        )
+                    ]
+                )
             savepoint = self.savepoint()
             self._remove(obj, record)
             self._recheck_masters(obj, record, savepoint)
@@ -595,7 +635,11 @@ class Org:
 
     def _remove(self, obj: ObjectDef, record: dict) -> None:
         self._records[obj.name].pop(record["Id"], None)
-        self._deleted[obj.name][record["Id"]] = record | {"IsDeleted": True}
+        # A delete is a change: Get Deleted reports SystemModstamp as the deletedDate.
+        self._deleted[obj.name][record["Id"]] = record | {
+            "IsDeleted": True,
+            "SystemModstamp": self.clock(),
+        }
         for relationship in self.schema.child_relationships(obj.name):
             for child in list(self._records[relationship.child].values()):
                 if child.get(relationship.field) != record["Id"]:
