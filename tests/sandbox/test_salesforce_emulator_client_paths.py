@@ -274,10 +274,13 @@ def test_fields_standard_selects_every_standard_field(sf):
     assert _error(unbounded, 400)["errorCode"] == "MALFORMED_QUERY"
 
 
-def test_version_list_answers_at_services_data_without_a_redirect(sf):
+def test_version_list_and_resources_answer_without_a_redirect(sf):
     response = sf.http.get(f"{sf.base_url}/services/data", allow_redirects=False)
     assert response.status_code == 200, response.text
     assert {"label": f"v{V}", "url": f"/services/data/v{V}", "version": V} in response.json()
+    resources = sf.call("GET", f"{sf.base_url}/services/data/v{V}", allow_redirects=False)
+    assert resources.status_code == 200, resources.text
+    assert resources.json()["query"] == f"/services/data/v{V}/query"
 
 
 def test_describe_has_record_type_infos_and_compound_addresses(sf):

@@ -95,6 +95,7 @@ def versions():
     )
 
 
+@rest.get("/v<version>")  # the CLI's `org display` asks it without a slash: 200, not a redirect
 @rest.get("/v<version>/")
 def resources(version: str):
     check_version(version)
