@@ -75,15 +75,12 @@ def serve(bind: str, workers: int) -> None:
         sys.executable,
         "-m",
         "gunicorn",
+        "--config",
+        "python:qbsync.gunicorn_conf",
         "--bind",
         bind,
         "--workers",
         str(workers),
-        # Intuit wants an answer within 3 s; a stuck request must not hold a worker for long.
-        "--timeout",
-        "30",
-        "--access-logfile",
-        "-",
         "qbsync.app:wsgi_app()",
     ]
     os.execv(sys.executable, argv)  # noqa: S606 - replaces this process with gunicorn

@@ -7,8 +7,9 @@ setting stops start-up with one `ConfigError` naming the variable.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from urllib.parse import urlparse
 
 # Intuit's published endpoints (research/quickbooks.md §4, §5: discovery documents).
@@ -31,6 +32,20 @@ INTUIT_ENDPOINTS = {
 # A server that does not accept the connection within this is not going to.
 CONNECT_TIMEOUT_SECONDS = 5
 
+# The shared key of /api/*: 32 characters of `secrets.token_urlsafe` carry 192 bits.
+MIN_API_KEY_LENGTH = 32
+# The only hosts an Intuit or redirect URL may name over plain http: this machine (the
+# emulator); anywhere else the client secret and the tokens would travel in clear.
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+# Settings attribute -> the variable that sets it, for the checks made on Settings itself.
+_URL_VARIABLES = {
+    "intuit_redirect_uri": "INTUIT_REDIRECT_URI",
+    "intuit_api_base_url": "INTUIT_API_BASE_URL",
+    "intuit_auth_url": "INTUIT_AUTH_URL",
+    "intuit_token_url": "INTUIT_TOKEN_URL",
+    "intuit_revoke_url": "INTUIT_REVOKE_URL",
+}
+
 
 class ConfigError(Exception):
     """A setting is missing or malformed; the message names the variable."""
@@ -38,13 +53,14 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True)
 class Settings:
-    database_url: str = "sqlite:///qbsync.db"
-    encryption_keys: tuple[str, ...] = ()
-    api_key: str = ""
+    # Secrets (and a database URL, which may hold a password) stay out of the repr.
+    database_url: str = field(default="sqlite:///qbsync.db", repr=False)
+    encryption_keys: tuple[str, ...] = field(default=(), repr=False)
+    api_key: str = field(default="", repr=False)
     intuit_client_id: str = ""
-    intuit_client_secret: str = ""
+    intuit_client_secret: str = field(default="", repr=False)
     intuit_redirect_uri: str = ""
-    intuit_webhook_verifier_token: str = ""
+    intuit_webhook_verifier_token: str = field(default="", repr=False)
     intuit_environment: str = "production"
     intuit_api_base_url: str = ""
     intuit_auth_url: str = ""
@@ -54,7 +70,7 @@ class Settings:
     salesforce_client_id: str = ""
     salesforce_username: str = ""
     salesforce_private_key_file: str = ""
-    salesforce_client_secret: str = ""
+    salesforce_client_secret: str = field(default="", repr=False)
     salesforce_api_version: str = "66.0"
     # Tuning (defaults suit production; tests shrink them).
     max_body_bytes: int = 2 * 1024 * 1024
@@ -88,6 +104,14 @@ class Settings:
         ):
             if not getattr(self, attr):
                 object.__setattr__(self, attr, defaults[key])
+        if self.api_key and len(self.api_key) < MIN_API_KEY_LENGTH:
+            raise ConfigError(
+                f"QBSYNC_API_KEY has {len(self.api_key)} characters; at least "
+                f"{MIN_API_KEY_LENGTH} are required (make one with "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
+            )
+        for attr, variable in _URL_VARIABLES.items():
+            _check_transport(getattr(self, attr), variable)
 
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)
@@ -127,13 +151,65 @@ def _http_url(value: str, name: str) -> str:
     return value.strip().rstrip("/")
 
 
+def _check_transport(url: str, variable: str) -> None:
+    """https, or plain http to this machine only."""
+    if not url:
+        return
+    parsed = urlparse(url)
+    if parsed.scheme == "https" or (parsed.scheme == "http" and parsed.hostname in LOOPBACK_HOSTS):
+        return
+    raise ConfigError(
+        f"{variable} must be an https:// URL (http:// only for 127.0.0.1 or localhost), got {url!r}"
+    )
+
+
+def redacted_database_url(url: str) -> str:
+    """`url` with its password masked, for any message that names the database."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        return "(a value that is not a database URL)"
+
+
+# The spellings hosting platforms hand out for PostgreSQL; the middleware's driver is psycopg 3.
+_POSTGRES_ALIASES = frozenset({"postgres", "postgresql"})
+
+
 def _database_url(value: str, name: str) -> str:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     value = value.strip()
-    if not value.startswith(("sqlite:", "postgresql")):
+    try:
+        url = make_url(value)
+    except (ArgumentError, ValueError):
         raise ConfigError(
-            f"{name} must be a sqlite:/// or postgresql+psycopg:// URL, got {value!r}"
+            f"{name} is not a database URL; use sqlite:///path/qbsync.db or "
+            "postgresql+psycopg://user:password@host/database"
+        ) from None
+    if url.drivername in _POSTGRES_ALIASES:
+        return url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    if url.drivername not in ("sqlite", "postgresql+psycopg"):
+        raise ConfigError(
+            f"{name} must be a sqlite:/// or postgresql+psycopg:// URL, "
+            f"got {redacted_database_url(value)!r}"
         )
     return value
+
+
+def _private_key_file(path: str) -> None:
+    """The JWT key file exists and only its owner can read it (as ssh insists for its keys)."""
+    if not os.path.isfile(path):
+        raise ConfigError(f"SALESFORCE_PRIVATE_KEY_FILE points to {path!r}, which is not a file")
+    mode = stat.S_IMODE(os.stat(path).st_mode)
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise ConfigError(
+            f"SALESFORCE_PRIVATE_KEY_FILE {path!r} can be used by other users (mode "
+            f"{mode:04o}); make it readable by its owner only: chmod 600 {path}"
+        )
 
 
 def _keys(value: str, name: str) -> tuple[str, ...]:
@@ -266,9 +342,5 @@ def load_settings(environ: Mapping[str, str] | None = None, role: str | None = N
         for variable in ("SALESFORCE_USERNAME",):
             if not environ.get(variable, "").strip():
                 raise ConfigError(f"{variable} is required for the JWT bearer flow but not set")
-        path = environ["SALESFORCE_PRIVATE_KEY_FILE"]
-        if not os.path.isfile(path):
-            raise ConfigError(
-                f"SALESFORCE_PRIVATE_KEY_FILE points to {path!r}, which is not a file"
-            )
+        _private_key_file(environ["SALESFORCE_PRIVATE_KEY_FILE"])
     return Settings(**values)

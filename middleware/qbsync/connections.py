@@ -1,18 +1,17 @@
 """Connecting QuickBooks companies: the /api/* calls Salesforce makes, and Intuit's OAuth callback.
 
-Salesforce calls /api/* through a Named Credential whose External Credential sends
-`Authorization: Bearer <QBSYNC_API_KEY>`. The callback is opened by the admin's browser.
+Salesforce calls /api/* through the QBSync_Middleware Named Credential (`qbsync.api_guard`
+checks its key and body). The callback is opened by the admin's browser.
 """
 
 from __future__ import annotations
 
-import hmac
 import logging
 from datetime import UTC, datetime
-from functools import wraps
 
 from flask import Blueprint, abort, jsonify, render_template, request
 
+from qbsync.api_guard import require_api_key
 from qbsync.oauth_state import InvalidState
 from qbsync.quickbooks.errors import QuickBooksError
 from qbsync.quickbooks.tokens import TokenSet
@@ -22,24 +21,6 @@ from qbsync.services import Services, current_services
 log = logging.getLogger(__name__)
 
 blueprint = Blueprint("connections", __name__, template_folder="templates")
-
-
-def require_api_key(view):
-    """Every /api/* call carries the shared key; compared in constant time."""
-
-    @wraps(view)
-    def checked(*args, **kwargs):
-        expected = current_services().settings.api_key
-        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-        if not expected:
-            abort(401, "QBSYNC_API_KEY is not configured on the middleware")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(
-            given.strip().encode(), expected.encode()
-        ):
-            abort(401, "missing or wrong API key (Authorization: Bearer <QBSYNC_API_KEY>)")
-        return view(*args, **kwargs)
-
-    return checked
 
 
 @blueprint.post("/api/connections")

@@ -12,7 +12,7 @@ import re
 
 from flask import Blueprint, abort, jsonify, request
 
-from qbsync.connections import require_api_key
+from qbsync.api_guard import require_api_key
 from qbsync.services import current_services
 from qbsync.store.ledger import EventLedger, StoredEvent
 from qbsync.sync_log import EVENT_KEY_LENGTH, log_key

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from qbsync.mapping import FieldMapping, ObjectMapping, ParentTarget
 from qbsync.remotes import Salesforce
-from qbsync.salesforce.schema import DELETE_BEHAVIORS, TRANSFORMS
+from qbsync.salesforce.schema import DELETE_BEHAVIORS, TRANSFORMS, is_api_name
 
 CONFIG_QUERY = (
     "SELECT Id, QB_Object__c, Salesforce_Object__c, External_Id_Field__c, Realtime_Enabled__c, "
@@ -143,8 +143,12 @@ def parse_object_mapping(row: Mapping[str, Any], catalog: CatalogLike) -> Object
     if behavior not in DELETE_BEHAVIORS:
         problems.append(f"unknown Delete_Behavior__c {behavior!r}")
     for name in ("Salesforce_Object__c", "External_Id_Field__c"):
-        if not (row.get(name) or "").strip():
+        value = (row.get(name) or "").strip()
+        if not value:
             problems.append(f"{name} is empty")
+        elif not is_api_name(value):
+            # Both go into URLs and SOQL (the delete path's lookup by external id).
+            problems.append(f"{name} {value!r} is not a Salesforce API name")
     return ObjectMapping(
         qb_object=qb_object,
         salesforce_object=(row.get("Salesforce_Object__c") or "").strip(),

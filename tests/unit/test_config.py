@@ -86,6 +86,7 @@ def test_worker_role_needs_a_salesforce_credential(tmp_path):
         )
     key = tmp_path / "server.key"
     key.write_text("-----BEGIN PRIVATE KEY-----\n")
+    key.chmod(0o600)
     settings = load_settings(
         {**environ, "SALESFORCE_PRIVATE_KEY_FILE": str(key), "SALESFORCE_USERNAME": "u"},
         role="worker",

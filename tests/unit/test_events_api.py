@@ -164,7 +164,7 @@ def test_an_unmatched_shortened_key_is_not_found(client, ledger) -> None:
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ("not json", "the body must be a JSON object"),
+        ("not json", "the body is not valid JSON: Expecting value: line 1 column 1 (char 0)"),
         (["ce:58"], "the body must be a JSON object"),
         ({}, "eventKey must be a non-empty string"),
         ({"eventKey": 58}, "eventKey must be a non-empty string"),

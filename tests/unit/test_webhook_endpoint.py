@@ -269,7 +269,7 @@ def test_unknown_paths_get_404_as_json(client: FlaskClient) -> None:
 def test_healthz(client: FlaskClient) -> None:
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json == {"status": "ok"}
+    assert response.json == {"status": "ok", "refusedApiCalls": 0}
 
 
 # --- logging and settings -----------------------------------------------------------------

@@ -11,7 +11,6 @@ so one bad record never blocks the others (research/salesforce.md §1.3); more r
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -30,10 +29,10 @@ from qbsync.salesforce.errors import (
     SalesforceTransient,
     error_class,
 )
+from qbsync.salesforce.schema import is_api_name
 
 log = logging.getLogger(__name__)
 
-_API_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 T = TypeVar("T")
 
 
@@ -224,7 +223,7 @@ class SalesforceClient:
 
 
 def _check_name(name: str) -> None:
-    if not _API_NAME.match(name or ""):
+    if not is_api_name(name):
         raise ValueError(f"not a Salesforce API name: {name!r}")
 
 

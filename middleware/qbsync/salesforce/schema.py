@@ -6,6 +6,17 @@ This is the middleware's half of the contract with the package in `force-app/`;
 
 from __future__ import annotations
 
+import re
+
+# An object or field API name (letters, digits, underscores; a letter first): the only names the
+# middleware puts into a URL path or a SOQL statement.
+_API_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+
+
+def is_api_name(name: str | None) -> bool:
+    return bool(name) and _API_NAME.fullmatch(name) is not None
+
+
 # object API name -> {field API name: field type as declared in force-app metadata}
 READS: dict[str, dict[str, str]] = {
     "QB_Company__c": {

@@ -7,6 +7,7 @@ difference, are picked here.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -14,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, CursorResult, Engine, Table, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -30,6 +32,7 @@ def make_engine(url: str) -> Engine:
     if not url.startswith("sqlite"):
         # A connection the server dropped (restart, failover) is replaced before it is used.
         return create_engine(url, pool_pre_ping=True)
+    _create_private_file(make_url(url).database)
     engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
 
     @event.listens_for(engine, "connect")
@@ -50,6 +53,19 @@ def make_engine(url: str) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def _create_private_file(database: str | None) -> None:
+    """Create a new SQLite ledger readable by its owner only (it holds the encrypted tokens and
+    webhook bodies); SQLite gives its -wal and -shm files the database file's permissions."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    try:
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass  # an existing ledger keeps the permissions its operator gave it
+    except OSError:
+        pass  # no such directory, no permission: SQLite's own error says so when it opens
 
 
 def _use_wal(cursor: sqlite3.Cursor) -> None:

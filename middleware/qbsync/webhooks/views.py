@@ -11,6 +11,7 @@ import logging
 
 from flask import Blueprint, Response, abort, jsonify, request
 
+from qbsync.api_guard import refused_calls
 from qbsync.services import current_services
 from qbsync.webhooks.parsing import WebhookPayloadError, parse
 from qbsync.webhooks.signature import SignatureVerificationError, verify
@@ -68,6 +69,6 @@ def quickbooks_webhook() -> Response:
 
 @blueprint.get("/healthz")
 def healthz() -> Response:
-    """200 when the database answers, 503 otherwise."""
+    """200 when the database answers, 503 otherwise; with the /api calls this process refused."""
     current_services().store.events.ping()
-    return jsonify(status="ok")
+    return jsonify(status="ok", refusedApiCalls=refused_calls())
