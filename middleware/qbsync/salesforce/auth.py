@@ -28,6 +28,9 @@ class SalesforceLogin:
 
     instance_url: str
     access_token: str = field(repr=False)
+    # The identity URL `id` of the token response ends with the user's id (OAuth 2.0 token
+    # response, Salesforce Help "OAuth Endpoints"); None when the response has none.
+    user_id: str | None = None
 
 
 def login(settings: Settings, session: requests.Session | None = None) -> SalesforceLogin:
@@ -126,4 +129,9 @@ def _token_request(
             status=response.status_code,
             url=url,
         )
-    return SalesforceLogin(instance_url=body["instance_url"], access_token=body["access_token"])
+    identity = body.get("id")
+    return SalesforceLogin(
+        instance_url=body["instance_url"],
+        access_token=body["access_token"],
+        user_id=identity.rstrip("/").rsplit("/", 1)[-1] if isinstance(identity, str) else None,
+    )

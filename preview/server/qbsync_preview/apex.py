@@ -34,6 +34,7 @@ EDITABLE_OBJECT_MAPPING_FIELDS = (
     "Delete_Behavior__c",
     "Realtime_Enabled__c",
 )
+DEFAULT_DELETE_BEHAVIOR = "Ignore"
 OBJECT_MAPPING_FIELDS = (
     "Id, Name, Company__c, QB_Object__c, Salesforce_Object__c, External_Id_Field__c, "
     "Realtime_Enabled__c, Delete_Behavior__c, Field_Mapping_Count__c"
@@ -63,6 +64,13 @@ def first_error_message(error: SimpleSalesforceError) -> str:
     if isinstance(content, list) and content and isinstance(content[0], dict):
         return str(content[0].get("message") or content[0].get("errorCode"))
     return f"Salesforce answered HTTP {error.status}"
+
+
+def apex_text(value: Any) -> str:
+    """A value as Apex string concatenation writes it: null is "null", booleans are lower case."""
+    if value is None:
+        return "null"
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def as_apex_record(record: dict) -> dict:
@@ -96,7 +104,7 @@ def _records_param(params: dict, name: str) -> list[dict]:
     return value
 
 
-def _blank(value: Any) -> bool:
+def blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
@@ -112,7 +120,7 @@ class SetupController:
         self._sf = sf
         # QBCatalog.load(): the catalog the package deploys (the same bytes as the middleware's).
         self._catalog = catalog or load_catalog()
-        # QBConfigChangedNotifier.enqueueFor: told the companies whose real-time switches changed.
+        # QBConfigChangedNotifier.enqueueFor: told the companies whose enabled mappings changed.
         self._config_changed = config_changed
         self._describes: dict[str, dict] = {}
 
@@ -134,7 +142,9 @@ class SetupController:
             (mapping_id or "")[:15]
         )
         if mapping is None:
-            raise ApexError(f"The object mapping {mapping_id} does not exist or you cannot see it.")
+            raise ApexError(
+                f"The object mapping {apex_text(mapping_id)} does not exist or you cannot see it."
+            )
         return mapping
 
     def _describe(self, sobject: str) -> dict | None:
@@ -153,7 +163,7 @@ class SetupController:
         if isinstance(sobject, str) and re.fullmatch(r"\w+", sobject):
             described = self._describe(sobject)
         if described is None:
-            raise ApexError(f"Unknown Salesforce object: {sobject}.")
+            raise ApexError(f"Unknown Salesforce object: {apex_text(sobject)}.")
         return described
 
     @staticmethod
@@ -199,20 +209,25 @@ class SetupController:
         mapping = _record_param(params, "mapping")
         if mapping is None:
             raise ApexError("The object mapping to save is missing.")
-        if _blank(mapping.get("Id")):
+        if blank(mapping.get("Id")):
             company_id = mapping.get("Company__c")
-            if _blank(company_id):
+            if blank(company_id):
                 raise ApexError("Choose the QuickBooks company the object mapping belongs to.")
             record: dict = {}
             mapping_id = None
+            was_enabled = False
         else:
             existing = self._require_object_mapping(id_param(mapping, "Id"))
             company_id, mapping_id = existing["Company__c"], existing["Id"]
+            was_enabled = existing.get("Realtime_Enabled__c") is True
             record = {f: existing.get(f) for f in EDITABLE_OBJECT_MAPPING_FIELDS}
         for field in EDITABLE_OBJECT_MAPPING_FIELDS:
             if field in mapping:
                 record[field] = mapping[field]
         self._validate_target(record)
+        if blank(record.get("Delete_Behavior__c")):
+            # A blank value sent by the caller would otherwise override the field default.
+            record["Delete_Behavior__c"] = DEFAULT_DELETE_BEHAVIOR
         company = self._company(company_id)
         # QBMappingService.companyObjectKey: the 18-character company id + ':' + QuickBooks object.
         record["Company_Object_Key__c"] = f"{company['Id']}:{record['QB_Object__c']}"
@@ -237,6 +252,8 @@ class SetupController:
                     f"{record['QB_Object__c']} is already mapped for this company."
                 ) from None
             raise ApexError(first_error_message(error)) from None
+        if was_enabled or record.get("Realtime_Enabled__c") is True:
+            self._notify({company["Id"]})
         return self._require_object_mapping(mapping_id)
 
     def _company(self, company_id: Any) -> dict:
@@ -248,7 +265,7 @@ class SetupController:
         return records[0]
 
     def _validate_target(self, record: dict) -> None:
-        if _blank(record.get("QB_Object__c")):
+        if blank(record.get("QB_Object__c")):
             raise ApexError("Choose the QuickBooks object to map.")
         qb_object = record["QB_Object__c"]
         if not isinstance(qb_object, str) or self._catalog.entity(qb_object) is None:
@@ -264,7 +281,7 @@ class SetupController:
         )
         if external_id is None or not external_id.get("externalId"):
             raise ApexError(
-                f"{record.get('External_Id_Field__c')} is not an external-id field of "
+                f"{apex_text(record.get('External_Id_Field__c'))} is not an external-id field of "
                 f"{target['name']}."
             )
         # Store the canonical API names, whatever case the caller used.
@@ -280,10 +297,14 @@ class SetupController:
             or (prefix and not mapping_id.startswith(prefix))
         ):
             raise ApexError("Choose the object mapping to delete.")
+        # Read before the delete: afterwards the record no longer says its company and switch.
+        existing = self._object_mappings_by_id([mapping_id]).get(mapping_id[:15])
         try:
             self._sf().restful(f"sobjects/{OBJECT_MAPPING}/{mapping_id}", method="DELETE")
         except SimpleSalesforceError as error:
             raise ApexError(first_error_message(error)) from None
+        if existing and existing.get("Realtime_Enabled__c") is True:
+            self._notify({existing["Company__c"]})
 
     def get_field_mappings(self, params: dict) -> list[dict]:
         mapping_id = id_param(params, "objectMappingId", required=False)
@@ -318,7 +339,7 @@ class SetupController:
                 "Default_Value__c": row.get("Default_Value__c"),
             }
             row_id = row.get("Id")
-            if _blank(row_id):
+            if blank(row_id):
                 inserts.append({"Object_Mapping__c": parent["Id"], **values})
             elif stored.pop(str(row_id)[:15], None) is not None:
                 updates.append({"Id": row_id, **values})
@@ -336,6 +357,8 @@ class SetupController:
             if inserted:
                 self._delete_collection(inserted)
             raise
+        if parent.get("Realtime_Enabled__c") is True:
+            self._notify({parent["Company__c"]})
         return self._field_mappings(parent["Id"])
 
     def _validate_field_rows(
@@ -343,7 +366,7 @@ class SetupController:
     ) -> None:
         seen: set[str] = set()
         for row in rows:
-            if row is None or _blank(row.get("QB_Field__c")):
+            if row is None or blank(row.get("QB_Field__c")):
                 raise ApexError("Every field mapping needs a QuickBooks field.")
             if not isinstance(row["QB_Field__c"], str):
                 raise ApexError("QB_Field__c must be text.")
@@ -354,7 +377,8 @@ class SetupController:
             field = fields.get(name.lower()) if isinstance(name, str) and name else None
             if field is None:
                 raise ApexError(
-                    f"Unknown Salesforce field for {row['QB_Field__c']}: {object_name}.{name}."
+                    f"Unknown Salesforce field for {row['QB_Field__c']}: "
+                    f"{object_name}.{apex_text(name)}."
                 )
             if not field["createable"] and not field["updateable"]:
                 raise ApexError(f"{object_name}.{field['name']} cannot be written.")
@@ -409,7 +433,7 @@ class SetupController:
             return []
         updates, seen = [], set()
         for change in changes:
-            if change is None or _blank(change.get("Id")):
+            if change is None or blank(change.get("Id")):
                 raise ApexError("Every real-time change needs the Id of its object mapping.")
             mapping_id = id_param(change, "Id")
             if mapping_id[:15] in seen:
@@ -444,13 +468,19 @@ class SetupController:
             )
             if result["success"] and mapping:
                 changed_companies.add(mapping["Company__c"])
-        if changed_companies and self._config_changed:
-            try:
-                self._config_changed(changed_companies)
-            except (SimpleSalesforceError, ApexError) as error:
-                # In Apex this runs later as a Queueable: its failure never reaches the save.
-                logger.warning("configuration-change notification failed: %s", error)
+        self._notify(changed_companies)
         return rows
+
+    def _notify(self, company_ids: set[str]) -> None:
+        """QBConfigChangedNotifier.enqueueFor: tell the middleware these companies' mappings
+        changed. In Apex a Queueable does it after the save; its failure never reaches the save
+        (it is recorded on the company)."""
+        if not company_ids or not self._config_changed:
+            return
+        try:
+            self._config_changed(company_ids)
+        except (SimpleSalesforceError, ApexError) as error:
+            logger.warning("configuration-change notification failed: %s", error)
 
 
 def controller_methods(controller: SetupController) -> dict[str, Callable[[dict], Any]]:

@@ -5,8 +5,8 @@ LWC OSS; its Salesforce-only modules call this server:
 
 - `POST /apex/<Class>/<method>` with the method's named parameters as a JSON object: the
   `@AuraEnabled` contracts of QBSetupController (qbsync_preview.apex),
-  QBConnectionController (qbsync_preview.connection) and QBCatalogController (the static resource
-  QBSync_Catalog as stored), answered with the method's JSON result, or 400
+  QBConnectionController (qbsync_preview.connection), QBSyncLogController (qbsync_preview.sync_log)
+  and QBCatalogController (the static resource QBSync_Catalog as stored), answered with the method's JSON result, or 400
   `{"message", "exceptionType"}` as an AuraHandledException reaches a component;
 - `GET /ui-api/object-info/<Object>`: the UI API ObjectInfo (`lightning/uiObjectInfoApi`).
 
@@ -48,6 +48,7 @@ from qbsync_preview.connection import (
     MiddlewareApi,
     connection_methods,
 )
+from qbsync_preview.sync_log import SyncLogController
 
 # This server is installed in development mode from preview/server: the bundle it serves and the
 # SLDS package it takes the assets from are built and installed in preview/ beside it.
@@ -78,11 +79,14 @@ class OrgConnection:
         self._session.verify = str(ca_path)
         self._client: Salesforce | None = None
         self._lock = threading.Lock()
+        # Who the Apex runs as (UserInfo.getUserId()): the logged-in user.
+        self.user_id: str | None = None
 
     def client(self, *, fresh: bool = False) -> Salesforce:
         with self._lock:
             if self._client is None or fresh:
                 credentials = login(self._settings, self._session)
+                self.user_id = credentials.user_id
                 self._client = Salesforce(
                     instance_url=credentials.instance_url,
                     session_id=credentials.access_token,
@@ -134,9 +138,9 @@ def create_preview_app(
         salesforce_api_version=api_version,
     )
     connection = OrgConnection(settings, ca_path)
-    connections = ConnectionController(
-        connection.client, MiddlewareApi(middleware_url, middleware_api_key)
-    )
+    middleware = MiddlewareApi(middleware_url, middleware_api_key)
+    connections = ConnectionController(connection.client, middleware)
+    sync_logs = SyncLogController(connection.client, middleware, lambda: connection.user_id)
     catalog_json = CATALOG_RESOURCE.read_text(encoding="utf-8")
     classes = {
         "QBSetupController": controller_methods(
@@ -148,6 +152,7 @@ def create_preview_app(
             )
         ),
         "QBConnectionController": connection_methods(connections),
+        "QBSyncLogController": {"retry": sync_logs.retry},
         "QBCatalogController": {"getCatalog": lambda params: catalog_json},
     }
     bundle = Path(bundle_dir) if bundle_dir else DEFAULT_BUNDLE_DIR

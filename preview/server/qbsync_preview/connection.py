@@ -16,7 +16,7 @@ from typing import Any
 import requests
 from simple_salesforce import Salesforce, format_soql
 
-from qbsync_preview.apex import ApexError, as_apex_record, id_param
+from qbsync_preview.apex import ApexError, apex_text, as_apex_record, blank, id_param
 
 _REALM_ID = re.compile(r"^[0-9A-Za-z_-]{1,32}$")
 TIMEOUT = (5, 30)  # QBMiddlewareClient.TIMEOUT_MS: 30 s
@@ -76,7 +76,7 @@ class MiddlewareApi:
     @staticmethod
     def _realm(realm_id: Any) -> str:
         if not isinstance(realm_id, str) or not _REALM_ID.match(realm_id):
-            raise ApexError(f'Not a QuickBooks realm id: "{realm_id}".')
+            raise ApexError(f'Not a QuickBooks realm id: "{apex_text(realm_id)}".')
         return realm_id
 
     def start_connection(self) -> str:
@@ -95,6 +95,15 @@ class MiddlewareApi:
 
     def notify_config_changed(self, realm_id: Any) -> None:
         self._send("POST", "/config-changed", 202, {"realmId": self._realm(realm_id)})
+
+    def retry_event(self, event_key: Any) -> int:
+        if blank(event_key):
+            raise ApexError("The sync log has no event key, so there is no event to retry.")
+        answer = self._send("POST", "/events/retry", 200, {"eventKey": event_key})
+        retried = answer.get("retried") if isinstance(answer, dict) else None
+        if not isinstance(retried, int) or isinstance(retried, bool):
+            raise ApexError("The sync middleware did not say whether the event was retried.")
+        return retried
 
 
 class ConnectionController:
@@ -144,7 +153,8 @@ class ConnectionController:
         companies = self._companies("Realm_Id__c =", realm_id) if isinstance(realm_id, str) else []
         if not companies:
             raise ApexError(
-                f"No QuickBooks company with realm id {realm_id} exists or you cannot see it."
+                f"No QuickBooks company with realm id {apex_text(realm_id)} exists or you cannot "
+                "see it."
             )
         return self.notify_companies({companies[0]["Id"]})[0]
 
@@ -153,7 +163,8 @@ class ConnectionController:
         companies = self._companies("Id =", company_id) if company_id else []
         if not companies:
             raise ApexError(
-                f"The QuickBooks company {company_id} does not exist or you cannot see it."
+                f"The QuickBooks company {apex_text(company_id)} does not exist or you cannot "
+                "see it."
             )
         return companies[0]
 

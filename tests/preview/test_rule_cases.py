@@ -1,0 +1,238 @@
+"""The case table of the QB Setup Apex rules, run against the preview's twin of the Apex.
+
+force-app/tests/staticresources/QBSync_RuleCases.json holds the cases once; the Apex test class
+QBRuleCases_Tests runs the same file in an org. Here each case starts from a fresh emulator org
+holding the table's fixture, calls the method through the preview's /apex endpoint (the way the
+components do), with the sync middleware's answers served by a stand-in over real HTTP, and checks
+the message or result, the middleware requests, the configuration-change notification and the
+records as stored.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+import requests
+from flask import Flask, Response, jsonify, request
+
+from qbsync_preview.app import create_preview_app, serve_in_thread
+from tests.support.paths import FORCE_APP
+
+from .conftest import CLIENT_ID, CLIENT_SECRET, PreviewStack
+
+API_KEY = "rule-cases-api-key"
+TABLE = json.loads(
+    (FORCE_APP / "tests" / "staticresources" / "QBSync_RuleCases.json").read_text(encoding="utf-8")
+)
+CASES = TABLE["cases"]
+_PLACEHOLDER = re.compile(r"\{(\w+)(?:\.(\w+))?\}")
+# The Apex test methods of QBRuleCases_Tests, one per group (see the table's `about`).
+APEX_GROUPS = {
+    "object-mapping",
+    "field-mapping",
+    "realtime",
+    "delete-and-list",
+    "connection",
+    "notification-accepted",
+    "notification-refused",
+    "sync-log",
+    "retry-accepted",
+}
+
+
+@dataclass
+class StandInMiddleware:
+    """The middleware's /api: answers queued per case (HttpCalloutMockFactory's contract)."""
+
+    url: str = ""
+    answers: list[dict] = field(default_factory=list)
+    requests: list[dict] = field(default_factory=list)
+    notifications: list[str] = field(default_factory=list)
+    # A QBSetupController call notifies through the queued QBConfigChangedNotifier in Apex: its
+    # POST /api/config-changed is the notification, not a request of the call itself.
+    notifications_only: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def reset(self, answers: list[dict], *, notifications_only: bool) -> None:
+        with self.lock:
+            self.answers = list(answers)
+            self.requests.clear()
+            self.notifications.clear()
+            self.notifications_only = notifications_only
+
+
+@pytest.fixture(scope="module")
+def middleware() -> Iterator[StandInMiddleware]:
+    stand_in = StandInMiddleware()
+    app = Flask(__name__)
+
+    @app.route("/api/<path:rest>", methods=["GET", "POST", "DELETE"])
+    def api(rest: str):
+        if request.headers.get("Authorization") != f"Bearer {API_KEY}":
+            return jsonify({"error": "invalid API key", "status": 401}), 401
+        body = request.get_json(silent=True)
+        with stand_in.lock:
+            if stand_in.notifications_only and request.path == "/api/config-changed":
+                stand_in.notifications.append(body["realmId"])
+                return jsonify({"realmId": body["realmId"]}), 202
+            stand_in.requests.append({"method": request.method, "path": f"/{rest}", "body": body})
+            if not stand_in.answers:
+                return jsonify({"error": f"no answer queued for {request.path}"}), 500
+            answer = stand_in.answers.pop(0)
+        raw = answer["body"] if isinstance(answer["body"], str) else json.dumps(answer["body"])
+        return Response(raw, status=answer["status"], content_type="application/json")
+
+    server, stand_in.url = serve_in_thread(app)
+    yield stand_in
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def preview_url(preview_stack: PreviewStack, middleware: StandInMiddleware) -> Iterator[str]:
+    app = create_preview_app(
+        preview_stack.salesforce_url,
+        preview_stack.ca_path,
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+        middleware_url=middleware.url,
+        middleware_api_key=API_KEY,
+    )
+    server, url = serve_in_thread(app)
+    yield url
+    server.shutdown()
+
+
+class Org:
+    """The emulator org the fixture goes into: admin API to seed and read, REST to change."""
+
+    def __init__(self, stack: PreviewStack) -> None:
+        self.stack = stack
+        session = stack.admin("POST", "/session").json()
+        self.rest = f"{stack.salesforce_url}/services/data/v66.0"
+        self.headers = {"Authorization": f"Bearer {session['access_token']}"}
+        self.refs: dict[str, tuple[str, str]] = {}  # ref → (sobject, 18-character id)
+
+    def substitute(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return _PLACEHOLDER.sub(lambda m: self._placeholder(m[1], m[2]), value)
+        if isinstance(value, list):
+            return [self.substitute(v) for v in value]
+        if isinstance(value, dict):
+            return {k: self.substitute(v) for k, v in value.items()}
+        return value
+
+    def _placeholder(self, ref: str, field_name: str | None) -> str:
+        sobject, record_id = self.refs[ref]
+        return record_id if field_name is None else str(self.read(ref)[field_name])
+
+    def load(self, fixture: list[dict]) -> None:
+        assert self.stack.admin("DELETE", "/records").status_code == 204
+        for step in fixture:
+            ref = step["ref"]
+            if "insert" in step:
+                [record_id] = self.stack.seed(step["insert"], self.substitute(step["values"]))
+                self.refs[ref] = (step["insert"], record_id)
+                continue
+            sobject, record_id = self.refs[ref]
+            response = requests.request(
+                "PATCH" if "update" in step else "DELETE",
+                f"{self.rest}/sobjects/{sobject}/{record_id}",
+                json=self.substitute(step["update"]) if "update" in step else None,
+                headers=self.headers,
+                verify=str(self.stack.ca_path),
+                timeout=10,
+            )
+            assert response.status_code == 204, response.text
+
+    def read(self, ref: str) -> dict | None:
+        sobject, record_id = self.refs[ref]
+        response = self.stack.admin("GET", f"/records/{sobject}/{record_id}")
+        if response.status_code == 404:
+            return None
+        assert response.status_code == 200, response.text
+        return response.json()
+
+
+def matches(expected: Any, actual: Any) -> bool:
+    """The table's matching rule (QBRuleCases_Tests.matches is the same)."""
+    if expected is None:
+        return actual is None
+    if expected == "*":
+        return actual is not None
+    if isinstance(expected, dict) and expected and set(expected) <= {"startsWith", "endsWith"}:
+        return (
+            isinstance(actual, str)
+            and actual.startswith(expected.get("startsWith", ""))
+            and actual.endswith(expected.get("endsWith", ""))
+        )
+    if isinstance(expected, dict):
+        return isinstance(actual, dict) and all(
+            matches(value, actual.get(key)) for key, value in expected.items()
+        )
+    if isinstance(expected, list):
+        return (
+            isinstance(actual, list)
+            and len(expected) == len(actual)
+            and all(matches(e, a) for e, a in zip(expected, actual, strict=True))
+        )
+    if isinstance(expected, bool) or isinstance(actual, bool):
+        return expected is actual
+    if isinstance(expected, int | float) and isinstance(actual, int | float):
+        return float(expected) == float(actual)
+    return expected == actual
+
+
+def test_every_case_belongs_to_an_apex_test_method_and_has_a_unique_name():
+    assert {case["group"] for case in CASES} == APEX_GROUPS
+    names = [case["name"] for case in CASES]
+    assert len(names) == len(set(names))
+    for case in CASES:
+        assert case["call"].split(".")[0] in {
+            "QBSetupController",
+            "QBConnectionController",
+            "QBSyncLogController",
+        }
+        assert ("notifies" in case) == case["call"].startswith("QBSetupController.")
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case["name"] for case in CASES])
+def test_rule_case(case: dict, preview_stack: PreviewStack, preview_url: str, middleware):
+    org = Org(preview_stack)
+    org.load(TABLE["fixture"])
+    middleware.reset(
+        org.substitute(case.get("middleware", [])),
+        notifications_only="notifies" in case,
+    )
+    klass, method = case["call"].split(".")
+    response = requests.post(
+        f"{preview_url}/apex/{klass}/{method}", json=org.substitute(case["params"]), timeout=30
+    )
+    expect = org.substitute(case["expect"])
+    body = response.json()
+    if "result" in expect:
+        assert response.status_code == 200, body
+        assert matches(expect["result"], body), json.dumps(body)
+    else:
+        assert response.status_code == 400, body
+        message = body["message"]
+        if "error" in expect:
+            assert message == expect["error"]
+        else:
+            assert message.startswith(expect["errorStartsWith"]), message
+            listed = message.removeprefix(expect["errorStartsWith"]).split(", ")
+            assert set(expect["errorIncludes"]) <= set(listed), message
+    if "requests" in case:
+        expected_requests = org.substitute(case["requests"])
+        assert matches(expected_requests, middleware.requests), middleware.requests
+    assert middleware.answers == [], "answers queued for callouts the call did not make"
+    if "notifies" in case:
+        assert bool(middleware.notifications) is case["notifies"], middleware.notifications
+    for ref, fields in org.substitute(case.get("stored", {})).items():
+        stored = org.read(ref)
+        assert matches(fields, stored), f"{ref}: {json.dumps(stored)}"
