@@ -143,3 +143,18 @@ def test_connect_read_refresh_and_lose_the_connection(
     assert caplog.text
     for token in seen_tokens:
         assert token not in caplog.text
+
+
+def test_item_reads_carry_the_sku_that_select_star_leaves_out(
+    emulator: str, settings: Settings, vault: TokenVault
+) -> None:
+    connect(settings, vault)
+    client = QuickBooksClient(settings, vault)
+    item = requests.post(
+        f"{emulator}/_admin/companies/{REALM}/Item",
+        json={"Name": "Rock Fountain", "Sku": "RF-1", "IncomeAccountRef": {"value": "1"}},
+        timeout=5,
+    ).json()
+
+    assert client.query_by_ids(REALM, "Item", [item["Id"]])[item["Id"]]["Sku"] == "RF-1"
+    assert [i["Sku"] for i in client.query_all(REALM, "Item")] == ["RF-1"]

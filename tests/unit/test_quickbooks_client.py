@@ -359,6 +359,11 @@ def test_query_text_includes_inactive_name_list_records_only() -> None:
     assert query_text("Invoice", ["7"]) == "select * from Invoice where Id in ('7') MAXRESULTS 1000"
 
 
+def test_item_queries_ask_for_the_sku_by_name() -> None:
+    # `select *` leaves Sku out (python-quickbooks #373); the recommended mapping needs it.
+    assert query_text("Item", ["3"]).startswith("select *, Sku from Item where Id in ('3')")
+
+
 @responses.activate
 def test_query_all_pages_by_startposition_and_includes_inactive(client: QuickBooksClient) -> None:
     page = [{"Id": str(n), "Active": n % 2 == 0} for n in range(1, 1001)]

@@ -37,6 +37,12 @@ _ENTITY_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
 # Preferences is one record per company and takes no Id filter.
 _NO_ACTIVE_FILTER = frozenset({"budget"})
 _NO_ID_FILTER = frozenset({"preferences"})
+# Properties `select *` does not return, asked for by name. Item.Sku: python-quickbooks 0.9.12
+# sends `SELECT *, Sku FROM Item` because its maintainers found `*` alone leaves Sku out against
+# Intuit's sandbox (routablehq/python-quickbooks issue #373, PR #379); older reports tie Sku to
+# minor versions (minimul/qbo_api #22, #61). Whether minor version 75 returns it with `*` is not
+# public (UNCONFIRMED), so the recommended mapping Sku → ProductCode asks for it.
+NOT_IN_SELECT_STAR: dict[str, tuple[str, ...]] = {"Item": ("Sku",)}
 
 
 class QuickBooksClient:
@@ -89,7 +95,8 @@ class QuickBooksClient:
         _check_entity(entity)
         active = " where Active in (true, false)" if _has_active_flag(entity) else ""
         # Not SQL: Intuit's query language; the entity name is checked above.
-        return self._paged(realm_id, entity, f"select * from {entity}{active}", "Id")  # noqa: S608
+        text = f"select {_selection(entity)} from {entity}{active}"  # noqa: S608
+        return self._paged(realm_id, entity, text, "Id")
 
     def query_changed(
         self, realm_id: str, entity: str, start: datetime, end: datetime
@@ -103,7 +110,8 @@ class QuickBooksClient:
         until = end.isoformat(timespec="seconds")
         active = " and Active in (true, false)" if _has_active_flag(entity) else ""
         text = (
-            f"select * from {entity} where MetaData.LastUpdatedTime >= '{since}' "  # noqa: S608
+            f"select {_selection(entity)} from {entity} "  # noqa: S608
+            f"where MetaData.LastUpdatedTime >= '{since}' "
             f"and MetaData.LastUpdatedTime < '{until}'{active}"
         )
         return self._paged(realm_id, entity, text, "MetaData.LastUpdatedTime")
@@ -224,7 +232,13 @@ def query_text(entity: str, ids: Sequence[str]) -> str:
     # an inactive (QuickBooks' "deleted") Customer must not look as if it had vanished.
     active = " and Active in (true, false)" if _has_active_flag(entity) else ""
     # Not SQL: Intuit's query language; the entity name is checked and the ids escaped above.
-    return f"select * from {entity} where Id in ({quoted}){active} MAXRESULTS {QUERY_BATCH}"  # noqa: S608
+    return f"select {_selection(entity)} from {entity} where Id in ({quoted}){active} MAXRESULTS {QUERY_BATCH}"  # noqa: S608
+
+
+def _selection(entity: str) -> str:
+    """`*`, plus the properties `*` leaves out of this entity (`*, Sku` for Item)."""
+    extra = next((v for k, v in NOT_IN_SELECT_STAR.items() if k.lower() == entity.lower()), ())
+    return ", ".join(("*", *extra))
 
 
 def _has_active_flag(entity: str) -> bool:

@@ -13,13 +13,19 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from flask import Blueprint, Response, g, jsonify, request
+from flask import Blueprint, Response, g, jsonify, make_response, request
 
-from qbsync_sandbox.emulators.quickbooks import entities, errors
+from qbsync_sandbox.emulators.quickbooks import entities, errors, properties
 from qbsync_sandbox.emulators.quickbooks.clock import intuit_time, parse_time
 from qbsync_sandbox.emulators.quickbooks.emulator import emulator
 from qbsync_sandbox.emulators.quickbooks.faultpoints import injected_failure
-from qbsync_sandbox.emulators.quickbooks.query import parse_query, run_query
+from qbsync_sandbox.emulators.quickbooks.preferences import company_preferences
+from qbsync_sandbox.emulators.quickbooks.query import (
+    check_properties,
+    parse_query,
+    project,
+    run_query,
+)
 from qbsync_sandbox.emulators.quickbooks.tokens import InvalidAccessToken
 
 blueprint = Blueprint("qbo_accounting", __name__, url_prefix="/v3/company/<realm_id>")
@@ -68,7 +74,18 @@ def endpoint(family: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
                     406, "2010", "Unsupported Accept header", "send Accept: application/json"
                 )
             g.minor_version = _minor_version(request.args.get("minorversion"))
-            return view(realm_id, **kwargs)
+            request_id = request.args.get("requestid")
+            if not request_id:
+                return view(realm_id, **kwargs)
+            first = emu.replay.first(realm_id, request_id)
+            if first is not None:
+                return _with_tid(jsonify(first[1])), first[0]
+            try:
+                response = make_response(view(realm_id, **kwargs))
+            except errors.QboFault as fault:
+                response = make_response(_fault(fault))
+            emu.replay.remember(realm_id, request_id, response.status_code, response.get_json())
+            return response
 
         return wrapper
 
@@ -99,6 +116,11 @@ def query(realm_id: str) -> Response:
         statement = request.get_data(as_text=True)
     else:
         statement = request.args.get("query", "")
+    return _ok(_query_response(realm_id, statement))
+
+
+def _query_response(realm_id: str, statement: str) -> dict[str, Any]:
+    """The `QueryResponse` of a statement (also one item of a batch)."""
     parsed = parse_query(statement)
     entity = entities.canonical_entity(parsed.entity)
     if entity is None:
@@ -109,24 +131,24 @@ def query(realm_id: str) -> Response:
             raise errors.query_validation_error(
                 f"property '{field_name}' is not queryable for {entity}"
             )
+    rules = properties.of(entity)
+    check_properties(parsed, rules)
     records = emulator().state.records(realm_id, entity)
     if entity in entities.NAME_LIST and not parsed.filters_on("Active"):
         # "SELECT * FROM Customer" returns the active customers only (Intuit blog, 2017-02-08).
         records = [record for record in records if record.get("Active") is not False]
     page, total = run_query(parsed, records)
     if parsed.count:
-        return _ok({"QueryResponse": {"totalCount": total}})
+        return {"QueryResponse": {"totalCount": total}}
     if not page:
-        return _ok({"QueryResponse": {}})
-    return _ok(
-        {
-            "QueryResponse": {
-                entity: page,
-                "startPosition": parsed.start_position,
-                "maxResults": len(page),
-            }
+        return {"QueryResponse": {}}
+    return {
+        "QueryResponse": {
+            entity: [project(parsed, rules, record) for record in page],
+            "startPosition": parsed.start_position,
+            "maxResults": len(page),
         }
-    )
+    }
 
 
 @blueprint.get("/cdc")
@@ -201,8 +223,77 @@ def write(realm_id: str, entity_path: str) -> Response:
         raise errors.QboFault(
             400, "2010", "Request has invalid or unsupported property", "body must be a JSON object"
         )
-    state = emulator().state
     operation = request.args.get("operation", "")
+    if operation not in ("", "update", "create", "delete"):
+        raise errors.unsupported_operation(request.path)
+    return _ok({entity: _write(realm_id, entity, body, operation)})
+
+
+@blueprint.get("/preferences")
+@endpoint("read")
+def preferences(realm_id: str) -> Response:
+    """The company's settings (python-quickbooks `Preferences.get`)."""
+    state = emulator().state
+    info = state.get(realm_id, "CompanyInfo", "1")
+    return _ok({"Preferences": company_preferences(info["MetaData"])})
+
+
+# "Recommended max 30 payloads per batch" (limits-and-throttles page, research §4); past it
+# QuickBooks answers code 1040 "Batch size exceeds allowed limit" (Intuit's error-code list).
+BATCH_LIMIT = 30
+_BATCH_OPERATIONS = {"create": "", "update": "update", "delete": "delete"}
+
+
+@blueprint.post("/batch")
+@endpoint("write")
+def batch(realm_id: str) -> Response:
+    """`{"BatchItemRequest": [{"bId", "operation", "<Entity>": {...}} | {"bId", "Query"}]}`.
+
+    Each item succeeds or fails on its own; a failed one carries its Fault (python-quickbooks
+    `BatchManager`, `objects/batchrequest.py`).
+    """
+    body = request.get_json(silent=True)
+    items = body.get("BatchItemRequest") if isinstance(body, dict) else None
+    if not isinstance(items, list) or not items:
+        raise errors.invalid_request(
+            "BatchItemRequest must be a non-empty list", "BatchItemRequest"
+        )
+    if len(items) > BATCH_LIMIT:
+        raise errors.QboFault(
+            400,
+            "1040",
+            "Batch size exceeds allowed limit",
+            f"The batch limit size is {BATCH_LIMIT}; the request has {len(items)} items",
+        )
+    return _ok({"BatchItemResponse": [_batch_item(realm_id, item) for item in items]})
+
+
+def _batch_item(realm_id: str, item: Any) -> dict[str, Any]:
+    bid = str(item.get("bId", "")) if isinstance(item, dict) else ""
+    try:
+        if not isinstance(item, dict) or not bid:
+            raise errors.invalid_request("every batch item needs a bId", "bId")
+        if "Query" in item:
+            return {"bId": bid, **_query_response(realm_id, str(item["Query"]))}
+        operation = item.get("operation")
+        payload = [(key, value) for key, value in item.items() if key not in ("bId", "operation")]
+        if operation not in _BATCH_OPERATIONS or len(payload) != 1:
+            raise errors.invalid_request(
+                "a batch item has an operation (create, update, delete) and one entity", "operation"
+            )
+        name, record = payload[0]
+        entity = entities.canonical_entity(name)
+        if entity is None or entity == "CompanyInfo" or not isinstance(record, dict):
+            raise errors.unsupported_operation(f"batch item {name}")
+        return {"bId": bid, entity: _write(realm_id, entity, record, _BATCH_OPERATIONS[operation])}
+    except errors.QboFault as fault:
+        body = fault.body(emulator().state.now())
+        return {"bId": bid, "Fault": body["Fault"]}
+
+
+def _write(realm_id: str, entity: str, body: dict[str, Any], operation: str) -> dict[str, Any]:
+    """Create, update (`Id` + `SyncToken`; `sparse`) or delete one record; returns it."""
+    state = emulator().state
     if operation == "delete":
         if entity in entities.NAME_LIST:
             raise errors.QboFault(
@@ -212,14 +303,12 @@ def write(realm_id: str, entity_path: str) -> Response:
                 f"Operation Delete is not supported for {entity}; set Active to false",
             )
         _require_update_keys(body)
-        return _ok({entity: state.delete(realm_id, entity, str(body["Id"]), body)})
-    if operation not in ("", "update", "create"):
-        raise errors.unsupported_operation(request.path)
+        return state.delete(realm_id, entity, str(body["Id"]), body)
     if "Id" in body:
         _require_update_keys(body)
         sparse = body.get("sparse") is True
-        return _ok({entity: state.update(realm_id, entity, str(body["Id"]), body, sparse=sparse)})
-    return _ok({entity: state.create(realm_id, entity, body)})
+        return state.update(realm_id, entity, str(body["Id"]), body, sparse=sparse)
+    return state.create(realm_id, entity, body)
 
 
 @blueprint.route("/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])

@@ -9,6 +9,7 @@ from flask import current_app
 
 from qbsync_sandbox.emulators.quickbooks.delivery import Deliverer
 from qbsync_sandbox.emulators.quickbooks.injection import FaultInjector
+from qbsync_sandbox.emulators.quickbooks.requestids import RequestReplay
 from qbsync_sandbox.emulators.quickbooks.state import QboState
 from qbsync_sandbox.emulators.quickbooks.tokens import TokenStore
 
@@ -59,6 +60,7 @@ class QboEmulator:
     redirect_uris: tuple[str, ...] | None  # None: any http(s) redirect URI is accepted
     consent: ConsentSettings = field(default_factory=ConsentSettings)
     cdc: CdcSettings = field(default_factory=CdcSettings)
+    replay: RequestReplay = field(default_factory=RequestReplay)
 
     def close(self) -> None:
         """Stop the webhook deliverer thread."""

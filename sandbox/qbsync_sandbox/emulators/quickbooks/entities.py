@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from qbsync_sandbox.emulators.quickbooks import errors
+from qbsync_sandbox.emulators.quickbooks import errors, properties
 
 # Entities Intuit's webhooks support (developer.intuit.com …/webhooks/configure-webhooks, research
 # §1d) plus CompanyInfo, which every company has exactly one of. The page's Currency is the v3
@@ -44,7 +44,8 @@ UNFILTERABLE: dict[str, tuple[str, ...]] = {"Budget": ("Active",), "Preferences"
 NOT_IN_CDC: frozenset[str] = frozenset({"JournalCode", "TaxAgency", "TimeActivity", "CompanyInfo"})
 
 _PERSON_NAME_PARTS = ("Title", "GivenName", "MiddleName", "FamilyName", "Suffix")
-_SYSTEM_FIELDS = ("Id", "SyncToken", "MetaData", "domain", "sparse")
+_SYSTEM_FIELDS = properties.SYSTEM
+_TRUE_FALSE = {"true": True, "false": False}
 
 
 def canonical_entity(name: str) -> str | None:
@@ -63,7 +64,104 @@ def display_name_of(entity: str, record: dict[str, Any]) -> str | None:
 
 def complete_new(entity: str, data: dict[str, Any]) -> dict[str, Any]:
     """Validate a create request and fill the defaults QuickBooks adds (no id or metadata yet)."""
-    record = {key: value for key, value in data.items() if key not in _SYSTEM_FIELDS}
+    values, _ = written(entity, data, creating=True)
+    return _complete(entity, values)
+
+
+def complete_update(
+    entity: str, current: dict[str, Any], data: dict[str, Any], *, sparse: bool
+) -> dict[str, Any]:
+    """The record after an update, without Id/SyncToken/MetaData.
+
+    A sparse update changes only the properties sent (one sent empty is cleared); a full update
+    replaces every writable property, so those left out are cleared. Computed properties are
+    computed again, and those only a create sets (an opening Balance) are kept.
+    """
+    changes, cleared = written(entity, data, creating=False)
+    rules = properties.of(entity)
+    computed = rules.read_only if rules else frozenset()
+    kept_only = rules.create_only if rules else frozenset()
+    kept = {
+        key: value
+        for key, value in current.items()
+        if key not in _SYSTEM_FIELDS
+        and key not in computed
+        and key not in cleared
+        and (sparse or key in kept_only)
+    }
+    return _complete(entity, {**kept, **changes})
+
+
+def written(
+    entity: str, data: dict[str, Any], *, creating: bool
+) -> tuple[dict[str, Any], frozenset[str]]:
+    """(the values a write sets, the properties it sends empty), as QuickBooks takes them.
+
+    System and computed properties are ignored; with an entity's rules an unknown property is
+    refused (Fault 2010), a boolean or number must be one (or its text, as Intuit's JSON reader
+    coerces "true" and "12.5"), and empty values (null, "", {}, []) are no values: QuickBooks
+    returns only properties with values (Intuit, "Deep dive into QuickBooks Online data
+    queries", 2017-02-08), which python-quickbooks relies on when it sends "" for every unset
+    string.
+    """
+    rules = properties.of(entity)
+    values: dict[str, Any] = {}
+    cleared = set()
+    for key, value in data.items():
+        if key in _SYSTEM_FIELDS:
+            continue
+        if rules is not None:
+            if key not in rules.known:
+                raise errors.unknown_property(entity, key)
+            if key in rules.read_only or (key in rules.create_only and not creating):
+                continue
+            value = _typed(entity, rules, key, value)
+        pruned = _pruned(value)
+        if pruned is None:
+            cleared.add(key)
+        else:
+            values[key] = pruned
+    return values, frozenset(cleared)
+
+
+def _typed(entity: str, rules: properties.EntityProperties, key: str, value: Any) -> Any:
+    if value is None or value == "":
+        return value
+    if key in rules.booleans:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in _TRUE_FALSE:
+            return _TRUE_FALSE[value.lower()]
+        raise errors.invalid_value(entity, key, value, "Boolean")
+    if key in rules.numbers:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str):
+            try:
+                number = float(value)
+            except ValueError:
+                raise errors.invalid_value(entity, key, value, "BigDecimal") from None
+            return int(number) if number.is_integer() else number
+        raise errors.invalid_value(entity, key, value, "BigDecimal")
+    return value
+
+
+def _pruned(value: Any) -> Any:
+    """`value` without its empty parts; None when nothing is left."""
+    if isinstance(value, dict):
+        kept = {k: p for k, v in value.items() if (p := _pruned(v)) is not None}
+        return kept or None
+    if isinstance(value, list):
+        items = [p for v in value if (p := _pruned(v)) is not None]
+        return items or None
+    if value is None or value == "":
+        return None
+    return value
+
+
+def _complete(entity: str, record: dict[str, Any]) -> dict[str, Any]:
+    """Check what QuickBooks requires and fill the defaults and computed properties it adds."""
+    record = dict(record)
     if entity in SHARED_NAMES:
         if not record.get("DisplayName"):
             parts = [str(record[part]) for part in _PERSON_NAME_PARTS if record.get(part)]
@@ -74,10 +172,10 @@ def complete_new(entity: str, data: dict[str, Any]) -> dict[str, Any]:
         record.setdefault("PrintOnCheckName", record["DisplayName"])
         record.setdefault("Balance", 0)
     if entity == "Customer":
-        record.setdefault("FullyQualifiedName", record["DisplayName"])
+        record["FullyQualifiedName"] = record["DisplayName"]
         record.setdefault("Job", False)
         record.setdefault("BillWithParent", False)
-        record.setdefault("BalanceWithJobs", 0)
+        record["BalanceWithJobs"] = record.get("Balance", 0)
         record.setdefault("PreferredDeliveryMethod", "Print")
     elif entity == "Vendor":
         record.setdefault("Vendor1099", False)
@@ -90,7 +188,7 @@ def complete_new(entity: str, data: dict[str, Any]) -> dict[str, Any]:
             record, "IncomeAccountRef"
         ):
             raise errors.required_param_missing("IncomeAccountRef")
-        record.setdefault("FullyQualifiedName", record["Name"])
+        record["FullyQualifiedName"] = record["Name"]
         record.setdefault("UnitPrice", 0)
         record.setdefault("Taxable", False)
         record.setdefault("TrackQtyOnHand", False)
@@ -98,7 +196,7 @@ def complete_new(entity: str, data: dict[str, Any]) -> dict[str, Any]:
         if not record.get("Name"):
             raise errors.required_param_missing("Name")
         record.setdefault("AccountType", "Income")
-        record.setdefault("FullyQualifiedName", record["Name"])
+        record["FullyQualifiedName"] = record["Name"]
     if entity in NAME_LIST:
         record.setdefault("Active", True)
     return record
@@ -113,6 +211,10 @@ def references(entity: str, record: dict[str, Any]) -> list[tuple[str, str, str]
                 refs.append((field, "Account", _ref(record, field)))
     if entity == "Customer" and _ref(record, "ParentRef"):
         refs.append(("ParentRef", "Customer", _ref(record, "ParentRef")))
+    # Any entity naming a customer or vendor at its top level (transactions): it must exist.
+    for field, target in (("CustomerRef", "Customer"), ("VendorRef", "Vendor")):
+        if _ref(record, field):
+            refs.append((field, target, _ref(record, field)))
     return refs
 
 
@@ -121,16 +223,3 @@ def _ref(record: dict[str, Any], field: str) -> str:
     if isinstance(value, dict):
         return str(value.get("value") or "")
     return ""
-
-
-def apply_update(current: dict[str, Any], data: dict[str, Any], *, sparse: bool) -> dict[str, Any]:
-    """The writable fields after an update, without Id/SyncToken/MetaData.
-
-    A sparse update changes only the fields sent; a full update replaces every writable field, so
-    fields left out are cleared (and then completed again like a new record).
-    """
-    changes = {key: value for key, value in data.items() if key not in _SYSTEM_FIELDS}
-    if not sparse:
-        return changes
-    kept = {key: value for key, value in current.items() if key not in _SYSTEM_FIELDS}
-    return {**kept, **changes}

@@ -87,6 +87,32 @@ def invalid_reference(name: str, value: str) -> QboFault:
     )
 
 
+def unknown_property(entity: str, name: str) -> QboFault:
+    # Code 2010 (Intuit's error-code list: "Request has invalid or unsupported property"); the
+    # Detail is the JSON reader's text third parties quote, UNCONFIRMED word for word.
+    return QboFault(
+        400,
+        "2010",
+        "Request has invalid or unsupported property",
+        f'Property Name:Unrecognized field "{name}" (class com.intuit.schema.finance.v3.{entity}), '
+        f"not marked as ignorable specified is unsupported or invalid",
+        element=name,
+    )
+
+
+def invalid_value(entity: str, name: str, value: object, java_type: str) -> QboFault:
+    # A value of the wrong type is refused with the same code as an unknown property.
+    return QboFault(
+        400,
+        "2010",
+        "Request has invalid or unsupported property",
+        f"Property Name:Can not construct instance of java.lang.{java_type} from "
+        f"{type(value).__name__} value {value!r} for {entity}.{name} specified is unsupported or "
+        f"invalid",
+        element=name,
+    )
+
+
 def duplicate_name(name: str) -> QboFault:
     return QboFault(
         400,

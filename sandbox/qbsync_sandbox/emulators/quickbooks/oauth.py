@@ -1,7 +1,9 @@
-"""Intuit's OAuth 2.0 endpoints: authorize (auto-consent), token, revoke.
+"""Intuit's OAuth 2.0 endpoints: discovery, authorize (auto-consent), token, revoke.
 
 Paths as in Intuit's discovery document (research §5): /connect/oauth2, /oauth2/v1/tokens/bearer,
-/v2/oauth2/tokens/revoke. Client authentication: client_secret_basic or client_secret_post.
+/v2/oauth2/tokens/revoke. Client authentication: client_secret_basic or client_secret_post. The
+discovery document itself is served at Intuit's two paths, naming this emulator's own endpoints:
+intuit-oauth's `AuthClient` reads it in its constructor.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from flask import Blueprint, Response, jsonify, redirect, request
 from qbsync_sandbox.emulators.quickbooks.emulator import emulator
 from qbsync_sandbox.emulators.quickbooks.errors import OAuthError
 from qbsync_sandbox.emulators.quickbooks.faultpoints import injected_failure
-from qbsync_sandbox.emulators.quickbooks.tokens import ACCOUNTING_SCOPE
+from qbsync_sandbox.emulators.quickbooks.tokens import ACCOUNTING_SCOPE, InvalidAccessToken
 
 blueprint = Blueprint("qbo_oauth", __name__)
 
@@ -31,6 +33,62 @@ def _oauth_error(error: OAuthError) -> tuple[Response, int]:
 @blueprint.before_request
 def _injected_faults() -> Response | None:
     return injected_failure("oauth")
+
+
+@blueprint.get("/.well-known/openid_sandbox_configuration", strict_slashes=False)
+@blueprint.get("/.well-known/openid_configuration", strict_slashes=False)
+def discovery() -> Response:
+    """The keys and values of Intuit's sandbox document (intuit/QuickBooks-V3-DotNET-SDK
+    `…OAuth2PlatformClient.Test/Documents/discovery.json`), with this host's URLs."""
+    base = request.host_url.rstrip("/")
+    return jsonify(
+        {
+            "issuer": f"{base}/op/v1",
+            "authorization_endpoint": f"{base}/connect/oauth2",
+            "token_endpoint": f"{base}/oauth2/v1/tokens/bearer",
+            "userinfo_endpoint": f"{base}/v1/openid_connect/userinfo",
+            "revocation_endpoint": f"{base}/v2/oauth2/tokens/revoke",
+            "jwks_uri": f"{base}/op/v1/jwks",
+            "response_types_supported": ["code"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "scopes_supported": ["openid", "email", "profile", "address", "phone"],
+            "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
+            "claims_supported": [
+                "aud",
+                "exp",
+                "iat",
+                "iss",
+                "realmid",
+                "sub",
+                "email",
+                "email_verified",
+                "given_name",
+                "family_name",
+                "phone_number",
+                "address",
+            ],  # fmt: skip
+        }
+    )
+
+
+@blueprint.get("/op/v1/jwks")
+def jwks() -> Response:
+    # The emulator issues no id_token (it grants the accounting scope only), so it signs nothing.
+    return jsonify({"keys": []})
+
+
+@blueprint.get("/v1/openid_connect/userinfo")
+def userinfo() -> tuple[Response, int]:
+    """User info needs the `openid` scope, which no grant of the emulator carries."""
+    emu = emulator()
+    header = request.headers.get("Authorization", "")
+    token = header[7:].strip() if header.lower().startswith("bearer ") else ""
+    try:
+        emu.tokens.realm_of(token)
+    except InvalidAccessToken:
+        return jsonify({"error": "invalid_token"}), 401
+    return jsonify({"error": "insufficient_scope"}), 403
 
 
 @blueprint.get("/connect/oauth2")

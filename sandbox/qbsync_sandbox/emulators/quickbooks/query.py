@@ -1,10 +1,15 @@
 """QuickBooks' SQL-like query language: parse a statement, then run it over records.
 
 Grammar (developer.intuit.com …/data-queries, research §4):
-    SELECT * | COUNT(*) FROM Entity [WHERE cond [AND cond]…] [ORDERBY field [ASC|DESC][, …]]
-           [STARTPOSITION n] [MAXRESULTS n]
+    SELECT * [, property …] | COUNT(*) FROM Entity [WHERE cond [AND cond]…]
+           [ORDERBY | ORDER BY field [ASC|DESC][, …]] [STARTPOSITION n] [MAXRESULTS n]
     cond := field (= | != | < | > | <= | >=) literal | field IN (literal, …) | field LIKE 'text%'
-Keywords are case-insensitive; OR, projections, JOIN and GROUP BY are not supported (as in QBO).
+Keywords are case-insensitive; OR, JOIN and GROUP BY are not supported (as in QBO).
+
+Two forms beyond Intuit's grammar are accepted because widely used clients send them and
+QuickBooks answers them: `ORDER BY` in two words (python-quickbooks `ListMixin.all`, singer-io
+tap-quickbooks) and `SELECT *, Sku FROM Item` (python-quickbooks 0.9.12, tested by its
+maintainers against Intuit's sandbox). Which properties `*` leaves out is UNCONFIRMED beyond Sku.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from typing import Any
 
 from qbsync_sandbox.emulators.quickbooks import errors
 from qbsync_sandbox.emulators.quickbooks.clock import parse_time
+from qbsync_sandbox.emulators.quickbooks.properties import EntityProperties
 
 DEFAULT_MAX_RESULTS = 100
 # MAXRESULTS above 1000 is capped: widely reported limit, UNCONFIRMED by an Intuit page (research §4).
@@ -39,6 +45,7 @@ class Query:
     order: tuple[tuple[str, bool], ...]  # (field, descending)
     start_position: int
     max_results: int
+    also_selected: tuple[str, ...] = ()  # `SELECT *, Sku`: properties asked for besides `*`
 
     def filters_on(self, field: str) -> bool:
         return any(condition.field.lower() == field.lower() for condition in self.conditions)
@@ -156,8 +163,12 @@ class _Parser:
             self.expect_punct(")")
             count = True
         else:
-            # Projections are not supported by QuickBooks; only `*`.
+            # Only `*`, optionally followed by properties `*` leaves out (`SELECT *, Sku`).
             self.expect_punct("*")
+        also: list[str] = []
+        while not count and self.peek().kind == "punct" and self.peek().text == ",":
+            self.index += 1
+            also.append(self.field())
         self.expect_keyword("from")
         entity = self.field()
         conditions: list[Condition] = []
@@ -168,7 +179,7 @@ class _Parser:
             if self.peek().kind == "keyword" and self.peek().text.lower() == "or":
                 raise self.fail('"AND" ... (OR is not supported)')
         order: list[tuple[str, bool]] = []
-        if self.keyword("orderby"):
+        if self.keyword("orderby") or self.order_by():
             while True:
                 name = self.field()
                 direction = self.keyword("asc", "desc")
@@ -185,7 +196,21 @@ class _Parser:
             maximum = min(self.integer(), MAX_RESULTS_LIMIT)
         if self.peek().kind != "end":
             raise self.fail("<EOF>")
-        return Query(entity, count, tuple(conditions), tuple(order), start, maximum)
+        return Query(entity, count, tuple(conditions), tuple(order), start, maximum, tuple(also))
+
+    def order_by(self) -> bool:
+        """`ORDER BY` written as two words."""
+        first, second = (
+            self.tokens[self.index],
+            self.tokens[min(self.index + 1, len(self.tokens) - 1)],
+        )
+        if (first.kind, second.kind) == ("word", "word") and (
+            first.text.lower(),
+            second.text.lower(),
+        ) == ("order", "by"):
+            self.index += 2
+            return True
+        return False
 
     def condition(self) -> Condition:
         name = self.field()
@@ -212,6 +237,32 @@ def parse_query(text: str) -> Query:
     if not text or not text.strip():
         raise errors.query_parser_error('Encountered "<EOF>" at line 1, column 1.')
     return _Parser(text).parse()
+
+
+def check_properties(query: Query, properties: EntityProperties | None) -> None:
+    """Refuse a filter, sort or selection on a property QuickBooks does not query (Fault 4001)."""
+    if properties is None:
+        return
+    named = [c.field for c in query.conditions] + [name for name, _ in query.order]
+    for name in named:
+        if not properties.is_queryable(name):
+            raise errors.query_validation_error(f"property '{name}' is not queryable")
+    known = {name.lower() for name in properties.known}
+    for name in query.also_selected:
+        if name.lower() not in known:
+            raise errors.query_validation_error(f"property '{name}' is not queryable")
+
+
+def project(query: Query, properties: EntityProperties | None, record: dict[str, Any]) -> dict:
+    """What `select *` returns of a record: all but the properties `*` leaves out, unless asked."""
+    if properties is None or not properties.not_in_star:
+        return record
+    asked = {name.lower() for name in query.also_selected}
+    return {
+        key: value
+        for key, value in record.items()
+        if key not in properties.not_in_star or key.lower() in asked
+    }
 
 
 def run_query(query: Query, records: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:

@@ -133,9 +133,7 @@ class QboState:
             name = _entity(entity)
             current = self._current(company, name, entity_id)
             _check_sync_token(name, current, data)
-            record = entities.complete_new(
-                name, entities.apply_update(current, data, sparse=sparse)
-            )
+            record = entities.complete_update(name, current, data, sparse=sparse)
             self._check_integrity(company, name, record, own_id=entity_id)
             # Making a name-list record inactive is how QuickBooks deletes it, and is reported so.
             deactivated = current.get("Active") is not False and record.get("Active") is False

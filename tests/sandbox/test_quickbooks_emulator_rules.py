@@ -1,0 +1,136 @@
+"""The QuickBooks emulator's query language and write rules over raw HTTP, where the exact
+answer matters more than what a client library makes of it (issue 14)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+
+from qbsync_sandbox.emulators.quickbooks import QboState, create_qbo_app, run_in_thread
+
+REDIRECT = "https://middleware.example/callback"
+
+
+class Api:
+    def __init__(self, base: str, realm: str, token: str) -> None:
+        self.base, self.realm, self.token = base, realm, token
+
+    def post(self, path: str, body: object, **params: str) -> requests.Response:
+        return requests.post(
+            f"{self.base}/v3/company/{self.realm}/{path}",
+            json=body,
+            params=params,
+            headers={"Authorization": f"Bearer {self.token}", "Accept": "application/json"},
+            timeout=10,
+        )
+
+    def query(self, statement: str) -> requests.Response:
+        return requests.post(
+            f"{self.base}/v3/company/{self.realm}/query",
+            data=statement,
+            headers={
+                "Authorization": f"Bearer {self.token}",
+                "Accept": "application/json",
+                "Content-Type": "application/text",
+            },
+            timeout=10,
+        )
+
+
+@pytest.fixture
+def api() -> Iterator[Api]:
+    state = QboState()
+    realm = state.create_company("9341455130166777")
+    app = create_qbo_app(
+        state, verifier_token="v", client_id="cid", client_secret="secret", start_deliverer=False
+    )
+    server, base = run_in_thread(app)
+    consent = requests.get(
+        f"{base}/connect/oauth2",
+        params={
+            "client_id": "cid",
+            "response_type": "code",
+            "scope": "com.intuit.quickbooks.accounting",
+            "redirect_uri": REDIRECT,
+            "state": "s",
+        },
+        allow_redirects=False,
+        timeout=10,
+    )
+    code = parse_qs(urlsplit(consent.headers["Location"]).query)["code"][0]
+    tokens = requests.post(
+        f"{base}/oauth2/v1/tokens/bearer",
+        data={"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT},
+        auth=("cid", "secret"),
+        timeout=10,
+    ).json()
+    yield Api(base, realm, tokens["access_token"])
+    server.shutdown()
+    app.extensions["qbo_emulator"].close()
+
+
+def error_of(response: requests.Response, status: int = 400) -> dict:
+    assert response.status_code == status, response.text
+    (error,) = response.json()["Fault"]["Error"]
+    return error
+
+
+def test_a_selected_property_that_does_not_exist_is_a_4001(api: Api) -> None:
+    error = error_of(api.query("select *, Nope from Item"))
+    assert (error["code"], error["Detail"]) == (
+        "4001",
+        "QueryValidationError: property 'Nope' is not queryable",
+    )
+
+
+def test_order_by_a_property_that_is_not_sortable_is_a_4001(api: Api) -> None:
+    assert error_of(api.query("select * from Vendor ORDER BY Balance"))["code"] == "4001"
+
+
+def test_entities_without_rules_keep_any_filter(api: Api) -> None:
+    # Transactions belong to the transactions issue: their filters are not checked here.
+    assert api.query("select * from Invoice where DocNumber = '1001'").status_code == 200
+
+
+def test_an_unknown_property_names_itself(api: Api) -> None:
+    error = error_of(api.post("customer", {"DisplayName": "X", "Colour": "red"}))
+    assert error["code"] == "2010" and error["element"] == "Colour"
+
+
+def test_a_number_must_be_a_number(api: Api) -> None:
+    item = {"Name": "Odd", "IncomeAccountRef": {"value": "1"}, "UnitPrice": "cheap"}
+    assert error_of(api.post("item", item))["element"] == "UnitPrice"
+    item["UnitPrice"] = "12.50"
+    assert api.post("item", item).json()["Item"]["UnitPrice"] == 12.5
+
+
+def test_a_replayed_failure_is_replayed_too(api: Api) -> None:
+    first = api.post("customer", {"DisplayName": ""}, requestid="r-1")
+    assert error_of(first)["code"] == "2020"
+    again = api.post("customer", {"DisplayName": "Valid Now"}, requestid="r-1")
+    assert again.status_code == 400 and again.json()["Fault"] == first.json()["Fault"]
+
+
+def test_a_batch_of_more_than_30_items_is_refused(api: Api) -> None:
+    items = [
+        {"bId": str(n), "operation": "create", "Customer": {"DisplayName": f"C{n}"}}
+        for n in range(31)
+    ]
+    assert error_of(api.post("batch", {"BatchItemRequest": items}))["code"] == "1040"
+    assert api.query("select count(*) from Customer").json()["QueryResponse"]["totalCount"] == 0
+
+
+def test_a_batch_query_item(api: Api) -> None:
+    api.post("customer", {"DisplayName": "In Batch"})
+    body = {"BatchItemRequest": [{"bId": "q1", "Query": "select * from Customer"}]}
+    (item,) = api.post("batch", body).json()["BatchItemResponse"]
+    assert item["bId"] == "q1"
+    assert [c["DisplayName"] for c in item["QueryResponse"]["Customer"]] == ["In Batch"]
+
+
+def test_the_production_discovery_path_is_served_too(api: Api) -> None:
+    document = requests.get(f"{api.base}/.well-known/openid_configuration", timeout=10).json()
+    assert document["token_endpoint"] == f"{api.base}/oauth2/v1/tokens/bearer"
