@@ -27,12 +27,13 @@ from quickbooks.objects import (
     Account,
     CompanyInfo,
     Customer,
+    Employee,
     Invoice,
     Item,
     Preferences,
     Vendor,
 )
-from quickbooks.objects.base import Ref
+from quickbooks.objects.base import Address, EmailAddress, Ref
 from quickbooks.objects.detailline import SalesItemLine, SalesItemLineDetail
 
 from tests.sandbox.conformance.conftest import (
@@ -344,6 +345,61 @@ def test_a_repeated_request_id_replays_the_first_response(qb):
     replayed = again.save(qb=qb, request_id="req-0001")  # not a 6240 duplicate: a replay
     assert replayed.Id == created.Id
     assert Customer.count(qb=qb) == 1
+
+
+def test_a_sub_customer_is_computed_from_its_parent(qb):
+    parent = customer(qb, "Parent Co")
+    child = Customer()
+    child.DisplayName = "Job One"
+    child.ParentRef = parent.to_ref()
+    saved = child.save(qb=qb)
+    sent = raw(qb, "Customer", saved.Id)
+    assert (sent["Job"], sent["Level"]) == (True, 1)
+    assert sent["FullyQualifiedName"] == "Parent Co:Job One"
+
+
+def test_an_update_keeps_the_opening_balance(qb):
+    saved = customer(qb, "Owes Money", Balance=100)
+    assert raw(qb, "Customer", saved.Id)["Balance"] == 100
+    saved.Notes = "called them"
+    saved.Balance = 0  # an update cannot set it: QuickBooks computes it from transactions
+    saved.save(qb=qb)
+    assert raw(qb, "Customer", saved.Id)["Balance"] == 100
+
+
+def test_vendor_account_and_employee_round_trip(qb):
+    vendor = Vendor()
+    vendor.DisplayName = "Bob's Burger Joint"
+    vendor.PrimaryEmailAddr = EmailAddress()
+    vendor.PrimaryEmailAddr.Address = "bob@example.com"
+    vendor.BillAddr = Address()
+    vendor.BillAddr.City = "Bayshore"
+    saved_vendor = vendor.save(qb=qb)
+    read = Vendor.get(saved_vendor.Id, qb=qb)
+    assert (read.PrimaryEmailAddr.Address, read.BillAddr.City) == ("bob@example.com", "Bayshore")
+    assert read.Vendor1099 is False
+
+    account = Account()
+    account.Name = "Petty Cash"
+    account.AccountType = "Bank"
+    saved_account = account.save(qb=qb)
+    (found,) = Account.filter(Name="Petty Cash", qb=qb)
+    assert found.Id == saved_account.Id
+    assert found.FullyQualifiedName == "Petty Cash"
+
+    employee = Employee()
+    employee.GivenName, employee.FamilyName = "Emily", "Platt"
+    saved_employee = employee.save(qb=qb)
+    assert Employee.get(saved_employee.Id, qb=qb).DisplayName == "Emily Platt"
+
+
+def test_batch_update(qb):
+    first, second = customer(qb, "Batch A"), customer(qb, "Batch B")
+    first.Notes, second.Notes = "one", "two"
+    result = BatchManager("update").save([first, second], qb=qb)
+    assert result.faults == []
+    assert sorted(c.SyncToken for c in result.successes) == ["1", "1"]
+    assert raw(qb, "Customer", second.Id)["Notes"] == "two"
 
 
 def test_a_customer_cannot_be_deleted(qb):

@@ -122,6 +122,7 @@ class QboState:
             name = _entity(entity)
             record = entities.complete_new(name, data)
             self._check_integrity(company, name, record, own_id=None)
+            _place_under_parent(company, name, record)
             return copy.deepcopy(self._store_new(company, name, record, self._tick()))
 
     def update(
@@ -135,6 +136,7 @@ class QboState:
             _check_sync_token(name, current, data)
             record = entities.complete_update(name, current, data, sparse=sparse)
             self._check_integrity(company, name, record, own_id=entity_id)
+            _place_under_parent(company, name, record)
             # Making a name-list record inactive is how QuickBooks deletes it, and is reported so.
             deactivated = current.get("Active") is not False and record.get("Active") is False
             operation = "Delete" if name in entities.NAME_LIST and deactivated else "Update"
@@ -313,6 +315,22 @@ def _entity(name: str) -> str:
     if canonical is None:
         raise errors.AdminError(400, f"unknown QuickBooks entity {name!r}")
     return canonical
+
+
+def _place_under_parent(company: _Company, entity: str, record: Record) -> None:
+    """A sub-customer (job) is computed from its parent: Job, Level, FullyQualifiedName.
+
+    Intuit's Customer reference: Job is true for a sub-customer, Level counts the parents above
+    it, and FullyQualifiedName is "the topmost parent element followed by each subelement and
+    separated by colons" (Parent:Customer). The parent was checked to exist before.
+    """
+    parent_id = (record.get("ParentRef") or {}).get("value") if entity == "Customer" else None
+    if not parent_id:
+        return
+    parent = company.records["Customer"][str(parent_id)]
+    record["Job"] = True
+    record["Level"] = int(parent.get("Level", 0)) + 1
+    record["FullyQualifiedName"] = f"{parent['FullyQualifiedName']}:{record['DisplayName']}"
 
 
 def _check_sync_token(entity: str, current: Record, data: Record) -> None:
