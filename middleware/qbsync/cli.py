@@ -1,4 +1,5 @@
-"""The `qbsync` command: serve, worker, events, keygen, rotate-keys, reconcile, replay, verify."""
+"""The `qbsync` command: serve, worker, events, keygen, rotate-keys, reconcile, replay, verify,
+purge."""
 
 from __future__ import annotations
 
@@ -94,6 +95,7 @@ def worker(once: bool) -> None:
     _check_vault(services)
     _logging(services.settings)
     from qbsync.reconcile import Reconciler, reconcile_periodically
+    from qbsync.store.purge import Retention, purge_periodically
     from qbsync.worker import Worker
 
     # One Services: the worker and the reconcile thread share the store and the clients.
@@ -113,7 +115,33 @@ def worker(once: bool) -> None:
         name="reconcile",
         daemon=True,
     ).start()
+    threading.Thread(
+        target=purge_periodically,
+        args=(
+            services.store.engine,
+            Retention.from_settings(services.settings),
+            stop,
+            services.settings.purge_interval_seconds,
+            services.clock,
+        ),
+        name="purge",
+        daemon=True,
+    ).start()
     sync.run_forever(stop)
+
+
+@main.command()
+def purge() -> None:
+    """Delete settled events, quarantined bodies, applied versions and OAuth states past their
+    ages (QBSYNC_PURGE_*_DAYS); prints the rows deleted per kind."""
+    from qbsync.store.purge import Retention
+    from qbsync.store.purge import purge as purge_ledger
+
+    services = _services(None)
+    counts = purge_ledger(
+        services.store.engine, Retention.from_settings(services.settings), services.clock()
+    )
+    click.echo(json.dumps(counts))
 
 
 @main.command()

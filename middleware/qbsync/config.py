@@ -32,6 +32,10 @@ INTUIT_ENDPOINTS = {
 # A server that does not accept the connection within this is not going to.
 CONNECT_TIMEOUT_SECONDS = 5
 
+# CDC returns changes of the last 30 days (research quickbooks.md §3): an applied version is
+# kept a day longer (qbsync.store.purge).
+MIN_VERSION_DAYS = 31
+
 # The shared key of /api/*: 32 characters of `secrets.token_urlsafe` carry 192 bits.
 MIN_API_KEY_LENGTH = 32
 # The only hosts an Intuit or redirect URL may name over plain http: this machine (the
@@ -88,6 +92,11 @@ class Settings:
     quickbooks_timeout_seconds: float = 30
     salesforce_timeout_seconds: float = 60
     log_level: str = "INFO"
+    # Purging (qbsync.store.purge): ages in days, and the worker's interval between passes.
+    purge_events_days: int = 30
+    purge_quarantine_days: int = 90
+    purge_versions_days: int = 90
+    purge_interval_seconds: int = 3600
 
     def __post_init__(self) -> None:
         # Fill the Intuit URLs from the environment name unless overridden.
@@ -262,6 +271,17 @@ def _positive_float(value: str, name: str) -> float:
     return number
 
 
+def _version_days(value: str, name: str) -> int:
+    days = _positive_int(value, name)
+    if days < MIN_VERSION_DAYS:
+        raise ConfigError(
+            f"{name} must be at least {MIN_VERSION_DAYS}: CDC returns changes of the last 30 "
+            f"days, and their applied versions keep reconciliation from enqueuing them again; "
+            f"got {value!r}"
+        )
+    return days
+
+
 def _log_level(value: str, name: str) -> str:
     level = value.strip().upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
@@ -299,6 +319,10 @@ ENVIRONMENT = {
     "QBSYNC_QUICKBOOKS_TIMEOUT_SECONDS": ("quickbooks_timeout_seconds", _positive_float),
     "QBSYNC_SALESFORCE_TIMEOUT_SECONDS": ("salesforce_timeout_seconds", _positive_float),
     "QBSYNC_LOG_LEVEL": ("log_level", _log_level),
+    "QBSYNC_PURGE_EVENTS_DAYS": ("purge_events_days", _positive_int),
+    "QBSYNC_PURGE_QUARANTINE_DAYS": ("purge_quarantine_days", _positive_int),
+    "QBSYNC_PURGE_VERSIONS_DAYS": ("purge_versions_days", _version_days),
+    "QBSYNC_PURGE_INTERVAL_SECONDS": ("purge_interval_seconds", _positive_int),
 }
 
 # What each process cannot start without.
