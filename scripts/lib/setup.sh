@@ -34,6 +34,22 @@ setup_node() {
     (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error)
 }
 
+setup_sf_cli() {
+    # The Salesforce CLI conformance suite (tests/conformance/test_sf_cli.py) needs the CLI and the
+    # Node 22 it runs on (the machine has Node 20): both come from the npm registry into
+    # tests/conformance/sf-cli, installed again only when that folder's lock file changes.
+    local dir="$ROOT/tests/conformance/sf-cli"
+    local stamp
+    stamp="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)"
+    if [ "$(cat "$dir/node_modules/.qbsync-installed" 2>/dev/null)" = "$stamp" ]; then
+        echo "==> the Salesforce CLI for the conformance suite is installed (tests/conformance/sf-cli)"
+        return
+    fi
+    echo "==> installing the Salesforce CLI and Node 22 for the conformance suite (npm ci: about 480 MB, a few minutes)"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    echo "$stamp" > "$dir/node_modules/.qbsync-installed"
+}
+
 setup_chromium() {
     # The browser tests drive Debian's Chromium (playwright-core cannot download browsers here).
     if [ ! -x /usr/bin/chromium ]; then

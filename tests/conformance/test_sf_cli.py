@@ -1,0 +1,131 @@
+"""The Salesforce CLI (`sf`, from npm, on the Node 22 it needs) against the Salesforce emulator.
+
+Runs the commands docs/operating.md tells operators to run before starting the middleware:
+`sf org login jwt` and `sf data query` (table and JSON output: the table asks
+`query?columns=true`), plus `sf org display` and `sf limits api display`, which an operator uses
+to see the org is reachable. The docs' other commands cannot run against the emulator: `sf org login
+web` opens a browser, `sf project deploy start` needs the Metadata API and `sf org assign permset`
+needs PermissionSetAssignment, none of which the emulator offers.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+from tests.conformance.clients import SF_CLI_BIN, sf_cli_env
+
+ALIAS = "qbsync-integration"
+MAPPINGS = "SELECT Id, QB_Object__c, Realtime_Enabled__c FROM QB_Object_Mapping__c"
+
+
+class SfCli:
+    def __init__(self, emulator, tmp_path) -> None:
+        home = tmp_path / "sf-home"
+        home.mkdir()
+        self.cwd = tmp_path
+        self.env = sf_cli_env(emulator.ca_path, home)
+        self.results: list[tuple[str, bool]] = []
+
+    def run(self, *args: str, json_output: bool = True):
+        argv = [str(SF_CLI_BIN / "sf"), *args] + (["--json"] if json_output else [])
+        completed = subprocess.run(  # noqa: S603 - the CLI we installed, argv without a shell
+            argv,
+            cwd=self.cwd,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        self.results.append((" ".join(args[:2]), completed.returncode == 0))
+        assert completed.returncode == 0, (
+            f"sf {' '.join(args)}:\n{completed.stdout}\n{completed.stderr}"
+        )
+        return json.loads(completed.stdout)["result"] if json_output else completed.stdout
+
+
+@pytest.fixture
+def sf_cli(salesforce_emulator, tmp_path):
+    if not (SF_CLI_BIN / "sf").is_file():
+        pytest.fail(
+            "the Salesforce CLI is not installed: ./scripts/test installs it "
+            "(npm ci --prefix tests/conformance/sf-cli)"
+        )
+    return SfCli(salesforce_emulator, tmp_path)
+
+
+def _seed_mappings(org) -> None:
+    company = org.create("QB_Company__c", {"Name": "Acme", "Realm_Id__c": "9130350000000001"})
+    for qb_object, enabled in (("Customer", False), ("Item", False)):
+        org.create(
+            "QB_Object_Mapping__c",
+            {
+                "Company__c": company,
+                "QB_Object__c": qb_object,
+                "Salesforce_Object__c": "Account" if qb_object == "Customer" else "Product2",
+                "External_Id_Field__c": "QB_External_Id__c",
+                "Company_Object_Key__c": f"{company}:{qb_object}",
+                "Realtime_Enabled__c": enabled,
+            },
+        )
+
+
+def test_the_commands_operating_md_names(salesforce_emulator, sf_cli, capsys):
+    emulator = salesforce_emulator
+    login = sf_cli.run(
+        "org",
+        "login",
+        "jwt",
+        "--client-id",
+        emulator.client_id,
+        "--jwt-key-file",
+        str(emulator.key_file),
+        "--username",
+        emulator.username,
+        "--instance-url",
+        emulator.base_url,
+        "--alias",
+        ALIAS,
+    )
+    assert login["username"] == emulator.username
+    assert login["orgId"] == emulator.org.org_id
+    # read from the Organization record after the login (@salesforce/core determineOrg)
+    assert (login["instanceName"], login["isSandbox"]) == ("EMU1", False)
+
+    _seed_mappings(emulator.org)
+    queried = sf_cli.run("data", "query", "--target-org", ALIAS, "--query", MAPPINGS)
+    assert sorted((r["QB_Object__c"], r["Realtime_Enabled__c"]) for r in queried["records"]) == [
+        ("Customer", False),
+        ("Item", False),
+    ]
+    table = sf_cli.run(
+        "data", "query", "--target-org", ALIAS, "--query", MAPPINGS, json_output=False
+    )
+    assert "QB_OBJECT__C" in table and "Customer" in table and "Item" in table
+    assert "Total number of records retrieved: 2." in table
+
+    joined = sf_cli.run(
+        "data",
+        "query",
+        "--target-org",
+        ALIAS,
+        "--query",
+        "SELECT QB_Object__c, Company__r.Name, (SELECT Id FROM Field_Mappings__r) "
+        "FROM QB_Object_Mapping__c ORDER BY QB_Object__c",
+        json_output=False,
+    )
+    assert "COMPANY__R.NAME" in joined and "Acme" in joined
+
+    display = sf_cli.run("org", "display", "--target-org", ALIAS)
+    assert (display["connectedStatus"], display["username"]) == ("Connected", emulator.username)
+    limits = {
+        item["name"]: item for item in sf_cli.run("limits", "api", "display", "--target-org", ALIAS)
+    }
+    assert limits["DailyApiRequests"]["max"] == emulator.org.api_limit
+
+    with capsys.disabled():
+        passed = sum(ok for _, ok in sf_cli.results)
+        print(f"\nsf CLI conformance: {passed} passed, {len(sf_cli.results) - passed} failed")
