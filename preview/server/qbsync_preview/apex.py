@@ -35,6 +35,36 @@ EDITABLE_OBJECT_MAPPING_FIELDS = (
     "Realtime_Enabled__c",
 )
 DEFAULT_DELETE_BEHAVIOR = "Ignore"
+# QBMappingService.FILLABLE_KINDS: QuickBooks catalog type → kinds of Salesforce field it can fill.
+FILLABLE_KINDS = {
+    "string": {"text", "decimal", "whole", "boolean", "date", "datetime"},
+    "decimal": {"decimal", "whole", "text"},
+    "integer": {"whole", "decimal", "text"},
+    "boolean": {"boolean", "text"},
+    "date": {"date", "datetime", "text"},
+    "datetime": {"datetime", "date", "text"},
+    "reference": {"reference", "text"},
+}
+# QBMappingService.kindOf, from the REST describe's field types.
+_KINDS = {
+    **dict.fromkeys(
+        (
+            "string",
+            "textarea",
+            "phone",
+            "url",
+            "email",
+            "picklist",
+            "multipicklist",
+            "combobox",
+            "encryptedstring",
+        ),
+        "text",
+    ),
+    **dict.fromkeys(("double", "currency", "percent"), "decimal"),
+    **dict.fromkeys(("int", "long"), "whole"),
+    **{kind: kind for kind in ("boolean", "date", "datetime", "reference")},
+}
 OBJECT_MAPPING_FIELDS = (
     "Id, Name, Company__c, QB_Object__c, Salesforce_Object__c, External_Id_Field__c, "
     "Realtime_Enabled__c, Delete_Behavior__c, Field_Mapping_Count__c"
@@ -385,6 +415,12 @@ class SetupController:
             if field["name"].lower() in seen:
                 raise ApexError(f"{object_name}.{field['name']} is mapped more than once.")
             seen.add(field["name"].lower())
+            qb_type = self._catalog.entity(qb_object).match(row["QB_Field__c"]).type
+            if _KINDS.get(field["type"], "other") not in FILLABLE_KINDS.get(qb_type, ()):
+                raise ApexError(
+                    f"{row['QB_Field__c']} is a QuickBooks {qb_type}, which "
+                    f"{object_name}.{field['name']} cannot hold: the sync would refuse these records."
+                )
             row["Salesforce_Field__c"] = field["name"]
 
     @staticmethod
