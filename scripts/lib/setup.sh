@@ -10,18 +10,22 @@ setup_python() {
         python3 -m venv "$VENV"
     fi
     # The installs are editable: only a change of the projects' metadata (dependencies, entry
-    # points) needs pip again, so a warm venv whose stamp matches the pyproject files is kept.
+    # points) or of the lock needs pip again, so a warm venv whose stamp matches them is kept.
     local stamp
     stamp="$(cat "$ROOT/pyproject.toml" "$ROOT/preview/server/pyproject.toml" \
-        "$ROOT/sandbox/pyproject.toml" | sha256sum | cut -d' ' -f1)"
+        "$ROOT/sandbox/pyproject.toml" "$ROOT/requirements-dev.lock" | sha256sum | cut -d' ' -f1)"
     if [ "$(cat "$VENV/.qbsync-installed" 2>/dev/null)" = "$stamp" ]; then
         echo "==> the middleware, the preview server and the sandbox are installed (.venv)"
         return
     fi
-    echo "==> installing the middleware, the preview server and the sandbox (pip install -e)"
+    echo "==> installing the locked dependencies, then the middleware, the preview server and the sandbox"
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
+    # Exactly the versions and files of the lock (hashes checked); the three projects then
+    # install editable without dependencies (pip cannot check hashes of an editable install).
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
-        -e "$ROOT[dev]" -e "$ROOT/preview/server" -e "$ROOT/sandbox"
+        --require-hashes -r "$ROOT/requirements-dev.lock"
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps \
+        -e "$ROOT" -e "$ROOT/preview/server" -e "$ROOT/sandbox"
     echo "$stamp" > "$VENV/.qbsync-installed"
 }
 
