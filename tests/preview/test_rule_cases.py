@@ -22,6 +22,7 @@ import requests
 from flask import Flask, Response, jsonify, request
 
 from qbsync_preview.app import create_preview_app, serve_in_thread
+from tests.package.test_contract import aura_methods
 from tests.support.paths import FORCE_APP
 
 from .conftest import CLIENT_ID, CLIENT_SECRET, PreviewStack
@@ -199,6 +200,19 @@ def test_every_case_belongs_to_an_apex_test_method_and_has_a_unique_name():
             "QBSyncLogController",
         }
         assert ("notifies" in case) == case["call"].startswith("QBSetupController.")
+
+
+def test_the_twin_answers_every_aura_enabled_method(preview_url: str, middleware, company_id):
+    middleware.reset([], notifications_only=True)
+    missing = [
+        name
+        for name in sorted(aura_methods(FORCE_APP))
+        if requests.post(
+            f"{preview_url}/apex/{name.replace('.', '/')}", json={}, timeout=30
+        ).status_code
+        == 404
+    ]
+    assert missing == []
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case["name"] for case in CASES])
