@@ -257,6 +257,8 @@ def test_count_of_a_field_is_one_aggregate_result(sf):
     body = _query(sf, "SELECT COUNT(Id), COUNT(Phone) phones FROM Account")
     assert body["totalSize"] == 1 and body["done"] is True
     assert body["records"] == [{"attributes": {"type": "AggregateResult"}, "expr0": 3, "phones": 2}]
+    limited = _query(sf, "SELECT COUNT(Id) FROM Account LIMIT 1")  # LIMIT counts result rows
+    assert limited["records"][0]["expr0"] == 3
     counted = _query(sf, "SELECT COUNT() FROM Account WHERE Phone != null")
     assert (counted["totalSize"], counted["records"]) == (2, [])
     mixed = sf.call("GET", "query", params={"q": "SELECT Name, COUNT(Id) FROM Account"})

@@ -419,7 +419,9 @@ class Executor:
             return len(selected), []
         aggregates = [f for f in query.fields if isinstance(f, Aggregate)]
         if aggregates:
-            return 1, [self.aggregate_row(obj, aggregates, selected)]
+            rows = [self.aggregate_row(obj, aggregates, selected)][query.offset :]
+            rows = rows[: query.limit] if query.limit is not None else rows
+            return len(rows), rows
         return len(selected), [self.shape(obj, query, row) for row in selected]
 
     def aggregate_row(self, obj: ObjectDef, aggregates: list[Aggregate], rows: list[dict]) -> dict:
@@ -480,6 +482,8 @@ class Executor:
             absent = [r for r in selected if self.walk(steps, r) is None]
             present.sort(key=lambda r, s=steps: _sort_key(self.walk(s, r)), reverse=descending)
             selected = present + absent if nulls_last else absent + present
+        if any(isinstance(f, Aggregate) for f in query.fields):
+            return selected  # LIMIT and OFFSET count the AggregateResult rows, not the records
         selected = selected[query.offset :]
         return selected[: query.limit] if query.limit is not None else selected
 
