@@ -11,12 +11,17 @@ from qbsync.config import Settings
 from qbsync.quickbooks.tokens import TokenSet
 from tests.support.paths import FIXTURES
 
+# An API key of the length start-up requires (at least 32 characters).
+API_KEY = "builders-api-key-" + "k" * 24
+
 
 def settings(**overrides: object) -> Settings:
-    """Settings for Intuit's sandbox with a fresh encryption key; `overrides` as Settings takes them."""
+    """Settings for Intuit's sandbox with a fresh encryption key and an API key; `overrides` as
+    Settings takes them."""
     values: dict[str, object] = {
         "intuit_environment": "sandbox",
         "encryption_keys": (Fernet.generate_key().decode(),),
+        "api_key": API_KEY,
     }
     values.update(overrides)
     return Settings(**values)

@@ -128,3 +128,18 @@ def test_nesting_up_to_the_limit_reaches_the_view(client):
 def test_a_bad_body_without_the_key_is_401_not_parsed(client, method, path, body):
     response = call(client, method, path, key=None, data=nested(100_000))
     assert response.status_code == 401
+
+
+def test_without_a_configured_key_every_call_is_refused_and_counted(tmp_path, caplog):
+    caplog.set_level(logging.WARNING, logger="qbsync.api_guard")
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'other.db'}", api_key="")
+    store = Store.open(settings.database_url)
+    try:
+        client = create_app(services=Services(settings, store=store)).test_client()
+        response = call(client, "GET", "/api/connections", key="anything-" + "x" * 30)
+        assert response.status_code == 401
+        assert response.get_json()["error"] == "QBSYNC_API_KEY is not configured on the middleware"
+        assert [r.getMessage() for r in caplog.records] == ["refused /api call: no key configured"]
+        assert client.get("/healthz").get_json()["refusedApiCalls"] == 1
+    finally:
+        store.close()

@@ -217,6 +217,10 @@ class SalesforceClient:
                 raise _translate(exc) from None
             except (requests.Timeout, requests.ConnectionError) as exc:
                 raise SalesforceTransient(f"Salesforce unreachable: {type(exc).__name__}") from None
+            except requests.exceptions.InvalidJSONError as exc:
+                # A body requests cannot send (NaN, an infinity): this call's records fail, not
+                # the caller's whole batch; retrying cannot help.
+                raise SalesforceError(f"the request body is not valid JSON: {exc}") from None
             self._api_usage = sf.api_usage.get("api-usage", self._api_usage)
             return result
         raise AssertionError("unreachable")  # the loop returns or raises
