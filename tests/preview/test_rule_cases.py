@@ -81,7 +81,7 @@ def middleware() -> Iterator[StandInMiddleware]:
         with stand_in.lock:
             if stand_in.notifications_only and request.path == "/api/config-changed":
                 stand_in.notifications.append(body["realmId"])
-                return jsonify({"realmId": body["realmId"]}), 202
+                return jsonify({"status": "accepted"}), 202
             stand_in.requests.append({"method": request.method, "path": f"/{rest}", "body": body})
             if not stand_in.answers:
                 return jsonify({"error": f"no answer queued for {request.path}"}), 500
