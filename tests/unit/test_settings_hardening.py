@@ -6,8 +6,10 @@ import os
 import stat
 
 import pytest
+from click.testing import CliRunner
 from cryptography.fernet import Fernet
 
+from qbsync.cli import main
 from qbsync.config import ConfigError, Settings, load_settings, redacted_database_url
 from qbsync.store import Store
 from tests.support import builders
@@ -179,3 +181,13 @@ def test_an_existing_ledger_keeps_its_permissions(tmp_path):
     path.chmod(0o640)
     Store.open(f"sqlite:///{path}").close()
     assert stat.S_IMODE(path.stat().st_mode) == 0o640
+
+
+def test_an_unreachable_postgres_database_is_named_without_its_password():
+    # Port 1 on this machine: the connection is refused at once.
+    url = "postgres://qbsync:s3cret-pw@127.0.0.1:1/qbsync"
+    result = CliRunner().invoke(main, ["events"], env={"QBSYNC_DATABASE_URL": url})
+
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: QBSYNC_DATABASE_URL: the database is unavailable")
+    assert "s3cret-pw" not in result.output  # before: the refused URL was echoed whole
