@@ -84,6 +84,9 @@ class Settings:
     max_attempts: int = 12  # 2 s backoff doubling to 10 min, jittered: ~20–40 min of outage
     config_ttl_seconds: int = 60
     reconcile_interval_seconds: int = 900
+    # Intuit's refresh tokens expire after 100 days without use (research quickbooks.md §5): a
+    # company whose token has not been used for this many days is refreshed by the worker.
+    token_keepalive_days: int = 30
     # Intuit: "HTTP Status Code 429 ... wait 60 seconds" (research quickbooks.md §4); the same
     # wait holds a realm whose company is not Connected.
     realm_wait_seconds: float = 60
@@ -261,6 +264,16 @@ def _positive_int(value: str, name: str) -> int:
     return number
 
 
+def _keepalive_days(value: str, name: str) -> int:
+    number = _positive_int(value, name)
+    if number >= 100:
+        raise ConfigError(
+            f"{name} must be under 100 (Intuit's refresh tokens expire after 100 days "
+            f"without use), got {value!r}"
+        )
+    return number
+
+
 def _positive_float(value: str, name: str) -> float:
     try:
         number = float(value)
@@ -315,6 +328,7 @@ ENVIRONMENT = {
     "QBSYNC_MAX_ATTEMPTS": ("max_attempts", _positive_int),
     "QBSYNC_CONFIG_TTL_SECONDS": ("config_ttl_seconds", _positive_int),
     "QBSYNC_RECONCILE_SECONDS": ("reconcile_interval_seconds", _positive_int),
+    "QBSYNC_TOKEN_KEEPALIVE_DAYS": ("token_keepalive_days", _keepalive_days),
     "QBSYNC_REALM_WAIT_SECONDS": ("realm_wait_seconds", _positive_float),
     "QBSYNC_QUICKBOOKS_TIMEOUT_SECONDS": ("quickbooks_timeout_seconds", _positive_float),
     "QBSYNC_SALESFORCE_TIMEOUT_SECONDS": ("salesforce_timeout_seconds", _positive_float),

@@ -127,6 +127,7 @@ def _company_record(tokens: TokenSet, company: dict) -> dict:
         "Status__c": "Connected",
         "Environment__c": tokens.environment,
         "Connected_At__c": _iso(datetime.now(UTC)),
+        "Renewed_At__c": _iso(datetime.now(UTC)),
         "Refresh_Token_Expires_At__c": _iso(tokens.refresh_expires_at),
         "Refresh_Token_Hard_Expires_At__c": _iso(tokens.refresh_hard_expires_at),
         "Last_Error__c": None,

@@ -48,6 +48,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from qbsync.events import ChangeEvent
+from qbsync.keepalive import KeepAlive
 from qbsync.mapping import parse_qb_time, record_version
 from qbsync.quickbooks.errors import QuickBooksError, QuickBooksFault
 from qbsync.remotes import QuickBooks
@@ -85,6 +86,7 @@ class ReconcileCounts:
     gap_queries: int = 0  # queries for what a full response may have left out
     truncated_windows: int = 0  # full responses even for one second: scan not moved
     clamped: int = 0  # scans that wanted to start beyond CDC's 30 days
+    tokens_refreshed: list[str] = field(default_factory=list)  # idle realms kept alive
     skipped: list[str] = field(default_factory=list)  # realms left out, with the reason
     errors: list[str] = field(default_factory=list)
 
@@ -109,12 +111,19 @@ class Reconciler:
         self.clock = services.clock
         self._catalog = services.catalog
         self._realms = realms or services.vault.realms
+        self._keep_alive = KeepAlive(services)
 
     # --- passes -----------------------------------------------------------------------------
 
     def run_once(self, realm: str | None = None) -> ReconcileCounts:
-        """One pass over `realm`, or over every known realm; failures are counted, not raised."""
+        """One pass over `realm`, or over every known realm; failures are counted, not raised.
+
+        A pass over every realm first refreshes the tokens of idle ones (`qbsync.keepalive`).
+        """
         counts = ReconcileCounts()
+        if realm is None:
+            kept = self._keep_alive.run_once()
+            counts.tokens_refreshed, counts.errors = kept.refreshed, kept.errors
         for realm_id in [realm] if realm else list(self._realms()):
             try:
                 self._reconcile_realm(realm_id, counts)

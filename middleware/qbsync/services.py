@@ -42,6 +42,8 @@ class Services:
         settings: Settings,
         *,
         store: Store | None = None,
+        vault: TokenVault | None = None,
+        oauth: IntuitOAuth | None = None,
         quickbooks: QuickBooks | None = None,
         salesforce: Salesforce | None = None,
         configs: SyncConfigStore | None = None,
@@ -53,6 +55,8 @@ class Services:
         self.clock = clock
         given = {
             "store": store,
+            "vault": vault,
+            "oauth": oauth,
             "quickbooks": quickbooks,
             "salesforce": salesforce,
             "configs": configs,

@@ -133,6 +133,7 @@ def test_picklists_hold_the_values_the_middleware_uses(
         ("QB_Company__c.Refresh_Token_Expires_At__c", "DateTime"),
         ("QB_Company__c.Refresh_Token_Hard_Expires_At__c", "DateTime"),
         ("QB_Company__c.Last_Event_At__c", "DateTime"),
+        ("QB_Company__c.Renewed_At__c", "DateTime"),
         ("QB_Sync_Log__c.Event_Time__c", "DateTime"),
         ("QB_Sync_Log__c.Synced_At__c", "DateTime"),
         ("QB_Company__c.Last_Error__c", "LongTextArea"),

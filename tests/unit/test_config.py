@@ -38,6 +38,8 @@ def test_several_encryption_keys_newest_first():
         ({"QBSYNC_REALM_WAIT_SECONDS": "-1"}, "QBSYNC_REALM_WAIT_SECONDS"),
         ({"QBSYNC_QUICKBOOKS_TIMEOUT_SECONDS": "soon"}, "QBSYNC_QUICKBOOKS_TIMEOUT_SECONDS"),
         ({"QBSYNC_SALESFORCE_TIMEOUT_SECONDS": "0"}, "QBSYNC_SALESFORCE_TIMEOUT_SECONDS"),
+        ({"QBSYNC_TOKEN_KEEPALIVE_DAYS": "0"}, "QBSYNC_TOKEN_KEEPALIVE_DAYS"),
+        ({"QBSYNC_TOKEN_KEEPALIVE_DAYS": "100"}, "QBSYNC_TOKEN_KEEPALIVE_DAYS must be under 100"),
     ],
 )
 def test_malformed_setting_names_the_variable(environ, names):
@@ -101,3 +103,8 @@ def test_config_error_never_echoes_a_secret():
     with pytest.raises(ConfigError) as error:
         load_settings({"QBSYNC_ENCRYPTION_KEY": "supersecretvalue"})
     assert "supersecretvalue" not in str(error.value)
+
+
+def test_token_keep_alive_defaults_well_under_intuits_100_days():
+    assert load_settings({}).token_keepalive_days == 30
+    assert load_settings({"QBSYNC_TOKEN_KEEPALIVE_DAYS": "99"}).token_keepalive_days == 99

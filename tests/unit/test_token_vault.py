@@ -494,3 +494,25 @@ def test_refreshes_and_lost_consent_are_logged_with_the_realm(
             "QuickBooks realm 4620 needs a new consent: Intuit: invalid_grant (code invalid_grant)",
         ),
     ]
+
+
+def test_keep_alive_refreshes_only_connected_realms_idle_that_long(engine: Engine) -> None:
+    now = [NOW]
+    vault = TokenVault(TokenRows(engine), [key()], clock=lambda: now[0])
+    vault.save(tokens("9130"))
+    vault.save(tokens("4620"))
+    vault.mark_reconnect_required("4620", "invalid_grant")
+    refresher = FakeRefresher()
+    idle = timedelta(days=30)
+
+    now[0] = NOW + idle - timedelta(seconds=1)
+    assert not vault.keep_alive("9130", refresher, idle)
+    now[0] = NOW + idle
+    assert vault.keep_alive("9130", refresher, idle)
+    assert not vault.keep_alive("4620", refresher, idle)  # needs a new consent, not a refresh
+    assert not vault.keep_alive("1111", refresher, idle)  # not connected at all
+    assert refresher.calls == [REFRESH]
+    assert vault.get("9130").refresh_token == "refresh-1"
+    assert vault.connection("9130").refreshed_at == NOW + idle
+    # Just refreshed: the next pass leaves it alone.
+    assert not vault.keep_alive("9130", refresher, idle)

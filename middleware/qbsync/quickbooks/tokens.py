@@ -186,12 +186,37 @@ class TokenVault:
             return tokens.access_token
         return self._refresh(realm_id, refresher, stale)
 
-    def _refresh(self, realm_id: str, refresher: Refresher, stale: str | None) -> str:
+    def keep_alive(self, realm_id: str, refresher: Refresher, idle: timedelta) -> bool:
+        """Refresh a connected realm whose refresh token was last used `idle` ago or longer.
+
+        Intuit's refresh tokens expire after 100 days without use (research §5): a company
+        whose objects see no change makes no call and would need a new consent. True when a
+        refresh happened; raises QuickBooksAuthError like `access_token`.
+        """
+        row = self._rows.get(realm_id)
+        if row is None or row.status != CONNECTED or not self._idle(row, idle):
+            return False
+        self._refresh(realm_id, refresher, None, idle=idle)
+        return True
+
+    def _idle(self, row: TokenRow, idle: timedelta) -> bool:
+        used = row.refreshed_at or row.connected_at
+        return used is None or used <= self._clock() - idle
+
+    def _refresh(
+        self,
+        realm_id: str,
+        refresher: Refresher,
+        stale: str | None,
+        *,
+        idle: timedelta | None = None,
+    ) -> str:
         failure: QuickBooksAuthError | None = None
         # The lock: other refreshers of this realm wait here until we commit.
         with self._rows.locked(realm_id) as (row, write):
             tokens = self._usable(row, realm_id)
-            if not self._needs_refresh(tokens, stale):
+            due = idle is not None and row is not None and self._idle(row, idle)
+            if not due and not self._needs_refresh(tokens, stale):
                 return tokens.access_token  # another process refreshed while we waited
             try:
                 fresh = refresher(tokens)

@@ -56,6 +56,7 @@ WRITES: dict[str, dict[str, str]] = {
         "Refresh_Token_Expires_At__c": "DateTime",
         "Refresh_Token_Hard_Expires_At__c": "DateTime",
         "Last_Event_At__c": "DateTime",
+        "Renewed_At__c": "DateTime",
         "Last_Error__c": "LongTextArea",
     },
     "QB_Sync_Log__c": {

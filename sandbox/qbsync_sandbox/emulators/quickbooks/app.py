@@ -47,7 +47,8 @@ def create_qbo_app(
     if state is None:
         state = QboState()
         state.create_company()
-    tokens = TokenStore(access_ttl=access_token_ttl)
+    # Tokens age on the companies' clock, so a test can let 100 days pass.
+    tokens = TokenStore(clock=state.now, access_ttl=access_token_ttl)
     settings = DeliverySettings(url=webhook_url, format=webhook_format, **(delivery or {}))
     deliverer = Deliverer(
         settings,
