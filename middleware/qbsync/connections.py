@@ -120,6 +120,43 @@ def oauth_callback():
     )
 
 
+# The two URLs an Intuit app must declare (Reconnect URL mandatory since January 2026, research
+# quickbooks.md §5). Intuit sends the admin's browser there; neither request is authenticated, so
+# neither changes anything: connecting starts in Salesforce (an /api call with the API key), and a
+# disconnected company is found out at its next call, which Intuit refuses (the company then shows
+# Reconnect Required).
+_RECONNECT_TEXT = (
+    "To reconnect {who}, open the QB Setup tab in Salesforce and choose Reconnect on its "
+    "connection card. The sync resumes where it stopped: changes made meanwhile are caught up."
+)
+_DISCONNECT_TEXT = (
+    "{who} is no longer connected to the QuickBooks sync: Intuit stops sending its changes. "
+    "The Salesforce records stay as they are. To connect it again, open the QB Setup tab in "
+    "Salesforce and choose Reconnect."
+)
+
+
+@blueprint.get("/quickbooks/reconnect")
+def reconnect_page():
+    """Intuit's Reconnect URL: where an admin is sent to renew a company's connection."""
+    return _page("Reconnect QuickBooks", _RECONNECT_TEXT.format(who=_company_named()), ok=False)
+
+
+@blueprint.get("/quickbooks/disconnect")
+def disconnect_page():
+    """Intuit's Disconnect URL: where Intuit sends the admin after disconnecting the app."""
+    return _page("QuickBooks disconnected", _DISCONNECT_TEXT.format(who=_company_named()), ok=False)
+
+
+def _company_named() -> str:
+    """ "The company (realm N)" when Intuit sent a realmId of ours, else a generic name."""
+    realm_id = request.args.get("realmId", "")
+    # Only a realm this middleware knows is named: the page never echoes arbitrary input.
+    if realm_id.isdigit() and current_services().vault.connection(realm_id) is not None:
+        return f"the QuickBooks company (realm {realm_id})"
+    return "the QuickBooks company"
+
+
 def _company_record(tokens: TokenSet, company: dict) -> dict:
     return {
         "Realm_Id__c": tokens.realm_id,

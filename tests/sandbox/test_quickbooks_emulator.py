@@ -29,6 +29,7 @@ import requests
 from click.testing import CliRunner
 from flask import Flask, request
 
+from qbsync.webhooks.parsing import parse
 from qbsync_sandbox.emulators.quickbooks import QboState, create_qbo_app, run_in_thread, sign
 from qbsync_sandbox.emulators.quickbooks.cli import qbo
 
@@ -971,8 +972,10 @@ def test_retry_delays_follow_intuits_schedule_scaled(
     gaps = [
         (later - earlier).total_seconds() for earlier, later in zip(times, times[1:], strict=False)
     ]
-    # 10 s, 20 s, 30 s at scale 0.01 (plus up to one polling interval each).
-    for gap, expected in zip(gaps, (0.1, 0.2, 0.3), strict=True):
+    # Intuit's current schedule starts with an immediate retry, then 10 s, 20 s (at scale 0.01,
+    # plus up to one polling interval each): blogs.a.intuit.com/2025/10/14/
+    # introducing-enhanced-webhooks-monitoring, "0s, 10s, 20s, 30s, 5m, 20m, 2h, 4h, 6h".
+    for gap, expected in zip(gaps, (0.0, 0.1, 0.2), strict=True):
         assert expected <= gap < expected + 0.15
 
 
@@ -1117,3 +1120,83 @@ def test_cli_serve_refuses_other_interfaces() -> None:
         ],
     )
     assert result.exit_code == 2 and "127.0.0.1" in result.output
+
+
+@pytest.mark.parametrize(
+    ("webhook_format", "words"),
+    [
+        ("cloudevents", ["qbo.invoice.void.v1", "qbo.invoice.emailed.v1"]),
+        ("legacy", ["Void", "Emailed"]),
+    ],
+)
+def test_void_and_send_are_announced_and_parse_in_the_middleware(
+    make_emulator: Callable[..., Emulator],
+    receiver: Receiver,
+    webhook_format: str,
+    words: list[str],
+) -> None:
+    emu = make_emulator(webhook_url=receiver.url, webhook_format=webhook_format)
+    token = emu.connect()["access_token"]
+    invoice = emu.create(
+        "Invoice",
+        {"TotalAmt": 120.0, "Balance": 120.0, "Line": [{"Amount": 120.0, "DetailType": "x"}]},
+    )
+    receiver.wait_for(1)
+
+    voided = emu.api(
+        "POST",
+        "/invoice?operation=void",
+        token,
+        json={"Id": invoice["Id"], "SyncToken": invoice["SyncToken"]},
+    )
+    assert voided.status_code == 200, voided.text
+    record = voided.json()["Invoice"]
+    assert (record["TotalAmt"], record["Balance"], record["Line"][0]["Amount"]) == (0, 0, 0)
+    assert record["SyncToken"] == "1" and record["PrivateNote"] == "Voided"
+    sent = emu.api("POST", f"/invoice/{invoice['Id']}/send?sendTo=ap@example.com", token)
+    assert sent.status_code == 200, sent.text
+    assert sent.json()["Invoice"]["EmailStatus"] == "EmailSent"
+
+    # The two changes may share a batch: wait for the events, not for a number of deliveries.
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        bodies = [body for _, body in receiver.wait_for(1)]
+        events = [event for body in bodies for event in parse(body)]
+        if len(events) >= 3:
+            break
+        time.sleep(0.02)
+    if webhook_format == "cloudevents":
+        seen = [event["type"] for body in bodies for event in json.loads(body)][1:]
+    else:
+        seen = [
+            entity["operation"]
+            for body in bodies
+            for note in json.loads(body)["eventNotifications"]
+            for entity in note["dataChangeEvent"]["entities"]
+        ][1:]
+    assert seen == words
+    assert [(e.entity, e.entity_id, e.operation) for e in events[1:]] == [
+        ("Invoice", invoice["Id"], "Void"),
+        ("Invoice", invoice["Id"], "Emailed"),
+    ]
+
+
+def test_void_and_send_refuse_what_quickbooks_refuses(emu: Emulator, access_token: str) -> None:
+    customer = emu.create("Customer", {"DisplayName": "Amy"})
+    invoice = emu.create("Invoice", {"TotalAmt": 5.0})
+    refused = emu.api(
+        "POST",
+        "/customer?operation=void",
+        access_token,
+        json={"Id": customer["Id"], "SyncToken": customer["SyncToken"]},
+    )
+    assert "Operation Void is not supported for Customer" in _fault(refused, 400, "500")["Detail"]
+    stale = emu.api(
+        "POST",
+        "/invoice?operation=void",
+        access_token,
+        json={"Id": invoice["Id"], "SyncToken": "7"},
+    )
+    _fault(stale, 400, "5010")
+    no_address = emu.api("POST", f"/invoice/{invoice['Id']}/send", access_token)
+    assert "BillEmail.Address" in _fault(no_address, 400, "2020")["Detail"]

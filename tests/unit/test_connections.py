@@ -19,6 +19,7 @@ from qbsync.quickbooks.tokens import TokenVault
 from qbsync.services import Services
 from qbsync.store import Store
 from qbsync.store.schema import qb_oauth_states
+from tests.support import builders
 
 REALM = "9341455130166501"
 API_KEY = "k" * 40
@@ -296,3 +297,31 @@ def test_config_changed_signals_workers(client, store):
     bad = client.post("/api/config-changed", headers=auth(), json={"realmId": 5})
     assert bad.status_code == 400
     assert "realmId" in bad.get_json()["error"]
+
+
+@pytest.mark.parametrize(
+    ("path", "title", "says"),
+    [
+        (
+            "/quickbooks/reconnect",
+            "Reconnect QuickBooks",
+            "choose Reconnect on its connection card",
+        ),
+        ("/quickbooks/disconnect", "QuickBooks disconnected", "no longer connected"),
+    ],
+)
+def test_intuits_reconnect_and_disconnect_urls_answer_without_changing_anything(
+    client, vault, path, title, says
+):
+    vault.save(builders.tokens(REALM))
+
+    known = client.get(f"{path}?realmId={REALM}")
+    unknown = client.get(f"{path}?realmId=<script>alert(1)</script>")
+
+    assert known.status_code == unknown.status_code == 200
+    page = known.get_data(as_text=True)
+    assert title in page and says in page and f"(realm {REALM})" in page
+    other = unknown.get_data(as_text=True)
+    assert "<script>alert" not in other and "(realm" not in other
+    # An unauthenticated GET neither forgets nor changes the company's tokens.
+    assert vault.connection(REALM).status == "connected"

@@ -216,7 +216,8 @@ def read(realm_id: str, entity_path: str, entity_id: str) -> Response:
 @blueprint.post("/<entity_path>")
 @endpoint("write")
 def write(realm_id: str, entity_path: str) -> Response:
-    """Create, update (`Id` + `SyncToken` in the body; `sparse`) or delete (`?operation=delete`)."""
+    """Create, update (`Id` + `SyncToken` in the body; `sparse`), delete (`?operation=delete`)
+    or void (`?operation=void`, transactions only)."""
     entity = _resource_entity(entity_path)
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
@@ -224,7 +225,7 @@ def write(realm_id: str, entity_path: str) -> Response:
             400, "2010", "Request has invalid or unsupported property", "body must be a JSON object"
         )
     operation = request.args.get("operation", "")
-    if operation not in ("", "update", "create", "delete"):
+    if operation not in ("", "update", "create", "delete", "void"):
         raise errors.unsupported_operation(request.path)
     return _ok({entity: _write(realm_id, entity, body, operation)})
 
@@ -292,8 +293,11 @@ def _batch_item(realm_id: str, item: Any) -> dict[str, Any]:
 
 
 def _write(realm_id: str, entity: str, body: dict[str, Any], operation: str) -> dict[str, Any]:
-    """Create, update (`Id` + `SyncToken`; `sparse`) or delete one record; returns it."""
+    """Create, update (`Id` + `SyncToken`; `sparse`), delete or void one record; returns it."""
     state = emulator().state
+    if operation == "void":
+        _require_update_keys(body)
+        return state.void(realm_id, entity, str(body["Id"]), body)
     if operation == "delete":
         if entity in entities.NAME_LIST:
             raise errors.QboFault(
@@ -309,6 +313,15 @@ def _write(realm_id: str, entity: str, body: dict[str, Any], operation: str) -> 
         sparse = body.get("sparse") is True
         return state.update(realm_id, entity, str(body["Id"]), body, sparse=sparse)
     return state.create(realm_id, entity, body)
+
+
+@blueprint.post("/<entity_path>/<entity_id>/send")
+@endpoint("write")
+def send(realm_id: str, entity_path: str, entity_id: str) -> Response:
+    """Email a form: to `sendTo`, else to its BillEmail (Intuit's "send" operations)."""
+    entity = _resource_entity(entity_path)
+    address = request.args.get("sendTo") or None
+    return _ok({entity: emulator().state.send(realm_id, entity, entity_id, address)})
 
 
 @blueprint.route("/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])

@@ -1,8 +1,11 @@
 """The background deliverer: batches changes into webhooks, signs, posts, retries, misbehaves.
 
 Intuit's behaviour (research §3): the endpoint must answer HTTP 200 within 3 s; otherwise the batch
-is resent after 10 s, 20 s, 30 s, 5 min, 20 min, 2 h, 4 h, 6 h and every 6 h after that, and later
-events wait until the failing batch is acknowledged (head-of-line blocking). The schedule here is
+is resent at once, then after 10 s, 20 s, 30 s, 5 min, 20 min, 2 h, 4 h, 6 h and every 6 h after
+that ("0s, 10s, 20s, 30s, 5m, 20m, 2h, 4h, 6h", Intuit's current schedule in
+blogs.a.intuit.com/2025/10/14/introducing-enhanced-webhooks-monitoring; the older best-practices
+page starts at 10 s), and later events wait until the failing batch is acknowledged
+(head-of-line blocking). The schedule here is
 the same, multiplied by `retry_scale` so tests do not wait minutes. Optional chaos (seeded):
 duplicate deliveries, reordered batches and events, and dropped batches.
 """
@@ -24,7 +27,7 @@ from qbsync_sandbox.emulators.quickbooks.clock import event_time, utc_now
 from qbsync_sandbox.emulators.quickbooks.state import Change
 from qbsync_sandbox.emulators.quickbooks.webhooks import QueuedEvent
 
-RETRY_SCHEDULE_SECONDS = (10, 20, 30, 300, 1200, 7200, 14400, 21600)  # then 21600 for ever
+RETRY_SCHEDULE_SECONDS = (0, 10, 20, 30, 300, 1200, 7200, 14400, 21600)  # then 21600 for ever
 _MAX_ATTEMPT_LOG = 500
 
 

@@ -40,6 +40,17 @@ MERGEABLE: frozenset[str] = frozenset(
 # Intuit page): Budget's Active, the Id of Preferences (one record per company).
 UNFILTERABLE: dict[str, tuple[str, ...]] = {"Budget": ("Active",), "Preferences": ("Id",)}
 
+# Transactions that can be voided (webhook Void operation: Intuit blog 2017-05-11, research §1d)
+# and those QuickBooks can email (`POST /<entity>/<id>/send`; webhook Emailed, catalog sources).
+VOIDABLE: frozenset[str] = frozenset(
+    {"BillPayment", "CreditMemo", "Invoice", "Payment", "Purchase", "RefundReceipt",
+     "SalesReceipt", "Transfer"}
+)  # fmt: skip
+EMAILABLE: frozenset[str] = frozenset(
+    {"CreditMemo", "Estimate", "Invoice", "Payment", "PurchaseOrder", "RefundReceipt",
+     "SalesReceipt"}
+)  # fmt: skip
+
 # CDC does not serve these (change-data-capture page, research §3).
 NOT_IN_CDC: frozenset[str] = frozenset({"JournalCode", "TaxAgency", "TimeActivity", "CompanyInfo"})
 

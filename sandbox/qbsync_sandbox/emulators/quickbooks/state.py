@@ -36,7 +36,7 @@ class Change:
     realm_id: str
     entity: str
     entity_id: str
-    operation: str  # Create | Update | Delete | Merge
+    operation: str  # Create | Update | Delete | Merge | Void | Emailed
     occurred_at: datetime  # aware, microsecond precision (MetaData only keeps seconds)
     deleted_id: str | None = None  # Merge: the record merged away
 
@@ -166,6 +166,61 @@ class QboState:
             company.changed_at[(name, entity_id)] = now
             self._notify(Change(realm_id, name, entity_id, "Delete", now))
             return copy.deepcopy(tombstone)
+
+    def void(self, realm_id: str, entity: str, entity_id: str, data: Record) -> Record:
+        """Void a transaction: it stays, with a zero amount (`?operation=void`).
+
+        UNCONFIRMED beyond Intuit's reference: which amounts become zero (here TotalAmt,
+        Balance and line amounts) and the "Voided" private note.
+        """
+        with self._lock:
+            company = self._company(realm_id)
+            name = _entity(entity)
+            if name not in entities.VOIDABLE:
+                raise errors.QboFault(
+                    400,
+                    "500",
+                    "Unsupported Operation",
+                    f"Operation Void is not supported for {name}",
+                )
+            current = self._current(company, name, entity_id)
+            _check_sync_token(name, current, data)
+            record = {key: value for key, value in current.items()}
+            for key in ("TotalAmt", "Balance"):
+                if key in record:
+                    record[key] = 0
+            if isinstance(record.get("Line"), list):
+                record["Line"] = [
+                    {**line, "Amount": 0} if isinstance(line, dict) else line
+                    for line in record["Line"]
+                ]
+            record["PrivateNote"] = "Voided"
+            return copy.deepcopy(self._store_change(company, name, current, record, "Void"))
+
+    def send(self, realm_id: str, entity: str, entity_id: str, address: str | None) -> Record:
+        """Email a sales or purchase form (`POST /<entity>/<id>/send[?sendTo=]`)."""
+        with self._lock:
+            company = self._company(realm_id)
+            name = _entity(entity)
+            if name not in entities.EMAILABLE:
+                raise errors.QboFault(
+                    400,
+                    "500",
+                    "Unsupported Operation",
+                    f"Operation Send is not supported for {name}",
+                )
+            current = self._current(company, name, entity_id)
+            address = address or (current.get("BillEmail") or {}).get("Address")
+            if not address:
+                raise errors.required_param_missing("BillEmail.Address")
+            now = self._tick()
+            record = {
+                **current,
+                "BillEmail": {"Address": address},
+                "EmailStatus": "EmailSent",
+                "DeliveryInfo": {"DeliveryType": "Email", "DeliveryTime": metadata_time(now)},
+            }
+            return copy.deepcopy(self._store_change(company, name, current, record, "Emailed", now))
 
     def merge(self, realm_id: str, entity: str, from_id: str, into_id: str) -> Record:
         """Merge `from_id` into `into_id`: the source becomes inactive, the target survives."""
