@@ -2,8 +2,8 @@
 
 Runs the commands docs/operating.md tells operators to run before starting the middleware:
 `sf org login jwt` and `sf data query` (table and JSON output: the table asks
-`query?columns=true`), plus `sf org display` and `sf limits api display`, which an operator uses
-to see the org is reachable. The docs' other commands cannot run against the emulator: `sf org login
+`query?columns=true`), plus what an operator uses to see the org is reachable and writable:
+`sf data create|update|get|delete record`, `sf org display` and `sf limits api display`. The docs' other commands cannot run against the emulator: `sf org login
 web` opens a browser, `sf project deploy start` needs the Metadata API and `sf org assign permset`
 needs PermissionSetAssignment, none of which the emulator offers.
 """
@@ -118,6 +118,27 @@ def test_the_commands_operating_md_names(salesforce_emulator, sf_cli, capsys):
         json_output=False,
     )
     assert "COMPANY__R.NAME" in joined and "Acme" in joined
+
+    # a record round trip, as an operator checks the integration user can write
+    created = sf_cli.run(
+        "data", "create", "record", "--target-org", ALIAS, "--sobject", "Account",
+        "--values", "Name='CLI Co' BillingCity=Oslo",
+    )  # fmt: skip
+    record_id = created["id"]
+    sf_cli.run(
+        "data", "update", "record", "--target-org", ALIAS, "--sobject", "Account",
+        "--where", "Name='CLI Co'", "--values", "Phone=123",
+    )  # fmt: skip
+    got = sf_cli.run(
+        "data", "get", "record", "--target-org", ALIAS, "--sobject", "Account",
+        "--record-id", record_id,
+    )  # fmt: skip
+    assert (got["Name"], got["Phone"], got["BillingAddress"]["city"]) == ("CLI Co", "123", "Oslo")
+    sf_cli.run(
+        "data", "delete", "record", "--target-org", ALIAS, "--sobject", "Account",
+        "--record-id", record_id,
+    )  # fmt: skip
+    assert emulator.org.locate(record_id) is None and emulator.org.is_deleted(record_id)
 
     display = sf_cli.run("org", "display", "--target-org", ALIAS)
     assert (display["connectedStatus"], display["username"]) == ("Connected", emulator.username)
