@@ -27,6 +27,11 @@ STANDARD_FLS_FIELDS = {
     },
     "Product2": {"Description", "IsActive", "ProductCode"},
 }
+# Standard objects permission sets may grant although force-app holds no source for them. Users who
+# call out through an External Credential need read on UserExternalCredential (Salesforce Help,
+# "Permission Concepts for User External Credentials": without it, "We couldn't access the
+# credential(s)").
+STANDARD_OBJECTS = {"UserExternalCredential"}
 # Standard fields without FLS: required name fields are editable with their object.
 NO_FLS_STANDARD_FIELDS = {"Account": {"Name"}, "Product2": {"Name"}}
 ADDRESS_COMPONENTS = ("Street", "City", "State", "PostalCode", "Country")
@@ -83,7 +88,7 @@ def permission_set_problems(package: Package) -> list[str]:
                 problems.append(f"{where} is {custom_field.type}: it cannot be editable")
         for op in root.iterfind(MD + "objectPermissions"):
             object_name = text(op, "object")
-            if object_name not in package.objects:
+            if object_name not in package.objects and object_name not in STANDARD_OBJECTS:
                 problems.append(f"{name}: object {object_name} is not defined in force-app")
         for ts in root.iterfind(MD + "tabSettings"):
             if text(ts, "tab") not in package.tabs:

@@ -91,6 +91,52 @@ def test_code_analyzer_accepts_user_mode(tmp_path: pathlib.Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def apex_project(folder: pathlib.Path) -> pathlib.Path:
+    """A project folder apex-ls reads: sfdx-project.json with force-app as its package."""
+    shutil.copy(ROOT / "sfdx-project.json", folder / "sfdx-project.json")
+    return folder / "force-app"
+
+
+def test_apex_semantic_check_fails_on_unresolved_types_fields_and_methods(
+    tmp_path: pathlib.Path,
+) -> None:
+    write_class(
+        apex_project(tmp_path),
+        "Unresolved",
+        "public with sharing class Unresolved {\n"
+        "    public static void run() {\n"
+        "        Acount a = new Account(Nmae = 'x');\n"
+        "        String s = UserInfo.getFoo();\n"
+        "    }\n"
+        "}\n",
+    )
+    result = run_check("apex-semantic.mjs", tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "No type declaration found for 'Acount'" in result.stderr
+    assert "Unknown field 'Nmae' on SObject 'Schema.Account'" in result.stderr
+    assert "No matching method found for 'getFoo' on 'System.UserInfo'" in result.stderr
+    assert "3 issue(s) at warning level" in result.stderr
+
+
+def test_apex_semantic_check_resolves_the_package_objects(tmp_path: pathlib.Path) -> None:
+    # The package's own objects and fields resolve only when their metadata is in the project.
+    force_app = apex_project(tmp_path)
+    shutil.copytree(DEFAULT / "objects", force_app / "main" / "default" / "objects")
+    write_class(
+        force_app,
+        "UsesPackage",
+        "public with sharing class UsesPackage {\n"
+        "    public static String status(QB_Company__c company) {\n"
+        "        return company.Status__c;\n"
+        "    }\n"
+        "}\n",
+    )
+    result = run_check("apex-semantic.mjs", tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "apex-ls on 1 Apex file(s)" in result.stdout
+    assert "0 issue(s) at warning level" in result.stdout
+
+
 def write_field(folder: pathlib.Path, object_name: str, field_name: str) -> pathlib.Path:
     fields = folder / "main" / "default" / "objects" / object_name / "fields"
     fields.mkdir(parents=True, exist_ok=True)

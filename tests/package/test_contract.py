@@ -283,14 +283,23 @@ def test_admin_permission_set(package: Package) -> None:
         c.findtext(MD + "apexClass") for c in root.iterfind(MD + "classAccesses")
     }
     crud = (True, True, True, True)
+    read_create_edit = (True, True, True, False)
+    read_only = (True, False, False, False)
     assert _object_access(package, "QuickBooks_Sync_Admin") == {
         "QB_Company__c": crud,
         "QB_Object_Mapping__c": crud,
         "QB_Field_Mapping__c": crud,
-        "QB_Sync_Log__c": (True, False, False, False),
+        "QB_Sync_Log__c": read_only,
+        # Mapping targets: QBMappingService offers objects the admin can create and fields the
+        # admin can write (the describe in user mode), nothing comes through the profile.
+        "Account": read_create_edit,
+        "Product2": read_create_edit,
+        # Callouts through the QBSync_Middleware External Credential (Connect, Notify, Retry).
+        "UserExternalCredential": read_only,
     }
     fls = _field_access(package, "QuickBooks_Sync_Admin")
-    assert set(fls) == _fls_fields(package), "the admin sees every custom field that carries FLS"
+    custom_fls = {name for name in fls if name.split(".")[1].endswith("__c")}
+    assert custom_fls == _fls_fields(package), "the admin sees every custom field with FLS"
     assert all(readable for readable, _ in fls.values())
     for name in (
         "QB_Object_Mapping__c.Realtime_Enabled__c",
@@ -333,21 +342,30 @@ def test_integration_permission_set(package: Package) -> None:
     ]
 
 
-def _recommended_targets() -> set[tuple[str, str]]:
+def _recommended_targets(external_ids: bool = True) -> set[tuple[str, str]]:
+    """Fields the recommended mappings write; with the external ids the worker sets itself."""
     catalog = load_catalog()
-    return {
+    fields = {
         (mapping.salesforce_object, field.salesforce_field)
         for mapping in catalog.recommended
         for field in mapping.fields
-    } | {(m.salesforce_object, m.external_id_field) for m in catalog.recommended}
+    }
+    if external_ids:
+        fields |= {(m.salesforce_object, m.external_id_field) for m in catalog.recommended}
+    return fields
 
 
-def unwritable_recommended_targets(package: Package) -> list[str]:
-    """Fields a recommended mapping writes that the integration permission set does not let it."""
-    fls = _field_access(package, "QuickBooks_Sync_Integration")
-    objects = _object_access(package, "QuickBooks_Sync_Integration")
+def unwritable_recommended_targets(
+    package: Package, permission_set: str = "QuickBooks_Sync_Integration"
+) -> list[str]:
+    """Fields a recommended mapping writes that the permission set does not let its user write."""
+    fls = _field_access(package, permission_set)
+    objects = _object_access(package, permission_set)
     problems = []
-    for object_name, field_name in sorted(_recommended_targets()):
+    # The admin maps fields and only names the external id (QBMappingService checks it exists and
+    # is an external id); the integration user writes both.
+    external_ids = permission_set == "QuickBooks_Sync_Integration"
+    for object_name, field_name in sorted(_recommended_targets(external_ids)):
         if objects.get(object_name, (False,) * 4)[1:3] != (True, True):
             problems.append(f"{object_name}: no create and edit")
         governing = fls_field(object_name, field_name)
@@ -361,6 +379,29 @@ def test_integration_user_can_write_every_field_a_recommended_mapping_targets(
 ) -> None:
     assert ("Account", "BillingCity") in _recommended_targets(), "recommended mappings changed"
     assert unwritable_recommended_targets(package) == []
+
+
+def test_admin_can_map_every_field_a_recommended_mapping_targets(package: Package) -> None:
+    # "Use recommended mappings" runs as the admin: QBMappingService refuses a target field the
+    # admin cannot write ("Account.QB_Active__c cannot be written") and the field picker hides it.
+    assert unwritable_recommended_targets(package, "QuickBooks_Sync_Admin") == []
+    fls = _field_access(package, "QuickBooks_Sync_Admin")
+    for object_name in ("Account", "Product2"):
+        assert fls[f"{object_name}.QB_External_Id__c"] == (True, False)
+
+
+def test_admin_mapping_check_fails_on_a_read_only_target(broken_copy: pathlib.Path) -> None:
+    path = broken_copy / "main/default/permissionsets/QuickBooks_Sync_Admin.permissionset-meta.xml"
+    text = path.read_text()
+    block = (
+        "<fieldPermissions>\n        <editable>true</editable>\n"
+        "        <field>Account.QB_Active__c</field>"
+    )
+    assert block in text
+    path.write_text(text.replace(block, block.replace("true", "false", 1)))
+    assert unwritable_recommended_targets(load_package(broken_copy), "QuickBooks_Sync_Admin") == [
+        "Account.QB_Active__c (FLS on Account.QB_Active__c)"
+    ]
 
 
 def test_standard_fields_granted_are_the_recommended_targets(package: Package) -> None:

@@ -203,7 +203,10 @@ class SetupController:
             bool(described.get("createable"))
             and bool(described.get("queryable"))
             and not described.get("customSetting", False)
-            and not name.endswith(("__mdt", "__e", "__Share"))
+            # QBMappingService.NEVER_TARGET_ENDINGS, skipped before the describe in Apex.
+            and not name.endswith(
+                ("__mdt", "__e", "__b", "Share", "History", "Feed", "ChangeEvent")
+            )
         )
 
     # ------------------------------------------------------------------ methods

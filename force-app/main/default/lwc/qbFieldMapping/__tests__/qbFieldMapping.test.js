@@ -35,8 +35,18 @@ const CUSTOMER = JSON.parse(CATALOG_JSON).entities.find(
 );
 const MAPPINGS = require('./data/getObjectMappings.json');
 const CUSTOMER_FIELDS = require('./data/getFieldMappingsCustomer.json');
-const ACCOUNT_INFO = require('./data/getObjectInfoAccount.json');
-const PRODUCT_INFO = require('./data/getObjectInfoProduct2.json');
+const {
+    asPermissionSetSees
+} = require('../../../../../test/jest-mocks/packageFieldAccess');
+// Account as the admin sees it: the package's own fields only as QuickBooks_Sync_Admin grants them.
+const ACCOUNT_INFO = asPermissionSetSees(
+    require('./data/getObjectInfoAccount.json'),
+    'QuickBooks_Sync_Admin'
+);
+const PRODUCT_INFO = asPermissionSetSees(
+    require('./data/getObjectInfoProduct2.json'),
+    'QuickBooks_Sync_Admin'
+);
 const CUSTOMER_ID = 'a01000000000001AAA';
 const ITEM_ID = 'a01000000000003AAA';
 

@@ -48,7 +48,14 @@ const recommendedFor = (qbObject) =>
     CATALOG.recommended.find((mapping) => mapping.qbObject === qbObject);
 const MAPPINGS = require('./data/getObjectMappings.json');
 const CREATEABLE = require('./data/getCreateableObjects.json');
-const ACCOUNT_INFO = require('./data/getObjectInfoAccount.json');
+const {
+    asPermissionSetSees
+} = require('../../../../../test/jest-mocks/packageFieldAccess');
+// Account as the admin sees it: the package's own fields only as QuickBooks_Sync_Admin grants them.
+const ACCOUNT_INFO = asPermissionSetSees(
+    require('./data/getObjectInfoAccount.json'),
+    'QuickBooks_Sync_Admin'
+);
 const CONTACT_INFO = require('./data/getObjectInfoContact.json');
 const COMPANY_ID = 'a00000000000001AAA';
 const CUSTOMER_ID = 'a01000000000001AAA';
