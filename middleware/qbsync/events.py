@@ -3,8 +3,9 @@ version of the record it is about."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 # Canonical operation names, as QuickBooks' legacy webhooks spell them (research/quickbooks.md §1a).
 OPERATIONS = ("Create", "Update", "Delete", "Merge", "Void", "Emailed")
@@ -27,6 +28,9 @@ class ChangeEvent:
     event_key: str
     deleted_id: str | None = None  # Merge: the merged-away record
     source: str = "cloudevents"  # cloudevents | legacy | cdc
+    # CDC returns whole records (research §3): the record as read, so the worker need not read
+    # it again (reads are metered). Not part of the event's identity.
+    record: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, order=True)

@@ -322,6 +322,8 @@ class Reconciler:
                     occurred_at=_updated(record),
                     event_key=f"cdc:{realm_id}:{entity}:{entity_id}:{stamp}",
                     source="cdc",
+                    # The whole record as read: the worker applies it without reading again.
+                    record=None if deleted else record,
                 )
             )
         return events

@@ -5,7 +5,8 @@ One `run_once` handles one claimed batch (one realm + entity, oldest first):
 1. the realm's configuration (cached, `qbsync.sync_config`): events of objects that are not
    mapped, have no field mappings or are not real-time enabled end *skipped* with the reason;
    a company that is not Connected makes the events wait;
-2. ONE QuickBooks query for the distinct ids (reads are metered, research quickbooks.md §4);
+2. ONE QuickBooks query for the distinct ids (reads are metered, research quickbooks.md §4),
+   except records CDC returned whole that hold every mapped property (their events carry them);
    an id QuickBooks no longer returns was deleted since and is handled as a delete;
 3. records whose `MetaData.LastUpdatedTime` is not newer than the last applied one are done
    ("already applied"): duplicates and out-of-order events converge, because what is written is
@@ -32,7 +33,7 @@ import socket
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from qbsync.events import Version
 from qbsync.mapping import (
@@ -85,6 +86,18 @@ ALREADY_DELETED_CODES = frozenset({"ENTITY_IS_DELETED", "INVALID_CROSS_REFERENCE
 # A record's outcomes from least to most severe: an event touching two records (a merge) takes
 # the worse of their outcomes.
 _SEVERITY: dict[type[Outcome], int] = {Done: 0, Retry: 1, Fail: 2}
+
+
+def _property(path: str) -> str:
+    """The record property a field path starts in: `BillAddr.City` → `BillAddr`."""
+    return path.split(".", 1)[0].split("[", 1)[0]
+
+
+_NO_VERSION = Version(datetime.min.replace(tzinfo=UTC))
+
+
+def _version_order(record: dict) -> Version:
+    return record_version(record) or _NO_VERSION
 
 
 def backoff_seconds(attempt: int, rng: random.Random) -> float:
@@ -256,6 +269,9 @@ class Worker:
             if event.entity_id not in deleted and event.entity_id not in to_read:
                 to_read.append(event.entity_id)
 
+        # Records CDC returned whole need no second read (reads are metered).
+        given = self._records_given(batch, mapping, to_read)
+        to_read = [entity_id for entity_id in to_read if entity_id not in given]
         found: dict[str, dict] = {}
         if to_read:
             try:
@@ -284,6 +300,13 @@ class Worker:
                     inactive = [i for i, record in found.items() if record.get("Active") is False]
                     deleted.update(inactive)
                     found = {i: r for i, r in found.items() if i not in inactive}
+
+        if given:
+            if mapping.delete_behavior == "Delete":
+                inactive = [i for i, record in given.items() if record.get("Active") is False]
+                deleted.update(inactive)
+                given = {i: r for i, r in given.items() if i not in inactive}
+            found = {**found, **given}
 
         # A merge also removes the merged-away record, unless QuickBooks still has it.
         for event in batch.events:
@@ -318,6 +341,31 @@ class Worker:
             bodies.append(_Upsert(entity_id, mapped, version))
         self._upsert(batch, mapping, bodies)
         self._apply_deletes(batch, mapping, describe, batch.unsettled(sorted(deleted)))
+
+    @staticmethod
+    def _records_given(batch: _Batch, mapping: ObjectMapping, ids: list[str]) -> dict[str, dict]:
+        """The records of `ids` that CDC returned whole, when they can stand for a read.
+
+        Only when every event about the record carries one (a webhook may announce a newer
+        change) and the newest holds every mapped field's property: QuickBooks leaves out
+        properties without a value, and an absent one is read again rather than guessed.
+        """
+        carried: dict[str, list[dict]] = {}
+        without: set[str] = set()
+        for event in batch.events:
+            if event.record is None:
+                without.add(event.entity_id)
+            else:
+                carried.setdefault(event.entity_id, []).append(event.record)
+        needed = {_property(f.qb_field) for f in mapping.field_mappings}
+        given: dict[str, dict] = {}
+        for entity_id in ids:
+            if entity_id in without or entity_id not in carried:
+                continue
+            newest = max(carried[entity_id], key=_version_order)
+            if needed <= set(newest):
+                given[entity_id] = newest
+        return given
 
     def _fresh_records(
         self, batch: _Batch, found: dict[str, dict]

@@ -1074,3 +1074,54 @@ def test_a_configuration_change_describes_the_target_again(rsps, store, ledger, 
     add_event(ledger, 3)
     worker.run_once()
     assert describes() == 2
+
+
+# --- records CDC returned whole (issue 13, item 8) --------------------------------------------
+
+
+def test_a_record_cdc_returned_whole_is_applied_without_a_second_read(rsps, ledger, make_worker):
+    qb = FakeQuickBooks(rsps, [customer(1, DisplayName="stale")])
+    org = FakeOrg(rsps, [mapping_row()])
+    # CDC's record (research §3: CDC returns full payloads) holds every mapped property.
+    add_event(ledger, 1, key="cdc:1", source="cdc", record=customer(1))
+
+    assert make_worker().run_once() == 1
+
+    assert qb.queries == []  # no metered read
+    assert org.accounts[ext(1)]["Name"] == "Amy's Bird Sanctuary"
+    assert (only(ledger).state, only(ledger).reason) == ("done", "created")
+
+
+@pytest.mark.parametrize(
+    "events",
+    [
+        # QuickBooks leaves out a property without a value: BillAddr is mapped, so read it.
+        [
+            {
+                "key": "cdc:1",
+                "source": "cdc",
+                "record": {k: v for k, v in CUSTOMER.items() if k != "BillAddr"} | {"Id": "1"},
+            }
+        ],
+        # A webhook about the same record may announce a newer change than CDC saw.
+        [{"key": "cdc:1", "source": "cdc", "record": customer(1)}, {"key": "ce:1"}],
+    ],
+)
+def test_a_cdc_record_that_cannot_stand_for_a_read_is_read(rsps, ledger, make_worker, events):
+    qb = FakeQuickBooks(rsps, [customer(1, DisplayName="Current name")])
+    org = FakeOrg(rsps, [mapping_row()])
+    for event in events:
+        add_event(ledger, 1, **event)
+
+    make_worker().run_once()
+
+    assert len(qb.queries) == 1
+    assert org.accounts[ext(1)]["Name"] == "Current name"
+
+
+def test_the_ledger_keeps_a_cdc_record_with_its_event(ledger):
+    add_event(ledger, 7, key="cdc:7", source="cdc", record=customer(7))
+    add_event(ledger, 8, key="ce:8")
+    by_key = {event.event_key: event for event in ledger.events(limit=10)}
+    assert by_key["cdc:7"].record == customer(7)
+    assert by_key["ce:8"].record is None

@@ -97,6 +97,7 @@ class EventLedger:
                     "occurred_at": change.occurred_at,
                     "deleted_id": change.deleted_id,
                     "source": change.source,
+                    "record": change.record,
                     "state": "pending",
                     "attempts": 0,
                     "received_at": now,

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Column,
     DateTime,
@@ -71,6 +72,7 @@ events = Table(
     Column("occurred_at", UTCDateTime()),
     Column("deleted_id", String(64)),
     Column("source", String(16), nullable=False),
+    Column("record", JSON),  # a CDC event's record as read (migration 0002)
     Column("state", String(16), nullable=False),
     Column("attempts", Integer, nullable=False),
     Column("next_attempt_at", UTCDateTime()),
