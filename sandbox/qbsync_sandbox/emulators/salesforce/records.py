@@ -16,7 +16,6 @@ from datetime import datetime, timedelta
 
 from flask import Blueprint, jsonify, request
 
-from qbsync_sandbox.emulators.salesforce import ids
 from qbsync_sandbox.emulators.salesforce.errors import ApiError
 from qbsync_sandbox.emulators.salesforce.rest import check_version, record_json, state
 from qbsync_sandbox.emulators.salesforce.values import parse_datetime, to_json
@@ -125,7 +124,7 @@ def deleted(version: str, sobject: str):
     start, end = _window()
     with org.lock:
         gone = [
-            {"id": ids.normalize(row["Id"]), "deletedDate": to_json(row["SystemModstamp"])}
+            {"id": row["Id"], "deletedDate": to_json(row["SystemModstamp"])}
             for row in org.rows(obj.name, include_deleted=True)
             if row.get("IsDeleted") and start <= row["SystemModstamp"] < end
         ]
