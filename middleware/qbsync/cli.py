@@ -90,19 +90,22 @@ def serve(bind: str, workers: int) -> None:
 @main.command()
 @click.option("--once", is_flag=True, help="process the waiting events, then exit")
 def worker(once: bool) -> None:
-    """Run the sync worker: ledger → QuickBooks → Salesforce, plus CDC reconciliation."""
+    """Run the sync worker: ledger → QuickBooks → Salesforce, CDC reconciliation, the scheduled
+    purge, and the revocations Intuit has not confirmed yet."""
     services = _services("worker")
     _check_vault(services)
     _logging(services.settings)
     from qbsync.reconcile import Reconciler, reconcile_periodically
+    from qbsync.revocations import Revoker, retry_revocations_periodically
     from qbsync.store.purge import Retention, purge_periodically
     from qbsync.worker import Worker
 
-    # One Services: the worker and the reconcile thread share the store and the clients.
+    # One Services: the worker and its threads share the store and the clients.
     sync = Worker(services)
     if once:
         while sync.run_once():
             pass
+        Revoker(services).retry_due()
         return
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -125,6 +128,13 @@ def worker(once: bool) -> None:
             services.clock,
         ),
         name="purge",
+        daemon=True,
+    ).start()
+    # Tokens Intuit did not confirm revoked (a Disconnect or a failed connect while it was down).
+    threading.Thread(
+        target=retry_revocations_periodically,
+        args=(Revoker(services), stop),
+        name="revocations",
         daemon=True,
     ).start()
     sync.run_forever(stop)

@@ -76,6 +76,8 @@ class Settings:
     salesforce_private_key_file: str = ""
     salesforce_client_secret: str = field(default="", repr=False)
     salesforce_api_version: str = "66.0"
+    # Lightning origins allowed to start a connect and receive its outcome (callback page).
+    salesforce_origins: tuple[str, ...] = ()
     # Tuning (defaults suit production; tests shrink them).
     max_body_bytes: int = 2 * 1024 * 1024
     worker_batch_size: int = 500
@@ -188,6 +190,38 @@ def redacted_database_url(url: str) -> str:
 
 # The spellings hosting platforms hand out for PostgreSQL; the middleware's driver is psycopg 3.
 _POSTGRES_ALIASES = frozenset({"postgres", "postgresql"})
+
+
+def web_origin(value: str) -> str | None:
+    """`scheme://host[:port]` of an origin, lower-cased; None when `value` is not one.
+
+    https only, except a loopback host (the preview and the emulators serve plain http there).
+    An origin has no path, query, fragment or user part.
+    """
+    parsed = urlparse(value.strip())
+    try:
+        host, port = parsed.hostname, parsed.port
+    except ValueError:  # a port that is not a number
+        return None
+    loopback = host in LOOPBACK_HOSTS
+    if not host or parsed.scheme not in (("http", "https") if loopback else ("https",)):
+        return None
+    if parsed.path not in ("", "/") or parsed.query or parsed.fragment or parsed.username:
+        return None
+    return f"{parsed.scheme}://{host}" + (f":{port}" if port else "")
+
+
+def _origins(value: str, name: str) -> tuple[str, ...]:
+    origins = []
+    for item in (part.strip() for part in value.split(",")):
+        origin = web_origin(item) if item else None
+        if origin is None:
+            raise ConfigError(
+                f"{name} must list origins such as https://mydomain.lightning.force.com, "
+                f"separated by commas (http only for 127.0.0.1 or localhost), got {item!r}"
+            )
+        origins.append(origin)
+    return tuple(origins)
 
 
 def _database_url(value: str, name: str) -> str:
@@ -321,6 +355,7 @@ ENVIRONMENT = {
     "SALESFORCE_PRIVATE_KEY_FILE": ("salesforce_private_key_file", _text),
     "SALESFORCE_CLIENT_SECRET": ("salesforce_client_secret", _text),
     "SALESFORCE_API_VERSION": ("salesforce_api_version", _api_version),
+    "QBSYNC_SALESFORCE_ORIGINS": ("salesforce_origins", _origins),
     "QBSYNC_MAX_BODY_BYTES": ("max_body_bytes", _positive_int),
     "QBSYNC_WORKER_BATCH_SIZE": ("worker_batch_size", _positive_int),
     "QBSYNC_WORKER_POLL_SECONDS": ("worker_poll_seconds", _positive_float),

@@ -7,31 +7,70 @@ checks its key and body). The callback is opened by the admin's browser.
 from __future__ import annotations
 
 import logging
+import re
+import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, jsonify, render_template, request
+from flask import Blueprint, Response, abort, g, jsonify, render_template, request
 
 from qbsync.api_guard import require_api_key
+from qbsync.config import web_origin
 from qbsync.oauth_state import InvalidState
-from qbsync.quickbooks.errors import QuickBooksError
-from qbsync.quickbooks.tokens import TokenSet
+from qbsync.quickbooks.errors import QuickBooksAuthError, QuickBooksError
+from qbsync.quickbooks.tokens import CONNECTED as CONNECTED_STATUS
+from qbsync.quickbooks.tokens import Connection, TokenSet
+from qbsync.revocations import Revoker
 from qbsync.salesforce.errors import SalesforceError
 from qbsync.services import Services, current_services
+from qbsync.store.oauth_states import ConnectRequest
+from qbsync.sync_config import soql_literal
 
 log = logging.getLogger(__name__)
 
 blueprint = Blueprint("connections", __name__, template_folder="templates")
 
+# Intuit company ids are digits; the package's Realm_Id__c allows this much (QBMiddlewareClient).
+_REALM_ID = re.compile(r"^[0-9A-Za-z_-]{1,32}$")
+# The messages the callback page posts to the connection card (qbConnectionCard.js).
+CONNECTED = "qbsync:connected"
+FAILED = "qbsync:connect-failed"
+
 
 @blueprint.post("/api/connections")
 @require_api_key
 def start_connection():
-    """The Intuit consent URL for a new (or renewed) connection."""
+    """The Intuit consent URL for a new connection, or for a Reconnect of `realmId`.
+
+    Body (optional JSON object): `realmId`, the company a Reconnect renews (the callback then
+    accepts no other), and `origin`, the Salesforce Lightning origin of the page that asks: the
+    callback page tells that origin, and only that one, how the connect ended. It must be listed
+    in QBSYNC_SALESFORCE_ORIGINS.
+    """
     services = current_services()
-    state, expires_at = services.states.issue()
+    body = request.get_json(silent=True) if request.get_data() else {}
+    if not isinstance(body, dict):
+        abort(400, "the body must be a JSON object with optional realmId and origin")
+    realm_id, origin = body.get("realmId"), body.get("origin")
+    if realm_id is not None and not (isinstance(realm_id, str) and _REALM_ID.match(realm_id)):
+        abort(400, "realmId must be a QuickBooks realm id: 1 to 32 letters, digits, - or _")
+    if origin is not None:
+        normalized = web_origin(origin) if isinstance(origin, str) else None
+        if normalized is None or normalized not in services.settings.salesforce_origins:
+            abort(
+                400,
+                f"origin {str(origin)[:200]!r} is not allowed to connect: add the org's Lightning "
+                "origin (https://MyDomain.lightning.force.com) to QBSYNC_SALESFORCE_ORIGINS",
+            )
+        origin = normalized
+    state, expires_at = services.states.issue(realm_id=realm_id, origin=origin)
     return jsonify(
         authorizationUrl=services.oauth.authorization_url(state),
         expiresAt=_iso(expires_at),
+        realmId=realm_id,
+        # Where the callback page's message comes from: the card accepts no other origin.
+        callbackOrigin=_origin_of(services.settings.intuit_redirect_uri),
     ), 201
 
 
@@ -46,20 +85,39 @@ def list_connections():
 @blueprint.delete("/api/connections/<realm_id>")
 @require_api_key
 def disconnect(realm_id: str):
-    """Revoke the company's tokens at Intuit, forget them, and mark the company Disconnected."""
+    """Revoke the company's tokens at Intuit, mark it Disconnected in Salesforce, forget them.
+
+    In that order: a revocation Intuit does not confirm is retried by the worker (the tokens are
+    kept for it); a Salesforce failure answers 502 and keeps the company's row, unusable, so
+    Disconnect can be clicked again; the tokens go only once Salesforce shows Disconnected.
+    """
     services = current_services()
+    if not _REALM_ID.match(realm_id):
+        abort(400, "realmId must be a QuickBooks realm id: 1 to 32 letters, digits, - or _")
     tokens = services.vault.get(realm_id)
     if tokens is None:
         abort(404, f"no QuickBooks company with realm id {realm_id} is connected")
-    try:
-        services.oauth.revoke(tokens.refresh_token)
-    except QuickBooksError as error:
-        # The tokens are forgotten either way; a token Intuit no longer knows is as good as revoked.
-        log.warning("Intuit did not confirm the revocation for realm %s: %s", realm_id, error)
-    services.vault.delete(realm_id)
-    _write_company(services, {"Realm_Id__c": realm_id, "Status__c": "Disconnected"})
+    revoked = Revoker(services).revoke(realm_id, tokens.refresh_token)
+    services.vault.mark_reconnect_required(
+        realm_id, "Disconnected: the tokens were revoked at Intuit"
+    )
     services.store.config_signal.changed(realm_id)
-    return jsonify(realmId=realm_id, status="Disconnected")
+    try:
+        _write_company(services, {"Realm_Id__c": realm_id, "Status__c": "Disconnected"})
+    except SalesforceError as error:
+        log.warning("disconnecting realm %s: Salesforce was not updated: %s", realm_id, error)
+        abort(
+            502,
+            f"QuickBooks access of realm {realm_id} was revoked, but Salesforce was not updated "
+            f"({error}). Click Disconnect again to finish.",
+        )
+    services.vault.delete(realm_id)
+    return jsonify(
+        realmId=realm_id,
+        status="Disconnected",
+        # False: Intuit did not answer; the worker keeps trying to revoke the tokens.
+        revoked=revoked,
+    )
 
 
 @blueprint.post("/api/config-changed")
@@ -76,48 +134,146 @@ def config_changed():
 
 @blueprint.get("/oauth/quickbooks/callback")
 def oauth_callback():
-    """Where Intuit sends the admin's browser after the consent page."""
+    """Where Intuit sends the admin's browser after the consent page.
+
+    All or nothing: the new tokens are verified (CompanyInfo of the realm Intuit named, with the
+    new access token) and the company recorded in Salesforce before the stored tokens are
+    touched. On any failure the company's existing connection stays as it was and the new
+    tokens are revoked. The page tells the window that started the flow how it ended.
+    """
     services = current_services()
     try:
-        services.states.consume(request.args.get("state"))
+        connect = services.states.consume(request.args.get("state"))
     except InvalidState as error:
-        return _page("This connection link is not valid", str(error), ok=False), 400
-    if request.args.get("error"):
-        reason = request.args.get("error")
+        return _page(Outcome(400, "This connection link is not valid", str(error)), origin=None)
+    return _page(_connect(services, connect), origin=connect.origin)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a callback ended: the page's status, heading and text, and the card's message."""
+
+    status: int
+    title: str
+    text: str
+    realm_id: str | None = None
+    company_name: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 200
+
+    def message(self) -> dict:
+        """What the callback page posts to the card (`qbConnectionCard`)."""
+        if self.ok:
+            return {"type": CONNECTED, "realmId": self.realm_id, "companyName": self.company_name}
+        return {"type": FAILED, "realmId": self.realm_id, "message": f"{self.title}: {self.text}"}
+
+
+def _connect(services: Services, connect: ConnectRequest) -> Outcome:
+    args = request.args
+    not_connected = "QuickBooks was not connected"
+    if args.get("error"):
+        reason = args.get("error")
         text = (
-            "You declined access at Intuit. Nothing was stored."
+            "You declined access at Intuit. Nothing was changed."
             if reason == "access_denied"
-            else f"Intuit reported '{reason}'. Nothing was stored."
+            else f"Intuit reported '{reason[:100]}'. Nothing was changed."
         )
-        return _page("QuickBooks was not connected", text, ok=False), 400
-    code, realm_id = request.args.get("code"), request.args.get("realmId")
+        return Outcome(400, not_connected, text, connect.realm_id)
+    code, realm_id = args.get("code"), args.get("realmId")
     if not code or not realm_id:
-        return _page(
-            "QuickBooks was not connected", "Intuit sent no code or realmId.", ok=False
-        ), 400
+        return Outcome(400, not_connected, "Intuit sent no code or realmId.", connect.realm_id)
+    if not _REALM_ID.match(realm_id):
+        return Outcome(400, not_connected, "Intuit sent a realmId that is not one.")
+    if connect.realm_id is not None and realm_id != connect.realm_id:
+        return Outcome(
+            409,
+            not_connected,
+            f"You were reconnecting the company with realm {connect.realm_id}, but chose the "
+            f"company with realm {realm_id} at Intuit. Nothing was changed: click Reconnect "
+            "again and choose the same company.",
+            connect.realm_id,
+        )
+    existing = services.vault.connection(realm_id)
+    kept = (
+        "The company's existing connection was left as it was."
+        if existing is not None
+        else "Nothing was stored."
+    )
+    unavailable = _unavailable(services, realm_id, existing)
+    if unavailable is not None:
+        log.warning("connecting realm %s waits: %s", realm_id, unavailable)
+        return Outcome(
+            503, not_connected, f"{unavailable} Nothing was changed: try again later.", realm_id
+        )
     try:
         tokens = services.oauth.exchange_code(code, realm_id)
     except QuickBooksError as error:
         log.warning("code exchange failed for realm %s: %s", realm_id, error)
-        return _page(
-            "QuickBooks was not connected", f"Intuit refused the code: {error.message}", ok=False
-        ), 502
-    services.vault.save(tokens)
+        return Outcome(502, not_connected, f"Intuit refused the code: {error.message}. {kept}")
     try:
-        company = services.quickbooks.company_info(realm_id)
+        # Intuit's redirect names the realm; only the new token's own company answers for it.
+        company = services.quickbooks.company_info(realm_id, access_token=tokens.access_token)
+    except QuickBooksError as error:
+        log.warning("the new tokens of realm %s were not verified: %s", realm_id, error)
+        Revoker(services).revoke(realm_id, tokens.refresh_token)
+        return Outcome(
+            502,
+            not_connected,
+            f"QuickBooks did not confirm the new authorization for realm {realm_id}: "
+            f"{error.message}. {kept}",
+            realm_id,
+        )
+    try:
         _write_company(services, _company_record(tokens, company))
-    except (QuickBooksError, SalesforceError) as error:
-        services.vault.delete(realm_id)  # nothing half-connected stays behind
-        log.warning("connecting realm %s failed: %s", realm_id, error)
-        return _page("QuickBooks was not connected", f"{error}", ok=False), 502
+    except SalesforceError as error:
+        log.warning("connecting realm %s: Salesforce was not updated: %s", realm_id, error)
+        Revoker(services).revoke(realm_id, tokens.refresh_token)
+        return Outcome(
+            502,
+            not_connected,
+            f"Salesforce did not record the connection: {error}. {kept}",
+            realm_id,
+        )
+    services.vault.save(tokens)
     services.store.config_signal.changed(realm_id)
     services.store.events.wake(realm_id)  # events held while the company needed a new consent
     name = company.get("CompanyName") or realm_id
-    return _page(
+    return Outcome(
+        200,
         "QuickBooks connected",
         f"{name} (realm {realm_id}) is connected. You can close this window.",
-        ok=True,
+        realm_id,
+        name,
     )
+
+
+def _unavailable(services: Services, realm_id: str, existing: Connection | None) -> str | None:
+    """Why the connect cannot finish now, found before Intuit's code is spent; None: go on.
+
+    Exchanging the code may end the company's previous authorization at Intuit (the QuickBooks
+    emulator models a new consent so; Intuit's documentation does not say either way), so a
+    connect that would fail for an outage must not begin: Salesforce has to answer, and for a
+    company connected here QuickBooks too, with the tokens that work today. An authorization
+    QuickBooks already refuses is no reason to wait: a Reconnect is what repairs it.
+    """
+    try:
+        # The realm id matched _REALM_ID and is escaped besides.
+        services.salesforce.query_all(
+            f"SELECT Id FROM QB_Company__c WHERE Realm_Id__c = '{soql_literal(realm_id)}'"  # noqa: S608
+        )
+    except SalesforceError as error:
+        return f"Salesforce is not answering ({error})."
+    if existing is None or existing.status != CONNECTED_STATUS:
+        return None
+    try:
+        services.quickbooks.company_info(realm_id)
+    except QuickBooksAuthError:
+        return None
+    except QuickBooksError as error:
+        return f"QuickBooks is not answering ({error.message})."
+    return None
 
 
 # The two URLs an Intuit app must declare (Reconnect URL mandatory since January 2026, research
@@ -139,13 +295,13 @@ _DISCONNECT_TEXT = (
 @blueprint.get("/quickbooks/reconnect")
 def reconnect_page():
     """Intuit's Reconnect URL: where an admin is sent to renew a company's connection."""
-    return _page("Reconnect QuickBooks", _RECONNECT_TEXT.format(who=_company_named()), ok=False)
+    return _notice("Reconnect QuickBooks", _RECONNECT_TEXT.format(who=_company_named()))
 
 
 @blueprint.get("/quickbooks/disconnect")
 def disconnect_page():
     """Intuit's Disconnect URL: where Intuit sends the admin after disconnecting the app."""
-    return _page("QuickBooks disconnected", _DISCONNECT_TEXT.format(who=_company_named()), ok=False)
+    return _notice("QuickBooks disconnected", _DISCONNECT_TEXT.format(who=_company_named()))
 
 
 def _company_named() -> str:
@@ -190,9 +346,56 @@ def _connection_json(connection) -> dict:
     }
 
 
+def _origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
 def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.astimezone(UTC).isoformat(timespec="seconds")
 
 
-def _page(title: str, text: str, *, ok: bool) -> str:
-    return render_template("oauth_result.html", title=title, text=text, ok=ok)
+def _page(outcome: Outcome, *, origin: str | None) -> tuple[str, int]:
+    page = render_template(
+        "oauth_result.html",
+        title=outcome.title,
+        text=outcome.text,
+        ok=outcome.ok,
+        message=outcome.message(),
+        origin=origin,
+    )
+    return page, outcome.status
+
+
+def _notice(title: str, text: str) -> str:
+    """A page that informs and changes nothing (Intuit's Reconnect and Disconnect URLs)."""
+    return render_template("oauth_result.html", title=title, text=text, ok=False, origin=None)
+
+
+# The pages a browser opens; each gets the locked-down headers below.
+_BROWSER_PAGES = frozenset(
+    {"connections.oauth_callback", "connections.reconnect_page", "connections.disconnect_page"}
+)
+
+
+@blueprint.before_app_request
+def _callback_nonce() -> None:
+    if request.endpoint in _BROWSER_PAGES:
+        g.csp_nonce = secrets.token_urlsafe(18)
+
+
+@blueprint.after_app_request
+def _callback_headers(response: Response) -> Response:
+    """The callback page (whatever ended it, a database outage too) is never framed, cached or
+    given a script or style it did not carry itself; its URL (code, state) is not passed on."""
+    if request.endpoint in _BROWSER_PAGES:
+        nonce = g.get("csp_nonce", "")
+        response.headers["Content-Security-Policy"] = (
+            f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; "
+            "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+        )
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+    return response

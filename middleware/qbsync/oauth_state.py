@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from qbsync.store.oauth_states import OAuthStates
+from qbsync.store.oauth_states import ConnectRequest, OAuthStates
 
 STATE_TTL = timedelta(minutes=10)
 
@@ -37,15 +37,17 @@ class StateSigner:
         self._states = states
         self._clock = clock
 
-    def issue(self) -> tuple[str, datetime]:
-        """A new state and the moment it expires."""
+    def issue(
+        self, *, realm_id: str | None = None, origin: str | None = None
+    ) -> tuple[str, datetime]:
+        """A new state and the moment it expires; the callback gets `realm_id` and `origin` back."""
         nonce = secrets.token_urlsafe(24)
         now = self._clock()
-        self._states.add(nonce, now)
+        self._states.add(nonce, now, realm_id=realm_id, origin=origin)
         return self._serializer.dumps({"n": nonce}), now + STATE_TTL
 
-    def consume(self, state: str | None) -> None:
-        """Accept `state` once; raise InvalidState with the reason otherwise."""
+    def consume(self, state: str | None) -> ConnectRequest:
+        """Accept `state` once and return its request; raise InvalidState with the reason."""
         if not state:
             raise InvalidState("the request has no state parameter")
         try:
@@ -57,5 +59,7 @@ class StateSigner:
         nonce = payload.get("n") if isinstance(payload, dict) else None
         if not isinstance(nonce, str):
             raise InvalidState("the state parameter is not one this server issued")
-        if not self._states.use(nonce, self._clock(), STATE_TTL):
+        request = self._states.use(nonce, self._clock(), STATE_TTL)
+        if request is None:
             raise InvalidState("this connect request was already used or has expired; start again")
+        return request

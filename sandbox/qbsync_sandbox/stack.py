@@ -90,6 +90,9 @@ class Stack:
         self.qbo_url = f"http://127.0.0.1:{self.qbo_port}"
         self.sf_url = f"https://127.0.0.1:{self.sf_port}"
         self.web_url = f"http://127.0.0.1:{self.web_port}"
+        # The QB Setup preview stands in for the org's Lightning origin (`serve_preview`).
+        self.preview_port = free_port()
+        self.preview_url = f"http://127.0.0.1:{self.preview_port}"
         self.tls_dir = self.workdir / "tls"
         self.ca_path = self.tls_dir / "ca.pem"
         self.verifier_token = secrets.token_urlsafe(24)
@@ -124,6 +127,7 @@ class Stack:
             "SALESFORCE_PRIVATE_KEY_FILE": str(self.key_path),
             "REQUESTS_CA_BUNDLE": str(self.ca_path),
             "QBSYNC_WORKER_POLL_SECONDS": "0.05",
+            "QBSYNC_SALESFORCE_ORIGINS": self.preview_url,
             **self.extra_env,
         }
 
@@ -336,6 +340,14 @@ class Stack:
             middleware_url=self.web_url,
             middleware_api_key=self.api_key,
         )
+
+    def serve_preview(self):
+        """Serve `preview_app` on the preview origin the middleware allows; returns the server
+        (stop it with `shutdown()`)."""
+        from qbsync_preview.app import serve_in_thread
+
+        server, _ = serve_in_thread(self.preview_app(), port=self.preview_port)
+        return server
 
     def company_id(self, sf: Salesforce, *, realm: str | None = None) -> str:
         realm = realm or self.realm_id

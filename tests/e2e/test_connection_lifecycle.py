@@ -9,6 +9,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+import requests
 from simple_salesforce import format_soql
 
 from qbsync.quickbooks.tokens import TokenVault
@@ -88,3 +89,111 @@ def test_no_secret_reaches_the_middleware_logs(stack, sf, mappings):
     for log_name, text in logs.items():
         for secret_name, value in secrets.items():
             assert value not in text, f"the {secret_name} appears in the {log_name} log"
+
+
+# --- issue 15 item 2: a failed reconnect keeps the working connection --------------------------
+
+
+def stored_tokens(stack):
+    store = Store.open(stack.middleware_env["QBSYNC_DATABASE_URL"])
+    try:
+        vault = TokenVault(store.tokens, [stack.encryption_key])
+        return vault.get(stack.realm_id), vault.connection(stack.realm_id).status
+    finally:
+        store.close()
+
+
+def consent(stack, *, realm_to_reconnect=None, chosen_realm=None):
+    """Start a connect (a Reconnect of `realm_to_reconnect`) and pass Intuit's consent page; returns
+    the callback URL Intuit redirects to, not yet opened. `chosen_realm`: the company the admin
+    picks at Intuit (the emulator's consent page takes it as `realmId`)."""
+    body = {"realmId": realm_to_reconnect} if realm_to_reconnect else {}
+    started = stack.api("POST", "/api/connections", json=body)
+    assert started.status_code == 201, started.text
+    url = started.json()["authorizationUrl"]
+    if chosen_realm:
+        url += f"&realmId={chosen_realm}"
+    redirect = requests.get(url, allow_redirects=False, timeout=10)
+    assert redirect.status_code == 302, redirect.text
+    return redirect.headers["Location"]
+
+
+def grants_of(stack, realm):
+    """(connectedAt, revoked) of the emulator's grants for `realm`, oldest first."""
+    grants = stack.qbo("GET", "/oauth")["grants"]
+    return [(g["connectedAt"], g["revoked"]) for g in grants if g["realmId"] == realm]
+
+
+def still_syncs(stack, sf, label):
+    name = f"{label} {uuid.uuid4().hex[:8]}"
+    customer = stack.create_entity("Customer", {"DisplayName": name})
+    account = stack.wait_for_record(sf, "Account", "Customer", customer["Id"], timeout=20)
+    assert account["Name"] == name
+
+
+@pytest.mark.parametrize(
+    "outage",
+    ["salesforce REQUEST_LIMIT_EXCEEDED", "intuit 5xx on CompanyInfo"],
+)
+def test_a_reconnect_during_an_outage_keeps_the_working_connection(stack, sf, mappings, outage):
+    before, status = stored_tokens(stack)
+    assert status == "connected"
+    grants_before = grants_of(stack, stack.realm_id)
+    callback = consent(stack, realm_to_reconnect=stack.realm_id)
+    if outage.startswith("salesforce"):
+        stack.sf_fault("request_limit", count=None)
+    else:
+        stack.qbo_fault("companyinfo", "error", status=503, count=None)
+    try:
+        page = requests.get(callback, timeout=30)
+    finally:
+        stack.clear_faults()
+
+    assert page.status_code == 503, page.text
+    assert "Nothing was changed: try again later." in page.text
+    after, status = stored_tokens(stack)
+    assert (after.refresh_token, after.access_token) == (before.refresh_token, before.access_token)
+    assert status == "connected"
+    assert company(sf, stack)["Status__c"] == "Connected"
+    # The code was not spent: Intuit issued no new grant, and the working one is untouched.
+    assert grants_of(stack, stack.realm_id) == grants_before
+    still_syncs(stack, sf, f"After a failed reconnect ({outage})")
+
+
+def test_a_tampered_realm_id_keeps_the_other_companys_tokens(stack, sf, mappings):
+    # Someone holding a consent link consents with their own company, then edits realmId in the
+    # callback to the id of a company that is connected here.
+    own = "9130000000000001"
+    stack.qbo("POST", "/companies", json={"realmId": own, "companyName": "Someone Else's Books"})
+    before, _ = stored_tokens(stack)
+    callback = consent(stack, chosen_realm=own)
+    assert f"realmId={own}" in callback
+    page = requests.get(callback.replace(f"realmId={own}", f"realmId={stack.realm_id}"), timeout=30)
+
+    assert page.status_code == 502, page.text
+    assert "did not confirm the new authorization" in page.text
+    after, status = stored_tokens(stack)
+    assert after.refresh_token == before.refresh_token and status == "connected"
+    # The intruder's grant is revoked, and their company is not connected here.
+    assert [revoked for _, revoked in grants_of(stack, own)] == [True]
+    listed = [c["realmId"] for c in stack.api("GET", "/api/connections").json()["connections"]]
+    assert own not in listed
+    still_syncs(stack, sf, "After a tampered callback")
+
+
+def test_a_reconnect_accepts_only_its_own_company(stack, sf, mappings):
+    other = "9130000000000002"
+    stack.qbo("POST", "/companies", json={"realmId": other, "companyName": "The Wrong Company"})
+    before, _ = stored_tokens(stack)
+    grants_before = len(stack.qbo("GET", "/oauth")["grants"])
+
+    page = requests.get(
+        consent(stack, realm_to_reconnect=stack.realm_id, chosen_realm=other), timeout=30
+    )
+
+    assert page.status_code == 409, page.text
+    assert f"chose the company with realm {other}" in page.text
+    after, status = stored_tokens(stack)
+    assert after.refresh_token == before.refresh_token and status == "connected"
+    # The code was never exchanged: Intuit issued no tokens.
+    assert len(stack.qbo("GET", "/oauth")["grants"]) == grants_before

@@ -12,7 +12,6 @@ import os
 import subprocess
 from pathlib import Path
 
-from qbsync_preview.app import serve_in_thread
 from qbsync_sandbox.stack import Stack
 
 from .test_browser import CHROMIUM, PREVIEW_DIR, ensure_bundle, node_binary
@@ -31,7 +30,7 @@ def run_e2e_spec(stack: Stack, spec: str, screenshots: Path, *, timeout: float =
     """
     node = node_binary()
     ensure_bundle()
-    server, preview_url = serve_in_thread(stack.preview_app())
+    server, preview_url = stack.serve_preview(), stack.preview_url
     try:
         env = {
             **os.environ,

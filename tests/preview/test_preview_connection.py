@@ -41,10 +41,13 @@ def middleware() -> Iterator[FakeMiddleware]:
 
     @app.post("/api/connections")
     def start():
+        body = request.get_json()
         return jsonify(
             {
                 "authorizationUrl": "http://127.0.0.1:1/connect?state=s",
                 "expiresAt": "2026-11-24T19:00:00Z",
+                "realmId": body.get("realmId"),
+                "callbackOrigin": "http://127.0.0.1:2",
             }
         ), 201
 
@@ -93,10 +96,32 @@ def _call(url: str, klass: str, method: str, params: dict | None = None) -> requ
 def test_start_connection_and_list(preview_stack, preview_url, middleware, company_id):
     started = _call(preview_url, "QBConnectionController", "startConnection")
     assert started.status_code == 200
-    assert started.json() == "http://127.0.0.1:1/connect?state=s"
-    assert middleware.calls[-1][:2] == ("POST", "/api/connections")
+    assert started.json() == {
+        "authorizationUrl": "http://127.0.0.1:1/connect?state=s",
+        "expiresAt": "2026-11-24T19:00:00Z",
+        "callbackOrigin": "http://127.0.0.1:2",
+        "realmId": None,
+    }
+    # The page's origin stands in for the org's Lightning origin (DomainCreator).
+    assert middleware.calls[-1] == ("POST", "/api/connections", {"origin": preview_url})
     listed = _call(preview_url, "QBConnectionController", "getConnections")
     assert listed.json() == [{"realmId": COMPANY["Realm_Id__c"], "status": "Connected"}]
+
+
+def test_reconnect_names_the_realm_and_refuses_a_malformed_one(
+    preview_stack, preview_url, middleware, company_id
+):
+    realm = COMPANY["Realm_Id__c"]
+    started = _call(preview_url, "QBConnectionController", "startConnection", {"realmId": realm})
+    assert started.json()["realmId"] == realm
+    assert middleware.calls[-1] == (
+        "POST",
+        "/api/connections",
+        {"origin": preview_url, "realmId": realm},
+    )
+    bad = _call(preview_url, "QBConnectionController", "startConnection", {"realmId": "a b"})
+    assert bad.status_code == 400
+    assert bad.json()["message"] == 'Not a QuickBooks realm id: "a b".'
 
 
 def test_disconnect_checks_the_realm_and_reports_the_middleware_error(

@@ -108,3 +108,33 @@ def test_config_error_never_echoes_a_secret():
 def test_token_keep_alive_defaults_well_under_intuits_100_days():
     assert load_settings({}).token_keepalive_days == 30
     assert load_settings({"QBSYNC_TOKEN_KEEPALIVE_DAYS": "99"}).token_keepalive_days == 99
+
+
+def test_salesforce_origins_are_normalised_origins():
+    settings = load_settings(
+        {
+            "QBSYNC_SALESFORCE_ORIGINS": "https://Acme.lightning.force.com/, "
+            "https://acme--uat.sandbox.lightning.force.com,http://127.0.0.1:8123"
+        }
+    )
+    assert settings.salesforce_origins == (
+        "https://acme.lightning.force.com",
+        "https://acme--uat.sandbox.lightning.force.com",
+        "http://127.0.0.1:8123",
+    )
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "http://acme.lightning.force.com",  # clear text outside loopback
+        "https://acme.lightning.force.com/lightning/n/QB_Setup",  # a page, not an origin
+        "acme.lightning.force.com",
+        "https://acme.lightning.force.com,,https://b.lightning.force.com",
+        "https://user@acme.lightning.force.com",
+        "https://acme.lightning.force.com:x",
+    ],
+)
+def test_a_malformed_salesforce_origin_names_the_variable(value):
+    with pytest.raises(ConfigError, match="QBSYNC_SALESFORCE_ORIGINS must list origins"):
+        load_settings({"QBSYNC_SALESFORCE_ORIGINS": value})

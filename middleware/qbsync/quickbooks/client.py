@@ -163,9 +163,19 @@ class QuickBooksClient:
                     changes[entity].extend(_entity_list(query_response, entity))
         return changes
 
-    def company_info(self, realm_id: str) -> dict:
-        """The company's CompanyInfo record (CompanyName, Country, …)."""
-        body = self._request(realm_id, "GET", f"companyinfo/{quote(realm_id, safe='')}")
+    def company_info(self, realm_id: str, *, access_token: str | None = None) -> dict:
+        """The company's CompanyInfo record (CompanyName, Country, …).
+
+        With `access_token`, that token is used as it is (no vault, no refresh): the connect
+        callback verifies new tokens with it before anything is stored.
+        """
+        path = f"companyinfo/{quote(realm_id, safe='')}"
+        if access_token is None:
+            body = self._request(realm_id, "GET", path)
+        else:
+            url = self._url(realm_id, path)
+            response = self._send("GET", url, access_token, {"minorversion": MINOR_VERSION}, {})
+            body = _parse(response, url, secret=access_token)
         info = body.get("CompanyInfo")
         if not isinstance(info, dict):
             raise QuickBooksTransient(

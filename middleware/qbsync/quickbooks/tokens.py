@@ -171,6 +171,17 @@ class TokenVault:
             self._decrypt(row)
         return len(rows)
 
+    def seal(self, token: str) -> str:
+        """`token` encrypted as the vault stores tokens (for tokens kept outside the vault)."""
+        return self._fernet.encrypt(token.encode("utf-8")).decode("ascii")
+
+    def unseal(self, secret: str, realm_id: str) -> str:
+        """The token `seal` made; TokenVaultError when no configured key decrypts it."""
+        try:
+            return self._fernet.decrypt(secret.encode("ascii")).decode("utf-8")
+        except InvalidToken:
+            raise _undecryptable(realm_id) from None
+
     # -- access tokens -------------------------------------------------------------------
 
     def access_token(self, realm_id: str, refresher: Refresher, *, stale: str | None = None) -> str:

@@ -14,6 +14,7 @@ from qbsync.store.database import StoreUnavailable, make_engine
 from qbsync.store.ledger import EventLedger
 from qbsync.store.migrate import migrate
 from qbsync.store.oauth_states import OAuthStates
+from qbsync.store.revocations import Revocations
 from qbsync.store.tokens import TokenRows
 from qbsync.store.versions import AppliedVersions
 from qbsync.store.watermarks import Watermarks
@@ -33,6 +34,7 @@ class Store:
         self.config_signal = ConfigSignal(engine)
         self.tokens = TokenRows(engine)
         self.oauth_states = OAuthStates(engine)
+        self.revocations = Revocations(engine)
 
     @classmethod
     def open(cls, url: str) -> Store:

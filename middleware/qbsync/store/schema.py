@@ -154,4 +154,22 @@ qb_oauth_states = Table(
     Column("nonce", String(64), primary_key=True),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("used_at", UTCDateTime()),
+    # The realm a Reconnect was started for (the callback refuses another), or NULL.
+    Column("realm_id", String(64)),
+    # The Salesforce origin that started the flow: the only one the callback page posts to.
+    Column("origin", String(255)),
+)
+
+# Tokens Intuit has not yet confirmed revoked (it failed or was unreachable): retried by the
+# worker until it does. The token is Fernet-encrypted like the vault's.
+qb_revocations = Table(
+    "qb_revocations",
+    metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("realm_id", String(64), nullable=False),
+    Column("secret", Text, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UTCDateTime(), nullable=False),
+    Column("last_error", Text),
+    Column("created_at", UTCDateTime(), nullable=False),
 )

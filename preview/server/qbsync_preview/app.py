@@ -139,7 +139,12 @@ def create_preview_app(
     )
     connection = OrgConnection(settings, ca_path)
     middleware = MiddlewareApi(middleware_url, middleware_api_key)
-    connections = ConnectionController(connection.client, middleware)
+    connections = ConnectionController(
+        connection.client,
+        middleware,
+        # The page calling the Apex is the QB Setup tab: its origin is the "Lightning" one.
+        lambda: request.host_url.rstrip("/"),
+    )
     sync_logs = SyncLogController(connection.client, middleware, lambda: connection.user_id)
     catalog_json = CATALOG_RESOURCE.read_text(encoding="utf-8")
     classes = {

@@ -79,12 +79,19 @@ class MiddlewareApi:
             raise ApexError(f'Not a QuickBooks realm id: "{apex_text(realm_id)}".')
         return realm_id
 
-    def start_connection(self) -> str:
-        answer = self._send("POST", "/connections", 201, {})
-        url = answer.get("authorizationUrl") if isinstance(answer, dict) else None
-        if not url:
+    def start_connection(self, realm_id: Any, origin: str) -> dict:
+        """QBMiddlewareClient.startConnection: the org's origin, and the realm of a Reconnect."""
+        body = {"origin": origin}
+        if realm_id is not None:
+            body["realmId"] = self._realm(realm_id)
+        answer = self._send("POST", "/connections", 201, body)
+        if not isinstance(answer, dict) or not answer.get("authorizationUrl"):
             raise ApexError("The sync middleware returned no authorization URL.")
-        return url
+        # AuthorizationStart's fields, as Apex serialises them (null when absent).
+        return {
+            name: answer.get(name)
+            for name in ("authorizationUrl", "expiresAt", "callbackOrigin", "realmId")
+        }
 
     def connections(self) -> list[dict]:
         answer = self._send("GET", "/connections", 200)
@@ -109,9 +116,17 @@ class MiddlewareApi:
 class ConnectionController:
     """QBConnectionController's contract; `notify_companies` is QBConfigChangedNotifier's."""
 
-    def __init__(self, sf: Callable[[], Salesforce], middleware: MiddlewareApi) -> None:
+    def __init__(
+        self,
+        sf: Callable[[], Salesforce],
+        middleware: MiddlewareApi,
+        lightning_origin: Callable[[], str],
+    ) -> None:
+        """`lightning_origin` stands in for `'https://' + DomainCreator.getLightningHostname()`:
+        the origin the QB Setup tab is served from."""
         self._sf = sf
         self._middleware = middleware
+        self._lightning_origin = lightning_origin
 
     def _companies(self, where: str, value: Any) -> list[dict]:
         soql = format_soql(
@@ -139,8 +154,8 @@ class ConnectionController:
             )
         return self._companies("Id IN", [c["Id"] for c in companies]) if companies else []
 
-    def start_connection(self, params: dict) -> str:
-        return self._middleware.start_connection()
+    def start_connection(self, params: dict) -> dict:
+        return self._middleware.start_connection(params.get("realmId"), self._lightning_origin())
 
     def disconnect(self, params: dict) -> None:
         self._middleware.disconnect(params.get("realmId"))

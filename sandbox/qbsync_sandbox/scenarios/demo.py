@@ -115,13 +115,14 @@ def _keep_running(stack: Stack, workdir: Path) -> None:
 
 def _serve_preview(stack: Stack) -> str | None:
     """The package's QB Setup tab, rendered locally against the Salesforce emulator."""
-    from qbsync_preview.app import DEFAULT_BUNDLE_DIR, serve_in_thread
+    from qbsync_preview.app import DEFAULT_BUNDLE_DIR
 
     if not (DEFAULT_BUNDLE_DIR / "app.js").is_file():
         _say("  (no preview bundle: run ./scripts/preview-build to see the QB Setup tab)")
         return None
-    _server, url = serve_in_thread(stack.preview_app())
-    return url
+    # On the origin the middleware allows (QBSYNC_SALESFORCE_ORIGINS): Connect works there.
+    stack.serve_preview()
+    return stack.preview_url
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from qbsync.store.config_signal import ConfigSignal
-from qbsync.store.oauth_states import OAuthStates
+from qbsync.store.oauth_states import ConnectRequest, OAuthStates
 from qbsync.store.watermarks import Watermark, Watermarks
 
 NOW = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
@@ -47,10 +47,26 @@ def test_an_oauth_nonce_is_used_once_within_its_lifetime(database) -> None:
     states.add("fresh", NOW)
     states.add("old", NOW - ttl)
 
-    assert states.use("fresh", NOW + timedelta(minutes=1), ttl) is True
-    assert states.use("fresh", NOW + timedelta(minutes=2), ttl) is False  # a replay
-    assert states.use("old", NOW, ttl) is False  # expired
-    assert states.use("unknown", NOW, ttl) is False
+    assert states.use("fresh", NOW + timedelta(minutes=1), ttl) == ConnectRequest(None, None)
+    assert states.use("fresh", NOW + timedelta(minutes=2), ttl) is None  # a replay
+    assert states.use("old", NOW, ttl) is None  # expired
+    assert states.use("unknown", NOW, ttl) is None
+
+
+def test_an_oauth_nonce_remembers_the_realm_and_origin_of_its_request(database) -> None:
+    states = OAuthStates(database)
+    ttl = timedelta(minutes=10)
+    states.add(
+        "reconnect", NOW, realm_id="9341455130166501", origin="https://acme.lightning.force.com"
+    )
+    states.add("connect", NOW, origin="https://acme.lightning.force.com")
+
+    assert states.use("reconnect", NOW, ttl) == ConnectRequest(
+        "9341455130166501", "https://acme.lightning.force.com"
+    )
+    assert states.use("connect", NOW, ttl) == ConnectRequest(
+        None, "https://acme.lightning.force.com"
+    )
 
 
 def test_watermarks_are_listed_in_entity_order(database) -> None:
@@ -68,5 +84,5 @@ def test_using_one_oauth_nonce_leaves_the_others_usable(database) -> None:
     ttl = timedelta(minutes=10)
     states.add("first", NOW)
     states.add("second", NOW)
-    assert states.use("first", NOW, ttl) is True
-    assert states.use("second", NOW, ttl) is True
+    assert states.use("first", NOW, ttl) is not None
+    assert states.use("second", NOW, ttl) is not None

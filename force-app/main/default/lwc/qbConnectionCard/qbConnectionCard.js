@@ -17,15 +17,21 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 // lapses (rolling 100 days, hard limit five years: research/quickbooks.md).
 export const EXPIRY_WARNING_DAYS = 30;
 
-// The middleware's callback page posts this to window.opener once the company is stored
-// (middleware/qbsync/templates/oauth_result.html).
+// The middleware's callback page posts one of these to window.opener when the connect ends,
+// to the org's Lightning origin only (middleware/qbsync/templates/oauth_result.html).
 export const CONNECTED_MESSAGE = 'qbsync:connected';
+export const FAILED_MESSAGE = 'qbsync:connect-failed';
 const POPUP_NAME = 'qbsyncConnect';
 const POPUP_FEATURES = 'popup,width=720,height=760';
 // A closed consent window is noticed within a second; polling stops after the 10-minute
 // life of the middleware's state, with a margin.
 export const POLL_INTERVAL_MS = 1000;
 export const POLL_LIMIT_MS = 15 * 60 * 1000;
+// The consent links are fetched when the card loads, so the click itself can open the window
+// (browsers block a window opened after an await). A link works for 10 minutes: renew at 8.
+export const RENEW_INTERVAL_MS = 8 * 60 * 1000;
+const NOT_READY =
+    'The QuickBooks consent link is not ready yet. Try again in a moment, or click Refresh status.';
 const NEEDS_RECONNECT = ['Reconnect Required', 'Disconnected'];
 
 const BADGE_CLASSES = {
@@ -42,17 +48,85 @@ const BADGE_CLASSES = {
  * fires `connectionchange` so the page reloads the companies.
  */
 export default class QbConnectionCard extends LightningElement {
-    @api company;
     error;
     blockedUrl;
     busy = false;
     popup;
     pollTimer;
     pollStartedAt;
+    // The origin the running connect's outcome may come from (the middleware's callback page).
+    callbackOrigin;
+    // AuthorizationStart (QBMiddlewareClient) of a new connection and of a Reconnect of the
+    // shown company, fetched ahead of the click.
+    connectStart;
+    reconnectStart;
+    renewTimer;
+    loaded = false;
+    currentCompany;
     messageListener = (event) => this.handleMessage(event);
 
+    @api
+    get company() {
+        return this.currentCompany;
+    }
+
+    set company(value) {
+        const realmChanged =
+            value?.[REALM_ID_FIELD.fieldApiName] !== this.realmId;
+        this.currentCompany = value;
+        if (this.loaded && realmChanged) {
+            this.reconnectStart = undefined;
+            this.prepare();
+        }
+    }
+
+    connectedCallback() {
+        this.loaded = true;
+        this.prepare();
+        // eslint-disable-next-line @lwc/lwc/no-async-operation
+        this.renewTimer = setInterval(() => this.renew(), RENEW_INTERVAL_MS);
+    }
+
     disconnectedCallback() {
+        this.loaded = false;
+        clearInterval(this.renewTimer);
+        this.renewTimer = undefined;
         this.stopWatching();
+    }
+
+    /** Fetch the consent links that are missing (each is used once). */
+    prepare() {
+        if (!this.connectStart) {
+            this.fetchStart(null).then((start) => {
+                this.connectStart = start;
+            });
+        }
+        const realmId = this.realmId;
+        if (realmId && !this.reconnectStart) {
+            this.fetchStart(realmId).then((start) => {
+                if (this.realmId === realmId) {
+                    this.reconnectStart = start;
+                }
+            });
+        }
+    }
+
+    /** Replace both links before their 10 minutes end. */
+    renew() {
+        this.connectStart = undefined;
+        this.reconnectStart = undefined;
+        this.prepare();
+    }
+
+    async fetchStart(realmId) {
+        try {
+            const start = await startConnection({ realmId });
+            return start?.authorizationUrl ? start : undefined;
+        } catch (error) {
+            // Shown now, before a click finds no link.
+            this.error = error;
+            return undefined;
+        }
     }
 
     get isConnected() {
@@ -170,34 +244,49 @@ export default class QbConnectionCard extends LightningElement {
     }
 
     handleRefresh() {
+        this.prepare();
         this.notifyChange(false);
     }
 
-    async handleConnect() {
-        this.error = undefined;
+    handleConnect() {
+        this.openConsent(this.connectStart, () => {
+            this.connectStart = undefined;
+        });
+    }
+
+    handleReconnect() {
+        this.openConsent(this.reconnectStart, () => {
+            this.reconnectStart = undefined;
+        });
+    }
+
+    /**
+     * Opens the consent page in the click's own `window.open(url)`: nothing is awaited before it
+     * (a window opened later is blocked) and nothing is assigned to the window afterwards (under
+     * Locker the returned window is restricted). `spend` forgets the link: a state is used once.
+     */
+    openConsent(start, spend) {
         this.blockedUrl = undefined;
-        // Opened before the Apex call, while the click still counts as a user gesture:
-        // browsers block a window opened after an await.
-        const popup = window.open('', POPUP_NAME, POPUP_FEATURES);
-        this.busy = true;
-        let url;
-        try {
-            url = await startConnection();
-        } catch (error) {
-            popup?.close();
-            this.error = error;
+        if (!start) {
+            this.error = NOT_READY;
+            this.prepare();
             return;
-        } finally {
-            this.busy = false;
         }
+        this.error = undefined;
+        const popup = window.open(
+            start.authorizationUrl,
+            POPUP_NAME,
+            POPUP_FEATURES
+        );
+        spend();
+        this.prepare();
         if (!popup) {
-            this.blockedUrl = url;
+            this.blockedUrl = start.authorizationUrl;
             this.error =
                 'The browser blocked the QuickBooks window. Allow pop-ups for Salesforce, or open the consent page with the link below, then click Refresh status.';
             return;
         }
-        popup.location.href = url;
-        this.watch(popup);
+        this.watch(popup, start.callbackOrigin);
     }
 
     async handleDisconnect() {
@@ -222,8 +311,9 @@ export default class QbConnectionCard extends LightningElement {
         }
     }
 
-    watch(popup) {
+    watch(popup, callbackOrigin) {
         this.popup = popup;
+        this.callbackOrigin = callbackOrigin;
         this.pollStartedAt = Date.now();
         window.addEventListener('message', this.messageListener);
         // Polling is the only way to learn that the user closed the window.
@@ -233,23 +323,36 @@ export default class QbConnectionCard extends LightningElement {
 
     checkPopup() {
         const expired = Date.now() - this.pollStartedAt > POLL_LIMIT_MS;
-        if (this.popup?.closed || expired) {
+        if (isClosed(this.popup) || expired) {
             this.stopWatching();
             this.notifyChange(false);
         }
     }
 
+    /**
+     * The callback page's report. Trusted by its origin (the middleware's) and its type: under
+     * Lightning Web Security `event.source` is a substitute object, never the window we opened.
+     */
     handleMessage(event) {
-        // Only the window this card opened may report a connection.
+        const type = event.data?.type;
         if (
-            event.source !== this.popup ||
-            event.data?.type !== CONNECTED_MESSAGE
+            !this.callbackOrigin ||
+            event.origin !== this.callbackOrigin ||
+            (type !== CONNECTED_MESSAGE && type !== FAILED_MESSAGE)
         ) {
             return;
         }
         const popup = this.popup;
         this.stopWatching();
-        popup.close();
+        closeQuietly(popup);
+        if (type === FAILED_MESSAGE) {
+            this.error =
+                typeof event.data.message === 'string' && event.data.message
+                    ? event.data.message
+                    : 'QuickBooks was not connected.';
+            this.notifyChange(false);
+            return;
+        }
         this.notifyChange(true);
     }
 
@@ -257,6 +360,7 @@ export default class QbConnectionCard extends LightningElement {
         clearInterval(this.pollTimer);
         this.pollTimer = undefined;
         this.popup = undefined;
+        this.callbackOrigin = undefined;
         window.removeEventListener('message', this.messageListener);
     }
 
@@ -265,5 +369,23 @@ export default class QbConnectionCard extends LightningElement {
         this.dispatchEvent(
             new CustomEvent('connectionchange', { detail: { connected } })
         );
+    }
+}
+
+// Under Locker the window `window.open` returns is a restricted proxy: reading from it or
+// closing it may throw, and the card must go on either way.
+function isClosed(popup) {
+    try {
+        return popup?.closed === true;
+    } catch {
+        return false;
+    }
+}
+
+function closeQuietly(popup) {
+    try {
+        popup?.close();
+    } catch {
+        // The admin closes it; the outcome is on the card already.
     }
 }

@@ -2,7 +2,8 @@ import { createElement } from 'lwc';
 import LightningConfirm from 'lightning/confirm';
 import QbConnectionCard, {
     POLL_INTERVAL_MS,
-    POLL_LIMIT_MS
+    POLL_LIMIT_MS,
+    RENEW_INTERVAL_MS
 } from 'c/qbConnectionCard';
 import startConnection from '@salesforce/apex/QBConnectionController.startConnection';
 import disconnect from '@salesforce/apex/QBConnectionController.disconnect';
@@ -22,6 +23,17 @@ const CONNECTED = require('./data/connectedCompany.json');
 const DAY_MS = 24 * 60 * 60 * 1000;
 const AUTHORIZATION_URL =
     'https://appcenter.intuit.com/connect/oauth2?client_id=abc&state=s1';
+const RECONNECT_URL =
+    'https://appcenter.intuit.com/connect/oauth2?client_id=abc&state=r1';
+const MIDDLEWARE_ORIGIN = 'https://sync.example.org';
+// QBConnectionController.startConnection's answer (QBMiddlewareClient.AuthorizationStart).
+const startFor = ({ realmId }) =>
+    Promise.resolve({
+        authorizationUrl: realmId ? RECONNECT_URL : AUTHORIZATION_URL,
+        expiresAt: '2026-11-24T10:10:00+00:00',
+        callbackOrigin: MIDDLEWARE_ORIGIN,
+        realmId
+    });
 const APEX_ERROR = {
     body: {
         message:
@@ -61,8 +73,27 @@ function fakePopup() {
     return { closed: false, location: { href: '' }, close: jest.fn() };
 }
 
-function postFrom(source, data) {
-    const event = new MessageEvent('message', { data });
+/**
+ * The window Locker returns from window.open: a restricted proxy whose location cannot be
+ * assigned (SecureWindow), so a card that navigates the window it opened fails.
+ */
+function lockerPopup() {
+    const popup = { closed: false, close: jest.fn() };
+    Object.defineProperty(popup, 'location', {
+        get() {
+            throw new Error('Access denied: location of a SecureWindow');
+        },
+        set() {
+            throw new Error('Access denied: location of a SecureWindow');
+        }
+    });
+    return popup;
+}
+
+/** A message as the browser delivers it: `origin` is the sender's, `source` whatever the
+ * sandbox hands the component (under LWS a substitute object, never the opened window). */
+function postFrom(source, data, origin = MIDDLEWARE_ORIGIN) {
+    const event = new MessageEvent('message', { data, origin });
     // jsdom only accepts real windows as `source` in the constructor.
     Object.defineProperty(event, 'source', { value: source });
     window.dispatchEvent(event);
@@ -75,6 +106,10 @@ function listen(element) {
 }
 
 describe('c-qb-connection-card', () => {
+    beforeEach(() => {
+        startConnection.mockImplementation(startFor);
+    });
+
     afterEach(() => {
         while (document.body.firstChild) {
             document.body.removeChild(document.body.firstChild);
@@ -209,33 +244,61 @@ describe('c-qb-connection-card', () => {
         expect(byId(element, 'reconnect')).not.toBeNull();
     });
 
-    it('opens the authorization URL in the window it opened on the click', async () => {
-        const popup = fakePopup();
-        const open = jest.spyOn(window, 'open').mockReturnValue(popup);
-        startConnection.mockResolvedValue(AUTHORIZATION_URL);
-        const element = render(undefined);
-
-        byId(element, 'connect').click();
+    it('fetches the consent links when it loads: Connect, and Reconnect for the company', async () => {
+        render({ ...CONNECTED, Status__c: 'Reconnect Required' });
         await settle();
 
+        expect(startConnection.mock.calls).toEqual([
+            [{ realmId: null }],
+            [{ realmId: '9341453050298834' }]
+        ]);
+    });
+
+    it('opens the consent URL in the click itself, with nothing awaited before', async () => {
+        const popup = fakePopup();
+        const open = jest.spyOn(window, 'open').mockReturnValue(popup);
+        const element = render(undefined);
+        await settle();
+
+        byId(element, 'connect').click();
+
+        // Synchronously, in the click: browsers block a window opened after an await.
         expect(open).toHaveBeenCalledTimes(1);
-        expect(open.mock.calls[0][0]).toBe('');
-        expect(startConnection).toHaveBeenCalledTimes(1);
-        expect(popup.location.href).toBe(AUTHORIZATION_URL);
+        expect(open.mock.calls[0][0]).toBe(AUTHORIZATION_URL);
+        await settle();
+        expect(popup.location.href).toBe('');
         expect(byId(element, 'waiting')).not.toBeNull();
         expect(byId(element, 'connect').disabled).toBe(true);
     });
 
-    it('refreshes when the consent window reports the connection', async () => {
-        const popup = fakePopup();
+    it('connects under Locker, where the opened window cannot be navigated', async () => {
+        const popup = lockerPopup();
         jest.spyOn(window, 'open').mockReturnValue(popup);
-        startConnection.mockResolvedValue(AUTHORIZATION_URL);
         const element = render(undefined);
         const changed = listen(element);
+        await settle();
+
         byId(element, 'connect').click();
         await settle();
 
-        postFrom(popup, { type: 'qbsync:connected' });
+        expect(byId(element, 'error')).toBeNull();
+        expect(byId(element, 'waiting')).not.toBeNull();
+        postFrom({}, { type: 'qbsync:connected' });
+        await settle();
+        expect(changed.mock.calls[0][0].detail).toEqual({ connected: true });
+    });
+
+    it('takes the report under Lightning Web Security, where event.source is a substitute', async () => {
+        const popup = fakePopup();
+        jest.spyOn(window, 'open').mockReturnValue(popup);
+        const element = render(undefined);
+        const changed = listen(element);
+        await settle();
+        byId(element, 'connect').click();
+        await settle();
+
+        // LWS hands the component a stand-in, never the window it opened.
+        postFrom({ postMessage: jest.fn() }, { type: 'qbsync:connected' });
         await settle();
 
         expect(changed).toHaveBeenCalledTimes(1);
@@ -245,16 +308,21 @@ describe('c-qb-connection-card', () => {
         expect(byId(element, 'connect').disabled).toBe(false);
     });
 
-    it('ignores messages from other windows and of other types', async () => {
+    it('ignores messages from other origins and of other types', async () => {
         const popup = fakePopup();
         jest.spyOn(window, 'open').mockReturnValue(popup);
-        startConnection.mockResolvedValue(AUTHORIZATION_URL);
         const element = render(undefined);
         const changed = listen(element);
+        await settle();
         byId(element, 'connect').click();
         await settle();
 
-        postFrom(fakePopup(), { type: 'qbsync:connected' });
+        postFrom(
+            popup,
+            { type: 'qbsync:connected' },
+            'https://evil.example.com'
+        );
+        postFrom(popup, { type: 'qbsync:connected' }, 'null');
         postFrom(popup, { type: 'something-else' });
         await settle();
 
@@ -262,13 +330,100 @@ describe('c-qb-connection-card', () => {
         expect(byId(element, 'waiting')).not.toBeNull();
     });
 
+    it('shows why a connect failed, as the callback page reports it', async () => {
+        const popup = fakePopup();
+        jest.spyOn(window, 'open').mockReturnValue(popup);
+        const element = render({
+            ...CONNECTED,
+            Status__c: 'Reconnect Required'
+        });
+        const changed = listen(element);
+        await settle();
+        byId(element, 'reconnect').click();
+        await settle();
+
+        postFrom(
+            {},
+            {
+                type: 'qbsync:connect-failed',
+                realmId: '9341453050298834',
+                message:
+                    "QuickBooks was not connected: Salesforce did not record the connection. The company's existing connection was left as it was."
+            }
+        );
+        await settle();
+
+        expect(errorText(element)).toContain(
+            'existing connection was left as it was'
+        );
+        expect(changed.mock.calls[0][0].detail).toEqual({ connected: false });
+        expect(byId(element, 'waiting')).toBeNull();
+    });
+
+    it('reconnects the shown company with its own link', async () => {
+        const open = jest.spyOn(window, 'open').mockReturnValue(fakePopup());
+        const element = render({
+            ...CONNECTED,
+            Status__c: 'Reconnect Required'
+        });
+        await settle();
+
+        byId(element, 'reconnect').click();
+
+        expect(open.mock.calls[0][0]).toBe(RECONNECT_URL);
+    });
+
+    it('uses a link once and fetches the next one', async () => {
+        jest.spyOn(window, 'open').mockReturnValue(null);
+        const element = render(undefined);
+        await settle();
+        expect(startConnection).toHaveBeenCalledTimes(1);
+
+        byId(element, 'connect').click();
+        await settle();
+
+        expect(startConnection).toHaveBeenCalledTimes(2);
+    });
+
+    it('renews the links before their 10 minutes end', async () => {
+        jest.useFakeTimers();
+        render({ ...CONNECTED, Status__c: 'Reconnect Required' });
+        await settle();
+        expect(startConnection).toHaveBeenCalledTimes(2);
+
+        jest.advanceTimersByTime(RENEW_INTERVAL_MS);
+        await settle();
+
+        expect(RENEW_INTERVAL_MS).toBeLessThan(10 * 60 * 1000);
+        expect(startConnection).toHaveBeenCalledTimes(4);
+    });
+
+    it('says so when a link is not ready yet, and fetches it again', async () => {
+        startConnection.mockRejectedValueOnce(APEX_ERROR);
+        const open = jest.spyOn(window, 'open');
+        const element = render(undefined);
+        await settle();
+        expect(errorText(element)).toContain(
+            'The sync middleware refused the API key (HTTP 401).'
+        );
+
+        byId(element, 'connect').click();
+        await settle();
+
+        expect(open).not.toHaveBeenCalled();
+        expect(errorText(element)).toContain(
+            'The QuickBooks consent link is not ready yet.'
+        );
+        expect(startConnection).toHaveBeenCalledTimes(2);
+    });
+
     it('refreshes when the consent window is closed', async () => {
         jest.useFakeTimers();
         const popup = fakePopup();
         jest.spyOn(window, 'open').mockReturnValue(popup);
-        startConnection.mockResolvedValue(AUTHORIZATION_URL);
         const element = render(CONNECTED);
         const changed = listen(element);
+        await settle();
         byId(element, 'connect').click();
         await settle();
 
@@ -287,10 +442,10 @@ describe('c-qb-connection-card', () => {
 
     it('stops waiting after the state has long expired', async () => {
         jest.useFakeTimers();
-        jest.spyOn(window, 'open').mockReturnValue(fakePopup());
-        startConnection.mockResolvedValue(AUTHORIZATION_URL);
+        jest.spyOn(window, 'open').mockReturnValue(lockerPopup());
         const element = render(CONNECTED);
         const changed = listen(element);
+        await settle();
         byId(element, 'connect').click();
         await settle();
 
@@ -301,26 +456,10 @@ describe('c-qb-connection-card', () => {
         expect(byId(element, 'waiting')).toBeNull();
     });
 
-    it('shows the middleware error and closes the blank window', async () => {
-        const popup = fakePopup();
-        jest.spyOn(window, 'open').mockReturnValue(popup);
-        startConnection.mockRejectedValue(APEX_ERROR);
-        const element = render(undefined);
-
-        byId(element, 'connect').click();
-        await settle();
-
-        expect(popup.close).toHaveBeenCalled();
-        expect(errorText(element)).toContain(
-            'The sync middleware refused the API key (HTTP 401).'
-        );
-        expect(byId(element, 'waiting')).toBeNull();
-    });
-
     it('offers a link when the browser blocks the window', async () => {
         jest.spyOn(window, 'open').mockReturnValue(null);
-        startConnection.mockResolvedValue(AUTHORIZATION_URL);
         const element = render(undefined);
+        await settle();
 
         byId(element, 'connect').click();
         await settle();
@@ -329,21 +468,6 @@ describe('c-qb-connection-card', () => {
             'The browser blocked the QuickBooks window.'
         );
         expect(byId(element, 'consent-link').href).toBe(AUTHORIZATION_URL);
-    });
-
-    it('reconnects through the same consent flow', async () => {
-        const popup = fakePopup();
-        jest.spyOn(window, 'open').mockReturnValue(popup);
-        startConnection.mockResolvedValue(AUTHORIZATION_URL);
-        const element = render({
-            ...CONNECTED,
-            Status__c: 'Reconnect Required'
-        });
-
-        byId(element, 'reconnect').click();
-        await settle();
-
-        expect(popup.location.href).toBe(AUTHORIZATION_URL);
     });
 
     it('disconnects after confirmation', async () => {
@@ -408,11 +532,11 @@ describe('c-qb-connection-card', () => {
 
     it('is accessible while waiting for QuickBooks', async () => {
         jest.spyOn(window, 'open').mockReturnValue(fakePopup());
-        startConnection.mockResolvedValue(AUTHORIZATION_URL);
         const element = render({
             ...CONNECTED,
             Status__c: 'Reconnect Required'
         });
+        await settle();
         byId(element, 'reconnect').click();
         await settle();
 
