@@ -61,6 +61,8 @@ export default class QbConnectionCard extends LightningElement {
     connectStart;
     reconnectStart;
     renewTimer;
+    // Why the last fetch of a link failed (the middleware's message).
+    prepareError;
     loaded = false;
     currentCompany;
     messageListener = (event) => this.handleMessage(event);
@@ -123,8 +125,8 @@ export default class QbConnectionCard extends LightningElement {
             const start = await startConnection({ realmId });
             return start?.authorizationUrl ? start : undefined;
         } catch (error) {
-            // Shown now, before a click finds no link.
-            this.error = error;
+            // Shown when a click finds no link: a card only looked at stays quiet.
+            this.prepareError = error;
             return undefined;
         }
     }
@@ -268,7 +270,8 @@ export default class QbConnectionCard extends LightningElement {
     openConsent(start, spend) {
         this.blockedUrl = undefined;
         if (!start) {
-            this.error = NOT_READY;
+            this.error = this.prepareError || NOT_READY;
+            this.prepareError = undefined;
             this.prepare();
             return;
         }

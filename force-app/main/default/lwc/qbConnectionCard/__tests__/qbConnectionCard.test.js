@@ -398,14 +398,29 @@ describe('c-qb-connection-card', () => {
         expect(startConnection).toHaveBeenCalledTimes(4);
     });
 
-    it('says so when a link is not ready yet, and fetches it again', async () => {
+    it('shows why there is no link when Connect is clicked, and fetches it again', async () => {
         startConnection.mockRejectedValueOnce(APEX_ERROR);
         const open = jest.spyOn(window, 'open');
         const element = render(undefined);
         await settle();
+        // A card that is only looked at stays quiet.
+        expect(byId(element, 'error')).toBeNull();
+
+        byId(element, 'connect').click();
+        await settle();
+
+        expect(open).not.toHaveBeenCalled();
         expect(errorText(element)).toContain(
             'The sync middleware refused the API key (HTTP 401).'
         );
+        expect(startConnection).toHaveBeenCalledTimes(2);
+    });
+
+    it('says so when a link is still on its way', async () => {
+        startConnection.mockReturnValueOnce(new Promise(() => {}));
+        const open = jest.spyOn(window, 'open');
+        const element = render(undefined);
+        await settle();
 
         byId(element, 'connect').click();
         await settle();
@@ -414,7 +429,6 @@ describe('c-qb-connection-card', () => {
         expect(errorText(element)).toContain(
             'The QuickBooks consent link is not ready yet.'
         );
-        expect(startConnection).toHaveBeenCalledTimes(2);
     });
 
     it('refreshes when the consent window is closed', async () => {
