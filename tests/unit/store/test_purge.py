@@ -112,8 +112,8 @@ def test_oauth_states_go_a_day_after_they_were_issued(database):
     states.add("young", NOW - timedelta(hours=23))
 
     assert purge(database, RETENTION, NOW)["oauth_states"] == 1
-    assert states.use("young", NOW - timedelta(hours=23), timedelta(minutes=10)) is True
-    assert states.use("old", NOW - timedelta(days=1), timedelta(minutes=10)) is False
+    assert states.use("young", NOW - timedelta(hours=23), timedelta(minutes=10)) is not None
+    assert states.use("old", NOW - timedelta(days=1), timedelta(minutes=10)) is None
 
 
 def test_rows_are_deleted_in_bounded_batches(database):
