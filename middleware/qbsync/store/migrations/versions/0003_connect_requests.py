@@ -1,16 +1,16 @@
 """Connect requests name the realm they reconnect and the Salesforce origin that started them;
 revocations Intuit did not confirm are kept for the worker to retry.
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0003
+Revises: 0002
 Create Date: 2026-12-01
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "0003"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
