@@ -177,6 +177,7 @@ class QboState:
             company = self._company(realm_id)
             name = _entity(entity)
             if name not in entities.VOIDABLE:
+                # Code and wording of this refusal are UNCONFIRMED (modelled on Delete's).
                 raise errors.QboFault(
                     400,
                     "500",
@@ -203,6 +204,8 @@ class QboState:
             company = self._company(realm_id)
             name = _entity(entity)
             if name not in entities.EMAILABLE:
+                # Code and wording of this refusal are UNCONFIRMED, as is the 2020 Fault for a
+                # form without BillEmail and no sendTo below.
                 raise errors.QboFault(
                     400,
                     "500",
