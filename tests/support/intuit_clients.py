@@ -51,11 +51,17 @@ def consent(client: AuthClient) -> dict[str, str]:
     return {key: values[0] for key, values in query.items()}
 
 
-def quickbooks(base: str, client: AuthClient, realm_id: str) -> QuickBooks:
-    """A python-quickbooks client on the emulator's Accounting API."""
+def quickbooks(
+    base: str, client: AuthClient, realm_id: str, refresh_token: str | None = None
+) -> QuickBooks:
+    """A python-quickbooks client on the emulator's Accounting API.
+
+    With a client that holds no access token yet, python-quickbooks refreshes `refresh_token`
+    first, through the AuthClient (its README's flow).
+    """
     qb = QuickBooks(
         auth_client=client,
-        refresh_token=client.refresh_token,
+        refresh_token=refresh_token or client.refresh_token,
         company_id=realm_id,
         minorversion=MINOR_VERSION,
     )

@@ -122,6 +122,17 @@ def test_revoke_disconnects_the_company(auth, qb):
     assert '"code": "3200"' in refused.value.detail.replace('":"', '": "')
 
 
+def test_quickbooks_with_only_a_refresh_token_refreshes_first(emulator, auth):
+    # python-quickbooks' README flow: a stored refresh token, no access token yet.
+    later = intuit_clients.auth_client(emulator.base, CLIENT_ID, CLIENT_SECRET, REDIRECT)
+    qb = intuit_clients.quickbooks(
+        emulator.base, later, emulator.realm, refresh_token=auth.refresh_token
+    )
+    assert later.access_token and later.refresh_token != auth.refresh_token
+    assert qb.refresh_token == later.refresh_token
+    assert Customer.all(qb=qb) == []
+
+
 def test_userinfo_needs_the_openid_scope(auth):
     with pytest.raises(AuthClientError) as refused:
         auth.get_user_info()
