@@ -121,8 +121,27 @@ class Org:
         return value
 
     def _placeholder(self, ref: str, field_name: str | None) -> str:
+        if ref == "runningUser":
+            return self.running_user_name()
         sobject, record_id = self.refs[ref]
         return record_id if field_name is None else str(self.read(ref)[field_name])
+
+    def running_user_name(self) -> str:
+        """Who the preview runs as (UserInfo.getName()): it logs in with these client credentials;
+        the token response's identity URL ends with the user's id."""
+        token = requests.post(
+            f"{self.stack.salesforce_url}/services/oauth2/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": CLIENT_ID,
+                "client_secret": CLIENT_SECRET,
+            },
+            verify=str(self.stack.ca_path),
+            timeout=10,
+        )
+        assert token.status_code == 200, token.text
+        user_id = token.json()["id"].rsplit("/", 1)[-1]
+        return self.stack.admin("GET", f"/records/User/{user_id}").json()["Name"]
 
     def load(self, fixture: list[dict]) -> None:
         assert self.stack.admin("DELETE", "/records").status_code == 204

@@ -121,6 +121,20 @@ def test_client_credentials_login(cc_settings: Settings) -> None:
     assert login(cc_settings).access_token == "00Dxx!session-1"
 
 
+@responses.activate
+def test_login_names_the_user_from_the_identity_url(cc_settings: Settings) -> None:
+    # The token response's `id` is the identity URL .../id/<org id>/<user id> (token_jwt.json).
+    responses.add(responses.POST, TOKEN_URL, json=token_response())
+    assert login(cc_settings).user_id == "005xx000001Sv6m"
+
+
+@responses.activate
+def test_login_without_an_identity_url_has_no_user(cc_settings: Settings) -> None:
+    body = {k: v for k, v in token_response().items() if k != "id"}
+    responses.add(responses.POST, TOKEN_URL, json=body)
+    assert login(cc_settings).user_id is None
+
+
 @pytest.mark.parametrize(
     "login_url",
     [
