@@ -76,8 +76,10 @@ export default class QbConnectionCard extends LightningElement {
         const realmChanged =
             value?.[REALM_ID_FIELD.fieldApiName] !== this.realmId;
         this.currentCompany = value;
-        if (this.loaded && realmChanged) {
+        if (realmChanged) {
             this.reconnectStart = undefined;
+        }
+        if (this.loaded) {
             this.prepare();
         }
     }
@@ -96,7 +98,8 @@ export default class QbConnectionCard extends LightningElement {
         this.stopWatching();
     }
 
-    /** Fetch the consent links that are missing (each is used once). */
+    /** Fetch the consent links that are missing (each is used once); a Reconnect link only
+     * while Reconnect is offered. */
     prepare() {
         if (!this.connectStart) {
             this.fetchStart(null).then((start) => {
@@ -104,7 +107,7 @@ export default class QbConnectionCard extends LightningElement {
             });
         }
         const realmId = this.realmId;
-        if (realmId && !this.reconnectStart) {
+        if (realmId && this.showReconnect && !this.reconnectStart) {
             this.fetchStart(realmId).then((start) => {
                 if (this.realmId === realmId) {
                     this.reconnectStart = start;

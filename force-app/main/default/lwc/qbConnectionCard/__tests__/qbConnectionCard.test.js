@@ -254,6 +254,35 @@ describe('c-qb-connection-card', () => {
         ]);
     });
 
+    it('fetches no Reconnect link while Reconnect is not offered', async () => {
+        render({ ...CONNECTED, Refresh_Token_Expires_At__c: inDays(90) });
+        await settle();
+
+        expect(startConnection.mock.calls).toEqual([[{ realmId: null }]]);
+    });
+
+    it('fetches the Reconnect link of the company it is given next', async () => {
+        const element = render({
+            ...CONNECTED,
+            Status__c: 'Reconnect Required'
+        });
+        await settle();
+
+        element.company = {
+            ...CONNECTED,
+            Realm_Id__c: '4620816365',
+            Status__c: 'Reconnect Required'
+        };
+        await settle();
+
+        expect(startConnection.mock.calls.slice(-1)).toEqual([
+            [{ realmId: '4620816365' }]
+        ]);
+        const open = jest.spyOn(window, 'open').mockReturnValue(fakePopup());
+        byId(element, 'reconnect').click();
+        expect(open.mock.calls[0][0]).toBe(RECONNECT_URL);
+    });
+
     it('opens the consent URL in the click itself, with nothing awaited before', async () => {
         const popup = fakePopup();
         const open = jest.spyOn(window, 'open').mockReturnValue(popup);
