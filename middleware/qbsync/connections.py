@@ -20,7 +20,7 @@ from qbsync.config import web_origin
 from qbsync.oauth_state import InvalidState
 from qbsync.quickbooks.errors import QuickBooksAuthError, QuickBooksError
 from qbsync.quickbooks.tokens import CONNECTED as CONNECTED_STATUS
-from qbsync.quickbooks.tokens import Connection, TokenSet
+from qbsync.quickbooks.tokens import Connection, TokenSet, TokenVaultError
 from qbsync.revocations import Revoker
 from qbsync.salesforce.errors import SalesforceError
 from qbsync.services import Services, current_services
@@ -94,10 +94,15 @@ def disconnect(realm_id: str):
     services = current_services()
     if not _REALM_ID.match(realm_id):
         abort(400, "realmId must be a QuickBooks realm id: 1 to 32 letters, digits, - or _")
-    tokens = services.vault.get(realm_id)
-    if tokens is None:
+    if services.vault.connection(realm_id) is None:
         abort(404, f"no QuickBooks company with realm id {realm_id} is connected")
-    revoked = Revoker(services).revoke(realm_id, tokens.refresh_token)
+    try:
+        tokens = services.vault.get(realm_id)
+    except TokenVaultError as error:
+        # No configured key opens them: nothing can be revoked from here, the rest still holds.
+        log.error("disconnecting realm %s: %s", realm_id, error)
+        tokens = None
+    revoked = tokens is not None and Revoker(services).revoke(realm_id, tokens.refresh_token)
     services.vault.mark_reconnect_required(
         realm_id, "Disconnected: the tokens were revoked at Intuit"
     )
@@ -269,8 +274,8 @@ def _unavailable(services: Services, realm_id: str, existing: Connection | None)
         return None
     try:
         services.quickbooks.company_info(realm_id)
-    except QuickBooksAuthError:
-        return None
+    except (QuickBooksAuthError, TokenVaultError):
+        return None  # the stored authorization is lost already: the Reconnect repairs it
     except QuickBooksError as error:
         return f"QuickBooks is not answering ({error.message})."
     return None

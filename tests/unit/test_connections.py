@@ -751,3 +751,31 @@ def test_intuits_reconnect_and_disconnect_pages_are_locked_down_too(client, path
     nonce = re.search(r'<style nonce="([^"]+)">', page.get_data(as_text=True)).group(1)
     assert f"style-src 'nonce-{nonce}'" in page.headers["Content-Security-Policy"]
     assert script_of(page.get_data(as_text=True)) is None
+
+
+@responses.activate
+def test_disconnect_of_tokens_no_key_opens_still_disconnects(client, connected, store):
+    # The key that encrypted them was dropped from QBSYNC_ENCRYPTION_KEY: never a 500.
+    store.tokens.update(REALM, secret=Fernet(Fernet.generate_key()).encrypt(b"{}").decode())
+    salesforce_accepts_company()
+
+    response = client.delete(f"/api/connections/{REALM}", headers=auth())
+
+    assert response.status_code == 200
+    assert response.get_json() == {"realmId": REALM, "status": "Disconnected", "revoked": False}
+    assert connected.connection(REALM) is None
+    assert not any(call.request.url == REVOKE_URL for call in responses.calls)
+
+
+@responses.activate
+def test_a_reconnect_repairs_tokens_no_key_opens(client, connected, store):
+    store.tokens.update(REALM, secret=Fernet(Fernet.generate_key()).encrypt(b"{}").decode())
+    state = start_for(client, realmId=REALM)
+    responses.post(TOKEN_URL, json=NEW_TOKENS)
+    responses.get(COMPANY_URL, json=COMPANY_INFO)
+    salesforce_accepts_company()
+
+    page = client.get(f"/oauth/quickbooks/callback?code=B&state={state}&realmId={REALM}")
+
+    assert page.status_code == 200
+    assert connected.get(REALM).refresh_token == NEW_TOKENS["refresh_token"]
