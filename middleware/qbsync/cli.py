@@ -210,12 +210,19 @@ def keygen() -> None:
 
 @main.command("rotate-keys")
 def rotate_keys() -> None:
-    """Re-encrypt every stored token with the newest QBSYNC_ENCRYPTION_KEY key."""
+    """Re-encrypt every stored token, and every token waiting for Intuit's revocation, with the
+    newest QBSYNC_ENCRYPTION_KEY key."""
     services = _services(None)
     if not services.settings.encryption_keys:
         raise click.ClickException("QBSYNC_ENCRYPTION_KEY is required but not set")
     count = services.vault.rotate()
-    click.echo(f"re-encrypted {count} token set(s) with the newest key")
+    waiting = services.store.revocations.rewrite_secrets(
+        lambda row: services.vault.reseal(row.secret, row.realm_id)
+    )
+    click.echo(
+        f"re-encrypted {count} token set(s) and {waiting} token(s) waiting for revocation "
+        "with the newest key"
+    )
 
 
 def _moment(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:

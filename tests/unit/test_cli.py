@@ -1,5 +1,7 @@
 """The `qbsync` command: start-up refusals name what is wrong; keygen and rotate-keys work."""
 
+from datetime import UTC, datetime
+
 import pytest
 from click.testing import CliRunner
 from cryptography.fernet import Fernet
@@ -64,15 +66,22 @@ def test_keygen_prints_a_fernet_key():
 def test_rotate_keys_re_encrypts_with_the_newest_key(database):
     old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
     store_tokens(database, old)
+    store = Store.open(database)
+    waiting = TokenVault(store.tokens, [old]).seal("revoke-me")
+    store.revocations.add(REALM, waiting, "Intuit answered 503", datetime.now(UTC))
+    store.close()
 
     result = run(
         ["rotate-keys"], {"QBSYNC_DATABASE_URL": database, "QBSYNC_ENCRYPTION_KEY": f"{new},{old}"}
     )
 
     assert result.exit_code == 0, result.output
-    assert "re-encrypted 1 token set(s)" in result.output
+    assert "re-encrypted 1 token set(s) and 1 token(s) waiting for revocation" in result.output
     store = Store.open(database)
-    assert TokenVault(store.tokens, [new]).get(REALM).refresh_token == "refresh-secret"
+    vault = TokenVault(store.tokens, [new])
+    assert vault.get(REALM).refresh_token == "refresh-secret"
+    (pending,) = store.revocations.pending()
+    assert vault.unseal(pending.secret, REALM) == "revoke-me"  # the old key is no longer needed
     store.close()
 
 

@@ -175,6 +175,13 @@ class TokenVault:
         """`token` encrypted as the vault stores tokens (for tokens kept outside the vault)."""
         return self._fernet.encrypt(token.encode("utf-8")).decode("ascii")
 
+    def reseal(self, secret: str, realm_id: str) -> str:
+        """`secret` (made by `seal`) encrypted again with the newest key (key rotation)."""
+        try:
+            return self._fernet.rotate(secret.encode("ascii")).decode("ascii")
+        except InvalidToken:
+            raise _undecryptable(realm_id) from None
+
     def unseal(self, secret: str, realm_id: str) -> str:
         """The token `seal` made; TokenVaultError when no configured key decrypts it."""
         try:

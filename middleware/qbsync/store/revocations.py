@@ -7,6 +7,7 @@ is the caller's (`qbsync.revocations`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -78,3 +79,20 @@ class Revocations:
                 .where(t.id == revocation_id)
                 .values(attempts=t.attempts + 1, last_error=error, next_attempt_at=next_attempt_at)
             )
+
+    def rewrite_secrets(self, rewrite: Callable[[PendingRevocation], str]) -> int:
+        """Replace every secret with `rewrite(row)` in one transaction (key rotation); returns the
+        count. All or nothing, like `TokenRows.rewrite_secrets`."""
+        t = qb_revocations.c
+        with transaction(self.engine) as connection:
+            rows = [
+                PendingRevocation(**row._mapping)
+                for row in connection.execute(
+                    select(t.id, t.realm_id, t.secret, t.attempts, t.last_error)
+                )
+            ]
+            for row in rows:
+                connection.execute(
+                    update(qb_revocations).where(t.id == row.id).values(secret=rewrite(row))
+                )
+        return len(rows)
