@@ -105,7 +105,13 @@ def requests(settings: Settings, tmp_path: Path) -> dict[tuple[str, str], dict]:
         ("/api/config-changed", "POST"): {"headers": AUTH, "json": {"realmId": REALM}},
         ("/api/events/retry", "POST"): {"headers": AUTH, "json": {"eventKey": "ce:1"}},
         ("/oauth/quickbooks/callback", "GET"): callback,
+        # Intuit's Reconnect and Disconnect URLs name a company of ours by reading the vault.
+        ("/quickbooks/reconnect", "GET"): {**callback, "query_string": {"realmId": REALM}},
+        ("/quickbooks/disconnect", "GET"): {**callback, "query_string": {"realmId": REALM}},
     }
+
+
+BROWSER_PAGES = {"/oauth/quickbooks/callback", "/quickbooks/reconnect", "/quickbooks/disconnect"}
 
 
 def routes(app: Flask) -> set[tuple[str, str]]:
@@ -129,7 +135,7 @@ def test_every_route_answers_503_with_retry_after(
         response = client.open(rule.replace("<realm_id>", REALM), method=method, **kwargs)
         assert response.status_code == 503, (rule, method, response.get_data(as_text=True))
         assert response.headers["Retry-After"] == "10"
-        if rule == "/oauth/quickbooks/callback":
+        if rule in BROWSER_PAGES:
             assert response.mimetype == "text/html"
             assert "database is unavailable" in response.get_data(as_text=True)
         else:
