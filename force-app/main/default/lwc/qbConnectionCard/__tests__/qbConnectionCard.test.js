@@ -317,6 +317,33 @@ describe('c-qb-connection-card', () => {
         expect(changed.mock.calls[0][0].detail).toEqual({ connected: true });
     });
 
+    it('goes on when the restricted window refuses to say whether it is closed or to close', async () => {
+        jest.useFakeTimers();
+        const popup = lockerPopup();
+        Object.defineProperty(popup, 'closed', {
+            get() {
+                throw new Error('Access denied: closed of a SecureWindow');
+            }
+        });
+        popup.close.mockImplementation(() => {
+            throw new Error('Access denied: close of a SecureWindow');
+        });
+        jest.spyOn(window, 'open').mockReturnValue(popup);
+        const element = render(undefined);
+        const changed = listen(element);
+        await settle();
+        byId(element, 'connect').click();
+        await settle();
+
+        jest.advanceTimersByTime(POLL_INTERVAL_MS * 3);
+        expect(changed).not.toHaveBeenCalled();
+        postFrom({}, { type: 'qbsync:connected' });
+        await settle();
+
+        expect(changed.mock.calls[0][0].detail).toEqual({ connected: true });
+        expect(byId(element, 'waiting')).toBeNull();
+    });
+
     it('takes the report under Lightning Web Security, where event.source is a substitute', async () => {
         const popup = fakePopup();
         jest.spyOn(window, 'open').mockReturnValue(popup);
