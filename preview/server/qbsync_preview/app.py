@@ -281,7 +281,8 @@ def serve_in_thread(app: Flask, port: int = 0) -> tuple[BaseWSGIServer, str]:
 @click.option(
     "--middleware-url",
     default=None,
-    help="the sync middleware (QBSync_Middleware named credential); its API key in $QBSYNC_API_KEY",
+    help="the sync middleware (QBSync_Middleware named credential); its API key in $QBSYNC_API_KEY. "
+    "Connect needs http://127.0.0.1:PORT in the middleware's QBSYNC_SALESFORCE_ORIGINS",
 )
 @click.option("--port", default=8090, show_default=True, type=click.IntRange(0, 65535))
 def serve(
