@@ -186,6 +186,59 @@ def load_package(force_app: Path | str) -> Package:
     )
 
 
+@dataclass(frozen=True)
+class ObjectGrant:
+    """One `objectPermissions` entry of a permission set."""
+
+    read: bool = False
+    create: bool = False
+    edit: bool = False
+    delete: bool = False
+    view_all: bool = False
+    modify_all: bool = False
+
+
+@dataclass(frozen=True)
+class FieldGrant:
+    """One `fieldPermissions` entry of a permission set."""
+
+    readable: bool = False
+    editable: bool = False
+
+
+@dataclass
+class PermissionSetGrants:
+    """What a permission set grants on data: object permissions by object name and field
+    permissions by `Object.Field`, both as written in the file (case kept)."""
+
+    name: str
+    objects: dict[str, ObjectGrant] = field(default_factory=dict)
+    fields: dict[str, FieldGrant] = field(default_factory=dict)
+
+
+def permission_set_grants(name: str, root: ET.Element) -> PermissionSetGrants:
+    """The object and field permissions of a parsed `*.permissionset-meta.xml`."""
+    grants = PermissionSetGrants(name)
+    for entry in root.iterfind(MD + "objectPermissions"):
+        sobject = text(entry, "object")
+        if sobject:
+            grants.objects[sobject] = ObjectGrant(
+                read=flag(entry, "allowRead"),
+                create=flag(entry, "allowCreate"),
+                edit=flag(entry, "allowEdit"),
+                delete=flag(entry, "allowDelete"),
+                view_all=flag(entry, "viewAllRecords"),
+                modify_all=flag(entry, "modifyAllRecords"),
+            )
+    for entry in root.iterfind(MD + "fieldPermissions"):
+        name_of_field = text(entry, "field")
+        if name_of_field:
+            grants.fields[name_of_field] = FieldGrant(
+                readable=flag(entry, "readable"), editable=flag(entry, "editable")
+            )
+    return grants
+
+
 def _credential_principals(root: Path) -> set[str]:
     principals = set()
     for path in root.glob("**/*.externalCredential-meta.xml"):

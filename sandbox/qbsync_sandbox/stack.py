@@ -33,7 +33,11 @@ from qbsync_sandbox.force_app import force_app_dir
 # `python -m qbsync_sandbox …` runs the emulators' command line (qbsync_sandbox/cli.py).
 EMULATORS_MODULE = "qbsync_sandbox"
 DEFAULT_REALM = "9341455130166501"
+# The emulated org's users (emulators/salesforce/permissions.py): the middleware logs in as the
+# integration user (permission set QuickBooks_Sync_Integration); the admin
+# (QuickBooks_Sync_Admin) configures mappings and is who the QB Setup preview runs as.
 SF_USERNAME = "integration@qbsync.sandbox"
+SF_ADMIN_USERNAME = "admin@qbsync.sandbox"
 
 
 class StackError(Exception):
@@ -185,6 +189,8 @@ class Stack:
                 str(self.cert_path),
                 "--username",
                 SF_USERNAME,
+                "--admin-username",
+                SF_ADMIN_USERNAME,
             ],
             module=EMULATORS_MODULE,
         )
@@ -311,9 +317,10 @@ class Stack:
             raise StackError(f"connecting failed ({page.status_code}): {page.text[:500]}")
         return page.text
 
-    def salesforce(self) -> Salesforce:
-        """simple-salesforce on the emulator, logged in as the integration user (JWT bearer)."""
-        settings = load_settings(self.middleware_env)
+    def salesforce(self, username: str = SF_USERNAME) -> Salesforce:
+        """simple-salesforce on the emulator, logged in (JWT bearer) as the integration user, or
+        as `username` (SF_ADMIN_USERNAME for what an admin does in the QB Setup app)."""
+        settings = load_settings(self.middleware_env | {"SALESFORCE_USERNAME": username})
         session = requests.Session()
         # This process's own REQUESTS_CA_BUNDLE (if any) would win over `verify`: ignore it.
         session.trust_env = False
@@ -335,7 +342,7 @@ class Stack:
             self.sf_url,
             self.ca_path,
             client_id=self.sf_client_id,
-            username=SF_USERNAME,
+            username=SF_ADMIN_USERNAME,
             private_key_file=self.key_path,
             middleware_url=self.web_url,
             middleware_api_key=self.api_key,
@@ -358,9 +365,11 @@ class Stack:
         return records[0]["Id"]
 
     def apply_recommended_mappings(
-        self, sf: Salesforce, *, enable: tuple[str, ...] = (), realm: str | None = None
+        self, *, enable: tuple[str, ...] = (), realm: str | None = None
     ) -> dict:
-        """Create the catalog's recommended mappings (as the QB Setup app does); returns ids."""
+        """Create the catalog's recommended mappings as the admin does in the QB Setup app (the
+        integration user may only read the configuration); returns the object mapping ids."""
+        sf = self.salesforce(SF_ADMIN_USERNAME)
         company = self.company_id(sf, realm=realm)
         created: dict[str, str] = {}
         for recommended in load_catalog().recommended:
@@ -384,13 +393,14 @@ class Stack:
                 )
             created[recommended.qb_object] = mapping["id"]
         for qb_object in enable:
-            self.set_realtime(sf, created[qb_object], True, realm=realm)
+            self.set_realtime(created[qb_object], True, realm=realm)
         return created
 
-    def set_realtime(
-        self, sf: Salesforce, mapping_id: str, enabled: bool, *, realm: str | None = None
-    ) -> None:
-        sf.QB_Object_Mapping__c.update(mapping_id, {"Realtime_Enabled__c": enabled})
+    def set_realtime(self, mapping_id: str, enabled: bool, *, realm: str | None = None) -> None:
+        """Switch real time as the admin, then tell the middleware as the package does."""
+        self.salesforce(SF_ADMIN_USERNAME).QB_Object_Mapping__c.update(
+            mapping_id, {"Realtime_Enabled__c": enabled}
+        )
         body = {"realmId": realm or self.realm_id}
         self.api("POST", "/api/config-changed", json=body).raise_for_status()
 

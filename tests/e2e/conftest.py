@@ -6,7 +6,7 @@ Customer and Item sync in real time, Vendor is mapped but not enabled.
 
 import pytest
 
-from qbsync_sandbox.stack import Stack
+from qbsync_sandbox.stack import SF_ADMIN_USERNAME, Stack
 
 
 @pytest.fixture(scope="session")
@@ -22,9 +22,15 @@ def sf(stack):
 
 
 @pytest.fixture(scope="session")
-def mappings(stack, sf):
+def admin_sf(stack):
+    """The admin's session: what the QB Setup app changes, the admin changes."""
+    return stack.salesforce(SF_ADMIN_USERNAME)
+
+
+@pytest.fixture(scope="session")
+def mappings(stack):
     """QuickBooks object → QB_Object_Mapping__c id."""
-    return stack.apply_recommended_mappings(sf, enable=("Customer", "Item"))
+    return stack.apply_recommended_mappings(enable=("Customer", "Item"))
 
 
 @pytest.fixture

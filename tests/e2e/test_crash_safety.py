@@ -45,7 +45,7 @@ def stack(tmp_path_factory):
     )
     with sandbox.running():
         sandbox.connect()
-        sandbox.apply_recommended_mappings(sandbox.salesforce(), enable=("Customer",))
+        sandbox.apply_recommended_mappings(enable=("Customer",))
         yield sandbox
 
 

@@ -50,9 +50,8 @@ def stack(tmp_path_factory):
     with sandbox.running():
         sandbox.connect()
         sandbox.add_company(SECOND_REALM, "Fault Matrix Second Company")
-        sf = sandbox.salesforce()
-        sandbox.mappings = sandbox.apply_recommended_mappings(sf, enable=("Customer",))
-        sandbox.apply_recommended_mappings(sf, enable=("Customer",), realm=SECOND_REALM)
+        sandbox.mappings = sandbox.apply_recommended_mappings(enable=("Customer",))
+        sandbox.apply_recommended_mappings(enable=("Customer",), realm=SECOND_REALM)
         yield sandbox
 
 
@@ -273,7 +272,7 @@ def test_configuration_changed_mid_run(stack, sf):
         what="the early vendors' events to be skipped",
     )
     assert ledger_counts(stack)["skipped"] >= 3
-    stack.set_realtime(sf, stack.mappings["Vendor"], True)
+    stack.set_realtime(stack.mappings["Vendor"], True)
     try:
         after = [
             stack.create_entity("Vendor", {"DisplayName": unique("Late vendor")}) for _ in range(3)
@@ -282,7 +281,7 @@ def test_configuration_changed_mid_run(stack, sf):
             stack.wait_for_record(sf, "Account", "Vendor", vendor["Id"], timeout=40)
         assert_no_drift(stack, qb_object="Vendor")
     finally:
-        stack.set_realtime(sf, stack.mappings["Vendor"], False)
+        stack.set_realtime(stack.mappings["Vendor"], False)
 
 
 def test_ledger_briefly_locked(stack, sf):

@@ -35,15 +35,15 @@ def name_mapping_id(sf, object_mapping_id):
     return mapping["Id"]
 
 
-def map_account_name_from(stack, sf, mapping_id, qb_field):
-    sf.QB_Field_Mapping__c.update(mapping_id, {"QB_Field__c": qb_field})
+def map_account_name_from(stack, admin_sf, mapping_id, qb_field):
+    admin_sf.QB_Field_Mapping__c.update(mapping_id, {"QB_Field__c": qb_field})
     stack.api("POST", "/api/config-changed", json={"realmId": stack.realm_id}).raise_for_status()
 
 
-def test_retry_of_a_failed_sync_log_after_a_mapping_fix(stack, sf, mappings):
+def test_retry_of_a_failed_sync_log_after_a_mapping_fix(stack, sf, admin_sf, mappings):
     mapping_id = name_mapping_id(sf, mappings["Customer"])
     # The mistake: Account.Name from CompanyName, which this Customer does not have.
-    map_account_name_from(stack, sf, mapping_id, "CompanyName")
+    map_account_name_from(stack, admin_sf, mapping_id, "CompanyName")
     try:
         name = f"Retry Rabbits {uuid.uuid4().hex[:8]}"
         customer = stack.create_entity("Customer", {"DisplayName": name})
@@ -57,7 +57,7 @@ def test_retry_of_a_failed_sync_log_after_a_mapping_fix(stack, sf, mappings):
         assert "REQUIRED_FIELD_MISSING" in failed["Message__c"]
 
         # Before the fix a retry would fail the same way; the admin fixes the mapping first.
-        map_account_name_from(stack, sf, mapping_id, "DisplayName")
+        map_account_name_from(stack, admin_sf, mapping_id, "DisplayName")
         response = stack.api("POST", "/api/events/retry", json={"eventKey": failed["Event_Key__c"]})
         assert (response.status_code, response.json()) == (200, {"retried": 1})
 
@@ -92,7 +92,7 @@ def test_retry_of_a_failed_sync_log_after_a_mapping_fix(stack, sf, mappings):
         assert again.status_code == 409
         assert again.json()["state"] == "done"
     finally:
-        map_account_name_from(stack, sf, mapping_id, "DisplayName")
+        map_account_name_from(stack, admin_sf, mapping_id, "DisplayName")
 
 
 def test_retry_of_an_unknown_event_is_not_found(stack):

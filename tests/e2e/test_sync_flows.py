@@ -135,13 +135,13 @@ def test_object_not_enabled_is_skipped_and_logged(stack, sf, mappings):
 
 
 def test_enabling_an_object_applies_without_restart(stack, sf, mappings):
-    stack.set_realtime(sf, mappings["Vendor"], True)
+    stack.set_realtime(mappings["Vendor"], True)
     try:
         vendor = stack.create_entity("Vendor", {"DisplayName": unique("Enabled vendor")})
         account = stack.wait_for_record(sf, "Account", "Vendor", vendor["Id"])
         assert account["Name"] == vendor["DisplayName"]
     finally:
-        stack.set_realtime(sf, mappings["Vendor"], False)
+        stack.set_realtime(mappings["Vendor"], False)
 
 
 def test_legacy_webhook_format(stack, sf, mappings, webhooks):

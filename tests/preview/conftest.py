@@ -21,6 +21,9 @@ from tests.support.paths import REPO_ROOT
 
 CLIENT_ID = "3MVG9-preview-test"
 CLIENT_SECRET = "preview-client-secret"
+# The preview runs as the org's admin (QuickBooks_Sync_Admin over a minimum-access profile), as the
+# QB Setup tab's Apex runs as the admin who opened it: the client-credentials flow's run-as user.
+ADMIN_USERNAME = "admin@qbsync.example"
 COMPANY = {
     "Name": "Sandbox Company US",
     "Realm_Id__c": "9341455130166501",
@@ -66,8 +69,10 @@ class PreviewStack:
 def preview_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PreviewStack]:
     # One line per request from both servers would bury a failure's report.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    org = Org(load_schema(REPO_ROOT / "force-app"))
-    emulator = create_salesforce_app(org, client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
+    org = Org(load_schema(REPO_ROOT / "force-app"), admin_username=ADMIN_USERNAME)
+    emulator = create_salesforce_app(
+        org, client_id=CLIENT_ID, client_secret=CLIENT_SECRET, username=ADMIN_USERNAME
+    )
     sf_server, salesforce_url, ca_path = run_in_thread(emulator, tmp_path_factory.mktemp("tls"))
     preview = create_preview_app(
         salesforce_url, ca_path, client_id=CLIENT_ID, client_secret=CLIENT_SECRET

@@ -35,6 +35,9 @@ from tests.support.paths import FORCE_APP
 
 CLIENT_ID = "3MVG9-test-consumer-key"
 USERNAME = "integration@qbsync.example"
+# The org's System Administrator ("Modify All Data"): the fidelity tests of save rules, queries and
+# describes run as it; tests/sandbox/test_salesforce_permissions.py covers the package's users.
+SYSADMIN = "sysadmin@qbsync.example"
 SECRET = "s3cret-consumer-secret"
 V = "66.0"
 
@@ -55,7 +58,7 @@ class Emulator:
     def assertion(self, key=None, **overrides) -> str:
         claims = {
             "iss": CLIENT_ID,
-            "sub": USERNAME,
+            "sub": SYSADMIN,
             "aud": self.base_url,
             "exp": int(time.time()) + 180,
         } | overrides

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from qbsync_sandbox.emulators.salesforce.tls import connected_app_keys
-from tests.sandbox.test_salesforce_emulator import V, _error, _start
+from tests.sandbox.test_salesforce_emulator import SYSADMIN, V, _error, _start
 
 
 @pytest.fixture(scope="module")
@@ -147,8 +147,9 @@ def test_identity_url_from_the_token_answers_json_for_the_session(sf):
     assert response.headers["Content-Type"].startswith("application/json")
     body = response.json()
     assert body["id"] == login["id"]
-    assert (body["organization_id"], body["user_id"]) == (sf.org.org_id, sf.org.user_id)
-    assert body["username"] == "integration@qbsync.example"
+    # The session's user: these tests log in as the org's System Administrator.
+    assert (body["organization_id"], body["user_id"]) == (sf.org.org_id, sf.org.user(SYSADMIN).id)
+    assert body["username"] == SYSADMIN
     assert body["urls"]["rest"].endswith("/services/data/v{version}/")  # literal without ?version
     versioned = sf.http.get(
         login["id"],
@@ -165,11 +166,11 @@ def test_userinfo_names_the_user_the_cli_then_reads(sf):
     response = sf.http.get(f"{sf.base_url}/services/oauth2/userinfo", headers=headers)
     assert response.status_code == 200, response.text
     info = response.json()
-    assert info["preferred_username"] == "integration@qbsync.example"
+    assert info["preferred_username"] == SYSADMIN
     assert info["organization_id"] == sf.org.org_id
-    assert info["sub"] == f"{sf.base_url}/id/{sf.org.org_id}/{sf.org.user_id}"
+    assert info["sub"] == f"{sf.base_url}/id/{sf.org.org_id}/{sf.org.user(SYSADMIN).id}"
     user = sf.call("GET", f"{sf.base_url}/services/data/v51.0/sobjects/User/{info['user_id']}")
-    assert user.json()["Username"] == "integration@qbsync.example"
+    assert user.json()["Username"] == SYSADMIN
     missing = sf.http.get(f"{sf.base_url}/services/oauth2/userinfo")
     assert missing.status_code == 403
 

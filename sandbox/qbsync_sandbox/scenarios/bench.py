@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     ):
         stack.connect()
         sf = stack.salesforce()
-        stack.apply_recommended_mappings(sf, enable=("Customer",))
+        stack.apply_recommended_mappings(enable=("Customer",))
         figures = {
             "ingest": ingest(stack, args.batches, args.events_per_batch, args.concurrency),
             "latency": latency(stack, sf, args.latency_samples),

@@ -66,7 +66,7 @@ def _show_customer_becoming_an_account(stack: Stack, workdir: Path) -> None:
     _say(f"   {company['Name']} (realm {stack.realm_id}): {company['Status__c']}")
 
     _say("2. Applying the recommended mappings, enabling Customer for real time …")
-    mappings = stack.apply_recommended_mappings(sf, enable=("Customer",))
+    mappings = stack.apply_recommended_mappings(enable=("Customer",))
     _say(f"   mapped {', '.join(mappings)}; real-time: Customer")
 
     _say("3. Creating a Customer in QuickBooks …")

@@ -161,9 +161,8 @@ class Soak:
         stack = self.stack
         stack.connect()
         stack.add_company(SECOND_REALM, "Soak Second Company")
-        sf = stack.salesforce()
         for realm in self.realms:
-            stack.apply_recommended_mappings(sf, enable=ENABLED, realm=realm)
+            stack.apply_recommended_mappings(enable=ENABLED, realm=realm)
         stack.qbo("PATCH", "/webhooks", json={**self.config.webhook_chaos, "seed": self.seed})
 
     # --- load -----------------------------------------------------------------------------

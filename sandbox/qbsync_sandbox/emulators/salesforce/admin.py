@@ -53,9 +53,14 @@ def clear_faults():
 
 @admin.post("/_admin/session")
 def issue_session():
-    """A session without a login, for local tools (e.g. the LWC preview)."""
+    """A session without a login, for local tools: the integration user's, or `?username=`'s."""
     org = _state().org
-    return jsonify(_state().authority.issue_for_tests(request.host_url.rstrip("/"), org.user_id))
+    user = org.user(request.args.get("username") or org.username)
+    if user is None:
+        return _bad_request(f"no user {request.args.get('username')!r} in this org")
+    return jsonify(
+        _state().authority.issue_for_tests(request.host_url.rstrip("/"), user.id, user.username)
+    )
 
 
 @admin.get("/_admin/usage")

@@ -6,7 +6,7 @@ import json
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from qbsync_sandbox.emulators.salesforce import records, rest
@@ -45,8 +45,9 @@ def create_salesforce_app(
     """A Flask app emulating one org.
 
     `certificate_pem` is the connected app's X.509 certificate (JWT bearer flow);
-    `client_secret` enables the client-credentials flow; `username` is the user JWT `sub` must name
-    (default: the org's integration user). Sessions last `session_seconds`.
+    `client_secret` enables the client-credentials flow, which runs as `username` (default: the
+    org's integration user); the JWT bearer flow logs in `username` or any user of the org (`sub`).
+    REST calls run as the session's user, with its permissions. Sessions last `session_seconds`.
     """
     app = Flask(__name__)
     app.json.sort_keys = False  # field order as Salesforce returns it
@@ -54,6 +55,7 @@ def create_salesforce_app(
         org_id=org.org_id,
         client_id=client_id,
         username=username or org.username,
+        user_ids=lambda name: user.id if (user := org.user(name)) else None,
         certificate_pem=certificate_pem,
         client_secret=client_secret,
         session_seconds=session_seconds,
@@ -88,8 +90,12 @@ def create_salesforce_app(
             # The version list needs no session (REST API guide, "Versions").
             return None
         rest.apply_request_faults()
-        if not authority.valid(request.headers.get("Authorization")):
+        username = authority.session_user(request.headers.get("Authorization"))
+        if username is None:
             raise ApiError(401, "INVALID_SESSION_ID", "Session expired or invalid")
+        # A session of a `username` the org has no user for (create_salesforce_app's argument)
+        # runs as the integration user.
+        g.salesforce_user = org.user(username) or org.integration_user
         with org.lock:
             if org.api_usage >= org.api_limit:
                 raise ApiError(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")

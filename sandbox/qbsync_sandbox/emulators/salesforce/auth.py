@@ -14,6 +14,7 @@ import hmac
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import jwt
@@ -48,6 +49,7 @@ class Authority:
         org_id: str,
         client_id: str,
         username: str,
+        user_ids: Callable[[str], str | None] | None = None,
         certificate_pem: bytes | str | None = None,
         client_secret: str | None = None,
         session_seconds: float = 7200.0,
@@ -56,7 +58,11 @@ class Authority:
             raise ValueError("configure a certificate (JWT bearer) or a client secret, or both")
         self.org_id = org_id
         self.client_id = client_id
+        # The client-credentials flow runs as `username`; the JWT bearer flow as any user
+        # `user_ids` knows (username -> user id), as for a connected app whose users are
+        # pre-authorized by their permission sets. Without `user_ids`: `username` only.
         self.username = username
+        self._user_ids = user_ids
         self.client_secret = client_secret
         self.session_seconds = session_seconds
         self._public_key = None
@@ -68,17 +74,20 @@ class Authority:
         self._lock = threading.Lock()
 
     def token(self, form: dict, authorization: str | None, base_url: str, user_id: str) -> dict:
-        """Answer a token request (raises OAuthError)."""
+        """Answer a token request (raises OAuthError); `user_id` is the id of `username`."""
         grant_type = form.get("grant_type")
         if grant_type == JWT_GRANT:
-            self._check_assertion(form.get("assertion") or "", base_url)
-        elif grant_type == "client_credentials":
+            username = self._check_assertion(form.get("assertion") or "", base_url)
+            if username != self.username and self._user_ids is not None:
+                user_id = self._user_ids(username) or user_id
+            return self._issue(base_url, user_id, scope="api", username=username)
+        if grant_type == "client_credentials":
             self._check_client(form, authorization)
-        else:
-            raise OAuthError("unsupported_grant_type", "grant type not supported")
-        return self._issue(base_url, user_id, scope="api" if grant_type == JWT_GRANT else None)
+            return self._issue(base_url, user_id, scope=None)
+        raise OAuthError("unsupported_grant_type", "grant type not supported")
 
-    def _check_assertion(self, assertion: str, base_url: str) -> None:
+    def _check_assertion(self, assertion: str, base_url: str) -> str:
+        """The username the assertion logs in (raises OAuthError)."""
         if self._public_key is None:
             raise OAuthError("invalid_grant", "invalid assertion")
         try:
@@ -99,8 +108,13 @@ class Authority:
             raise OAuthError("invalid_grant", "audience is invalid")
         if claims["iss"] != self.client_id:
             raise OAuthError("invalid_client_id", "client identifier invalid")
-        if claims["sub"] != self.username:
+        subject = claims["sub"]
+        known = subject == self.username or (
+            self._user_ids is not None and isinstance(subject, str) and self._user_ids(subject)
+        )
+        if not known:
             raise OAuthError("invalid_grant", "user hasn't approved this consumer")
+        return subject
 
     def _check_client(self, form: dict, authorization: str | None) -> None:
         client_id, client_secret = form.get("client_id"), form.get("client_secret")
@@ -117,11 +131,13 @@ class Authority:
         ):
             raise OAuthError("invalid_client", "invalid client credentials")
 
-    def _issue(self, base_url: str, user_id: str, scope: str | None) -> dict:
+    def _issue(
+        self, base_url: str, user_id: str, scope: str | None, username: str | None = None
+    ) -> dict:
         access_token = f"{self.org_id[:15]}!{secrets.token_urlsafe(72)}"
         with self._lock:
             self._sessions[access_token] = Session(
-                self.username, time.time() + self.session_seconds
+                username or self.username, time.time() + self.session_seconds
             )
         issued_at = str(int(time.time() * 1000))
         identity = f"{base_url}/id/{self.org_id}/{user_id}"
@@ -140,19 +156,19 @@ class Authority:
             body["scope"] = scope
         return body
 
-    def valid(self, authorization: str | None) -> bool:
-        """Whether an `Authorization: Bearer …` header carries a live session."""
+    def session_user(self, authorization: str | None) -> str | None:
+        """The username of the live session an `Authorization: Bearer …` header carries."""
         if not authorization or not authorization.lower().startswith(("bearer ", "oauth ")):
-            return False
+            return None
         token = authorization.split(" ", 1)[1].strip()
         with self._lock:
             session = self._sessions.get(token)
             if session is None:
-                return False
+                return None
             if session.expires_at <= time.time():
                 del self._sessions[token]
-                return False
-            return True
+                return None
+            return session.username
 
     def expire_all(self) -> int:
         """End every session (clients see INVALID_SESSION_ID and must log in again)."""
@@ -161,6 +177,6 @@ class Authority:
             self._sessions.clear()
             return count
 
-    def issue_for_tests(self, base_url: str, user_id: str) -> dict:
+    def issue_for_tests(self, base_url: str, user_id: str, username: str | None = None) -> dict:
         """A session without a login (admin API), for tools that only need to call REST."""
-        return self._issue(base_url, user_id, scope="api")
+        return self._issue(base_url, user_id, scope="api", username=username)

@@ -35,7 +35,17 @@ def salesforce() -> None:
     help="connected app X.509 certificate (PEM) for the JWT bearer flow",
 )
 @click.option("--client-secret", help="consumer secret, enables the client-credentials flow")
-@click.option("--username", default="integration@qbsync.example", show_default=True)
+@click.option(
+    "--username",
+    default="integration@qbsync.example",
+    show_default=True,
+    help="the integration user (permission set QuickBooks_Sync_Integration)",
+)
+@click.option(
+    "--admin-username",
+    default=None,
+    help="the admin (permission set QuickBooks_Sync_Admin); default admin@ the username's domain",
+)
 @click.option("--session-seconds", default=7200.0, show_default=True, type=click.FloatRange(1))
 def serve(
     port: int,
@@ -45,6 +55,7 @@ def serve(
     certificate: Path | None,
     client_secret: str | None,
     username: str,
+    admin_username: str | None,
     session_seconds: float,
 ) -> None:
     """Serve the emulator on https://127.0.0.1:PORT until Ctrl-C."""
@@ -60,7 +71,7 @@ def serve(
     if certificate is None and client_secret is None:
         raise click.UsageError("give --certificate (JWT bearer) or --client-secret, or both")
     try:
-        org = Org(load_schema(force_app), username=username)
+        org = Org(load_schema(force_app), username=username, admin_username=admin_username)
     except (SchemaError, FormulaError) as error:
         raise click.ClickException(str(error)) from None
     app = create_salesforce_app(

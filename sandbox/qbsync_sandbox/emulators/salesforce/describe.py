@@ -1,7 +1,15 @@
-"""`sobjects/<Obj>/describe` and UI API `object-info`, built from the same schema the org enforces."""
+"""`sobjects/<Obj>/describe` and UI API `object-info`, built from the same schema the org enforces.
+
+Both answer for the requesting user, as Salesforce's do: fields the user cannot read are absent,
+`createable`/`updateable` are false where field-level security or the object permissions deny the
+write, and the object's own flags follow its object permissions ("Understanding Describe
+Information Permissions", Apex Developer Guide: a describe returns only the fields the running
+user can access; https://developer.salesforce.com/docs/atlas.en-us.apexcode.meta/apexcode/apex_dynamic_permissions.htm).
+"""
 
 from __future__ import annotations
 
+from qbsync_sandbox.emulators.salesforce.permissions import Access
 from qbsync_sandbox.emulators.salesforce.schema import FieldDef, ObjectDef, Schema
 from qbsync_sandbox.emulators.salesforce.standard import NOT_CREATEABLE
 
@@ -40,7 +48,10 @@ _UI_TYPES = {
 }  # fmt: skip
 
 
-def describe_field(definition: FieldDef) -> dict:
+def describe_field(
+    definition: FieldDef, createable: bool | None = None, updateable: bool | None = None
+) -> dict:
+    """A field's describe; `createable`/`updateable` for a user (default: the field's own)."""
     kind, soap_type = _TYPES.get(definition.type, ("string", "xsd:string"))
     is_text = soap_type == "xsd:string"
     length = definition.length if is_text else 0
@@ -56,8 +67,8 @@ def describe_field(definition: FieldDef) -> dict:
         "scale": definition.scale or 0,
         "digits": 0,
         "nillable": definition.nillable,
-        "createable": definition.createable,
-        "updateable": definition.updateable,
+        "createable": definition.createable if createable is None else createable,
+        "updateable": definition.updateable if updateable is None else updateable,
         "defaultedOnCreate": definition.defaulted_on_create
         or definition.system
         or definition.type == "Checkbox",
@@ -96,17 +107,37 @@ def describe_field(definition: FieldDef) -> dict:
     }
 
 
-def describe(schema: Schema, obj: ObjectDef, version: str) -> dict:
+def _readable_fields(obj: ObjectDef, access: Access) -> list[tuple[FieldDef, dict]]:
+    return [
+        (
+            d,
+            describe_field(d, access.createable(obj, d), access.updateable(obj, d)),
+        )
+        for d in obj.fields.values()
+        if access.readable(obj, d)
+    ]
+
+
+def _child_relationships(schema: Schema, obj: ObjectDef, access: Access):
+    return [
+        r
+        for r in schema.child_relationships(obj.name)
+        if access.object(schema.object(r.child)).read
+    ]
+
+
+def describe(schema: Schema, obj: ObjectDef, version: str, access: Access) -> dict:
     base = f"/services/data/v{version}/sobjects/{obj.name}"
+    permissions = access.object(obj)
     return {
         "name": obj.name,
         "label": obj.label,
         "labelPlural": obj.plural_label,
         "keyPrefix": obj.key_prefix,
         "custom": obj.custom,
-        "createable": obj.name not in NOT_CREATEABLE,
-        "updateable": True,
-        "deletable": obj.name not in NOT_CREATEABLE,
+        "createable": obj.name not in NOT_CREATEABLE and permissions.create,
+        "updateable": permissions.edit,
+        "deletable": obj.name not in NOT_CREATEABLE and permissions.delete,
         "queryable": True,
         "searchable": True,
         "retrieveable": True,
@@ -119,9 +150,9 @@ def describe(schema: Schema, obj: ObjectDef, version: str) -> dict:
                 "cascadeDelete": r.cascade_delete,
                 "restrictedDelete": False,
             }
-            for r in schema.child_relationships(obj.name)
+            for r in _child_relationships(schema, obj, access)
         ],
-        "fields": [describe_field(d) for d in obj.fields.values()],
+        "fields": [described for _, described in _readable_fields(obj, access)],
         "recordTypeInfos": [
             {
                 "active": True,
@@ -142,11 +173,11 @@ def describe(schema: Schema, obj: ObjectDef, version: str) -> dict:
     }
 
 
-def object_info(schema: Schema, obj: ObjectDef) -> dict:
+def object_info(schema: Schema, obj: ObjectDef, access: Access) -> dict:
     """UI API `object-info/<Obj>` (what `lightning/uiObjectInfoApi` getObjectInfo returns)."""
     fields = {}
-    for definition in obj.fields.values():
-        described = describe_field(definition)
+    permissions = access.object(obj)
+    for definition, described in _readable_fields(obj, access):
         fields[definition.name] = {
             "apiName": definition.name,
             "label": definition.label,
@@ -155,8 +186,8 @@ def object_info(schema: Schema, obj: ObjectDef) -> dict:
             "required": not definition.nillable
             and definition.createable
             and not described["defaultedOnCreate"],
-            "createable": definition.createable,
-            "updateable": definition.updateable,
+            "createable": described["createable"],
+            "updateable": described["updateable"],
             "calculated": described["calculated"],
             "custom": definition.custom,
             "externalId": definition.external_id,
@@ -179,15 +210,15 @@ def object_info(schema: Schema, obj: ObjectDef) -> dict:
         "labelPlural": obj.plural_label,
         "keyPrefix": obj.key_prefix,
         "custom": obj.custom,
-        "createable": True,
-        "updateable": True,
-        "deletable": True,
+        "createable": permissions.create,
+        "updateable": permissions.edit,
+        "deletable": permissions.delete,
         "queryable": True,
         "nameFields": ["Name"] if obj.field("Name") else [],
         "fields": fields,
         "childRelationships": [
             {"childObjectApiName": r.child, "fieldName": r.field, "relationshipName": r.name}
-            for r in schema.child_relationships(obj.name)
+            for r in _child_relationships(schema, obj, access)
         ],
         "recordTypeInfos": {},
         "defaultRecordTypeId": MASTER_RECORD_TYPE_ID,

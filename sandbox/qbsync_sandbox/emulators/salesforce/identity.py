@@ -27,12 +27,17 @@ def _refusal(status: int, code: str) -> Response:
     return Response(code, status, mimetype="text/plain")
 
 
-def _authorized() -> bool:
+def _session_user():
+    """The org user of the request's session (None without a live session)."""
     header = request.headers.get("Authorization")
     token = request.values.get("oauth_token") or request.values.get("access_token")
     if header is None and token:
         header = f"Bearer {token}"
-    return _state().authority.valid(header)
+    username = _state().authority.session_user(header)
+    if username is None:
+        return None
+    org = _state().org
+    return org.user(username) or org.integration_user
 
 
 def _urls(base: str, org_id: str, user_id: str) -> dict:
@@ -55,27 +60,27 @@ def _urls(base: str, org_id: str, user_id: str) -> dict:
     }
 
 
-def _user() -> dict:
-    org = _state().org
-    found = org.locate(org.user_id)
-    assert found is not None  # the integration user is never deleted (Org.reset keeps it)
+def _user(user_id: str) -> dict:
+    found = _state().org.locate(user_id)
+    assert found is not None  # users are never deleted (Org.reset keeps them)
     return found[1]
 
 
 @identity.route("/id/<org_id>/<user_id>", methods=["GET", "POST"])
 def identity_url(org_id: str, user_id: str):
-    if not _authorized():
+    session_user = _session_user()
+    if session_user is None:
         return _refusal(403, "Bad_OAuth_Token")
     org = _state().org
-    if org_id[:15] != org.org_id[:15] or user_id[:15] != org.user_id[:15]:
+    if org_id[:15] != org.org_id[:15] or user_id[:15] != session_user.id[:15]:
         return _refusal(404, "Bad_Id")
     base = request.host_url.rstrip("/")
-    user = _user()
+    user = _user(session_user.id)
     return jsonify(
         {
-            "id": f"{base}/id/{org.org_id}/{org.user_id}",
+            "id": f"{base}/id/{org.org_id}/{user['Id']}",
             "asserted_user": True,
-            "user_id": org.user_id,
+            "user_id": user["Id"],
             "organization_id": org.org_id,
             "username": user["Username"],
             "nick_name": user["Username"].split("@")[0],
@@ -95,7 +100,7 @@ def identity_url(org_id: str, user_id: str):
             "mobile_phone_verified": False,
             "is_lightning_login_user": False,
             "status": {"created_date": None, "body": None},
-            "urls": _urls(base, org.org_id, org.user_id),
+            "urls": _urls(base, org.org_id, user["Id"]),
             "active": bool(user.get("IsActive")),
             "user_type": "STANDARD",
             "language": "en_US",
@@ -109,15 +114,16 @@ def identity_url(org_id: str, user_id: str):
 
 @identity.route("/services/oauth2/userinfo", methods=["GET", "POST"])
 def userinfo():
-    if not _authorized():
+    session_user = _session_user()
+    if session_user is None:
         return _refusal(403, "Bad_OAuth_Token")
     org = _state().org
     base = request.host_url.rstrip("/")
-    user = _user()
+    user = _user(session_user.id)
     return jsonify(
         {
-            "sub": f"{base}/id/{org.org_id}/{org.user_id}",
-            "user_id": org.user_id,
+            "sub": f"{base}/id/{org.org_id}/{user['Id']}",
+            "user_id": user["Id"],
             "organization_id": org.org_id,
             "preferred_username": user["Username"],
             "nickname": user["Username"].split("@")[0],
@@ -128,10 +134,10 @@ def userinfo():
             "family_name": user["LastName"],
             "zoneinfo": "GMT",
             "photos": {"picture": None, "thumbnail": None},
-            "profile": f"{base}/{org.user_id}",
+            "profile": f"{base}/{user['Id']}",
             "picture": None,
             "address": {},
-            "urls": _urls(base, org.org_id, org.user_id),
+            "urls": _urls(base, org.org_id, user["Id"]),
             "active": bool(user.get("IsActive")),
             "user_type": "STANDARD",
             "language": "en_US",

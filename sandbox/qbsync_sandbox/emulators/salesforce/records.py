@@ -17,7 +17,13 @@ from datetime import datetime, timedelta
 from flask import Blueprint, jsonify, request
 
 from qbsync_sandbox.emulators.salesforce.errors import ApiError
-from qbsync_sandbox.emulators.salesforce.rest import check_version, record_json, state
+from qbsync_sandbox.emulators.salesforce.rest import (
+    check_version,
+    readable_object,
+    record_json,
+    state,
+    user,
+)
 from qbsync_sandbox.emulators.salesforce.values import parse_datetime, to_json
 
 MAX_RETRIEVE = 2000  # "The request retrieves up to 2,000 records" (…_retrieve_post)
@@ -38,7 +44,7 @@ def _list(raw) -> list[str]:
 def retrieve(version: str, sobject: str):
     check_version(version)
     org = state().org
-    obj = org.object(sobject)
+    obj = readable_object(sobject)
     if request.method == "POST":
         body = request.get_json(silent=True)
         if not isinstance(body, dict):
@@ -58,7 +64,11 @@ def retrieve(version: str, sobject: str):
             f"record limit reached. cannot submit more than {MAX_RETRIEVE} records into this call",
             [],
         )
-    unknown = [name for name in fields if obj.field(name) is None]
+    unknown = [
+        name
+        for name in fields
+        if obj.field(name) is None or not user().access.readable(obj, obj.field(name))
+    ]
     if unknown:
         raise ApiError(
             400, "INVALID_FIELD", f"No such column '{unknown[0]}' on sobject of type {obj.name}"
@@ -108,7 +118,7 @@ def _covered(end: datetime) -> datetime:
 def updated(version: str, sobject: str):
     check_version(version)
     org = state().org
-    obj = org.object(sobject)
+    obj = readable_object(sobject)
     start, end = _window()
     with org.lock:
         changed = [row["Id"] for row in org.rows(obj.name) if start <= row["SystemModstamp"] < end]
@@ -120,7 +130,7 @@ def updated(version: str, sobject: str):
 def deleted(version: str, sobject: str):
     check_version(version)
     org = state().org
-    obj = org.object(sobject)
+    obj = readable_object(sobject)
     start, end = _window()
     with org.lock:
         gone = [

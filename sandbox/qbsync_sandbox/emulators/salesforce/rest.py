@@ -8,7 +8,7 @@ import secrets
 import time
 from collections import OrderedDict
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from qbsync_sandbox.emulators.salesforce import columns, describe, soql
 from qbsync_sandbox.emulators.salesforce.errors import (
@@ -18,6 +18,8 @@ from qbsync_sandbox.emulators.salesforce.errors import (
     RecordError,
     not_found,
 )
+from qbsync_sandbox.emulators.salesforce.permissions import User
+from qbsync_sandbox.emulators.salesforce.schema import ObjectDef
 from qbsync_sandbox.emulators.salesforce.values import to_json
 
 LATEST_VERSION = "66.0"
@@ -33,6 +35,20 @@ rest = Blueprint("salesforce_rest", __name__, url_prefix="/services/data")
 
 def state():
     return current_app.extensions["salesforce"]
+
+
+def user() -> User:
+    """The user the request's session runs as (set by the app's session check)."""
+    return g.salesforce_user
+
+
+def readable_object(sobject: str) -> ObjectDef:
+    """The object, or NOT_FOUND when it does not exist or the user cannot read it: an object the
+    user has no access to does not exist for the REST API."""
+    obj = state().org.object(sobject)
+    if not user().access.object(obj).read:
+        raise not_found()
+    return obj
 
 
 def check_version(version: str) -> None:
@@ -140,6 +156,7 @@ def describe_global(version: str):
                     "urls": {"sobject": f"/services/data/v{version}/sobjects/{o.name}"},
                 }
                 for o in state().org.schema.objects
+                if user().access.object(o).read
             ],
         }
     )
@@ -149,7 +166,7 @@ def describe_global(version: str):
 def describe_object(version: str, sobject: str):
     check_version(version)
     org = state().org
-    return jsonify(describe.describe(org.schema, org.object(sobject), version))
+    return jsonify(describe.describe(org.schema, readable_object(sobject), version, user().access))
 
 
 @rest.get("/v<version>/sobjects/<sobject>")
@@ -157,7 +174,7 @@ def describe_object(version: str, sobject: str):
 def object_basic_info(version: str, sobject: str):
     check_version(version)
     org = state().org
-    full = describe.describe(org.schema, org.object(sobject), version)
+    full = describe.describe(org.schema, readable_object(sobject), version, user().access)
     basics = {k: v for k, v in full.items() if k not in {"fields", "childRelationships"}}
     return jsonify({"objectDescribe": basics, "recentItems": []})
 
@@ -167,11 +184,12 @@ def object_basic_info(version: str, sobject: str):
 def create(version: str, sobject: str):
     check_version(version)
     org = state().org
+    obj = readable_object(sobject)
     body = _body()
-    org.check_body(org.object(sobject), body)
+    org.check_body(obj, body)
     _single_lock_fault()
     try:
-        new_id = org.create(sobject, body)
+        new_id = org.create(obj.name, body, user())
     except DmlFailure as failure:
         return _errors(failure)
     return jsonify({"id": new_id, "success": True, "errors": []}), 201
@@ -179,7 +197,7 @@ def create(version: str, sobject: str):
 
 def _record_or_404(sobject: str, record_id: str):
     org = state().org
-    obj = org.object(sobject)
+    obj = readable_object(sobject)
     found = org.locate(record_id)
     if found is None or found[0].name != obj.name:
         if org.is_deleted(record_id):
@@ -197,7 +215,12 @@ def _record_or_404(sobject: str, record_id: str):
 
 def record_json(obj, record: dict, version: str, fields: list[str] | None = None) -> dict:
     org = state().org
-    values = org.record_json(obj, record)
+    access = user().access
+    values = {
+        name: value
+        for name, value in org.record_json(obj, record).items()
+        if access.readable(obj, obj.field(name))
+    }
     if fields:
         values = {
             org.schema.object(obj.name).field(f).name: values[obj.field(f).name] for f in fields
@@ -214,7 +237,9 @@ def _requested_fields(obj) -> list[str] | None:
     if not raw:
         return None
     names = [n.strip() for n in raw.split(",") if n.strip()]
-    unknown = [n for n in names if obj.field(n) is None]
+    unknown = [
+        n for n in names if obj.field(n) is None or not user().access.readable(obj, obj.field(n))
+    ]
     if unknown:
         raise ApiError(
             400, "INVALID_FIELD", f"No such column '{unknown[0]}' on sobject of type {obj.name}"
@@ -235,13 +260,13 @@ def record(version: str, sobject: str, record_id: str):
             org.check_body(obj, body)
             _single_lock_fault(current["Id"])
             try:
-                org.update(obj.name, current["Id"], body)
+                org.update(obj.name, current["Id"], body, user())
             except DmlFailure as failure:
                 return _errors(failure)
             return Response(status=204)
         _single_lock_fault(current["Id"])
         try:
-            org.delete(current["Id"])
+            org.delete(current["Id"], user())
         except DmlFailure as failure:
             return _errors(failure)
         return Response(status=204)
@@ -251,8 +276,8 @@ def record(version: str, sobject: str, record_id: str):
 def by_external_id(version: str, sobject: str, field: str, value: str):
     check_version(version)
     org = state().org
-    obj = org.object(sobject)
-    definition = org.external_id_field(obj, field)
+    obj = readable_object(sobject)
+    definition = org.external_id_field(obj, field, user())
     if request.method == "GET":
         with org.lock:
             matches = org.find(obj, definition, value)
@@ -265,7 +290,7 @@ def by_external_id(version: str, sobject: str, field: str, value: str):
     org.check_body(obj, body)
     _single_lock_fault()
     try:
-        record_id, created = org.upsert(obj.name, definition.name, value, body)
+        record_id, created = org.upsert(obj.name, definition.name, value, body, user())
     except MultipleMatches as multiple:
         return _multiple(version, obj.name, multiple.ids)
     except DmlFailure as failure:
@@ -309,7 +334,7 @@ def _run_query(version: str, include_deleted: bool):
     parsed = soql.parse(text)
     org = state().org
     with org.lock:
-        executor = soql.Executor(org, text, version)
+        executor = soql.Executor(org, text, version, user().access)
         if request.args.get("columns", "").lower() == "true":
             return jsonify(columns.column_metadata(executor, parsed))
         total, records = executor.run(parsed, include_deleted=include_deleted)
@@ -378,7 +403,7 @@ def _record_type(record: dict, default: str | None = None):
             [],
         )
     obj = org.schema.object(name)
-    if obj is None:
+    if obj is None or not user().access.object(obj).read:
         raise ApiError(400, "INVALID_TYPE", f"sObject type '{name}' is not supported.", [])
     return obj
 
@@ -457,7 +482,7 @@ def collections(version: str):
 
         def delete(record_id: str):
             try:
-                org.delete(record_id)
+                org.delete(record_id, user())
             except DmlFailure as failure:
                 raise _ItemFailure(failure.errors, record_id) from None
             return record_id, False
@@ -470,7 +495,10 @@ def collections(version: str):
         org.check_body(obj, _without_id(body) if request.method == "PATCH" else body)
     if request.method == "POST":
         return _run_collection(
-            typed, lambda item: (org.create(item[0].name, item[1]), True), all_or_none, False
+            typed,
+            lambda item: (org.create(item[0].name, item[1], user()), True),
+            all_or_none,
+            False,
         )
 
     def update(item):
@@ -482,7 +510,7 @@ def collections(version: str):
                 RecordError("MISSING_ARGUMENT", "Id not specified in an update call")
             )
         try:
-            org.update(obj.name, record_id, _without_id(body))
+            org.update(obj.name, record_id, _without_id(body), user())
         except DmlFailure as failure:
             raise _ItemFailure(failure.errors, record_id) from None
         return record_id, False
@@ -494,8 +522,8 @@ def collections(version: str):
 def collections_upsert(version: str, sobject: str, field: str):
     check_version(version)
     org = state().org
-    obj = org.object(sobject)
-    definition = org.external_id_field(obj, field)
+    obj = readable_object(sobject)
+    definition = org.external_id_field(obj, field, user())
     records, all_or_none = _collection_body()
     for record in records:
         if _record_type(record, obj.name).name != obj.name:
@@ -530,7 +558,7 @@ def collections_upsert(version: str, sobject: str, field: str):
                 )
             )
         try:
-            return org.upsert(obj.name, definition.name, key, record)
+            return org.upsert(obj.name, definition.name, key, record, user())
         except MultipleMatches as multiple:
             raise _ItemFailure(
                 RecordError(
@@ -550,15 +578,19 @@ def collections_upsert(version: str, sobject: str, field: str):
 def ui_object_info(version: str, sobject: str):
     check_version(version)
     org = state().org
-    return jsonify(describe.object_info(org.schema, org.object(sobject)))
+    return jsonify(describe.object_info(org.schema, readable_object(sobject), user().access))
 
 
 @rest.get("/v<version>/ui-api/object-info/<sobject>/picklist-values/<record_type>/<field>")
 def ui_picklist_values(version: str, sobject: str, record_type: str, field: str):
     check_version(version)
-    obj = state().org.object(sobject)
+    obj = readable_object(sobject)
     definition = obj.field(field)
-    if definition is None or definition.type != "Picklist":
+    if (
+        definition is None
+        or definition.type != "Picklist"
+        or not user().access.readable(obj, definition)
+    ):
         raise not_found()
     return jsonify(describe.picklist_values(definition))
 

@@ -119,8 +119,14 @@ class ChildRelationship:
 class Schema:
     """Every object of the emulated org, looked up case-insensitively."""
 
-    def __init__(self, objects: list[ObjectDef]) -> None:
+    def __init__(
+        self,
+        objects: list[ObjectDef],
+        permission_sets: dict[str, metadata.PermissionSetGrants] | None = None,
+    ) -> None:
         self._objects = {obj.name.lower(): obj for obj in objects}
+        # The package's permission sets by API name (what the sandbox users are assigned).
+        self.permission_sets = permission_sets or {}
 
     @property
     def objects(self) -> list[ObjectDef]:
@@ -289,7 +295,13 @@ def load_schema(force_app: Path | str | None) -> Schema:
             obj.add(definition)
         for rule_name, attrs in source.validation_rules.items():
             obj.validation_rules.append(validation_rule(rule_name, attrs, f"{name}.{rule_name}"))
-    schema = Schema(list(objects.values()))
+    schema = Schema(
+        list(objects.values()),
+        {
+            name: metadata.permission_set_grants(name, root)
+            for name, root in package.permission_sets.items()
+        },
+    )
     for obj in schema.objects:
         for rule in obj.validation_rules:
             _check_rule(schema, obj, rule)

@@ -7,6 +7,10 @@ LIKE, AND/OR/NOT, NULL, booleans, numbers, date and datetime literals and the da
 YESTERDAY, TOMORROW, LAST_N_DAYS:n, NEXT_N_DAYS:n; ORDER BY … ASC|DESC NULLS FIRST|LAST; LIMIT; OFFSET.
 Errors are ApiErrors with Salesforce's codes (MALFORMED_QUERY, INVALID_FIELD, INVALID_TYPE) and its
 message layout: the query line, a caret, "ERROR at Row:r:Column:c", then the reason.
+
+A query runs as a user: an object the user cannot read is "not supported" (INVALID_TYPE), a field
+it cannot read is "No such column" (INVALID_FIELD), exactly as for names that do not exist; the
+platform does not tell the two apart, so a query cannot probe for hidden data.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from typing import Any
 
 from qbsync_sandbox.emulators.salesforce import ids
 from qbsync_sandbox.emulators.salesforce.errors import ApiError
+from qbsync_sandbox.emulators.salesforce.permissions import SYSTEM, Access
 from qbsync_sandbox.emulators.salesforce.schema import FieldDef, ObjectDef
 from qbsync_sandbox.emulators.salesforce.values import parse_datetime, to_json
 
@@ -368,10 +373,11 @@ def parse(text: str) -> Query:
 class Executor:
     """Runs a parsed query against an org (call with the org's lock held)."""
 
-    def __init__(self, org: Any, text: str, version: str) -> None:
+    def __init__(self, org: Any, text: str, version: str, access: Access = SYSTEM) -> None:
         self.org = org
         self.text = text
         self.version = version
+        self.access = access
 
     def resolve(self, obj: ObjectDef, path: FieldPath) -> list[tuple[ObjectDef, FieldDef]]:
         """Each step of a field path (relationship fields, then the field); INVALID_FIELD if unknown."""
@@ -381,14 +387,19 @@ class Executor:
             parts = parts[1:]  # "Account.Name" in a query on Account
         for part in parts[:-1]:
             reference = obj.parent_relationship(part)
-            if reference is None:
+            target = self.org.schema.object(reference.reference_to[0]) if reference else None
+            if (
+                reference is None
+                or not self.access.readable(obj, reference)
+                or not self.access.object(target).read
+            ):
                 raise query_error(
                     self.text, "INVALID_FIELD", path.position, _NO_RELATIONSHIP.format(name=part)
                 )
             steps.append((obj, reference))
-            obj = self.org.schema.object(reference.reference_to[0])
+            obj = target
         definition = obj.field(parts[-1])
-        if definition is None:
+        if definition is None or not self.access.readable(obj, definition):
             raise query_error(
                 self.text,
                 "INVALID_FIELD",
@@ -401,7 +412,7 @@ class Executor:
     def root(self, query: Query) -> ObjectDef:
         """The object a top-level query reads (INVALID_TYPE if the org has none of that name)."""
         obj = self.org.schema.object(query.sobject)
-        if obj is None:
+        if obj is None or not self.access.object(obj).read:
             raise query_error(
                 self.text,
                 "INVALID_TYPE",
@@ -456,6 +467,8 @@ class Executor:
                 expanded.append(item)
                 continue
             for definition in obj.fields.values():
+                if not self.access.readable(obj, definition):
+                    continue  # FIELDS() names only the fields the user can see
                 wanted = {
                     "ALL": True,
                     "CUSTOM": definition.custom,
@@ -561,7 +574,10 @@ class Executor:
 
     def child_object(self, obj: ObjectDef, query: Query):
         relationship = self.org.schema.child_relationship(obj.name, query.sobject)
-        if relationship is None:
+        if (
+            relationship is None
+            or not self.access.object(self.org.schema.object(relationship.child)).read
+        ):
             raise query_error(
                 self.text,
                 "INVALID_TYPE",

@@ -22,6 +22,14 @@ from qbsync_sandbox.emulators.salesforce.errors import (
     MultipleMatches,
     RecordError,
 )
+from qbsync_sandbox.emulators.salesforce.permissions import (
+    ADMIN_PERMISSION_SET,
+    INTEGRATION_PERMISSION_SET,
+    MINIMUM_ACCESS,
+    SYSTEM,
+    Access,
+    User,
+)
 from qbsync_sandbox.emulators.salesforce.schema import (
     NUMBER_TYPES,
     TEXT_TYPES,
@@ -38,6 +46,13 @@ from qbsync_sandbox.emulators.salesforce.standard import (
 from qbsync_sandbox.emulators.salesforce.values import from_json, to_json
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# INSUFFICIENT_ACCESS_OR_READONLY is the StatusCode of a DML refused by object permissions or
+# sharing; its message names no record on an insert. Wording as Salesforce reports it
+# (e.g. https://agentforceaccess.com/blog/insufficient-access-rights-on-object-id; the code is in
+# the partner WSDL's StatusCode enum).
+_INSUFFICIENT_ACCESS = RecordError(
+    "INSUFFICIENT_ACCESS_OR_READONLY", "insufficient access rights on object id"
+)
 _UNWRITABLE = (
     "Unable to create/update fields: {}. Please check the security settings of this field and "
     "verify that it is read/write for your profile or permission set."
@@ -56,9 +71,14 @@ class Org:
         schema: Schema,
         *,
         username: str = "integration@qbsync.example",
+        admin_username: str | None = None,
+        sysadmin_username: str | None = None,
         api_limit: int = 15000,
         clock: Callable[[], datetime] = _now,
     ) -> None:
+        """An org with three users (see `User`): the integration user `username`, the admin
+        `admin_username` and a System Administrator `sysadmin_username` (defaults: admin@ and
+        sysadmin@ on the integration user's domain)."""
         self.schema = schema
         self.lock = threading.RLock()
         self.clock = clock
@@ -69,17 +89,20 @@ class Org:
         self._records: dict[str, dict[str, dict]] = {o.name: {} for o in schema.objects}
         self._deleted: dict[str, dict[str, dict]] = {o.name: {} for o in schema.objects}
         self._autonumbers: dict[str, int] = {}
-        self.user_id = self._ids.new(USER_PREFIX)
+        domain = username.partition("@")[2] or "qbsync.example"
+        self.users: dict[str, User] = {}
+        for login, last_name, permission_sets, all_data in (
+            (username, "Integration", (INTEGRATION_PERMISSION_SET,), False),
+            (admin_username or f"admin@{domain}", "Admin", (ADMIN_PERMISSION_SET,), False),
+            (sysadmin_username or f"sysadmin@{domain}", "System Administrator", (), True),
+        ):
+            self._add_user(login, last_name, permission_sets, all_data=all_data)
+        self.integration_user = self.users[username.lower()]
+        self.user_id = self.integration_user.id
         self.username = username
-        now = clock()
-        self._records["User"][self.user_id] = self._system_values(self.user_id, now) | {
-            "Username": username,
-            "LastName": "Integration",
-            "FirstName": "QBSync",
-            "Email": username,
-            "IsActive": True,
-        }
-        self._records["Organization"][self.org_id] = self._system_values(self.org_id, now) | {
+        self._records["Organization"][self.org_id] = self._system_values(
+            self.org_id, self.clock(), self.user_id
+        ) | {
             "Name": "qbsync sandbox",
             "InstanceName": "EMU1",
             "IsSandbox": False,
@@ -90,6 +113,27 @@ class Org:
             "DefaultLocaleSidKey": "en_US",
             "TimeZoneSidKey": "GMT",
         }
+
+    def _add_user(
+        self, username: str, last_name: str, permission_sets: tuple[str, ...], *, all_data: bool
+    ) -> None:
+        grants = [MINIMUM_ACCESS] + [
+            self.schema.permission_sets[name]
+            for name in permission_sets
+            if name in self.schema.permission_sets
+        ]
+        user = User(self._ids.new(USER_PREFIX), username, Access(grants, all_data=all_data))
+        self.users[username.lower()] = user
+        self._records["User"][user.id] = self._system_values(user.id, self.clock(), user.id) | {
+            "Username": username,
+            "LastName": last_name,
+            "FirstName": "QBSync",
+            "Email": username,
+            "IsActive": True,
+        }
+
+    def user(self, username: str) -> User | None:
+        return self.users.get(username.lower())
 
     # ----------------------------------------------------------------- lookups
 
@@ -197,13 +241,13 @@ class Org:
             self._autonumbers = dict(autonumbers)
 
     def reset(self) -> None:
-        """Remove every record except the integration user."""
+        """Remove every record except the users."""
         with self.lock:
-            user = self._records["User"][self.user_id]
+            users = dict(self._records["User"])
             organization = self._records["Organization"][self.org_id]
             for rows in (*self._records.values(), *self._deleted.values()):
                 rows.clear()
-            self._records["User"][self.user_id] = user
+            self._records["User"].update(users)
             self._records["Organization"][self.org_id] = organization
             self._autonumbers.clear()
 
@@ -213,8 +257,9 @@ class Org:
         """Raise the request-level errors a body causes (unknown field, wrong JSON type)."""
         self._convert(obj, body)
 
-    def create(self, sobject: str, body: dict) -> str:
-        """Insert one record; returns its 18-character id."""
+    def create(self, sobject: str, body: dict, user: User | None = None) -> str:
+        """Insert one record as `user` (None: system mode, as the integration user); returns its
+        18-character id."""
         with self.lock:
             obj = self.object(sobject)
             if obj.name == "Organization":
@@ -227,8 +272,15 @@ class Org:
                         )
                     ]
                 )
+            actor, access = self._actor(user)
             values, references = self._convert(obj, body)
-            unwritable = [name for name in values if not obj.field(name).createable]
+            if not access.object(obj).create:
+                raise DmlFailure([_INSUFFICIENT_ACCESS])
+            unwritable = [
+                obj.field(name).name
+                for name in (*values, *references)
+                if name != "Id" and not access.createable(obj, obj.field(name))
+            ]
             if "Id" in values:
                 raise DmlFailure(
                     [
@@ -255,12 +307,12 @@ class Org:
                 if definition.default is not None and definition.name not in values:
                     record[definition.name] = definition.default
             if obj.field("OwnerId") is not None:
-                record["OwnerId"] = self.user_id
+                record["OwnerId"] = actor
             record.update(values)
             self._validate(obj, record, prior=None)
             savepoint = self.savepoint()
             new_id = self._ids.new(obj.key_prefix)
-            record.update(self._system_values(new_id, self.clock()))
+            record.update(self._system_values(new_id, self.clock(), actor))
             name = obj.field("Name")
             if name is not None and name.type == "AutoNumber":
                 record["Name"] = self._next_autonumber(obj)
@@ -270,15 +322,21 @@ class Org:
             self._recheck_masters(obj, record, savepoint)
             return new_id
 
-    def update(self, sobject: str, record_id: str, body: dict) -> None:
-        """Update one record by id."""
+    def update(self, sobject: str, record_id: str, body: dict, user: User | None = None) -> None:
+        """Update one record by id as `user` (None: system mode)."""
         with self.lock:
             obj = self.object(sobject)
+            actor, access = self._actor(user)
             values, references = self._convert(obj, body)
             values.pop("Id", None)
             current = self._existing(obj, record_id)
-            unwritable = [name for name in values if not obj.field(name).updateable]
-            unwritable += [obj.field(n).name for n in references if not obj.field(n).updateable]
+            if not access.object(obj).edit:
+                raise DmlFailure([_INSUFFICIENT_ACCESS])
+            unwritable = [
+                obj.field(name).name
+                for name in (*values, *references)
+                if not access.updateable(obj, obj.field(name))
+            ]
             if unwritable:
                 raise DmlFailure(
                     [
@@ -295,29 +353,35 @@ class Org:
             savepoint = self.savepoint()
             now = self.clock()
             record["LastModifiedDate"] = record["SystemModstamp"] = now
-            record["LastModifiedById"] = self.user_id
+            record["LastModifiedById"] = actor
             self._records[obj.name][current["Id"]] = record
             self._recheck_masters(obj, record, savepoint)
 
-    def upsert(self, sobject: str, external_field: str, value: Any, body: dict) -> tuple[str, bool]:
-        """Insert or update by external id; returns (id, created). Raises MultipleMatches."""
+    def upsert(
+        self, sobject: str, external_field: str, value: Any, body: dict, user: User | None = None
+    ) -> tuple[str, bool]:
+        """Insert or update by external id as `user` (None: system mode); returns (id, created).
+        Raises MultipleMatches."""
         with self.lock:
             obj = self.object(sobject)
-            definition = self.external_id_field(obj, external_field)
+            definition = self.external_id_field(obj, external_field, user)
             key = from_json(definition, value)
             matches = self.find(obj, definition, key)
             if len(matches) > 1:
                 raise MultipleMatches(matches)
             body = {k: v for k, v in body.items() if k.lower() != definition.name.lower()}
             if matches:
-                self.update(obj.name, matches[0], body)
+                self.update(obj.name, matches[0], body, user)
                 return matches[0], False
-            return self.create(obj.name, body | {definition.name: value}), True
+            return self.create(obj.name, body | {definition.name: value}, user), True
 
-    def delete(self, record_id: str) -> None:
-        """Delete a record (master-detail children too; lookups to it are cleared)."""
+    def delete(self, record_id: str, user: User | None = None) -> None:
+        """Delete a record as `user` (None: system mode); master-detail children go too and
+        lookups to it are cleared."""
         with self.lock:
             found = self.locate(record_id)
+            if found is not None and not self._actor(user)[1].object(found[0]).delete:
+                raise DmlFailure([_INSUFFICIENT_ACCESS])
             if found is None:
                 if self.is_deleted(record_id):
                     raise DmlFailure([RecordError("ENTITY_IS_DELETED", "entity is deleted")])
@@ -338,9 +402,13 @@ class Org:
             self._remove(obj, record)
             self._recheck_masters(obj, record, savepoint)
 
-    def external_id_field(self, obj: ObjectDef, name: str) -> FieldDef:
+    def external_id_field(self, obj: ObjectDef, name: str, user: User | None = None) -> FieldDef:
         definition = obj.field(name)
-        if definition is None or not (definition.external_id or definition.name == "Id"):
+        if (
+            definition is None
+            or not (definition.external_id or definition.name == "Id")
+            or not self._actor(user)[1].readable(obj, definition)
+        ):
             raise ApiError(
                 404,
                 "NOT_FOUND",
@@ -350,15 +418,21 @@ class Org:
 
     # ----------------------------------------------------------------- internals
 
-    def _system_values(self, record_id: str, now: datetime) -> dict:
+    def _actor(self, user: User | None) -> tuple[str, Access]:
+        """(the id written to CreatedById/OwnerId, the access checked) of a DML call."""
+        if user is None:
+            return self.user_id, SYSTEM
+        return user.id, user.access
+
+    def _system_values(self, record_id: str, now: datetime, user_id: str) -> dict:
         return {
             "Id": record_id,
             "IsDeleted": False,
             "CreatedDate": now,
             "LastModifiedDate": now,
             "SystemModstamp": now,
-            "CreatedById": self.user_id,
-            "LastModifiedById": self.user_id,
+            "CreatedById": user_id,
+            "LastModifiedById": user_id,
         }
 
     def _next_autonumber(self, obj: ObjectDef) -> str:

@@ -1,0 +1,161 @@
+"""Who may do what in the emulated org: a profile plus permission sets, read from force-app.
+
+Every REST call runs as the session's user and is checked here, as an org checks it:
+
+- **Object permissions** (Read, Create, Edit, Delete, View All, Modify All) are the union of the
+  user's permission sets over the profile. Create, Edit and Delete need Read; Delete needs Edit;
+  Modify All implies every other, View All implies Read (Salesforce Help, "Object Permissions").
+- **Field-level security** is the union of the `fieldPermissions` entries; Edit needs Read.
+  Fields that have no field-level security are readable whenever the object is, and writable
+  whenever the object is creatable/editable and the field itself is: Id, the audit fields,
+  OwnerId, the Name field, required fields and master-detail fields (Salesforce Help, "Field-Level
+  Security": required fields cannot be hidden, so permission sets never list them; a deploy of a
+  permission set naming one fails). The parts of a compound address (`BillingCity`, …) follow the
+  address's entry (`Account.BillingAddress`), as Setup shows one row per address.
+
+What the emulator assumes for the **minimum-access profile** the sandbox users have (the profile
+"Minimum Access - API Only Integrations" docs/operating.md prescribes): no object permission on
+any custom or standard object except Read on User and Organization with their fields (every
+profile can see users' names and the org's; the Salesforce CLI reads both after a login), the API
+Enabled user permission. The emulator does not model record sharing (every
+record the user can read by object permission is visible) or the System Administrator's other
+permissions beyond "Modify All Data" (`all_data`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from qbsync_sandbox.emulators.salesforce.schema import FieldDef, ObjectDef
+from qbsync_sandbox.force_app import FieldGrant, ObjectGrant, PermissionSetGrants
+
+# Fields whose access follows the object's (no field-level security): see the module docstring.
+_NO_FLS = {"id", "name", "ownerid", "isdeleted", "createddate", "createdbyid", "lastmodifieddate",
+           "lastmodifiedbyid", "systemmodstamp"}  # fmt: skip
+_ADDRESS_PARTS = ("Street", "City", "State", "PostalCode", "Country")
+# The package's permission sets the sandbox users are assigned.
+INTEGRATION_PERMISSION_SET = "QuickBooks_Sync_Integration"
+ADMIN_PERMISSION_SET = "QuickBooks_Sync_Admin"
+# The minimum-access profile: read on User and Organization and their fields, nothing else.
+_EVERYONE_READS = ("User", "Organization")
+MINIMUM_ACCESS = PermissionSetGrants(
+    "Minimum Access - API Only Integrations",
+    objects={name: ObjectGrant(read=True) for name in _EVERYONE_READS},
+)
+_USER_FIELDS_READABLE = FieldGrant(readable=True)
+
+
+@dataclass(frozen=True)
+class ObjectAccess:
+    read: bool = False
+    create: bool = False
+    edit: bool = False
+    delete: bool = False
+
+
+class Access:
+    """A user's effective object permissions and field-level security."""
+
+    def __init__(self, grants: Iterable[PermissionSetGrants], *, all_data: bool = False) -> None:
+        self.all_data = all_data
+        self.names = [g.name for g in grants]
+        self._objects: dict[str, ObjectGrant] = {}
+        self._fields: dict[str, FieldGrant] = {}
+        for grant in grants:
+            for name, permission in grant.objects.items():
+                self._objects[name.lower()] = _union_object(
+                    self._objects.get(name.lower()), permission
+                )
+            for name, permission in grant.fields.items():
+                previous = self._fields.get(name.lower(), FieldGrant())
+                self._fields[name.lower()] = FieldGrant(
+                    readable=previous.readable or permission.readable or permission.editable,
+                    editable=previous.editable or permission.editable,
+                )
+
+    def object(self, obj: ObjectDef) -> ObjectAccess:
+        if self.all_data:
+            return ObjectAccess(True, True, True, True)
+        grant = self._objects.get(obj.name.lower(), ObjectGrant())
+        if grant.modify_all:
+            return ObjectAccess(True, True, True, True)
+        read = grant.read or grant.view_all
+        return ObjectAccess(
+            read=read,
+            create=read and grant.create,
+            edit=read and grant.edit,
+            delete=read and grant.edit and grant.delete,
+        )
+
+    def field(self, obj: ObjectDef, definition: FieldDef) -> FieldGrant:
+        """Field-level security of `definition` (before the field's own writability)."""
+        objects = self.object(obj)
+        if not objects.read:
+            return FieldGrant()
+        if self.all_data or _without_fls(definition):
+            return FieldGrant(readable=True, editable=objects.create or objects.edit)
+        if obj.name in _EVERYONE_READS:
+            return _USER_FIELDS_READABLE
+        grant = self._fields.get(_fls_key(obj, definition), FieldGrant())
+        return FieldGrant(readable=grant.readable, editable=grant.readable and grant.editable)
+
+    def readable(self, obj: ObjectDef, definition: FieldDef) -> bool:
+        return self.field(obj, definition).readable
+
+    def createable(self, obj: ObjectDef, definition: FieldDef) -> bool:
+        """describe's `createable`: the field takes a value on insert for this user."""
+        return (
+            definition.createable
+            and self.object(obj).create
+            and self.field(obj, definition).editable
+        )
+
+    def updateable(self, obj: ObjectDef, definition: FieldDef) -> bool:
+        """describe's `updateable`: the field takes a value on update for this user."""
+        return (
+            definition.updateable and self.object(obj).edit and self.field(obj, definition).editable
+        )
+
+
+SYSTEM = Access([], all_data=True)
+
+
+@dataclass(frozen=True)
+class User:
+    """A user of the emulated org: who a session runs as and what it may do."""
+
+    id: str
+    username: str
+    access: Access
+
+
+def _union_object(first: ObjectGrant | None, second: ObjectGrant) -> ObjectGrant:
+    if first is None:
+        return second
+    return ObjectGrant(
+        *(a or b for a, b in zip(_flags(first), _flags(second), strict=True))  # type: ignore[arg-type]
+    )
+
+
+def _flags(grant: ObjectGrant) -> tuple[bool, ...]:
+    return (grant.read, grant.create, grant.edit, grant.delete, grant.view_all, grant.modify_all)
+
+
+def _without_fls(definition: FieldDef) -> bool:
+    return (
+        definition.name.lower() in _NO_FLS
+        or definition.system
+        or definition.required
+        or definition.type == "MasterDetail"
+    )
+
+
+def _fls_key(obj: ObjectDef, definition: FieldDef) -> str:
+    name = definition.name
+    for part in _ADDRESS_PARTS:
+        prefix = name[: -len(part)]
+        if name.endswith(part) and prefix and not definition.custom:
+            name = prefix + "Address"
+            break
+    return f"{obj.name}.{name}".lower()
