@@ -177,7 +177,7 @@ def test_duplicated_and_reordered_webhooks_give_one_correct_record(stack, sf, ma
     assert len(accounts(sf, stack, "Customer", customer["Id"])) == 1
 
 
-def test_missing_required_field_is_a_failed_sync_log(stack, sf, mappings):
+def test_missing_required_field_is_a_failed_sync_log(stack, sf, admin_sf, mappings):
     # Map Account.Name from CompanyName instead of DisplayName: a Customer without a company
     # name then reaches Salesforce without the required Name.
     (name_mapping,) = sf.query(
@@ -187,7 +187,7 @@ def test_missing_required_field_is_a_failed_sync_log(stack, sf, mappings):
             mappings["Customer"],
         )
     )["records"]
-    sf.QB_Field_Mapping__c.update(name_mapping["Id"], {"QB_Field__c": "CompanyName"})
+    admin_sf.QB_Field_Mapping__c.update(name_mapping["Id"], {"QB_Field__c": "CompanyName"})
     stack.api("POST", "/api/config-changed", json={"realmId": stack.realm_id}).raise_for_status()
     try:
         customer = stack.create_entity("Customer", {"DisplayName": unique("No company name")})
@@ -204,7 +204,7 @@ def test_missing_required_field_is_a_failed_sync_log(stack, sf, mappings):
         assert "Name" in logs[0]["Message__c"]
         assert accounts(sf, stack, "Customer", customer["Id"]) == []
     finally:
-        sf.QB_Field_Mapping__c.update(name_mapping["Id"], {"QB_Field__c": "DisplayName"})
+        admin_sf.QB_Field_Mapping__c.update(name_mapping["Id"], {"QB_Field__c": "DisplayName"})
         stack.api("POST", "/api/config-changed", json={"realmId": stack.realm_id})
 
 

@@ -53,6 +53,8 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _INSUFFICIENT_ACCESS = RecordError(
     "INSUFFICIENT_ACCESS_OR_READONLY", "insufficient access rights on object id"
 )
+# Salesforce's wording for a field the user may not write (field-level security) or nobody may
+# (formula, roll-up, audit fields), e.g. https://salesforcedictionary.com/errors/invalid-field-for-insert-update
 _UNWRITABLE = (
     "Unable to create/update fields: {}. Please check the security settings of this field and "
     "verify that it is read/write for your profile or permission set."
