@@ -4,7 +4,11 @@ Each function mirrors the Apex method of the same name (force-app/main/default/c
 QBSetupController → QBMappingService / QBMappingSelector): same parameters, same result shape, same
 messages. They stay thin: the Salesforce emulator behind the REST API enforces the metadata itself
 (required fields, restricted picklists, the unique Company_Object_Key__c, the validation rule
-Realtime_Requires_Field_Mappings), so the preview refuses what an org would. The QuickBooks side is
+Realtime_Requires_Field_Mappings), so the preview refuses what an org would. The preview logs in as
+the admin, so every query, describe and save runs with the admin's object permissions and
+field-level security, as the Apex's `WITH USER_MODE` queries, `AccessLevel.USER_MODE` DML and
+user-mode describes do: an object or field the admin cannot read is absent, one the admin cannot
+write is neither createable nor updateable. The QuickBooks side is
 checked against the object catalog with qbsync.catalog, whose rules and messages are QBCatalog's
 (tests/fixtures/catalog/path_cases.json).
 """

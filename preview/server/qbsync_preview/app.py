@@ -121,7 +121,9 @@ def create_preview_app(
     """The preview server for the Salesforce emulator at `salesforce_base_url` (https).
 
     Log-in as the middleware does: JWT bearer with `private_key_file` (and `username`), else client
-    credentials with `client_secret`. `bundle_dir` holds index.html and app.js (default
+    credentials with `client_secret`. The user should be the admin who would open the QB Setup
+    tab (permission set QuickBooks_Sync_Admin): the Apex runs in user mode, and the emulator
+    enforces that user's permissions on every call. `bundle_dir` holds index.html and app.js (default
     preview/dist), `assets_dir` the SLDS assets (default: the preview's design-system package).
     `middleware_url` and `middleware_api_key` stand in for the QBSync_Middleware Named Credential
     (QBConnectionController, configuration-change notifications); without them those calls fail
@@ -266,11 +268,15 @@ def serve_in_thread(app: Flask, port: int = 0) -> tuple[BaseWSGIServer, str]:
     help="the emulator's CA certificate (ca.pem in its --tls-dir)",
 )
 @click.option("--client-id", required=True, help="connected app consumer key")
-@click.option("--username", default="", help="integration user (JWT bearer flow)")
+@click.option(
+    "--username",
+    default="",
+    help="the admin the QB Setup tab runs as, e.g. admin@qbsync.example (JWT bearer flow)",
+)
 @click.option(
     "--private-key",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="integration user's private key (JWT bearer flow)",
+    help="the connected app's private key (JWT bearer flow)",
 )
 @click.option(
     "--client-secret-env",
