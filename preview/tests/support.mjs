@@ -6,6 +6,7 @@
  * Environment (set by tests/preview/test_browser.py):
  *   PREVIEW_URL     the preview server (the QB Setup tab at /)
  *   SALESFORCE_URL  the Salesforce emulator (its CA in NODE_EXTRA_CA_CERTS)
+ *   SALESFORCE_ADMIN_USERNAME  the org's admin (QuickBooks_Sync_Admin), whom the preview runs as
  *   SCREENSHOT_DIR  where screenshots go (docs/screenshots for ./scripts/screenshots)
  *   CHROMIUM        the browser binary (default /usr/bin/chromium)
  */
@@ -30,6 +31,7 @@ function required(name) {
 
 export const PREVIEW_URL = required('PREVIEW_URL');
 export const SALESFORCE_URL = required('SALESFORCE_URL');
+const ADMIN_USERNAME = required('SALESFORCE_ADMIN_USERNAME');
 const SCREENSHOT_DIR = process.env.SCREENSHOT_DIR || path.join(os.tmpdir(), 'qbsync-screens');
 const API = `${SALESFORCE_URL}/services/data/v66.0`;
 
@@ -111,9 +113,10 @@ export async function records(sobject) {
     return (await call('GET', `${SALESFORCE_URL}/_admin/records/${sobject}`)).records;
 }
 
-/** Deletes records through the REST API, as another user in the org would. */
+/** Deletes records through the REST API as another admin would (with the admin's permissions). */
 export async function deleteRecords(ids) {
-    const { access_token: token } = await call('POST', `${SALESFORCE_URL}/_admin/session`);
+    const session = `${SALESFORCE_URL}/_admin/session?username=${encodeURIComponent(ADMIN_USERNAME)}`;
+    const { access_token: token } = await call('POST', session);
     const response = await fetch(`${API}/composite/sobjects?ids=${ids.join(',')}&allOrNone=true`, {
         method: 'DELETE',
         headers: { Authorization: `Bearer ${token}` }

@@ -24,6 +24,8 @@ CLIENT_SECRET = "preview-client-secret"
 # The preview runs as the org's admin (QuickBooks_Sync_Admin over a minimum-access profile), as the
 # QB Setup tab's Apex runs as the admin who opened it: the client-credentials flow's run-as user.
 ADMIN_USERNAME = "admin@qbsync.example"
+# The org's System Administrator: loads test fixtures through REST without the admin's limits.
+SYSADMIN_USERNAME = "sysadmin@qbsync.example"
 COMPANY = {
     "Name": "Sandbox Company US",
     "Realm_Id__c": "9341455130166501",

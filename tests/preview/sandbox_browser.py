@@ -12,7 +12,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from qbsync_sandbox.stack import Stack
+from qbsync_sandbox.stack import SF_ADMIN_USERNAME, Stack
 
 from .test_browser import CHROMIUM, PREVIEW_DIR, ensure_bundle, node_binary
 
@@ -36,6 +36,7 @@ def run_e2e_spec(stack: Stack, spec: str, screenshots: Path, *, timeout: float =
             **os.environ,
             "PREVIEW_URL": preview_url,
             "SALESFORCE_URL": stack.sf_url,
+            "SALESFORCE_ADMIN_USERNAME": SF_ADMIN_USERNAME,
             # Node reads extra CAs only at start: the emulator's CA for the specs' own API calls.
             "NODE_EXTRA_CA_CERTS": str(stack.ca_path),
             "QBO_URL": stack.qbo_url,

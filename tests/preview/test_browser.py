@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import REPO_ROOT, PreviewStack
+from .conftest import ADMIN_USERNAME, REPO_ROOT, PreviewStack
 
 PREVIEW_DIR = REPO_ROOT / "preview"
 BUNDLE = PREVIEW_DIR / "dist" / "app.js"
@@ -73,6 +73,7 @@ def test_admin_steps_in_chromium(preview_stack: PreviewStack, tmp_path: Path) ->
         **os.environ,
         "PREVIEW_URL": preview_stack.preview_url,
         "SALESFORCE_URL": preview_stack.salesforce_url,
+        "SALESFORCE_ADMIN_USERNAME": ADMIN_USERNAME,
         # Node reads extra CAs only at start: the emulator's CA for the tests' own API calls.
         "NODE_EXTRA_CA_CERTS": str(preview_stack.ca_path),
         "SCREENSHOT_DIR": screenshots,

@@ -25,7 +25,7 @@ from qbsync_preview.app import create_preview_app, serve_in_thread
 from tests.package.test_contract import aura_methods
 from tests.support.paths import FORCE_APP
 
-from .conftest import CLIENT_ID, CLIENT_SECRET, PreviewStack
+from .conftest import CLIENT_ID, CLIENT_SECRET, SYSADMIN_USERNAME, PreviewStack
 
 API_KEY = "rule-cases-api-key"
 TABLE = json.loads(
@@ -106,7 +106,8 @@ class Org:
 
     def __init__(self, stack: PreviewStack) -> None:
         self.stack = stack
-        session = stack.admin("POST", "/session").json()
+        # Fixture steps are test data, loaded as the System Administrator, not as the admin.
+        session = stack.admin("POST", "/session", params={"username": SYSADMIN_USERNAME}).json()
         self.rest = f"{stack.salesforce_url}/services/data/v66.0"
         self.headers = {"Authorization": f"Bearer {session['access_token']}"}
         self.refs: dict[str, tuple[str, str]] = {}  # ref → (sobject, 18-character id)

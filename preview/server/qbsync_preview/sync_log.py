@@ -23,17 +23,20 @@ MESSAGE_LENGTH = 32768
 
 
 class SyncLogController:
-    """QBSyncLogController's contract; `user_id` says who the Apex runs as (UserInfo)."""
+    """QBSyncLogController's contract; `user_id` says who the Apex runs as (UserInfo);
+    `system_update(sobject, id, values)` writes in system mode, as the Apex's one write does."""
 
     def __init__(
         self,
         sf: Callable[[], Salesforce],
         middleware: MiddlewareApi,
         user_id: Callable[[], str | None],
+        system_update: Callable[[str, str, dict], None],
     ) -> None:
         self._sf = sf
         self._middleware = middleware
         self._user_id = user_id
+        self._system_update = system_update
 
     def _visible_log(self, log_id: str | None) -> dict:
         soql = format_soql(
@@ -70,9 +73,10 @@ class SyncLogController:
             stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
             note = f"Retry requested by {self._user_name()} at {stamp} UTC: "
             message: Any = note + (current.get("Message__c") or "")
-            self._sf().restful(
-                f"sobjects/QB_Sync_Log__c/{log['Id']}",
-                method="PATCH",
-                json={"Status__c": RETRYING, "Message__c": message[:MESSAGE_LENGTH]},
+            # System mode, as recordRetryRequest: sync logs are read-only for the admin.
+            self._system_update(
+                "QB_Sync_Log__c",
+                log["Id"],
+                {"Status__c": RETRYING, "Message__c": message[:MESSAGE_LENGTH]},
             )
         return self._visible_log(log["Id"])

@@ -123,6 +123,21 @@ def seed_records(sobject: str):
     return jsonify({"ids": created}), 201
 
 
+@admin.patch("/_admin/records/<sobject>/<record_id>")
+def update_record(sobject: str, record_id: str):
+    """Update one record in system mode (no user's permissions apply), validated like the API: what
+    Apex running `AccessLevel.SYSTEM_MODE` writes, for the preview's twin of the Apex."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return _bad_request("send a JSON object of field values")
+    org = _state().org
+    try:
+        org.update(sobject, record_id, body)
+    except DmlFailure as failure:
+        return jsonify({"errors": [e.as_rest_item() for e in failure.errors]}), 400
+    return "", 204
+
+
 @admin.delete("/_admin/records")
 def reset_records():
     _state().org.reset()
