@@ -18,6 +18,9 @@ from tests.support.paths import FORCE_APP
 
 CLIENT_ID = "3MVG9-conformance-consumer-key"
 USERNAME = "integration@qbsync.example"
+# The org's System Administrator: a client's protocol checks on objects the package's users have
+# no access to (Contact) run as it; the integration user's own commands run as USERNAME.
+SYSADMIN = "sysadmin@qbsync.example"
 
 
 @dataclass
@@ -28,6 +31,7 @@ class RunningEmulator:
     key_file: Path
     client_id: str = CLIENT_ID
     username: str = USERNAME
+    sysadmin: str = SYSADMIN
 
 
 @pytest.fixture

@@ -21,7 +21,9 @@ def test_jsforce_against_the_salesforce_emulator(salesforce_emulator, capsys):
     env = node_env(salesforce_emulator.ca_path) | {
         "SF_BASE_URL": salesforce_emulator.base_url,
         "SF_CLIENT_ID": salesforce_emulator.client_id,
-        "SF_USERNAME": salesforce_emulator.username,
+        # The suite checks the client's protocol on Account, Product2 and Contact, not the
+        # package's permissions (tests/sandbox/test_salesforce_permissions.py): full access.
+        "SF_USERNAME": salesforce_emulator.sysadmin,
         "SF_KEY_FILE": str(salesforce_emulator.key_file),
     }
     completed = subprocess.run(  # noqa: S603 - our own suite, argv without a shell

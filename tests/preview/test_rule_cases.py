@@ -22,10 +22,16 @@ import requests
 from flask import Flask, Response, jsonify, request
 
 from qbsync_preview.app import create_preview_app, serve_in_thread
+from qbsync_sandbox.emulators.salesforce import Org as EmulatedOrg
+from qbsync_sandbox.emulators.salesforce import (
+    create_salesforce_app,
+    load_schema,
+    run_in_thread,
+)
 from tests.package.test_contract import aura_methods
 from tests.support.paths import FORCE_APP
 
-from .conftest import CLIENT_ID, CLIENT_SECRET, SYSADMIN_USERNAME, PreviewStack
+from .conftest import ADMIN_USERNAME, CLIENT_ID, CLIENT_SECRET, SYSADMIN_USERNAME, PreviewStack
 
 API_KEY = "rule-cases-api-key"
 TABLE = json.loads(
@@ -87,10 +93,25 @@ def middleware() -> Iterator[StandInMiddleware]:
 
 
 @pytest.fixture(scope="module")
-def preview_url(preview_stack: PreviewStack, middleware: StandInMiddleware) -> Iterator[str]:
+def rules_org(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PreviewStack]:
+    """An emulator org whose admin is the one QBRuleCases_Tests runs as: a Standard User with
+    QuickBooks_Sync_Admin (QBTestFactory.createAdminUser), so both runners see the same fields."""
+    org = EmulatedOrg(
+        load_schema(FORCE_APP), admin_username=ADMIN_USERNAME, admin_profile="standard"
+    )
+    emulator = create_salesforce_app(
+        org, client_id=CLIENT_ID, client_secret=CLIENT_SECRET, username=ADMIN_USERNAME
+    )
+    server, salesforce_url, ca_path = run_in_thread(emulator, tmp_path_factory.mktemp("tls"))
+    yield PreviewStack(salesforce_url, ca_path, preview_url="")
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def preview_url(rules_org: PreviewStack, middleware: StandInMiddleware) -> Iterator[str]:
     app = create_preview_app(
-        preview_stack.salesforce_url,
-        preview_stack.ca_path,
+        rules_org.salesforce_url,
+        rules_org.ca_path,
         client_id=CLIENT_ID,
         client_secret=CLIENT_SECRET,
         middleware_url=middleware.url,
@@ -231,8 +252,8 @@ def test_the_twin_answers_every_aura_enabled_method(preview_url: str, middleware
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case["name"] for case in CASES])
-def test_rule_case(case: dict, preview_stack: PreviewStack, preview_url: str, middleware):
-    org = Org(preview_stack)
+def test_rule_case(case: dict, rules_org: PreviewStack, preview_url: str, middleware):
+    org = Org(rules_org)
     org.load(TABLE["fixture"])
     middleware.reset(
         org.substitute(case.get("middleware", [])),

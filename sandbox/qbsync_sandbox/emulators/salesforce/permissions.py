@@ -44,6 +44,21 @@ MINIMUM_ACCESS = PermissionSetGrants(
     objects={name: ObjectGrant(read=True) for name in _EVERYONE_READS},
 )
 _USER_FIELDS_READABLE = FieldGrant(readable=True)
+# Salesforce's "Standard User" profile, which the Apex tests' admin has under QuickBooks_Sync_Admin
+# (QBTestFactory.createAdminUser), for the twin's runs of the shared rule cases. Assumed: Read,
+# Create, Edit, Delete on Account and Contact, Read on Product2, and every standard field of those
+# readable and editable (standard profiles show standard fields).
+_CRED = ObjectGrant(read=True, create=True, edit=True, delete=True)
+STANDARD_USER = PermissionSetGrants(
+    "Standard User",
+    objects={
+        "Account": _CRED,
+        "Contact": _CRED,
+        "Product2": ObjectGrant(read=True),
+        **{name: ObjectGrant(read=True) for name in _EVERYONE_READS},
+    },
+)
+PROFILES = {"minimum": MINIMUM_ACCESS, "standard": STANDARD_USER}
 
 
 @dataclass(frozen=True)
@@ -57,8 +72,16 @@ class ObjectAccess:
 class Access:
     """A user's effective object permissions and field-level security."""
 
-    def __init__(self, grants: Iterable[PermissionSetGrants], *, all_data: bool = False) -> None:
+    def __init__(
+        self,
+        grants: Iterable[PermissionSetGrants],
+        *,
+        all_data: bool = False,
+        standard_fields: bool = False,
+    ) -> None:
         self.all_data = all_data
+        # A standard profile's users see and edit the standard fields of the objects they access.
+        self.standard_fields = standard_fields
         self.names = [g.name for g in grants]
         self._objects: dict[str, ObjectGrant] = {}
         self._fields: dict[str, FieldGrant] = {}
@@ -97,6 +120,8 @@ class Access:
             return FieldGrant(readable=True, editable=objects.create or objects.edit)
         if obj.name in _EVERYONE_READS:
             return _USER_FIELDS_READABLE
+        if self.standard_fields and not definition.custom:
+            return FieldGrant(readable=True, editable=objects.create or objects.edit)
         grant = self._fields.get(_fls_key(obj, definition), FieldGrant())
         return FieldGrant(readable=grant.readable, editable=grant.readable and grant.editable)
 

@@ -25,7 +25,7 @@ from qbsync_sandbox.emulators.salesforce.errors import (
 from qbsync_sandbox.emulators.salesforce.permissions import (
     ADMIN_PERMISSION_SET,
     INTEGRATION_PERMISSION_SET,
-    MINIMUM_ACCESS,
+    PROFILES,
     SYSTEM,
     Access,
     User,
@@ -75,12 +75,15 @@ class Org:
         username: str = "integration@qbsync.example",
         admin_username: str | None = None,
         sysadmin_username: str | None = None,
+        admin_profile: str = "minimum",
         api_limit: int = 15000,
         clock: Callable[[], datetime] = _now,
     ) -> None:
         """An org with three users (see `User`): the integration user `username`, the admin
         `admin_username` and a System Administrator `sysadmin_username` (defaults: admin@ and
-        sysadmin@ on the integration user's domain)."""
+        sysadmin@ on the integration user's domain). The integration user's profile is minimum
+        access; the admin's is `admin_profile`: "minimum", or "standard" (Standard User, as the
+        Apex tests' admin has)."""
         self.schema = schema
         self.lock = threading.RLock()
         self.clock = clock
@@ -93,12 +96,24 @@ class Org:
         self._autonumbers: dict[str, int] = {}
         domain = username.partition("@")[2] or "qbsync.example"
         self.users: dict[str, User] = {}
-        for login, last_name, permission_sets, all_data in (
-            (username, "Integration", (INTEGRATION_PERMISSION_SET,), False),
-            (admin_username or f"admin@{domain}", "Admin", (ADMIN_PERMISSION_SET,), False),
-            (sysadmin_username or f"sysadmin@{domain}", "System Administrator", (), True),
+        for login, last_name, profile, permission_sets, all_data in (
+            (username, "Integration", "minimum", (INTEGRATION_PERMISSION_SET,), False),
+            (
+                admin_username or f"admin@{domain}",
+                "Admin",
+                admin_profile,
+                (ADMIN_PERMISSION_SET,),
+                False,
+            ),
+            (
+                sysadmin_username or f"sysadmin@{domain}",
+                "System Administrator",
+                "minimum",
+                (),
+                True,
+            ),
         ):
-            self._add_user(login, last_name, permission_sets, all_data=all_data)
+            self._add_user(login, last_name, profile, permission_sets, all_data=all_data)
         self.integration_user = self.users[username.lower()]
         self.user_id = self.integration_user.id
         self.username = username
@@ -117,14 +132,21 @@ class Org:
         }
 
     def _add_user(
-        self, username: str, last_name: str, permission_sets: tuple[str, ...], *, all_data: bool
+        self,
+        username: str,
+        last_name: str,
+        profile: str,
+        permission_sets: tuple[str, ...],
+        *,
+        all_data: bool,
     ) -> None:
-        grants = [MINIMUM_ACCESS] + [
+        grants = [PROFILES[profile]] + [
             self.schema.permission_sets[name]
             for name in permission_sets
             if name in self.schema.permission_sets
         ]
-        user = User(self._ids.new(USER_PREFIX), username, Access(grants, all_data=all_data))
+        access = Access(grants, all_data=all_data, standard_fields=profile == "standard")
+        user = User(self._ids.new(USER_PREFIX), username, access)
         self.users[username.lower()] = user
         self._records["User"][user.id] = self._system_values(user.id, self.clock(), user.id) | {
             "Username": username,
