@@ -320,9 +320,11 @@ def test_describe_says_what_this_user_may_write(sf):
     admin = {
         f["name"]: f for f in sf.call(ADMIN, "GET", "sobjects/Account/describe").json()["fields"]
     }
-    # Read and Create on Account: fields it may edit are createable, none updateable.
-    assert (admin["Phone"]["createable"], admin["Phone"]["updateable"]) == (True, False)
-    assert admin["QB_External_Id__c"]["createable"] is False  # read-only for the admin
+    assert (admin["Phone"]["createable"], admin["Phone"]["updateable"]) == (True, True)
+    assert "AccountNumber" not in admin
+    # Read-only for the admin: the worker sets the external id.
+    ext = admin["QB_External_Id__c"]
+    assert (ext["createable"], ext["updateable"]) == (False, False)
     info = sf.call(ADMIN, "GET", "ui-api/object-info/QB_Sync_Log__c").json()
     assert info["createable"] is False
     assert info["fields"]["Status__c"]["updateable"] is False
