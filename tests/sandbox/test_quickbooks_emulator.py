@@ -40,6 +40,8 @@ REDIRECT = "https://middleware.example/oauth/quickbooks/callback"
 SCOPE = "com.intuit.quickbooks.accounting"
 TOKEN_PATH = "/oauth2/v1/tokens/bearer"
 # MetaData times: whole seconds with a UTC offset, e.g. "2024-03-04T14:28:52-08:00" (research §6).
+# QuickBooks refuses a sales form without a Line (Fault 2020); one line is enough here.
+LINE = [{"Amount": 5.0, "DetailType": "SalesItemLineDetail"}]
 METADATA_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d$")
 
 
@@ -567,7 +569,7 @@ def test_cdc_shape_with_deleted_and_deactivated_records(emu: Emulator, access_to
     kept = emu.create("Customer", {"DisplayName": "Kept"})
     gone = emu.create("Customer", {"DisplayName": "Gone"})
     emu.admin("DELETE", f"/companies/{emu.realm}/Customer/{gone['Id']}")
-    invoice = emu.create("Invoice", {"CustomerRef": {"value": kept["Id"]}, "Line": []})
+    invoice = emu.create("Invoice", {"CustomerRef": {"value": kept["Id"]}, "Line": LINE})
     emu.admin("DELETE", f"/companies/{emu.realm}/Invoice/{invoice['Id']}")
     body = _cdc(emu, access_token, "Customer,Vendor,Invoice", since).json()
     assert set(body) == {"CDCResponse", "time"}
@@ -710,7 +712,7 @@ def test_merge_deactivates_the_source_and_keeps_the_target(emu: Emulator) -> Non
     )
     gone = emu.admin("GET", f"/companies/{emu.realm}/Customer/{source['Id']}").json()
     assert gone["Active"] is False
-    invoice = emu.create("Invoice", {"Line": []})
+    invoice = emu.create("Invoice", {"Line": LINE})
     refused = emu.admin(
         "POST",
         f"/companies/{emu.realm}/Invoice/merge",
@@ -1183,7 +1185,7 @@ def test_void_and_send_are_announced_and_parse_in_the_middleware(
 
 def test_void_and_send_refuse_what_quickbooks_refuses(emu: Emulator, access_token: str) -> None:
     customer = emu.create("Customer", {"DisplayName": "Amy"})
-    invoice = emu.create("Invoice", {"TotalAmt": 5.0})
+    invoice = emu.create("Invoice", {"TotalAmt": 5.0, "Line": LINE})
     refused = emu.api(
         "POST",
         "/customer?operation=void",

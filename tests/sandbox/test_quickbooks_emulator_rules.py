@@ -134,3 +134,30 @@ def test_a_batch_query_item(api: Api) -> None:
 def test_the_production_discovery_path_is_served_too(api: Api) -> None:
     document = requests.get(f"{api.base}/.well-known/openid_configuration", timeout=10).json()
     assert document["token_endpoint"] == f"{api.base}/oauth2/v1/tokens/bearer"
+
+
+@pytest.mark.parametrize("name", ["Invoice", "SalesReceipt", "CreditMemo", "Estimate"])
+def test_a_sales_form_without_a_line_is_a_2020(api: Api, name: str) -> None:
+    entity = name.lower()
+    customer = api.post("customer", {"DisplayName": f"Buyer of {entity}"}).json()["Customer"]
+    form = {"CustomerRef": {"value": customer["Id"]}}
+    for body in (form, {**form, "Line": []}):
+        error = error_of(api.post(entity, body))
+        # The Fault third parties quote from production for an invoice without Line.
+        assert error == {
+            "Message": "Required param missing, need to supply the required value for the API",
+            "Detail": "Required parameter Line is missing in the request",
+            "code": "2020",
+            "element": "Line",
+        }
+    line = {"Amount": 10.0, "DetailType": "SalesItemLineDetail"}
+    created = api.post(entity, {**form, "Line": [line]})
+    assert created.status_code == 200, created.text
+    saved = created.json()[name]
+    # A full update that leaves Line out clears it, and is refused the same way.
+    update = {**form, "Id": saved["Id"], "SyncToken": saved["SyncToken"]}
+    assert error_of(api.post(entity, update))["element"] == "Line"
+    sparse = api.post(entity, {**update, "sparse": True, "PrivateNote": "kept lines"})
+    assert sparse.status_code == 200, sparse.text
+    kept = sparse.json()[name]
+    assert (kept["PrivateNote"], kept["Line"][0]["Amount"]) == ("kept lines", 10.0)

@@ -347,6 +347,16 @@ def test_a_reference_to_a_missing_record_is_a_2500(qb):
     assert "CustomerRef" in refused.value.detail
 
 
+def test_an_invoice_without_a_line_is_a_2020(qb):
+    invoice = Invoice()
+    invoice.CustomerRef = customer(qb, "Lineless").to_ref()
+    with pytest.raises(ValidationException) as refused:
+        invoice.save(qb=qb)
+    assert refused.value.error_code == 2020
+    assert refused.value.detail == "Required parameter Line is missing in the request"
+    assert Invoice.count(qb=qb) == 0
+
+
 def test_a_repeated_request_id_replays_the_first_response(qb):
     first = Customer()
     first.DisplayName = "Once Only"

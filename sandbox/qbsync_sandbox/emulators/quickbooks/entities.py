@@ -51,6 +51,14 @@ EMAILABLE: frozenset[str] = frozenset(
      "SalesReceipt"}
 )  # fmt: skip
 
+# Forms QuickBooks refuses without a Line: Intuit's entity references mark Line required on each.
+# The Fault (2020, "Required parameter Line is missing in the request", also for `Line: []`) is
+# the one third-party integrations quote from production for an Invoice and a PurchaseOrder (no
+# Intuit page gives it); for the other forms it is UNCONFIRMED and assumed to be the same.
+LINES_REQUIRED: frozenset[str] = frozenset(
+    {"CreditMemo", "Estimate", "Invoice", "PurchaseOrder", "RefundReceipt", "SalesReceipt"}
+)
+
 # CDC does not serve these (change-data-capture page, research §3).
 NOT_IN_CDC: frozenset[str] = frozenset({"JournalCode", "TaxAgency", "TimeActivity", "CompanyInfo"})
 
@@ -208,6 +216,8 @@ def _complete(entity: str, record: dict[str, Any]) -> dict[str, Any]:
             raise errors.required_param_missing("Name")
         record.setdefault("AccountType", "Income")
         record["FullyQualifiedName"] = record["Name"]
+    elif entity in LINES_REQUIRED and not record.get("Line"):
+        raise errors.required_param_missing("Line")
     if entity in NAME_LIST:
         record.setdefault("Active", True)
     return record
