@@ -101,6 +101,7 @@ class Settings:
     purge_events_days: int = 30
     purge_quarantine_days: int = 90
     purge_versions_days: int = 90
+    purge_oauth_states_days: int = 1
     purge_interval_seconds: int = 3600
 
     def __post_init__(self) -> None:
@@ -371,6 +372,7 @@ ENVIRONMENT = {
     "QBSYNC_PURGE_EVENTS_DAYS": ("purge_events_days", _positive_int),
     "QBSYNC_PURGE_QUARANTINE_DAYS": ("purge_quarantine_days", _positive_int),
     "QBSYNC_PURGE_VERSIONS_DAYS": ("purge_versions_days", _version_days),
+    "QBSYNC_PURGE_OAUTH_STATES_DAYS": ("purge_oauth_states_days", _positive_int),
     "QBSYNC_PURGE_INTERVAL_SECONDS": ("purge_interval_seconds", _positive_int),
 }
 

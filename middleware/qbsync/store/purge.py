@@ -9,8 +9,8 @@ What goes, once older than its `Retention` age:
   record is still pending, claimed or failed (the worker compares against that version). The
   age is never under CDC's reach (`MIN_VERSION_DAYS`): CDC may return a change up to 30 days
   old, and its applied version tells reconciliation not to enqueue it again;
-- OAuth states past their lifetime (`qbsync.oauth_state.STATE_TTL`), used or not: the callback
-  refuses them anyway. A day's margin keeps recent ones for an operator's look.
+- OAuth states (by creation), used or not, once older than their own age: past their 10-minute
+  lifetime the callback refuses them anyway; the margin keeps recent ones for an operator's look.
 
 Each kind is deleted in batches of `BATCH_SIZE` rows, one short transaction each, so the web
 process and the worker are never locked out for long, whatever the backlog.
@@ -35,8 +35,6 @@ log = logging.getLogger(__name__)
 BATCH_SIZE = 500
 SETTLED_STATES = ("done", "skipped")
 UNSETTLED_STATES = ("pending", "claimed", "failed")
-# An OAuth state lives 10 minutes (qbsync.oauth_state); kept a day for an operator's look.
-STATE_KEEP = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -46,6 +44,7 @@ class Retention:
     events_days: int = 30
     quarantine_days: int = 90
     versions_days: int = 90
+    oauth_states_days: int = 1
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Retention:
@@ -53,6 +52,7 @@ class Retention:
             events_days=settings.purge_events_days,
             quarantine_days=settings.purge_quarantine_days,
             versions_days=settings.purge_versions_days,
+            oauth_states_days=settings.purge_oauth_states_days,
         )
 
     def __post_init__(self) -> None:
@@ -96,7 +96,11 @@ def purge(
                 ~unsettled_event,
             ),
         ),
-        "oauth_states": (qb_oauth_states, (s.nonce,), s.created_at < now - STATE_KEEP),
+        "oauth_states": (
+            qb_oauth_states,
+            (s.nonce,),
+            s.created_at < now - timedelta(days=retention.oauth_states_days),
+        ),
     }
     return {
         name: _delete_in_batches(engine, table, key, condition, batch_size)

@@ -116,6 +116,18 @@ def test_oauth_states_go_a_day_after_they_were_issued(database):
     assert states.use("old", NOW - timedelta(days=1), timedelta(minutes=10)) is None
 
 
+def test_the_age_of_oauth_states_is_a_setting(database):
+    states = OAuthStates(database)
+    states.add("three-days", NOW - timedelta(days=3, minutes=1))
+    states.add("two-days", NOW - timedelta(days=2, hours=23))
+    retention = Retention.from_settings(load_settings({"QBSYNC_PURGE_OAUTH_STATES_DAYS": "3"}))
+
+    assert purge(database, retention, NOW)["oauth_states"] == 1
+    assert states.use("two-days", NOW - timedelta(days=2, hours=23), timedelta(minutes=10))
+    with pytest.raises(ConfigError, match="QBSYNC_PURGE_OAUTH_STATES_DAYS must be greater than 0"):
+        load_settings({"QBSYNC_PURGE_OAUTH_STATES_DAYS": "0"})
+
+
 def test_rows_are_deleted_in_bounded_batches(database):
     ledger = EventLedger(database)
     for index in range(7):
