@@ -214,11 +214,12 @@ class PermissionSetGrants:
     name: str
     objects: dict[str, ObjectGrant] = field(default_factory=dict)
     fields: dict[str, FieldGrant] = field(default_factory=dict)
+    label: str = ""
 
 
 def permission_set_grants(name: str, root: ET.Element) -> PermissionSetGrants:
     """The object and field permissions of a parsed `*.permissionset-meta.xml`."""
-    grants = PermissionSetGrants(name)
+    grants = PermissionSetGrants(name, label=text(root, "label") or name)
     for entry in root.iterfind(MD + "objectPermissions"):
         sobject = text(entry, "object")
         if sobject:

@@ -3,9 +3,11 @@
 Runs the commands docs/operating.md tells operators to run before starting the middleware:
 `sf org login jwt` and `sf data query` (table and JSON output: the table asks
 `query?columns=true`), plus what an operator uses to see the org is reachable and writable:
-`sf data create|update|get|delete record`, `sf org display` and `sf limits api display`. The docs' other commands cannot run against the emulator: `sf org login
-web` opens a browser, `sf project deploy start` needs the Metadata API and `sf org assign permset`
-needs PermissionSetAssignment, none of which the emulator offers.
+`sf data create|update|get|delete record`, `sf org display` and `sf limits api display`, and
+`sf org assign permset`, run by the System Administrator for the integration user, whose grant then
+really applies. The docs' other commands cannot run against the emulator: `sf org login web` opens
+a browser and `sf project deploy start` needs the Metadata API, which the emulator does not offer
+(docs/development.md).
 """
 
 from __future__ import annotations
@@ -30,6 +32,29 @@ class SfCli:
         self.results: list[tuple[str, bool]] = []
 
     def run(self, *args: str, json_output: bool = True):
+        completed = self.call(*args, json_output=json_output)
+        assert completed.returncode == 0, (
+            f"sf {' '.join(args)}:\n{completed.stdout}\n{completed.stderr}"
+        )
+        return json.loads(completed.stdout)["result"] if json_output else completed.stdout
+
+    def refused(self, *args: str) -> dict:
+        """The JSON body of a command expected to fail (exit status 1)."""
+        completed = self.call(*args, json_output=True)
+        self.results[-1] = (self.results[-1][0], completed.returncode == 1)
+        assert completed.returncode == 1, (
+            f"sf {' '.join(args)} should fail:\n{completed.stdout}\n{completed.stderr}"
+        )
+        return json.loads(completed.stdout)
+
+    def login(self, emulator, username: str, alias: str) -> dict:
+        return self.run(
+            "org", "login", "jwt", "--client-id", emulator.client_id,
+            "--jwt-key-file", str(emulator.key_file), "--username", username,
+            "--instance-url", emulator.base_url, "--alias", alias,
+        )  # fmt: skip
+
+    def call(self, *args: str, json_output: bool) -> subprocess.CompletedProcess:
         argv = [str(SF_CLI_BIN / "sf"), *args] + (["--json"] if json_output else [])
         completed = subprocess.run(  # noqa: S603 - the CLI we installed, argv without a shell
             argv,
@@ -40,11 +65,8 @@ class SfCli:
             timeout=300,
             check=False,
         )
-        self.results.append((" ".join(args[:2]), completed.returncode == 0))
-        assert completed.returncode == 0, (
-            f"sf {' '.join(args)}:\n{completed.stdout}\n{completed.stderr}"
-        )
-        return json.loads(completed.stdout)["result"] if json_output else completed.stdout
+        self.results.append((" ".join(args[:3]), completed.returncode == 0))
+        return completed
 
 
 @pytest.fixture
@@ -150,3 +172,69 @@ def test_the_commands_operating_md_names(salesforce_emulator, sf_cli, capsys):
     with capsys.disabled():
         passed = sum(ok for _, ok in sf_cli.results)
         print(f"\nsf CLI conformance: {passed} passed, {len(sf_cli.results) - passed} failed")
+
+
+def test_org_assign_permset_grants_the_permission_set(salesforce_emulator, sf_cli, capsys):
+    """docs/operating.md's `sf org assign permset --name QuickBooks_Sync_Integration
+    --on-behalf-of <user>`, run by the System Administrator: the CLI reads the user's Id and the
+    permission set's, inserts a PermissionSetAssignment, and the user's access follows it."""
+    emulator = salesforce_emulator
+    sf_cli.login(emulator, emulator.sysadmin, "qbsync-admin")
+    sf_cli.login(emulator, emulator.username, ALIAS)
+    _seed_mappings(emulator.org)
+    integration_id = emulator.org.user(emulator.username).id
+
+    # The administrator takes the set away (a PermissionSetAssignment can be deleted)...
+    assignments = sf_cli.run(
+        "data", "query", "--target-org", "qbsync-admin", "--query",
+        "SELECT Id, PermissionSet.Name FROM PermissionSetAssignment "  # noqa: S608 - an Id
+        f"WHERE AssigneeId = '{integration_id}'",
+    )["records"]  # fmt: skip
+    (assignment,) = assignments
+    assert assignment["PermissionSet"]["Name"] == "QuickBooks_Sync_Integration"
+    sf_cli.run(
+        "data", "delete", "record", "--target-org", "qbsync-admin",
+        "--sobject", "PermissionSetAssignment", "--record-id", assignment["Id"],
+    )  # fmt: skip
+    # ...and the integration user can no longer see the mappings it syncs by.
+    refused = sf_cli.refused("data", "query", "--target-org", ALIAS, "--query", MAPPINGS)
+    assert "sObject type 'QB_Object_Mapping__c' is not supported" in refused["message"]
+
+    assigned = sf_cli.run(
+        "org", "assign", "permset", "--name", "QuickBooks_Sync_Integration",
+        "--on-behalf-of", emulator.username, "--target-org", "qbsync-admin",
+    )  # fmt: skip
+    assert assigned == {
+        "successes": [{"name": emulator.username, "value": "QuickBooks_Sync_Integration"}],
+        "failures": [],
+    }
+    queried = sf_cli.run("data", "query", "--target-org", ALIAS, "--query", MAPPINGS)
+    assert queried["totalSize"] == 2
+    assert emulator.org.user(emulator.username).access.names == [
+        "Minimum Access - API Only Integrations",
+        "QuickBooks_Sync_Integration",
+    ]
+
+    # A second assignment of the same set is refused; a set the org lacks is named.
+    again = sf_cli.refused(
+        "org", "assign", "permset", "--name", "QuickBooks_Sync_Integration",
+        "--name", "No_Such_Set", "--on-behalf-of", emulator.username,
+        "--target-org", "qbsync-admin",
+    )["result"]  # fmt: skip
+    assert again["successes"] == []
+    duplicate, missing = again["failures"]
+    assert duplicate["message"].startswith("Duplicate PermissionSetAssignment.")
+    assert missing["message"] == (
+        'Permission set "No_Such_Set" not found in target org. Do you need to push source?'
+    )
+    # The integration user itself may not assign permission sets.
+    own = sf_cli.refused(
+        "org", "assign", "permset", "--name", "QuickBooks_Sync_Admin",
+        "--on-behalf-of", emulator.username, "--target-org", ALIAS,
+    )["result"]  # fmt: skip
+    assert own["successes"] == [] and "PermissionSet" in own["failures"][0]["message"]
+
+    with capsys.disabled():
+        passed = sum(ok for _, ok in sf_cli.results)
+        print(f"\nsf CLI conformance (assign permset): {passed} passed, "
+              f"{len(sf_cli.results) - passed} failed")  # fmt: skip

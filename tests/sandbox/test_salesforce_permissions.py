@@ -385,3 +385,43 @@ def test_without_read_on_the_mappings_the_middleware_cannot_load_its_configurati
         client.query_all("SELECT Id, QB_Object__c FROM QB_Object_Mapping__c")
     assert refused.value.error_code == "INVALID_TYPE"
     assert "sObject type 'QB_Object_Mapping__c' is not supported" in refused.value.message
+
+
+# ---------------------------------------------------------------- permission set assignments
+
+
+def test_a_permission_set_assignment_grants_and_its_deletion_takes_away(sf):
+    """Access follows the PermissionSetAssignment rows, as `sf org assign permset` writes them."""
+    sysadmin = "sysadmin@qbsync.example"
+    company = _company(sf)
+    admin_id = sf.call(ADMIN, "GET", "query", params={
+        "q": f"SELECT Id FROM User WHERE Username = '{ADMIN}'"  # noqa: S608 - a constant
+    }).json()["records"][0]["Id"]  # fmt: skip
+    (integration_set,) = sf.call(sysadmin, "GET", "query", params={
+        "q": "SELECT Id, Label FROM PermissionSet WHERE Name = 'QuickBooks_Sync_Integration'"
+    }).json()["records"]  # fmt: skip
+    assert integration_set["Label"] == "QuickBooks Sync Integration"
+    log = {"Company__c": company}
+    assert _error(sf.call(ADMIN, "POST", "sobjects/QB_Sync_Log__c", log))["errorCode"] == (
+        "INSUFFICIENT_ACCESS_OR_READONLY"
+    )
+    assignment = {"AssigneeId": admin_id, "PermissionSetId": integration_set["Id"]}
+    # The admin may not assign itself a permission set; the System Administrator may.
+    assert sf.call(ADMIN, "POST", "sobjects/PermissionSetAssignment", assignment).status_code == 404
+    created = sf.call(sysadmin, "POST", "sobjects/PermissionSetAssignment", assignment)
+    assert created.status_code == 201, created.text
+    assert sf.call(ADMIN, "POST", "sobjects/QB_Sync_Log__c", log).status_code == 201
+    again = sf.call(sysadmin, "POST", "sobjects/PermissionSetAssignment", assignment)
+    assert _error(again)["errorCode"] == "DUPLICATE_VALUE"
+
+    deleted = sf.call(
+        sysadmin, "DELETE", f"sobjects/PermissionSetAssignment/{created.json()['id']}"
+    )
+    assert deleted.status_code == 204
+    assert _error(sf.call(ADMIN, "POST", "sobjects/QB_Sync_Log__c", log))["errorCode"] == (
+        "INSUFFICIENT_ACCESS_OR_READONLY"
+    )
+    # The emulator's permission sets come from force-app only (Salesforce lets an administrator
+    # insert one; the emulator does not model that and says so in its describe).
+    refused = sf.call(sysadmin, "POST", "sobjects/PermissionSet", {"Name": "Mine", "Label": "M"})
+    assert refused.status_code == 400

@@ -11,6 +11,8 @@ from qbsync_sandbox.emulators.salesforce.schema import FieldDef, ObjectDef
 
 ORG_ID_PREFIX = "00D"
 USER_PREFIX = "005"
+PERMISSION_SET_PREFIX = "0PS"
+ASSIGNMENT_PREFIX = "0Pa"
 
 
 def _system_fields(obj: ObjectDef, *, owner: bool = True) -> None:
@@ -266,13 +268,52 @@ def _organization() -> ObjectDef:
     return obj
 
 
+def _permission_set() -> ObjectDef:
+    """The org's permission sets: the emulator's come from force-app (Object Reference,
+    "PermissionSet": Name is the API name, NamespacePrefix empty outside a managed package).
+    Read-only here: permission sets change only with the package."""
+    obj = ObjectDef("PermissionSet", "Permission Set", "Permission Sets", PERMISSION_SET_PREFIX,
+                    custom=False)  # fmt: skip
+    _system_fields(obj, owner=False)
+    for definition in (
+        FieldDef("Name", "Name", "Text", length=80),
+        FieldDef("Label", "Label", "Text", length=80),
+        FieldDef("NamespacePrefix", "Namespace Prefix", "Text", length=15),
+        FieldDef("IsOwnedByProfile", "Is Owned By Profile", "Checkbox", default=False),
+    ):
+        definition.system = True
+        obj.add(definition)
+    return obj
+
+
+def _permission_set_assignment() -> ObjectDef:
+    """Which user has which permission set (Object Reference, "PermissionSetAssignment"): the
+    `sf org assign permset` command inserts one; deleting it removes the grant."""
+    obj = ObjectDef("PermissionSetAssignment", "Permission Set Assignment",
+                    "Permission Set Assignments", ASSIGNMENT_PREFIX, custom=False)  # fmt: skip
+    _system_fields(obj, owner=False)
+    obj.add(FieldDef("AssigneeId", "Assignee ID", "Lookup", required=True,
+                     reference_to=["User"], relationship_name="Assignee"))  # fmt: skip
+    obj.add(FieldDef("PermissionSetId", "Permission Set ID", "Lookup", required=True,
+                     reference_to=["PermissionSet"], relationship_name="PermissionSet"))  # fmt: skip
+    return obj
+
+
 # Objects whose describe says createable/deletable false: the API cannot insert or delete them.
-NOT_CREATEABLE = frozenset({"User", "Organization"})
+NOT_CREATEABLE = frozenset({"User", "Organization", "PermissionSet"})
 
 
 def standard_objects() -> list[ObjectDef]:
     """Fresh definitions (callers add the package's custom fields to them)."""
-    return [_account(), _contact(), _product(), _user(), _organization()]
+    return [
+        _account(),
+        _contact(),
+        _product(),
+        _user(),
+        _organization(),
+        _permission_set(),
+        _permission_set_assignment(),
+    ]
 
 
 def custom_object(name: str, index: int) -> ObjectDef:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -39,8 +40,10 @@ from qbsync_sandbox.emulators.salesforce.schema import (
 )
 from qbsync_sandbox.emulators.salesforce.standard import (
     ADDRESS_PARTS,
+    ASSIGNMENT_PREFIX,
     NOT_CREATEABLE,
     ORG_ID_PREFIX,
+    PERMISSION_SET_PREFIX,
     USER_PREFIX,
 )
 from qbsync_sandbox.emulators.salesforce.values import from_json, to_json
@@ -63,6 +66,16 @@ _UNWRITABLE = (
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class _Login:
+    """What a user is apart from its permission sets, which PermissionSetAssignment rows hold."""
+
+    id: str
+    username: str
+    profile: str
+    all_data: bool
 
 
 class Org:
@@ -95,7 +108,20 @@ class Org:
         self._deleted: dict[str, dict[str, dict]] = {o.name: {} for o in schema.objects}
         self._autonumbers: dict[str, int] = {}
         domain = username.partition("@")[2] or "qbsync.example"
-        self.users: dict[str, User] = {}
+        self._logins: dict[str, _Login] = {}
+        self._access: dict[tuple, Access] = {}
+        self._permission_set_ids: dict[str, str] = {}
+        for name, grants in schema.permission_sets.items():
+            set_id = self._ids.new(PERMISSION_SET_PREFIX)
+            self._permission_set_ids[name] = set_id
+            self._records["PermissionSet"][set_id] = self._system_values(
+                set_id, self.clock(), set_id
+            ) | {
+                "Name": name,
+                "Label": grants.label,
+                "NamespacePrefix": None,
+                "IsOwnedByProfile": False,
+            }
         for login, last_name, profile, permission_sets, all_data in (
             (username, "Integration", "minimum", (INTEGRATION_PERMISSION_SET,), False),
             (
@@ -114,8 +140,7 @@ class Org:
             ),
         ):
             self._add_user(login, last_name, profile, permission_sets, all_data=all_data)
-        self.integration_user = self.users[username.lower()]
-        self.user_id = self.integration_user.id
+        self.user_id = self._logins[username.lower()].id
         self.username = username
         self._records["Organization"][self.org_id] = self._system_values(
             self.org_id, self.clock(), self.user_id
@@ -140,24 +165,51 @@ class Org:
         *,
         all_data: bool,
     ) -> None:
-        grants = [PROFILES[profile]] + [
-            self.schema.permission_sets[name]
-            for name in permission_sets
-            if name in self.schema.permission_sets
-        ]
-        access = Access(grants, all_data=all_data, standard_fields=profile == "standard")
-        user = User(self._ids.new(USER_PREFIX), username, access)
-        self.users[username.lower()] = user
-        self._records["User"][user.id] = self._system_values(user.id, self.clock(), user.id) | {
+        login = _Login(self._ids.new(USER_PREFIX), username, profile, all_data)
+        self._logins[username.lower()] = login
+        now = self.clock()
+        self._records["User"][login.id] = self._system_values(login.id, now, login.id) | {
             "Username": username,
             "LastName": last_name,
             "FirstName": "QBSync",
             "Email": username,
             "IsActive": True,
         }
+        for name in permission_sets:
+            if name in self._permission_set_ids:
+                assignment_id = self._ids.new(ASSIGNMENT_PREFIX)
+                self._records["PermissionSetAssignment"][assignment_id] = self._system_values(
+                    assignment_id, now, login.id
+                ) | {"AssigneeId": login.id, "PermissionSetId": self._permission_set_ids[name]}
 
     def user(self, username: str) -> User | None:
-        return self.users.get(username.lower())
+        """The user `username` logs in as, with the permission sets assigned to it now."""
+        login = self._logins.get(username.lower())
+        if login is None:
+            return None
+        with self.lock:
+            names = sorted(self._assigned_names(login.id))
+        key = (login.profile, login.all_data, *names)
+        if key not in self._access:
+            grants = [PROFILES[login.profile]] + [self.schema.permission_sets[n] for n in names]
+            self._access[key] = Access(
+                grants, all_data=login.all_data, standard_fields=login.profile == "standard"
+            )
+        return User(login.id, login.username, self._access[key])
+
+    @property
+    def integration_user(self) -> User:
+        user = self.user(self.username)
+        assert user is not None  # the org is made with it
+        return user
+
+    def _assigned_names(self, user_id: str) -> set[str]:
+        sets = self._records["PermissionSet"]
+        return {
+            sets[row["PermissionSetId"]]["Name"]
+            for row in self._records["PermissionSetAssignment"].values()
+            if row["AssigneeId"] == user_id and row["PermissionSetId"] in sets
+        }
 
     # ----------------------------------------------------------------- lookups
 
@@ -265,14 +317,17 @@ class Org:
             self._autonumbers = dict(autonumbers)
 
     def reset(self) -> None:
-        """Remove every record except the users."""
+        """Remove every record except the org's own: the organization, its users, the permission
+        sets and their assignments."""
         with self.lock:
-            users = dict(self._records["User"])
-            organization = self._records["Organization"][self.org_id]
+            kept = {
+                name: dict(self._records[name])
+                for name in ("User", "Organization", "PermissionSet", "PermissionSetAssignment")
+            }
             for rows in (*self._records.values(), *self._deleted.values()):
                 rows.clear()
-            self._records["User"].update(users)
-            self._records["Organization"][self.org_id] = organization
+            for name, rows in kept.items():
+                self._records[name].update(rows)
             self._autonumbers.clear()
 
     # ----------------------------------------------------------------- DML
@@ -286,7 +341,7 @@ class Org:
         18-character id."""
         with self.lock:
             obj = self.object(sobject)
-            if obj.name == "Organization":
+            if obj.name in NOT_CREATEABLE:
                 # UNCONFIRMED wording; the describe of Organization says createable false.
                 raise DmlFailure(
                     [
@@ -334,6 +389,8 @@ class Org:
                 record["OwnerId"] = actor
             record.update(values)
             self._validate(obj, record, prior=None)
+            if obj.name == "PermissionSetAssignment":
+                self._check_new_assignment(record)
             savepoint = self.savepoint()
             new_id = self._ids.new(obj.key_prefix)
             record.update(self._system_values(new_id, self.clock(), actor))
@@ -441,6 +498,24 @@ class Org:
         return definition
 
     # ----------------------------------------------------------------- internals
+
+    def _check_new_assignment(self, record: dict) -> None:
+        """A user has a permission set once. Code DUPLICATE_VALUE as Salesforce reports a second
+        assignment; the wording is UNCONFIRMED."""
+        for row in self._records["PermissionSetAssignment"].values():
+            if (row["AssigneeId"], row["PermissionSetId"]) == (
+                record["AssigneeId"],
+                record["PermissionSetId"],
+            ):
+                raise DmlFailure(
+                    [
+                        RecordError(
+                            "DUPLICATE_VALUE",
+                            f"Duplicate PermissionSetAssignment. Assignee: {record['AssigneeId']}; "
+                            f"Permission Set: {record['PermissionSetId']}",
+                        )
+                    ]
+                )
 
     def _actor(self, user: User | None) -> tuple[str, Access]:
         """(the id written to CreatedById/OwnerId, the access checked) of a DML call."""
