@@ -215,6 +215,13 @@ def test_org_assign_permset_grants_the_permission_set(salesforce_emulator, sf_cl
         "QuickBooks_Sync_Integration",
     ]
 
+    # Without --on-behalf-of the set goes to the user the command runs as (operating.md: "yourself").
+    mine = sf_cli.run(
+        "org", "assign", "permset", "--name", "QuickBooks_Sync_Admin", "--target-org", "qbsync-admin"
+    )  # fmt: skip
+    assert mine["successes"] == [{"name": emulator.sysadmin, "value": "QuickBooks_Sync_Admin"}]
+    assert "QuickBooks_Sync_Admin" in emulator.org.user(emulator.sysadmin).access.names
+
     # A second assignment of the same set is refused; a set the org lacks is named.
     again = sf_cli.refused(
         "org", "assign", "permset", "--name", "QuickBooks_Sync_Integration",
