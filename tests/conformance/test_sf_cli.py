@@ -234,7 +234,10 @@ def test_org_assign_permset_grants_the_permission_set(salesforce_emulator, sf_cl
     assert missing["message"] == (
         'Permission set "No_Such_Set" not found in target org. Do you need to push source?'
     )
-    # The integration user itself may not assign permission sets.
+    # The integration user itself may not assign permission sets. Here it is refused at its
+    # query of PermissionSet (the minimum-access profile reads only User and Organization);
+    # whether an org refuses that query or only the insert ("Assign Permission Sets") is
+    # UNCONFIRMED.
     own = sf_cli.refused(
         "org", "assign", "permset", "--name", "QuickBooks_Sync_Admin",
         "--on-behalf-of", emulator.username, "--target-org", ALIAS,
