@@ -14,8 +14,8 @@ import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from qbsync.company_record import show_on_company
 from qbsync.quickbooks.errors import QuickBooksError
-from qbsync.salesforce.errors import SalesforceError
 from qbsync.services import Services
 
 log = logging.getLogger(__name__)
@@ -67,19 +67,9 @@ class KeepAlive:
         return result
 
     def _show(self, realm_id: str, fields: dict) -> None:
-        """Update QB_Company__c; a Salesforce failure is logged (the refresh itself stands)."""
+        """Show the refresh on QB_Company__c (dates the vault does not know are left as they are)."""
         values = {name: value for name, value in fields.items() if value is not None}
-        try:
-            (outcome,) = self._services.salesforce.upsert_collection(
-                "QB_Company__c", "Realm_Id__c", [{"Realm_Id__c": realm_id, **values}]
-            )
-        except SalesforceError as error:
-            log.warning("Could not update QB_Company__c of realm %s: %s", realm_id, error)
-            return
-        if not outcome.success:
-            log.warning(
-                "Salesforce refused QB_Company__c of realm %s: %s", realm_id, outcome.message
-            )
+        show_on_company(self._services.salesforce, realm_id, values)
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -35,6 +35,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from qbsync.company_record import show_on_company
 from qbsync.events import Version
 from qbsync.mapping import (
     MappedRecord,
@@ -520,8 +521,10 @@ class Worker:
 
     def _mark_reconnect_required(self, realm_id: str, reason: str) -> None:
         """Show the admin that the company needs a new consent; its events wait meanwhile."""
-        self._update_company(
-            realm_id, {"Status__c": "Reconnect Required", "Last_Error__c": reason[:32768]}
+        show_on_company(
+            self.salesforce,
+            realm_id,
+            {"Status__c": "Reconnect Required", "Last_Error__c": reason[:32768]},
         )
         self.configs.invalidate(realm_id)
 
@@ -532,20 +535,9 @@ class Worker:
         if shown is not None and now - shown < LAST_EVENT_INTERVAL:
             return
         self._last_event_shown[realm_id] = now
-        self._update_company(realm_id, {"Last_Event_At__c": now.isoformat(timespec="seconds")})
-
-    def _update_company(self, realm_id: str, fields: dict) -> None:
-        try:
-            (result,) = self.salesforce.upsert_collection(
-                "QB_Company__c", "Realm_Id__c", [{"Realm_Id__c": realm_id, **fields}]
-            )
-        except SalesforceError as error:
-            log.warning("Could not update QB_Company__c of realm %s: %s", realm_id, error)
-            return
-        if not result.success:
-            log.warning(
-                "Salesforce refused QB_Company__c of realm %s: %s", realm_id, result.message
-            )
+        show_on_company(
+            self.salesforce, realm_id, {"Last_Event_At__c": now.isoformat(timespec="seconds")}
+        )
 
     # --- outcomes ---------------------------------------------------------------------------
 
