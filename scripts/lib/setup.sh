@@ -39,14 +39,14 @@ setup_node() {
 }
 
 setup_sf_cli() {
-    # The Salesforce CLI conformance suite (tests/conformance/test_sf_cli.py) needs the CLI and the
+    # The Salesforce CLI conformance suite (tests/conformance/salesforce/test_sf_cli.py) needs the CLI and the
     # Node 22 it runs on (the machine has Node 20): both come from the npm registry into
-    # tests/conformance/sf-cli, installed again only when that folder's lock file changes.
-    local dir="$ROOT/tests/conformance/sf-cli"
+    # tests/conformance/salesforce/sf-cli, installed again only when that folder's lock file changes.
+    local dir="$ROOT/tests/conformance/salesforce/sf-cli"
     local stamp
     stamp="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)"
     if [ "$(cat "$dir/node_modules/.qbsync-installed" 2>/dev/null)" = "$stamp" ]; then
-        echo "==> the Salesforce CLI for the conformance suite is installed (tests/conformance/sf-cli)"
+        echo "==> the Salesforce CLI for the conformance suite is installed (tests/conformance/salesforce/sf-cli)"
         return
     fi
     echo "==> installing the Salesforce CLI and Node 22 for the conformance suite (npm ci: about 480 MB, a few minutes)"

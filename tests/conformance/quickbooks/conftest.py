@@ -12,7 +12,7 @@ from quickbooks import QuickBooks
 
 from qbsync_sandbox.emulators.quickbooks import QboState, create_qbo_app
 from qbsync_sandbox.emulators.salesforce.server import run_in_thread as run_https
-from tests.support import intuit_clients
+from tests.conformance.quickbooks import clients as intuit_clients
 
 CLIENT_ID = "ABconformance0123"
 CLIENT_SECRET = "conformance-secret"
@@ -65,7 +65,7 @@ def qb(emulator: Running, auth: AuthClient) -> QuickBooks:
 # -- counts ---------------------------------------------------------------------------------------
 
 _OUTCOMES: Counter[str] = Counter()
-_SUITE = "tests/sandbox/conformance/"
+_SUITE = "tests/conformance/quickbooks/"
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:

@@ -16,7 +16,7 @@ from tests.support.paths import REPO_ROOT
 
 # The CLI and the Node it needs (22+; the machine has 20) come from the npm registry into this
 # folder, installed by scripts/lib/setup.sh (setup_sf_cli) from its package-lock.json.
-SF_CLI_DIR = REPO_ROOT / "tests" / "conformance" / "sf-cli"
+SF_CLI_DIR = REPO_ROOT / "tests" / "conformance" / "salesforce" / "sf-cli"
 SF_CLI_BIN = SF_CLI_DIR / "node_modules" / ".bin"
 
 _PROXIES = ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY")

@@ -1,7 +1,7 @@
 """python-quickbooks and intuit-oauth, clients written by others, against the QuickBooks emulator.
 
 Real HTTP on 127.0.0.1; the clients are used as their documentation shows, adapted only by
-`tests.support.intuit_clients`. What each check expects is what QuickBooks does (sources in the
+`tests.conformance.quickbooks.clients`. What each check expects is what QuickBooks does (sources in the
 emulator's modules) and what the client makes of it (its exceptions, its objects).
 """
 
@@ -36,12 +36,12 @@ from quickbooks.objects import (
 from quickbooks.objects.base import Address, EmailAddress, Ref
 from quickbooks.objects.detailline import SalesItemLine, SalesItemLineDetail
 
-from tests.sandbox.conformance.conftest import (
+from tests.conformance.quickbooks import clients as intuit_clients
+from tests.conformance.quickbooks.conftest import (
     CLIENT_ID,
     CLIENT_SECRET,
     REDIRECT,
 )
-from tests.support import intuit_clients
 
 
 def customer(qb: QuickBooks, name: str, **fields: object) -> Customer:

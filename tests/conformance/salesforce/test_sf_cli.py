@@ -17,7 +17,7 @@ import subprocess
 
 import pytest
 
-from tests.conformance.clients import SF_CLI_BIN, sf_cli_env
+from tests.conformance.salesforce.clients import SF_CLI_BIN, sf_cli_env
 
 ALIAS = "qbsync-integration"
 MAPPINGS = "SELECT Id, QB_Object__c, Realtime_Enabled__c FROM QB_Object_Mapping__c"
@@ -74,7 +74,7 @@ def sf_cli(salesforce_emulator, tmp_path):
     if not (SF_CLI_BIN / "sf").is_file():
         pytest.fail(
             "the Salesforce CLI is not installed: ./scripts/test installs it "
-            "(npm ci --prefix tests/conformance/sf-cli)"
+            "(npm ci --prefix tests/conformance/salesforce/sf-cli)"
         )
     return SfCli(salesforce_emulator, tmp_path)
 

@@ -10,7 +10,7 @@ import json
 import subprocess
 from pathlib import Path
 
-from tests.conformance.clients import node_binary, node_env
+from tests.conformance.salesforce.clients import node_binary, node_env
 from tests.support.paths import REPO_ROOT
 
 SUITE = Path(__file__).with_name("jsforce_suite.cjs")

@@ -1,6 +1,6 @@
 // jsforce (a Salesforce client we did not write) against the running Salesforce emulator.
 //
-// Run by tests/conformance/test_jsforce.py, which starts the emulator and passes:
+// Run by tests/conformance/salesforce/test_jsforce.py, which starts the emulator and passes:
 //   SF_BASE_URL, SF_CLIENT_ID, SF_USERNAME, SF_KEY_FILE (the connected app's RS256 key)
 // and NODE_EXTRA_CA_CERTS (the emulator's CA: the one patch that points jsforce at 127.0.0.1).
 // Each check drives jsforce's public API and compares what jsforce hands back with the REST API
