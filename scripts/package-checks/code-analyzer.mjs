@@ -1,9 +1,17 @@
-// Runs Salesforce Code Analyzer (core + PMD engine, research/salesforce.md §5(c)) over force-app with
-// the project's configuration (code-analyzer.yml: suppressions of false positives, each with its
-// reason). Selects the Recommended and Security rules and every rule of severity Critical (1) or
-// High (2). Fails on any finding tagged Security (what an AppExchange security review reads), any
-// finding of severity 1–2, and any error the engine reports (a silent engine failure would otherwise
-// look like a clean run). Other findings (style, design, documentation) are counted per rule.
+// Runs Salesforce Code Analyzer (core, research/salesforce.md §5(c)) over force-app with every engine
+// of Code Analyzer v5 that installs from npm and runs offline: PMD (and its copy-paste detector CPD),
+// ESLint (LWC and JavaScript rules), Regex, RetireJS (vulnerable JavaScript libraries; its
+// vulnerability list ships inside the npm package, so no download) and Salesforce Graph Engine
+// (SFGE, Java 11+: Developer Preview rules, selected by their Security tag and severity). The Flow
+// engine is not run: it needs Python and its newest package here predates core 0.52, and force-app
+// has no flows. The project's configuration (code-analyzer.yml) holds the suppressions of false
+// positives, each with its reason.
+//
+// Selects the Recommended and Security rules and every rule of severity Critical (1) or High (2).
+// Fails on any finding tagged Security (what an AppExchange security review reads), any finding of
+// severity 1–2, and any error an engine reports (a silent engine failure would otherwise look like a
+// clean run). Other findings (style, design, documentation) are counted per rule. Prints the rules
+// and findings per engine.
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -12,7 +20,11 @@ import {
     EventType,
     LogLevel
 } from '@salesforce/code-analyzer-core';
+import * as eslintEngine from '@salesforce/code-analyzer-eslint-engine';
 import * as pmdEngine from '@salesforce/code-analyzer-pmd-engine';
+import * as regexEngine from '@salesforce/code-analyzer-regex-engine';
+import * as retireJsEngine from '@salesforce/code-analyzer-retirejs-engine';
+import * as sfgeEngine from '@salesforce/code-analyzer-sfge-engine';
 
 const CONFIG_FILE = join(
     dirname(fileURLToPath(import.meta.url)),
@@ -21,8 +33,16 @@ const CONFIG_FILE = join(
     'code-analyzer.yml'
 );
 const target = resolve(process.argv[2] ?? 'force-app');
-// pmd:Apex:1 and pmd:Apex:2: every Apex rule of severity 1–2, Recommended or not (the earlier PMD check's set).
-const SELECTORS = ['Recommended', 'Security', 'pmd:Apex:1', 'pmd:Apex:2'];
+// Severity 1–2 per engine. PMD's only for Apex: its JavaScript parser (Rhino) predates ES classes
+// and reads every class field of an LWC as a global variable (GlobalVariable, severity 2: 113 false
+// findings here); ESLint is the engine for JavaScript.
+const SELECTORS = [
+    'Recommended',
+    'Security',
+    ...['pmd:Apex', 'eslint', 'regex', 'retire-js', 'sfge'].flatMap(
+        (engine) => [`${engine}:1`, `${engine}:2`]
+    )
+];
 const HIGHEST_FAILING_SEVERITY = 2;
 
 const isFailing = (rule) =>
@@ -40,7 +60,15 @@ const collectError = (event) => {
 analyzer.onEvent(EventType.LogEvent, collectError);
 analyzer.onEvent(EventType.EngineLogEvent, collectError);
 
-await analyzer.addEnginePlugin(pmdEngine.createEnginePlugin());
+for (const engine of [
+    pmdEngine,
+    eslintEngine,
+    regexEngine,
+    retireJsEngine,
+    sfgeEngine
+]) {
+    await analyzer.addEnginePlugin(engine.createEnginePlugin());
+}
 const workspace = await analyzer.createWorkspace([target]);
 const selection = await analyzer.selectRules(SELECTORS, { workspace });
 const securityRules = selection
@@ -83,11 +111,21 @@ const summary =
     `code-analyzer: ${selection.getCount()} rules (${securityRules} Security) over ${target}: ` +
     `${violations.length} finding(s) by severity {${bySeverity}}, ${failing.length} failing ` +
     `(Security or severity 1–2), ${suppressions} suppression(s) in code-analyzer.yml`;
+const byEngine = selection
+    .getEngineNames()
+    .map((engine) => {
+        const rules = selection.getRulesFor(engine).length;
+        const found = results.getEngineRunResults(engine).getViolationCount();
+        return `${engine} ${rules} rules ${found} finding(s)`;
+    })
+    .join(', ');
 if (failing.length > 0 || engineErrors.length > 0) {
     console.error(`${summary}, ${engineErrors.length} engine error(s)`);
+    console.error(`code-analyzer: per engine: ${byEngine}`);
     process.exit(1);
 }
 console.log(summary);
+console.log(`code-analyzer: per engine: ${byEngine}`);
 if (byRule.size > 0) {
     console.log(
         `code-analyzer: not failing: ${[...byRule]

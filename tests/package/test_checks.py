@@ -261,3 +261,45 @@ def test_convert_check_fails_on_an_unknown_metadata_type(tmp_path: pathlib.Path)
     result = run_check("convert-source.mjs", copy)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "TypeInferenceError" in result.stderr
+
+
+def lwc_tree(tmp_path: pathlib.Path) -> pathlib.Path:
+    """A project with the package's LWC bundles only (no Jest tests): what ESLint and RetireJS read."""
+    tree = tmp_path / "force-app"
+    shutil.copytree(
+        DEFAULT / "lwc",
+        tree / "main" / "default" / "lwc",
+        ignore=shutil.ignore_patterns("__tests__"),
+    )
+    return tree
+
+
+def test_code_analyzer_fails_on_findings_of_the_eslint_and_retirejs_engines(
+    tmp_path: pathlib.Path,
+) -> None:
+    tree = lwc_tree(tmp_path)
+    clean = run_check("code-analyzer.mjs", tree)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert "eslint " in clean.stdout and "retire-js " in clean.stdout
+
+    # An LWC that writes innerHTML (XSS under Lightning Web Security), and a jQuery whose version
+    # RetireJS's bundled vulnerability list knows (no download: the check runs offline).
+    panel = tree / "main/default/lwc/errorPanel/errorPanel.js"
+    panel.write_text(
+        panel.read_text().replace(
+            "    get hasLines() {",
+            "    renderedCallback() {\n"
+            "        this.template.querySelector('div').innerHTML = this.title;\n"
+            "    }\n\n"
+            "    get hasLines() {",
+        )
+    )
+    resources = tree / "main/default/staticresources"
+    resources.mkdir()
+    (resources / "jquery-1.8.1.js").write_text("/*! jQuery v1.8.1 jquery.com */\n")
+    result = run_check("code-analyzer.mjs", tree)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "errorPanel.js:" in result.stderr
+    assert "[@lwc/lwc/no-inner-html, severity 2, " in result.stderr
+    assert "jquery-1.8.1.js:" in result.stderr
+    assert "[LibraryWithKnown" in result.stderr

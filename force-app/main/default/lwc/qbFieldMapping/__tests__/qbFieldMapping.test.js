@@ -50,7 +50,10 @@ const PRODUCT_INFO = asPermissionSetSees(
 const CUSTOMER_ID = 'a01000000000001AAA';
 const ITEM_ID = 'a01000000000003AAA';
 
-const flushPromises = () => new Promise((resolve) => setTimeout(resolve, 0));
+const flushPromises = () =>
+    new Promise((resolve) => {
+        setTimeout(resolve, 0);
+    });
 
 async function render(mappingId = CUSTOMER_ID) {
     const element = createElement('c-qb-field-mapping', { is: QbFieldMapping });

@@ -61,7 +61,10 @@ const COMPANY_ID = 'a00000000000001AAA';
 const CUSTOMER_ID = 'a01000000000001AAA';
 const VENDOR_ID = 'a01000000000002AAA';
 
-const flushPromises = () => new Promise((resolve) => setTimeout(resolve, 0));
+const flushPromises = () =>
+    new Promise((resolve) => {
+        setTimeout(resolve, 0);
+    });
 
 async function render() {
     const element = createElement('c-qb-object-mapping', {

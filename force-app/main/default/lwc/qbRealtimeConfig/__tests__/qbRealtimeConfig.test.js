@@ -1,14 +1,13 @@
 import { createElement } from 'lwc';
-import QbRealtimeConfig from 'c/qbRealtimeConfig';
+import QbRealtimeConfig, {
+    NOTIFICATION_POLL_MS,
+    NOTIFICATION_POLL_TRIES
+} from 'c/qbRealtimeConfig';
 import getObjectMappings from '@salesforce/apex/QBSetupController.getObjectMappings';
 import saveRealtimeSettings from '@salesforce/apex/QBSetupController.saveRealtimeSettings';
 import getConfigNotification from '@salesforce/apex/QBConnectionController.getConfigNotification';
 import notifyConfigChanged from '@salesforce/apex/QBConnectionController.notifyConfigChanged';
 import getCatalog from '@salesforce/apex/QBCatalogController.getCatalog';
-import {
-    NOTIFICATION_POLL_MS,
-    NOTIFICATION_POLL_TRIES
-} from 'c/qbRealtimeConfig';
 
 // The catalog is the package's own static resource (QBSync_Catalog), as Apex serves it.
 jest.mock(
@@ -59,7 +58,10 @@ const ROW_ERROR_RESULTS = require('./data/saveRealtimeSettingsRowError.json');
 const CUSTOMER_ID = 'a01000000000001AAA';
 const ITEM_ID = 'a01000000000003AAA';
 
-const flushPromises = () => new Promise((resolve) => setTimeout(resolve, 0));
+const flushPromises = () =>
+    new Promise((resolve) => {
+        setTimeout(resolve, 0);
+    });
 
 async function render() {
     const element = createElement('c-qb-realtime-config', {

@@ -37,7 +37,10 @@ jest.mock(
 const COMPANIES = require('./data/getCompanies.json');
 const [FIRST, SECOND] = COMPANIES;
 
-const flushPromises = () => new Promise((resolve) => setTimeout(resolve, 0));
+const flushPromises = () =>
+    new Promise((resolve) => {
+        setTimeout(resolve, 0);
+    });
 
 async function render() {
     const element = createElement('c-qb-setup', { is: QbSetup });

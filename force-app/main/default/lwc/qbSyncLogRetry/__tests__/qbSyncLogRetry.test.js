@@ -72,7 +72,9 @@ const errorText = (element) => byId(element, 'error').shadowRoot.textContent;
 
 // Settles the awaited Apex call, the record notification and the re-render.
 async function settle() {
-    await new Promise((resolve) => setTimeout(resolve, 0));
+    await new Promise((resolve) => {
+        setTimeout(resolve, 0);
+    });
 }
 
 describe('c-qb-sync-log-retry', () => {
