@@ -300,12 +300,7 @@ def _write(realm_id: str, entity: str, body: dict[str, Any], operation: str) -> 
         return state.void(realm_id, entity, str(body["Id"]), body)
     if operation == "delete":
         if entity in entities.NAME_LIST:
-            raise errors.QboFault(
-                400,
-                "500",
-                "Unsupported Operation",
-                f"Operation Delete is not supported for {entity}; set Active to false",
-            )
+            raise errors.operation_not_supported("Delete", entity, "set Active to false")
         _require_update_keys(body)
         return state.delete(realm_id, entity, str(body["Id"]), body)
     if "Id" in body:

@@ -134,6 +134,13 @@ def unsupported_operation(path: str) -> QboFault:
     )
 
 
+def operation_not_supported(operation: str, entity: str, hint: str = "") -> QboFault:
+    # Delete of a name-list entity, Void or Send of an entity without them: the same code 500
+    # "Unsupported Operation" as an unknown resource; the Detail wording is UNCONFIRMED.
+    detail = f"Operation {operation} is not supported for {entity}"
+    return QboFault(400, "500", "Unsupported Operation", f"{detail}; {hint}" if hint else detail)
+
+
 def query_parser_error(detail: str) -> QboFault:
     return QboFault(400, "4000", "Error parsing query", f"QueryParserError: {detail}")
 

@@ -178,12 +178,7 @@ class QboState:
             name = _entity(entity)
             if name not in entities.VOIDABLE:
                 # Code and wording of this refusal are UNCONFIRMED (modelled on Delete's).
-                raise errors.QboFault(
-                    400,
-                    "500",
-                    "Unsupported Operation",
-                    f"Operation Void is not supported for {name}",
-                )
+                raise errors.operation_not_supported("Void", name)
             current = self._current(company, name, entity_id)
             _check_sync_token(name, current, data)
             record = {key: value for key, value in current.items()}
@@ -206,12 +201,7 @@ class QboState:
             if name not in entities.EMAILABLE:
                 # Code and wording of this refusal are UNCONFIRMED, as is the 2020 Fault for a
                 # form without BillEmail and no sendTo below.
-                raise errors.QboFault(
-                    400,
-                    "500",
-                    "Unsupported Operation",
-                    f"Operation Send is not supported for {name}",
-                )
+                raise errors.operation_not_supported("Send", name)
             current = self._current(company, name, entity_id)
             address = address or (current.get("BillEmail") or {}).get("Address")
             if not address:
