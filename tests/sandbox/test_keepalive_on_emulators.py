@@ -24,12 +24,12 @@ from qbsync.salesforce import SalesforceClient
 from qbsync.services import Services
 from qbsync.store import Store
 from qbsync_sandbox.emulators.quickbooks import create_qbo_app
-from qbsync_sandbox.emulators.quickbooks import run_in_thread as run_qbo
 from qbsync_sandbox.emulators.quickbooks.state import QboState
 from qbsync_sandbox.emulators.salesforce import Org, create_salesforce_app, load_schema
 from qbsync_sandbox.emulators.salesforce import run_in_thread as run_salesforce
 from qbsync_sandbox.emulators.salesforce.tls import connected_app_keys
 from tests.support import builders
+from tests.support.emulators import serving_quickbooks
 from tests.support.fakes import Clock
 from tests.support.paths import FORCE_APP
 
@@ -59,10 +59,8 @@ def quickbooks_url(clock: Clock) -> Iterator[str]:
         client_secret="client-secret",
         start_deliverer=False,
     )
-    server, url = run_qbo(app)
-    yield url
-    server.shutdown()
-    app.extensions["qbo_emulator"].close()
+    with serving_quickbooks(app) as url:
+        yield url
 
 
 @pytest.fixture

@@ -23,7 +23,8 @@ from qbsync.quickbooks import (
 from qbsync.store.database import make_engine
 from qbsync.store.migrate import migrate
 from qbsync.store.tokens import TokenRows
-from qbsync_sandbox.emulators.quickbooks import create_qbo_app, run_in_thread
+from qbsync_sandbox.emulators.quickbooks import create_qbo_app
+from tests.support.emulators import serving_quickbooks
 
 REALM = "9341452000000001"
 REDIRECT = "https://middleware.example/oauth/quickbooks/callback"
@@ -37,11 +38,11 @@ def emulator() -> Iterator[str]:
         client_secret="client-secret",
         start_deliverer=False,
     )
-    server, url = run_in_thread(app)
-    requests.post(f"{url}/_admin/companies", json={"realmId": REALM}, timeout=5).raise_for_status()
-    yield url
-    server.shutdown()
-    app.extensions["qbo_emulator"].close()
+    with serving_quickbooks(app) as url:
+        requests.post(
+            f"{url}/_admin/companies", json={"realmId": REALM}, timeout=5
+        ).raise_for_status()
+        yield url
 
 
 @pytest.fixture

@@ -9,7 +9,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from qbsync_sandbox.emulators.quickbooks import QboState, create_qbo_app, run_in_thread
+from qbsync_sandbox.emulators.quickbooks import QboState, create_qbo_app
+from tests.support.emulators import serving_quickbooks
 
 REDIRECT = "https://middleware.example/callback"
 
@@ -47,29 +48,27 @@ def api() -> Iterator[Api]:
     app = create_qbo_app(
         state, verifier_token="v", client_id="cid", client_secret="secret", start_deliverer=False
     )
-    server, base = run_in_thread(app)
-    consent = requests.get(
-        f"{base}/connect/oauth2",
-        params={
-            "client_id": "cid",
-            "response_type": "code",
-            "scope": "com.intuit.quickbooks.accounting",
-            "redirect_uri": REDIRECT,
-            "state": "s",
-        },
-        allow_redirects=False,
-        timeout=10,
-    )
-    code = parse_qs(urlsplit(consent.headers["Location"]).query)["code"][0]
-    tokens = requests.post(
-        f"{base}/oauth2/v1/tokens/bearer",
-        data={"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT},
-        auth=("cid", "secret"),
-        timeout=10,
-    ).json()
-    yield Api(base, realm, tokens["access_token"])
-    server.shutdown()
-    app.extensions["qbo_emulator"].close()
+    with serving_quickbooks(app) as base:
+        consent = requests.get(
+            f"{base}/connect/oauth2",
+            params={
+                "client_id": "cid",
+                "response_type": "code",
+                "scope": "com.intuit.quickbooks.accounting",
+                "redirect_uri": REDIRECT,
+                "state": "s",
+            },
+            allow_redirects=False,
+            timeout=10,
+        )
+        code = parse_qs(urlsplit(consent.headers["Location"]).query)["code"][0]
+        tokens = requests.post(
+            f"{base}/oauth2/v1/tokens/bearer",
+            data={"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT},
+            auth=("cid", "secret"),
+            timeout=10,
+        ).json()
+        yield Api(base, realm, tokens["access_token"])
 
 
 def error_of(response: requests.Response, status: int = 400) -> dict:

@@ -25,9 +25,10 @@ from qbsync.reconcile import Reconciler
 from qbsync.services import Services
 from qbsync.store import Store
 from qbsync.sync_config import parse_realm_config
-from qbsync_sandbox.emulators.quickbooks import create_qbo_app, run_in_thread
+from qbsync_sandbox.emulators.quickbooks import create_qbo_app
 from qbsync_sandbox.emulators.quickbooks.state import QboState
 from tests.support import builders
+from tests.support.emulators import serving_quickbooks
 from tests.support.fakes import Clock
 
 REALM = "9341452000000077"
@@ -73,10 +74,8 @@ def emulator(clock: Clock) -> Iterator[tuple[str, QboState]]:
         client_secret="client-secret",
         start_deliverer=False,
     )
-    server, url = run_in_thread(app)
-    yield url, state
-    server.shutdown()
-    app.extensions["qbo_emulator"].close()
+    with serving_quickbooks(app) as url:
+        yield url, state
 
 
 def connected_client(url: str, store: Store) -> QuickBooksClient:
