@@ -5,7 +5,9 @@
 `QBSync_Catalog`, which Apex serves to the QB Setup components (QBCatalogController) and checks
 field mappings against (QBMappingService), and the middleware validates the mappings it reads
 from Salesforce against it (`Catalog.validate_mapping`). Besides its fields, an entity may list path
-patterns (`qbsync.catalog.paths`) for list items such as transaction lines and custom fields.
+patterns (`qbsync.catalog.paths`) for list items such as custom fields, and collections: the
+lists (transaction lines) whose items line mappings map to a child object, each with the fields of
+one item (`Catalog.validate_line_mapping`).
 """
 
 from __future__ import annotations
@@ -24,9 +26,11 @@ __all__ = [
     "FIELD_TYPES",
     "Catalog",
     "CatalogError",
+    "Collection",
     "Entity",
     "Field",
     "RecommendedField",
+    "RecommendedLines",
     "RecommendedMapping",
     "is_path",
     "load_catalog",
@@ -69,6 +73,49 @@ class Field:
         return self.type == "reference"
 
 
+def _match(by_path: Mapping[str, Field], patterns: tuple[Field, ...], path: str) -> Field | None:
+    """A field by exact path, else the first pattern matching it, else (for `XRef.value`) the
+    reference `XRef` whose id it is."""
+
+    def field_or_pattern(candidate: str) -> Field | None:
+        return by_path.get(candidate) or next(
+            (p for p in patterns if path_matches(p.path, candidate)), None
+        )
+
+    entry = field_or_pattern(path)
+    if entry is None and path.endswith(REFERENCE_ID):
+        base = field_or_pattern(path[: -len(REFERENCE_ID)])
+        entry = base if base is not None and base.is_reference else None
+    return entry
+
+
+def _property(path: str) -> str:
+    """The record property a path starts in: `Line[DetailType=X].Amount` → `Line`."""
+    return path.split(".", 1)[0].split("[", 1)[0]
+
+
+@dataclass(frozen=True)
+class Collection:
+    """A list of a record whose items a line mapping maps, one Salesforce record per item.
+
+    `path` names the list and may select its items (`Line[DetailType=SalesItemLineDetail]`);
+    the fields' paths are relative to one item (`Amount`, `SalesItemLineDetail.ItemRef`).
+    """
+
+    path: str
+    label: str
+    fields: tuple[Field, ...]
+    patterns: tuple[Field, ...] = ()
+    _by_path: dict[str, Field] = dataclass_field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_path", {f.path: f for f in self.fields})
+
+    def match(self, path: str) -> Field | None:
+        """The entry a path relative to one item names, as `Entity.match` does for records."""
+        return _match(self._by_path, self.patterns, path)
+
+
 @dataclass(frozen=True)
 class Entity:
     """A QuickBooks entity, the webhook operations Intuit reports for it, and its fields."""
@@ -79,6 +126,7 @@ class Entity:
     cdc: bool
     fields: tuple[Field, ...]
     patterns: tuple[Field, ...] = ()
+    collections: tuple[Collection, ...] = ()
     _by_path: dict[str, Field] = dataclass_field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -91,16 +139,16 @@ class Entity:
     def match(self, path: str) -> Field | None:
         """The catalog entry `path` names: a field, else the first pattern matching it, else (for
         `XRef.value`) the reference `XRef` whose id it is, as the worker reads references."""
-        entry = self._field_or_pattern(path)
-        if entry is None and path.endswith(REFERENCE_ID):
-            base = self._field_or_pattern(path[: -len(REFERENCE_ID)])
-            entry = base if base is not None and base.is_reference else None
-        return entry
+        return _match(self._by_path, self.patterns, path)
 
-    def _field_or_pattern(self, path: str) -> Field | None:
-        return self.field(path) or next(
-            (p for p in self.patterns if path_matches(p.path, path)), None
-        )
+    def collection(self, path: str) -> Collection | None:
+        """The collection listed at `path` (`Line[DetailType=SalesItemLineDetail]`), exactly."""
+        return next((c for c in self.collections if c.path == path), None)
+
+    def in_collection(self, path: str) -> Collection | None:
+        """The collection whose items `path` reaches into (`Line[DetailType=X].Amount`), if any:
+        such a path is mapped by a line mapping, not as a field of the record."""
+        return next((c for c in self.collections if _property(c.path) == _property(path)), None)
 
     @property
     def deletes_by_deactivating(self) -> bool:
@@ -118,6 +166,18 @@ class RecommendedField:
 
 
 @dataclass(frozen=True)
+class RecommendedLines:
+    """A default line mapping: the items of `collection_path` as records of `salesforce_object`,
+    each referring to the parent record through `parent_field`."""
+
+    collection_path: str
+    salesforce_object: str
+    external_id_field: str
+    parent_field: str
+    fields: tuple[RecommendedField, ...]
+
+
+@dataclass(frozen=True)
 class RecommendedMapping:
     """A default object mapping the QB Setup app offers under "Use recommended mappings"."""
 
@@ -126,6 +186,7 @@ class RecommendedMapping:
     external_id_field: str
     delete_behavior: str
     fields: tuple[RecommendedField, ...]
+    lines: tuple[RecommendedLines, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -176,13 +237,49 @@ class Catalog:
         if entity.match(qb_field) is not None:
             return None
         message = f"Unknown field '{qb_field}' on QuickBooks object {entity.name}"
-        return message + (_hint(entity, qb_field) or ".")
+        return message + (_hint(entity.fields, qb_field) or ".")
+
+    def validate_collection(self, qb_object: str, collection_path: str) -> str | None:
+        """None when `collection_path` is a collection the catalog lists on `qb_object`."""
+        problem = self.validate_object(qb_object)
+        entity = self.entity(qb_object or "")
+        if entity is None:
+            return problem
+        if entity.collection(collection_path or "") is not None:
+            return None
+        known = ", ".join(c.path for c in entity.collections) or "none"
+        return (
+            f"Unknown collection '{collection_path or ''}' on QuickBooks object {entity.name}; "
+            f"its collections: {known}."
+        )
+
+    def validate_line_mapping(
+        self, qb_object: str, collection_path: str, qb_field: str
+    ) -> str | None:
+        """None when `qb_field`, relative to one item of the collection, is a path the catalog
+        knows, else why not (the line mapping's counterpart of `validate_mapping`)."""
+        problem = self.validate_collection(qb_object, collection_path)
+        if problem is not None:
+            return problem
+        collection = self.entity(qb_object).collection(collection_path)
+        where = f"{collection_path} of {self.entity(qb_object).name}"
+        if not qb_field or not qb_field.strip():
+            return f"QuickBooks field is empty in a line mapping for {where}."
+        if not is_path(qb_field):
+            return (
+                f"QuickBooks field '{qb_field}' on {where} is not a field path: names "
+                "joined by dots, each optionally selecting list items by [Member=Value]."
+            )
+        if collection.match(qb_field) is not None:
+            return None
+        message = f"Unknown field '{qb_field}' on the items of {where}"
+        return message + (_hint(collection.fields, qb_field) or ".")
 
 
-def _hint(entity: Entity, qb_field: str) -> str:
+def _hint(fields: tuple[Field, ...], qb_field: str) -> str:
     """A suggestion for the mistake we expect most: the right field in the wrong case."""
     folded = qb_field.lower()
-    for candidate in entity.fields:
+    for candidate in fields:
         if candidate.path.lower() == folded:
             return f"; did you mean '{candidate.path}'?"
     return ""
@@ -238,6 +335,10 @@ def _parse_entity(raw: Mapping[str, Any]) -> Entity:
         if shadowed:
             # Fields are looked up first: the pattern's label and type would never apply.
             raise CatalogError(f"{where}: pattern {pattern.path!r} matches field {shadowed[0]!r}.")
+    raw_collections = _require(raw, "collections", list, where) if "collections" in raw else []
+    collections = tuple(_parse_collection(c, where) for c in raw_collections)
+    if len({c.path for c in collections}) != len(collections):
+        raise CatalogError(f"{where}: a collection is listed twice.")
     return Entity(
         name=name,
         label=_require(raw, "label", str, where),
@@ -245,7 +346,21 @@ def _parse_entity(raw: Mapping[str, Any]) -> Entity:
         cdc=_require(raw, "cdc", bool, where),
         fields=fields,
         patterns=patterns,
+        collections=collections,
     )
+
+
+def _parse_collection(raw: Mapping[str, Any], where: str) -> Collection:
+    path = _require(raw, "path", str, f"{where} collection")
+    where = f"{where} collection {path!r}"
+    if not is_path(path):
+        raise CatalogError(f"{where}: not a path in the documented syntax.")
+    fields = tuple(_parse_field(f, where) for f in _require(raw, "fields", list, where))
+    if len({f.path for f in fields}) != len(fields):
+        raise CatalogError(f"{where}: a field path is listed twice.")
+    raw_patterns = _require(raw, "patterns", list, where) if "patterns" in raw else []
+    patterns = tuple(_parse_field(p, where, key="pattern") for p in raw_patterns)
+    return Collection(path, _require(raw, "label", str, where), fields, patterns)
 
 
 def _parse_recommended(
@@ -265,11 +380,36 @@ def _parse_recommended(
         if entity.field(qb_field) is None:
             raise CatalogError(f"{where}: {qb_field!r} is not a field of {qb_object}.")
         fields.append(RecommendedField(qb_field, _require(item, "salesforceField", str, where)))
+    raw_lines = _require(raw, "lines", list, where) if "lines" in raw else []
     return RecommendedMapping(
         qb_object=qb_object,
         salesforce_object=_require(raw, "salesforceObject", str, where),
         external_id_field=_require(raw, "externalIdField", str, where),
         delete_behavior=delete_behavior,
+        fields=tuple(fields),
+        lines=tuple(_parse_recommended_lines(item, entity, where) for item in raw_lines),
+    )
+
+
+def _parse_recommended_lines(
+    raw: Mapping[str, Any], entity: Entity, where: str
+) -> RecommendedLines:
+    path = _require(raw, "collectionPath", str, f"{where} lines")
+    collection = entity.collection(path)
+    if collection is None:
+        raise CatalogError(f"{where}: {path!r} is not a collection of {entity.name}.")
+    where = f"{where} lines {path!r}"
+    fields = []
+    for item in _require(raw, "fields", list, where):
+        qb_field = _require(item, "qbField", str, where)
+        if collection.match(qb_field) is None:
+            raise CatalogError(f"{where}: {qb_field!r} is not a field of its items.")
+        fields.append(RecommendedField(qb_field, _require(item, "salesforceField", str, where)))
+    return RecommendedLines(
+        collection_path=path,
+        salesforce_object=_require(raw, "salesforceObject", str, where),
+        external_id_field=_require(raw, "externalIdField", str, where),
+        parent_field=_require(raw, "parentField", str, where),
         fields=tuple(fields),
     )
 
@@ -282,7 +422,10 @@ def parse_catalog(data: Mapping[str, Any]) -> Catalog:
     if len({name.lower() for name in by_name}) != len(entities):
         raise CatalogError("catalog: an entity name is listed twice (names are case-insensitive).")
     for entity in entities:
-        for f in entity.fields + entity.patterns:
+        described = entity.fields + entity.patterns
+        for collection in entity.collections:
+            described += collection.fields + collection.patterns
+        for f in described:
             if f.reference_to is not None and f.reference_to not in by_name:
                 raise CatalogError(
                     f"entity {entity.name!r} field {f.path!r}: "

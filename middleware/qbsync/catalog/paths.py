@@ -13,8 +13,9 @@ the cases both must pass.
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
-__all__ = ["is_path", "path_matches"]
+__all__ = ["Step", "is_path", "path_matches", "steps"]
 
 ANY_VALUE = "*"
 
@@ -41,6 +42,25 @@ def _segments(path: str) -> list[str]:
             start = index + 1
     parts.append(path[start:])
     return parts
+
+
+class Step(NamedTuple):
+    """One segment of a path: a member name and, when it selects list items, `key=value`."""
+
+    name: str
+    key: str | None = None
+    value: str | None = None
+
+
+_STEP = re.compile(rf"({_NAME})(?:\[({_NAME})=([^\[\]]+)\])?")
+
+
+def steps(path: str) -> list[Step]:
+    """The segments of a well-formed `path`: `CustomField[Name=Crew #].StringValue` →
+    [Step('CustomField', 'Name', 'Crew #'), Step('StringValue')]."""
+    if not is_path(path):
+        raise ValueError(f"not a field path: {path!r}")
+    return [Step(*_STEP.fullmatch(segment).groups()) for segment in _segments(path)]
 
 
 def path_matches(pattern: str, path: str) -> bool:

@@ -1,0 +1,244 @@
+"""The catalog's collections (issue 10): the lists whose items line mappings map, and the
+validation of a line field path against its collection. An inline document in the contract's
+shape keeps these tests independent of what the packaged catalog lists."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from qbsync.catalog import CatalogError, parse_catalog
+
+SALES_LINES = {
+    "path": "Line[DetailType=SalesItemLineDetail]",
+    "label": "Product and service lines",
+    "fields": [
+        {"path": "Id", "label": "Line Id", "type": "string"},
+        {"path": "LineNum", "label": "Line Number", "type": "integer"},
+        {"path": "Description", "label": "Description", "type": "string", "maxLength": 4000},
+        {"path": "Amount", "label": "Amount", "type": "decimal"},
+        {
+            "path": "SalesItemLineDetail.ItemRef",
+            "label": "Product/Service",
+            "type": "reference",
+            "referenceTo": "Item",
+        },
+        {"path": "SalesItemLineDetail.Qty", "label": "Quantity", "type": "decimal"},
+    ],
+}
+PAYMENT_LINES = {
+    "path": "Line",
+    "label": "Invoices paid",
+    "fields": [
+        {"path": "Amount", "label": "Amount", "type": "decimal"},
+        {
+            "path": "LinkedTxn[TxnType=Invoice].TxnId",
+            "label": "Invoice",
+            "type": "reference",
+            "referenceTo": "Invoice",
+        },
+    ],
+}
+
+
+def entity(name, fields=(), collections=None):
+    raw = {
+        "name": name,
+        "label": name,
+        "operations": ["Create", "Update"],
+        "cdc": True,
+        "fields": [{"path": "Id", "label": "Id", "type": "string"}, *fields],
+    }
+    if collections is not None:
+        raw["collections"] = collections
+    return raw
+
+
+def document():
+    return {
+        "version": 1,
+        "entities": [
+            entity("Item"),
+            entity("Customer"),
+            entity(
+                "Invoice",
+                [{"path": "TotalAmt", "label": "Total", "type": "decimal"}],
+                [SALES_LINES],
+            ),
+            entity("Payment", collections=[PAYMENT_LINES]),
+        ],
+        "recommended": [
+            {
+                "qbObject": "Invoice",
+                "salesforceObject": "QB_Transaction__c",
+                "externalIdField": "QB_External_Id__c",
+                "deleteBehavior": "Delete",
+                "fields": [{"qbField": "TotalAmt", "salesforceField": "Total_Amount__c"}],
+                "lines": [
+                    {
+                        "collectionPath": "Line[DetailType=SalesItemLineDetail]",
+                        "salesforceObject": "QB_Transaction_Line__c",
+                        "externalIdField": "QB_External_Id__c",
+                        "parentField": "Transaction__c",
+                        "fields": [
+                            {"qbField": "Amount", "salesforceField": "Amount__c"},
+                            {
+                                "qbField": "SalesItemLineDetail.ItemRef",
+                                "salesforceField": "Product__c",
+                            },
+                        ],
+                    }
+                ],
+            }
+        ],
+    }
+
+
+def test_collections_are_read_with_their_fields():
+    catalog = parse_catalog(document())
+    invoice = catalog.entity("invoice")
+    lines = invoice.collection("Line[DetailType=SalesItemLineDetail]")
+    assert lines.label == "Product and service lines"
+    assert lines.match("Amount").type == "decimal"
+    assert lines.match("SalesItemLineDetail.ItemRef.value").reference_to == "Item"
+    assert invoice.collection("Line") is None
+    assert catalog.entity("Customer").collections == ()
+
+
+def test_a_path_into_a_collection_is_recognised_as_one():
+    invoice = parse_catalog(document()).entity("Invoice")
+    assert (
+        invoice.in_collection("Line[DetailType=DescriptionOnly].Amount").path == SALES_LINES["path"]
+    )
+    assert invoice.in_collection("TotalAmt") is None
+
+
+def test_recommended_lines_are_read():
+    (recommended,) = parse_catalog(document()).recommended
+    (lines,) = recommended.lines
+    assert (lines.collection_path, lines.salesforce_object, lines.parent_field) == (
+        "Line[DetailType=SalesItemLineDetail]",
+        "QB_Transaction_Line__c",
+        "Transaction__c",
+    )
+    assert [f.qb_field for f in lines.fields] == ["Amount", "SalesItemLineDetail.ItemRef"]
+
+
+@pytest.mark.parametrize(
+    ("qb_object", "collection", "qb_field", "expected"),
+    [
+        ("Invoice", "Line[DetailType=SalesItemLineDetail]", "Amount", None),
+        ("invoice", "Line[DetailType=SalesItemLineDetail]", "SalesItemLineDetail.ItemRef", None),
+        (
+            "Invoice",
+            "Line[DetailType=SalesItemLineDetail]",
+            "SalesItemLineDetail.ItemRef.value",
+            None,
+        ),
+        ("Payment", "Line", "LinkedTxn[TxnType=Invoice].TxnId", None),
+        (
+            "Invoice",
+            "Line[DetailType=SalesItemLineDetail]",
+            "amount",
+            "Unknown field 'amount' on the items of Line[DetailType=SalesItemLineDetail] of "
+            "Invoice; did you mean 'Amount'?",
+        ),
+        (
+            "Invoice",
+            "Line[DetailType=SalesItemLineDetail]",
+            "Line.Amount",
+            "Unknown field 'Line.Amount' on the items of Line[DetailType=SalesItemLineDetail] of "
+            "Invoice.",
+        ),
+        (
+            "Invoice",
+            "Line",
+            "Amount",
+            "Unknown collection 'Line' on QuickBooks object Invoice; its collections: "
+            "Line[DetailType=SalesItemLineDetail].",
+        ),
+        (
+            "Customer",
+            "Line",
+            "Amount",
+            "Unknown collection 'Line' on QuickBooks object Customer; its collections: none.",
+        ),
+        (
+            "Invoice",
+            "Line[DetailType=SalesItemLineDetail]",
+            "",
+            "QuickBooks field is empty in a line mapping for Line[DetailType=SalesItemLineDetail] "
+            "of Invoice.",
+        ),
+        (
+            "Invoice",
+            "Line[DetailType=SalesItemLineDetail]",
+            "Amount..x",
+            "QuickBooks field 'Amount..x' on Line[DetailType=SalesItemLineDetail] of Invoice is "
+            "not a field path: names joined by dots, each optionally selecting list items by "
+            "[Member=Value].",
+        ),
+        (
+            "Nope",
+            "Line",
+            "Amount",
+            "Unknown QuickBooks object 'Nope'; expected one of: Item, Customer, Invoice, Payment.",
+        ),
+    ],
+)
+def test_validate_line_mapping(qb_object, collection, qb_field, expected):
+    catalog = parse_catalog(document())
+    assert catalog.validate_line_mapping(qb_object, collection, qb_field) == expected
+
+
+def _break(mutate):
+    doc = copy.deepcopy(document())
+    mutate(doc)
+    return doc
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (
+            lambda d: d["entities"][2].update(collections="Line"),
+            "'collections' is missing or not a list",
+        ),
+        (
+            lambda d: d["entities"][2]["collections"].append(copy.deepcopy(SALES_LINES)),
+            "a collection is listed twice",
+        ),
+        (
+            lambda d: d["entities"][2]["collections"][0].update(path="Line[Detail"),
+            "not a path in the documented syntax",
+        ),
+        (
+            lambda d: d["entities"][2]["collections"][0]["fields"].append(
+                {"path": "Amount", "label": "again", "type": "decimal"}
+            ),
+            "a field path is listed twice",
+        ),
+        (
+            lambda d: d["entities"][3]["collections"][0]["fields"][1].update(referenceTo="Bill"),
+            "referenceTo 'Bill' is not a catalog entity",
+        ),
+        (
+            lambda d: d["recommended"][0]["lines"][0].update(collectionPath="Line"),
+            "'Line' is not a collection of Invoice",
+        ),
+        (
+            lambda d: d["recommended"][0]["lines"][0]["fields"].append(
+                {"qbField": "Qty", "salesforceField": "Quantity__c"}
+            ),
+            "'Qty' is not a field of its items",
+        ),
+        (
+            lambda d: d["recommended"][0]["lines"][0].pop("parentField"),
+            "'parentField' is missing or not a str",
+        ),
+    ],
+)
+def test_malformed_collections_are_refused(mutate, message):
+    with pytest.raises(CatalogError, match=message.replace("[", r"\[")):
+        parse_catalog(_break(mutate))
