@@ -3,7 +3,9 @@
 Pure functions: no I/O. The inputs are the QuickBooks JSON, the object mapping (`ObjectMapping`
 and its `FieldMapping`s, defined here; `qbsync.sync_config` reads them from Salesforce), the
 target object's describe and the external-id targets of the parent objects (for lookups). The
-worker calls `build_record` once per record.
+worker calls `build_record` once per record, and `build_lines` once per record and line mapping:
+one body per item of the mapped collection (`Line[DetailType=SalesItemLineDetail]`), its paths
+read relative to the item, its parent set through the parent record's external id.
 
 Two kinds of problems are told apart:
 - the configuration cannot be applied (unknown or read-only Salesforce field, a value that cannot
@@ -21,8 +23,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 from typing import Any
 
+from qbsync.catalog.paths import Step, steps
 from qbsync.events import Version
 from qbsync.salesforce.schema import external_id
 
@@ -128,6 +132,19 @@ class FieldMapping:
 
 
 @dataclass(frozen=True)
+class LineMapping:
+    """One line mapping (a QB_Object_Mapping__c with Parent_Mapping__c): the items of a
+    collection of the parent's records, each upserted as a record of `salesforce_object`."""
+
+    collection_path: str  # `Line[DetailType=SalesItemLineDetail]`
+    salesforce_object: str
+    external_id_field: str
+    parent_field: str  # the lookup or master-detail field to the parent's record
+    field_mappings: tuple[FieldMapping, ...] = ()  # paths relative to one item
+    id: str | None = None
+
+
+@dataclass(frozen=True)
 class ObjectMapping:
     """One QB_Object_Mapping__c and its usable field mappings."""
 
@@ -138,8 +155,9 @@ class ObjectMapping:
     delete_behavior: str = "Ignore"
     field_mappings: tuple[FieldMapping, ...] = ()
     problems: tuple[str, ...] = ()  # the mapping cannot be used at all
-    warnings: tuple[str, ...] = ()  # field mappings left out
+    warnings: tuple[str, ...] = ()  # field (and line) mappings left out
     id: str | None = None
+    line_mappings: tuple[LineMapping, ...] = ()
 
     def active_field(self) -> str | None:
         """The Salesforce field mapped from QuickBooks `Active` (Deactivate sets it false)."""
@@ -173,14 +191,73 @@ class MappedRecord:
 _MISSING = object()
 
 
+@lru_cache(maxsize=1024)
+def _steps(path: str) -> tuple[Step, ...]:
+    try:
+        return tuple(steps(path))
+    except ValueError as error:
+        raise MappingError(str(error)) from None
+
+
+def _selects(step: Step, item: Any) -> bool:
+    """True when a list item has the member value the step selects (compared as text)."""
+    if not isinstance(item, Mapping) or step.key not in item:
+        return False
+    member = item[step.key]
+    return not isinstance(member, Mapping | list) and _as_text(member) == step.value
+
+
 def get_path(record: Mapping[str, Any], path: str) -> Any:
-    """Value at a dotted path (`BillAddr.City`), or `_MISSING` when any step is absent."""
+    """Value at a path (`BillAddr.City`), or `_MISSING` when any step is absent.
+
+    A step that selects list items (`CustomField[Name=Crew #]`, `LinkedTxn[TxnType=Invoice]`)
+    continues in the first item with that member value: custom fields are unique by name, and
+    a single value is what a field holds.
+    """
     value: Any = record
-    for step in path.split("."):
-        if not isinstance(value, Mapping) or step not in value:
+    for step in _steps(path):
+        if not isinstance(value, Mapping) or step.name not in value:
             return _MISSING
-        value = value[step]
+        value = value[step.name]
+        if step.key is not None:
+            items = value if isinstance(value, list) else ()
+            value = next((item for item in items if _selects(step, item)), _MISSING)
+            if value is _MISSING:
+                return _MISSING
     return value
+
+
+def select_items(record: Mapping[str, Any], collection_path: str) -> list[Mapping[str, Any]]:
+    """The items of the list `collection_path` names (`Line[DetailType=DescriptionOnly]`): all
+    of them, or those its last step selects; none when the list is absent."""
+    *head, last = _steps(collection_path)
+    container: Any = record
+    if head:
+        container = get_path(record, ".".join(_text(step) for step in head))
+    items = container.get(last.name) if isinstance(container, Mapping) else None
+    if not isinstance(items, list):
+        return []
+    if last.key is None:
+        return [item for item in items if isinstance(item, Mapping)]
+    return [item for item in items if _selects(last, item)]
+
+
+def _text(step: Step) -> str:
+    return step.name if step.key is None else f"{step.name}[{step.key}={step.value}]"
+
+
+def line_key(item: Mapping[str, Any]) -> str | None:
+    """The key of a collection item within its record (contract of issue 10): its `Id`, else
+    `{TxnType}{TxnId}` of its first LinkedTxn (a payment line: `Invoice69`), else None (a
+    subtotal line, which is not synced)."""
+    item_id = item.get("Id")
+    if item_id not in (None, "") and not isinstance(item_id, Mapping | list):
+        return _as_text(item_id)
+    linked = item.get("LinkedTxn")
+    first = linked[0] if isinstance(linked, list) and linked else None
+    if isinstance(first, Mapping) and first.get("TxnType") and first.get("TxnId"):
+        return f"{_as_text(first['TxnType'])}{_as_text(first['TxnId'])}"
+    return None
 
 
 def apply_transform(value: Any, transform: str | None) -> Any:
@@ -230,6 +307,57 @@ def build_record(
     for field_mapping in mapping.field_mappings:
         _map_field(qb_record, field_mapping, describe, realm_id, parents, mapped)
     return mapped
+
+
+def build_lines(
+    qb_record: Mapping[str, Any],
+    mapping: ObjectMapping,
+    lines: LineMapping,
+    describe: SObjectDescribe,
+    realm_id: str,
+    parents: ParentTargets,
+) -> list[MappedRecord]:
+    """Upsert bodies, on `lines.salesforce_object`, for the items of one collection of
+    `qb_record` (the parent record, mapped by `mapping`).
+
+    Each body's external id is the parent's followed by `-` and the item's `line_key`; items
+    without a key are left out. Its parent field refers to the parent through the parent's
+    external id, resolved by Salesforce in the same call, like any reference. Field paths are
+    read relative to the item, with the conversions, warnings and errors of `build_record`
+    (an error names the line).
+    """
+    record_id = str(qb_record.get("Id", ""))
+    if not record_id:
+        raise MappingError(f"QuickBooks {mapping.qb_object} record has no Id")
+    parent_key = external_id(realm_id, mapping.qb_object, record_id)
+    ext_field = describe.field(lines.external_id_field)
+    if ext_field is None:
+        raise MappingError(
+            f"INVALID_FIELD: External_Id_Field__c {lines.external_id_field} "
+            f"does not exist on {describe.name}"
+        )
+    parent_field = describe.field(lines.parent_field)
+    if parent_field is None or not parent_field.relationship_name:
+        raise MappingError(
+            f"Parent_Field__c {lines.parent_field} is not a lookup or master-detail field "
+            f"of {describe.name}"
+        )
+    parent_ref = {parent_field.relationship_name: {mapping.external_id_field: parent_key}}
+    bodies = []
+    for item in select_items(qb_record, lines.collection_path):
+        key = line_key(item)
+        if key is None:
+            continue
+        line_id = f"{parent_key}-{key}"
+        mapped = MappedRecord(external_id=line_id, fields={ext_field.name: line_id, **parent_ref})
+        try:
+            for field_mapping in lines.field_mappings:
+                _map_field(item, field_mapping, describe, realm_id, parents, mapped)
+        except MappingError as error:
+            raise MappingError(f"{lines.collection_path} line {key}: {error}") from None
+        mapped.warnings[:] = [f"line {key}: {w}" for w in mapped.warnings]
+        bodies.append(mapped)
+    return bodies
 
 
 def _map_field(
