@@ -89,9 +89,64 @@ def test_order_by_a_property_that_is_not_sortable_is_a_4001(api: Api) -> None:
     assert error_of(api.query("select * from Vendor ORDER BY Balance"))["code"] == "4001"
 
 
-def test_entities_without_rules_keep_any_filter(api: Api) -> None:
-    # Transactions belong to the transactions issue: their filters are not checked here.
-    assert api.query("select * from Invoice where DocNumber = '1001'").status_code == 200
+# Each listed entity (listed_properties.py): a property QuickBooks does not filter on, and a filter
+# it answers.
+LISTED = [
+    ("Bill", "PrivateNote", "VendorRef = '1'"),
+    ("BillPayment", "PayType", "DocNumber = '7'"),
+    ("Budget", "BudgetDetail", "StartDate > '2026-01-01'"),
+    ("Class", "ParentRef", "Name = 'East'"),
+    ("CompanyCurrency", "CustomField", "Code = 'EUR'"),
+    ("CreditMemo", "PrivateNote", "CustomerRef = '1'"),
+    ("Department", "ParentRef", "Active = true"),
+    ("Deposit", "DepositToAccountRef", "TxnDate >= '2026-01-01'"),
+    ("Estimate", "TxnStatus", "DocNumber = '1001'"),
+    ("Invoice", "CustomerMemo", "DocNumber = '1001'"),
+    ("JournalCode", "Description", "Name = 'VT'"),
+    ("JournalEntry", "Adjustment", "TxnDate < '2030-01-01'"),
+    ("Payment", "PaymentRefNum", "CustomerRef = '1'"),
+    ("PaymentMethod", "NoSuchProperty", "Name = 'Cash'"),
+    ("Preferences", "SalesFormsPrefs", "MetaData.LastUpdatedTime > '2026-01-01'"),
+    ("Purchase", "PrivateNote", "PaymentType = 'Cash'"),
+    ("PurchaseOrder", "Memo", "POStatus = 'Open'"),
+    ("RefundReceipt", "PaymentRefNum", "TxnDate > '2026-01-01'"),
+    ("SalesReceipt", "PaymentRefNum", "DocNumber LIKE '10%'"),
+    ("TaxAgency", "TaxRegistrationNumber", "DisplayName = 'State'"),
+    ("Term", "DueDays", "Name = 'Net 30'"),
+    ("TimeActivity", "EmployeeRef", "TxnDate = '2026-01-02'"),
+    ("Transfer", "FromAccountRef", "Amount > 10"),
+    ("VendorCredit", "PrivateNote", "VendorRef = '2'"),
+]
+
+
+@pytest.mark.parametrize(("entity", "not_queryable", "answered"), LISTED)
+def test_every_listed_entity_refuses_what_quickbooks_refuses(
+    api: Api, entity: str, not_queryable: str, answered: str
+) -> None:
+    select = f"select * from {entity}"  # noqa: S608 - a query built from the table's literals
+    refused = error_of(api.query(f"{select} where {not_queryable} = 'x'"))
+    assert (refused["code"], refused["Detail"]) == (
+        "4001",
+        f"QueryValidationError: property '{not_queryable}' is not queryable",
+    )
+    sorted_by = error_of(api.query(f"{select} ORDERBY {not_queryable}"))
+    assert sorted_by["code"] == "4001"
+    found = api.query(f"{select} where {answered}")
+    assert found.status_code == 200, found.text
+    assert found.json()["QueryResponse"] == {}
+    unknown = error_of(api.post(entity.lower(), {"Colour": "red"}))
+    assert (unknown["code"], unknown["element"]) == ("2010", "Colour")
+
+
+def test_a_listed_entity_finds_by_a_queryable_property_and_drops_read_only_ones(api: Api) -> None:
+    term = api.post("term", {"Name": "Net 30", "DueDays": "30", "Active": "true"}).json()["Term"]
+    assert (term["DueDays"], term["Active"]) == (30, True)
+    found = api.query("select * from Term where Name = 'Net 30'").json()["QueryResponse"]
+    assert [t["Id"] for t in found["Term"]] == [term["Id"]]
+    east = api.post("class", {"Name": "East", "FullyQualifiedName": "Made:Up", "SubClass": False})
+    assert east.json()["Class"]["FullyQualifiedName"] == "East"
+    refused = error_of(api.post("term", {"Name": "Bad", "DueDays": "soon"}))
+    assert (refused["code"], refused["element"]) == ("2010", "DueDays")
 
 
 def test_an_unknown_property_names_itself(api: Api) -> None:

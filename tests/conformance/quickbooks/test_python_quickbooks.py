@@ -28,13 +28,16 @@ from quickbooks.objects import (
     CompanyInfo,
     Customer,
     Employee,
+    Estimate,
     Invoice,
     Item,
     Preferences,
+    Term,
     Vendor,
 )
 from quickbooks.objects.base import Address, EmailAddress, Ref
 from quickbooks.objects.detailline import SalesItemLine, SalesItemLineDetail
+from quickbooks.objects.trackingclass import Class
 
 from tests.conformance.quickbooks import clients as intuit_clients
 from tests.conformance.quickbooks.conftest import (
@@ -226,6 +229,16 @@ def test_a_filter_on_a_property_that_is_not_filterable_is_a_4001(qb):
         Account.where("AcctNum = '100'", qb=qb)
 
 
+def test_transactions_refuse_filters_quickbooks_refuses(qb):
+    with pytest.raises(ValidationException) as refused:
+        Invoice.filter(PrivateNote="x", qb=qb)
+    assert refused.value.error_code == 4001
+    assert refused.value.detail == "QueryValidationError: property 'PrivateNote' is not queryable"
+    with pytest.raises(ValidationException):
+        Estimate.where("TxnStatus = 'Pending'", qb=qb)
+    assert Invoice.filter(DocNumber="1001", qb=qb) == []
+
+
 def test_bad_syntax_is_a_4000(qb):
     with pytest.raises(ValidationException) as refused:
         Customer.query("SELECT * FROM Customer WHERE", qb=qb)
@@ -412,6 +425,32 @@ def test_vendor_account_and_employee_round_trip(qb):
     employee.GivenName, employee.FamilyName = "Emily", "Platt"
     saved_employee = employee.save(qb=qb)
     assert Employee.get(saved_employee.Id, qb=qb).DisplayName == "Emily Platt"
+
+
+def test_term_class_and_estimate_round_trip(qb):
+    term = Term()
+    term.Name, term.DueDays = "Net 15", 15
+    saved_term = term.save(qb=qb)
+    (found,) = Term.filter(Name="Net 15", qb=qb)
+    assert (found.Id, found.DueDays, found.Active) == (saved_term.Id, 15, True)
+
+    east = Class()
+    east.Name = "East"
+    east.FullyQualifiedName = "Not:Mine"  # computed by QuickBooks, ignored when sent
+    saved_class = east.save(qb=qb)
+    assert Class.get(saved_class.Id, qb=qb).FullyQualifiedName == "East"
+
+    estimate = Estimate()
+    estimate.DocNumber = "E-100"
+    estimate.CustomerRef = customer(qb, "Quoted Customer").to_ref()
+    line = SalesItemLine()
+    line.Amount = 40
+    line.SalesItemLineDetail = SalesItemLineDetail()
+    estimate.Line.append(line)
+    saved_estimate = estimate.save(qb=qb)
+    (quoted,) = Estimate.filter(DocNumber="E-100", qb=qb)
+    assert (quoted.Id, quoted.CustomerRef.value) == (saved_estimate.Id, estimate.CustomerRef.value)
+    assert [line.Amount for line in quoted.Line if line.DetailType == "SalesItemLineDetail"] == [40]
 
 
 def test_batch_update(qb):

@@ -216,6 +216,9 @@ def _complete(entity: str, record: dict[str, Any]) -> dict[str, Any]:
             raise errors.required_param_missing("Name")
         record.setdefault("AccountType", "Income")
         record["FullyQualifiedName"] = record["Name"]
+    elif entity in ("Class", "Department") and record.get("Name"):
+        # A top-level class or location is its own fully qualified name (Class reference).
+        record["FullyQualifiedName"] = record["Name"]
     elif entity in LINES_REQUIRED and not record.get("Line"):
         raise errors.required_param_missing("Line")
     if entity in NAME_LIST:

@@ -11,13 +11,15 @@ pg_table-items.htm). Intuit's own Fault for a filter on any other property:
 `AcctNum` on Customer, Vendor and Account: "The property which are mentioned as filterable are
 only queryable").
 
-Entities without an entry here keep the emulator's older leniency (any property, any filter):
-transactions belong to the transactions issue.
+The other entities' lists are data in `listed_properties.py`, with their sources; the same
+checks apply to every entity (CompanyInfo, read-only here, has none).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from qbsync_sandbox.emulators.quickbooks import listed_properties
 
 # Every entity: "Id ... Filterable: ALL"; MetaData.CreateTime / LastUpdatedTime "Filterable: ALL,
 # Sortable: ALL" (IntuitBaseTypes.xsd).
@@ -258,6 +260,11 @@ _ENTITIES: dict[str, EntityProperties] = {
         booleans=frozenset({"Active", "SubAccount"}),
     ),
 }
+
+
+_ENTITIES.update(
+    {name: EntityProperties(**rules) for name, rules in listed_properties.ENTITIES.items()}
+)
 
 
 def of(entity: str) -> EntityProperties | None:
