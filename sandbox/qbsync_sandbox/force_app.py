@@ -209,12 +209,14 @@ class FieldGrant:
 @dataclass
 class PermissionSetGrants:
     """What a permission set grants on data: object permissions by object name and field
-    permissions by `Object.Field`, both as written in the file (case kept)."""
+    permissions by `Object.Field`, both as written in the file (case kept), and the enabled user
+    permissions by name (`ApiEnabled`, `BulkApiHardDelete`)."""
 
     name: str
     objects: dict[str, ObjectGrant] = field(default_factory=dict)
     fields: dict[str, FieldGrant] = field(default_factory=dict)
     label: str = ""
+    user_permissions: set[str] = field(default_factory=set)
 
 
 def permission_set_grants(name: str, root: ET.Element) -> PermissionSetGrants:
@@ -237,6 +239,9 @@ def permission_set_grants(name: str, root: ET.Element) -> PermissionSetGrants:
             grants.fields[name_of_field] = FieldGrant(
                 readable=flag(entry, "readable"), editable=flag(entry, "editable")
             )
+    for entry in root.iterfind(MD + "userPermissions"):
+        if text(entry, "name") and flag(entry, "enabled"):
+            grants.user_permissions.add(text(entry, "name"))
     return grants
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from qbsync_sandbox.emulators.salesforce import records, rest
+from qbsync_sandbox.emulators.salesforce import bulk, records, rest
 from qbsync_sandbox.emulators.salesforce.admin import admin
 from qbsync_sandbox.emulators.salesforce.auth import Authority, OAuthError
 from qbsync_sandbox.emulators.salesforce.errors import ApiError
@@ -27,6 +27,7 @@ class EmulatorState:
     authority: Authority
     faults: Faults = field(default_factory=Faults)
     cursors: OrderedDict = field(default_factory=OrderedDict)
+    ingest_jobs: bulk.IngestJobs = field(default_factory=bulk.IngestJobs)
 
 
 def _json(body, status: int) -> Response:
@@ -64,6 +65,7 @@ def create_salesforce_app(
     app.extensions["salesforce"] = state
     app.register_blueprint(rest.rest)
     app.register_blueprint(records.records)
+    app.register_blueprint(bulk.bulk)
     app.register_blueprint(identity)
     app.register_blueprint(admin)
 

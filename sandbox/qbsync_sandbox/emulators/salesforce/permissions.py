@@ -83,9 +83,12 @@ class Access:
         # A standard profile's users see and edit the standard fields of the objects they access.
         self.standard_fields = standard_fields
         self.names = [g.name for g in grants]
+        # Enabled user permissions (e.g. BulkApiHardDelete, which Bulk API's hardDelete needs).
+        self.user_permissions: set[str] = set()
         self._objects: dict[str, ObjectGrant] = {}
         self._fields: dict[str, FieldGrant] = {}
         for grant in grants:
+            self.user_permissions |= grant.user_permissions
             for name, permission in grant.objects.items():
                 self._objects[name.lower()] = _union_object(
                     self._objects.get(name.lower()), permission

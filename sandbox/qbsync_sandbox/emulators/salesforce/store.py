@@ -211,6 +211,10 @@ class Org:
             if row["AssigneeId"] == user_id and row["PermissionSetId"] in sets
         }
 
+    def new_id(self, key_prefix: str) -> str:
+        """A fresh 18-character id with this key prefix (records, and jobs such as Bulk API's)."""
+        return self._ids.new(key_prefix)
+
     # ----------------------------------------------------------------- lookups
 
     def object(self, name: str) -> ObjectDef:
@@ -456,9 +460,10 @@ class Org:
                 return matches[0], False
             return self.create(obj.name, body | {definition.name: value}, user), True
 
-    def delete(self, record_id: str, user: User | None = None) -> None:
+    def delete(self, record_id: str, user: User | None = None, *, hard: bool = False) -> None:
         """Delete a record as `user` (None: system mode); master-detail children go too and
-        lookups to it are cleared."""
+        lookups to it are cleared. `hard` (Bulk API hardDelete) leaves the record out of the
+        recycle bin."""
         with self.lock:
             found = self.locate(record_id)
             if found is not None and not self._actor(user)[1].object(found[0]).delete:
@@ -482,6 +487,8 @@ class Org:
             savepoint = self.savepoint()
             self._remove(obj, record)
             self._recheck_masters(obj, record, savepoint)
+            if hard:
+                self._deleted[obj.name].pop(record["Id"], None)
 
     def external_id_field(self, obj: ObjectDef, name: str, user: User | None = None) -> FieldDef:
         definition = obj.field(name)
