@@ -160,6 +160,10 @@ def test_number_and_checkbox_fields(package: Package) -> None:
         "4",
         "0",
     )
+    for name, default in (("Success", "14"), ("Failure", "90")):
+        days = _field(package, f"QB_Company__c.Log_Retention_{name}_Days__c")
+        assert (days.type, days.attrs["precision"], days.attrs["scale"]) == ("Number", "4", "0")
+        assert days.attrs["defaultValue"] == default
     realtime = _field(package, "QB_Object_Mapping__c.Realtime_Enabled__c")
     active = _field(package, "Account.QB_Active__c")
     assert (realtime.type, realtime.attrs["defaultValue"]) == ("Checkbox", "false")
@@ -321,7 +325,7 @@ def test_integration_permission_set(package: Package) -> None:
         "QB_Company__c": read_create_edit,
         "QB_Object_Mapping__c": read_only,
         "QB_Field_Mapping__c": read_only,
-        "QB_Sync_Log__c": read_create_edit,
+        "QB_Sync_Log__c": crud,  # Delete: the middleware purges old sync logs (log retention)
         "Account": crud,
         "Product2": crud,
     }

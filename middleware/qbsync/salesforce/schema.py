@@ -25,6 +25,16 @@ READS: dict[str, dict[str, str]] = {
         "Realm_Id__c": "Text",
         "Status__c": "Picklist",
         "Environment__c": "Picklist",
+        # Sync-log retention per company (qbsync.log_retention); blank means the default.
+        "Log_Retention_Success_Days__c": "Number",
+        "Log_Retention_Failure_Days__c": "Number",
+    },
+    # Old sync logs are found by age and outcome, then deleted in bulk (qbsync.log_retention).
+    "QB_Sync_Log__c": {
+        "Id": "Id",
+        "Company__c": "Lookup",
+        "Status__c": "Picklist",
+        "Synced_At__c": "DateTime",
     },
     "QB_Object_Mapping__c": {
         "Id": "Id",
