@@ -1,5 +1,6 @@
 """The one reader of the package's source tree (`force-app`): objects, fields, validation rules,
-list views, permission sets, tabs, applications, Apex classes and External Credential principals.
+list views, permission sets, tabs, applications, Apex classes, External Credential principals and
+custom notification types.
 
 The Salesforce emulator builds its schema from what this returns (`emulators/salesforce/schema.py`)
 and the package tests check across files with it (`tests/package/metadata_checks.py`). It reads the
@@ -123,6 +124,18 @@ class Package:
     classes: set[str]
     # "<External Credential>-<principal>", as permission sets name principals.
     credential_principals: set[str] = field(default_factory=set)
+    notification_types: dict[str, NotificationType] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class NotificationType:
+    """One `notificationtypes/<Name>.notiftype-meta.xml` (CustomNotificationType)."""
+
+    name: str
+    label: str
+    desktop: bool
+    mobile: bool
+    description: str | None = None
 
 
 def stem(path: Path) -> str:
@@ -183,6 +196,7 @@ def load_package(force_app: Path | str) -> Package:
         applications={stem(p) for p in root.glob("**/*.app-meta.xml")},
         classes={stem(p) for p in root.rglob("*.cls")},
         credential_principals=_credential_principals(root),
+        notification_types=_notification_types(root),
     )
 
 
@@ -220,7 +234,7 @@ class PermissionSetGrants:
 
 
 def permission_set_grants(name: str, root: ET.Element) -> PermissionSetGrants:
-    """The object and field permissions of a parsed `*.permissionset-meta.xml`."""
+    """The object, field and user permissions of a parsed `*.permissionset-meta.xml`."""
     grants = PermissionSetGrants(name, label=text(root, "label") or name)
     for entry in root.iterfind(MD + "objectPermissions"):
         sobject = text(entry, "object")
@@ -252,3 +266,18 @@ def _credential_principals(root: Path) -> set[str]:
             if text(parameter, "parameterType") in ("NamedPrincipal", "PerUserPrincipal"):
                 principals.add(f"{stem(path)}-{text(parameter, 'parameterName')}")
     return principals
+
+
+def _notification_types(root: Path) -> dict[str, NotificationType]:
+    types = {}
+    for path in sorted(root.glob("**/*.notiftype-meta.xml")):
+        element = parse(path)
+        name = stem(path)
+        types[name] = NotificationType(
+            name=name,
+            label=text(element, "masterLabel") or name,
+            desktop=flag(element, "desktop"),
+            mobile=flag(element, "mobile"),
+            description=text(element, "description"),
+        )
+    return types

@@ -341,8 +341,12 @@ def test_integration_permission_set(package: Package) -> None:
             name = f"{object_name}.{field_name}"
             if name in fls_capable:
                 assert fls.get(name, (False, False))[0], f"the middleware reads {name}"
+    # The alerts (qbsync.alerts): ViewSetup reads who is assigned QuickBooks_Sync_Admin,
+    # SendCustomNotifications sends the custom notification over REST.
     assert [p.findtext(MD + "name") for p in root.iterfind(MD + "userPermissions")] == [
-        "ApiEnabled"
+        "ApiEnabled",
+        "SendCustomNotifications",
+        "ViewSetup",
     ]
 
 

@@ -34,3 +34,17 @@ def force_app_without_grant(
         root.remove(entry)
     tree.write(path, encoding="UTF-8", xml_declaration=True)
     return destination
+
+
+def force_app_without_user_permission(destination: Path, permission_set: str, name: str) -> Path:
+    """A copy of force-app (metadata, no LWC) at `destination` whose `permission_set` no longer
+    enables the user permission `name` ("ViewSetup")."""
+    shutil.copytree(FORCE_APP, destination, ignore=shutil.ignore_patterns("lwc", "node_modules"))
+    path = next(destination.glob(f"**/permissionsets/{permission_set}.permissionset-meta.xml"))
+    ET.register_namespace("", _NAMESPACE)
+    tree = ET.parse(path)  # noqa: S314 - a copy of our own metadata
+    root = tree.getroot()
+    [entry] = [e for e in root.iterfind(MD + "userPermissions") if e.findtext(MD + "name") == name]
+    root.remove(entry)
+    tree.write(path, encoding="UTF-8", xml_declaration=True)
+    return destination

@@ -81,6 +81,22 @@ def set_usage():
     return jsonify({"used": org.api_usage, "max": org.api_limit})
 
 
+@admin.get("/_admin/notifications")
+def sent_notifications():
+    """The custom notifications the org sent (Send Custom Notification action), oldest first."""
+    org = _state().org
+    with org.lock:
+        return jsonify({"totalSize": len(org.notifications), "records": list(org.notifications)})
+
+
+@admin.get("/_admin/emails")
+def sent_emails():
+    """The emails the org sent (Send Email action), oldest first."""
+    org = _state().org
+    with org.lock:
+        return jsonify({"totalSize": len(org.emails), "records": list(org.emails)})
+
+
 @admin.get("/_admin/records/<sobject>")
 def read_records(sobject: str):
     org = _state().org

@@ -10,6 +10,7 @@ from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from qbsync_sandbox.emulators.salesforce import bulk, records, rest
+from qbsync_sandbox.emulators.salesforce.actions import actions
 from qbsync_sandbox.emulators.salesforce.admin import admin
 from qbsync_sandbox.emulators.salesforce.auth import Authority, OAuthError
 from qbsync_sandbox.emulators.salesforce.errors import ApiError
@@ -64,6 +65,7 @@ def create_salesforce_app(
     state = EmulatorState(org=org, authority=authority)
     app.extensions["salesforce"] = state
     app.register_blueprint(rest.rest)
+    app.register_blueprint(actions)
     app.register_blueprint(records.records)
     app.register_blueprint(bulk.bulk)
     app.register_blueprint(identity)

@@ -16,8 +16,15 @@ Every REST call runs as the session's user and is checked here, as an org checks
 What the emulator assumes for the **minimum-access profile** the sandbox users have (the profile
 "Minimum Access - API Only Integrations" docs/operating.md prescribes): no object permission on
 any custom or standard object except Read on User and Organization with their fields (every
-profile can see users' names and the org's; the Salesforce CLI reads both after a login), the API
-Enabled user permission. The emulator does not model record sharing (every
+profile can see users' names and the org's; the Salesforce CLI reads both after a login) and
+CustomNotificationType (whose Object Reference page names no special access rule), the API
+Enabled user permission. Of the user permissions a permission set enables, the emulator acts on
+two: View Setup and Configuration (`ViewSetup`) reads PermissionSet and PermissionSetAssignment
+(Object Reference, both pages: "As of Summer '20 and later, only users who have one of these
+permissions can access this object: View Setup and Configuration, …"), and Send Custom
+Notifications (`SendCustomNotifications`) is required by the Send Custom Notification action
+over REST ("In orgs created in Winter '21 or later", API Actions guide, Custom Notification
+Actions). The emulator does not model record sharing (every
 record the user can read by object permission is visible) or the System Administrator's other
 permissions beyond "Modify All Data" (`all_data`).
 """
@@ -37,8 +44,13 @@ _ADDRESS_PARTS = ("Street", "City", "State", "PostalCode", "Country")
 # The package's permission sets the sandbox users are assigned.
 INTEGRATION_PERMISSION_SET = "QuickBooks_Sync_Integration"
 ADMIN_PERMISSION_SET = "QuickBooks_Sync_Admin"
-# The minimum-access profile: read on User and Organization and their fields, nothing else.
-_EVERYONE_READS = ("User", "Organization")
+# The minimum-access profile: read on User, Organization and CustomNotificationType and their
+# fields, nothing else.
+_EVERYONE_READS = ("User", "Organization", "CustomNotificationType")
+VIEW_SETUP = "ViewSetup"
+SEND_CUSTOM_NOTIFICATIONS = "SendCustomNotifications"
+# Objects View Setup and Configuration reads (see the module docstring).
+_SETUP_OBJECTS = frozenset({"permissionset", "permissionsetassignment"})
 MINIMUM_ACCESS = PermissionSetGrants(
     "Minimum Access - API Only Integrations",
     objects={name: ObjectGrant(read=True) for name in _EVERYONE_READS},
@@ -104,6 +116,8 @@ class Access:
         if self.all_data:
             return ObjectAccess(True, True, True, True)
         grant = self._objects.get(obj.name.lower(), ObjectGrant())
+        if obj.name.lower() in _SETUP_OBJECTS and VIEW_SETUP in self.user_permissions:
+            grant = _union_object(grant, ObjectGrant(read=True))
         if grant.modify_all:
             return ObjectAccess(True, True, True, True)
         read = grant.read or grant.view_all

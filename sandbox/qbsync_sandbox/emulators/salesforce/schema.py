@@ -123,10 +123,13 @@ class Schema:
         self,
         objects: list[ObjectDef],
         permission_sets: dict[str, metadata.PermissionSetGrants] | None = None,
+        notification_types: dict[str, metadata.NotificationType] | None = None,
     ) -> None:
         self._objects = {obj.name.lower(): obj for obj in objects}
         # The package's permission sets by API name (what the sandbox users are assigned).
         self.permission_sets = permission_sets or {}
+        # The package's custom notification types by API name (CustomNotificationType records).
+        self.notification_types = notification_types or {}
 
     @property
     def objects(self) -> list[ObjectDef]:
@@ -301,6 +304,7 @@ def load_schema(force_app: Path | str | None) -> Schema:
             name: metadata.permission_set_grants(name, root)
             for name, root in package.permission_sets.items()
         },
+        package.notification_types,
     )
     for obj in schema.objects:
         for rule in obj.validation_rules:

@@ -13,6 +13,8 @@ ORG_ID_PREFIX = "00D"
 USER_PREFIX = "005"
 PERMISSION_SET_PREFIX = "0PS"
 ASSIGNMENT_PREFIX = "0Pa"
+# The Apex reference's ActionableNotification example: withNotificationTypeId('0MLXXXXXXXXXXXX4AC').
+NOTIFICATION_TYPE_PREFIX = "0ML"
 
 
 def _system_fields(obj: ObjectDef, *, owner: bool = True) -> None:
@@ -299,8 +301,29 @@ def _permission_set_assignment() -> ObjectDef:
     return obj
 
 
+def _custom_notification_type() -> ObjectDef:
+    """The org's custom notification types: the emulator's come from force-app's
+    `notificationtypes/` (Object Reference, "CustomNotificationType": the Send Custom Notification
+    action names one by its Id). Read-only here: they change only with the package."""
+    obj = ObjectDef("CustomNotificationType", "Custom Notification Type",
+                    "Custom Notification Types", NOTIFICATION_TYPE_PREFIX, custom=False)  # fmt: skip
+    _system_fields(obj, owner=False)
+    for definition in (
+        FieldDef("DeveloperName", "Custom Notification Type Name", "Text", length=80),
+        FieldDef("MasterLabel", "Label", "Text", length=80),
+        FieldDef("CustomNotifTypeName", "Custom Notification Type Name", "Text", length=80),
+        FieldDef("Description", "Description", "Text", length=255),
+        FieldDef("Desktop", "Desktop", "Checkbox", default=False),
+        FieldDef("Mobile", "Mobile", "Checkbox", default=False),
+        FieldDef("NamespacePrefix", "Namespace Prefix", "Text", length=15),
+    ):
+        definition.system = True
+        obj.add(definition)
+    return obj
+
+
 # Objects whose describe says createable/deletable false: the API cannot insert or delete them.
-NOT_CREATEABLE = frozenset({"User", "Organization", "PermissionSet"})
+NOT_CREATEABLE = frozenset({"User", "Organization", "PermissionSet", "CustomNotificationType"})
 
 
 def standard_objects() -> list[ObjectDef]:
@@ -313,6 +336,7 @@ def standard_objects() -> list[ObjectDef]:
         _organization(),
         _permission_set(),
         _permission_set_assignment(),
+        _custom_notification_type(),
     ]
 
 

@@ -42,6 +42,7 @@ from qbsync_sandbox.emulators.salesforce.standard import (
     ADDRESS_PARTS,
     ASSIGNMENT_PREFIX,
     NOT_CREATEABLE,
+    NOTIFICATION_TYPE_PREFIX,
     ORG_ID_PREFIX,
     PERMISSION_SET_PREFIX,
     USER_PREFIX,
@@ -122,6 +123,22 @@ class Org:
                 "NamespacePrefix": None,
                 "IsOwnedByProfile": False,
             }
+        for name, kind in schema.notification_types.items():
+            type_id = self._ids.new(NOTIFICATION_TYPE_PREFIX)
+            self._records["CustomNotificationType"][type_id] = self._system_values(
+                type_id, self.clock(), type_id
+            ) | {
+                "DeveloperName": name,
+                "MasterLabel": kind.label,
+                "CustomNotifTypeName": kind.label,
+                "Description": kind.description,
+                "Desktop": kind.desktop,
+                "Mobile": kind.mobile,
+                "NamespacePrefix": None,
+            }
+        # What the invocable actions sent (emulators/salesforce/actions.py), oldest first.
+        self.notifications: list[dict] = []
+        self.emails: list[dict] = []
         for login, last_name, profile, permission_sets, all_data in (
             (username, "Integration", "minimum", (INTEGRATION_PERMISSION_SET,), False),
             (
@@ -321,13 +338,21 @@ class Org:
             self._autonumbers = dict(autonumbers)
 
     def reset(self) -> None:
-        """Remove every record except the org's own: the organization, its users, the permission
-        sets and their assignments."""
+        """Remove every record except the org's own (the organization, its users, the permission
+        sets and their assignments, the notification types), and forget what was sent."""
         with self.lock:
             kept = {
                 name: dict(self._records[name])
-                for name in ("User", "Organization", "PermissionSet", "PermissionSetAssignment")
+                for name in (
+                    "User",
+                    "Organization",
+                    "PermissionSet",
+                    "PermissionSetAssignment",
+                    "CustomNotificationType",
+                )
             }
+            self.notifications.clear()
+            self.emails.clear()
             for rows in (*self._records.values(), *self._deleted.values()):
                 rows.clear()
             for name, rows in kept.items():
