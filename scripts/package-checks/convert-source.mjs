@@ -14,6 +14,8 @@ const source = resolve(process.argv[2] ?? 'force-app');
 const REQUIRED_TYPES = [
     'ApexClass',
     'CustomApplication',
+    // The alerts' notification type, which the middleware looks up by name.
+    'CustomNotificationType',
     'CustomObject',
     'CustomTab',
     'PermissionSet',
