@@ -19,13 +19,13 @@ any custom or standard object except Read on User and Organization with their fi
 profile can see users' names and the org's; the Salesforce CLI reads both after a login) and
 CustomNotificationType (whose Object Reference page names no special access rule), the API
 Enabled user permission. Of the user permissions a permission set enables, the emulator acts on
-two: View Setup and Configuration (`ViewSetup`) reads PermissionSet and PermissionSetAssignment
+Bulk API Hard Delete (`bulk.py`) and these two: View Setup and Configuration (`ViewSetup`) reads PermissionSet and PermissionSetAssignment
 (Object Reference, both pages: "As of Summer '20 and later, only users who have one of these
 permissions can access this object: View Setup and Configuration, …"), and Send Custom
 Notifications (`SendCustomNotifications`) is required by the Send Custom Notification action
 over REST ("In orgs created in Winter '21 or later", API Actions guide, Custom Notification
-Actions). The emulator does not model record sharing (every
-record the user can read by object permission is visible) or the System Administrator's other
+Actions). The emulator does not model record sharing (every record the user can read by object
+permission is visible) or the System Administrator's other
 permissions beyond "Modify All Data" (`all_data`).
 """
 
