@@ -95,6 +95,7 @@ def worker(once: bool) -> None:
     services = _services("worker")
     _check_vault(services)
     _logging(services.settings)
+    from qbsync.log_retention import purge_logs
     from qbsync.reconcile import Reconciler, reconcile_periodically
     from qbsync.revocations import Revoker, retry_revocations_periodically
     from qbsync.store.purge import Retention, purge_periodically
@@ -126,6 +127,8 @@ def worker(once: bool) -> None:
             stop,
             services.settings.purge_interval_seconds,
             services.clock,
+            # Old sync logs in Salesforce go on the same schedule (docs/operating.md).
+            lambda now: purge_logs(services.salesforce, now),
         ),
         name="purge",
         daemon=True,
@@ -151,6 +154,22 @@ def purge() -> None:
     counts = purge_ledger(
         services.store.engine, Retention.from_settings(services.settings), services.clock()
     )
+    click.echo(json.dumps(counts))
+
+
+@main.command("purge-logs")
+def purge_logs_command() -> None:
+    """Delete the sync logs (QB_Sync_Log__c) in Salesforce past each company's retention (Keep
+    Successful/Failed Logs in QB Setup) with a Bulk API delete job; prints the counts. The worker
+    does the same on its purge schedule."""
+    from qbsync.log_retention import purge_logs
+    from qbsync.salesforce.errors import SalesforceError
+
+    services = _services("worker")
+    try:
+        counts = purge_logs(services.salesforce, services.clock())
+    except SalesforceError as error:
+        raise click.ClickException(str(error)) from None
     click.echo(json.dumps(counts))
 
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from qbsync.salesforce.client import RecordResult
+    from qbsync.salesforce.client import BulkResult, RecordResult
 
 
 class QuickBooks(Protocol):
@@ -72,4 +72,8 @@ class Salesforce(Protocol):
 
     def delete_collection(self, ids: Sequence[str]) -> list[RecordResult]:
         """Delete records by Id; one result per id, in order."""
+        ...
+
+    def bulk_delete(self, sobject: str, ids: Sequence[str]) -> BulkResult:
+        """Delete many records by Id in one Bulk API 2.0 job; its counts and failed rows."""
         ...

@@ -5,11 +5,15 @@ We log in ourselves (`qbsync.salesforce.auth`) and build
 `INVALID_SESSION_ID` only when it logged in itself, so that retry is done here (once).
 Writes go through sObject Collections, one call of at most 200 records with `allOrNone: false`,
 so one bad record never blocks the others (research/salesforce.md §1.3); more records go through
-`qbsync.salesforce.chunks.call_in_chunks`, where a failed call costs only its chunk.
+`qbsync.salesforce.chunks.call_in_chunks`, where a failed call costs only its chunk. Deletes of
+many records at once (old sync logs) go through a Bulk API 2.0 job (simple-salesforce's `bulk2`):
+a handful of calls whatever the count, and no Apex governor limits (research/salesforce.md §1.4).
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -71,6 +75,26 @@ class RecordResult:
                 text += f" [{', '.join(error['fields'])}]"
             parts.append(text)
         return "; ".join(parts)
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    """A Bulk API 2.0 ingest job's outcome: rows processed and failed, and each failure's
+    (record id, `sf__Error`)."""
+
+    job_id: str
+    processed: int
+    failed: int
+    errors: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def succeeded(self) -> int:
+        return self.processed - self.failed
+
+
+# simple-salesforce sleeps this long before its first look at a job, then polls (at most every
+# 2 s) until the job has finished.
+BULK_POLL_SECONDS = 1.0
 
 
 class SalesforceClient:
@@ -167,6 +191,31 @@ class SalesforceClient:
                 timeout=self._settings.salesforce_timeout,
             ),
         )
+
+    def bulk_delete(
+        self, sobject: str, ids: Sequence[str], *, poll_seconds: float = BULK_POLL_SECONDS
+    ) -> BulkResult:
+        """Delete records by Id with one Bulk API 2.0 delete job (to the recycle bin): create,
+        upload, close, poll until finished, and the failed rows when there are any."""
+        _check_name(sobject)
+        if not ids:
+            return BulkResult("", 0, 0)
+
+        def run(sf: Salesforce) -> BulkResult:
+            handler = getattr(sf.bulk2, sobject)
+            try:
+                (summary,) = handler.delete(records=[{"Id": i} for i in ids], wait=poll_seconds)
+            except sf_exceptions.SalesforceOperationError as exc:  # a failed or aborted job
+                raise SalesforceError(f"Salesforce Bulk API job failed: {exc}") from None
+            job_id = summary["job_id"]
+            failed = int(summary["numberRecordsFailed"])
+            errors = []
+            if failed:
+                rows = csv.DictReader(io.StringIO(handler.get_failed_records(job_id)))
+                errors = [(row.get("sf__Id", ""), row.get("sf__Error", "")) for row in rows]
+            return BulkResult(job_id, int(summary["numberRecordsProcessed"]), failed, errors)
+
+        return self._call(run)
 
     # -- transport -----------------------------------------------------------------------
 

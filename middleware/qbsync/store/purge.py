@@ -128,11 +128,13 @@ def purge_periodically(
     stop_event: threading.Event,
     interval: float,
     clock: Callable[[], datetime],
+    purge_sync_logs: Callable[[datetime], dict[str, int]] | None = None,
 ) -> None:
     """Purge at once, then every `interval` seconds until `stop_event` is set (a worker thread).
+    `purge_sync_logs` (qbsync.log_retention) runs on the same schedule, after the ledger's purge.
 
     A database that is locked or unreachable is waited out until the next interval; any other
-    error is logged and the loop goes on.
+    error is logged and the loop goes on. A failed sync-log purge never stops the ledger's.
     """
     while not stop_event.is_set():
         try:
@@ -142,4 +144,10 @@ def purge_periodically(
             log.warning("Purge waits for the database: %s", error)
         except Exception:
             log.exception("Purge pass failed")
+        if purge_sync_logs is not None:
+            try:
+                logs = purge_sync_logs(clock())
+                log.info("Sync-log purge pass: %s", logs, extra={"purged_sync_logs": logs})
+            except Exception as error:  # Salesforce down or refusing: the next pass tries again
+                log.warning("Sync-log purge pass failed: %s", error)
         stop_event.wait(interval)
