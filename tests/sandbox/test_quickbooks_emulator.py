@@ -712,7 +712,7 @@ def test_merge_deactivates_the_source_and_keeps_the_target(emu: Emulator) -> Non
     )
     gone = emu.admin("GET", f"/companies/{emu.realm}/Customer/{source['Id']}").json()
     assert gone["Active"] is False
-    invoice = emu.create("Invoice", {"Line": LINE})
+    invoice = emu.create("Invoice", {"CustomerRef": {"value": target["Id"]}, "Line": LINE})
     refused = emu.admin(
         "POST",
         f"/companies/{emu.realm}/Invoice/merge",
@@ -1139,11 +1139,17 @@ def test_void_and_send_are_announced_and_parse_in_the_middleware(
 ) -> None:
     emu = make_emulator(webhook_url=receiver.url, webhook_format=webhook_format)
     token = emu.connect()["access_token"]
+    buyer = emu.create("Customer", {"DisplayName": "Buyer"})
+    receiver.wait_for(1)
     invoice = emu.create(
         "Invoice",
-        {"TotalAmt": 120.0, "Balance": 120.0, "Line": [{"Amount": 120.0, "DetailType": "x"}]},
+        {
+            "CustomerRef": {"value": buyer["Id"]},
+            "Line": [{"Amount": 120.0, "DetailType": "SalesItemLineDetail"}],
+        },
     )
-    receiver.wait_for(1)
+    assert (invoice["TotalAmt"], invoice["Balance"]) == (120.0, 120.0)
+    receiver.wait_for(2)
 
     voided = emu.api(
         "POST",
@@ -1164,20 +1170,20 @@ def test_void_and_send_are_announced_and_parse_in_the_middleware(
     while time.monotonic() < deadline:
         bodies = [body for _, body in receiver.wait_for(1)]
         events = [event for body in bodies for event in parse(body)]
-        if len(events) >= 3:
+        if len(events) >= 4:
             break
         time.sleep(0.02)
     if webhook_format == "cloudevents":
-        seen = [event["type"] for body in bodies for event in json.loads(body)][1:]
+        seen = [event["type"] for body in bodies for event in json.loads(body)][2:]
     else:
         seen = [
             entity["operation"]
             for body in bodies
             for note in json.loads(body)["eventNotifications"]
             for entity in note["dataChangeEvent"]["entities"]
-        ][1:]
+        ][2:]
     assert seen == words
-    assert [(e.entity, e.entity_id, e.operation) for e in events[1:]] == [
+    assert [(e.entity, e.entity_id, e.operation) for e in events[2:]] == [
         ("Invoice", invoice["Id"], "Void"),
         ("Invoice", invoice["Id"], "Emailed"),
     ]
@@ -1185,7 +1191,7 @@ def test_void_and_send_are_announced_and_parse_in_the_middleware(
 
 def test_void_and_send_refuse_what_quickbooks_refuses(emu: Emulator, access_token: str) -> None:
     customer = emu.create("Customer", {"DisplayName": "Amy"})
-    invoice = emu.create("Invoice", {"TotalAmt": 5.0, "Line": LINE})
+    invoice = emu.create("Invoice", {"CustomerRef": {"value": customer["Id"]}, "Line": LINE})
     refused = emu.api(
         "POST",
         "/customer?operation=void",

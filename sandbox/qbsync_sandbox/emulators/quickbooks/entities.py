@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from qbsync_sandbox.emulators.quickbooks import errors, properties
+from qbsync_sandbox.emulators.quickbooks import errors, properties, transactions
 
 # Entities Intuit's webhooks support (developer.intuit.com …/webhooks/configure-webhooks, research
 # §1d) plus CompanyInfo, which every company has exactly one of. The page's Currency is the v3
@@ -239,7 +239,7 @@ def references(entity: str, record: dict[str, Any]) -> list[tuple[str, str, str]
     for field, target in (("CustomerRef", "Customer"), ("VendorRef", "Vendor")):
         if _ref(record, field):
             refs.append((field, target, _ref(record, field)))
-    return refs
+    return refs + transactions.line_references(entity, record)
 
 
 def _ref(record: dict[str, Any], field: str) -> str:

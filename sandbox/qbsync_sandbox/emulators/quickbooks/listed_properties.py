@@ -9,7 +9,8 @@ UNCONFIRMED). Known: the attributes python-quickbooks 0.9.12 declares on each mo
 conformance suite's client, which sends every attribute that is not None), plus the names
 Intuit's entity reference lists that the model lacks; no stored Intuit page lists an entity's
 attributes, so every list is UNCONFIRMED. One set serves WHERE and ORDERBY, as for the five
-entities in `properties.py`.
+entities in `properties.py`. What `transactions.py` computes (TotalAmt, Balance, RemainingCredit,
+UnappliedAmt) is read-only on the forms that compute it; other transactions keep what is sent.
 """
 
 from __future__ import annotations
@@ -100,7 +101,7 @@ ENTITIES: dict[str, dict[str, frozenset[str]]] = {
             "TotalAmt TransactionLocationType TxnDate TxnSource TxnTaxDetail"
         ),
         "read_only": _names(
-            "EInvoiceStatus FreeFormAddress HomeBalance HomeTotalAmt "
+            "Balance RemainingCredit TotalAmt EInvoiceStatus FreeFormAddress HomeBalance HomeTotalAmt "
             "InvoiceLink RecurDataRef TaxExemptionRef"
         ),
         "booleans": _names(
@@ -158,7 +159,7 @@ ENTITIES: dict[str, dict[str, frozenset[str]]] = {
             "TxnTaxDetail"
         ),
         "read_only": _names(
-            "EInvoiceStatus FreeFormAddress HomeBalance HomeTotalAmt "
+            "TotalAmt EInvoiceStatus FreeFormAddress HomeBalance HomeTotalAmt "
             "InvoiceLink RecurDataRef TaxExemptionRef"
         ),
         "booleans": _names(
@@ -191,7 +192,7 @@ ENTITIES: dict[str, dict[str, frozenset[str]]] = {
             "TrackingNum TransactionLocationType TxnDate TxnSource TxnTaxDetail"
         ),
         "read_only": _names(
-            "EInvoiceStatus FreeFormAddress HomeBalance HomeTotalAmt "
+            "Balance TotalAmt EInvoiceStatus FreeFormAddress HomeBalance HomeTotalAmt "
             "InvoiceLink RecurDataRef TaxExemptionRef"
         ),
         "booleans": _names(
@@ -241,7 +242,7 @@ ENTITIES: dict[str, dict[str, frozenset[str]]] = {
             "TotalAmt TransactionLocationType TxnDate TxnSource TxnStatus "
             "UnappliedAmt"
         ),
-        "read_only": _names("HomeTotalAmt"),
+        "read_only": _names("HomeTotalAmt UnappliedAmt"),
         "booleans": _names("ProcessPayment"),
         "numbers": _names("ExchangeRate TotalAmt UnappliedAmt"),
     },
@@ -350,7 +351,7 @@ ENTITIES: dict[str, dict[str, frozenset[str]]] = {
             "TransactionLocationType TxnDate TxnSource TxnTaxDetail"
         ),
         "read_only": _names(
-            "EInvoiceStatus FreeFormAddress HomeBalance HomeTotalAmt "
+            "Balance TotalAmt EInvoiceStatus FreeFormAddress HomeBalance HomeTotalAmt "
             "InvoiceLink RecurDataRef TaxExemptionRef"
         ),
         "booleans": _names(

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from qbsync_sandbox.emulators.quickbooks import entities, errors
-from qbsync_sandbox.emulators.quickbooks.clock import Clock, metadata_time, utc_now
+from qbsync_sandbox.emulators.quickbooks import entities, errors, transactions
+from qbsync_sandbox.emulators.quickbooks.clock import COMPANY_TZ, Clock, metadata_time, utc_now
 
 Record = dict[str, Any]
 
@@ -120,10 +120,12 @@ class QboState:
         with self._lock:
             company = self._company(realm_id)
             name = _entity(entity)
-            record = entities.complete_new(name, data)
+            record = self._computed(company, name, entities.complete_new(name, data), None)
             self._check_integrity(company, name, record, own_id=None)
             _place_under_parent(company, name, record)
-            return copy.deepcopy(self._store_new(company, name, record, self._tick()))
+            stored = self._store_new(company, name, record, self._tick())
+            self._follow_payment(company, name, None, stored)
+            return copy.deepcopy(stored)
 
     def update(
         self, realm_id: str, entity: str, entity_id: str, data: Record, *, sparse: bool = True
@@ -135,12 +137,15 @@ class QboState:
             current = self._current(company, name, entity_id)
             _check_sync_token(name, current, data)
             record = entities.complete_update(name, current, data, sparse=sparse)
+            record = self._computed(company, name, record, current)
             self._check_integrity(company, name, record, own_id=entity_id)
             _place_under_parent(company, name, record)
             # Making a name-list record inactive is how QuickBooks deletes it, and is reported so.
             deactivated = current.get("Active") is not False and record.get("Active") is False
             operation = "Delete" if name in entities.NAME_LIST and deactivated else "Update"
-            return copy.deepcopy(self._store_change(company, name, current, record, operation))
+            stored = self._store_change(company, name, current, record, operation)
+            self._follow_payment(company, name, current, stored)
+            return copy.deepcopy(stored)
 
     def delete(
         self, realm_id: str, entity: str, entity_id: str, data: Record | None = None
@@ -165,6 +170,7 @@ class QboState:
             company.tombstones.setdefault(name, {})[entity_id] = tombstone
             company.changed_at[(name, entity_id)] = now
             self._notify(Change(realm_id, name, entity_id, "Delete", now))
+            self._follow_payment(company, name, current, None)
             return copy.deepcopy(tombstone)
 
     def void(self, realm_id: str, entity: str, entity_id: str, data: Record) -> Record:
@@ -182,7 +188,7 @@ class QboState:
             current = self._current(company, name, entity_id)
             _check_sync_token(name, current, data)
             record = {key: value for key, value in current.items()}
-            for key in ("TotalAmt", "Balance"):
+            for key in ("TotalAmt", "Balance", "UnappliedAmt"):
                 if key in record:
                     record[key] = 0
             if isinstance(record.get("Line"), list):
@@ -191,7 +197,9 @@ class QboState:
                     for line in record["Line"]
                 ]
             record["PrivateNote"] = "Voided"
-            return copy.deepcopy(self._store_change(company, name, current, record, "Void"))
+            stored = self._store_change(company, name, current, record, "Void")
+            self._follow_payment(company, name, current, stored)
+            return copy.deepcopy(stored)
 
     def send(self, realm_id: str, entity: str, entity_id: str, address: str | None) -> Record:
         """Email a sales or purchase form (`POST /<entity>/<id>/send[?sendTo=]`)."""
@@ -289,6 +297,39 @@ class QboState:
             now = self._last_tick + timedelta(microseconds=1)
         self._last_tick = now
         return now
+
+    def _computed(
+        self, company: _Company, entity: str, record: Record, current: Record | None
+    ) -> Record:
+        """A sales form or payment with what QuickBooks computes (transactions.py)."""
+        if entity not in transactions.COMPUTED:
+            return record
+        today = self._clock().astimezone(COMPANY_TZ).date()
+        payments = company.records.get("Payment", {}).values() if entity == "Invoice" else ()
+        own_id = current["Id"] if current else None
+        return transactions.complete(entity, record, current, today, payments, own_id)
+
+    def _follow_payment(
+        self, company: _Company, entity: str, before: Record | None, after: Record | None
+    ) -> None:
+        """After a payment changes (created, updated, voided, deleted), the invoices it paid or
+        pays get their Balance and LinkedTxn again.
+
+        Whether QuickBooks sends an Update webhook for an invoice a payment changes is not
+        documented (UNCONFIRMED): the invoice's SyncToken and LastUpdatedTime move (CDC sees it)
+        and no webhook is sent for it; the payment's own event is.
+        """
+        if entity != "Payment":
+            return
+        payments = company.records.get("Payment", {}).values()
+        touched = transactions.invoices_paid_by(before) | transactions.invoices_paid_by(after)
+        for invoice_id in sorted(touched, key=_id_order):
+            invoice = company.records.get("Invoice", {}).get(invoice_id)
+            if invoice is None:
+                continue
+            followed = transactions.with_payments(invoice, invoice_id, payments)
+            if followed != invoice:
+                self._store_change(company, "Invoice", invoice, followed, None)
 
     def _check_integrity(
         self, company: _Company, entity: str, record: Record, own_id: str | None
