@@ -15,6 +15,7 @@ from qbsync.cli import main
 from qbsync.config import ConfigError, load_settings
 from qbsync.events import ChangeEvent, Version
 from qbsync.store import Store
+from qbsync.store.database import StoreUnavailable
 from qbsync.store.ledger import EventLedger
 from qbsync.store.oauth_states import OAuthStates
 from qbsync.store.purge import Retention, purge, purge_periodically
@@ -179,3 +180,93 @@ def test_qbsync_purge_reports_what_it_deleted(tmp_path):
         "applied_versions": 0,
         "oauth_states": 0,
     }
+
+
+# --- ages to the boundary, the version hold, the worker thread's log --------------------------
+
+
+def test_a_row_exactly_at_its_age_stays(database):
+    # "Older than its age": a row of exactly that age waits for the next pass.
+    ledger, states = EventLedger(database), OAuthStates(database)
+    add_event(ledger, "1", "done", timedelta(days=30))
+    exact = ledger.quarantine(b"exact body", "unparseable")
+    with database.begin() as connection:
+        connection.execute(
+            update(quarantine)
+            .where(quarantine.c.id == exact)
+            .values(received_at=NOW - timedelta(days=90))
+        )
+    AppliedVersions(database).record_many(
+        REALM, "Customer", {"1": Version(NOW - timedelta(days=90), 1)}
+    )
+    states.add("exact", NOW - timedelta(days=1))
+
+    assert purge(database, RETENTION, NOW) == {
+        "events": 0,
+        "quarantine": 0,
+        "applied_versions": 0,
+        "oauth_states": 0,
+    }
+
+
+def test_only_a_waiting_event_of_the_same_record_holds_its_version(database):
+    versions, ledger = AppliedVersions(database), EventLedger(database)
+    old = NOW - timedelta(days=91)
+    versions.record_many(REALM, "Customer", {"1": Version(old, 1)})
+    versions.record_many(REALM, "Vendor", {"1": Version(old, 1)})
+    versions.record_many("4620816365263384", "Customer", {"1": Version(old, 1)})
+    add_event(ledger, "1", "pending", timedelta(days=1))  # REALM's Customer 1 only
+
+    assert purge(database, RETENTION, NOW)["applied_versions"] == 2
+    assert versions.applied_many(REALM, "Customer", ["1"]) == {"1": Version(old, 1)}
+    assert versions.applied_many(REALM, "Vendor", ["1"]) == {}
+    assert versions.applied_many("4620816365263384", "Customer", ["1"]) == {}
+
+
+class CountedStop:
+    """A stop event that records each wait and is set after `passes` of them (no real waiting)."""
+
+    def __init__(self, passes: int) -> None:
+        self.passes = passes
+        self.waits: list[float | None] = []
+
+    def is_set(self) -> bool:
+        return len(self.waits) >= self.passes
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.waits.append(timeout)
+        return self.is_set()
+
+
+def test_the_worker_thread_logs_each_pass_and_outlives_a_failed_one(database, caplog):
+    ledger = EventLedger(database)
+    add_event(ledger, "1", "done", timedelta(days=40))
+    failures = [StoreUnavailable("database is locked"), RuntimeError("disk I/O error")]
+
+    def clock() -> datetime:
+        if failures:
+            raise failures.pop(0)
+        return NOW
+
+    stop = CountedStop(passes=3)
+    caplog.set_level("INFO", logger="qbsync.store.purge")
+
+    purge_periodically(database, RETENTION, stop, 3600, clock)
+
+    assert stop.waits == [3600, 3600, 3600]
+    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
+        ("WARNING", "Purge waits for the database: database is locked"),
+        ("ERROR", "Purge pass failed"),
+        (
+            "INFO",
+            "Purge pass: {'events': 1, 'quarantine': 0, 'applied_versions': 0, 'oauth_states': 0}",
+        ),
+    ]
+    assert str(caplog.records[1].exc_info[1]) == "disk I/O error"
+    assert caplog.records[2].purged == {
+        "events": 1,
+        "quarantine": 0,
+        "applied_versions": 0,
+        "oauth_states": 0,
+    }
+    assert event_keys(database) == set()
