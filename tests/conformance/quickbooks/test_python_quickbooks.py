@@ -37,6 +37,7 @@ from quickbooks.objects import (
 )
 from quickbooks.objects.base import Address, EmailAddress, Ref
 from quickbooks.objects.detailline import SalesItemLine, SalesItemLineDetail
+from quickbooks.objects.payment import Payment, PaymentLine
 from quickbooks.objects.trackingclass import Class
 
 from tests.conformance.quickbooks import clients as intuit_clients
@@ -451,6 +452,36 @@ def test_term_class_and_estimate_round_trip(qb):
     (quoted,) = Estimate.filter(DocNumber="E-100", qb=qb)
     assert (quoted.Id, quoted.CustomerRef.value) == (saved_estimate.Id, estimate.CustomerRef.value)
     assert [line.Amount for line in quoted.Line if line.DetailType == "SalesItemLineDetail"] == [40]
+
+
+def test_an_invoice_is_computed_and_a_payment_pays_it(qb):
+    invoice = Invoice()
+    invoice.CustomerRef = customer(qb, "Pays Later").to_ref()
+    for amount in (100, 25):
+        line = SalesItemLine()
+        line.Amount = amount
+        line.SalesItemLineDetail = SalesItemLineDetail()
+        invoice.Line.append(line)
+    saved = invoice.save(qb=qb)  # the library sends TotalAmt 0 and Balance 0: ignored
+    assert (saved.TotalAmt, saved.Balance) == (125, 125)
+    assert [(line.Id, line.LineNum) for line in saved.Line][:2] == [("1", 1), ("2", 2)]
+    assert saved.Line[2].DetailType == "SubTotalLineDetail"
+
+    payment = Payment()
+    payment.CustomerRef = invoice.CustomerRef
+    payment.TotalAmt = 100
+    applied = PaymentLine()
+    applied.Amount = 100
+    applied.LinkedTxn.append(saved.to_linked_txn())
+    payment.Line.append(applied)
+    paid = payment.save(qb=qb)
+    assert paid.UnappliedAmt == 0
+    after = Invoice.get(saved.Id, qb=qb)
+    assert after.Balance == 25
+    assert [(link.TxnId, link.TxnType) for link in after.LinkedTxn] == [(paid.Id, "Payment")]
+
+    paid.delete(qb=qb)
+    assert Invoice.get(saved.Id, qb=qb).Balance == 125
 
 
 def test_batch_update(qb):
