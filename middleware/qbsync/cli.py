@@ -91,10 +91,11 @@ def serve(bind: str, workers: int) -> None:
 @click.option("--once", is_flag=True, help="process the waiting events, then exit")
 def worker(once: bool) -> None:
     """Run the sync worker: ledger → QuickBooks → Salesforce, CDC reconciliation, the scheduled
-    purge, and the revocations Intuit has not confirmed yet."""
+    purge, the revocations Intuit has not confirmed yet, and the alerts to the admins."""
     services = _services("worker")
     _check_vault(services)
     _logging(services.settings)
+    from qbsync.alerts import Alerts, alert_periodically
     from qbsync.log_retention import purge_logs
     from qbsync.reconcile import Reconciler, reconcile_periodically
     from qbsync.revocations import Revoker, retry_revocations_periodically
@@ -138,6 +139,13 @@ def worker(once: bool) -> None:
         target=retry_revocations_periodically,
         args=(Revoker(services), stop),
         name="revocations",
+        daemon=True,
+    ).start()
+    # Reconnect Required, a token near its hard expiry, failures past the threshold (qbsync.alerts).
+    threading.Thread(
+        target=alert_periodically,
+        args=(Alerts(services), stop, services.settings.alert_interval_seconds),
+        name="alerts",
         daemon=True,
     ).start()
     sync.run_forever(stop)

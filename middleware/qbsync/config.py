@@ -103,6 +103,11 @@ class Settings:
     purge_versions_days: int = 90
     purge_oauth_states_days: int = 1
     purge_interval_seconds: int = 3600
+    # Alerts to the admins (qbsync.alerts): a refresh token this many days or fewer from its hard
+    # expiry, this many failures in the last hour, and the worker's interval between checks.
+    alert_token_expiry_days: int = 14
+    alert_failures_per_hour: int = 10
+    alert_interval_seconds: int = 60
 
     def __post_init__(self) -> None:
         # Fill the Intuit URLs from the environment name unless overridden.
@@ -374,6 +379,9 @@ ENVIRONMENT = {
     "QBSYNC_PURGE_VERSIONS_DAYS": ("purge_versions_days", _version_days),
     "QBSYNC_PURGE_OAUTH_STATES_DAYS": ("purge_oauth_states_days", _positive_int),
     "QBSYNC_PURGE_INTERVAL_SECONDS": ("purge_interval_seconds", _positive_int),
+    "QBSYNC_ALERT_TOKEN_EXPIRY_DAYS": ("alert_token_expiry_days", _positive_int),
+    "QBSYNC_ALERT_FAILURES_PER_HOUR": ("alert_failures_per_hour", _positive_int),
+    "QBSYNC_ALERT_INTERVAL_SECONDS": ("alert_interval_seconds", _positive_int),
 }
 
 # What each process cannot start without.

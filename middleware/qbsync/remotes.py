@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from qbsync.salesforce.client import BulkResult, RecordResult
+    from qbsync.salesforce.client import ActionResult, BulkResult, RecordResult
 
 
 class QuickBooks(Protocol):
@@ -76,4 +76,8 @@ class Salesforce(Protocol):
 
     def bulk_delete(self, sobject: str, ids: Sequence[str]) -> BulkResult:
         """Delete many records by Id in one Bulk API 2.0 job; its counts and failed rows."""
+        ...
+
+    def invoke_action(self, action: str, inputs: Sequence[dict]) -> list[ActionResult]:
+        """Run a standard invocable action; one result per input, in order."""
         ...

@@ -618,3 +618,12 @@ def test_apex_method_check_sees_a_removed_method(tmp_path: pathlib.Path) -> None
     found = aura_methods(tmp_path)
     assert "QBSetupController.getCompanies" not in found
     assert "QBSetupController.listCompanies" in found
+
+
+def test_the_alerts_notification_type_and_admin_permission_set_exist(package: Package) -> None:
+    # qbsync.alerts looks both up by name in the org.
+    kind = package.notification_types[schema.ALERT_NOTIFICATION_TYPE]
+    assert (kind.desktop, kind.mobile) == (True, True), (
+        "alerts reach the desktop and the mobile app"
+    )
+    assert schema.ADMIN_PERMISSION_SET in package.permission_sets

@@ -68,13 +68,38 @@ class RecordResult:
     @property
     def message(self) -> str:
         """Salesforce's errors as one line: `STATUS_CODE: message [fields]; …`."""
-        parts = []
-        for error in self.errors:
-            text = f"{error.get('statusCode')}: {error.get('message')}"
-            if error.get("fields"):
-                text += f" [{', '.join(error['fields'])}]"
-            parts.append(text)
-        return "; ".join(parts)
+        return _errors_line(self.errors)
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    """One input's outcome in an invocable action call (`isSuccess`, `errors`, `outputValues`)."""
+
+    success: bool
+    errors: list[dict] = field(default_factory=list)
+    outputs: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, item: dict) -> ActionResult:
+        return cls(
+            success=bool(item.get("isSuccess")),
+            errors=list(item.get("errors") or []),
+            outputs=dict(item.get("outputValues") or {}),
+        )
+
+    @property
+    def message(self) -> str:
+        return _errors_line(self.errors)
+
+
+def _errors_line(errors: list[dict]) -> str:
+    parts = []
+    for error in errors:
+        text = f"{error.get('statusCode')}: {error.get('message')}"
+        if error.get("fields"):
+            text += f" [{', '.join(error['fields'])}]"
+        parts.append(text)
+    return "; ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -217,6 +242,30 @@ class SalesforceClient:
 
         return self._call(run)
 
+    def invoke_action(self, action: str, inputs: Sequence[dict]) -> list[ActionResult]:
+        """Run the standard invocable action `action` (`customNotificationAction`,
+        `emailSimple`): one result per input, in order. Salesforce answers 400 with the same
+        per-input results when an input failed; those come back as results, not an error."""
+        _check_name(action)
+
+        def send(sf: Salesforce) -> Any:
+            try:
+                return sf.restful(
+                    f"actions/standard/{action}",
+                    method="POST",
+                    json={"inputs": list(inputs)},
+                    timeout=self._settings.salesforce_timeout,
+                )
+            except sf_exceptions.SalesforceMalformedRequest as exc:
+                if _action_results(exc.content, len(inputs)):
+                    return exc.content
+                raise
+
+        body = self._call(send)
+        if not _action_results(body, len(inputs)):
+            raise SalesforceError(f"Salesforce returned no results for {len(inputs)} inputs")
+        return [ActionResult.from_json(item) for item in body]
+
     # -- transport -----------------------------------------------------------------------
 
     def _collections(
@@ -273,6 +322,15 @@ class SalesforceClient:
             self._api_usage = sf.api_usage.get("api-usage", self._api_usage)
             return result
         raise AssertionError("unreachable")  # the loop returns or raises
+
+
+def _action_results(body: Any, count: int) -> bool:
+    """`body` is one invocable action result per input."""
+    return (
+        isinstance(body, list)
+        and len(body) == count
+        and all(isinstance(item, dict) and "isSuccess" in item for item in body)
+    )
 
 
 def _check_name(name: str) -> None:

@@ -108,3 +108,9 @@ def external_id(realm_id: str, entity: str, entity_id: str) -> str:
     Two companies, or a Customer and a Vendor with the same QuickBooks id, never collide.
     """
     return f"{realm_id}-{entity}-{entity_id}"
+
+
+# The alerts (qbsync.alerts): the package's custom notification type, and the permission set
+# whose assignees are the admins who receive them.
+ALERT_NOTIFICATION_TYPE = "QBSync_Alert"
+ADMIN_PERMISSION_SET = "QuickBooks_Sync_Admin"

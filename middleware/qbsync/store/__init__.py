@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 
+from qbsync.store.alerts import AlertRows
 from qbsync.store.config_signal import ConfigSignal
 from qbsync.store.database import StoreUnavailable, make_engine
 from qbsync.store.ledger import EventLedger
@@ -35,6 +36,7 @@ class Store:
         self.tokens = TokenRows(engine)
         self.oauth_states = OAuthStates(engine)
         self.revocations = Revocations(engine)
+        self.alerts = AlertRows(engine)
 
     @classmethod
     def open(cls, url: str) -> Store:

@@ -364,6 +364,19 @@ class EventLedger:
         summary.update({f"source_{source}": count for source, count in sources.items()})
         return summary
 
+    def failures_since(self, since: datetime) -> dict[str, int]:
+        """Events that failed for good (failed with no retry due, or dead) since `since`, by
+        realm: the sync log's Failed rows (outcomes.SETTLEMENTS), as the alerts count them."""
+        c = events.c
+        failed = or_(and_(c.state == "failed", c.next_attempt_at.is_(None)), c.state == "dead")
+        statement = (
+            select(c.realm_id, func.count())
+            .where(failed, c.updated_at >= since)
+            .group_by(c.realm_id)
+        )
+        with transaction(self.engine) as connection:
+            return dict(connection.execute(statement).all())
+
     def unsettled(self, realm_id: str, entity: str, source: str) -> Unsettled:
         """How many of these events are not done or skipped, and their earliest change time."""
         c = events.c

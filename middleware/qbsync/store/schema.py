@@ -173,3 +173,15 @@ qb_revocations = Table(
     Column("last_error", Text),
     Column("created_at", UTCDateTime(), nullable=False),
 )
+
+# --- alerts to the admins (qbsync.alerts) ---------------------------------------------------------
+
+# One row per condition that holds and was alerted on: no second alert while it holds; the row
+# goes when the condition clears, so a recurrence alerts again.
+qb_alerts = Table(
+    "qb_alerts",
+    metadata,
+    Column("realm_id", String(64), primary_key=True),
+    Column("condition", String(32), primary_key=True),
+    Column("raised_at", UTCDateTime(), nullable=False),
+)

@@ -45,6 +45,7 @@ TABLES = {
     "qb_tokens",
     "qb_oauth_states",
     "qb_revocations",
+    "qb_alerts",
 }
 
 
@@ -113,7 +114,7 @@ def test_a_ledger_made_before_migrations_is_adopted_with_every_row(blank_databas
 
     assert revision(blank_database) == [HEAD]
     # Every row kept; the tables of later revisions are there, empty.
-    assert row_counts(blank_database) == {**before, "qb_revocations": 0}
+    assert row_counts(blank_database) == {**before, "qb_revocations": 0, "qb_alerts": 0}
     assert differences(blank_database) == []
     store = Store(blank_database)
     # Events: the pending one is claimed, the settled ones keep their outcome, new ones follow.
