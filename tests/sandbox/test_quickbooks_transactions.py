@@ -272,3 +272,27 @@ def test_an_invoice_a_payment_changes_is_in_cdc_without_a_webhook_of_its_own() -
     ]
     changed = [record for _, record in state.changed_since(realm, "Invoice", since)]
     assert [(record["Id"], record["Balance"]) for record in changed] == [(invoice["Id"], 0)]
+
+
+def test_a_merged_customers_transactions_move_to_the_survivor() -> None:
+    state = QboState()
+    realm = state.create_company("9341455130166779")
+    duplicate = state.create(realm, "Customer", {"DisplayName": "Amy B."})
+    kept = state.create(realm, "Customer", {"DisplayName": "Amy's Bird Sanctuary"})
+    other = state.create(realm, "Customer", {"DisplayName": "Someone Else"})
+    moved = state.create(
+        realm, "Invoice", {"CustomerRef": {"value": duplicate["Id"]}, "Line": [sale(10)]}
+    )
+    untouched = state.create(
+        realm, "Invoice", {"CustomerRef": {"value": other["Id"]}, "Line": [sale(20)]}
+    )
+    changes = []
+    state.subscribe(changes.append)
+    state.merge(realm, "Customer", duplicate["Id"], kept["Id"])
+    after = state.get(realm, "Invoice", moved["Id"])
+    assert (after["CustomerRef"], after["SyncToken"]) == ({"value": kept["Id"]}, "1")
+    assert state.get(realm, "Invoice", untouched["Id"])["SyncToken"] == "0"
+    # UNCONFIRMED whether QuickBooks announces each moved transaction: the emulator does not.
+    assert [(c.entity, c.operation, c.deleted_id) for c in changes] == [
+        ("Customer", "Merge", duplicate["Id"])
+    ]

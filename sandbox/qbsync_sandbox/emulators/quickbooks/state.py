@@ -240,8 +240,28 @@ class QboState:
             now = self._tick()
             self._store_change(company, name, source, {**source, "Active": False}, None, now)
             result = self._store_change(company, name, target, merged_target, None, now)
+            self._move_transactions(company, name, from_id, into_id, now)
             self._notify(Change(realm_id, name, into_id, "Merge", now, deleted_id=from_id))
             return copy.deepcopy(result)
+
+    def _move_transactions(
+        self, company: _Company, entity: str, from_id: str, into_id: str, now: datetime
+    ) -> None:
+        """A merged customer's or vendor's transactions move to the record that survives.
+
+        "Any transactions in the account being merged will be moved to the remaining account"
+        (community.intuit.com/articles/1145424, on merging accounts, customers and vendors).
+        Whether QuickBooks sends a webhook for each moved transaction is not documented
+        (UNCONFIRMED): they move in CDC (SyncToken, LastUpdatedTime), without events.
+        """
+        field_name = transactions.PARTY_OF.get(entity)
+        if field_name is None:
+            return
+        for kind in sorted(company.records):
+            for record in list(company.records[kind].values()):
+                moved = transactions.moved_to(record, field_name, from_id, into_id)
+                if moved is not None:
+                    self._store_change(company, kind, record, moved, None, now)
 
     # -- reads -------------------------------------------------------------------------------
 

@@ -167,6 +167,18 @@ def line_references(entity: str, record: Record) -> list[tuple[str, str, str]]:
     return found
 
 
+# The reference naming a transaction's party, by the party's entity.
+PARTY_OF: dict[str, str] = {"Customer": "CustomerRef", "Vendor": "VendorRef"}
+
+
+def moved_to(record: Record, field: str, from_id: str, into_id: str) -> Record | None:
+    """`record` with its `field` naming `into_id` if it named `from_id`, else None."""
+    if _ref(record, field) != str(from_id):
+        return None
+    ref = {key: value for key, value in record[field].items() if key != "name"}
+    return {**record, field: {**ref, "value": str(into_id)}}
+
+
 def _numbered(entity: str, lines: list[Record], previous: list[Record]) -> list[Record]:
     """Ids and LineNum: a line keeps an Id its form already had; new lines get the next ones."""
     known = {str(line["Id"]) for line in previous if "Id" in line}
