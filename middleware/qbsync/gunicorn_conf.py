@@ -3,7 +3,32 @@
 `--bind` and `--workers` come from the command line; the rest is fixed here.
 """
 
-# Intuit wants an answer within 3 s; a stuck request must not hold a worker for long.
+# The web process faces the internet (through a TLS-terminating proxy that need not buffer), so
+# a client that opens a connection and sends its request slowly, or never finishes it, must cost
+# almost nothing. Gunicorn's sync worker gives each connection the whole worker until `timeout`
+# (its docs: the sync worker "requires a buffering proxy"; to serve clients directly "use one of
+# the async workers", gunicorn.org/design and the FAQ), so 4 stalled connections silenced
+# `--workers 4` for 30 s. Its gthread worker is no cure: a connection whose headers arrive in
+# part occupies a pool thread until the client gives up (gunicorn 27's gthread.py reads the
+# headers with a blocking socket in the thread), so `threads` stalled clients stop it too.
+# gevent's worker reads each connection in its own greenlet (a few KB): hundreds of stalled
+# connections wait side by side while a webhook is answered, and reading a request's line and
+# headers is bounded by `keepalive` (base_async.py wraps every read of a request in
+# `gevent.Timeout(keepalive)`), after which the connection is closed. The price is gevent's
+# monkey-patching of the standard library in each worker, before the app is imported (no
+# `preload_app`); the app's blocking calls cooperate with it: requests (patched sockets),
+# psycopg 3 (it waits in Python when gevent patched `select`, psycopg/waiting.py) and SQLite
+# (short local calls). tests/e2e/test_slow_clients.py holds 300 stalled connections open and
+# times signed webhooks through them.
+worker_class = "gevent"
+# Connections one worker holds at once (gunicorn's default, named here because it is the
+# limit a flood of slow clients meets: past it the worker stops accepting until some close).
+worker_connections = 1000
+# Seconds a connection may take to send its request line and headers, and to stay idle between
+# requests. Intuit and Salesforce send a whole request at once.
+keepalive = 5
+
+# A worker whose loop is blocked this long (no heartbeat) is killed and replaced.
 timeout = 30
 
 # The access log on stdout, without query strings: Intuit's OAuth callback carries the
@@ -12,3 +37,11 @@ timeout = 30
 # same reason: a page's address can carry a query.
 accesslog = "-"
 access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(L)s "%(a)s"'
+
+
+def child_exit(server, worker) -> None:  # noqa: ANN001 - gunicorn's hook signature
+    """A worker ended: prometheus_client's multiprocess mode drops its live values (its docs
+    name this hook); its counters stay in the totals."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

@@ -1,7 +1,8 @@
 """`./scripts/bench`: the performance figures, measured on the sandbox (real processes, real HTTP).
 
 1. Webhook ingest: signed CloudEvents batches POSTed to gunicorn, each stored in the ledger
-   before the 200 (Intuit wants the answer within 3 s).
+   before the 200 (Intuit wants the answer within 3 s); then the same while stalled connections
+   (half-sent headers, `qbsync_sandbox.stalls`) are held open against the web process.
 2. Latency: a Customer created in QuickBooks → its Account readable in Salesforce (target ~1 s).
 3. Drain: a burst of changes → all applied; QuickBooks reads and Salesforce calls it cost.
 
@@ -24,6 +25,7 @@ import requests
 from qbsync.store import Store
 from qbsync.webhooks.signature import sign
 from qbsync_sandbox.stack import Stack, wait_until
+from qbsync_sandbox.stalls import StalledPool
 
 
 def _percentile(values: list[float], share: float) -> float:
@@ -83,6 +85,14 @@ def ingest(stack: Stack, batches: int, events_per_batch: int, concurrency: int) 
     }
 
 
+def ingest_stalled(stack: Stack, stalled: int, batches: int, events_per_batch: int) -> dict:
+    """`ingest` one batch at a time while `stalled` half-sent requests are held open."""
+    with StalledPool("127.0.0.1", stack.web_port, stalled) as pool:
+        figures = ingest(stack, batches, events_per_batch, concurrency=1)
+        held = pool.held
+    return {**figures, "stalled_held": held, "stalled_opened": pool.opened}
+
+
 def latency(stack: Stack, sf, samples: int) -> dict:
     durations = []
     for n in range(samples):
@@ -133,6 +143,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batches", type=int, default=300, help="webhook batches to POST")
     parser.add_argument("--events-per-batch", type=int, default=10)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument(
+        "--stalled", type=int, default=300, help="stalled connections held during the second ingest"
+    )
     parser.add_argument("--latency-samples", type=int, default=20)
     parser.add_argument("--burst", type=int, default=500, help="Customers created at once")
     parser.add_argument("--json", type=Path, help="also write the figures here")
@@ -146,10 +159,12 @@ def main(argv: list[str] | None = None) -> int:
         stack.apply_recommended_mappings(enable=("Customer",))
         figures = {
             "ingest": ingest(stack, args.batches, args.events_per_batch, args.concurrency),
+            "ingest_stalled": ingest_stalled(stack, args.stalled, 50, args.events_per_batch),
             "latency": latency(stack, sf, args.latency_samples),
             "drain": drain(stack, sf, args.burst),
         }
     print(f"webhook ingest  {figures['ingest']}")
+    print(f"ingest, stalled {figures['ingest_stalled']}")
     print(f"create→Account  {figures['latency']}")
     print(f"burst drain     {figures['drain']}")
     if args.json:
