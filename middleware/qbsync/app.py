@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import UTC, datetime
 
 from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
@@ -12,6 +11,8 @@ from werkzeug.exceptions import HTTPException
 from qbsync.config import Settings, load_settings
 from qbsync.connections import blueprint as connections
 from qbsync.events_api import blueprint as events_api
+from qbsync.health import blueprint as health
+from qbsync.logs import configure_logging
 from qbsync.services import EXTENSION, Services
 from qbsync.store import StoreUnavailable
 from qbsync.webhooks.views import blueprint as webhooks
@@ -33,6 +34,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes + 1
     app.extensions[EXTENSION] = services
     app.register_blueprint(webhooks)
+    app.register_blueprint(health)
     app.register_blueprint(connections)
     app.register_blueprint(events_api)
     app.register_error_handler(HTTPException, _http_error)
@@ -72,39 +74,8 @@ def _unexpected_error(error: Exception) -> tuple[Response, int]:
     return jsonify(error="internal error", status=500), 500
 
 
-class JsonLogFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, message and the record's `extra` fields.
-
-    Handlers pass counts and ids as `extra`, never bodies, headers or settings values.
-    """
-
-    _standard = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message"}
-
-    def format(self, record: logging.LogRecord) -> str:
-        entry = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        entry.update({k: v for k, v in vars(record).items() if k not in self._standard})
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
-
-
-def configure_logging(level: str) -> None:
-    """JSON log lines on stderr for the `qbsync` loggers."""
-    handler = logging.StreamHandler()
-    handler.setFormatter(JsonLogFormatter())
-    logger = logging.getLogger("qbsync")
-    logger.handlers[:] = [handler]
-    logger.setLevel(level)
-    logger.propagate = False
-
-
 def wsgi_app() -> Flask:
     """Gunicorn's entry point: `gunicorn 'qbsync.app:wsgi_app()'`."""
     settings = load_settings(role="web")
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     return create_app(settings)

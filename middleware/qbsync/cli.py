@@ -1,10 +1,9 @@
-"""The `qbsync` command: serve, worker, events, keygen, rotate-keys, reconcile, replay, verify,
-purge."""
+"""The `qbsync` command: serve, worker, migrate, events, keygen, rotate-keys, reconcile, replay,
+verify, purge."""
 
 from __future__ import annotations
 
 import json
-import logging
 import os
 import signal
 import sys
@@ -40,9 +39,9 @@ def _check_vault(services: Services) -> None:
 
 
 def _logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    from qbsync.logs import configure_logging
+
+    configure_logging(settings.log_level, settings.log_format)
 
 
 class _Commands(click.Group):
@@ -72,6 +71,13 @@ def serve(bind: str, workers: int) -> None:
     services = _services("web")
     _check_vault(services)
     services.close()  # gunicorn's workers open their own
+    from qbsync.metrics import prepare_multiprocess_dir
+
+    # prometheus_client reads the variable in each gunicorn process (qbsync.metrics).
+    environ = {
+        **os.environ,
+        "PROMETHEUS_MULTIPROC_DIR": prepare_multiprocess_dir(services.settings.metrics_dir),
+    }
     argv = [
         sys.executable,
         "-m",
@@ -84,7 +90,7 @@ def serve(bind: str, workers: int) -> None:
         str(workers),
         "qbsync.app:wsgi_app()",
     ]
-    os.execv(sys.executable, argv)  # noqa: S606 - replaces this process with gunicorn
+    os.execve(sys.executable, argv, environ)  # noqa: S606 - replaces this process with gunicorn
 
 
 @main.command()
@@ -112,6 +118,12 @@ def worker(once: bool) -> None:
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
+    if services.settings.worker_health_bind:
+        from qbsync.health import serve_worker_health
+
+        serve_worker_health(
+            services, services.settings.worker_health_bind, alive=lambda: not stop.is_set()
+        )
     # Webhooks are not guaranteed: reconcile with CDC at start-up, every interval and after a
     # reconnect (research/quickbooks.md §3, Intuit's webhook best practices).
     threading.Thread(
@@ -149,6 +161,17 @@ def worker(once: bool) -> None:
         daemon=True,
     ).start()
     sync.run_forever(stop)
+
+
+@main.command()
+def migrate() -> None:
+    """Bring the database's schema up to this release (the Procfile's release phase). `serve`
+    and `worker` do the same when they start; this runs it once, before they start."""
+    from qbsync.store.migrate import current_revision
+
+    services = _services(None)
+    click.echo(f"schema at revision {current_revision(services.store.engine)}")
+    services.close()
 
 
 @main.command()

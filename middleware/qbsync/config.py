@@ -97,6 +97,15 @@ class Settings:
     quickbooks_timeout_seconds: float = 30
     salesforce_timeout_seconds: float = 60
     log_level: str = "INFO"
+    log_format: str = "text"  # or "json": one JSON object per line (qbsync.logs)
+    # Observability (qbsync.metrics, qbsync.health). `/metrics` answers only a caller with this
+    # bearer token; without one it is off.
+    metrics_token: str = field(default="", repr=False)
+    # Where gunicorn's workers keep their metric files; `qbsync serve` makes a fresh directory
+    # when unset, and empties this one at start.
+    metrics_dir: str = ""
+    # host:port of the worker's /healthz, /readyz and /metrics; off when empty.
+    worker_health_bind: str = ""
     # Purging (qbsync.store.purge): ages in days, and the worker's interval between passes.
     purge_events_days: int = 30
     purge_quarantine_days: int = 90
@@ -335,6 +344,30 @@ def _version_days(value: str, name: str) -> int:
     return days
 
 
+def _log_format(value: str, name: str) -> str:
+    form = value.strip().lower()
+    if form not in ("text", "json"):
+        raise ConfigError(f"{name} must be text or json, got {value!r}")
+    return form
+
+
+def _metrics_token(value: str, name: str) -> str:
+    value = value.strip()
+    if len(value) < MIN_API_KEY_LENGTH:
+        raise ConfigError(
+            f"{name} has {len(value)} characters; at least {MIN_API_KEY_LENGTH} are required "
+            "(make one with `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
+        )
+    return value
+
+
+def _bind(value: str, name: str) -> str:
+    host, colon, port = value.strip().rpartition(":")
+    if not (colon and host and port.isdigit() and 0 < int(port) < 65536):
+        raise ConfigError(f"{name} must be host:port, such as 127.0.0.1:9101, got {value!r}")
+    return value.strip()
+
+
 def _log_level(value: str, name: str) -> str:
     level = value.strip().upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
@@ -374,6 +407,10 @@ ENVIRONMENT = {
     "QBSYNC_QUICKBOOKS_TIMEOUT_SECONDS": ("quickbooks_timeout_seconds", _positive_float),
     "QBSYNC_SALESFORCE_TIMEOUT_SECONDS": ("salesforce_timeout_seconds", _positive_float),
     "QBSYNC_LOG_LEVEL": ("log_level", _log_level),
+    "QBSYNC_LOG_FORMAT": ("log_format", _log_format),
+    "QBSYNC_METRICS_TOKEN": ("metrics_token", _metrics_token),
+    "PROMETHEUS_MULTIPROC_DIR": ("metrics_dir", _text),
+    "QBSYNC_WORKER_HEALTH_BIND": ("worker_health_bind", _bind),
     "QBSYNC_PURGE_EVENTS_DAYS": ("purge_events_days", _positive_int),
     "QBSYNC_PURGE_QUARANTINE_DAYS": ("purge_quarantine_days", _positive_int),
     "QBSYNC_PURGE_VERSIONS_DAYS": ("purge_versions_days", _version_days),

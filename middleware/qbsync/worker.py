@@ -35,6 +35,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from qbsync import logs, metrics
 from qbsync.company_record import show_on_company
 from qbsync.events import Version
 from qbsync.mapping import (
@@ -190,6 +191,7 @@ class Worker:
                 self.sync_logs.write(())
             return 0
         batch = _Batch(events=events, now=now)
+        logs.bind_events([event.event_key for event in events])
         try:
             self._process(batch)
         except Outcome as outcome:
@@ -204,9 +206,11 @@ class Worker:
             log.exception("Batch of %d %s events failed", len(events), batch.entity)
             batch.outcome = Retry(f"internal error: {type(error).__name__}: {error}")
         entries = self._settle(batch)
+        metrics.observe_settled(events, entries, SUCCESS)
         if any(entry.status == SUCCESS for entry in entries):
             self._note_last_event(batch.realm_id, batch.now)
         self.sync_logs.write(entries)
+        logs.unbind_events()
         return len(events)
 
     def run_forever(self, stop: threading.Event) -> None:
@@ -278,6 +282,7 @@ class Worker:
             try:
                 found = self.quickbooks.query_by_ids(batch.realm_id, batch.entity, to_read)
             except QuickBooksThrottled as error:
+                metrics.RATE_LIMIT_WAITS.inc()
                 raise self._realm_wait(
                     batch, self.settings.realm_wait_seconds, str(error)
                 ) from None

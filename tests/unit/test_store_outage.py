@@ -98,7 +98,6 @@ def requests(settings: Settings, tmp_path: Path) -> dict[tuple[str, str], dict]:
             "data": WEBHOOK,
             "headers": {"intuit-signature": sign(WEBHOOK, TOKEN)},
         },
-        ("/healthz", "GET"): {},
         ("/api/connections", "POST"): {"headers": AUTH},
         ("/api/connections", "GET"): {"headers": AUTH},
         ("/api/connections/<realm_id>", "DELETE"): {"headers": AUTH},
@@ -112,6 +111,8 @@ def requests(settings: Settings, tmp_path: Path) -> dict[tuple[str, str], dict]:
 
 
 BROWSER_PAGES = {"/oauth/quickbooks/callback", "/quickbooks/reconnect", "/quickbooks/disconnect"}
+# Health, readiness and metrics report the outage instead (test_health_routes_report_the_outage).
+HEALTH_ROUTES = {("/healthz", "GET"), ("/readyz", "GET"), ("/metrics", "GET")}
 
 
 def routes(app: Flask) -> set[tuple[str, str]]:
@@ -129,7 +130,7 @@ def test_every_route_answers_503_with_retry_after(
     app = create_app(services=Services(settings, store=store))
     client = app.test_client()
     calls = requests(settings, tmp_path)
-    assert set(calls) == routes(app), "every route is called below"
+    assert set(calls) | HEALTH_ROUTES == routes(app), "every route is called below"
 
     for (rule, method), kwargs in calls.items():
         response = client.open(rule.replace("<realm_id>", REALM), method=method, **kwargs)
@@ -147,6 +148,21 @@ def test_every_route_answers_503_with_retry_after(
     assert all(record.exc_info is None for record in caplog.records)
     assert "unable to open database file" in caplog.text
     assert "intuit-signature" not in caplog.text
+
+
+def test_health_routes_report_the_outage(settings: Settings, store: Store) -> None:
+    token = "m" * 32
+    services = Services(settings.with_overrides(metrics_token=token), store=store)
+    client = create_app(services=services).test_client()
+    # Alive: a database outage is no reason to restart the process.
+    assert client.get("/healthz").status_code == 200
+    ready = client.get("/readyz")
+    assert ready.status_code == 503
+    assert ready.json["status"] == "unavailable"
+    assert "unable to open database file" in ready.json["reason"]
+    scraped = client.get("/metrics", headers={"Authorization": f"Bearer {token}"})
+    assert scraped.status_code == 200
+    assert "qbsync_ledger_up 0.0" in scraped.get_data(as_text=True)
 
 
 def test_a_browser_less_callback_gets_json(settings: Settings, store: Store, tmp_path: Path):

@@ -12,8 +12,9 @@ from cryptography.fernet import Fernet
 from flask import Flask
 from flask.testing import FlaskClient
 
-from qbsync.app import JsonLogFormatter, create_app
+from qbsync.app import create_app
 from qbsync.config import Settings
+from qbsync.logs import JsonLogFormatter
 from qbsync.services import Services
 from qbsync.store import Store
 from qbsync.store.ledger import EventLedger

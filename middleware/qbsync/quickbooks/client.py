@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 import requests
 
+from qbsync import metrics
 from qbsync.catalog import load_catalog
 from qbsync.config import Settings
 from qbsync.quickbooks.errors import (
@@ -192,6 +193,16 @@ class QuickBooksClient:
         return f"{base}/v3/company/{quote(realm_id, safe='')}/{path}"
 
     def _request(self, realm_id: str, method: str, path: str, **kwargs: object) -> dict:
+        """One API call (counted in `qbsync.metrics` by kind: query, cdc, companyinfo, …)."""
+        kind = path.split("/", 1)[0].split("?", 1)[0].lower()
+        metrics.QUICKBOOKS_CALLS.labels(kind).inc()
+        try:
+            return self._call(realm_id, method, path, **kwargs)
+        except QuickBooksError as error:
+            metrics.QUICKBOOKS_ERRORS.labels(kind, metrics.error_kind(error)).inc()
+            raise
+
+    def _call(self, realm_id: str, method: str, path: str, **kwargs: object) -> dict:
         """One API call: token from the vault; on 401 one refresh and one retry."""
         url = self._url(realm_id, path)
         params = {**(kwargs.pop("params", None) or {}), "minorversion": MINOR_VERSION}

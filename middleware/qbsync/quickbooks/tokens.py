@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
+from qbsync import metrics
 from qbsync.quickbooks.errors import QuickBooksAuthError
 from qbsync.store.tokens import TokenRow, TokenRows
 
@@ -240,8 +241,10 @@ class TokenVault:
                 fresh = refresher(tokens)
             except QuickBooksAuthError as exc:
                 if exc.fault_code != "invalid_grant":
+                    metrics.TOKEN_REFRESHES.labels("failed").inc()
                     raise
                 # Commit the status with this transaction, then raise.
+                metrics.TOKEN_REFRESHES.labels("refused").inc()
                 failure = exc
                 write(status=RECONNECT_REQUIRED, last_error=str(exc))
             else:
@@ -257,6 +260,7 @@ class TokenVault:
             log.warning("QuickBooks realm %s needs a new consent: %s", realm_id, failure)
             raise failure
         # Committed above: the rotated refresh token is durable before this token is used.
+        metrics.TOKEN_REFRESHES.labels("ok").inc()
         log.info("Refreshed the QuickBooks access token of realm %s", realm_id)
         return fresh.access_token
 

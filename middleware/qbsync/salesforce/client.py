@@ -24,6 +24,7 @@ from simple_salesforce import Salesforce
 from simple_salesforce import exceptions as sf_exceptions
 from simple_salesforce.api import Usage
 
+from qbsync import metrics
 from qbsync.config import Settings
 from qbsync.salesforce.auth import SalesforceLogin, login
 from qbsync.salesforce.chunks import COLLECTION_LIMIT
@@ -147,7 +148,7 @@ class SalesforceClient:
     def query_all(self, soql: str) -> list[dict]:
         """Every record of a SOQL query (follows `nextRecordsUrl`)."""
         result = self._call(
-            lambda sf: sf.query_all(soql, timeout=self._settings.salesforce_timeout)
+            lambda sf: sf.query_all(soql, timeout=self._settings.salesforce_timeout), "query"
         )
         return list(result["records"])
 
@@ -158,7 +159,8 @@ class SalesforceClient:
             self._describes[sobject] = self._call(
                 lambda sf: sf.restful(
                     f"sobjects/{sobject}/describe", timeout=self._settings.salesforce_timeout
-                )
+                ),
+                "describe",
             )
         return self._describes[sobject]
 
@@ -174,6 +176,7 @@ class SalesforceClient:
         _check_name(external_id_field)
         typed = [_typed(record, sobject) for record in records]
         return self._collections(
+            "upsert",
             typed,
             lambda sf, chunk: sf.restful(
                 f"composite/sobjects/{sobject}/{external_id_field}",
@@ -196,6 +199,7 @@ class SalesforceClient:
                 if not (record.get("attributes") or {}).get("type"):
                     raise ValueError("update_collection: a record has no attributes.type")
         return self._collections(
+            "update",
             typed,
             lambda sf, chunk: sf.restful(
                 "composite/sobjects",
@@ -208,6 +212,7 @@ class SalesforceClient:
     def delete_collection(self, ids: Sequence[str]) -> list[RecordResult]:
         """Delete ≤200 records by Id; one result per id, in order."""
         return self._collections(
+            "delete",
             list(ids),
             lambda sf, chunk: sf.restful(
                 "composite/sobjects",
@@ -269,7 +274,7 @@ class SalesforceClient:
     # -- transport -----------------------------------------------------------------------
 
     def _collections(
-        self, items: list, send: Callable[[Salesforce, list], Any]
+        self, kind: str, items: list, send: Callable[[Salesforce, list], Any]
     ) -> list[RecordResult]:
         """One sObject Collections call; callers with more records use `call_in_chunks`."""
         if len(items) > COLLECTION_LIMIT:
@@ -279,7 +284,7 @@ class SalesforceClient:
             )
         if not items:
             return []
-        body = self._call(lambda sf: send(sf, items))
+        body = self._call(lambda sf: send(sf, items), kind)
         if not isinstance(body, list) or len(body) != len(items):
             raise SalesforceError(
                 f"Salesforce returned {len(body) if isinstance(body, list) else 'no'} "
@@ -299,7 +304,17 @@ class SalesforceClient:
             )
         return self._sf
 
-    def _call(self, action: Callable[[Salesforce], T]) -> T:
+    def _call(self, action: Callable[[Salesforce], T], kind: str) -> T:
+        """Run one REST action, counted in `qbsync.metrics` as `kind` (query, describe, upsert,
+        update, delete)."""
+        metrics.SALESFORCE_CALLS.labels(kind).inc()
+        try:
+            return self._call_once(action)
+        except SalesforceError as error:
+            metrics.SALESFORCE_ERRORS.labels(kind, metrics.error_kind(error)).inc()
+            raise
+
+    def _call_once(self, action: Callable[[Salesforce], T]) -> T:
         """Run one REST action; on 401 INVALID_SESSION_ID log in again and retry once."""
         for attempt in (1, 2):
             sf = self._connect()

@@ -377,6 +377,23 @@ class EventLedger:
         with transaction(self.engine) as connection:
             return dict(connection.execute(statement).all())
 
+    def backlog(self) -> list[tuple[str, int, datetime]]:
+        """(realm, events waiting, earliest receipt among them) per realm with a backlog:
+        pending and claimed events, and failed ones still due a retry. One grouped query."""
+        c = events.c
+        waiting = or_(
+            c.state.in_(("pending", "claimed")),
+            and_(c.state == "failed", c.next_attempt_at.is_not(None)),
+        )
+        statement = (
+            select(c.realm_id, func.count(), func.min(c.received_at))
+            .where(waiting)
+            .group_by(c.realm_id)
+            .order_by(c.realm_id)
+        )
+        with transaction(self.engine) as connection:
+            return [tuple(row) for row in connection.execute(statement)]
+
     def unsettled(self, realm_id: str, entity: str, source: str) -> Unsettled:
         """How many of these events are not done or skipped, and their earliest change time."""
         c = events.c

@@ -41,7 +41,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 # Any number every qbsync process agrees on: the key of the PostgreSQL advisory lock.
 _ADVISORY_LOCK_KEY = 7_161_827_455_339  # "qbsync" as a number, roughly
 
-__all__ = ["MIGRATIONS", "alembic_config", "migrate"]
+__all__ = ["MIGRATIONS", "alembic_config", "current_revision", "migrate"]
 
 
 def alembic_config(*extra_versions: Path) -> Config:
@@ -67,3 +67,11 @@ def migrate(engine: Engine, config: Config | None = None) -> None:
             )
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at (None before any migration ran)."""
+    from alembic.runtime.migration import MigrationContext
+
+    with transaction(engine) as connection:
+        return MigrationContext.configure(connection).get_current_revision()

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, select, update
+from sqlalchemy import Connection, Engine, delete, func, select, update
 
 from qbsync.store.database import transaction, upsert
 from qbsync.store.schema import qb_tokens
@@ -71,6 +71,12 @@ class TokenRows:
         with transaction(self.engine) as connection:
             rows = connection.execute(select(qb_tokens).order_by(qb_tokens.c.realm_id)).all()
         return [_token_row(row) for row in rows]
+
+    def count_by_status(self) -> dict[str, int]:
+        """Stored companies per connection status."""
+        statement = select(qb_tokens.c.status, func.count()).group_by(qb_tokens.c.status)
+        with transaction(self.engine) as connection:
+            return dict(connection.execute(statement).all())
 
     def realm_ids(self) -> list[str]:
         """Every realm with a row, sorted."""

@@ -11,8 +11,12 @@ import logging
 
 from flask import Blueprint, Response, abort, jsonify, request
 
-from qbsync.api_guard import refused_calls
+from qbsync import metrics
+from qbsync.events import ChangeEvent
+from qbsync.logs import about_events
 from qbsync.services import current_services
+from qbsync.store import StoreUnavailable
+from qbsync.store.ledger import EventLedger
 from qbsync.webhooks.parsing import WebhookPayloadError, parse
 from qbsync.webhooks.signature import SignatureVerificationError, verify
 
@@ -30,11 +34,14 @@ def quickbooks_webhook() -> Response:
     services = current_services()
     settings, ledger = services.settings, services.store.events
     limit = settings.max_body_bytes
+    metrics.WEBHOOKS_RECEIVED.inc()
     if request.content_length is not None and request.content_length > limit:
+        metrics.WEBHOOKS_REJECTED.labels("too_large").inc()
         abort(413, f"the body is larger than the {limit} bytes allowed")
     # The raw bytes: the signature covers exactly what Intuit sent (never request.json).
     body = request.get_data(cache=False)
     if len(body) > limit:
+        metrics.WEBHOOKS_REJECTED.labels("too_large").inc()
         abort(413, f"the body is larger than the {limit} bytes allowed")
     try:
         verify(
@@ -42,14 +49,29 @@ def quickbooks_webhook() -> Response:
         )
     except SignatureVerificationError as error:
         log.warning("webhook rejected: %s", error, extra={"body_bytes": len(body)})
+        metrics.WEBHOOKS_REJECTED.labels("signature").inc()
         abort(401, str(error))
     try:
         events, problem = parse(body), None
     except WebhookPayloadError as error:
         events, problem = error.events, error
-    stored = ledger.add(events)
-    quarantine_id = ledger.quarantine(body, problem.reason) if problem else None
+    with about_events([event.event_key for event in events]):
+        return _store(ledger, body, events, problem)
+
+
+def _store(
+    ledger: EventLedger, body: bytes, events: list[ChangeEvent], problem: WebhookPayloadError | None
+) -> Response:
+    try:
+        stored = ledger.add(events)
+        quarantine_id = ledger.quarantine(body, problem.reason) if problem else None
+    except StoreUnavailable:
+        metrics.WEBHOOKS_REJECTED.labels("store_unavailable").inc()
+        raise  # the app answers 503: Intuit delivers the same batch again
+    metrics.WEBHOOK_EVENTS.labels("stored").inc(stored)
+    metrics.WEBHOOK_EVENTS.labels("duplicate").inc(len(events) - stored)
     if problem:
+        metrics.WEBHOOKS_QUARANTINED.inc()
         log.warning(
             "webhook body quarantined: %s",
             problem.reason,
@@ -65,10 +87,3 @@ def quickbooks_webhook() -> Response:
         },
     )
     return jsonify(events=len(events), stored=stored, quarantined=quarantine_id)
-
-
-@blueprint.get("/healthz")
-def healthz() -> Response:
-    """200 when the database answers, 503 otherwise; with the /api calls this process refused."""
-    current_services().store.events.ping()
-    return jsonify(status="ok", refusedApiCalls=refused_calls())
