@@ -158,9 +158,19 @@ def test_bad_observability_settings_stop_start_up(variable, value, message) -> N
         load_settings({variable: value, "QBSYNC_ENCRYPTION_KEY": Fernet.generate_key().decode()})
 
 
-def test_json_lines_carry_the_event_keys_of_the_work_in_hand() -> None:
+@pytest.fixture
+def qbsync_logger():
+    """The `qbsync` logger as configure_logging leaves it, restored afterwards (other tests
+    capture its records through the root logger)."""
+    logger = logging.getLogger("qbsync")
+    saved = (logger.handlers[:], logger.level, logger.propagate)
+    yield logger
+    logger.handlers[:], logger.level, logger.propagate = saved
+
+
+def test_json_lines_carry_the_event_keys_of_the_work_in_hand(qbsync_logger) -> None:
     configure_logging("INFO", "json")
-    handler = logging.getLogger("qbsync").handlers[0]
+    handler = qbsync_logger.handlers[0]
     stream = io.StringIO()
     handler.setStream(stream)
     log = logging.getLogger("qbsync.test")
@@ -173,4 +183,3 @@ def test_json_lines_carry_the_event_keys_of_the_work_in_hand() -> None:
     assert one["event_key"] == "ce:one" and one["message"] == "about one event"
     assert batch["event_count"] == 60 and len(batch["event_keys"]) == 50
     assert "event_key" not in nothing and "event_keys" not in nothing
-    configure_logging("INFO", "text")

@@ -245,7 +245,7 @@ class SalesforceClient:
                 errors = [(row.get("sf__Id", ""), row.get("sf__Error", "")) for row in rows]
             return BulkResult(job_id, int(summary["numberRecordsProcessed"]), failed, errors)
 
-        return self._call(run)
+        return self._call(run, "bulk_delete")
 
     def invoke_action(self, action: str, inputs: Sequence[dict]) -> list[ActionResult]:
         """Run the standard invocable action `action` (`customNotificationAction`,
@@ -306,7 +306,7 @@ class SalesforceClient:
 
     def _call(self, action: Callable[[Salesforce], T], kind: str) -> T:
         """Run one REST action, counted in `qbsync.metrics` as `kind` (query, describe, upsert,
-        update, delete)."""
+        update, delete, bulk_delete)."""
         metrics.SALESFORCE_CALLS.labels(kind).inc()
         try:
             return self._call_once(action)
