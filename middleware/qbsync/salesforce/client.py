@@ -266,7 +266,7 @@ class SalesforceClient:
                     return exc.content
                 raise
 
-        body = self._call(send)
+        body = self._call(send, "action")
         if not _action_results(body, len(inputs)):
             raise SalesforceError(f"Salesforce returned no results for {len(inputs)} inputs")
         return [ActionResult.from_json(item) for item in body]
@@ -304,9 +304,9 @@ class SalesforceClient:
             )
         return self._sf
 
-    def _call(self, action: Callable[[Salesforce], T], kind: str) -> T:
+    def _call(self, action: Callable[[Salesforce], T], kind: str = "other") -> T:
         """Run one REST action, counted in `qbsync.metrics` as `kind` (query, describe, upsert,
-        update, delete, bulk_delete)."""
+        update, delete, bulk_delete, action; "other" for a call that names none)."""
         metrics.SALESFORCE_CALLS.labels(kind).inc()
         try:
             return self._call_once(action)
