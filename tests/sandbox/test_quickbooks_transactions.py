@@ -296,3 +296,30 @@ def test_a_merged_customers_transactions_move_to_the_survivor() -> None:
     assert [(c.entity, c.operation, c.deleted_id) for c in changes] == [
         ("Customer", "Merge", duplicate["Id"])
     ]
+
+
+@pytest.mark.parametrize(
+    ("entity", "body", "element"),
+    [
+        ("Invoice", {"Line": 5}, "Line"),
+        ("Invoice", {"Line": [{"Amount": "lots"}]}, "Line"),
+        (
+            "Invoice",
+            {"Line": [{"Amount": 1, "SalesItemLineDetail": "x"}]},
+            "Line.SalesItemLineDetail",
+        ),
+        ("Invoice", {"Line": [{"Amount": 1}], "TxnDate": "last tuesday"}, "TxnDate"),
+        ("Invoice", {"Line": [{"Amount": 1}], "TxnTaxDetail": 3}, "TxnTaxDetail"),
+        (
+            "Payment",
+            {"TotalAmt": 1, "Line": [{"Amount": 1, "LinkedTxn": {"TxnId": "1"}}]},
+            "Line.LinkedTxn",
+        ),
+        ("Payment", {"TotalAmt": "a lot"}, "TotalAmt"),
+    ],
+)
+def test_a_transaction_of_the_wrong_shape_is_a_2010(
+    api: Api, customer: dict, entity: str, body: dict, element: str
+) -> None:
+    error = error_of(api.post(entity.lower(), {"CustomerRef": {"value": customer["Id"]}, **body}))
+    assert (error["code"], error["element"]) == ("2010", element)

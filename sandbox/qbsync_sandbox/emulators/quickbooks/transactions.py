@@ -49,12 +49,11 @@ def complete(
     an invoice's Balance and LinkedTxn follow.
     """
     record = dict(record)
-    if not all(isinstance(line, dict) for line in record.get("Line", [])):
-        raise errors.invalid_value(entity, "Line", record["Line"], "Line")
+    _check_shape(entity, record)
     if not _ref(record, "CustomerRef"):
         # python-quickbooks issue #24: an Invoice without CustomerRef is "Required param missing".
         raise errors.required_param_missing("CustomerRef")
-    record.setdefault("TxnDate", today.isoformat())
+    record["TxnDate"] = _date(entity, record.get("TxnDate", today.isoformat())).isoformat()
     if entity == "Payment":
         return _payment(record)
     return _sales_form(entity, record, previous, payments, own_id)
@@ -80,7 +79,8 @@ def _sales_form(
         if line.get("DetailType") == _DISCOUNT:
             detail = line.get(_DISCOUNT) or {}
             if detail.get("PercentBased") is True and "DiscountPercent" in detail:
-                line["Amount"] = _money(subtotal * float(detail["DiscountPercent"]) / 100)
+                percent = _number(detail["DiscountPercent"], entity, "Line.DiscountLineDetail")
+                line["Amount"] = _money(subtotal * percent / 100)
             discount += _amount(line)
     tax_detail = dict(record.get("TxnTaxDetail") or {})
     tax_detail["TotalTax"] = _number(tax_detail.get("TotalTax", 0), entity, "TxnTaxDetail")
@@ -90,7 +90,8 @@ def _sales_form(
     if entity == "Invoice":
         record.setdefault("Deposit", 0)
         if not record.get("DueDate"):
-            record["DueDate"] = (date.fromisoformat(record["TxnDate"]) + DEFAULT_DUE).isoformat()
+            due = date.fromisoformat(record["TxnDate"]) + DEFAULT_DUE
+            record["DueDate"] = due.isoformat()
         return with_payments(record, own_id, payments)
     if entity == "SalesReceipt":
         record["Balance"] = 0.0  # paid when made
@@ -179,6 +180,28 @@ def moved_to(record: Record, field: str, from_id: str, into_id: str) -> Record |
     return {**record, field: {**ref, "value": str(into_id)}}
 
 
+def _check_shape(entity: str, record: Record) -> None:
+    """Refuse (2010) lists and objects of the wrong JSON type before anything reads them."""
+    _expect(entity, "Line", record.get("Line", []), list)
+    _expect(entity, "LinkedTxn", record.get("LinkedTxn", []), list)
+    _expect(entity, "TxnTaxDetail", record.get("TxnTaxDetail", {}), dict)
+    for link in record.get("LinkedTxn", []):
+        _expect(entity, "LinkedTxn", link, dict)
+    for line in record.get("Line", []):
+        _expect(entity, "Line", line, dict)
+        _expect(entity, "Line.LinkedTxn", line.get("LinkedTxn", []), list)
+        for link in line.get("LinkedTxn", []):
+            _expect(entity, "Line.LinkedTxn", link, dict)
+        for detail in ("SalesItemLineDetail", _DISCOUNT):
+            _expect(entity, f"Line.{detail}", line.get(detail, {}), dict)
+
+
+def _expect(entity: str, element: str, value: Any, kind: type) -> None:
+    if not isinstance(value, kind):
+        java_type = "util.ArrayList" if kind is list else "Object"
+        raise errors.invalid_value(entity, element, value, java_type)
+
+
 def _numbered(entity: str, lines: list[Record], previous: list[Record]) -> list[Record]:
     """Ids and LineNum: a line keeps an Id its form already had; new lines get the next ones."""
     known = {str(line["Id"]) for line in previous if "Id" in line}
@@ -195,7 +218,10 @@ def _numbered(entity: str, lines: list[Record], previous: list[Record]) -> list[
         amount = line.get("Amount")
         detail = line.get("SalesItemLineDetail") or {}
         if amount is None and "Qty" in detail and "UnitPrice" in detail:
-            amount = float(detail["Qty"]) * float(detail["UnitPrice"])
+            element = "Line.SalesItemLineDetail"
+            amount = _number(detail["Qty"], entity, element) * _number(
+                detail["UnitPrice"], entity, element
+            )
         if amount is not None:
             line["Amount"] = _number(amount, entity, "Line")
         numbered.append({**line, "Id": line_id, "LineNum": position})
@@ -217,6 +243,14 @@ def _number(value: Any, entity: str, element: str) -> float:
         return _money(float(value))
     except (TypeError, ValueError):
         raise errors.invalid_value(entity, element, value, "BigDecimal") from None
+
+
+def _date(entity: str, value: Any) -> date:
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        # Refused like any value of the wrong type (the Fault for a bad date is UNCONFIRMED).
+        raise errors.invalid_value(entity, "TxnDate", value, "Date") from None
 
 
 def _money(value: float) -> float:
