@@ -29,8 +29,8 @@ _SUBTOTAL = "SubTotalLineDetail"
 _SUBTOTALLED = frozenset({"SalesItemLineDetail", "GroupLineDetail"})
 _DISCOUNT = "DiscountLineDetail"
 # The Invoice sample's DueDate is its TxnDate plus 30 days: the sample company's default term (Net
-# 30). An invoice without SalesTermRef or DueDate gets the same; other terms are not modelled
-# (UNCONFIRMED).
+# 30). An invoice sent without DueDate gets the same whatever its SalesTermRef: terms are not
+# modelled (UNCONFIRMED).
 DEFAULT_DUE = timedelta(days=30)
 
 
