@@ -1,10 +1,15 @@
-"""The one reader of the package's source tree (`force-app`): objects, fields, validation rules,
-list views, permission sets, tabs, applications, Apex classes, External Credential principals and
-custom notification types.
+"""The one reader of the package's metadata XML: objects, fields, validation rules, list views,
+permission sets, tabs, applications, Apex classes, External Credential principals and custom
+notification types.
 
-The Salesforce emulator builds its schema from what this returns (`emulators/salesforce/schema.py`)
-and the package tests check across files with it (`tests/package/metadata_checks.py`). It reads the
-metadata as written and interprets nothing: what a field type means is the reader's caller's business.
+It reads two layouts of the same XML. The source format of `force-app` (one file per field, rule and
+list view under `objects/<Name>/`), at the emulator's start; and the Metadata API format of a deploy
+zip (`objects/<Name>.object` holding its `fields`, `validationRules` and `listViews` as child
+elements), read by the emulator's deploy (`emulators/salesforce/deploy.py`) through
+`object_from_element` and `parse_bytes`. The Salesforce emulator builds its schema from what this
+returns (`emulators/salesforce/schema.py`) and the package tests check across files with it
+(`tests/package/metadata_checks.py`). It reads the metadata as written and interprets nothing: what a
+field type means is the reader's caller's business.
 """
 
 from __future__ import annotations
@@ -59,10 +64,15 @@ def flag(element: ET.Element, tag: str) -> bool:
 
 
 def parse(path: Path) -> ET.Element:
+    return parse_bytes(path.read_bytes(), str(path))
+
+
+def parse_bytes(data: bytes, where: str) -> ET.Element:
+    """The root element of one metadata file's bytes; `where` names the file in the error."""
     try:
-        return ET.parse(path).getroot()  # noqa: S314 - our own repository's metadata files
+        return ET.fromstring(data)  # noqa: S314 - metadata files, no entity expansion in expat
     except ET.ParseError as error:
-        raise MetadataError(f"{path}: not well-formed XML ({error})") from None
+        raise MetadataError(f"{where}: not well-formed XML ({error})") from None
 
 
 def _children(root: ET.Element) -> dict[str, str]:
@@ -143,11 +153,16 @@ def stem(path: Path) -> str:
 
 
 def read_field(path: Path) -> Field:
-    root = parse(path)
+    return field_from_element(parse(path), path, stem(path))
+
+
+def field_from_element(root: ET.Element, path: Path, default_name: str | None = None) -> Field:
+    """One field: a source-format field file's root, or a `fields` element of an mdapi object."""
     attrs = _children(root)
-    definition = Field(
-        name=attrs.get("fullName") or stem(path), type=attrs.get("type"), attrs=attrs, path=path
-    )
+    name = attrs.get("fullName") or default_name
+    if not name:
+        raise MetadataError(f"{path}: a field without <fullName>")
+    definition = Field(name=name, type=attrs.get("type"), attrs=attrs, path=path)
     value_set = root.find(MD + "valueSet")
     if value_set is not None:
         definition.restricted = flag(value_set, "restricted")
@@ -165,12 +180,7 @@ def read_object(folder: Path) -> SObject:
     sobject = SObject(name=name, custom=name.endswith("__c"))
     object_file = folder / f"{name}.object-meta.xml"
     if object_file.exists():
-        root = parse(object_file)
-        sobject.label = text(root, "label")
-        sobject.plural_label = text(root, "pluralLabel")
-        name_field = root.find(MD + "nameField")
-        if name_field is not None:
-            sobject.name_field = _children(name_field)
+        object_from_element(sobject, parse(object_file), object_file)
     for path in sorted(folder.glob("fields/*.field-meta.xml")):
         parsed = read_field(path)
         sobject.fields[parsed.name] = parsed
@@ -178,6 +188,31 @@ def read_object(folder: Path) -> SObject:
         sobject.validation_rules[stem(path)] = _children(parse(path))
     for path in sorted(folder.glob("listViews/*.listView-meta.xml")):
         sobject.list_views[stem(path)] = parse(path)
+    return sobject
+
+
+def object_from_element(sobject: SObject, root: ET.Element, path: Path) -> SObject:
+    """Fill `sobject` from a CustomObject root: a source-format `.object-meta.xml` (object-level
+    elements only) or an mdapi `.object`, whose fields, validation rules and list views are child
+    elements with their `fullName`."""
+    sobject.label = text(root, "label")
+    sobject.plural_label = text(root, "pluralLabel")
+    name_field = root.find(MD + "nameField")
+    if name_field is not None:
+        sobject.name_field = _children(name_field)
+    for element in root.iterfind(MD + "fields"):
+        parsed = field_from_element(element, path)
+        sobject.fields[parsed.name] = parsed
+    for element in root.iterfind(MD + "validationRules"):
+        attrs = _children(element)
+        if not attrs.get("fullName"):
+            raise MetadataError(f"{path}: a validation rule without <fullName>")
+        sobject.validation_rules[attrs["fullName"]] = attrs
+    for element in root.iterfind(MD + "listViews"):
+        name = text(element, "fullName")
+        if not name:
+            raise MetadataError(f"{path}: a list view without <fullName>")
+        sobject.list_views[name] = element
     return sobject
 
 

@@ -9,10 +9,11 @@ from dataclasses import dataclass, field
 from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from qbsync_sandbox.emulators.salesforce import bulk, records, rest
+from qbsync_sandbox.emulators.salesforce import bulk, metadata_api, records, rest
 from qbsync_sandbox.emulators.salesforce.actions import actions
 from qbsync_sandbox.emulators.salesforce.admin import admin
 from qbsync_sandbox.emulators.salesforce.auth import Authority, OAuthError
+from qbsync_sandbox.emulators.salesforce.deploy import Deployments
 from qbsync_sandbox.emulators.salesforce.errors import ApiError
 from qbsync_sandbox.emulators.salesforce.faults import Faults
 from qbsync_sandbox.emulators.salesforce.formula import FormulaError
@@ -29,6 +30,7 @@ class EmulatorState:
     faults: Faults = field(default_factory=Faults)
     cursors: OrderedDict = field(default_factory=OrderedDict)
     ingest_jobs: bulk.IngestJobs = field(default_factory=bulk.IngestJobs)
+    deployments: Deployments | None = None  # the Metadata API's deploys (made with the app)
 
 
 def _json(body, status: int) -> Response:
@@ -62,10 +64,12 @@ def create_salesforce_app(
         client_secret=client_secret,
         session_seconds=session_seconds,
     )
-    state = EmulatorState(org=org, authority=authority)
+    state = EmulatorState(org=org, authority=authority, deployments=Deployments(org))
     app.extensions["salesforce"] = state
     app.register_blueprint(rest.rest)
     app.register_blueprint(actions)
+    app.register_blueprint(metadata_api.metadata_rest)
+    app.register_blueprint(metadata_api.metadata_soap)
     app.register_blueprint(records.records)
     app.register_blueprint(bulk.bulk)
     app.register_blueprint(identity)

@@ -7,6 +7,7 @@ would.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +19,14 @@ REFERENCE_TYPES = {"Lookup", "MasterDetail", "Id"}
 # Fields the platform fills in; never createable or updateable through the API.
 # An `Address` is a compound field: read-only, its value built from its component fields.
 READ_ONLY_TYPES = {"Id", "AutoNumber", "Summary", "Formula", "Address"}
+# The FieldType values a CustomField may declare (Metadata API Developer Guide, "Metadata Field
+# Types": https://developer.salesforce.com/docs/atlas.en-us.api_meta.meta/api_meta/meta_field_types.htm).
+FIELD_TYPES = {
+    "AutoNumber", "Lookup", "MasterDetail", "MetadataRelationship", "Checkbox", "Currency", "Date",
+    "DateTime", "Time", "Email", "EncryptedText", "ExternalLookup", "IndirectLookup", "Number",
+    "Percent", "Phone", "Picklist", "MultiselectPicklist", "Summary", "Text", "TextArea",
+    "LongTextArea", "Html", "Url", "Hierarchy", "File", "CustomDataType", "Location",
+}  # fmt: skip
 
 
 class SchemaError(Exception):
@@ -138,6 +147,9 @@ class Schema:
     def object(self, name: str) -> ObjectDef | None:
         return self._objects.get(name.lower())
 
+    def add(self, obj: ObjectDef) -> None:
+        self._objects[obj.name.lower()] = obj
+
     def by_prefix(self, key_prefix: str) -> ObjectDef | None:
         return next((o for o in self._objects.values() if o.key_prefix == key_prefix), None)
 
@@ -192,6 +204,8 @@ def field_def(raw: metadata.Field) -> FieldDef:
     if field_type is None and formula is None:
         raise SchemaError(f"{raw.path}: missing <type>")
     field_type = field_type or "Text"
+    if field_type not in FIELD_TYPES:
+        raise SchemaError(f"{raw.path}: {name}: unknown field type {field_type!r}")
     definition = FieldDef(
         name=name,
         label=raw.get("label") or name,
@@ -271,45 +285,62 @@ def _apply_object_meta(obj: ObjectDef, source: metadata.SObject) -> None:
 
 def load_schema(force_app: Path | str | None) -> Schema:
     """Standard objects plus everything under `force_app` (None: standard objects only)."""
-    from qbsync_sandbox.emulators.salesforce.standard import custom_object, standard_objects
+    from qbsync_sandbox.emulators.salesforce.standard import standard_objects
 
-    objects = {obj.name.lower(): obj for obj in standard_objects()}
+    schema = Schema(standard_objects())
     if force_app is None:
-        return Schema(list(objects.values()))
+        return schema
     try:
         package = metadata.load_package(force_app)
     except metadata.MetadataError as error:
         raise SchemaError(str(error)) from None
-    custom_index = 0
     for name in sorted(package.objects, key=str.lower):
-        source = package.objects[name]
-        obj = objects.get(name.lower())
-        if obj is None:
-            if not name.endswith("__c"):
-                raise SchemaError(f"{force_app}: unknown standard object {name!r}")
-            obj = custom_object(name, custom_index)
-            custom_index += 1
-            objects[name.lower()] = obj
-        _apply_object_meta(obj, source)
-        for raw in sorted(source.fields.values(), key=lambda f: f.path.name):
-            definition = field_def(raw)
-            if definition.type == "MasterDetail" and obj.field("OwnerId"):
-                del obj.fields["ownerid"]  # detail records take their owner from the master
-            obj.add(definition)
-        for rule_name, attrs in source.validation_rules.items():
-            obj.validation_rules.append(validation_rule(rule_name, attrs, f"{name}.{rule_name}"))
-    schema = Schema(
-        list(objects.values()),
-        {
-            name: metadata.permission_set_grants(name, root)
-            for name, root in package.permission_sets.items()
-        },
-        package.notification_types,
-    )
+        merge_object(schema, package.objects[name], str(force_app))
+    for name, root in package.permission_sets.items():
+        schema.permission_sets[name] = metadata.permission_set_grants(name, root)
+    schema.notification_types = dict(package.notification_types)
     for obj in schema.objects:
-        for rule in obj.validation_rules:
-            _check_rule(schema, obj, rule)
+        check_rules(schema, obj)
     return schema
+
+
+def copy_schema(schema: Schema) -> Schema:
+    """An independent copy to change (a deploy changes a copy and swaps it in when all is well)."""
+    return Schema(
+        copy.deepcopy(schema.objects),
+        dict(schema.permission_sets),
+        dict(schema.notification_types),
+    )
+
+
+def merge_object(schema: Schema, source: metadata.SObject, where: str) -> ObjectDef:
+    """Add `source` (an object's metadata) to `schema`: a new custom object, or new and changed
+    fields, labels and validation rules of an existing one (fields it does not name stay, as a
+    Metadata API deploy leaves them). Raises SchemaError naming what is wrong."""
+    from qbsync_sandbox.emulators.salesforce.standard import custom_object
+
+    obj = schema.object(source.name)
+    if obj is None:
+        if not source.name.endswith("__c"):
+            raise SchemaError(f"{where}: unknown standard object {source.name!r}")
+        obj = custom_object(source.name, sum(o.custom for o in schema.objects))
+        schema.add(obj)
+    _apply_object_meta(obj, source)
+    for raw in sorted(source.fields.values(), key=lambda f: (f.path.name, f.name)):
+        definition = field_def(raw)
+        if definition.type == "MasterDetail" and obj.field("OwnerId"):
+            del obj.fields["ownerid"]  # detail records take their owner from the master
+        obj.add(definition)
+    for rule_name, attrs in source.validation_rules.items():
+        rule = validation_rule(rule_name, attrs, f"{source.name}.{rule_name}")
+        obj.validation_rules = [r for r in obj.validation_rules if r.name != rule.name] + [rule]
+    return obj
+
+
+def check_rules(schema: Schema, obj: ObjectDef) -> None:
+    """Fail, naming the rule, if the emulator cannot evaluate one of `obj`'s validation rules."""
+    for rule in obj.validation_rules:
+        _check_rule(schema, obj, rule)
 
 
 def _check_rule(schema: Schema, obj: ObjectDef, rule: ValidationRule) -> None:

@@ -112,17 +112,7 @@ class Org:
         self._logins: dict[str, _Login] = {}
         self._access: dict[tuple, Access] = {}
         self._permission_set_ids: dict[str, str] = {}
-        for name, grants in schema.permission_sets.items():
-            set_id = self._ids.new(PERMISSION_SET_PREFIX)
-            self._permission_set_ids[name] = set_id
-            self._records["PermissionSet"][set_id] = self._system_values(
-                set_id, self.clock(), set_id
-            ) | {
-                "Name": name,
-                "Label": grants.label,
-                "NamespacePrefix": None,
-                "IsOwnedByProfile": False,
-            }
+        self._add_permission_sets()
         for name, kind in schema.notification_types.items():
             type_id = self._ids.new(NOTIFICATION_TYPE_PREFIX)
             self._records["CustomNotificationType"][type_id] = self._system_values(
@@ -198,6 +188,30 @@ class Org:
                 self._records["PermissionSetAssignment"][assignment_id] = self._system_values(
                     assignment_id, now, login.id
                 ) | {"AssigneeId": login.id, "PermissionSetId": self._permission_set_ids[name]}
+
+    def _add_permission_sets(self) -> None:
+        """A PermissionSet record for each of the schema's permission sets that has none yet."""
+        for name, grants in self.schema.permission_sets.items():
+            set_id = self._permission_set_ids.get(name)
+            if set_id is None:
+                set_id = self._ids.new(PERMISSION_SET_PREFIX)
+                self._permission_set_ids[name] = set_id
+                self._records["PermissionSet"][set_id] = self._system_values(
+                    set_id, self.clock(), set_id
+                ) | {"Name": name, "NamespacePrefix": None, "IsOwnedByProfile": False}
+            self._records["PermissionSet"][set_id]["Label"] = grants.label
+
+    def install_schema(self, schema: Schema) -> None:
+        """Make `schema` the org's (a deployed change): records stay, new objects start empty,
+        new permission sets get their PermissionSet record and every user's access is recomputed
+        from the permission sets as they are now."""
+        with self.lock:
+            self.schema = schema
+            for obj in schema.objects:
+                self._records.setdefault(obj.name, {})
+                self._deleted.setdefault(obj.name, {})
+            self._add_permission_sets()
+            self._access.clear()
 
     def user(self, username: str) -> User | None:
         """The user `username` logs in as, with the permission sets assigned to it now."""
@@ -336,6 +350,9 @@ class Org:
             }
             self._deleted = {name: dict(rows) for name, rows in deleted.items()}
             self._autonumbers = dict(autonumbers)
+            for obj in self.schema.objects:  # objects deployed since the savepoint
+                self._records.setdefault(obj.name, {})
+                self._deleted.setdefault(obj.name, {})
 
     def reset(self) -> None:
         """Remove every record except the org's own (the organization, its users, the permission
