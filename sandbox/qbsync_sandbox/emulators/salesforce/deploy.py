@@ -28,6 +28,7 @@ from pathlib import PurePosixPath
 from qbsync_sandbox import force_app as metadata
 from qbsync_sandbox.emulators.salesforce.schema import (
     FIELD_TYPES,
+    ObjectDef,
     Schema,
     SchemaError,
     check_rules,
@@ -139,6 +140,9 @@ class Deployment:
     total: int = 0
     deployed: int = 0
     messages: list[Message] = field(default_factory=list)
+    files: dict[str, bytes] = field(default_factory=dict, repr=False)
+    error: str | None = None  # errorMessage: the deploy failed as a whole
+    finished: threading.Event = field(default_factory=threading.Event, repr=False)
 
     @property
     def done(self) -> bool:
@@ -162,8 +166,8 @@ class Deployment:
             "createdDate": to_json(self.created_date),
             "details": None,
             "done": self.done,
-            "errorMessage": None,
-            "errorStatusCode": None,
+            "errorMessage": self.error,
+            "errorStatusCode": "UNKNOWN_EXCEPTION" if self.error else None,
             "ignoreWarnings": self.option("ignoreWarnings", False),
             "lastModifiedDate": to_json(
                 self.completed_date or self.start_date or self.created_date
@@ -208,19 +212,30 @@ class Deployments:
         self._deployed: dict[tuple[str, str], str] = {}
 
     def start(self, zip_bytes: bytes, options: dict, user) -> Deployment:
-        files = read_zip(zip_bytes)
+        """A Pending deploy of the zip; it runs once `launch` is called (after the caller has
+        answered with its Pending state)."""
         deployment = Deployment(
             id=self.org.new_id(DEPLOY_PREFIX),
             options=options,
             user_id=user.id,
             user_name=user.username,
             created_date=datetime.now(UTC),
+            files=read_zip(zip_bytes),
         )
         with self._lock:
             self._by_id[deployment.id] = deployment
+        return deployment
+
+    def launch(self, deployment: Deployment) -> None:
         threading.Thread(
-            target=self._run, args=(deployment, files), name=f"deploy-{deployment.id}", daemon=True
+            target=self._run, args=(deployment,), name=f"deploy-{deployment.id}", daemon=True
         ).start()
+
+    def wait(self, deploy_id: str, timeout: float = 30.0) -> Deployment:
+        """The deploy once it is done (for tests and tools that wait for the outcome)."""
+        deployment = self.get(deploy_id)
+        if deployment is None or not deployment.finished.wait(timeout):
+            raise TimeoutError(f"deploy {deploy_id} is not done after {timeout} s")
         return deployment
 
     def get(self, deploy_id: str) -> Deployment | None:
@@ -229,11 +244,22 @@ class Deployments:
                 (d for i, d in self._by_id.items() if i[:15] == deploy_id[:15]), None
             )
 
-    def _run(self, deployment: Deployment, files: dict[str, bytes]) -> None:
+    def _run(self, deployment: Deployment) -> None:
+        try:
+            self._deploy(deployment)
+        except Exception as error:  # a gap in the emulator: the deploy fails and says so
+            deployment.error = f"Emulator: {type(error).__name__}: {error}"
+            deployment.completed_date = datetime.now(UTC)
+            deployment.status = "Failed"
+        finally:
+            deployment.files = {}
+            deployment.finished.set()
+
+    def _deploy(self, deployment: Deployment) -> None:
         deployment.start_date = datetime.now(UTC)
         deployment.status = "InProgress"
         with self.org.lock:  # one deploy at a time; records wait while the schema changes
-            plan = plan_deploy(self.org.schema, files, self._deployed)
+            plan = plan_deploy(self.org.schema, deployment.files, self._deployed)
             deployment.total = len(plan.messages)
             deployment.messages = plan.messages
             failed = any(not m.success for m in plan.messages)
@@ -466,7 +492,19 @@ def _load_object(
         return None, [
             _failure(c, problems.get(c.full_name, f"Not deployed: {first}")) for c in reported
         ]
-    return trial, [_success(c, deployed, existed=existing is not None) for c in reported]
+    return trial, [_success(c, deployed, existed=_existed(existing, c)) for c in reported]
+
+
+def _existed(obj: ObjectDef | None, component: Component) -> bool | None:
+    """Whether the org had the component before this deploy (None: only earlier deploys know)."""
+    child = component.full_name.partition(".")[2]
+    if component.type == "CustomObject":
+        return obj is not None
+    if component.type == "CustomField":
+        return obj is not None and obj.field(child) is not None
+    if component.type == "ValidationRule":
+        return obj is not None and any(r.name == child for r in obj.validation_rules)
+    return None
 
 
 def _load_permission_set(working: Schema, component: Component, deployed: dict) -> Message:

@@ -103,7 +103,9 @@ def create_deploy_request(version: str):
         deployment = deployments().start(upload.read(), options, g.salesforce_user)
     except DeployRequestError as error:
         raise _multipart_error(str(error)) from None
-    return _json(_rest_body(deployment, version, include_details=False), 201)
+    body = _rest_body(deployment, version, include_details=False)
+    deployments().launch(deployment)
+    return _json(body, 201)
 
 
 @metadata_rest.get("/v<version>/metadata/deployRequest/<deploy_id>")
@@ -220,6 +222,7 @@ def _soap_deploy(call: ET.Element, user: User) -> Response:
         raise SoapFault("INVALID_ZIP", str(error)) from None
     # deploy() answers an AsyncResult (Metadata API Developer Guide, "AsyncResult").
     result = {"done": False, "id": deployment.id, "state": "Queued"}
+    deployments().launch(deployment)
     return _envelope(f"<deployResponse>{_to_xml('result', result)}</deployResponse>")
 
 
