@@ -5,19 +5,21 @@ Runs the commands docs/operating.md tells operators to run before starting the m
 `query?columns=true`), plus what an operator uses to see the org is reachable and writable:
 `sf data create|update|get|delete record`, `sf org display` and `sf limits api display`, and
 `sf org assign permset`, run by the System Administrator for the integration user, whose grant then
-really applies. The docs' other commands cannot run against the emulator: `sf org login web` opens
-a browser and `sf project deploy start` needs the Metadata API, which the emulator does not offer
-(docs/development.md).
+really applies, and `sf project deploy start --source-dir force-app` (the Metadata API's deploy,
+which the CLI sends over SOAP by default). The one docs' command that cannot run against the
+emulator is `sf org login web`: it opens a browser (docs/development.md).
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 
 import pytest
 
 from tests.conformance.salesforce.clients import SF_CLI_BIN, sf_cli_env
+from tests.support.paths import FORCE_APP, REPO_ROOT
 
 ALIAS = "qbsync-integration"
 MAPPINGS = "SELECT Id, QB_Object__c, Realtime_Enabled__c FROM QB_Object_Mapping__c"
@@ -234,17 +236,125 @@ def test_org_assign_permset_grants_the_permission_set(salesforce_emulator, sf_cl
     assert missing["message"] == (
         'Permission set "No_Such_Set" not found in target org. Do you need to push source?'
     )
-    # The integration user itself may not assign permission sets. Here it is refused at its
-    # query of PermissionSet (the minimum-access profile reads only User and Organization);
-    # whether an org refuses that query or only the insert ("Assign Permission Sets") is
-    # UNCONFIRMED.
+    # The integration user itself may not assign permission sets. It reads PermissionSet (View
+    # Setup, which QuickBooks_Sync_Integration grants for the alerts' recipients) and is refused at
+    # the PermissionSetAssignment insert ("Assign Permission Sets" is not granted).
     own = sf_cli.refused(
         "org", "assign", "permset", "--name", "QuickBooks_Sync_Admin",
         "--on-behalf-of", emulator.username, "--target-org", ALIAS,
     )["result"]  # fmt: skip
-    assert own["successes"] == [] and "PermissionSet" in own["failures"][0]["message"]
+    assert own["successes"] == []
+    assert own["failures"][0]["message"] == "insufficient access rights on object id"
 
     with capsys.disabled():
         passed = sum(ok for _, ok in sf_cli.results)
         print(f"\nsf CLI conformance (assign permset): {passed} passed, "
+              f"{len(sf_cli.results) - passed} failed")  # fmt: skip
+
+
+NEW_FIELD = """<?xml version="1.0" encoding="UTF-8"?>
+<CustomField xmlns="http://soap.sforce.com/2006/04/metadata">
+    <fullName>CLI_Deployed_Note__c</fullName>
+    <label>CLI Deployed Note</label>
+    <length>80</length>
+    <type>Text</type>
+</CustomField>
+"""
+NOTE_GRANT = """    <fieldPermissions>
+        <editable>false</editable>
+        <field>QB_Company__c.CLI_Deployed_Note__c</field>
+        <readable>true</readable>
+    </fieldPermissions>
+"""
+BROKEN_OBJECT = """<?xml version="1.0" encoding="UTF-8"?>
+<CustomObject xmlns="http://soap.sforce.com/2006/04/metadata">
+    <label>Broken Probe</label>
+    <pluralLabel>Broken Probes</pluralLabel>
+    <nameField><label>Name</label><type>Text</type></nameField>
+    <deploymentStatus>Deployed</deploymentStatus>
+    <sharingModel>ReadWrite</sharingModel>
+</CustomObject>
+"""
+BROKEN_FIELD = NEW_FIELD.replace("CLI_Deployed_Note__c", "Weight__c").replace(
+    "<type>Text</type>", "<type>Weight</type>"
+)
+
+
+def _project(tmp_path):
+    """A copy of the repository's Salesforce project (force-app, sfdx-project.json, .forceignore)
+    with one new field on QB_Company__c that the integration permission set grants read on."""
+    project = tmp_path / "project"
+    project.mkdir()
+    for name in ("sfdx-project.json", ".forceignore"):
+        shutil.copy(REPO_ROOT / name, project / name)
+    shutil.copytree(FORCE_APP, project / "force-app", ignore=shutil.ignore_patterns("__tests__"))
+    default = project / "force-app" / "main" / "default"
+    fields = default / "objects" / "QB_Company__c" / "fields"
+    (fields / "CLI_Deployed_Note__c.field-meta.xml").write_text(NEW_FIELD)
+    grants = default / "permissionsets" / "QuickBooks_Sync_Integration.permissionset-meta.xml"
+    text = grants.read_text()
+    grants.write_text(
+        text.replace("    <fieldPermissions>", NOTE_GRANT + "    <fieldPermissions>", 1)
+    )
+    return project
+
+
+def test_project_deploy_start_loads_the_package_into_the_org(salesforce_emulator, sf_cli, capsys):
+    """docs/operating.md's `sf project deploy start --source-dir force-app`, run by the System
+    Administrator: a field new in the source is then in the org, the integration permission set's
+    new grant applies to the integration user, and a broken object fails the deploy."""
+    emulator = salesforce_emulator
+    sf_cli.cwd = _project(sf_cli.cwd)
+    sf_cli.login(emulator, emulator.sysadmin, "qbsync-admin")
+    sf_cli.login(emulator, emulator.username, ALIAS)
+    assert emulator.org.schema.object("QB_Company__c").field("CLI_Deployed_Note__c") is None
+
+    deployed = sf_cli.run(
+        "project", "deploy", "start", "--source-dir", "force-app", "--target-org", "qbsync-admin"
+    )  # fmt: skip
+    assert (deployed["status"], deployed["success"], deployed["numberComponentErrors"]) == (
+        "Succeeded", True, 0,
+    )  # fmt: skip
+    files = {(f["type"], f["fullName"]): f["state"] for f in deployed["files"]}
+    assert files[("CustomField", "QB_Company__c.CLI_Deployed_Note__c")] == "Created"
+    assert files[("PermissionSet", "QuickBooks_Sync_Integration")] == "Changed"
+    assert files[("ApexClass", "QBCatalog")] == "Created"  # recorded, not run
+
+    company = emulator.org.create(
+        "QB_Company__c", {"Name": "Acme", "Realm_Id__c": "9130350000000001"}
+    )
+    sf_cli.run(
+        "data", "update", "record", "--target-org", "qbsync-admin", "--sobject", "QB_Company__c",
+        "--record-id", company, "--values", "CLI_Deployed_Note__c='deployed by sf'",
+    )  # fmt: skip
+    # The integration user reads the new field through the grant the deploy added.
+    queried = sf_cli.run(
+        "data", "query", "--target-org", ALIAS, "--query",
+        "SELECT Name, CLI_Deployed_Note__c FROM QB_Company__c",
+    )  # fmt: skip
+    assert [(r["Name"], r["CLI_Deployed_Note__c"]) for r in queried["records"]] == [
+        ("Acme", "deployed by sf")
+    ]
+
+    # A broken object: an unknown field type fails the deploy, and the CLI says why.
+    broken = sf_cli.cwd / "broken" / "objects" / "Broken_Probe__c"
+    (broken / "fields").mkdir(parents=True)
+    (broken / "Broken_Probe__c.object-meta.xml").write_text(BROKEN_OBJECT)
+    (broken / "fields" / "Weight__c.field-meta.xml").write_text(BROKEN_FIELD)
+    project = json.loads((sf_cli.cwd / "sfdx-project.json").read_text())
+    project["packageDirectories"].append({"path": "broken"})
+    (sf_cli.cwd / "sfdx-project.json").write_text(json.dumps(project))
+    refused = sf_cli.refused(
+        "project", "deploy", "start", "--source-dir", "broken", "--target-org", "qbsync-admin"
+    )  # fmt: skip
+    failures = {f["fullName"]: f for f in refused["result"]["files"] if f["state"] == "Failed"}
+    assert failures["Broken_Probe__c.Weight__c"]["error"] == (
+        "Error parsing file: 'Weight' is not a valid value for the enum 'FieldType'"
+    )
+    assert refused["result"]["status"] == "Failed"
+    assert emulator.org.schema.object("Broken_Probe__c") is None  # nothing of it was deployed
+
+    with capsys.disabled():
+        passed = sum(ok for _, ok in sf_cli.results)
+        print(f"\nsf CLI conformance (project deploy start): {passed} passed, "
               f"{len(sf_cli.results) - passed} failed")  # fmt: skip

@@ -60,6 +60,7 @@ FOLDERS = {
     "customMetadata": ("CustomMetadata", ".md"),
     "labels": ("CustomLabels", ".labels"),
     "flows": ("Flow", ".flow"),
+    "notificationtypes": ("CustomNotificationType", ".notiftype"),
 }
 # An object's children as package.xml names them (Object.Child), by their element in the .object.
 CHILD_TYPES = {
@@ -319,7 +320,7 @@ def plan_deploy(schema: Schema, files: dict[str, bytes], deployed: dict) -> Plan
     named, problem = _manifest(manifest)
     if problem:
         return Plan(working, [_failure(Component("", "package.xml", "package.xml"), problem)])
-    components = _components(files)
+    components = _components(files, named)
     messages: list[Message] = []
     found = {(c.type, c.full_name) for c in components}
     for type_name, members in sorted(named.items()):
@@ -388,15 +389,22 @@ def _named(named: dict[str, set[str]], component: Component) -> bool:
     return "*" in members or component.full_name in members
 
 
-def _components(files: dict[str, bytes]) -> list[Component]:
+def _components(files: dict[str, bytes], named: dict[str, set[str]]) -> list[Component]:
     """Every component the zip's folders hold; an object's fields, validation rules and list views
     are components of their own, in the object's file."""
     components: dict[tuple[str, str], Component] = {}
     for name in sorted(files):
         parts = PurePosixPath(name).parts
-        if len(parts) < 2 or parts[0] not in FOLDERS:
+        if len(parts) < 2:
             continue
-        type_name, suffix = FOLDERS[parts[0]]
+        if parts[0] in FOLDERS:
+            type_name, suffix = FOLDERS[parts[0]]
+        else:  # a folder not in the table: the type package.xml names the file's stem under
+            stem = parts[-1].split(".")[0]
+            type_name = next((t for t, m in sorted(named.items()) if stem in m), None)
+            if type_name is None:
+                continue
+            suffix = "." + parts[-1].removesuffix("-meta.xml").split(".", 1)[-1]
         if suffix is None:  # a bundle: lwc/<name>/...
             full_name, file_name = parts[1], f"{parts[0]}/{parts[1]}"
         elif name.endswith(suffix):
