@@ -446,6 +446,9 @@ def load_settings(environ: Mapping[str, str] | None = None, role: str | None = N
         if raw is None or raw.strip() == "":
             continue
         values[attr] = parse(raw, variable)
+    if "database_url" not in values and environ.get("DATABASE_URL", "").strip():
+        # The variable Heroku Postgres (and other platforms' databases) set, when ours is not.
+        values["database_url"] = _database_url(environ["DATABASE_URL"], "DATABASE_URL")
     for variable in REQUIRED.get(role or "", ()):
         if not environ.get(variable, "").strip():
             raise ConfigError(

@@ -25,11 +25,17 @@ worker_class = "gevent"
 # limit a flood of slow clients meets: past it the worker stops accepting until some close).
 worker_connections = 1000
 # Seconds a connection may take to send its request line and headers, and to stay idle between
-# requests. Intuit and Salesforce send a whole request at once.
-keepalive = 5
+# requests (gunicorn's default). Intuit and Salesforce send a whole request at once. A stopping
+# worker also waits this long for its kept-alive connections, within a platform's stop grace.
+keepalive = 2
 
 # A worker whose loop is blocked this long (no heartbeat) is killed and replaced.
 timeout = 30
+
+# Gunicorn 25.1+ listens on a control socket for `gunicornc`, by default one path per user
+# ($HOME/.gunicorn/gunicorn.ctl): two servers on one machine would take it from each other, and
+# qbsync is managed by signals and its platform, not by gunicornc.
+control_socket_disable = True
 
 # The access log on stdout, without query strings: Intuit's OAuth callback carries the
 # authorization `code` and the `state` there, and neither may reach a log. `%(U)s` is the path

@@ -172,6 +172,22 @@ class Stack:
         )
 
     def start(self, timeout: float = 60) -> Stack:
+        self.start_emulators(timeout)
+        self._spawn(
+            "web",
+            ["serve", "--bind", f"127.0.0.1:{self.web_port}", "--workers", "2"],
+            self.middleware_env,
+        )
+        self._spawn("worker", ["worker"], self.middleware_env)
+        wait_until(
+            lambda: self._alive("web") and requests.get(f"{self.web_url}/healthz", timeout=2).ok,
+            timeout=timeout,
+            what="the middleware's web process",
+        )
+        return self
+
+    def start_emulators(self, timeout: float = 60) -> Stack:
+        """Only the two emulators (the middleware started some other way: the Procfile test)."""
         self._spawn(
             "salesforce",
             [
@@ -237,17 +253,6 @@ class Stack:
             ),
             timeout=timeout,
             what="the QuickBooks emulator",
-        )
-        self._spawn(
-            "web",
-            ["serve", "--bind", f"127.0.0.1:{self.web_port}", "--workers", "2"],
-            self.middleware_env,
-        )
-        self._spawn("worker", ["worker"], self.middleware_env)
-        wait_until(
-            lambda: self._alive("web") and requests.get(f"{self.web_url}/healthz", timeout=2).ok,
-            timeout=timeout,
-            what="the middleware's web process",
         )
         return self
 

@@ -98,3 +98,21 @@ def test_an_unreachable_database_is_named_not_a_traceback(tmp_path):
     assert "QBSYNC_DATABASE_URL: the database is unavailable" in result.output
     assert "unable to open database file" in result.output
     assert "Traceback" not in result.output
+
+
+def test_migrate_brings_an_empty_database_to_the_newest_revision(tmp_path):
+    from alembic.script import ScriptDirectory
+    from sqlalchemy import inspect
+
+    from qbsync.store.database import make_engine
+    from qbsync.store.migrate import alembic_config
+
+    # DATABASE_URL, as Heroku Postgres sets it, when QBSYNC_DATABASE_URL is not set.
+    url = f"sqlite:///{tmp_path / 'release.db'}"
+    result = run(["migrate"], {"DATABASE_URL": url, "QBSYNC_DATABASE_URL": ""})
+    assert result.exit_code == 0, result.output
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert result.output.strip() == f"schema at revision {head}"
+    engine = make_engine(url)
+    assert {"events", "qb_tokens", "alembic_version"} <= set(inspect(engine).get_table_names())
+    engine.dispose()

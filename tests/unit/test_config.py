@@ -138,3 +138,13 @@ def test_salesforce_origins_are_normalised_origins():
 def test_a_malformed_salesforce_origin_names_the_variable(value):
     with pytest.raises(ConfigError, match="QBSYNC_SALESFORCE_ORIGINS must list origins"):
         load_settings({"QBSYNC_SALESFORCE_ORIGINS": value})
+
+
+def test_database_url_is_read_when_qbsync_database_url_is_unset():
+    heroku = "postgres://user:pw@db.example.com:5432/d1"
+    assert load_settings({"DATABASE_URL": heroku}).database_url == (
+        "postgresql+psycopg://user:pw@db.example.com:5432/d1"
+    )
+    ours = "sqlite:///ours.db"
+    both = {"DATABASE_URL": heroku, "QBSYNC_DATABASE_URL": ours}
+    assert load_settings(both).database_url == ours
