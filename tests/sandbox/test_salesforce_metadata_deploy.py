@@ -306,12 +306,14 @@ def test_check_only_validates_without_deploying(emulator):
         "package.xml": package_xml(CustomField=["QB_Company__c.Deploy_Note__c"]),
         "objects/QB_Company__c.object": _xml("CustomObject", GOOD_FIELD),
     }
-    result = emulator.deploy(files, {"checkOnly": True})
+    result = emulator.deploy(files, {"checkOnly": True, "testLevel": "RunLocalTests"})
     assert (result["status"], result["checkOnly"], result["numberComponentsDeployed"]) == (
         "Succeeded",
         True,
         0,
     )
+    # Tests are enabled by the test level, but the emulator runs no Apex.
+    assert (result["runTestsEnabled"], result["numberTestsTotal"]) == (True, 0)
     assert emulator.org.schema.object("QB_Company__c").field("Deploy_Note__c") is None
 
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from dataclasses import asdict
+from pathlib import Path
 
 import pytest
 
@@ -280,6 +282,16 @@ BROKEN_FIELD = NEW_FIELD.replace("CLI_Deployed_Note__c", "Weight__c").replace(
 )
 
 
+def _schema_of(org) -> dict:
+    """Every field and validation rule of the org's schema, as plain values."""
+    found = {}
+    for obj in org.schema.objects:
+        found[(obj.name, "(object)")] = {"label": obj.label, "prefix": obj.key_prefix}
+        found |= {(obj.name, name): asdict(f) for name, f in obj.fields.items()}
+        found |= {(obj.name, f"rule {r.name}"): asdict(r) for r in obj.validation_rules}
+    return found
+
+
 def _project(tmp_path):
     """A copy of the repository's Salesforce project (force-app, sfdx-project.json, .forceignore)
     with one new field on QB_Company__c that the integration permission set grants read on."""
@@ -308,6 +320,7 @@ def test_project_deploy_start_loads_the_package_into_the_org(salesforce_emulator
     sf_cli.login(emulator, emulator.sysadmin, "qbsync-admin")
     sf_cli.login(emulator, emulator.username, ALIAS)
     assert emulator.org.schema.object("QB_Company__c").field("CLI_Deployed_Note__c") is None
+    at_start = _schema_of(emulator.org)
 
     deployed = sf_cli.run(
         "project", "deploy", "start", "--source-dir", "force-app", "--target-org", "qbsync-admin"
@@ -315,6 +328,11 @@ def test_project_deploy_start_loads_the_package_into_the_org(salesforce_emulator
     assert (deployed["status"], deployed["success"], deployed["numberComponentErrors"]) == (
         "Succeeded", True, 0,
     )  # fmt: skip
+    # The deploy (mdapi format) and the start-up (source format) read force-app alike: besides
+    # the new field, the org's schema is what it was.
+    after = _schema_of(emulator.org)
+    assert after.pop(("QB_Company__c", "cli_deployed_note__c"))["type"] == "Text"
+    assert after == at_start
     files = {(f["type"], f["fullName"]): f["state"] for f in deployed["files"]}
     assert files[("CustomField", "QB_Company__c.CLI_Deployed_Note__c")] == "Created"
     assert files[("PermissionSet", "QuickBooks_Sync_Integration")] == "Changed"
@@ -344,9 +362,14 @@ def test_project_deploy_start_loads_the_package_into_the_org(salesforce_emulator
     project = json.loads((sf_cli.cwd / "sfdx-project.json").read_text())
     project["packageDirectories"].append({"path": "broken"})
     (sf_cli.cwd / "sfdx-project.json").write_text(json.dumps(project))
+    # This one goes over REST (deployRequest), as the CLI sends it with org-metadata-rest-deploy
+    # true (@salesforce/plugin-deploy-retrieve lib/utils/deploy.js); its debug log says which.
+    sf_cli.env |= {"SF_ORG_METADATA_REST_DEPLOY": "true", "SF_LOG_LEVEL": "debug"}
     refused = sf_cli.refused(
         "project", "deploy", "start", "--source-dir", "broken", "--target-org", "qbsync-admin"
     )  # fmt: skip
+    logs = "".join(p.read_text() for p in Path(sf_cli.env["HOME"]).glob(".sf/sf-*.log"))
+    assert "using REST v66.0" in logs and "using SOAP" not in logs
     failures = {f["fullName"]: f for f in refused["result"]["files"] if f["state"] == "Failed"}
     assert failures["Broken_Probe__c.Weight__c"]["error"] == (
         "Error parsing file: 'Weight' is not a valid value for the enum 'FieldType'"

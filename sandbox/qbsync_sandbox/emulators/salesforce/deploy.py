@@ -38,6 +38,12 @@ from qbsync_sandbox.emulators.salesforce.schema import (
 from qbsync_sandbox.emulators.salesforce.values import to_json
 
 DEPLOY_PREFIX = "0Af"
+_TEST_LEVELS_THAT_RUN = (
+    "RunSpecifiedTests",
+    "RunLocalTests",
+    "RunAllTestsInOrg",
+    "RunRelevantTests",
+)
 # mdapi folder -> (metadata type, file suffix). A bundle type's component is its folder.
 FOLDERS = {
     "objects": ("CustomObject", ".object"),
@@ -180,7 +186,8 @@ class Deployment:
             "numberTestsCompleted": 0,
             "numberTestsTotal": 0,
             "rollbackOnError": self.option("rollbackOnError", True),
-            "runTestsEnabled": False,
+            # A test level that runs tests enables them, but the emulator runs no Apex: none run.
+            "runTestsEnabled": self.options.get("testLevel") in _TEST_LEVELS_THAT_RUN,
             "startDate": to_json(self.start_date) if self.start_date else None,
             "stateDetail": None,
             "status": self.status,
