@@ -578,6 +578,7 @@ def test_controller_exposes_the_methods_the_components_use() -> None:
             "getFieldMappings",
             "saveFieldMappings",
             "saveRealtimeSettings",
+            "saveLogRetention",
         )
     } | {
         f"QBConnectionController.{name}"

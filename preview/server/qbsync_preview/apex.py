@@ -79,7 +79,7 @@ FIELD_MAPPING_FIELDS = (
 COMPANY_FIELDS = (
     "Id, Name, Realm_Id__c, Environment__c, Status__c, Connected_At__c, "
     "Refresh_Token_Expires_At__c, Refresh_Token_Hard_Expires_At__c, Last_Event_At__c, "
-    "Last_Error__c"
+    "Last_Error__c, Log_Retention_Success_Days__c, Log_Retention_Failure_Days__c"
 )
 
 
@@ -120,6 +120,17 @@ def id_param(params: dict, name: str, *, required: bool = True) -> str | None:
         # Apex refuses a malformed Id while deserializing the parameters.
         raise ApexError(f"Invalid id: {value}")
     return value
+
+
+def _integer_param(params: dict, name: str) -> int | None:
+    """An Integer parameter: null, or a whole number (Apex refuses anything else while
+    deserializing the parameters)."""
+    value = params.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
+        raise ApexError(f"Invalid integer: {apex_text(value)}")
+    return int(value)
 
 
 def _record_param(params: dict, name: str) -> dict | None:
@@ -223,6 +234,30 @@ class SetupController:
                 COMPANY_FIELDS,
             )
         )
+
+    def save_log_retention(self, params: dict) -> dict | None:
+        company_id = id_param(params, "companyId", required=False)
+        if company_id is None:
+            raise ApexError("Choose the QuickBooks company whose sync logs to keep.")
+        days = {
+            field: _integer_param(params, name)
+            for field, name in (
+                ("Log_Retention_Success_Days__c", "successDays"),
+                ("Log_Retention_Failure_Days__c", "failureDays"),
+            )
+        }
+        try:
+            self._sf().restful(f"sobjects/QB_Company__c/{company_id}", method="PATCH", json=days)
+        except SimpleSalesforceError as error:
+            raise ApexError(first_error_message(error)) from None
+        found = self._query(
+            format_soql(
+                "SELECT {:literal} FROM QB_Company__c WHERE Id = {} LIMIT 1",
+                COMPANY_FIELDS,
+                company_id,
+            )
+        )
+        return found[0] if found else None
 
     def get_createable_objects(self, params: dict) -> list[dict]:
         options = []
@@ -537,4 +572,5 @@ def controller_methods(controller: SetupController) -> dict[str, Callable[[dict]
         "getFieldMappings": controller.get_field_mappings,
         "saveFieldMappings": controller.save_field_mappings,
         "saveRealtimeSettings": controller.save_realtime_settings,
+        "saveLogRetention": controller.save_log_retention,
     }
