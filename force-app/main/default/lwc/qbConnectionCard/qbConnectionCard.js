@@ -244,6 +244,11 @@ export default class QbConnectionCard extends LightningElement {
         return Boolean(this.company) && this.status !== 'Disconnected';
     }
 
+    /** The retention section saved the company: the page reloads it, keeping the selection. */
+    handleRetentionSaved() {
+        this.notifyChange(false);
+    }
+
     handleSetup() {
         this.dispatchEvent(new CustomEvent('setup'));
     }

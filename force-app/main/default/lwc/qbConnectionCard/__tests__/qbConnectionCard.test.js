@@ -613,6 +613,21 @@ describe('c-qb-connection-card', () => {
         await expect(element).toBeAccessible();
     });
 
+    it('shows the retention section of a connected company and reloads it once saved', async () => {
+        const element = render(CONNECTED);
+        const changed = jest.fn();
+        element.addEventListener('connectionchange', changed);
+        await settle();
+        const retention =
+            element.shadowRoot.querySelector('c-qb-log-retention');
+        expect(retention.company).toEqual(CONNECTED);
+        retention.dispatchEvent(
+            new CustomEvent('saved', { detail: { company: CONNECTED } })
+        );
+        expect(changed).toHaveBeenCalledTimes(1);
+        expect(changed.mock.calls[0][0].detail).toEqual({ connected: false });
+    });
+
     it('is accessible', async () => {
         const element = render({
             ...CONNECTED,
