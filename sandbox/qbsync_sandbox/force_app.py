@@ -1,6 +1,6 @@
 """The one reader of the package's metadata XML: objects, fields, validation rules, list views,
-permission sets, tabs, applications, Apex classes, External Credential principals and custom
-notification types.
+permission sets, tabs, applications, Apex classes, External Credential principals, custom
+notification types, report types, reports and dashboards.
 
 It reads two layouts of the same XML. The source format of `force-app` (one file per field, rule and
 list view under `objects/<Name>/`), at the emulator's start; and the Metadata API format of a deploy
@@ -135,6 +135,10 @@ class Package:
     # "<External Credential>-<principal>", as permission sets name principals.
     credential_principals: set[str] = field(default_factory=set)
     notification_types: dict[str, NotificationType] = field(default_factory=dict)
+    report_types: dict[str, ET.Element] = field(default_factory=dict)
+    # Reports and dashboards by "<folder>/<name>", as dashboards name their reports.
+    reports: dict[str, ET.Element] = field(default_factory=dict)
+    dashboards: dict[str, ET.Element] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -232,7 +236,18 @@ def load_package(force_app: Path | str) -> Package:
         classes={stem(p) for p in root.rglob("*.cls")},
         credential_principals=_credential_principals(root),
         notification_types=_notification_types(root),
+        report_types={stem(p): parse(p) for p in sorted(root.glob("**/*.reportType-meta.xml"))},
+        reports=_in_folders(root, "reports", ".report-meta.xml"),
+        dashboards=_in_folders(root, "dashboards", ".dashboard-meta.xml"),
     )
+
+
+def _in_folders(root: Path, kind: str, suffix: str) -> dict[str, ET.Element]:
+    """Files of `kind` (reports, dashboards) by "<folder>/<name>"."""
+    return {
+        f"{path.parent.name}/{stem(path)}": parse(path)
+        for path in sorted(root.glob(f"**/{kind}/*/*{suffix}"))
+    }
 
 
 @dataclass(frozen=True)

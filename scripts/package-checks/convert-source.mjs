@@ -18,7 +18,11 @@ const REQUIRED_TYPES = [
     'CustomNotificationType',
     'CustomObject',
     'CustomTab',
+    // The sync-log reports and dashboard (docs/operating.md, Reports and alerts).
+    'Dashboard',
     'PermissionSet',
+    'Report',
+    'ReportType',
     // The QuickBooks object catalog, which Apex and the components read.
     'StaticResource'
 ];

@@ -21,6 +21,13 @@ const SOURCES = {
         'https://developer.salesforce.com/docs/atlas.en-us.api_meta.meta/api_meta/meta_listview.htm',
     developerName:
         'https://developer.salesforce.com/docs/atlas.en-us.api_meta.meta/api_meta/meta_types_list.htm',
+    // Field Reference pages: the lengths of each object's fields, as a deploy enforces them.
+    report: 'https://developer.salesforce.com/docs/platform/field-reference/references/field-reference/salesforce-field-reference-report.html',
+    reportType:
+        'https://developer.salesforce.com/docs/platform/field-reference/references/field-reference/salesforce-field-reference-customreporttype.html',
+    dashboard:
+        'https://developer.salesforce.com/docs/atlas.en-us.190.0.sfFieldRef.meta/sfFieldRef/salesforce_field_reference_Dashboard.htm',
+    folder: 'https://developer.salesforce.com/docs/platform/field-reference/references/field-reference/salesforce-field-reference-folder.html',
     lwcFolder:
         'https://developer.salesforce.com/docs/platform/lwc/guide/create-components-folder.html'
 };
@@ -99,6 +106,45 @@ export const METADATA_TYPES = [
         nameLength: 40,
         text: { label: 40 },
         source: SOURCES.listView
+    },
+    // Report: Name (the report's label) 40, DeveloperName 80, Description 255.
+    {
+        type: 'Report',
+        suffix: '.report-meta.xml',
+        nameLength: 80,
+        text: { name: 40, description: 255 },
+        source: SOURCES.report
+    },
+    // CustomReportType: DeveloperName 80, MasterLabel 255, Description 1000.
+    {
+        type: 'ReportType',
+        suffix: '.reportType-meta.xml',
+        nameLength: 80,
+        text: { label: 255, description: 1000 },
+        source: SOURCES.reportType
+    },
+    // Dashboard: DeveloperName 80, Title 80, Description 255.
+    {
+        type: 'Dashboard',
+        suffix: '.dashboard-meta.xml',
+        nameLength: 80,
+        text: { title: 80, description: 255 },
+        source: SOURCES.dashboard
+    },
+    // Folder (of reports or dashboards): DeveloperName 80, Name 40.
+    {
+        type: 'ReportFolder',
+        suffix: '.reportFolder-meta.xml',
+        nameLength: 80,
+        text: { name: 40 },
+        source: SOURCES.folder
+    },
+    {
+        type: 'DashboardFolder',
+        suffix: '.dashboardFolder-meta.xml',
+        nameLength: 80,
+        text: { name: 40 },
+        source: SOURCES.folder
     },
     // Types whose names follow the developer-name rules; their lengths are not checked here.
     {

@@ -126,3 +126,81 @@ def reference_problems(package: Package) -> list[str]:
                 if name and name.endswith("__c") and name not in sobject.fields:
                     problems.append(f"{sobject.name} list view {view_name}: no field {name}")
     return problems
+
+
+# Standard fields every object has that report types may offer beside the implied Id and Name.
+AUDIT_FIELDS = {"CreatedDate", "LastModifiedDate"}
+# A chart's or a summary's record count, which names no field.
+ROW_COUNT = "RowCount"
+REFERENCE_TYPES = {"Lookup", "MasterDetail"}
+
+
+def _field_path_problem(package: Package, object_name: str, path: str) -> str | None:
+    """Why `path` (`Field__c`, or `Lookup__c.Field__c` through lookups) is not a field of
+    `object_name`; None when it is."""
+    *hops, last = path.split(".")
+    sobject = package.objects.get(object_name)
+    for hop in hops:
+        reference = sobject.fields.get(hop) if sobject else None
+        if reference is None or reference.type not in REFERENCE_TYPES:
+            return f"{object_name} has no lookup {hop}"
+        object_name = reference.get("referenceTo") or ""
+        sobject = package.objects.get(object_name)
+    if sobject is None:
+        return f"no object {object_name} in force-app"
+    if sobject.field_type(last) is None and last not in AUDIT_FIELDS:
+        return f"{object_name} has no field {last}"
+    return None
+
+
+def _report_columns(report) -> list[str]:
+    """Every column a report names: detail columns, groupings, filters, sort, time frame, chart."""
+    names = [c.findtext(MD + "field") for c in report.iterfind(MD + "columns")]
+    for grouping in ("groupingsDown", "groupingsAcross"):
+        names += [g.findtext(MD + "field") for g in report.iterfind(MD + grouping)]
+    names += [c.findtext(MD + "column") for c in report.iterfind(f"{MD}filter/{MD}criteriaItems")]
+    names += [
+        report.findtext(MD + "sortColumn"),
+        report.findtext(f"{MD}timeFrameFilter/{MD}dateColumn"),
+    ]
+    chart = report.find(MD + "chart")
+    if chart is not None:
+        names += [
+            chart.findtext(MD + "groupingColumn"),
+            chart.findtext(MD + "secondaryGroupingColumn"),
+        ]
+        names += [c.findtext(MD + "column") for c in chart.iterfind(MD + "chartSummaries")]
+    return [name for name in names if name and name != ROW_COUNT]
+
+
+def report_problems(package: Package) -> list[str]:
+    """Report types offering fields their objects lack, reports naming a report type or a column
+    it does not offer, dashboards naming reports the package lacks or running as a named user."""
+    problems = []
+    offered: dict[str, set[str]] = {}
+    for name, report_type in package.report_types.items():
+        base = report_type.findtext(MD + "baseObject") or ""
+        columns = offered.setdefault(f"{name}__c", set())
+        for column in report_type.iterfind(f"{MD}sections/{MD}columns"):
+            table, path = column.findtext(MD + "table"), column.findtext(MD + "field") or ""
+            problem = _field_path_problem(package, table or "", path)
+            if table != base:
+                problem = f"table {table} is not the base object {base}"
+            if problem:
+                problems.append(f"report type {name}: {path}: {problem}")
+            columns.add(f"{table}${path}")
+    for name, report in package.reports.items():
+        report_type = report.findtext(MD + "reportType") or ""
+        if report_type not in offered:
+            problems.append(f"report {name}: no report type {report_type} in force-app")
+            continue
+        for column in _report_columns(report):
+            if column not in offered[report_type]:
+                problems.append(f"report {name}: {report_type} offers no column {column}")
+    for name, dashboard in package.dashboards.items():
+        if dashboard.findtext(MD + "dashboardType") != "LoggedInUser":
+            problems.append(f"dashboard {name}: runs as a named user, not LoggedInUser")
+        for report in dashboard.iter(MD + "report"):
+            if report.text not in package.reports:
+                problems.append(f"dashboard {name}: no report {report.text} in force-app")
+    return problems

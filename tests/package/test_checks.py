@@ -303,3 +303,31 @@ def test_code_analyzer_fails_on_findings_of_the_eslint_and_retirejs_engines(
     assert "[@lwc/lwc/no-inner-html, severity 2, " in result.stderr
     assert "jquery-1.8.1.js:" in result.stderr
     assert "[LibraryWithKnown" in result.stderr
+
+
+def test_limits_check_covers_reports_report_types_and_dashboards(tmp_path: pathlib.Path) -> None:
+    copy = copy_of_force_app(tmp_path)
+    default = copy / "main/default"
+    set_element(
+        default / "reports/QB_Sync_Reports/QB_Sync_Latency.report-meta.xml", "name", "n" * 41
+    )
+    set_element(
+        default / "reportTypes/QB_Sync_Logs_with_Company.reportType-meta.xml",
+        "description",
+        "d" * 1001,
+    )
+    set_element(
+        default / "dashboards/QB_Sync_Dashboards/QB_Sync_Health.dashboard-meta.xml",
+        "title",
+        "t" * 81,
+    )
+    set_element(default / "reports/QB_Sync_Reports.reportFolder-meta.xml", "name", "f" * 41)
+    result = run_check("documented-limits.mjs", copy)
+    assert result.returncode == 1, result.stdout + result.stderr
+    for expected in (
+        "Report name is 41 characters; the limit is 40",
+        "ReportType description is 1001 characters; the limit is 1000",
+        "Dashboard title is 81 characters; the limit is 80",
+        "ReportFolder name is 41 characters; the limit is 40",
+    ):
+        assert expected in result.stderr
