@@ -345,6 +345,7 @@ def test_no_package_xml_fails_the_deploy(emulator):
         ("no-file", "no zip file"),
         ("bad-json", "not JSON"),
         ("not-a-zip", "not a valid zip file"),
+        ("too-many-files", "at most 10000 files"),
     ],
 )
 def test_an_unusable_deploy_request_is_400_with_a_clear_body(emulator, kind, expected):
@@ -369,6 +370,8 @@ def test_an_unusable_deploy_request_is_400_with_a_clear_body(emulator, kind, exp
             headers=emulator.headers(),
             content_type="multipart/form-data",
         )
+    elif kind == "too-many-files":
+        response = emulator.post_deploy(zip_of({f"classes/C{i}.cls": "" for i in range(10_001)}))
     else:
         response = emulator.post_deploy(b"PK-but-not-really")
     assert response.status_code == 400

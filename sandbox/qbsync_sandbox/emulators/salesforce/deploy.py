@@ -38,6 +38,10 @@ from qbsync_sandbox.emulators.salesforce.schema import (
 from qbsync_sandbox.emulators.salesforce.values import to_json
 
 DEPLOY_PREFIX = "0Af"
+# "You can deploy or retrieve up to 10,000 files at once … If the files are uncompressed in an
+# unzipped folder, the size limit is 600 MB" (meta_rest_deploy.htm).
+MAX_FILES = 10_000
+MAX_UNZIPPED_BYTES = 600 * 1024 * 1024
 _TEST_LEVELS_THAT_RUN = (
     "RunSpecifiedTests",
     "RunLocalTests",
@@ -292,6 +296,12 @@ def read_zip(zip_bytes: bytes) -> dict[str, bytes]:
     """The zip's files by path, with a single top folder (`unpackaged/`) taken off."""
     try:
         with zipfile.ZipFile(io.BytesIO(zip_bytes)) as archive:
+            unzipped = sum(info.file_size for info in archive.infolist())
+            if unzipped > MAX_UNZIPPED_BYTES or len(archive.infolist()) > MAX_FILES:
+                raise DeployRequestError(
+                    f"the deploy zip holds {len(archive.infolist())} files, {unzipped} bytes "
+                    f"unzipped: at most {MAX_FILES} files and {MAX_UNZIPPED_BYTES} bytes"
+                )
             files = {
                 info.filename: archive.read(info)
                 for info in archive.infolist()
