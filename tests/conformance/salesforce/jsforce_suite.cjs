@@ -56,31 +56,19 @@ function check(name, run) {
 
 const state = {};
 
-check(
-    'JWT bearer login: authorize() answers the user and org ids',
-    async () => {
-        const conn = new jsforce.Connection({
-            loginUrl: BASE_URL,
-            version: VERSION
-        });
-        const user = await conn.authorize({
-            grant_type: JWT_GRANT,
-            assertion: assertion()
-        });
-        assert.match(user.id, /^005\w{15}$/);
-        assert.match(user.organizationId, /^00D\w{15}$/);
-        assert.equal(conn.instanceUrl, BASE_URL);
-        assert.ok(conn.accessToken);
-        state.conn = conn;
-        state.user = user;
-    }
-);
+check('JWT bearer login: authorize() answers the user and org ids', async () => {
+    const conn = new jsforce.Connection({ loginUrl: BASE_URL, version: VERSION });
+    const user = await conn.authorize({ grant_type: JWT_GRANT, assertion: assertion() });
+    assert.match(user.id, /^005\w{15}$/);
+    assert.match(user.organizationId, /^00D\w{15}$/);
+    assert.equal(conn.instanceUrl, BASE_URL);
+    assert.ok(conn.accessToken);
+    state.conn = conn;
+    state.user = user;
+});
 
 check('a refused JWT is an invalid_grant error', async () => {
-    const conn = new jsforce.Connection({
-        loginUrl: BASE_URL,
-        version: VERSION
-    });
+    const conn = new jsforce.Connection({ loginUrl: BASE_URL, version: VERSION });
     const error = await rejection(
         conn.authorize({ grant_type: JWT_GRANT, assertion: 'not.a.jwt' })
     );
@@ -101,10 +89,7 @@ check('versions: GET /services/data lists the API version in use', async () => {
 
 check('create, retrieve, update and destroy one record', async () => {
     const accounts = state.conn.sobject('Account');
-    const created = await accounts.create({
-        Name: 'jsforce single',
-        BillingCity: 'Oslo'
-    });
+    const created = await accounts.create({ Name: 'jsforce single', BillingCity: 'Oslo' });
     assert.deepEqual(
         { success: created.success, errors: created.errors },
         { success: true, errors: [] }
@@ -112,15 +97,9 @@ check('create, retrieve, update and destroy one record', async () => {
     const read = await accounts.retrieve(created.id);
     assert.equal(read.Name, 'jsforce single');
     assert.equal(read.BillingAddress.city, 'Oslo');
-    const updated = await accounts.update({
-        Id: created.id,
-        Name: 'jsforce renamed'
-    });
+    const updated = await accounts.update({ Id: created.id, Name: 'jsforce renamed' });
     assert.equal(updated.success, true);
-    assert.equal(
-        (await accounts.retrieve(created.id, { fields: ['Name'] })).Name,
-        'jsforce renamed'
-    );
+    assert.equal((await accounts.retrieve(created.id, { fields: ['Name'] })).Name, 'jsforce renamed');
     const destroyed = await accounts.destroy(created.id);
     assert.equal(destroyed.success, true);
     const gone = await rejection(accounts.retrieve(created.id));
@@ -129,57 +108,37 @@ check('create, retrieve, update and destroy one record', async () => {
 
 check('upsert one record by external id: created, then updated', async () => {
     const products = state.conn.sobject('Product2');
-    const first = await products.upsert(
-        { Name: 'Widget', QB_External_Id__c: 'js-Item-1' },
-        'QB_External_Id__c'
-    );
+    const first = await products.upsert({ Name: 'Widget', QB_External_Id__c: 'js-Item-1' }, 'QB_External_Id__c');
     assert.deepEqual([first.success, first.created], [true, true]);
-    const second = await products.upsert(
-        { Name: 'Widget 2', QB_External_Id__c: 'js-Item-1' },
-        'QB_External_Id__c'
-    );
-    assert.deepEqual(
-        [second.success, second.created, second.id],
-        [true, false, first.id]
-    );
+    const second = await products.upsert({ Name: 'Widget 2', QB_External_Id__c: 'js-Item-1' }, 'QB_External_Id__c');
+    assert.deepEqual([second.success, second.created, second.id], [true, false, first.id]);
 });
 
-check(
-    'collections create: results in order, per-record errors with statusCode',
-    async () => {
-        const results = await state.conn
-            .sobject('Account')
-            .create([{ Name: 'bulk A' }, { Name: '' }, { Name: 'bulk B' }]);
-        assert.deepEqual(
-            results.map((r) => r.success),
-            [true, false, true]
-        );
-        assert.equal(results[1].errors[0].statusCode, 'REQUIRED_FIELD_MISSING');
-        assert.deepEqual(results[1].errors[0].fields, ['Name']);
-        state.bulk = [results[0].id, results[2].id];
-    }
-);
+check('collections create: results in order, per-record errors with statusCode', async () => {
+    const results = await state.conn
+        .sobject('Account')
+        .create([{ Name: 'bulk A' }, { Name: '' }, { Name: 'bulk B' }]);
+    assert.deepEqual(
+        results.map((r) => r.success),
+        [true, false, true]
+    );
+    assert.equal(results[1].errors[0].statusCode, 'REQUIRED_FIELD_MISSING');
+    assert.deepEqual(results[1].errors[0].fields, ['Name']);
+    state.bulk = [results[0].id, results[2].id];
+});
 
-check(
-    'collections create with allOrNone rolls back the valid records',
-    async () => {
-        const results = await state.conn
-            .sobject('Account')
-            .create([{ Name: 'kept?' }, { Name: '' }], { allOrNone: true });
-        assert.deepEqual(
-            results.map((r) => r.success),
-            [false, false]
-        );
-        assert.equal(
-            results[0].errors[0].statusCode,
-            'ALL_OR_NONE_OPERATION_ROLLED_BACK'
-        );
-        const count = await state.conn
-            .sobject('Account')
-            .count({ Name: 'kept?' });
-        assert.equal(count, 0);
-    }
-);
+check('collections create with allOrNone rolls back the valid records', async () => {
+    const results = await state.conn
+        .sobject('Account')
+        .create([{ Name: 'kept?' }, { Name: '' }], { allOrNone: true });
+    assert.deepEqual(
+        results.map((r) => r.success),
+        [false, false]
+    );
+    assert.equal(results[0].errors[0].statusCode, 'ALL_OR_NONE_OPERATION_ROLLED_BACK');
+    const count = await state.conn.sobject('Account').count({ Name: 'kept?' });
+    assert.equal(count, 0);
+});
 
 check('collections update (jsforce sends a lower-case "id")', async () => {
     const [a, b] = state.bulk;
@@ -192,10 +151,7 @@ check('collections update (jsforce sends a lower-case "id")', async () => {
         results.map((r) => r.success),
         [true, true, false]
     );
-    assert.equal(
-        results[2].errors[0].statusCode,
-        'INVALID_CROSS_REFERENCE_KEY'
-    );
+    assert.equal(results[2].errors[0].statusCode, 'INVALID_CROSS_REFERENCE_KEY');
     const read = await state.conn.sobject('Account').retrieve([a, b]);
     assert.deepEqual(
         read.map((r) => [r.Phone, r.NumberOfEmployees]),
@@ -206,63 +162,52 @@ check('collections update (jsforce sends a lower-case "id")', async () => {
     );
 });
 
-check(
-    'collections retrieve: one entry per id, null for an unknown id',
-    async () => {
-        const [a] = state.bulk;
-        const read = await state.conn
-            .sobject('Account')
-            .retrieve([a, '001000000000000AAA'], { fields: ['Name'] });
-        assert.equal(read[0].Name, 'bulk A');
-        assert.equal(read[1], null);
-    }
-);
+check('collections retrieve: one entry per id, null for an unknown id', async () => {
+    const [a] = state.bulk;
+    const read = await state.conn
+        .sobject('Account')
+        .retrieve([a, '001000000000000AAA'], { fields: ['Name'] });
+    assert.equal(read[0].Name, 'bulk A');
+    assert.equal(read[1], null);
+});
 
-check(
-    'collections upsert: created flags and a duplicate key in one request',
-    async () => {
-        const products = state.conn.sobject('Product2');
-        const results = await products.upsert(
-            [
-                { Name: 'Gadget', QB_External_Id__c: 'js-Item-2' },
-                { Name: 'Widget 3', QB_External_Id__c: 'js-Item-1' }
-            ],
-            'QB_External_Id__c'
-        );
-        assert.deepEqual(
-            results.map((r) => [r.success, r.created]),
-            [
-                [true, true],
-                [true, false]
-            ]
-        );
-        const duplicate = await products.upsert(
-            [
-                { Name: 'x', QB_External_Id__c: 'js-Item-3' },
-                { Name: 'y', QB_External_Id__c: 'js-Item-3' }
-            ],
-            'QB_External_Id__c'
-        );
-        assert.deepEqual(
-            duplicate.map((r) => r.errors[0].statusCode),
-            ['DUPLICATE_EXTERNAL_ID', 'DUPLICATE_EXTERNAL_ID']
-        );
-    }
-);
+check('collections upsert: created flags and a duplicate key in one request', async () => {
+    const products = state.conn.sobject('Product2');
+    const results = await products.upsert(
+        [
+            { Name: 'Gadget', QB_External_Id__c: 'js-Item-2' },
+            { Name: 'Widget 3', QB_External_Id__c: 'js-Item-1' }
+        ],
+        'QB_External_Id__c'
+    );
+    assert.deepEqual(
+        results.map((r) => [r.success, r.created]),
+        [
+            [true, true],
+            [true, false]
+        ]
+    );
+    const duplicate = await products.upsert(
+        [
+            { Name: 'x', QB_External_Id__c: 'js-Item-3' },
+            { Name: 'y', QB_External_Id__c: 'js-Item-3' }
+        ],
+        'QB_External_Id__c'
+    );
+    assert.deepEqual(
+        duplicate.map((r) => r.errors[0].statusCode),
+        ['DUPLICATE_EXTERNAL_ID', 'DUPLICATE_EXTERNAL_ID']
+    );
+});
 
 check('collections delete: per-record error for an unknown id', async () => {
     const [a, b] = state.bulk;
-    const results = await state.conn
-        .sobject('Account')
-        .destroy([a, b, '001000000000000AAA']);
+    const results = await state.conn.sobject('Account').destroy([a, b, '001000000000000AAA']);
     assert.deepEqual(
         results.map((r) => r.success),
         [true, true, false]
     );
-    assert.equal(
-        results[2].errors[0].statusCode,
-        'INVALID_CROSS_REFERENCE_KEY'
-    );
+    assert.equal(results[2].errors[0].statusCode, 'INVALID_CROSS_REFERENCE_KEY');
 });
 
 check('2,200 records created in chunks of 200 (allowRecursive)', async () => {
@@ -276,32 +221,22 @@ check('2,200 records created in chunks of 200 (allowRecursive)', async () => {
     assert.ok(results.every((r) => r.success));
 });
 
-check(
-    'SOQL paging: autoFetch follows nextRecordsUrl across batches',
-    async () => {
-        const first = await state.conn.query(
-            'SELECT Id, LastName FROM Contact ORDER BY LastName'
-        );
-        assert.equal(first.totalSize, 2200);
-        assert.equal(first.done, false);
-        assert.equal(first.records.length, 2000);
-        const more = await state.conn.queryMore(first.nextRecordsUrl);
-        assert.equal(more.done, true);
-        assert.equal(
-            more.records[more.records.length - 1].LastName,
-            'Page 2199'
-        );
-        const all = await state.conn
-            .query('SELECT Id FROM Contact')
-            .run({ autoFetch: true, maxFetch: 5000 });
-        assert.equal(all.records.length, 2200);
-    }
-);
+check('SOQL paging: autoFetch follows nextRecordsUrl across batches', async () => {
+    const first = await state.conn.query('SELECT Id, LastName FROM Contact ORDER BY LastName');
+    assert.equal(first.totalSize, 2200);
+    assert.equal(first.done, false);
+    assert.equal(first.records.length, 2000);
+    const more = await state.conn.queryMore(first.nextRecordsUrl);
+    assert.equal(more.done, true);
+    assert.equal(more.records[more.records.length - 1].LastName, 'Page 2199');
+    const all = await state.conn
+        .query('SELECT Id FROM Contact')
+        .run({ autoFetch: true, maxFetch: 5000 });
+    assert.equal(all.records.length, 2200);
+});
 
 check('SOQL with parent and child relationships', async () => {
-    const account = await state.conn
-        .sobject('Account')
-        .create({ Name: 'Parent Co' });
+    const account = await state.conn.sobject('Account').create({ Name: 'Parent Co' });
     await state.conn.sobject('Contact').create([
         { LastName: 'Kid 1', AccountId: account.id },
         { LastName: 'Kid 2', AccountId: account.id }
@@ -310,11 +245,7 @@ check('SOQL with parent and child relationships', async () => {
         "SELECT LastName, Account.Name, Account.Owner.Username FROM Contact WHERE Account.Name = 'Parent Co' ORDER BY LastName"
     );
     assert.deepEqual(
-        children.records.map((r) => [
-            r.LastName,
-            r.Account.Name,
-            r.Account.Owner.Username
-        ]),
+        children.records.map((r) => [r.LastName, r.Account.Name, r.Account.Owner.Username]),
         [
             ['Kid 1', 'Parent Co', USERNAME],
             ['Kid 2', 'Parent Co', USERNAME]
@@ -339,18 +270,11 @@ check('find() and count() build SOQL the emulator runs', async () => {
         found.map((r) => r.LastName),
         ['Kid 2']
     );
-    assert.equal(
-        await state.conn
-            .sobject('Contact')
-            .count({ LastName: { $like: 'Kid%' } }),
-        2
-    );
+    assert.equal(await state.conn.sobject('Contact').count({ LastName: { $like: 'Kid%' } }), 2);
 });
 
 check('COUNT(Id) answers an AggregateResult row', async () => {
-    const result = await state.conn.query(
-        'SELECT COUNT(Id) total FROM Contact'
-    );
+    const result = await state.conn.query('SELECT COUNT(Id) total FROM Contact');
     assert.equal(result.records[0].total, 2202);
 });
 
@@ -365,21 +289,16 @@ check('describeGlobal and describe', async () => {
     assert.equal(address.type, 'address');
 });
 
-check(
-    "select('*') expands to every described field, compound ones included",
-    async () => {
-        const rows = await state.conn
-            .sobject('Account')
-            .select('*')
-            .where({ Name: 'Parent Co' })
-            .execute();
-        assert.equal(rows.length, 1);
-        assert.equal(rows[0].Name, 'Parent Co');
-        assert.ok(
-            'BillingAddress' in rows[0] && 'QB_External_Id__c' in rows[0]
-        );
-    }
-);
+check("select('*') expands to every described field, compound ones included", async () => {
+    const rows = await state.conn
+        .sobject('Account')
+        .select('*')
+        .where({ Name: 'Parent Co' })
+        .execute();
+    assert.equal(rows.length, 1);
+    assert.equal(rows[0].Name, 'Parent Co');
+    assert.ok('BillingAddress' in rows[0] && 'QB_External_Id__c' in rows[0]);
+});
 
 check('Sforce-Limit-Info is read into limitInfo', async () => {
     await state.conn.query('SELECT Id FROM Account LIMIT 1');
@@ -402,77 +321,52 @@ check('updated() and deleted() list changes in a window', async () => {
     assert.ok(deleted.deletedRecords.length >= 2);
 });
 
-check(
-    'error bodies: MALFORMED_QUERY, INVALID_FIELD, NOT_FOUND, INVALID_SESSION_ID',
-    async () => {
-        const malformed = await rejection(
-            state.conn.query('SELECT FROM Account')
-        );
-        assert.equal(malformed.errorCode, 'MALFORMED_QUERY');
-        const field = await rejection(
-            state.conn.query('SELECT Nope__c FROM Account')
-        );
-        assert.equal(field.errorCode, 'INVALID_FIELD');
-        assert.match(
-            field.message,
-            /No such column 'Nope__c' on entity 'Account'/
-        );
-        const write = await rejection(
-            state.conn.sobject('Account').create({ Name: 'x', Nope__c: 1 })
-        );
-        assert.equal(write.errorCode, 'INVALID_FIELD');
-        const missing = await rejection(
-            state.conn.sobject('No_Such__c').describe()
-        );
-        assert.equal(missing.errorCode, 'NOT_FOUND');
-        const stale = new jsforce.Connection({
-            instanceUrl: BASE_URL,
-            accessToken: 'stale-token',
-            version: VERSION
-        });
-        const session = await rejection(stale.query('SELECT Id FROM Account'));
-        assert.equal(session.errorCode, 'INVALID_SESSION_ID');
-    }
-);
+check('error bodies: MALFORMED_QUERY, INVALID_FIELD, NOT_FOUND, INVALID_SESSION_ID', async () => {
+    const malformed = await rejection(state.conn.query('SELECT FROM Account'));
+    assert.equal(malformed.errorCode, 'MALFORMED_QUERY');
+    const field = await rejection(state.conn.query('SELECT Nope__c FROM Account'));
+    assert.equal(field.errorCode, 'INVALID_FIELD');
+    assert.match(field.message, /No such column 'Nope__c' on entity 'Account'/);
+    const write = await rejection(state.conn.sobject('Account').create({ Name: 'x', Nope__c: 1 }));
+    assert.equal(write.errorCode, 'INVALID_FIELD');
+    const missing = await rejection(state.conn.sobject('No_Such__c').describe());
+    assert.equal(missing.errorCode, 'NOT_FOUND');
+    const stale = new jsforce.Connection({
+        instanceUrl: BASE_URL,
+        accessToken: 'stale-token',
+        version: VERSION
+    });
+    const session = await rejection(stale.query('SELECT Id FROM Account'));
+    assert.equal(session.errorCode, 'INVALID_SESSION_ID');
+});
 
-check(
-    'a required field on a single create is REQUIRED_FIELD_MISSING',
-    async () => {
-        const error = await rejection(
-            state.conn.sobject('Contact').create({ FirstName: 'No last' })
-        );
-        assert.equal(error.errorCode, 'REQUIRED_FIELD_MISSING');
-        assert.deepEqual(error.data.fields, ['LastName']);
-    }
-);
+check('a required field on a single create is REQUIRED_FIELD_MISSING', async () => {
+    const error = await rejection(state.conn.sobject('Contact').create({ FirstName: 'No last' }));
+    assert.equal(error.errorCode, 'REQUIRED_FIELD_MISSING');
+    assert.deepEqual(error.data.fields, ['LastName']);
+});
 
-check(
-    'bulk2.loadAndWaitForResults: a Bulk API 2.0 insert job and its result CSVs',
-    async () => {
-        const results = await state.conn.bulk2.loadAndWaitForResults({
-            object: 'Account',
-            operation: 'insert',
-            input: [
-                { Name: 'Bulk One', Phone: '555-0101' },
-                { Name: 'Bulk Two', Phone: '555-0102' },
-                { Name: '', Phone: '555-0103' }
-            ],
-            pollInterval: 50,
-            pollTimeout: 30000
-        });
-        assert.equal(results.successfulResults.length, 2);
-        for (const row of results.successfulResults) {
-            assert.match(row.sf__Id, /^001\w{15}$/);
-            assert.equal(String(row.sf__Created), 'true');
-        }
-        assert.equal(results.failedResults.length, 1);
-        assert.match(
-            results.failedResults[0].sf__Error,
-            /^REQUIRED_FIELD_MISSING/
-        );
-        assert.deepEqual(results.unprocessedRecords, []);
+check('bulk2.loadAndWaitForResults: a Bulk API 2.0 insert job and its result CSVs', async () => {
+    const results = await state.conn.bulk2.loadAndWaitForResults({
+        object: 'Account',
+        operation: 'insert',
+        input: [
+            { Name: 'Bulk One', Phone: '555-0101' },
+            { Name: 'Bulk Two', Phone: '555-0102' },
+            { Name: '', Phone: '555-0103' }
+        ],
+        pollInterval: 50,
+        pollTimeout: 30000
+    });
+    assert.equal(results.successfulResults.length, 2);
+    for (const row of results.successfulResults) {
+        assert.match(row.sf__Id, /^001\w{15}$/);
+        assert.equal(String(row.sf__Created), 'true');
     }
-);
+    assert.equal(results.failedResults.length, 1);
+    assert.match(results.failedResults[0].sf__Error, /^REQUIRED_FIELD_MISSING/);
+    assert.deepEqual(results.unprocessedRecords, []);
+});
 
 async function main() {
     const passed = [];
