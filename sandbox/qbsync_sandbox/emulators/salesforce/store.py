@@ -4,7 +4,12 @@
 share. Each DML method handles one record and raises `DmlFailure` with every error Salesforce would
 report, in the platform's order: field checks (length, picklist, references) and required fields,
 then validation rules, then unique values (Apex Developer Guide, "Triggers and Order of Execution").
-Callers that need all-or-none wrap several calls in `savepoint()` / `rollback()`.
+Callers that need all-or-none wrap several calls in `savepoint()` / `rollback()`, holding `lock`.
+
+Speed (issue 19): unique and external-id fields are indexed, so an upsert or a duplicate check is
+a dictionary lookup rather than a scan of the object's records; a savepoint is a position in an undo
+journal that every change appends to while `lock` is held, so taking one costs nothing and a
+rollback undoes only what changed since.
 """
 
 from __future__ import annotations
@@ -69,6 +74,28 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+class _JournalLock:
+    """The org's reentrant lock. When its outermost holder lets go, `on_release` runs (the org
+    empties its undo journal): a savepoint only lives while its taker holds the lock, so nothing
+    can roll back past that moment and the journal never grows beyond one transaction."""
+
+    def __init__(self, on_release: Callable[[], None]) -> None:
+        self._lock = threading.RLock()
+        self._depth = 0  # only the holding thread changes it
+        self._on_release = on_release
+
+    def __enter__(self) -> _JournalLock:
+        self._lock.acquire()
+        self._depth += 1
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._depth -= 1
+        if self._depth == 0:
+            self._on_release()
+        self._lock.release()
+
+
 @dataclass(frozen=True)
 class _Login:
     """What a user is apart from its permission sets, which PermissionSetAssignment rows hold."""
@@ -99,7 +126,9 @@ class Org:
         access; the admin's is `admin_profile`: "minimum", or "standard" (Standard User, as the
         Apex tests' admin has)."""
         self.schema = schema
-        self.lock = threading.RLock()
+        # Undo steps of the changes made since the lock was taken, oldest first (`savepoint`).
+        self._undo: list[Callable[[], None]] = []
+        self.lock = _JournalLock(on_release=self._undo.clear)
         self.clock = clock
         self.api_limit = api_limit
         self.api_usage = 0
@@ -108,6 +137,10 @@ class Org:
         self._records: dict[str, dict[str, dict]] = {o.name: {} for o in schema.objects}
         self._deleted: dict[str, dict[str, dict]] = {o.name: {} for o in schema.objects}
         self._autonumbers: dict[str, int] = {}
+        # object → field → match key (`_match_key`) → ids of live records: the unique and
+        # external-id fields, which upserts, reference resolution and duplicate checks look up.
+        self._indexed = self._indexed_fields(schema)
+        self._indexes: dict[str, dict[str, dict[Any, set[str]]]] = {}
         domain = username.partition("@")[2] or "qbsync.example"
         self._logins: dict[str, _Login] = {}
         self._access: dict[tuple, Access] = {}
@@ -162,6 +195,7 @@ class Org:
             "DefaultLocaleSidKey": "en_US",
             "TimeZoneSidKey": "GMT",
         }
+        self._reindex()
 
     def _add_user(
         self,
@@ -210,6 +244,8 @@ class Org:
             for obj in schema.objects:
                 self._records.setdefault(obj.name, {})
                 self._deleted.setdefault(obj.name, {})
+            self._indexed = self._indexed_fields(schema)
+            self._reindex()  # a deploy may add unique fields or change their case rule
             self._add_permission_sets()
             self._access.clear()
 
@@ -311,8 +347,13 @@ class Org:
         return {d.name: self.field_value(obj, record, d) for d in obj.fields.values()}
 
     def find(self, obj: ObjectDef, definition: FieldDef, value: Any) -> list[str]:
-        """Ids of live records whose `definition` equals `value` (the field's case rule)."""
+        """Ids of live records whose `definition` equals `value` (the field's case rule), oldest
+        first."""
         wanted = self._match_key(definition, value)
+        index = self._indexes[obj.name].get(definition.name)
+        if index is not None:
+            # Ids grow with creation time (ids.IdFactory), so sorting gives the scan's order.
+            return sorted(index.get(wanted, ()))
         return [
             record_id
             for record_id, record in self._records[obj.name].items()
@@ -331,28 +372,15 @@ class Org:
 
     # ----------------------------------------------------------------- transactions
 
-    def savepoint(self) -> tuple:
-        with self.lock:
-            return (
-                {
-                    name: {i: dict(r) for i, r in rows.items()}
-                    for name, rows in self._records.items()
-                },
-                {name: dict(rows) for name, rows in self._deleted.items()},
-                dict(self._autonumbers),
-            )
+    def savepoint(self) -> int:
+        """A point `rollback` returns the records to; valid while the caller holds `lock`."""
+        return len(self._undo)
 
-    def rollback(self, savepoint: tuple) -> None:
+    def rollback(self, savepoint: int) -> None:
+        """Undo every change made since `savepoint`, newest first."""
         with self.lock:
-            records, deleted, autonumbers = savepoint
-            self._records = {
-                name: {i: dict(r) for i, r in rows.items()} for name, rows in records.items()
-            }
-            self._deleted = {name: dict(rows) for name, rows in deleted.items()}
-            self._autonumbers = dict(autonumbers)
-            for obj in self.schema.objects:  # objects deployed since the savepoint
-                self._records.setdefault(obj.name, {})
-                self._deleted.setdefault(obj.name, {})
+            while len(self._undo) > savepoint:
+                self._undo.pop()()
 
     def reset(self) -> None:
         """Remove every record except the org's own (the organization, its users, the permission
@@ -375,6 +403,9 @@ class Org:
             for name, rows in kept.items():
                 self._records[name].update(rows)
             self._autonumbers.clear()
+            # A reset is not undoable: no savepoint taken before it stays meaningful.
+            self._undo.clear()
+            self._reindex()
 
     # ----------------------------------------------------------------- DML
 
@@ -445,7 +476,7 @@ class Org:
                 record["Name"] = self._next_autonumber(obj)
             elif name is not None and name.createable and not record.get("Name"):
                 record["Name"] = new_id[:15]  # custom objects name unnamed records by their id
-            self._records[obj.name][new_id] = record
+            self._put(obj.name, record)
             self._recheck_masters(obj, record, savepoint)
             return new_id
 
@@ -481,7 +512,7 @@ class Org:
             now = self.clock()
             record["LastModifiedDate"] = record["SystemModstamp"] = now
             record["LastModifiedById"] = actor
-            self._records[obj.name][current["Id"]] = record
+            self._put(obj.name, record)
             self._recheck_masters(obj, record, savepoint)
 
     def upsert(
@@ -530,7 +561,7 @@ class Org:
             self._remove(obj, record)
             self._recheck_masters(obj, record, savepoint)
             if hard:
-                self._deleted[obj.name].pop(record["Id"], None)
+                self._forget_deleted(obj.name, record["Id"])
 
     def external_id_field(self, obj: ObjectDef, name: str, user: User | None = None) -> FieldDef:
         definition = obj.field(name)
@@ -584,8 +615,10 @@ class Org:
         }
 
     def _next_autonumber(self, obj: ObjectDef) -> str:
-        number = self._autonumbers.get(obj.name, 0) + 1
+        prior = self._autonumbers.get(obj.name, 0)
+        number = prior + 1
         self._autonumbers[obj.name] = number
+        self._undo.append(lambda: self._autonumbers.__setitem__(obj.name, prior))
         return re.sub(
             r"\{(0+)\}", lambda m: str(number).zfill(len(m.group(1))), obj.name_format or "{0}"
         )
@@ -856,12 +889,9 @@ class Org:
                 raise DmlFailure(errors)
 
     def _remove(self, obj: ObjectDef, record: dict) -> None:
-        self._records[obj.name].pop(record["Id"], None)
+        self._take(obj.name, record["Id"])
         # A delete is a change: Get Deleted reports SystemModstamp as the deletedDate.
-        self._deleted[obj.name][record["Id"]] = record | {
-            "IsDeleted": True,
-            "SystemModstamp": self.clock(),
-        }
+        self._put_deleted(obj.name, record | {"IsDeleted": True, "SystemModstamp": self.clock()})
         for relationship in self.schema.child_relationships(obj.name):
             for child in list(self._records[relationship.child].values()):
                 if child.get(relationship.field) != record["Id"]:
@@ -870,4 +900,95 @@ class Org:
                 if relationship.cascade_delete:
                     self._remove(child_obj, child)
                 else:
-                    child[relationship.field] = None
+                    self._put(child_obj.name, child | {relationship.field: None})
+
+    # ----------------------------------------------------------------- changes (journaled, indexed)
+    # Every change to the stored records goes through these four, which keep the indexes right
+    # and append the step that undoes it (`rollback`). Stored record dicts are never changed in
+    # place: an update stores a new dict, so an undo step can hold the old one.
+
+    def _put(self, name: str, record: dict) -> None:
+        """Store a live record (new, or replacing the one with its id in the same position)."""
+        rows, record_id = self._records[name], record["Id"]
+        prior = rows.get(record_id)
+        if prior is not None:
+            self._unindex(name, prior)
+        rows[record_id] = record
+        self._index(name, record)
+        if prior is None:
+            self._undo.append(lambda: self._take(name, record_id, journal=False))
+        else:
+            self._undo.append(lambda: self._put_back(name, prior))
+
+    def _take(self, name: str, record_id: str, *, journal: bool = True) -> None:
+        """Remove a live record from the store (a delete then files it in the recycle bin)."""
+        record = self._records[name].pop(record_id, None)
+        if record is None:
+            return
+        self._unindex(name, record)
+        if journal:
+            self._undo.append(lambda: self._put_back(name, record))
+
+    def _put_back(self, name: str, record: dict) -> None:
+        """Undo step: restore a record where it was. Ids grow with creation time, so a record
+        that comes back from a rolled-back delete is sorted back to its old position."""
+        rows, record_id = self._records[name], record["Id"]
+        prior = rows.get(record_id)
+        if prior is not None:
+            self._unindex(name, prior)
+        last = next(reversed(rows), None)
+        rows[record_id] = record
+        self._index(name, record)
+        if prior is None and last is not None and last > record_id:
+            self._records[name] = dict(sorted(rows.items()))
+
+    def _put_deleted(self, name: str, record: dict) -> None:
+        deleted, record_id = self._deleted[name], record["Id"]
+        prior = deleted.get(record_id)
+        deleted[record_id] = record
+        if prior is None:
+            self._undo.append(lambda: deleted.pop(record_id, None))
+        else:
+            self._undo.append(lambda: deleted.__setitem__(record_id, prior))
+
+    def _forget_deleted(self, name: str, record_id: str) -> None:
+        """Take a record out of the recycle bin for good (hard delete)."""
+        record = self._deleted[name].pop(record_id, None)
+        if record is not None:
+            self._undo.append(lambda: self._deleted[name].__setitem__(record_id, record))
+
+    def _index(self, name: str, record: dict) -> None:
+        indexes = self._indexes[name]
+        for definition in self._indexed[name]:
+            value = record.get(definition.name)
+            if value is not None:
+                key = self._match_key(definition, value)
+                indexes[definition.name].setdefault(key, set()).add(record["Id"])
+
+    def _unindex(self, name: str, record: dict) -> None:
+        indexes = self._indexes[name]
+        for definition in self._indexed[name]:
+            value = record.get(definition.name)
+            if value is None:
+                continue
+            key = self._match_key(definition, value)
+            holders = indexes[definition.name].get(key)
+            if holders is not None:
+                holders.discard(record["Id"])
+                if not holders:
+                    del indexes[definition.name][key]
+
+    @staticmethod
+    def _indexed_fields(schema: Schema) -> dict[str, list[FieldDef]]:
+        return {
+            o.name: [f for f in o.fields.values() if f.unique or f.external_id]
+            for o in schema.objects
+        }
+
+    def _reindex(self) -> None:
+        self._indexes = {
+            name: {d.name: {} for d in fields} for name, fields in self._indexed.items()
+        }
+        for name, rows in self._records.items():
+            for record in rows.values():
+                self._index(name, record)
