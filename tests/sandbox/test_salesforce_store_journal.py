@@ -11,6 +11,7 @@ import pytest
 
 from qbsync_sandbox.emulators.salesforce import Org, create_salesforce_app, load_schema
 from qbsync_sandbox.emulators.salesforce.errors import DmlFailure
+from qbsync_sandbox.emulators.salesforce.schema import FieldDef, copy_schema
 from tests.support.paths import FORCE_APP
 
 EXT = "QB_External_Id__c"
@@ -145,3 +146,18 @@ def test_all_or_none_collection_upsert_rolls_back_many_updates(org: Org) -> None
     assert results[-1]["errors"][0]["statusCode"] == "STRING_TOO_LONG"
     assert _state(org) == before
     assert _find(org, "Account", EXT, "k-7") == [ids[7]]
+
+
+def test_a_deployed_unique_field_is_indexed(org: Org) -> None:
+    org.create("Contact", {"LastName": "Before", "Email": "a@example.com"})
+    changed = copy_schema(org.schema)
+    changed.object("Contact").add(
+        FieldDef("Badge__c", "Badge", "Text", length=20, unique=True, external_id=True)
+    )
+    org.install_schema(changed)
+    first, created = org.upsert("Contact", "Badge__c", "B-1", {"LastName": "One"})
+    assert created
+    assert org.upsert("Contact", "Badge__c", "b-1", {"LastName": "Two"}) == (first, False)
+    with pytest.raises(DmlFailure) as failure:
+        org.create("Contact", {"LastName": "Three", "Badge__c": "B-1"})
+    assert failure.value.errors[0].status_code == "DUPLICATE_VALUE"
