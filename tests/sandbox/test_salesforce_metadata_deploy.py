@@ -454,3 +454,18 @@ def test_soap_deploy_and_check_deploy_status(emulator):
 
     status, fault = _soap(emulator, "<checkDeployStatus/>", session="00Dbogus!nope")
     assert status == 500 and "sf:INVALID_SESSION_ID</faultcode>" in fault
+
+
+def test_reports_and_dashboards_deploy_with_their_folders(emulator):
+    # Folder types, as source-deploy-retrieve writes them: the folder is "<Folder>/".
+    files = {
+        "package.xml": package_xml(
+            Report=["Ops/", "Ops/Volume"], Dashboard=["Boards/", "Boards/Health"]
+        ),
+        "reports/Ops-meta.xml": _xml("ReportFolder", "<name>Ops</name>"),
+        "reports/Ops/Volume.report": _xml("Report", "<format>Tabular</format><name>V</name>"),
+        "dashboards/Boards-meta.xml": _xml("DashboardFolder", "<name>Boards</name>"),
+        "dashboards/Boards/Health.dashboard": _xml("Dashboard", "<title>H</title>"),
+    }
+    result = emulator.deploy(files)
+    assert (result["status"], result["numberComponentsDeployed"]) == ("Succeeded", 4), result

@@ -72,6 +72,10 @@ FOLDERS = {
     "flows": ("Flow", ".flow"),
     "notificationtypes": ("CustomNotificationType", ".notiftype"),
 }
+# Types kept in folders: mdapi holds <dir>/<Folder>/<Name><suffix> and the folder itself as
+# <dir>/<Folder>-meta.xml; package.xml names the folder "<Folder>/" and each item "<Folder>/<Name>"
+# (as @salesforce/source-deploy-retrieve writes them).
+FOLDERED = {"reports": ("Report", ".report"), "dashboards": ("Dashboard", ".dashboard")}
 # An object's children as package.xml names them (Object.Child), by their element in the .object.
 CHILD_TYPES = {
     "fields": "CustomField",
@@ -414,6 +418,12 @@ def _components(files: dict[str, bytes], named: dict[str, set[str]]) -> list[Com
         parts = PurePosixPath(name).parts
         if len(parts) < 2:
             continue
+        if parts[0] in FOLDERED:
+            foldered = _foldered(parts)
+            if foldered is not None:
+                component = components.setdefault(foldered, Component(*foldered, name))
+                component.data += files[name]
+            continue
         if parts[0] in FOLDERS:
             type_name, suffix = FOLDERS[parts[0]]
         else:  # a folder not in the table: the type package.xml names the file's stem under
@@ -437,6 +447,16 @@ def _components(files: dict[str, bytes], named: dict[str, set[str]]) -> list[Com
         if type_name == "CustomObject" and name.endswith(".object"):
             components.update(_object_children(component, files[name]))
     return list(components.values())
+
+
+def _foldered(parts: tuple[str, ...]) -> tuple[str, str] | None:
+    """(type, full name) of a file of a folder type (FOLDERED), or None for any other file."""
+    type_name, suffix = FOLDERED[parts[0]]
+    if len(parts) == 2 and parts[1].endswith("-meta.xml"):
+        return type_name, parts[1].removesuffix("-meta.xml") + "/"
+    if len(parts) == 3 and parts[2].endswith(suffix):
+        return type_name, f"{parts[1]}/{parts[2].removesuffix(suffix)}"
+    return None
 
 
 def _object_children(obj: Component, data: bytes) -> dict[tuple[str, str], Component]:
