@@ -332,6 +332,29 @@ def test_a_changed_field_replaces_the_old_definition(emulator):
     assert emulator.org.schema.object("QB_Company__c").field("Realm_Id__c").length == 5
 
 
+def test_types_kept_in_folders_and_types_not_in_the_table_are_recorded(emulator):
+    report = _xml("Report", "<name>Failures</name><format>Tabular</format>")
+    files = {
+        "package.xml": package_xml(
+            Report=["QB_Reports/", "QB_Reports/Failures"], WaveLens=["Probe_Lens"]
+        ),
+        "reports/QB_Reports-meta.xml": _xml("ReportFolder", "<name>QB Reports</name>"),
+        "reports/QB_Reports/Failures.report": report,
+        "waveLenses/Probe_Lens.wlens": "{}",
+        "waveLenses/Probe_Lens.wlens-meta.xml": _xml("WaveLens", "<label>Probe</label>"),
+    }
+    result = emulator.deploy(files)
+    assert result["status"] == "Succeeded"
+    assert sorted(
+        (s["componentType"], s["fullName"], s["fileName"])
+        for s in result["details"]["componentSuccesses"]
+    ) == [
+        ("Report", "QB_Reports/", "reports/QB_Reports"),
+        ("Report", "QB_Reports/Failures", "reports/QB_Reports/Failures.report"),
+        ("WaveLens", "Probe_Lens", "waveLenses/Probe_Lens.wlens"),
+    ]
+
+
 def test_no_package_xml_fails_the_deploy(emulator):
     result = emulator.deploy({"objects/QB_Company__c.object": _xml("CustomObject", GOOD_FIELD)})
     assert result["status"] == "Failed"

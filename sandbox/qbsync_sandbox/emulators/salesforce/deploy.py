@@ -71,11 +71,13 @@ FOLDERS = {
     "labels": ("CustomLabels", ".labels"),
     "flows": ("Flow", ".flow"),
     "notificationtypes": ("CustomNotificationType", ".notiftype"),
+    "reports": ("Report", ".report"),
+    "dashboards": ("Dashboard", ".dashboard"),
+    "reportTypes": ("ReportType", ".reportType"),
+    "email": ("EmailTemplate", ".email"),
 }
-# Types kept in folders: mdapi holds <dir>/<Folder>/<Name><suffix> and the folder itself as
-# <dir>/<Folder>-meta.xml; package.xml names the folder "<Folder>/" and each item "<Folder>/<Name>"
-# (as @salesforce/source-deploy-retrieve writes them).
-FOLDERED = {"reports": ("Report", ".report"), "dashboards": ("Dashboard", ".dashboard")}
+# Files of the table's types that are not metadata XML (their `-meta.xml` beside them is).
+NOT_XML = (".cls", ".trigger", ".page", ".resource", ".email")
 # An object's children as package.xml names them (Object.Child), by their element in the .object.
 CHILD_TYPES = {
     "fields": "CustomField",
@@ -107,7 +109,8 @@ class Component:
     type: str
     full_name: str
     file_name: str
-    data: bytes = b""
+    data: bytes = b""  # every file's bytes (what "changed" compares)
+    xml_files: dict[str, bytes] = field(default_factory=dict)  # its metadata XML files by path
 
 
 @dataclass
@@ -412,51 +415,51 @@ def _named(named: dict[str, set[str]], component: Component) -> bool:
 
 def _components(files: dict[str, bytes], named: dict[str, set[str]]) -> list[Component]:
     """Every component the zip's folders hold; an object's fields, validation rules and list views
-    are components of their own, in the object's file."""
+    are components of their own, in the object's file. A component's name is its path under its
+    type's folder without the suffix: `QBCatalog`, or `QB_Sync_Reports/QB_Sync_Failures` for a
+    type kept in folders, whose folder (`reports/QB_Sync_Reports-meta.xml`) is `QB_Sync_Reports/`.
+    """
     components: dict[tuple[str, str], Component] = {}
     for name in sorted(files):
         parts = PurePosixPath(name).parts
         if len(parts) < 2:
             continue
-        if parts[0] in FOLDERED:
-            foldered = _foldered(parts)
-            if foldered is not None:
-                component = components.setdefault(foldered, Component(*foldered, name))
-                component.data += files[name]
-            continue
-        if parts[0] in FOLDERS:
-            type_name, suffix = FOLDERS[parts[0]]
-        else:  # a folder not in the table: the type package.xml names the file's stem under
-            stem = parts[-1].split(".")[0]
-            type_name = next((t for t, m in sorted(named.items()) if stem in m), None)
-            if type_name is None:
-                continue
-            suffix = "." + parts[-1].removesuffix("-meta.xml").split(".", 1)[-1]
+        type_name, suffix = FOLDERS.get(parts[0], (None, ""))
         if suffix is None:  # a bundle: lwc/<name>/...
             full_name, file_name = parts[1], f"{parts[0]}/{parts[1]}"
-        elif name.endswith(suffix):
-            full_name, file_name = parts[-1][: -len(suffix)], name
-        elif name.endswith(f"{suffix}-meta.xml"):
-            full_name, file_name = parts[-1][: -len(suffix) - 9], name[:-9]
         else:
+            full_name, file_name = _name_in_folder(parts, suffix)
+        if type_name is None:  # a folder not in the table: the type package.xml names it under
+            type_name = next((t for t, m in sorted(named.items()) if full_name in m), None)
+        if type_name is None or full_name is None:
             continue
         component = components.setdefault(
             (type_name, full_name), Component(type_name, full_name, file_name)
         )
         component.data += files[name]
+        if name.endswith("-meta.xml") or (suffix and not name.endswith(NOT_XML)):
+            component.xml_files[name] = files[name]
         if type_name == "CustomObject" and name.endswith(".object"):
             components.update(_object_children(component, files[name]))
     return list(components.values())
 
 
-def _foldered(parts: tuple[str, ...]) -> tuple[str, str] | None:
-    """(type, full name) of a file of a folder type (FOLDERED), or None for any other file."""
-    type_name, suffix = FOLDERED[parts[0]]
-    if len(parts) == 2 and parts[1].endswith("-meta.xml"):
-        return type_name, parts[1].removesuffix("-meta.xml") + "/"
-    if len(parts) == 3 and parts[2].endswith(suffix):
-        return type_name, f"{parts[1]}/{parts[2].removesuffix(suffix)}"
-    return None
+def _name_in_folder(parts: tuple[str, ...], suffix: str) -> tuple[str | None, str]:
+    """(full name, file) of a file under a type's folder; `suffix` "" when the type is unknown
+    (then everything after the last segment's first dot is the suffix)."""
+    relative = "/".join(parts[1:])
+    file_name = "/".join(parts)
+    meta = relative.endswith("-meta.xml")
+    if meta:
+        relative, file_name = relative[:-9], file_name[:-9]
+    last = relative.rpartition("/")[2]
+    if suffix and relative.endswith(suffix):
+        return relative[: -len(suffix)], file_name
+    if not suffix and "." in last:
+        return relative[: len(relative) - len(last) + last.index(".")], file_name
+    if meta and "." not in last:  # a folder's own metadata: reports/<Folder>-meta.xml
+        return relative + "/", file_name
+    return None, file_name
 
 
 def _object_children(obj: Component, data: bytes) -> dict[tuple[str, str], Component]:
@@ -579,18 +582,14 @@ def _load_permission_set(working: Schema, component: Component, deployed: dict) 
 
 
 def _record_only(component: Component, deployed: dict) -> Message:
-    """A type the emulator does not model: its XML must be well-formed; then it is recorded."""
-    if component.file_name.endswith((".cls", ".trigger", ".page")) or component.type in (
-        "LightningComponentBundle",
-        "AuraDefinitionBundle",
-        "StaticResource",
-    ):
-        return _success(component, deployed, existed=None)
-    try:
-        metadata.parse_bytes(component.data, component.file_name)
-    except metadata.MetadataError as error:
-        line, column = _position(str(error))
-        return _failure(component, f"Error parsing file: {_reason(error)}", line, column)
+    """A type the emulator does not model: its XML files must be well-formed; then it is
+    recorded."""
+    for path, data in component.xml_files.items():
+        try:
+            metadata.parse_bytes(data, path)
+        except metadata.MetadataError as error:
+            line, column = _position(str(error))
+            return _failure(component, f"Error parsing file: {_reason(error)}", line, column)
     return _success(component, deployed, existed=None)
 
 
