@@ -63,9 +63,9 @@ def summarise(module_name: str, source: Path, results: Path) -> None:
     mutmut_cli.ensure_config_loaded()
     counts: Counter[str] = Counter()
     survivors = []
-    for path in mutmut_cli.walk_source_files():
-        if mutmut_cli.mutmut.config.should_ignore_for_mutation(path):
-            continue
+    # Only the module's own file: the package is a link to the live tree, which may have gained
+    # files since the run started (they have no mutants).
+    for path in [Path("src/qbsync") / module_name]:
         data = mutmut_cli.SourceFileMutationData(path=path)
         data.load()
         module = mutmut_cli.read_mutants_module(path)

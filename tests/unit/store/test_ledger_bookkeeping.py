@@ -9,6 +9,7 @@ clock (`qbsync.store.ledger._now`) is replaced by the fake clock, so every stamp
 from __future__ import annotations
 
 import re
+import threading
 import time
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -255,19 +256,21 @@ def test_an_empty_key_prefix_is_refused_with_a_clear_message(ledger: EventLedger
 
 
 def test_events_waiting_for_their_realm_are_pending_not_retrying(ledger: EventLedger) -> None:
-    ledger.add([change("1"), change("2")])
-    first, second = ledger.claim("w1", 10, LEASE, now=T0)
+    ledger.add([change("1"), change("2"), change("3")])
+    first, second, third = ledger.claim("w1", 10, LEASE, now=T0)
     ledger.release([first.id], T0 + timedelta(hours=1))  # a throttled realm: no failure
     ledger.mark_failed([second.id], "HTTP 503", None)  # failed for good: no retry due
+    ledger.mark_failed([third.id], "HTTP 503", T0 + timedelta(minutes=1))  # a retry is due
+    ledger.add([change("4")])  # new: pending, nothing to wait for
 
     summary = ledger.summary()
 
     assert {state: summary[state] for state in ("pending", "failed", "retrying")} == {
-        "pending": 1,
+        "pending": 2,
         "failed": 1,
-        "retrying": 0,
+        "retrying": 1,
     }
-    assert ledger.counts()["failed"] == 1
+    assert (ledger.counts()["pending"], ledger.counts()["failed"]) == (2, 2)
 
 
 # --- dates --------------------------------------------------------------------------------
@@ -334,3 +337,70 @@ def test_a_naive_datetime_is_refused_with_a_clear_message(ledger: EventLedger) -
     assert first_line == (
         "(builtins.ValueError) the store keeps aware datetimes only; got a naive datetime"
     )
+
+
+# --- what else an event carries -------------------------------------------------------------
+
+
+def test_the_record_a_cdc_change_carries_is_kept(ledger: EventLedger) -> None:
+    record = {"Id": "1", "DisplayName": "Amy's Bird Sanctuary", "SyncToken": "3"}
+    ledger.add(
+        [ChangeEvent("r1", "Customer", "1", "Update", T0, "cdc:1", source="cdc", record=record)]
+    )
+
+    (stored,) = ledger.claim("w1", 10, LEASE, now=T0)
+
+    assert stored.record == record
+
+
+def test_a_skipped_retry_shows_no_next_attempt(ledger: EventLedger) -> None:
+    ledger.add([change("1")])
+    (claimed,) = ledger.claim("w1", 10, LEASE, now=T0)
+    retry_at = T0 + timedelta(minutes=1)
+    ledger.mark_failed([claimed.id], "HTTP 503", retry_at)
+    (again,) = ledger.claim("w1", 10, LEASE, now=retry_at)
+
+    ledger.mark_skipped([again.id], "Customer is no longer mapped")
+
+    (skipped,) = ledger.events()
+    assert (skipped.state, skipped.next_attempt_at) == ("skipped", None)
+
+
+def test_a_replay_of_other_states_names_only_those_it_refuses(ledger: EventLedger) -> None:
+    expected = "only failed or dead events can be replayed, not ['claimed', 'done']"
+    with pytest.raises(ValueError, match=f"^{re.escape(expected)}$"):
+        ledger.requeue(["failed", "done", "claimed"])
+    with pytest.raises(ValueError, match=r"^only failed or dead events can be replayed, not \[\]$"):
+        ledger.requeue([])
+
+
+# --- two workers at once (PostgreSQL: row locks) ------------------------------------------------
+
+
+def test_a_second_worker_takes_another_realm_while_a_claim_is_under_way(
+    ledger: EventLedger, database
+) -> None:
+    if database.dialect.name != "postgresql":
+        pytest.skip("SQLite runs one claim at a time (BEGIN IMMEDIATE): nothing to take aside")
+    ledger.add([change("1"), change("1", realm="r2")])
+    second: list = []
+    during: list[bool] = []  # did the second claim finish while the first one was under way?
+
+    def claim_beside(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
+        if during or "FOR UPDATE" not in statement:
+            return  # the second worker's own statements, or not yet the first claim's lock
+        worker = threading.Thread(target=lambda: second.extend(ledger.claim("w2", 10, LEASE, T0)))
+        during.append(False)
+        worker.start()
+        worker.join(timeout=30)  # a bound for a claim that waits on the first one's locks
+        during[0] = not worker.is_alive()
+
+    event.listen(database, "after_cursor_execute", claim_beside)
+    try:
+        first = ledger.claim("w1", 10, LEASE, now=T0)
+    finally:
+        event.remove(database, "after_cursor_execute", claim_beside)
+
+    assert during == [True]
+    assert [(e.realm_id, e.entity_id) for e in first] == [("r1", "1")]
+    assert [(e.realm_id, e.entity_id) for e in second] == [("r2", "1")]
