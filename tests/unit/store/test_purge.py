@@ -270,3 +270,34 @@ def test_the_worker_thread_logs_each_pass_and_outlives_a_failed_one(database, ca
         "oauth_states": 0,
     }
     assert event_keys(database) == set()
+
+
+def test_the_sync_log_purge_runs_each_pass_after_the_ledgers_and_its_failure_is_logged(
+    database, caplog
+):
+    ledger = EventLedger(database)
+    add_event(ledger, "1", "done", timedelta(days=40))
+    asked: list[datetime] = []
+
+    def purge_sync_logs(moment: datetime) -> dict[str, int]:
+        asked.append(moment)
+        if len(asked) == 1:
+            raise RuntimeError("Salesforce answered 503")
+        return {"deleted": 12}
+
+    stop = CountedStop(passes=2)
+    caplog.set_level("INFO", logger="qbsync.store.purge")
+
+    purge_periodically(database, RETENTION, stop, 3600, lambda: NOW, purge_sync_logs)
+
+    assert asked == [NOW, NOW]
+    assert [(r.levelname, r.getMessage()) for r in caplog.records][1:] == [
+        ("WARNING", "Sync-log purge pass failed: Salesforce answered 503"),
+        (
+            "INFO",
+            "Purge pass: {'events': 0, 'quarantine': 0, 'applied_versions': 0, 'oauth_states': 0}",
+        ),
+        ("INFO", "Sync-log purge pass: {'deleted': 12}"),
+    ]
+    assert caplog.records[3].purged_sync_logs == {"deleted": 12}
+    assert event_keys(database) == set()
