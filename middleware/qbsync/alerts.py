@@ -107,7 +107,7 @@ def texts(condition: Condition, company: str) -> tuple[str, str]:
     return (
         f"QuickBooks sync of {company}: {condition.detail}",
         f"{condition.detail.capitalize()} while syncing {who}. Open the Sync Logs tab or the "
-        "QB Sync Failures by Object report for the reasons.",
+        "Sync Failures by Object and Reason report for the reasons.",
     )
 
 
