@@ -84,6 +84,12 @@ class Stack:
     realm_id: str = DEFAULT_REALM
     company_name: str = "Sandbox Company US"
     extra_env: dict[str, str] = field(default_factory=dict)
+    # Injected network latency per API request, and Intuit's per-realm limits (issue 19): the
+    # benchmark runs with QuickBooks 120 ms, Salesforce 180 ms and the limits on; the demo and
+    # the e2e suites run without (their timings and fault counts assume a direct answer).
+    qbo_latency_ms: int = 0
+    sf_latency_ms: int = 0
+    qbo_rate_limits: bool = False
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -207,6 +213,8 @@ class Stack:
                 SF_USERNAME,
                 "--admin-username",
                 SF_ADMIN_USERNAME,
+                "--latency-ms",
+                str(self.sf_latency_ms),
             ],
             module=EMULATORS_MODULE,
         )
@@ -231,6 +239,9 @@ class Stack:
                 self.realm_id,
                 "--company-name",
                 self.company_name,
+                "--latency-ms",
+                str(self.qbo_latency_ms),
+                "--rate-limits" if self.qbo_rate_limits else "--no-rate-limits",
             ],
             module=EMULATORS_MODULE,
         )
@@ -499,6 +510,16 @@ class Stack:
         if response.status_code >= 400:
             raise StackError(f"Salesforce emulator {method} {path}: {response.status_code}")
         return response
+
+    def emulator_figures(self) -> dict[str, dict]:
+        """Each emulator's injected latency, API requests and own handling time (wall and CPU,
+        latency excluded), so a benchmark can tell the product's time from the emulators'."""
+        quickbooks = requests.get(f"{self.qbo_url}/_admin/network", timeout=10)
+        quickbooks.raise_for_status()
+        return {
+            "quickbooks": quickbooks.json(),
+            "salesforce": self.sf_admin("GET", "/network").json(),
+        }
 
     def sf_fault(self, kind: str, **spec: object) -> dict:
         """Inject a Salesforce emulator fault (see sandbox/salesforce/faults.py)."""

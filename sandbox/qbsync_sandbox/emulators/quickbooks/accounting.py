@@ -47,7 +47,8 @@ def _bad_request(error: errors.AdminError) -> tuple[Response, int]:
 
 
 def endpoint(family: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Fault injection, `Accept`, bearer token, realm and minorversion checks, then the view."""
+    """Fault injection, bearer token, realm, rate limits, `Accept` and minorversion checks, then
+    the view."""
 
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(view)
@@ -68,6 +69,8 @@ def endpoint(family: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
                 return _with_tid(response), 401
             if token_realm != realm_id or not emu.state.has_company(realm_id):
                 raise errors.forbidden_realm(realm_id)
+            if not emu.limits.admit(realm_id):
+                raise errors.throttled()  # Intuit's per-realm limits (throttle.py)
             # QuickBooks answers XML unless asked for JSON; a client that forgets would break.
             if "application/json" not in request.headers.get("Accept", ""):
                 raise errors.QboFault(

@@ -128,6 +128,22 @@ def clear_faults() -> Response:
     return jsonify({"faults": []})
 
 
+@blueprint.get("/limits")
+def read_limits() -> Response:
+    """Intuit's per-realm request limits: on or off, and how many requests they refused."""
+    return jsonify(emulator().limits.figures())
+
+
+@blueprint.put("/limits")
+def change_limits() -> Response:
+    """Body: `{"enabled": true}` (turning them on or off starts the windows afresh)."""
+    try:
+        emulator().limits.configure(_json_object().get("enabled"))
+    except ValueError as error:
+        raise errors.AdminError(400, str(error)) from None
+    return jsonify(emulator().limits.figures())
+
+
 @blueprint.get("/webhooks")
 def webhook_settings() -> Response:
     return jsonify(asdict(emulator().deliverer.settings()))

@@ -7,11 +7,13 @@ from typing import Any
 
 from flask import Flask, Response, jsonify
 
+from qbsync_sandbox.emulators import network
 from qbsync_sandbox.emulators.quickbooks import accounting, admin, oauth
 from qbsync_sandbox.emulators.quickbooks.delivery import Deliverer, DeliverySettings
 from qbsync_sandbox.emulators.quickbooks.emulator import EXTENSION_KEY, QboEmulator
 from qbsync_sandbox.emulators.quickbooks.injection import FaultInjector
 from qbsync_sandbox.emulators.quickbooks.state import QboState
+from qbsync_sandbox.emulators.quickbooks.throttle import RealmLimits
 from qbsync_sandbox.emulators.quickbooks.tokens import TokenStore
 from qbsync_sandbox.emulators.quickbooks.webhooks import event_source
 
@@ -28,6 +30,8 @@ def create_qbo_app(
     access_token_ttl: int = 3600,
     delivery: dict[str, Any] | None = None,
     start_deliverer: bool = True,
+    latency_ms: int = 0,
+    rate_limits: bool = False,
 ) -> Flask:
     """Build the emulator.
 
@@ -35,7 +39,8 @@ def create_qbo_app(
     registered redirect URIs (None accepts any http(s) URI). `delivery`: further
     `DeliverySettings` fields (batch_interval, retry_scale, duplicate_rate, seed, …).
     The webhook deliverer thread starts at once unless `start_deliverer` is False; stop it with
-    `app.extensions["qbo_emulator"].close()`.
+    `app.extensions["qbo_emulator"].close()`. `latency_ms`: injected network latency per request
+    (emulators/network.py); `rate_limits`: enforce Intuit's per-realm limits (throttle.py).
     """
     for name, value in (
         ("verifier_token", verifier_token),
@@ -63,6 +68,7 @@ def create_qbo_app(
         state=state,
         tokens=tokens,
         faults=FaultInjector(),
+        limits=RealmLimits(state.now, enabled=rate_limits),
         deliverer=deliverer,
         client_id=client_id,
         client_secret=client_secret,
@@ -80,6 +86,7 @@ def create_qbo_app(
     def _wrong_method(error: Exception) -> tuple[Response, int]:
         return jsonify({"error": "method not allowed on this endpoint"}), 405
 
+    network.install(app, latency_ms)
     if start_deliverer:
         deliverer.start()
     return app

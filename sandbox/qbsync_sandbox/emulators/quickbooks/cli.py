@@ -82,6 +82,19 @@ def qbo() -> None:
     help="chance a batch is never delivered",
 )
 @click.option("--seed", type=int, help="seed of the chaos random generator")
+@click.option(
+    "--latency-ms",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0, 60_000),
+    help="injected network latency per API request (the benchmark uses 120)",
+)
+@click.option(
+    "--rate-limits/--no-rate-limits",
+    default=False,
+    show_default=True,
+    help="enforce Intuit's per-realm limits: 500 requests a minute, 10 a second (429)",
+)
 def serve(
     host: str,
     port: int,
@@ -99,6 +112,8 @@ def serve(
     reorder_rate: float,
     drop_rate: float,
     seed: int | None,
+    latency_ms: int,
+    rate_limits: bool,
 ) -> None:
     """Run the emulator until Ctrl-C."""
     from werkzeug.serving import make_server
@@ -132,6 +147,8 @@ def serve(
                 "drop_rate": drop_rate,
                 "seed": seed,
             },
+            latency_ms=latency_ms,
+            rate_limits=rate_limits,
         )
     except ValueError as error:
         raise click.UsageError(str(error)) from None

@@ -11,6 +11,7 @@ from qbsync_sandbox.emulators.quickbooks.delivery import Deliverer
 from qbsync_sandbox.emulators.quickbooks.injection import FaultInjector
 from qbsync_sandbox.emulators.quickbooks.requestids import RequestReplay
 from qbsync_sandbox.emulators.quickbooks.state import QboState
+from qbsync_sandbox.emulators.quickbooks.throttle import RealmLimits
 from qbsync_sandbox.emulators.quickbooks.tokens import TokenStore
 
 EXTENSION_KEY = "qbo_emulator"
@@ -54,6 +55,7 @@ class QboEmulator:
     state: QboState
     tokens: TokenStore
     faults: FaultInjector
+    limits: RealmLimits
     deliverer: Deliverer
     client_id: str
     client_secret: str

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from qbsync_sandbox.emulators import network
 from qbsync_sandbox.emulators.salesforce import bulk, metadata_api, records, rest
 from qbsync_sandbox.emulators.salesforce.actions import actions
 from qbsync_sandbox.emulators.salesforce.admin import admin
@@ -45,6 +46,7 @@ def create_salesforce_app(
     client_secret: str | None = None,
     username: str | None = None,
     session_seconds: float = 7200.0,
+    latency_ms: int = 0,
 ) -> Flask:
     """A Flask app emulating one org.
 
@@ -52,6 +54,7 @@ def create_salesforce_app(
     `client_secret` enables the client-credentials flow, which runs as `username` (default: the
     org's integration user); the JWT bearer flow logs in `username` or any user of the org (`sub`).
     REST calls run as the session's user, with its permissions. Sessions last `session_seconds`.
+    Every request but the admin API's waits `latency_ms` first (emulators/network.py).
     """
     app = Flask(__name__)
     app.json.sort_keys = False  # field order as Salesforce returns it
@@ -139,4 +142,5 @@ def create_salesforce_app(
             )
         return error
 
+    network.install(app, latency_ms)
     return app

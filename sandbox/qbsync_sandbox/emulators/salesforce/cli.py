@@ -47,6 +47,13 @@ def salesforce() -> None:
     help="the admin (permission set QuickBooks_Sync_Admin); default admin@ the username's domain",
 )
 @click.option("--session-seconds", default=7200.0, show_default=True, type=click.FloatRange(1))
+@click.option(
+    "--latency-ms",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0, 60_000),
+    help="injected network latency per API request (the benchmark uses 180)",
+)
 def serve(
     port: int,
     force_app: Path,
@@ -57,6 +64,7 @@ def serve(
     username: str,
     admin_username: str | None,
     session_seconds: float,
+    latency_ms: int,
 ) -> None:
     """Serve the emulator on https://127.0.0.1:PORT until Ctrl-C."""
     from qbsync_sandbox.emulators.salesforce import (
@@ -80,6 +88,7 @@ def serve(
         certificate_pem=certificate.read_bytes() if certificate else None,
         client_secret=client_secret,
         session_seconds=session_seconds,
+        latency_ms=latency_ms,
     )
     try:
         server, base_url, ca_path = make_https_server(app, tls_dir, port)
