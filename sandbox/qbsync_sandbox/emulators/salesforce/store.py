@@ -468,7 +468,7 @@ class Org:
             self._validate(obj, record, prior=None)
             if obj.name == "PermissionSetAssignment":
                 self._check_new_assignment(record)
-            savepoint = self._savepoint_for_masters(obj, record)
+            savepoint = self.savepoint()
             new_id = self._ids.new(obj.key_prefix)
             record.update(self._system_values(new_id, self.clock(), actor))
             name = obj.field("Name")
@@ -508,7 +508,7 @@ class Org:
             values.update(self._resolve_references(obj, references))
             record = dict(current) | values
             self._validate(obj, record, prior=current)
-            savepoint = self._savepoint_for_masters(obj, record)
+            savepoint = self.savepoint()
             now = self.clock()
             record["LastModifiedDate"] = record["SystemModstamp"] = now
             record["LastModifiedById"] = actor
@@ -557,7 +557,7 @@ class Org:
                         )
                     ]
                 )
-            savepoint = self._savepoint_for_masters(obj, record)
+            savepoint = self.savepoint()
             self._remove(obj, record)
             self._recheck_masters(obj, record, savepoint)
             if hard:
@@ -880,12 +880,7 @@ class Org:
                 found.append(master)
         return found
 
-    def _savepoint_for_masters(self, obj: ObjectDef, record: dict) -> tuple | None:
-        """A savepoint when the write can change a master's roll-up (its rules may then refuse
-        it), else None: copying the whole org per write made bulk loads quadratic."""
-        return self.savepoint() if self._masters(obj, record) else None
-
-    def _recheck_masters(self, obj: ObjectDef, record: dict, savepoint: tuple | None) -> None:
+    def _recheck_masters(self, obj: ObjectDef, record: dict, savepoint: int) -> None:
         """A roll-up change saves the master again, so its validation rules run (and can fail)."""
         for master_obj, master in self._masters(obj, record):
             errors = self._rule_errors(master_obj, master, prior=master)
