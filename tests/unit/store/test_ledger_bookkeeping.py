@@ -404,3 +404,47 @@ def test_a_second_worker_takes_another_realm_while_a_claim_is_under_way(
     assert during == [True]
     assert [(e.realm_id, e.entity_id) for e in first] == [("r1", "1")]
     assert [(e.realm_id, e.entity_id) for e in second] == [("r2", "1")]
+
+
+# --- what the alerts watch --------------------------------------------------------------------
+
+
+def test_failures_since_counts_events_failed_for_good_per_realm(ledger: EventLedger, clock) -> None:
+    ledger.add([change(str(n)) for n in range(5)] + [change("1", realm="r2")])
+    r1 = {e.entity_id: e.id for e in ledger.claim("w1", 10, LEASE, now=T0)}
+    (r2,) = ledger.claim("w1", 10, LEASE, now=T0)
+    ledger.mark_failed([r1["0"]], "bad mapping", None)  # before the window
+    clock.advance(hours=1)
+    since = clock()
+    ledger.mark_failed([r1["1"]], "REQUIRED_FIELD_MISSING: Name", None)
+    ledger.mark_dead([r1["2"], r2.id], "gave up after 8 attempts")
+    ledger.mark_failed([r1["3"]], "HTTP 503", T0 + timedelta(hours=2))  # still due a retry
+    ledger.mark_done([r1["4"]])
+
+    assert ledger.failures_since(since) == {"r1": 2, "r2": 1}
+    assert ledger.failures_since(since + timedelta(seconds=1)) == {}
+    assert ledger.failures_since(T0) == {"r1": 3, "r2": 1}
+
+
+def test_backlog_lists_each_realms_waiting_events_and_the_oldest_arrival(
+    ledger: EventLedger, clock
+) -> None:
+    ledger.add([change("1", realm="r3"), change("1", realm="r2"), change("1"), change("2")])
+    clock.advance(minutes=10)
+    ledger.add([change(str(n)) for n in range(3, 8)] + [change("2", realm="r2")])
+    ledger.mark_done(ids_of(ledger.claim("w1", 10, LEASE, now=T0)))  # r3: nothing waits
+    (r2_first,) = ledger.claim("w1", 1, LEASE, now=T0)  # claimed: still waiting
+    r1 = {e.entity_id: e.id for e in ledger.claim("w1", 10, LEASE, now=T0)}
+    ledger.mark_done([r1["1"]])
+    ledger.mark_failed([r1["2"]], "bad mapping", None)  # failed for good: not a backlog
+    ledger.mark_failed([r1["3"]], "HTTP 503", T0 + timedelta(hours=1))  # due a retry: waits
+    ledger.mark_dead([r1["4"]], "gave up")
+    ledger.mark_skipped([r1["5"]], "not mapped")
+    ledger.release([r1["6"]], T0 + timedelta(hours=1))  # pending again
+    # r1's "7" stays claimed.
+
+    assert r2_first.realm_id == "r2"
+    assert ledger.backlog() == [
+        ("r1", 3, T0 + timedelta(minutes=10)),
+        ("r2", 2, T0),
+    ]
