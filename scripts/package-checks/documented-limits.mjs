@@ -96,7 +96,9 @@ function asList(value) {
 function checkField(file, field) {
     const name = field.fullName ?? basename(file, '.field-meta.xml');
     const type = field.type;
-    if (type in FIELD_LENGTHS) {
+    // A formula field declares its return type (`Text`) but no length (Salesforce retrieves
+    // formula fields without one and sizes the result itself): only stored text has a length.
+    if (type in FIELD_LENGTHS && field.formula === undefined) {
         const [shortest, longest] = FIELD_LENGTHS[type];
         const length = Number(field.length);
         checked += 1;

@@ -32,8 +32,8 @@ STANDARD_FLS_FIELDS = {
 # "Permission Concepts for User External Credentials": without it, "We couldn't access the
 # credential(s)").
 STANDARD_OBJECTS = {"UserExternalCredential"}
-# Standard fields without FLS: required name fields are editable with their object.
-NO_FLS_STANDARD_FIELDS = {"Account": {"Name"}, "Product2": {"Name"}}
+# Fields without FLS: name fields (standard objects and QB_Transaction__c) are editable with their object.
+NO_FLS_STANDARD_FIELDS = {"Account": {"Name"}, "Product2": {"Name"}, "QB_Transaction__c": {"Name"}}
 ADDRESS_COMPONENTS = ("Street", "City", "State", "PostalCode", "Country")
 
 

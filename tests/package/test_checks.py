@@ -221,6 +221,9 @@ def test_limits_check_names_each_kind_of_limit(tmp_path: pathlib.Path) -> None:
     rule = next((objects / "QB_Object_Mapping__c/validationRules").iterdir())
     set_element(rule, "errorMessage", "e" * 256)
     set_element(objects / "QB_Sync_Log__c/fields/Event_Key__c.field-meta.xml", "length", "256")
+    # Formula fields (QB_Transaction__c.Type__c) have no length; a stored Text field must.
+    operation = objects / "QB_Sync_Log__c/fields/Operation__c.field-meta.xml"
+    operation.write_text(operation.read_text().replace("<length>20</length>", ""))
     status = objects / "QB_Sync_Log__c/fields/Status__c.field-meta.xml"
     status.write_text(
         status.read_text().replace(
@@ -236,6 +239,7 @@ def test_limits_check_names_each_kind_of_limit(tmp_path: pathlib.Path) -> None:
         "CustomField inlineHelpText is 511 characters; the limit is 510",
         "ValidationRule errorMessage is 256 characters; the limit is 255",
         "Text field Event_Key__c has length 256; it must be 1 to 255",
+        "Text field Operation__c has length undefined; it must be 1 to 255",
         f"picklist value fullName '{'v' * 256}' of Status__c is 256 characters; the limit is 255",
         "CustomField name 'Bad__Name__c' must not contain two consecutive underscores",
     ):

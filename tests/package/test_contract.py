@@ -208,15 +208,20 @@ def test_validation_rules(package: Package) -> None:
     rules = package.objects["QB_Object_Mapping__c"].validation_rules
     realtime = rules["Realtime_Requires_Field_Mappings"]
     assert realtime["active"] == "true"
-    assert (
-        realtime["errorConditionFormula"] == "AND(Realtime_Enabled__c, Field_Mapping_Count__c = 0)"
+    # Line mappings follow their parent's switch (docs/data-model.md), so the rule skips them.
+    assert realtime["errorConditionFormula"] == (
+        "AND(ISBLANK(Parent_Mapping__c), Realtime_Enabled__c, Field_Mapping_Count__c = 0)"
     )
     assert realtime["errorMessage"] == "Add field mappings before enabling real-time sync."
     assert realtime["errorDisplayField"] == "Realtime_Enabled__c"
     key = rules["Company_Object_Key_Matches"]
     assert key["active"] == "true"
     formula = " ".join(key["errorConditionFormula"].split())
-    assert formula == 'Company_Object_Key__c <> (CASESAFEID(Company__c) & ":" & QB_Object__c)'
+    assert formula == (
+        "Company_Object_Key__c <> IF(ISBLANK(Parent_Mapping__c), "
+        'CASESAFEID(Company__c) & ":" & QB_Object__c, '
+        'Parent_Mapping__r.Company_Object_Key__c & ":" & Collection_Path__c)'
+    )
 
 
 def test_sync_log_list_views(package: Package) -> None:
@@ -233,6 +238,13 @@ def test_sync_log_list_views(package: Package) -> None:
 
 
 # ---------------------------------------------------------------- what the permission sets grant
+
+TRANSACTION_OBJECTS = (
+    "QB_Transaction__c",
+    "QB_Transaction_Line__c",
+    "QB_Payment__c",
+    "QB_Payment_Line__c",
+)
 
 
 def _object_access(package: Package, permission_set: str) -> dict[str, tuple[bool, ...]]:
@@ -282,6 +294,8 @@ def test_admin_permission_set(package: Package) -> None:
     assert {t.findtext(MD + "tab") for t in root.iterfind(MD + "tabSettings")} == {
         "QB_Setup",
         "QB_Sync_Log__c",
+        "QB_Transaction__c",
+        "QB_Payment__c",
     }
     assert "QBSetupController" in {
         c.findtext(MD + "apexClass") for c in root.iterfind(MD + "classAccesses")
@@ -298,6 +312,7 @@ def test_admin_permission_set(package: Package) -> None:
         # admin can write (the describe in user mode), nothing comes through the profile.
         "Account": read_create_edit,
         "Product2": read_create_edit,
+        **dict.fromkeys(TRANSACTION_OBJECTS, read_create_edit),
         # Callouts through the QBSync_Middleware External Credential (Connect, Notify, Retry).
         "UserExternalCredential": read_only,
     }
@@ -328,6 +343,8 @@ def test_integration_permission_set(package: Package) -> None:
         "QB_Sync_Log__c": crud,  # Delete: the middleware purges old sync logs (log retention)
         "Account": crud,
         "Product2": crud,
+        # Lines removed in QuickBooks are deleted; parents follow the delete behaviour.
+        **dict.fromkeys(TRANSACTION_OBJECTS, crud),
     }
     fls = _field_access(package, "QuickBooks_Sync_Integration")
     fls_capable = _fls_fields(package)

@@ -612,6 +612,101 @@ def test_company_object_key_rule_and_case_insensitive_uniqueness(sf):
     assert duplicate["errorCode"] == "DUPLICATE_VALUE"
 
 
+def test_line_mapping_rules_from_force_app(sf):
+    company = sf.company()
+    parent = sf.object_mapping(company, "Invoice", Salesforce_Object__c="QB_Transaction__c")
+    assert parent.status_code == 201, parent.text
+    parent_id = parent.json()["id"]
+    key = f"{company}:Invoice:Line[DetailType=SalesItemLineDetail]"
+    line = {
+        "Salesforce_Object__c": "QB_Transaction_Line__c",
+        "Parent_Mapping__c": parent_id,
+        "Collection_Path__c": "Line[DetailType=SalesItemLineDetail]",
+        "Parent_Field__c": "Transaction__c",
+        "Company_Object_Key__c": key,
+    }
+    # A line mapping without field mappings is fine: the real-time rule is for top-level ones.
+    created = sf.object_mapping(company, "Invoice", **line)
+    assert created.status_code == 201, created.text
+    assert _error(sf.object_mapping(company, "Invoice", **line), 400)["errorCode"] == (
+        "DUPLICATE_VALUE"
+    )
+    wrong_key = line | {"Company_Object_Key__c": f"{company}:Invoice:Line"}
+    assert _error(sf.object_mapping(company, "Invoice", **wrong_key), 400)["fields"] == [
+        "Company_Object_Key__c"
+    ]
+    # The key matches the parent's, but the QuickBooks object differs from the parent's.
+    other_object = line | {
+        "Collection_Path__c": "Line",
+        "Company_Object_Key__c": f"{company}:Invoice:Line",
+    }
+    mismatch = _error(sf.object_mapping(company, "Payment", **other_object), 400)
+    assert mismatch["fields"] == ["Parent_Mapping__c"]
+    top_level = {"Collection_Path__c": "Line", "Company_Object_Key__c": f"{company}:Payment"}
+    assert _error(sf.object_mapping(company, "Payment", **top_level), 400)["fields"] == [
+        "Collection_Path__c"
+    ]
+    children = sf.call(
+        "GET",
+        "query",
+        params={
+            "q": "SELECT QB_Object__c, (SELECT Collection_Path__c FROM Line_Mappings__r) "
+            "FROM QB_Object_Mapping__c WHERE Parent_Mapping__c = null"
+        },
+    ).json()["records"]
+    assert [
+        [c["Collection_Path__c"] for c in r["Line_Mappings__r"]["records"]] for r in children
+    ] == [["Line[DetailType=SalesItemLineDetail]"]]
+
+
+def test_transaction_formulas_lines_and_cascade_from_force_app(sf):
+    realm = "9130350000000001"
+    sf.call("PATCH", f"sobjects/Account/QB_External_Id__c/{realm}-Customer-1", {"Name": "Amy"})
+
+    def upsert(sobject: str, key: str, **body) -> dict:
+        response = sf.call("PATCH", f"sobjects/{sobject}/QB_External_Id__c/{key}", body)
+        assert response.status_code in (200, 201), response.text
+        return sf.call("GET", f"sobjects/{sobject}/QB_External_Id__c/{key}").json()
+
+    invoice = f"{realm}-Invoice-130"
+    customer = {"QB_External_Id__c": f"{realm}-Customer-1"}
+    record = upsert(
+        "QB_Transaction__c", invoice, Name="1037", Account__r=customer,
+        Total_Amount__c=100, Balance__c=100,
+    )  # fmt: skip
+    assert (record["Type__c"], record["Status__c"]) == ("Invoice", "Open")
+    assert upsert("QB_Transaction__c", invoice, Balance__c=40)["Status__c"] == "Partially Paid"
+    assert upsert("QB_Transaction__c", invoice, Balance__c=0)["Status__c"] == "Paid"
+    voided = upsert("QB_Transaction__c", invoice, Voided__c=True, Total_Amount__c=0)
+    assert voided["Status__c"] == "Voided"
+    estimate = upsert("QB_Transaction__c", f"{realm}-Estimate-7", Txn_Status__c="Accepted")
+    assert (estimate["Type__c"], estimate["Status__c"]) == ("Estimate", "Accepted")
+    receipt = upsert("QB_Transaction__c", f"{realm}-SalesReceipt-8", Balance__c=0)
+    assert (receipt["Type__c"], receipt["Status__c"]) == ("Sales Receipt", None)
+    assert upsert("QB_Transaction__c", f"{realm}-CreditMemo-9")["Type__c"] == "Credit Memo"
+
+    parent = {"QB_External_Id__c": invoice}
+    for line_id, amount in (("1", 60), ("2", 40)):
+        upsert("QB_Transaction_Line__c", f"{invoice}-{line_id}", Transaction__r=parent,
+               Amount__c=amount)  # fmt: skip
+    payment = upsert("QB_Payment__c", f"{realm}-Payment-163", Account__r=customer)
+    assert payment["Name"].startswith("PAY-")
+    upsert("QB_Payment_Line__c", f"{realm}-Payment-163-Invoice130",
+           Payment__r={"QB_External_Id__c": f"{realm}-Payment-163"}, Transaction__r=parent,
+           Amount__c=100)  # fmt: skip
+    query = (
+        "SELECT Name, (SELECT Amount__c FROM Lines__r ORDER BY Amount__c), "
+        "(SELECT Amount__c FROM QB_Payment_Lines__r) FROM QB_Transaction__c WHERE Name = '1037'"
+    )
+    row = sf.call("GET", "query", params={"q": query}).json()["records"][0]
+    assert [r["Amount__c"] for r in row["Lines__r"]["records"]] == [40, 60]
+    assert [r["Amount__c"] for r in row["QB_Payment_Lines__r"]["records"]] == [100]
+    # Lines are details of their transaction: deleting it deletes them.
+    assert sf.call("DELETE", f"sobjects/QB_Transaction__c/{voided['Id']}").status_code == 204
+    count = "SELECT COUNT() FROM QB_Transaction_Line__c"
+    assert sf.call("GET", "query", params={"q": count}).json()["totalSize"] == 0
+
+
 def test_rollup_count_autonumber_and_master_detail_cascade(sf):
     company, mapping_id = _configured_company(sf)
     mapping = sf.call("GET", f"sobjects/QB_Object_Mapping__c/{mapping_id}").json()

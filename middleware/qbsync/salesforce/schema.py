@@ -45,6 +45,10 @@ READS: dict[str, dict[str, str]] = {
         "Realtime_Enabled__c": "Checkbox",
         "Delete_Behavior__c": "Picklist",
         "Field_Mapping_Count__c": "Summary",
+        # Line mappings (docs/data-model.md): set on a mapping of a parent record's collection.
+        "Parent_Mapping__c": "Lookup",
+        "Collection_Path__c": "Text",
+        "Parent_Field__c": "Text",
     },
     "QB_Field_Mapping__c": {
         "Id": "Id",
@@ -87,6 +91,53 @@ WRITES: dict[str, dict[str, str]] = {
     # Realm-scoped external ids on the default targets (Customer/Vendor -> Account, Item -> Product2).
     "Account": {"QB_External_Id__c": "Text", "QB_Active__c": "Checkbox"},
     "Product2": {"QB_External_Id__c": "Text"},
+    # The transaction targets the package ships (docs/data-model.md): what the recommended
+    # mappings write, the parent fields of lines, and Voided__c (set on a QuickBooks Void).
+    "QB_Transaction__c": {
+        "Name": "Text",
+        "Account__c": "Lookup",
+        "Txn_Date__c": "Date",
+        "Due_Date__c": "Date",
+        "Total_Amount__c": "Currency",
+        "Balance__c": "Currency",
+        "Currency_Code__c": "Text",
+        "Exchange_Rate__c": "Number",
+        "Txn_Status__c": "Text",
+        "Voided__c": "Checkbox",
+        "Memo__c": "LongTextArea",
+        "Private_Note__c": "LongTextArea",
+        "Bill_Email__c": "Email",
+        "QB_External_Id__c": "Text",
+    },
+    "QB_Transaction_Line__c": {
+        "Transaction__c": "MasterDetail",
+        "Product__c": "Lookup",
+        "Line_Number__c": "Number",
+        "Detail_Type__c": "Text",
+        "Description__c": "LongTextArea",
+        "Quantity__c": "Number",
+        "Unit_Price__c": "Currency",
+        "Amount__c": "Currency",
+        "Service_Date__c": "Date",
+        "QB_External_Id__c": "Text",
+    },
+    "QB_Payment__c": {
+        "Account__c": "Lookup",
+        "Txn_Date__c": "Date",
+        "Total_Amount__c": "Currency",
+        "Unapplied_Amount__c": "Currency",
+        "Reference_Number__c": "Text",
+        "Currency_Code__c": "Text",
+        "Exchange_Rate__c": "Number",
+        "Voided__c": "Checkbox",
+        "QB_External_Id__c": "Text",
+    },
+    "QB_Payment_Line__c": {
+        "Payment__c": "MasterDetail",
+        "Transaction__c": "Lookup",
+        "Amount__c": "Currency",
+        "QB_External_Id__c": "Text",
+    },
 }
 
 # The child relationship the configuration query walks (QB_Object_Mapping__c -> field mappings).
