@@ -53,8 +53,13 @@ test('Setup opens Object Mapping; recommended mappings are created', async () =>
         trs.map((tr) => [...tr.querySelectorAll('th, td')].slice(0, 5).map((c) => c.innerText.trim()))
     );
     assert.deepEqual(rows, [
+        ['CreditMemo', 'QB_Transaction__c', 'QB_External_Id__c', 'Delete', '10'],
         ['Customer', 'Account', 'QB_External_Id__c', 'Deactivate', '16'],
+        ['Estimate', 'QB_Transaction__c', 'QB_External_Id__c', 'Delete', '11'],
+        ['Invoice', 'QB_Transaction__c', 'QB_External_Id__c', 'Delete', '11'],
         ['Item', 'Product2', 'QB_External_Id__c', 'Deactivate', '4'],
+        ['Payment', 'QB_Payment__c', 'QB_External_Id__c', 'Delete', '7'],
+        ['SalesReceipt', 'QB_Transaction__c', 'QB_External_Id__c', 'Delete', '10'],
         ['Vendor', 'Account', 'QB_External_Id__c', 'Deactivate', '10']
     ]);
     const [toast] = await toasts(page);
@@ -63,8 +68,13 @@ test('Setup opens Object Mapping; recommended mappings are created', async () =>
 
     const stored = await records('QB_Object_Mapping__c');
     assert.deepEqual(stored.map((m) => m.Company_Object_Key__c).sort(), [
+        `${companyId}:CreditMemo`,
         `${companyId}:Customer`,
+        `${companyId}:Estimate`,
+        `${companyId}:Invoice`,
         `${companyId}:Item`,
+        `${companyId}:Payment`,
+        `${companyId}:SalesReceipt`,
         `${companyId}:Vendor`
     ]);
     await assertAccessible(page, 'object mapping');
@@ -102,7 +112,7 @@ test('Real-Time Configuration: enable Customer and Save', async () => {
     await customer.waitFor();
     assert.equal((await customer.locator('[data-cell="status"]').innerText()).trim(), 'Ready');
     const banner = page.locator('[data-id="not-enabled"]');
-    assert.match(await banner.innerText(), /not enabled for real-time sync: Customer, Product\/Service \(Item\), Vendor\./);
+    assert.match(await banner.innerText(), /not enabled for real-time sync: Credit Memo, Customer, Estimate, Invoice, Product\/Service \(Item\), Payment, Sales Receipt, Vendor\./);
 
     await customer.getByRole('switch', { name: 'Real-time sync for Customer' }).check({ force: true });
     await page.getByRole('button', { name: 'Save', exact: true }).click();

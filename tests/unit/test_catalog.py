@@ -306,10 +306,20 @@ def test_recommended_mappings_are_the_documented_defaults():
         "Customer": "Account",
         "Vendor": "Account",
         "Item": "Product2",
+        "Invoice": "QB_Transaction__c",
+        "SalesReceipt": "QB_Transaction__c",
+        "CreditMemo": "QB_Transaction__c",
+        "Estimate": "QB_Transaction__c",
+        "Payment": "QB_Payment__c",
     }
     for mapping in recommended.values():
         assert mapping.external_id_field == "QB_External_Id__c"
-        assert mapping.delete_behavior == "Deactivate"
+        # Name lists deactivate; transactions have no Active flag, so they are deleted.
+        expected = "Deactivate" if mapping.qb_object in {"Customer", "Vendor", "Item"} else "Delete"
+        assert mapping.delete_behavior == expected
+    invoice = {f.qb_field: f.salesforce_field for f in recommended["Invoice"].fields}
+    assert invoice["CustomerRef"] == "Account__c"
+    assert invoice["CurrencyRef.value"] == "Currency_Code__c"
     customer = {f.qb_field: f.salesforce_field for f in recommended["Customer"].fields}
     assert customer["DisplayName"] == "Name"
     assert customer["BillAddr.Line1"] == "BillingStreet"
@@ -335,11 +345,14 @@ def test_recommended_mappings_name_only_real_fields_on_both_sides():
         assert len(sf_fields) == len(set(sf_fields)), "a Salesforce field is mapped twice"
         for pair in mapping.fields:
             assert catalog.validate_mapping(mapping.qb_object, pair.qb_field) is None
-            assert entity.field(pair.qb_field).type != "reference"
-            known = STANDARD_UPDATEABLE[mapping.salesforce_object] | set(package_fields)
+            if entity.field(pair.qb_field).type == "reference":
+                # A reference lands in a lookup, filled through the parent's external id.
+                assert package_fields[pair.salesforce_field] == "Lookup", pair.salesforce_field
+            known = STANDARD_UPDATEABLE.get(mapping.salesforce_object, set()) | set(package_fields)
             assert pair.salesforce_field in known, pair.salesforce_field
-        # Deactivate writes false into the field mapped from Active, so one must exist.
-        assert "Active" in {f.qb_field for f in mapping.fields}
+        if mapping.delete_behavior == "Deactivate":
+            # Deactivate writes false into the field mapped from Active, so one must exist.
+            assert "Active" in {f.qb_field for f in mapping.fields}
 
 
 # --- loader API ---
