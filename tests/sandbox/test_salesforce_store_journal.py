@@ -161,3 +161,44 @@ def test_a_deployed_unique_field_is_indexed(org: Org) -> None:
     with pytest.raises(DmlFailure) as failure:
         org.create("Contact", {"LastName": "Three", "Badge__c": "B-1"})
     assert failure.value.errors[0].status_code == "DUPLICATE_VALUE"
+
+
+def _ids(org: Org, soql: str) -> list[str]:
+    return [r["attributes"]["url"].rsplit("/", 1)[1] for r in org.query(soql)[1]]
+
+
+def test_soql_lookups_by_external_id_and_id_answer_as_a_scan_would(org: Org) -> None:
+    upper = org.create("Account", {"Name": "Upper", EXT: "r-Customer-A"})
+    lower = org.create("Account", {"Name": "Lower", EXT: "r-customer-a"})
+    other = org.create("Account", {"Name": "Other", EXT: "r-Customer-B"})
+    select = "SELECT Id FROM Account WHERE "
+    # Stored order whatever the order of the IN list; the rest of the condition still applies.
+    assert _ids(org, select + f"{EXT} IN ('r-Customer-B', 'r-Customer-A')") == [upper, other]
+    assert _ids(org, select + f"{EXT} IN ('r-Customer-B', 'r-Customer-A') AND Name = 'Other'") == [
+        other
+    ]
+    assert _ids(org, select + f"{EXT} = 'r-customer-a'") == [lower]  # case-sensitive unique
+    assert _ids(org, select + f"Id = '{other[:15]}'") == [other]
+    assert _ids(org, select + f"Id IN ('{upper}', '{other}') OR Name = 'Lower'") == [
+        upper,
+        lower,
+        other,
+    ]
+    org.update("Account", other, {EXT: "r-Customer-C"})
+    assert _ids(org, select + f"{EXT} = 'r-Customer-B'") == []
+    org.delete(upper)
+    assert _ids(org, select + f"{EXT} = 'r-Customer-A'") == []
+    company = org.create("QB_Company__c", {"Name": "Co", "Realm_Id__c": "ABC"})
+    assert _ids(org, "SELECT Id FROM QB_Company__c WHERE Realm_Id__c = 'abc'") == [company]
+
+
+def test_soql_on_a_case_sensitive_external_id_that_is_not_unique_ignores_case(org: Org) -> None:
+    # SOQL compares case-sensitively only on unique case-sensitive fields; the index of this
+    # field is case-sensitive, so it must not answer the query.
+    changed = copy_schema(org.schema)
+    changed.object("Contact").add(
+        FieldDef("Badge__c", "Badge", "Text", length=20, external_id=True, case_sensitive=True)
+    )
+    org.install_schema(changed)
+    contact = org.create("Contact", {"LastName": "One", "Badge__c": "abc"})
+    assert _ids(org, "SELECT Id FROM Contact WHERE Badge__c = 'ABC'") == [contact]

@@ -425,7 +425,7 @@ class Executor:
         """(totalSize, records as JSON) for a top-level query."""
         obj = self.root(query)
         rows = self.org.rows(obj.name, include_deleted=include_deleted)
-        selected = self.select(obj, query, rows)
+        selected = self.select(obj, query, rows, use_indexes=not include_deleted)
         if query.count_only:
             return len(selected), []
         aggregates = [f for f in query.fields if isinstance(f, Aggregate)]
@@ -478,7 +478,11 @@ class Executor:
                     expanded.append(FieldPath(definition.name, item.position))
         query.fields = expanded
 
-    def select(self, obj: ObjectDef, query: Query, rows: list[dict]) -> list[dict]:
+    def select(
+        self, obj: ObjectDef, query: Query, rows: list[dict], *, use_indexes: bool = False
+    ) -> list[dict]:
+        """The rows matching the query, ordered and paged. `use_indexes`: `rows` are all the
+        object's live records, so an index may narrow them first (`narrowed`)."""
         self.expand(obj, query)
         for item in query.fields:
             if isinstance(item, FieldPath):
@@ -488,6 +492,8 @@ class Executor:
             else:
                 self.select(self.child_object(obj, item)[1], item, [])  # validate it up front
         matcher = self.compile(obj, query.where) if query.where else (lambda row: True)
+        if use_indexes and query.where:
+            rows = self.narrowed(obj, query.where, rows)
         selected = [row for row in rows if matcher(row)]
         for path, descending, nulls_last in reversed(query.order):
             steps = self.resolve(obj, path)
@@ -499,6 +505,27 @@ class Executor:
             return selected  # LIMIT and OFFSET count the AggregateResult rows, not the records
         selected = selected[query.offset :]
         return selected[: query.limit] if query.limit is not None else selected
+
+    def narrowed(self, obj: ObjectDef, condition: tuple, rows: list[dict]) -> list[dict]:
+        """The rows that can match `condition`, looked up in the store's index when a conjunct is
+        `field = 'x'` or `field IN ('x', …)` on Id or an indexed field (the sync's lookups by
+        external id), else `rows`. The whole condition still runs on what this returns."""
+        lookup = _index_lookup(condition)
+        if lookup is None:
+            return rows
+        path, values = lookup
+        steps = self.resolve(obj, path)
+        definition = steps[-1][1]
+        if (
+            len(steps) != 1
+            or not all(isinstance(v, str) for v in values)
+            # An index of a case-sensitive field that is not unique would miss what SOQL's
+            # case-insensitive comparison finds (`_case_sensitive`).
+            or definition.case_sensitive != _case_sensitive(definition)
+        ):
+            return rows
+        found = self.org.indexed_rows(obj, definition, values)
+        return rows if found is None else found
 
     def walk(self, steps: list[tuple[ObjectDef, FieldDef]], row: dict | None) -> Any:
         for _obj, definition in steps[:-1]:
@@ -609,6 +636,18 @@ class Executor:
 
 def _sort_key(value: Any) -> Any:
     return value.lower() if isinstance(value, str) else value
+
+
+def _index_lookup(condition: tuple) -> tuple[FieldPath, list] | None:
+    """(field, values) of a conjunct an index can answer: `field = value`, `field IN (…)`."""
+    kind = condition[0]
+    if kind == "cmp" and condition[2] == "=":
+        return condition[1], [condition[3]]
+    if kind == "in" and not condition[3]:
+        return condition[1], condition[2]
+    if kind == "and":
+        return _index_lookup(condition[1]) or _index_lookup(condition[2])
+    return None
 
 
 def _case_sensitive(definition: FieldDef) -> bool:

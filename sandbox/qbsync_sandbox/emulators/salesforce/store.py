@@ -361,6 +361,19 @@ class Org:
             and self._match_key(definition, record[definition.name]) == wanted
         ]
 
+    def indexed_rows(self, obj: ObjectDef, definition: FieldDef, values: list) -> list[dict] | None:
+        """Live records whose `definition` is one of the strings `values` (the index's case
+        rule), in stored order, if an index answers that (Id or an indexed field); else None."""
+        rows = self._records[obj.name]
+        if definition.name == "Id":
+            found = {full for v in values if (full := ids.normalize(v)) in rows}
+        else:
+            index = self._indexes[obj.name].get(definition.name)
+            if index is None:
+                return None
+            found = set().union(*(index.get(self._match_key(definition, v), ()) for v in values))
+        return [rows[record_id] for record_id in sorted(found)]
+
     def query(self, text: str, *, include_deleted: bool = False, version: str = "66.0"):
         """Run SOQL; returns (totalSize, records shaped as the REST API answers them)."""
         from qbsync_sandbox.emulators.salesforce import soql
