@@ -55,11 +55,12 @@ def honcho(stack: Stack, env_file: Path, *processes: str, **popen) -> subprocess
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
     }
     environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    return subprocess.Popen(
+    return subprocess.Popen(  # in the app's root, as a platform runs it (PYTHONPATH=middleware)
         [str(HONCHO), "start", "--no-colour", "-d", str(REPO_ROOT)]
         + ["-f", str(REPO_ROOT / "Procfile"), "-e", str(env_file), "-p", str(stack.web_port)]
         + list(processes),
         env=environ,
+        cwd=REPO_ROOT,
         **popen,
     )
 
@@ -82,6 +83,7 @@ def test_the_procfile_releases_serves_syncs_and_stops(tmp_path, database_url):
                 **os.environ,
                 "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
             },
+            cwd=REPO_ROOT,
             capture_output=True,
             text=True,
             timeout=120,

@@ -516,3 +516,23 @@ def test_keep_alive_refreshes_only_connected_realms_idle_that_long(engine: Engin
     assert vault.connection("9130").refreshed_at == NOW + idle
     # Just refreshed: the next pass leaves it alone.
     assert not vault.keep_alive("9130", refresher, idle)
+
+
+def test_refreshes_are_counted_by_outcome(engine: Engine) -> None:
+    from prometheus_client import REGISTRY
+
+    def count(outcome: str) -> float:
+        return REGISTRY.get_sample_value("qbsync_token_refreshes_total", {"outcome": outcome}) or 0
+
+    before = {outcome: count(outcome) for outcome in ("ok", "refused")}
+    vault = TokenVault(TokenRows(engine), [key()], clock=lambda: NOW)
+    vault.save(tokens(expires_in=timedelta(0)))
+    vault.access_token("9130", FakeRefresher())
+    vault.save(tokens("9131", expires_in=timedelta(0)))
+    refused = FakeRefresher(
+        QuickBooksAuthError("Intuit: invalid_grant", fault_code="invalid_grant")
+    )
+    with pytest.raises(QuickBooksAuthError):
+        vault.access_token("9131", refused)
+    assert count("ok") - before["ok"] == 1
+    assert count("refused") - before["refused"] == 1
