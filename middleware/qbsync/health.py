@@ -4,7 +4,8 @@ HTTP server of its own, `serve_worker_health`).
 - `/healthz`: the process is alive (no database call: a database outage must not get a healthy
   process restarted). The web's answer also counts the /api calls it refused.
 - `/readyz`: the ledger answers a `select 1`; 503 with the reason otherwise (a load balancer
-  stops sending webhooks there, and Intuit's retries reach a ready instance).
+  stops sending webhooks there, and Intuit's retries reach a ready instance). The driver's own
+  message, which names the database host, is logged instead of answered.
 - `/metrics`: Prometheus' text format (`qbsync.metrics`), only with `Authorization: Bearer
   <QBSYNC_METRICS_TOKEN>`; 404 while no token is configured. The numbers (backlog per realm,
   companies needing reconnect, error rates) are not for the internet, and the web port is.
@@ -39,7 +40,9 @@ def readiness(store: Store) -> tuple[int, dict]:
     try:
         store.events.ping()
     except StoreUnavailable as error:
-        return 503, {"status": "unavailable", "reason": str(error)}
+        # The driver's words (host, port) go to the log, not to a caller that may be anyone.
+        log.warning("not ready: %s", error)
+        return 503, {"status": "unavailable", "reason": "the database does not answer"}
     return 200, {"status": "ready"}
 
 

@@ -159,7 +159,7 @@ def test_health_routes_report_the_outage(settings: Settings, store: Store) -> No
     ready = client.get("/readyz")
     assert ready.status_code == 503
     assert ready.json["status"] == "unavailable"
-    assert "unable to open database file" in ready.json["reason"]
+    assert ready.json["reason"] == "the database does not answer"
     scraped = client.get("/metrics", headers={"Authorization": f"Bearer {token}"})
     assert scraped.status_code == 200
     assert "qbsync_ledger_up 0.0" in scraped.get_data(as_text=True)
