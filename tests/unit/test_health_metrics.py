@@ -12,18 +12,27 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import requests
+import responses
 from cryptography.fernet import Fernet
 from flask.testing import FlaskClient
+from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
 from qbsync.app import create_app
 from qbsync.config import ConfigError, Settings, load_settings
 from qbsync.events import ChangeEvent
+from qbsync.health import serve_worker_health
 from qbsync.logs import about_events, configure_logging
 from qbsync.metrics import LedgerCollector, prepare_multiprocess_dir
+from qbsync.quickbooks import QuickBooksClient, QuickBooksThrottled, TokenVault
 from qbsync.services import Services
 from qbsync.store import Store
+from qbsync.store.database import make_engine
+from qbsync.store.migrate import migrate
+from qbsync.store.tokens import TokenRows
 from qbsync.webhooks.signature import sign
+from tests.support import builders
 
 VERIFIER = "verifier-token-metrics"
 METRICS_TOKEN = "m" * 40
@@ -183,3 +192,54 @@ def test_json_lines_carry_the_event_keys_of_the_work_in_hand(qbsync_logger) -> N
     assert one["event_key"] == "ce:one" and one["message"] == "about one event"
     assert batch["event_count"] == 60 and len(batch["event_keys"]) == 50
     assert "event_key" not in nothing and "event_keys" not in nothing
+
+
+@responses.activate
+def test_quickbooks_calls_and_errors_are_counted_by_kind(tmp_path) -> None:
+    api, realm = "https://qbo.example.test", "9130354"
+    engine = make_engine(f"sqlite:///{tmp_path / 'vault.db'}")
+    migrate(engine)
+    vault = TokenVault(TokenRows(engine), [Fernet.generate_key().decode()])
+    vault.save(builders.tokens(realm, access="a", refresh="r"))
+    client = QuickBooksClient(
+        Settings(intuit_environment="sandbox", intuit_api_base_url=api), vault
+    )
+    url = f"{api}/v3/company/{realm}/query"
+    responses.add(responses.POST, url, json={"QueryResponse": {}})
+    responses.add(responses.POST, url, json={"Fault": {"Error": [{"code": "3001"}]}}, status=429)
+
+    def sample(name: str, **labels: str) -> float:
+        return REGISTRY.get_sample_value(name, labels) or 0
+
+    calls = sample("qbsync_quickbooks_calls_total", kind="query")
+    throttled = sample("qbsync_quickbooks_errors_total", kind="query", error="throttled")
+    client.query_by_ids(realm, "Customer", ["1"])
+    with pytest.raises(QuickBooksThrottled):
+        client.query_by_ids(realm, "Customer", ["1"])
+    assert sample("qbsync_quickbooks_calls_total", kind="query") - calls == 2
+    assert (
+        sample("qbsync_quickbooks_errors_total", kind="query", error="throttled") - throttled == 1
+    )
+    engine.dispose()
+
+
+def test_the_worker_health_port_answers_liveness_readiness_and_metrics(store: Store) -> None:
+    running = {"loop": True}
+    services = Services(Settings(metrics_token=METRICS_TOKEN), store=store)
+    server = serve_worker_health(services, "127.0.0.1:0", alive=lambda: running["loop"])
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        assert requests.get(f"{base}/healthz", timeout=5).json() == {"status": "ok"}
+        assert requests.get(f"{base}/readyz", timeout=5).json() == {"status": "ready"}
+        assert requests.get(f"{base}/metrics", timeout=5).status_code == 401
+        scraped = requests.get(
+            f"{base}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}, timeout=5
+        )
+        assert "qbsync_ledger_up 1.0" in scraped.text
+        assert requests.get(f"{base}/other", timeout=5).status_code == 404
+        running["loop"] = False  # the worker is stopping
+        stopping = requests.get(f"{base}/healthz", timeout=5)
+        assert (stopping.status_code, stopping.json()) == (503, {"status": "stopped"})
+    finally:
+        server.shutdown()
+        server.server_close()
