@@ -8,18 +8,21 @@
 # almost nothing. Gunicorn's sync worker gives each connection the whole worker until `timeout`
 # (its docs: the sync worker "requires a buffering proxy"; to serve clients directly "use one of
 # the async workers", gunicorn.org/design and the FAQ), so 4 stalled connections silenced
-# `--workers 4` for 30 s. Its gthread worker is no cure: a connection whose headers arrive in
-# part occupies a pool thread until the client gives up (gunicorn 27's gthread.py reads the
-# headers with a blocking socket in the thread), so `threads` stalled clients stop it too.
+# `--workers 4` for 30 s. Its gthread worker is no cure: gunicorn 27's gthread.py gives a new
+# connection a pool thread for up to 5 s while it waits for a first byte, and a connection whose
+# headers arrive in part keeps its thread until the client gives up (a blocking read), so
+# `threads` stalled clients stop it too.
 # gevent's worker reads each connection in its own greenlet (a few KB): hundreds of stalled
 # connections wait side by side while a webhook is answered, and reading a request's line and
 # headers is bounded by `keepalive` (base_async.py wraps every read of a request in
-# `gevent.Timeout(keepalive)`), after which the connection is closed. The price is gevent's
-# monkey-patching of the standard library in each worker, before the app is imported (no
-# `preload_app`); the app's blocking calls cooperate with it: requests (patched sockets),
-# psycopg 3 (it waits in Python when gevent patched `select`, psycopg/waiting.py) and SQLite
-# (short local calls). tests/e2e/test_slow_clients.py holds 300 stalled connections open and
-# times signed webhooks through them.
+# `gevent.Timeout(keepalive)`), after which the connection is closed; a body that stalls has no
+# such deadline but holds its greenlet only. The price is gevent's monkey-patching of the
+# standard library in each worker, before the app is imported (no `preload_app`); the app's
+# blocking calls cooperate with it: requests (patched sockets) and psycopg 3 (it waits in Python
+# when gevent patched `select`, psycopg/waiting.py). SQLite's calls do not yield: a wait for
+# another process's write lock holds the whole worker, as it held a sync worker.
+# tests/e2e/test_slow_clients.py holds 300 stalled connections open and times signed webhooks
+# through them; docs/performance.md compares the two worker classes.
 worker_class = "gevent"
 # Connections one worker holds at once (gunicorn's default, named here because it is the
 # limit a flood of slow clients meets: past it the worker stops accepting until some close).
