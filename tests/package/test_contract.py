@@ -590,6 +590,7 @@ def test_controller_exposes_the_methods_the_components_use() -> None:
             "getCompanies",
             "getCreateableObjects",
             "getObjectMappings",
+            "getLineMappings",
             "saveObjectMapping",
             "deleteObjectMapping",
             "getFieldMappings",

@@ -159,6 +159,13 @@ def test_validation_cases(qb_object, qb_field, expected):
     assert load_catalog().validate_mapping(qb_object, qb_field) == expected
 
 
+@pytest.mark.parametrize(
+    ("qb_object", "collection", "qb_field", "expected"), PATH_CASES["lineValidations"]
+)
+def test_line_validation_cases(qb_object, collection, qb_field, expected):
+    assert load_catalog().validate_line_mapping(qb_object, collection, qb_field) == expected
+
+
 _APEX_STRING = r"'((?:[^'\\]|\\.)*)'"
 _APEX_VALUE = rf"(?:{_APEX_STRING}|(true|false|null))"
 
@@ -182,7 +189,12 @@ def _apex_rows(source: str, table: str) -> list[list[object]]:
 
 @pytest.mark.parametrize(
     ("table", "key"),
-    [("PATH_CASES", "paths"), ("MATCH_CASES", "matches"), ("VALIDATION_CASES", "validations")],
+    [
+        ("PATH_CASES", "paths"),
+        ("MATCH_CASES", "matches"),
+        ("VALIDATION_CASES", "validations"),
+        ("LINE_VALIDATION_CASES", "lineValidations"),
+    ],
 )
 def test_the_apex_tests_run_the_same_cases(table, key):
     apex = APEX_CASES.read_text(encoding="utf-8")

@@ -38,6 +38,13 @@ EDITABLE_OBJECT_MAPPING_FIELDS = (
     "Delete_Behavior__c",
     "Realtime_Enabled__c",
 )
+# QBMappingService.EDITABLE_LINE_MAPPING_FIELDS: a line mapping keeps its parent, company and object.
+EDITABLE_LINE_MAPPING_FIELDS = (
+    "Collection_Path__c",
+    "Salesforce_Object__c",
+    "External_Id_Field__c",
+    "Parent_Field__c",
+)
 DEFAULT_DELETE_BEHAVIOR = "Ignore"
 # QBMappingService.FILLABLE_KINDS: QuickBooks catalog type → kinds of Salesforce field it can fill.
 FILLABLE_KINDS = {
@@ -72,6 +79,14 @@ _KINDS = {
 OBJECT_MAPPING_FIELDS = (
     "Id, Name, Company__c, QB_Object__c, Salesforce_Object__c, External_Id_Field__c, "
     "Realtime_Enabled__c, Delete_Behavior__c, Field_Mapping_Count__c"
+)
+# QBMappingSelector.objectMappingsById and lineMappings also read the line-mapping fields.
+MAPPING_BY_ID_FIELDS = (
+    OBJECT_MAPPING_FIELDS + ", Parent_Mapping__c, Collection_Path__c, Parent_Field__c"
+)
+LINE_MAPPING_FIELDS = (
+    "Id, Name, Company__c, QB_Object__c, Salesforce_Object__c, External_Id_Field__c, "
+    "Parent_Mapping__c, Collection_Path__c, Parent_Field__c, Field_Mapping_Count__c"
 )
 FIELD_MAPPING_FIELDS = (
     "Id, Object_Mapping__c, QB_Field__c, Salesforce_Field__c, Transform__c, Default_Value__c"
@@ -149,6 +164,15 @@ def _records_param(params: dict, name: str) -> list[dict]:
     return value
 
 
+def _error_codes(error: SimpleSalesforceError) -> list[str]:
+    content = error.content
+    return (
+        [e.get("errorCode") for e in content if isinstance(e, dict)]
+        if isinstance(content, list)
+        else []
+    )
+
+
 def blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
@@ -178,7 +202,7 @@ class SetupController:
         if not ids:
             return {}
         soql = format_soql(
-            "SELECT {:literal} FROM QB_Object_Mapping__c WHERE Id IN {}", OBJECT_MAPPING_FIELDS, ids
+            "SELECT {:literal} FROM QB_Object_Mapping__c WHERE Id IN {}", MAPPING_BY_ID_FIELDS, ids
         )
         return {r["Id"][:15]: r for r in self._query(soql)}
 
@@ -271,9 +295,22 @@ class SetupController:
         company_id = id_param(params, "companyId", required=False)
         soql = format_soql(
             "SELECT {:literal} FROM QB_Object_Mapping__c WHERE Company__c = {} "
-            "ORDER BY QB_Object__c",
+            "AND Parent_Mapping__c = null ORDER BY QB_Object__c",
             OBJECT_MAPPING_FIELDS,
             company_id,
+        )
+        return self._query(soql)
+
+    def get_line_mappings(self, params: dict) -> list[dict]:
+        parent_id = id_param(params, "parentMappingId", required=False)
+        return self._line_mappings(parent_id) if parent_id else []
+
+    def _line_mappings(self, parent_id: str) -> list[dict]:
+        soql = format_soql(
+            "SELECT {:literal} FROM QB_Object_Mapping__c WHERE Parent_Mapping__c = {} "
+            "ORDER BY Collection_Path__c",
+            LINE_MAPPING_FIELDS,
+            parent_id,
         )
         return self._query(soql)
 
@@ -281,6 +318,8 @@ class SetupController:
         mapping = _record_param(params, "mapping")
         if mapping is None:
             raise ApexError("The object mapping to save is missing.")
+        if self._is_line_mapping(mapping):
+            return self._save_line_mapping(mapping)
         if blank(mapping.get("Id")):
             company_id = mapping.get("Company__c")
             if blank(company_id):
@@ -314,12 +353,7 @@ class SetupController:
             else:
                 sf.restful(f"sobjects/{OBJECT_MAPPING}/{mapping_id}", method="PATCH", json=record)
         except SimpleSalesforceError as error:
-            codes = (
-                [e.get("errorCode") for e in error.content if isinstance(e, dict)]
-                if isinstance(error.content, list)
-                else []
-            )
-            if "DUPLICATE_VALUE" in codes:
+            if "DUPLICATE_VALUE" in _error_codes(error):
                 raise ApexError(
                     f"{record['QB_Object__c']} is already mapped for this company."
                 ) from None
@@ -327,6 +361,107 @@ class SetupController:
         if was_enabled or record.get("Realtime_Enabled__c") is True:
             self._notify({company["Id"]})
         return self._require_object_mapping(mapping_id)
+
+    def _is_line_mapping(self, mapping: dict) -> bool:
+        if blank(mapping.get("Id")):
+            return not blank(mapping.get("Parent_Mapping__c"))
+        existing = self._require_object_mapping(id_param(mapping, "Id"))
+        return existing.get("Parent_Mapping__c") is not None
+
+    def _governing_switch(self, mapping: dict) -> bool:
+        """The real-time switch of a mapping, or of its parent for a line mapping."""
+        parent_id = mapping.get("Parent_Mapping__c")
+        if parent_id is None:
+            return mapping.get("Realtime_Enabled__c") is True
+        parent = self._object_mappings_by_id([parent_id]).get(parent_id[:15])
+        return parent is not None and parent.get("Realtime_Enabled__c") is True
+
+    def _save_line_mapping(self, mapping: dict) -> dict:
+        """QBMappingService.saveLineMapping: the items of one collection of the parent's
+        QuickBooks object, written to a child object whose Parent_Field__c refers to the parent's
+        Salesforce object; company and QuickBooks object are the parent's."""
+        if blank(mapping.get("Id")):
+            parent = self._require_object_mapping(id_param(mapping, "Parent_Mapping__c"))
+            record: dict = {}
+            mapping_id = None
+        else:
+            existing = self._require_object_mapping(id_param(mapping, "Id"))
+            parent = self._require_object_mapping(existing["Parent_Mapping__c"])
+            record = {f: existing.get(f) for f in EDITABLE_LINE_MAPPING_FIELDS}
+            mapping_id = existing["Id"]
+        if parent.get("Parent_Mapping__c") is not None:
+            raise ApexError(
+                "A line mapping belongs to a top-level object mapping, not to another line mapping."
+            )
+        for field in EDITABLE_LINE_MAPPING_FIELDS:
+            if field in mapping:
+                record[field] = mapping[field]
+        path = record.get("Collection_Path__c")
+        unknown = self._catalog.validate_collection(
+            parent["QB_Object__c"], path if isinstance(path, str) else ""
+        )
+        if unknown is not None:
+            raise ApexError(unknown)
+        target = self._validate_salesforce_target(record)
+        self._validate_parent_field(record, target, parent["Salesforce_Object__c"])
+        company = self._company(parent["Company__c"])
+        record |= {
+            "QB_Object__c": parent["QB_Object__c"],
+            # Not used on a line: the parent's switch governs, removed lines are deleted.
+            "Realtime_Enabled__c": False,
+            "Delete_Behavior__c": DEFAULT_DELETE_BEHAVIOR,
+            # QBMappingService.lineMappingKey: the parent's key, ':' and the collection.
+            "Company_Object_Key__c": f"{company['Id']}:{parent['QB_Object__c']}:{path}",
+        }
+        sf = self._sf()
+        try:
+            if mapping_id is None:
+                mapping_id = sf.restful(
+                    f"sobjects/{OBJECT_MAPPING}",
+                    method="POST",
+                    json={
+                        "Company__c": company["Id"],
+                        "Parent_Mapping__c": parent["Id"],
+                        **record,
+                    },
+                )["id"]
+            else:
+                sf.restful(f"sobjects/{OBJECT_MAPPING}/{mapping_id}", method="PATCH", json=record)
+        except SimpleSalesforceError as error:
+            if "DUPLICATE_VALUE" in _error_codes(error):
+                raise ApexError(
+                    f"{path} of {parent['QB_Object__c']} is already mapped for this company."
+                ) from None
+            raise ApexError(first_error_message(error)) from None
+        if parent.get("Realtime_Enabled__c") is True:
+            self._notify({company["Id"]})
+        return self._require_object_mapping(mapping_id)
+
+    @staticmethod
+    def _validate_parent_field(record: dict, target: dict, parent_object: str) -> None:
+        """The parent field is a reference of the line object to the parent's object."""
+        name = record.get("Parent_Field__c")
+        if blank(name):
+            raise ApexError(
+                f"Choose the field of {target['name']} that refers to the {parent_object} record."
+            )
+        field = next(
+            (
+                f
+                for f in target["fields"]
+                if isinstance(name, str) and f["name"].lower() == name.lower()
+            ),
+            None,
+        )
+        refers = field is not None and any(
+            str(r).lower() == parent_object.lower() for r in field.get("referenceTo") or ()
+        )
+        if not refers or not field.get("createable"):
+            raise ApexError(
+                f"{target['name']}.{apex_text(name)} is not a field of {target['name']} that "
+                f"refers to {parent_object}."
+            )
+        record["Parent_Field__c"] = field["name"]
 
     def _company(self, company_id: Any) -> dict:
         if not isinstance(company_id, str) or not _ID.match(company_id):
@@ -344,6 +479,10 @@ class SetupController:
             raise ApexError(self._catalog.validate_object(str(qb_object)))
         # The catalog spelling, so the company key refuses `customer` next to `Customer`.
         record["QB_Object__c"] = self._catalog.entity(qb_object).name
+        self._validate_salesforce_target(record)
+
+    def _validate_salesforce_target(self, record: dict) -> dict:
+        """The target object is mappable and External_Id_Field__c is one of its external ids."""
         target = self._require_describe(record.get("Salesforce_Object__c"))
         if not self._is_mappable(target):
             raise ApexError(f"QuickBooks records cannot be written to {target['name']}.")
@@ -359,6 +498,7 @@ class SetupController:
         # Store the canonical API names, whatever case the caller used.
         record["Salesforce_Object__c"] = target["name"]
         record["External_Id_Field__c"] = external_id["name"]
+        return target
 
     def delete_object_mapping(self, params: dict) -> None:
         mapping_id = params.get("mappingId")
@@ -371,11 +511,10 @@ class SetupController:
             raise ApexError("Choose the object mapping to delete.")
         # Read before the delete: afterwards the record no longer says its company and switch.
         existing = self._object_mappings_by_id([mapping_id]).get(mapping_id[:15])
-        try:
-            self._sf().restful(f"sobjects/{OBJECT_MAPPING}/{mapping_id}", method="DELETE")
-        except SimpleSalesforceError as error:
-            raise ApexError(first_error_message(error)) from None
-        if existing and existing.get("Realtime_Enabled__c") is True:
+        # Parent_Mapping__c is a Restrict lookup: the line mappings go first, all or none.
+        doomed = [r["Id"] for r in self._line_mappings(mapping_id)] + [mapping_id]
+        self._delete_collection(doomed)
+        if existing and self._governing_switch(existing):
             self._notify({existing["Company__c"]})
 
     def get_field_mappings(self, params: dict) -> list[dict]:
@@ -396,8 +535,10 @@ class SetupController:
         rows = _records_param(params, "mappings")
         target = self._require_describe(parent["Salesforce_Object__c"])
         fields = {f["name"].lower(): f for f in target["fields"]}
-        self._validate_field_rows(rows, parent["QB_Object__c"], fields, target["name"])
-        missing = self._missing_required(rows, fields, parent["External_Id_Field__c"])
+        self._validate_field_rows(rows, parent, fields, target["name"])
+        # The worker sets the external id, and on a line the parent field, itself.
+        filled_by_sync = {parent["External_Id_Field__c"], parent.get("Parent_Field__c") or ""}
+        missing = self._missing_required(rows, fields, filled_by_sync)
         if missing:
             raise ApexError("Required Salesforce fields are not mapped: " + ", ".join(missing))
 
@@ -429,20 +570,27 @@ class SetupController:
             if inserted:
                 self._delete_collection(inserted)
             raise
-        if parent.get("Realtime_Enabled__c") is True:
+        if self._governing_switch(parent):
             self._notify({parent["Company__c"]})
         return self._field_mappings(parent["Id"])
 
     def _validate_field_rows(
-        self, rows: list[dict | None], qb_object: str, fields: dict, object_name: str
+        self, rows: list[dict | None], mapping: dict, fields: dict, object_name: str
     ) -> None:
+        qb_object = mapping["QB_Object__c"]
+        # A line mapping's rows are paths relative to one item of its collection.
+        collection = mapping.get("Collection_Path__c")
         seen: set[str] = set()
         for row in rows:
             if row is None or blank(row.get("QB_Field__c")):
                 raise ApexError("Every field mapping needs a QuickBooks field.")
             if not isinstance(row["QB_Field__c"], str):
                 raise ApexError("QB_Field__c must be text.")
-            unknown_path = self._catalog.validate_mapping(qb_object, row["QB_Field__c"])
+            unknown_path = (
+                self._catalog.validate_mapping(qb_object, row["QB_Field__c"])
+                if collection is None
+                else self._catalog.validate_line_mapping(qb_object, collection, row["QB_Field__c"])
+            )
             if unknown_path is not None:
                 raise ApexError(unknown_path)
             name = row.get("Salesforce_Field__c")
@@ -454,10 +602,17 @@ class SetupController:
                 )
             if not field["createable"] and not field["updateable"]:
                 raise ApexError(f"{object_name}.{field['name']} cannot be written.")
+            if field["name"].lower() == (mapping.get("Parent_Field__c") or "").lower():
+                raise ApexError(
+                    f"{object_name}.{field['name']} refers to the parent record: the sync fills "
+                    "it, so it cannot be mapped."
+                )
             if field["name"].lower() in seen:
                 raise ApexError(f"{object_name}.{field['name']} is mapped more than once.")
             seen.add(field["name"].lower())
-            qb_type = self._catalog.entity(qb_object).match(row["QB_Field__c"]).type
+            entity = self._catalog.entity(qb_object)
+            entries = entity if collection is None else entity.collection(collection)
+            qb_type = entries.match(row["QB_Field__c"]).type
             if _KINDS.get(field["type"], "other") not in FILLABLE_KINDS.get(qb_type, ()):
                 raise ApexError(
                     f"{row['QB_Field__c']} is a QuickBooks {qb_type}, which "
@@ -466,9 +621,11 @@ class SetupController:
             row["Salesforce_Field__c"] = field["name"]
 
     @staticmethod
-    def _missing_required(rows: list[dict], fields: dict, external_id_field: str) -> list[str]:
+    def _missing_required(rows: list[dict], fields: dict, filled_by_sync: set[str]) -> list[str]:
         """Required = createable, not nillable, not defaulted on create (QBMappingService)."""
-        covered = {external_id_field.lower()} | {r["Salesforce_Field__c"].lower() for r in rows}
+        covered = {f.lower() for f in filled_by_sync} | {
+            r["Salesforce_Field__c"].lower() for r in rows
+        }
         return sorted(
             f["name"]
             for f in fields.values()
@@ -567,6 +724,7 @@ def controller_methods(controller: SetupController) -> dict[str, Callable[[dict]
         "getCompanies": controller.get_companies,
         "getCreateableObjects": controller.get_createable_objects,
         "getObjectMappings": controller.get_object_mappings,
+        "getLineMappings": controller.get_line_mappings,
         "saveObjectMapping": controller.save_object_mapping,
         "deleteObjectMapping": controller.delete_object_mapping,
         "getFieldMappings": controller.get_field_mappings,
