@@ -291,6 +291,8 @@ class Deployments:
                     if message.success:
                         key = (message.component.type, message.component.full_name)
                         self._deployed[key] = _digest(message.component.data)
+                # A rolled-back deploy deployed nothing, so it counts 0 (UNCONFIRMED: the
+                # guide defines the count, not its value after a rollback).
                 deployment.deployed = sum(m.success for m in plan.messages)
         deployment.completed_date = datetime.now(UTC)
         if not failed:
@@ -639,5 +641,7 @@ def _position(message: str) -> tuple[int | None, int | None]:
 
 
 def _reason(error: metadata.MetadataError) -> str:
-    """The parser's reason without the file name MetadataError starts with."""
+    """The parser's reason without the file name MetadataError starts with. A deploy reports it
+    as "Error parsing file: <reason>" with the line and column: UNCONFIRMED wording (the prefix as
+    orgs' messages for unreadable files are commonly quoted; the reason is expat's)."""
     return str(error).split(": ", 1)[-1]
