@@ -343,10 +343,13 @@ class EventLedger:
             return [_stored(row) for row in connection.execute(statement)]
 
     def counts(self) -> dict[str, int]:
-        """Number of events per state (every state present, zero when empty)."""
-        summary = self.summary()
-        counts = {state: summary[state] for state in STATES}
-        counts["failed"] += summary["retrying"]
+        """Number of events per state (every state present, zero when empty). One query grouped
+        on the indexed state: each metrics scrape runs it (`summary` also scans every source)."""
+        statement = select(events.c.state, func.count()).group_by(events.c.state)
+        counts = dict.fromkeys(STATES, 0)
+        with transaction(self.engine) as connection:
+            for state, count in connection.execute(statement):
+                counts[state] = counts.get(state, 0) + count
         return counts
 
     def summary(self) -> dict[str, int]:
