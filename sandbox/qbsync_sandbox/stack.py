@@ -137,6 +137,8 @@ class Stack:
             "SALESFORCE_PRIVATE_KEY_FILE": str(self.key_path),
             "REQUESTS_CA_BUNDLE": str(self.ca_path),
             "QBSYNC_WORKER_POLL_SECONDS": "0.05",
+            # Alerts to the admins within a second of their condition (tests wait for them).
+            "QBSYNC_ALERT_INTERVAL_SECONDS": "1",
             "QBSYNC_SALESFORCE_ORIGINS": self.preview_url,
             **self.extra_env,
         }

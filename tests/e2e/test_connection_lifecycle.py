@@ -14,7 +14,7 @@ from simple_salesforce import format_soql
 
 from qbsync.quickbooks.tokens import TokenVault
 from qbsync.store import Store
-from qbsync_sandbox.stack import wait_until
+from qbsync_sandbox.stack import SF_ADMIN_USERNAME, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -27,6 +27,17 @@ def company(sf, stack) -> dict:
     )
     (record,) = sf.query(soql)["records"]
     return record
+
+
+def reconnect_alerts(stack) -> tuple[list[dict], list[dict]] | None:
+    """The Reconnect Required notifications and emails the Salesforce emulator recorded for the
+    stack's company, once both exist."""
+    title = f"QuickBooks company {stack.company_name} needs reconnecting"
+    sent = [
+        [item for item in stack.sf_admin("GET", path).json()["records"] if title in item[key]]
+        for path, key in (("/notifications", "title"), ("/emails", "subject"))
+    ]
+    return (sent[0], sent[1]) if all(sent) else None
 
 
 def test_connect_round_trip_ends_with_a_connected_company(stack, sf):
@@ -54,6 +65,15 @@ def test_lost_authorization_holds_events_until_reconnect(stack, sf, mappings, we
         what="QB_Company__c Reconnect Required",
     )
     assert "invalid_grant" in (company(sf, stack)["Last_Error__c"] or "")
+    # The worker's alerts thread tells the admins (qbsync.alerts), by notification and email.
+    wait_until(
+        lambda: reconnect_alerts(stack),
+        timeout=15,
+        what="the admins' Reconnect Required notification and email",
+    )
+    ((notification,), emails) = reconnect_alerts(stack)
+    assert notification["notificationType"] == "QBSync_Alert"
+    assert [email["to"] for email in emails] == [[SF_ADMIN_USERNAME]]
     ledger = Store.open(stack.middleware_env["QBSYNC_DATABASE_URL"]).events
     waiting = [e for e in ledger.events(limit=10_000) if e.entity_id == customer["Id"]]
     assert waiting and {e.state for e in waiting} <= {"pending", "claimed"}
