@@ -67,7 +67,12 @@ test('Setup opens Object Mapping; recommended mappings are created', async () =>
     assert.match(toast.message, /Customer → Account with 16 field mappings/);
 
     const stored = await records('QB_Object_Mapping__c');
-    assert.deepEqual(stored.map((m) => m.Company_Object_Key__c).sort(), [
+    // Line mappings (Parent_Mapping__c set) come with the transactions: three per sales form.
+    const lineKeys = stored.filter((m) => m.Parent_Mapping__c).map((m) => m.Company_Object_Key__c);
+    assert.equal(lineKeys.length, 13);
+    assert.ok(lineKeys.includes(`${companyId}:Invoice:Line[DetailType=SalesItemLineDetail]`));
+    assert.ok(lineKeys.includes(`${companyId}:Payment:Line`));
+    assert.deepEqual(stored.filter((m) => !m.Parent_Mapping__c).map((m) => m.Company_Object_Key__c).sort(), [
         `${companyId}:CreditMemo`,
         `${companyId}:Customer`,
         `${companyId}:Estimate`,

@@ -10,6 +10,32 @@ function fieldMappingRecords(recommendation) {
     }));
 }
 
+/**
+ * The recommendation's line mappings (docs/data-model.md), each with its field
+ * mappings, under the object mapping just saved. Sequential, like the rest.
+ */
+async function createLines(recommendation, parentId) {
+    const lines = recommendation.lines || [];
+    for (const line of lines) {
+        // eslint-disable-next-line no-await-in-loop -- sequential on purpose (row locks)
+        const saved = await saveObjectMapping({
+            mapping: {
+                Parent_Mapping__c: parentId,
+                Collection_Path__c: line.collectionPath,
+                Salesforce_Object__c: line.salesforceObject,
+                External_Id_Field__c: line.externalIdField,
+                Parent_Field__c: line.parentField
+            }
+        });
+        // eslint-disable-next-line no-await-in-loop -- sequential on purpose (row locks)
+        await saveFieldMappings({
+            objectMappingId: saved.Id,
+            mappings: fieldMappingRecords(line)
+        });
+    }
+    return lines.length;
+}
+
 async function applyOne(recommendation, existing, companyId) {
     const label = `${recommendation.qbObject} → ${recommendation.salesforceObject}`;
     if (existing) {
@@ -41,14 +67,16 @@ async function applyOne(recommendation, existing, companyId) {
         objectMappingId: saved.Id,
         mappings: fieldMappingRecords(recommendation)
     });
+    const lineCount = await createLines(recommendation, saved.Id);
+    const lines = lineCount ? ` and ${lineCount} line mappings` : '';
     return {
-        created: `${label} with ${recommendation.fields.length} field mappings`
+        created: `${label} with ${recommendation.fields.length} field mappings${lines}`
     };
 }
 
 /**
  * Creates the catalog's recommended object and field mappings that are missing
- * for one company. Runs one recommendation at a time: each save updates the
+ * for one company, with the line mappings of the new ones. Runs one recommendation at a time: each save updates the
  * same company's roll-up, and parallel saves would contend for its row lock.
  * @return {{created: string[], skipped: string[], failed: string[]}}
  */

@@ -47,6 +47,19 @@ const CATALOG = JSON.parse(CATALOG_JSON);
 const recommendedFor = (qbObject) =>
     CATALOG.recommended.find((mapping) => mapping.qbObject === qbObject);
 const MAPPINGS = require('./data/getObjectMappings.json');
+// saveObjectMapping calls for top-level mappings (line mappings name their parent).
+const topLevelSaves = () =>
+    saveObjectMapping.mock.calls.filter(
+        ([{ mapping }]) => !mapping.Parent_Mapping__c
+    );
+// A saved mapping with an id that says what it is: id-Invoice, id-Invoice:Line[…].
+const savedWithId = ({ mapping }) =>
+    Promise.resolve({
+        ...mapping,
+        Id: mapping.Parent_Mapping__c
+            ? `${mapping.Parent_Mapping__c}:${mapping.Collection_Path__c}`
+            : `id-${mapping.QB_Object__c}`
+    });
 // The recommendations the fixture's company has not mapped yet (it maps Customer and Vendor).
 const MISSING = CATALOG.recommended
     .map((mapping) => mapping.qbObject)
@@ -314,12 +327,7 @@ describe('c-qb-object-mapping', () => {
     describe('Use recommended mappings', () => {
         it('creates every recommended mapping when none exist', async () => {
             getObjectMappings.mockResolvedValue([]);
-            saveObjectMapping.mockImplementation(({ mapping }) =>
-                Promise.resolve({
-                    ...mapping,
-                    Id: `id-${mapping.QB_Object__c}`
-                })
-            );
+            saveObjectMapping.mockImplementation(savedWithId);
             saveFieldMappings.mockResolvedValue([]);
             const element = await render();
             expect(query(element, '[data-id="empty"]')).not.toBeNull();
@@ -327,7 +335,7 @@ describe('c-qb-object-mapping', () => {
             await click(element, '[data-id="recommended"]');
 
             expect(
-                saveObjectMapping.mock.calls.map(([{ mapping }]) => [
+                topLevelSaves().map(([{ mapping }]) => [
                     mapping.QB_Object__c,
                     mapping.Salesforce_Object__c,
                     mapping.External_Id_Field__c,
@@ -360,7 +368,48 @@ describe('c-qb-object-mapping', () => {
                 Salesforce_Field__c: 'Name'
             });
             expect(saveFieldMappings).toHaveBeenCalledTimes(
-                CATALOG.recommended.length
+                CATALOG.recommended.reduce(
+                    (count, mapping) =>
+                        count + 1 + (mapping.lines || []).length,
+                    0
+                )
+            );
+        });
+
+        it('creates the line mappings of a new transaction mapping', async () => {
+            getObjectMappings.mockResolvedValue([]);
+            saveObjectMapping.mockImplementation(savedWithId);
+            saveFieldMappings.mockResolvedValue([]);
+            const element = await render();
+            const toasts = toastsOf(element);
+
+            await click(element, '[data-id="recommended"]');
+
+            const invoiceLines = saveObjectMapping.mock.calls
+                .map(([{ mapping }]) => mapping)
+                .filter(
+                    (mapping) => mapping.Parent_Mapping__c === 'id-Invoice'
+                );
+            expect(invoiceLines).toEqual(
+                recommendedFor('Invoice').lines.map((line) => ({
+                    Parent_Mapping__c: 'id-Invoice',
+                    Collection_Path__c: line.collectionPath,
+                    Salesforce_Object__c: 'QB_Transaction_Line__c',
+                    External_Id_Field__c: 'QB_External_Id__c',
+                    Parent_Field__c: 'Transaction__c'
+                }))
+            );
+            const productLines =
+                'id-Invoice:Line[DetailType=SalesItemLineDetail]';
+            const lineFields = saveFieldMappings.mock.calls.find(
+                ([args]) => args.objectMappingId === productLines
+            )[0].mappings;
+            expect(lineFields).toContainEqual({
+                QB_Field__c: 'SalesItemLineDetail.ItemRef',
+                Salesforce_Field__c: 'Product__c'
+            });
+            expect(toasts()[0].message).toContain(
+                `Invoice → QB_Transaction__c with ${recommendedFor('Invoice').fields.length} field mappings and 3 line mappings`
             );
         });
 
@@ -376,15 +425,22 @@ describe('c-qb-object-mapping', () => {
             await click(element, '[data-id="recommended"]');
 
             expect(
-                saveObjectMapping.mock.calls.map(
-                    ([args]) => args.mapping.QB_Object__c
-                )
+                topLevelSaves().map(([args]) => args.mapping.QB_Object__c)
             ).toEqual(MISSING);
             expect(
                 saveFieldMappings.mock.calls.map(
                     ([args]) => args.objectMappingId
                 )
-            ).toEqual([VENDOR_ID, ...MISSING.map(() => 'a01000000000009AAA')]);
+            ).toEqual([
+                VENDOR_ID,
+                // each missing mapping, then each of its line mappings
+                ...MISSING.flatMap((name) => [
+                    'a01000000000009AAA',
+                    ...(recommendedFor(name).lines || []).map(
+                        () => 'a01000000000009AAA'
+                    )
+                ])
+            ]);
             const [toast] = toasts();
             expect(toast.variant).toBe('success');
             expect(toast.message).toContain(
