@@ -93,3 +93,13 @@ def test_an_older_change_with_a_higher_sync_token_is_not_applied(
 def test_only_the_records_asked_for_are_returned(versions: AppliedVersions) -> None:
     versions.record_many("r1", "Customer", {"1": Version(SECOND), "2": Version(SECOND, 4)})
     assert versions.applied_many("r1", "Customer", ["2", "9"]) == {"2": Version(SECOND, 4)}
+
+
+def test_applied_ids_are_the_sorted_ids_of_one_realms_entity(versions: AppliedVersions) -> None:
+    when = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
+    versions.record_many("r1", "Customer", {"20": Version(when, 1), "3": Version(when, 1)})
+    versions.record_many("r1", "Vendor", {"4": Version(when, 1)})
+    versions.record_many("r2", "Customer", {"5": Version(when, 1)})
+
+    assert versions.applied_ids("r1", "Customer") == ["20", "3"]
+    assert versions.applied_ids("r1", "Invoice") == []
