@@ -8,8 +8,10 @@ holds the token dates and records every outcome (the ledger). So the worker chec
 REST, `customNotificationAction` and `emailSimple` (API Actions guide), to the users assigned
 the QuickBooks_Sync_Admin permission set. `qb_alerts` holds the conditions alerted on: one alert
 per company and condition while it holds, none while it goes on holding, a new one when it
-clears and comes back. A pass that could not deliver any alert records nothing, so the next pass
-tries again. Texts name the company and what to do, never a token or a raw error.
+clears and comes back. A worker reserves the row before it sends, so several workers sharing a
+database send one alert between them; an alert it could not deliver gives the row back, so the
+next pass tries again (a worker that dies between the two loses that alert). Texts name the
+company and what to do, never a token or a raw error.
 """
 
 from __future__ import annotations
@@ -168,16 +170,23 @@ class Alerts:
         )
         type_id = self._notification_type()
         companies = {row["Realm_Id__c"]: row for row in salesforce.query_all(_COMPANIES_SOQL)}
+        rows = self._services.store.alerts
         for condition in new:
+            if not rows.reserve(*condition.key, now):
+                continue  # another worker is alerting on it
             company = companies.get(condition.realm_id) or {}
             title, body = texts(condition, company.get("Name") or "(no company record)")
-            delivered = self._notify(type_id, recipients, title, body, company.get("Id"))
-            delivered += self._email(addresses, title, body)
+            try:
+                delivered = self._notify(type_id, recipients, title, body, company.get("Id"))
+                delivered += self._email(addresses, title, body)
+            except SalesforceError:
+                rows.clear(*condition.key)
+                raise
             if delivered:
-                self._services.store.alerts.raise_(*condition.key, now)
                 result.sent.append(condition.key)
                 log.info("Alerted the admins: %s for realm %s", condition.kind, condition.realm_id)
             else:
+                rows.clear(*condition.key)
                 result.errors.append(
                     f"{condition.kind} of realm {condition.realm_id}: not delivered"
                 )

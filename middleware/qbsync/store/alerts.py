@@ -1,13 +1,13 @@
 """The alerts sent and not yet cleared (`qb_alerts`): what keeps `qbsync.alerts` to one alert
-per company and condition while the condition holds."""
+per company and condition while the condition holds, across every worker process."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy import Engine, delete, select
 
-from qbsync.store.database import transaction
+from qbsync.store.database import insert_new, transaction
 from qbsync.store.schema import qb_alerts
 
 
@@ -26,11 +26,18 @@ class AlertRows:
                 for row in connection.execute(select(t.realm_id, t.condition))
             }
 
-    def raise_(self, realm_id: str, condition: str, now: datetime) -> None:
+    def reserve(self, realm_id: str, condition: str, now: datetime) -> bool:
+        """Take the alert on (realm_id, condition): True for the one caller that inserted the
+        row, False when it exists (alerted already, or another worker is alerting now)."""
         with transaction(self.engine) as connection:
-            connection.execute(
-                insert(qb_alerts).values(realm_id=realm_id, condition=condition, raised_at=now)
+            inserted = insert_new(
+                connection,
+                qb_alerts,
+                {"realm_id": realm_id, "condition": condition, "raised_at": now},
+                key=("realm_id", "condition"),
+                returning=qb_alerts.c.realm_id,
             )
+            return inserted.first() is not None
 
     def clear(self, realm_id: str, condition: str) -> None:
         t = qb_alerts.c

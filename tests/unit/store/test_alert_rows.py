@@ -24,9 +24,9 @@ def test_no_alert_is_raised_at_first(alerts: AlertRows) -> None:
 
 
 def test_a_raised_alert_is_kept_with_its_time_until_cleared(alerts: AlertRows) -> None:
-    alerts.raise_("r1", "failures", NOW)
-    alerts.raise_("r1", "backlog", NOW)
-    alerts.raise_("r2", "failures", NOW)
+    alerts.reserve("r1", "failures", NOW)
+    alerts.reserve("r1", "backlog", NOW)
+    alerts.reserve("r2", "failures", NOW)
 
     assert alerts.raised() == {("r1", "failures"), ("r1", "backlog"), ("r2", "failures")}
     with alerts.engine.begin() as connection:
@@ -34,12 +34,23 @@ def test_a_raised_alert_is_kept_with_its_time_until_cleared(alerts: AlertRows) -
 
 
 def test_clearing_one_condition_of_one_company_leaves_the_others(alerts: AlertRows) -> None:
-    alerts.raise_("r1", "failures", NOW)
-    alerts.raise_("r1", "backlog", NOW)
-    alerts.raise_("r2", "failures", NOW)
+    alerts.reserve("r1", "failures", NOW)
+    alerts.reserve("r1", "backlog", NOW)
+    alerts.reserve("r2", "failures", NOW)
 
     alerts.clear("r1", "failures")
 
     assert alerts.raised() == {("r1", "backlog"), ("r2", "failures")}
     alerts.clear("r1", "failures")  # clearing what is not raised is harmless
     assert alerts.raised() == {("r1", "backlog"), ("r2", "failures")}
+
+
+def test_only_one_caller_reserves_an_alert(alerts: AlertRows) -> None:
+    # Two workers that see the same new condition: the second finds the row taken, and may take
+    # it again once the first gave it back (an alert it could not deliver).
+    other = AlertRows(alerts.engine)
+    assert alerts.reserve("r1", "failures", NOW)
+    assert not other.reserve("r1", "failures", NOW)
+    assert alerts.raised() == {("r1", "failures")}
+    alerts.clear("r1", "failures")
+    assert other.reserve("r1", "failures", NOW)
