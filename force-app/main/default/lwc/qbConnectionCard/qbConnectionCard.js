@@ -11,11 +11,7 @@ import REFRESH_EXPIRES_FIELD from '@salesforce/schema/QB_Company__c.Refresh_Toke
 import HARD_EXPIRES_FIELD from '@salesforce/schema/QB_Company__c.Refresh_Token_Hard_Expires_At__c';
 import LAST_EVENT_FIELD from '@salesforce/schema/QB_Company__c.Last_Event_At__c';
 import LAST_ERROR_FIELD from '@salesforce/schema/QB_Company__c.Last_Error__c';
-
-const DAY_MS = 24 * 60 * 60 * 1000;
-// Reconnecting takes an admin and a browser, so warn well before the refresh token
-// lapses (rolling 100 days, hard limit five years: research/quickbooks.md).
-export const EXPIRY_WARNING_DAYS = 30;
+import { expiryWarning } from './tokenExpiry';
 
 // The middleware's callback page posts one of these to window.opener when the connect ends,
 // to the org's Lightning origin only (middleware/qbsync/templates/oauth_result.html).
@@ -188,29 +184,14 @@ export default class QbConnectionCard extends LightningElement {
             : this.fieldValue(LAST_ERROR_FIELD);
     }
 
-    /** The earlier of the rolling and the hard refresh-token expiry. */
-    get effectiveExpiry() {
-        const times = [this.refreshExpiresAt, this.hardExpiresAt]
-            .filter(Boolean)
-            .map((value) => new Date(value).getTime());
-        return times.length ? Math.min(...times) : undefined;
-    }
-
     get expiryWarning() {
-        const expiry = this.effectiveExpiry;
-        if (expiry === undefined || this.status !== 'Connected') {
-            return undefined;
-        }
-        const daysLeft = Math.floor((expiry - Date.now()) / DAY_MS);
-        if (daysLeft < 0) {
-            return 'The QuickBooks refresh token has expired. Reconnect the company.';
-        }
-        if (daysLeft <= EXPIRY_WARNING_DAYS) {
-            return `The QuickBooks refresh token expires in ${daysLeft} day${
-                daysLeft === 1 ? '' : 's'
-            }. Reconnect the company before then.`;
-        }
-        return undefined;
+        return this.status === 'Connected'
+            ? expiryWarning(
+                  this.refreshExpiresAt,
+                  this.hardExpiresAt,
+                  Date.now()
+              )
+            : undefined;
     }
 
     get waiting() {
