@@ -54,3 +54,12 @@ def child_exit(server, worker) -> None:  # noqa: ANN001 - gunicorn's hook signat
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server) -> None:  # noqa: ANN001 - gunicorn's hook signature
+    """gunicorn stops: remove the metrics directory `qbsync serve` made for this run, if it made
+    one (a killed server leaves it in the temporary directory)."""
+    from qbsync.config import load_settings
+    from qbsync.metrics import remove_own_multiprocess_dir
+
+    remove_own_multiprocess_dir(load_settings().metrics_dir)

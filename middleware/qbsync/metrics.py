@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import shutil
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
@@ -40,6 +41,7 @@ __all__ = [
     "exposition",
     "observe_settled",
     "prepare_multiprocess_dir",
+    "remove_own_multiprocess_dir",
 ]
 
 WEBHOOKS_RECEIVED = Counter(
@@ -198,13 +200,29 @@ def authorized(header: str | None, token: str) -> bool:
     return bool(token) and scheme.lower() == "bearer" and hmac.compare_digest(given, token)
 
 
+# The name of a directory `qbsync serve` made for itself (and gunicorn's on_exit removes).
+_OWN_DIR_PREFIX = "qbsync-metrics-"
+
+
 def prepare_multiprocess_dir(path: str) -> str:
     """The directory for gunicorn's workers' metric files: `path`, emptied of the files a
     previous run left (prometheus_client's docs: wipe it between runs), or a new one."""
     if not path:
-        return tempfile.mkdtemp(prefix="qbsync-metrics-")
+        return tempfile.mkdtemp(prefix=_OWN_DIR_PREFIX)
     directory = Path(path)
     directory.mkdir(parents=True, exist_ok=True)
     for stale in directory.glob("*.db"):
         stale.unlink()
     return str(directory)
+
+
+def remove_own_multiprocess_dir(path: str) -> None:
+    """Remove `path` if `prepare_multiprocess_dir` made it (a new temporary directory); a
+    directory the operator named stays."""
+    directory = Path(path)
+    if (
+        path
+        and directory.parent == Path(tempfile.gettempdir())
+        and directory.name.startswith(_OWN_DIR_PREFIX)
+    ):
+        shutil.rmtree(directory, ignore_errors=True)

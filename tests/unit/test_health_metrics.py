@@ -24,7 +24,11 @@ from qbsync.config import ConfigError, Settings, load_settings
 from qbsync.events import ChangeEvent
 from qbsync.health import serve_worker_health
 from qbsync.logs import about_events, configure_logging
-from qbsync.metrics import LedgerCollector, prepare_multiprocess_dir
+from qbsync.metrics import (
+    LedgerCollector,
+    prepare_multiprocess_dir,
+    remove_own_multiprocess_dir,
+)
 from qbsync.quickbooks import QuickBooksClient, QuickBooksThrottled, TokenVault
 from qbsync.services import Services
 from qbsync.store import Store
@@ -150,7 +154,10 @@ def test_prepare_multiprocess_dir_empties_a_given_directory(tmp_path) -> None:
     assert sorted(p.name for p in given.iterdir()) == ["keep.txt"]
     fresh = Path(prepare_multiprocess_dir(""))
     assert fresh.is_dir() and not any(fresh.iterdir())
-    fresh.rmdir()
+    (fresh / "counter_1.db").write_bytes(b"")
+    remove_own_multiprocess_dir(str(given))  # the operator's: kept
+    remove_own_multiprocess_dir(str(fresh))  # serve's own: removed at exit
+    assert given.is_dir() and not fresh.exists()
 
 
 @pytest.mark.parametrize(
