@@ -4,6 +4,8 @@ One SOQL query per realm reads every object mapping with its field mappings and 
 status (the brief's contract query). Each mapping is checked against the QuickBooks catalog:
 an object the catalog does not know makes the mapping unusable (its events fail with the reason);
 a field mapping the catalog cannot resolve is left out and named in every sync log of that object.
+A line mapping (a row with Parent_Mapping__c, contract-10) is linked to its parent by that id and
+checked against the catalog's collection; one that cannot be used is left out and named the same way.
 
 `SyncConfigStore` caches the result per realm and reads it again after `config_ttl_seconds`, or at
 once when the configuration signal's generation moved (Salesforce called /api/config-changed).
@@ -12,23 +14,27 @@ once when the configuration signal's generation moved (Salesforce called /api/co
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from qbsync.mapping import FieldMapping, ObjectMapping, ParentTarget
+from qbsync.mapping import FieldMapping, LineMapping, ObjectMapping, ParentTarget
 from qbsync.remotes import Salesforce
 from qbsync.salesforce.schema import DELETE_BEHAVIORS, TRANSFORMS, is_api_name
 
 CONFIG_QUERY = (
     "SELECT Id, QB_Object__c, Salesforce_Object__c, External_Id_Field__c, Realtime_Enabled__c, "
-    "Delete_Behavior__c, Field_Mapping_Count__c, Company__r.Realm_Id__c, Company__r.Status__c, "
+    "Delete_Behavior__c, Field_Mapping_Count__c, Parent_Mapping__c, Collection_Path__c, "
+    "Parent_Field__c, Company__r.Realm_Id__c, Company__r.Status__c, "
     "(SELECT Id, QB_Field__c, Salesforce_Field__c, Transform__c, Default_Value__c "
     "FROM Field_Mappings__r) "
     "FROM QB_Object_Mapping__c WHERE Company__r.Realm_Id__c = '{realm}'"
 )
 
 CONNECTED = "Connected"
+# A record's lines are mapped by line mappings, never as fields of the record: a header path into
+# them would pick one line out of many.
+LINES_PROPERTY = "Line"
 
 
 @dataclass(frozen=True)
@@ -62,6 +68,12 @@ class CatalogLike(Protocol):
 
     def validate_mapping(self, qb_object: str, qb_field: str) -> str | None: ...
 
+    def validate_collection(self, qb_object: str, collection_path: str) -> str | None: ...
+
+    def validate_line_mapping(
+        self, qb_object: str, collection_path: str, qb_field: str
+    ) -> str | None: ...
+
 
 def soql_literal(value: str) -> str:
     """`value` escaped for use inside single quotes in SOQL."""
@@ -73,9 +85,12 @@ def config_query(realm_id: str) -> str:
 
 
 def _field_mapping(
-    row: Mapping[str, Any], entity: Any, catalog: CatalogLike
+    row: Mapping[str, Any], entity: Any, catalog: CatalogLike, collection: Any = None
 ) -> tuple[FieldMapping | None, str | None]:
-    """A FieldMapping from one child row, or None and the reason it is left out."""
+    """A FieldMapping from one child row, or None and the reason it is left out.
+
+    With `collection` (a line mapping's), the path is relative to one item of it.
+    """
     qb_field = (row.get("QB_Field__c") or "").strip()
     sf_field = (row.get("Salesforce_Field__c") or "").strip()
     label = f"{qb_field or '?'} → {sf_field or '?'}"
@@ -84,16 +99,21 @@ def _field_mapping(
     transform = row.get("Transform__c") or None
     if transform is not None and transform not in TRANSFORMS:
         return None, f"field mapping {label} has unknown Transform__c {transform!r}"
-    problem = catalog.validate_mapping(entity.name, qb_field)
+    if collection is None:
+        problem = catalog.validate_mapping(entity.name, qb_field)
+        known = entity
+    else:
+        problem = catalog.validate_line_mapping(entity.name, collection.path, qb_field)
+        known = collection
     if problem is not None:
         return None, f"field mapping {label}: {problem}"
-    # A known path: a field, the id inside a reference (`CustomerRef.value`), or a pattern that
-    # picks list items (`Line[DetailType=…]…`, `CustomField[Name=…]…`).
-    catalog_field = entity.match(qb_field)
-    if catalog_field is None or catalog_field in entity.patterns:
+    # A known path: a field, the id inside a reference (`CustomerRef.value`), or a pattern
+    # (`CustomField[Name=…]…`: the first item with that name).
+    catalog_field = known.match(qb_field)
+    if collection is None and _is_lines_path(entity, qb_field):
         return None, (
-            f"field mapping {label}: {qb_field} picks items of a list, which real-time sync "
-            "does not map yet"
+            f"field mapping {label}: {qb_field} picks one of the record's lines; map lines "
+            "with a line mapping"
         )
     reference_to = None
     if catalog_field.type == "reference":
@@ -110,6 +130,13 @@ def _field_mapping(
             id=row.get("Id"),
         ),
         None,
+    )
+
+
+def _is_lines_path(entity: Any, qb_field: str) -> bool:
+    return (
+        entity.in_collection(qb_field) is not None
+        or qb_field.split(".", 1)[0].split("[", 1)[0] == LINES_PROPERTY
     )
 
 
@@ -142,13 +169,7 @@ def parse_object_mapping(row: Mapping[str, Any], catalog: CatalogLike) -> Object
     behavior = row.get("Delete_Behavior__c") or "Ignore"
     if behavior not in DELETE_BEHAVIORS:
         problems.append(f"unknown Delete_Behavior__c {behavior!r}")
-    for name in ("Salesforce_Object__c", "External_Id_Field__c"):
-        value = (row.get(name) or "").strip()
-        if not value:
-            problems.append(f"{name} is empty")
-        elif not is_api_name(value):
-            # Both go into URLs and SOQL (the delete path's lookup by external id).
-            problems.append(f"{name} {value!r} is not a Salesforce API name")
+    problems.extend(_api_name_problems(row, ("Salesforce_Object__c", "External_Id_Field__c")))
     return ObjectMapping(
         qb_object=qb_object,
         salesforce_object=(row.get("Salesforce_Object__c") or "").strip(),
@@ -162,17 +183,92 @@ def parse_object_mapping(row: Mapping[str, Any], catalog: CatalogLike) -> Object
     )
 
 
+def _api_name_problems(row: Mapping[str, Any], names: Sequence[str]) -> list[str]:
+    problems = []
+    for name in names:
+        value = (row.get(name) or "").strip()
+        if not value:
+            problems.append(f"{name} is empty")
+        elif not is_api_name(value):
+            # They go into URLs and SOQL (the worker's queries for existing lines).
+            problems.append(f"{name} {value!r} is not a Salesforce API name")
+    return problems
+
+
+def parse_line_mapping(
+    row: Mapping[str, Any], parent: ObjectMapping, catalog: CatalogLike
+) -> tuple[LineMapping | None, list[str]]:
+    """A LineMapping from one row of `CONFIG_QUERY` whose Parent_Mapping__c is `parent`'s, and
+    what is wrong with it: it is None when it cannot be used; else the messages name the
+    field mappings left out."""
+    path = (row.get("Collection_Path__c") or "").strip()
+    entity = catalog.entity(parent.qb_object)
+    problem = catalog.validate_collection(parent.qb_object, path)
+    if entity is None or problem is not None:
+        return None, [problem or "unknown QuickBooks object"]
+    collection = entity.collection(path)
+    problems = _api_name_problems(
+        row, ("Salesforce_Object__c", "External_Id_Field__c", "Parent_Field__c")
+    )
+    field_mappings, warnings = [], []
+    for child in _child_rows(row):
+        fm, reason = _field_mapping(child, entity, catalog, collection)
+        if fm is None:
+            warnings.append(f"{reason}; left out")
+        else:
+            field_mappings.append(fm)
+    if warnings and not field_mappings:
+        problems.append("no field mapping can be used: " + "; ".join(warnings))
+    if problems:
+        return None, problems
+    lines = LineMapping(
+        collection_path=path,
+        salesforce_object=row["Salesforce_Object__c"].strip(),
+        external_id_field=row["External_Id_Field__c"].strip(),
+        parent_field=row["Parent_Field__c"].strip(),
+        field_mappings=tuple(field_mappings),
+        id=row.get("Id"),
+    )
+    return lines, warnings
+
+
+def _with_lines(
+    parent: ObjectMapping, rows: Sequence[Mapping[str, Any]], catalog: CatalogLike
+) -> ObjectMapping:
+    """`parent` with its usable line mappings; the others named in its warnings."""
+    lines, warnings = [], list(parent.warnings)
+    for row in rows:
+        line_mapping, messages = parse_line_mapping(row, parent, catalog)
+        label = f"line mapping {(row.get('Collection_Path__c') or '?').strip()}"
+        if line_mapping is None:
+            warnings.append(f"{label} cannot be used: {'; '.join(messages)}; left out")
+            continue
+        lines.append(line_mapping)
+        warnings.extend(f"{label}: {message}" for message in messages)
+    return replace(parent, line_mappings=tuple(lines), warnings=tuple(warnings))
+
+
 def parse_realm_config(
     realm_id: str, rows: Sequence[Mapping[str, Any]], catalog: CatalogLike
 ) -> RealmConfig:
-    """RealmConfig from the rows of `config_query(realm_id)`."""
+    """RealmConfig from the rows of `config_query(realm_id)`: top-level mappings by entity, each
+    with the line mappings whose Parent_Mapping__c is its Id."""
     status = None
     mappings: dict[str, ObjectMapping] = {}
+    line_rows: dict[str, list[Mapping[str, Any]]] = {}
     for row in rows:
         company = row.get("Company__r") or {}
         status = company.get("Status__c") or status
+        parent_id = row.get("Parent_Mapping__c")
+        if parent_id:
+            line_rows.setdefault(parent_id, []).append(row)
+            continue
         mapping = parse_object_mapping(row, catalog)
         mappings[mapping.qb_object.lower()] = mapping
+    for key, mapping in mappings.items():
+        children = line_rows.get(mapping.id or "")
+        if children and not mapping.problems:
+            mappings[key] = _with_lines(mapping, children, catalog)
     return RealmConfig(realm_id=realm_id, company_status=status, mappings=mappings)
 
 

@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 import responses
 
-from qbsync.catalog import load_catalog
+from qbsync.catalog import load_catalog, parse_catalog
 from qbsync.config import Settings
 from qbsync.mapping import ParentTarget
 from qbsync.salesforce.auth import SalesforceLogin
@@ -20,6 +20,7 @@ from qbsync.sync_config import (
     config_query,
     parse_realm_config,
 )
+from tests.support.catalogs import transactions_catalog
 
 REALM = "9130350000000000"
 INSTANCE = "https://example.my.salesforce.com"
@@ -131,8 +132,8 @@ def test_a_list_item_path_the_catalog_knows_is_left_out_with_its_reason():
     assert load_catalog().validate_mapping("Invoice", line) is None  # a valid mapping …
     assert [f.qb_field for f in invoice.field_mappings] == ["DocNumber"]
     assert invoice.warnings == (
-        f"field mapping {line} → Amount: {line} picks items of a list, which real-time sync "
-        "does not map yet; left out",
+        f"field mapping {line} → Amount: {line} picks one of the record's lines; map lines "
+        "with a line mapping; left out",
     )
 
 
@@ -195,3 +196,122 @@ def test_store_caches_refreshes_on_ttl_and_on_config_signal(signal, salesforce):
 
     store.get("other-realm")
     assert len(responses.calls) == 4  # per realm
+
+
+# --- line mappings (contract-10): rows with Parent_Mapping__c, linked to their parent ---
+
+TRANSACTIONS = parse_catalog(transactions_catalog())
+SALES = "Line[DetailType=SalesItemLineDetail]"
+
+
+def line_row(parent_id, path=SALES, fields=(), parent_field="Transaction__c", id_="a00line"):
+    row = mapping_row("Invoice", "QB_Transaction_Line__c", fields=fields)
+    row.update(
+        Id=id_,
+        Parent_Mapping__c=parent_id,
+        Collection_Path__c=path,
+        Parent_Field__c=parent_field,
+        Realtime_Enabled__c=False,
+    )
+    return row
+
+
+def invoice_rows(*lines):
+    parent = mapping_row("Invoice", "QB_Transaction__c", fields=[field_row("TotalAmt", "X__c")])
+    return [*lines, parent]  # order does not matter: children come before their parent here
+
+
+def test_the_query_reads_the_line_mapping_fields():
+    assert "Parent_Mapping__c, Collection_Path__c, Parent_Field__c" in config_query(REALM)
+
+
+def test_line_mappings_are_linked_to_their_parent_and_never_replace_it():
+    rows = invoice_rows(
+        line_row(
+            "a00Invoice",
+            fields=[
+                field_row("Amount", "Amount__c"),
+                field_row("SalesItemLineDetail.ItemRef", "Product__c"),
+            ],
+        )
+    )
+    config = parse_realm_config(REALM, rows, TRANSACTIONS)
+    invoice = config.mapping("Invoice")
+    assert (invoice.salesforce_object, invoice.realtime_enabled) == ("QB_Transaction__c", True)
+    (lines,) = invoice.line_mappings
+    assert (lines.collection_path, lines.salesforce_object, lines.parent_field) == (
+        SALES,
+        "QB_Transaction_Line__c",
+        "Transaction__c",
+    )
+    assert [(f.qb_field, f.reference_to) for f in lines.field_mappings] == [
+        ("Amount", None),
+        ("SalesItemLineDetail.ItemRef", "Item"),
+    ]
+    assert invoice.warnings == ()
+    # A line object is no reference target of its own: only top-level mappings are.
+    assert set(config.parent_targets()) == {"Invoice"}
+
+
+def test_a_line_field_mapping_the_collection_does_not_know_is_left_out_and_named():
+    rows = invoice_rows(
+        line_row(
+            "a00Invoice",
+            fields=[field_row("Amount", "Amount__c"), field_row("TotalAmt", "Total__c")],
+        )
+    )
+    invoice = parse_realm_config(REALM, rows, TRANSACTIONS).mapping("Invoice")
+    assert [f.qb_field for f in invoice.line_mappings[0].field_mappings] == ["Amount"]
+    assert invoice.warnings == (
+        f"line mapping {SALES}: field mapping TotalAmt → Total__c: Unknown field 'TotalAmt' on "
+        f"the items of {SALES} of Invoice.; left out",
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (
+            {"Collection_Path__c": "Line"},
+            f"Unknown collection 'Line' on QuickBooks object Invoice; its collections: {SALES}.",
+        ),
+        ({"Parent_Field__c": None}, "Parent_Field__c is empty"),
+        ({"Parent_Field__c": "Transaction__c) OR"}, "Parent_Field__c 'Transaction__c) OR' is not"),
+        (
+            {"Field_Mappings__r": {"records": [field_row("Nope", "Amount__c")]}},
+            "no field mapping can be used: field mapping Nope → Amount__c",
+        ),
+    ],
+)
+def test_a_line_mapping_with_problems_is_left_out_and_named_on_its_parent(change, reason):
+    row = line_row("a00Invoice", fields=[field_row("Amount", "Amount__c")])
+    row.update(change)
+    invoice = parse_realm_config(REALM, invoice_rows(row), TRANSACTIONS).mapping("Invoice")
+    assert invoice.line_mappings == ()
+    assert invoice.problems == ()  # the invoices themselves still sync
+    (warning,) = invoice.warnings
+    assert warning.startswith(
+        f"line mapping {change.get('Collection_Path__c', SALES)} cannot be used: "
+    )
+    assert reason in warning and warning.endswith("; left out")
+
+
+def test_custom_fields_by_name_and_the_currency_code_map_on_the_header():
+    rows = [
+        mapping_row(
+            "Invoice",
+            "QB_Transaction__c",
+            fields=[
+                field_row("CustomField[Name=Crew #].StringValue", "Crew__c"),
+                field_row("CurrencyRef.value", "Currency_Code__c"),
+                field_row("ExchangeRate", "Exchange_Rate__c"),
+            ],
+        )
+    ]
+    invoice = parse_realm_config(REALM, rows, load_catalog()).mapping("Invoice")
+    assert invoice.warnings == ()
+    assert [f.qb_field for f in invoice.field_mappings] == [
+        "CustomField[Name=Crew #].StringValue",
+        "CurrencyRef.value",
+        "ExchangeRate",
+    ]
