@@ -12,7 +12,12 @@ One `run_once` handles one claimed batch (one realm + entity, oldest first):
    ("already applied"): duplicates and out-of-order events converge, because what is written is
    always QuickBooks' current state;
 4. mapping (`qbsync.mapping`) and sObject Collections upserts, ≤200 records a call; deletes
-   follow the mapping's Delete_Behavior__c;
+   follow the mapping's Delete_Behavior__c; a mapping with line mappings (transactions, issue 10)
+   upserts the records first, then their lines, and deletes the lines QuickBooks no longer has
+   (one SOQL per 200 updated records); a reference Salesforce cannot resolve yet makes the worker
+   sync the referenced records first and try again in the same batch (`qbsync.references`); a
+   Payment's invoices are read and written again, since it changed their Balance; a Void sets
+   `Voided__c` where the target object has it;
 5. each event's outcome in the ledger, then one QB_Sync_Log__c row per event (one batched write).
 
 Outcomes are types (`qbsync.outcomes`, huey's RetryTask habit): what decides a whole batch's
@@ -39,10 +44,12 @@ from qbsync import logs, metrics
 from qbsync.company_record import show_on_company
 from qbsync.events import Version
 from qbsync.mapping import (
+    LineMapping,
     MappedRecord,
     MappingError,
     ObjectMapping,
     SObjectDescribe,
+    build_lines,
     build_record,
     record_version,
 )
@@ -63,8 +70,10 @@ from qbsync.quickbooks.errors import (
     QuickBooksFault,
     QuickBooksThrottled,
 )
+from qbsync.references import linked_transactions, merge_into, missing_references
 from qbsync.remotes import QuickBooks, Salesforce
 from qbsync.salesforce.chunks import call_in_chunks
+from qbsync.salesforce.client import RecordResult
 from qbsync.salesforce.errors import SalesforceError
 from qbsync.salesforce.schema import external_id
 from qbsync.services import Services
@@ -84,6 +93,15 @@ LAST_EVENT_INTERVAL = timedelta(
 )  # how often the connection card's "Last event" is refreshed
 # Record-level errors that mean "gone already": a delete that finds nothing to delete is done.
 ALREADY_DELETED_CODES = frozenset({"ENTITY_IS_DELETED", "INVALID_CROSS_REFERENCE_KEY"})
+
+# Contract-10: a target object with this Checkbox has it set when QuickBooks voids the record.
+VOIDED_FIELD = "Voided__c"
+# Entities whose records change the Balance of the transactions their lines link: a Payment's
+# sync writes those invoices again (QuickBooks' Payment: Line[].LinkedTxn[]).
+PAYS_LINKED = frozenset({"Payment"})
+# How many rounds of "sync the referenced records first" one write may start: a payment line's
+# invoice refers to a customer, whose parent customer may not be there yet either.
+MAX_REFERENCE_DEPTH = 3
 
 # A record's outcomes from least to most severe: an event touching two records (a merge) takes
 # the worse of their outcomes.
@@ -113,6 +131,42 @@ class _Upsert:
     entity_id: str
     mapped: MappedRecord
     version: Version | None  # QuickBooks LastUpdatedTime + SyncToken, recorded on success
+
+
+@dataclass(frozen=True)
+class _Write:
+    """What writing records of one mapping needs."""
+
+    realm_id: str
+    config: RealmConfig
+    mapping: ObjectMapping
+    describe: SObjectDescribe
+    voided: frozenset[str] = frozenset()  # QuickBooks ids a Void event reported
+
+
+def _mark_voided(mapped: MappedRecord, describe: SObjectDescribe) -> None:
+    voided = describe.field(VOIDED_FIELD)
+    if voided is not None and voided.type == "boolean":
+        mapped.fields[voided.name] = True
+
+
+def _failed(result: RecordResult | SalesforceError) -> bool:
+    return isinstance(result, SalesforceError) or not result.success
+
+
+def _failed_write(result: RecordResult | SalesforceError, realm_id: str) -> Outcome:
+    """A failed upsert's outcome: a reference still missing after the referenced records were
+    synced is retried, never a permanent failure for ordering."""
+    if missing_references(result, realm_id):
+        return Retry(f"a referenced record is not in Salesforce yet: {result.message}")
+    return from_salesforce(result)
+
+
+def _version_or_none(record: dict) -> Version | None:
+    try:
+        return record_version(record)
+    except ValueError:
+        return None
 
 
 @dataclass
@@ -328,24 +382,12 @@ class Worker:
             for entity_id in batch.unsettled([*upserts, *deleted]):
                 batch.settle(entity_id, from_salesforce(error, "describe failed: "))
             return
-        bodies: list[_Upsert] = []
-        parents = config.parent_targets()
-        for entity_id, (record, version) in upserts.items():
-            try:
-                mapped: MappedRecord = build_record(
-                    record, mapping, describe, batch.realm_id, parents
-                )
-                _check_json(mapped)
-            except MappingError as error:
-                batch.settle(entity_id, Fail(str(error)))
-                continue
-            except Exception as error:
-                # A bug met by one record: it retries (and ends dead), the others go on.
-                log.exception("Mapping %s %s failed", batch.entity, entity_id)
-                batch.settle(entity_id, Retry(f"internal error: {type(error).__name__}: {error}"))
-                continue
-            bodies.append(_Upsert(entity_id, mapped, version))
-        self._upsert(batch, mapping, bodies)
+        voided = frozenset(e.entity_id for e in batch.events if e.operation == "Void")
+        written = self._write(
+            _Write(batch.realm_id, config, mapping, describe, voided), upserts, depth=0
+        )
+        for entity_id, outcome in written.items():
+            batch.settle(entity_id, outcome)
         self._apply_deletes(batch, mapping, describe, batch.unsettled(sorted(deleted)))
 
     @staticmethod
@@ -364,6 +406,7 @@ class Worker:
             else:
                 carried.setdefault(event.entity_id, []).append(event.record)
         needed = {_property(f.qb_field) for f in mapping.field_mappings}
+        needed.update(_property(lines.collection_path) for lines in mapping.line_mappings)
         given: dict[str, dict] = {}
         for entity_id in ids:
             if entity_id in without or entity_id not in carried:
@@ -491,30 +534,254 @@ class Worker:
 
     # --- upserts ----------------------------------------------------------------------------
 
+    def _write(
+        self, write: _Write, records: dict[str, tuple[dict, Version | None]], depth: int
+    ) -> dict[str, Outcome]:
+        """Upsert `records` (QuickBooks id → record, version), then their lines; the outcome
+        of each, and the versions of those fully written recorded as applied."""
+        mapping, outcomes = write.mapping, {}
+        bodies: list[_Upsert] = []
+        parents = write.config.parent_targets()
+        for entity_id, (record, version) in records.items():
+            try:
+                mapped: MappedRecord = build_record(
+                    record, mapping, write.describe, write.realm_id, parents
+                )
+                if entity_id in write.voided:
+                    _mark_voided(mapped, write.describe)
+                _check_json(mapped)
+            except MappingError as error:
+                outcomes[entity_id] = Fail(str(error))
+                continue
+            except Exception as error:
+                # A bug met by one record: it retries (and ends dead), the others go on.
+                log.exception("Mapping %s %s failed", mapping.qb_object, entity_id)
+                outcomes[entity_id] = Retry(f"internal error: {type(error).__name__}: {error}")
+                continue
+            bodies.append(_Upsert(entity_id, mapped, version))
+        written: dict[str, tuple[str | Outcome, RecordResult]] = {}
+        for body, result in self._upsert(
+            write.realm_id,
+            write.config,
+            mapping.salesforce_object,
+            mapping.external_id_field,
+            bodies,
+            depth,
+        ):
+            if isinstance(result, Outcome):
+                outcomes[body.entity_id] = result
+            else:
+                note = "created" if result.created else "updated"
+                written[body.entity_id] = ("; ".join([note, *body.mapped.warnings]), result)
+        if mapping.qb_object in PAYS_LINKED and written:
+            # Before the payment's lines, which refer to these invoices.
+            linked = linked_transactions(records[i][0] for i in written)
+            self._sync_related(write.realm_id, write.config, linked, depth + 1)
+        if mapping.line_mappings and written:
+            created = {i for i, (_, result) in written.items() if result.created}
+            self._write_lines(write, {i: records[i][0] for i in written}, created, written, depth)
+        for entity_id, (note, result) in written.items():
+            outcomes[entity_id] = note if isinstance(note, Outcome) else Done(note, result.id)
+        applied = {
+            i: records[i][1]
+            for i, outcome in outcomes.items()
+            if isinstance(outcome, Done) and records[i][1] is not None
+        }
+        self.versions.record_many(write.realm_id, mapping.qb_object, applied)
+        return outcomes
+
     def _upsert(
         self,
-        batch: _Batch,
-        mapping: ObjectMapping,
+        realm_id: str,
+        config: RealmConfig,
+        sobject: str,
+        ext: str,
         bodies: list[_Upsert],
+        depth: int,
+    ) -> list[tuple[_Upsert, RecordResult | Outcome]]:
+        """Upsert by external id, ≤200 a call; each body with its result when written, else
+        its outcome. A body whose references Salesforce did not find is sent again after the
+        referenced records were synced (`_sync_related`)."""
+        results = self._upsert_calls(sobject, ext, [body.mapped for body in bodies])
+        missing: dict[str, set[str]] = {}
+        again = []
+        for index, result in enumerate(results):
+            references = missing_references(result, realm_id)
+            if references:
+                merge_into(missing, references)
+                again.append(index)
+        if again and depth < MAX_REFERENCE_DEPTH:
+            self._sync_related(realm_id, config, missing, depth + 1)
+            retried = self._upsert_calls(sobject, ext, [bodies[i].mapped for i in again])
+            for index, result in zip(again, retried, strict=True):
+                results[index] = result
+        return [
+            (body, _failed_write(result, realm_id) if _failed(result) else result)
+            for body, result in zip(bodies, results, strict=True)
+        ]
+
+    def _upsert_calls(
+        self, sobject: str, ext: str, bodies: list[MappedRecord]
+    ) -> list[RecordResult | SalesforceError]:
+        return [
+            result
+            for _, result in call_in_chunks(
+                bodies,
+                lambda chunk: self.salesforce.upsert_collection(
+                    sobject, ext, [body.fields for body in chunk]
+                ),
+            )
+        ]
+
+    # --- lines and the records they refer to (issue 10) --------------------------------------
+
+    def _write_lines(
+        self,
+        write: _Write,
+        records: dict[str, dict],
+        created: set[str],
+        written: dict[str, tuple[str | Outcome, RecordResult]],
+        depth: int,
     ) -> None:
-        """Upsert by external id, ≤200 a call; every per-record result is read."""
-        obj, ext = mapping.salesforce_object, mapping.external_id_field
-        applied: dict[str, Version] = {}
-        for item, result in call_in_chunks(
-            bodies,
-            lambda chunk: self.salesforce.upsert_collection(
-                obj, ext, [body.mapped.fields for body in chunk]
-            ),
-        ):
-            if isinstance(result, SalesforceError) or not result.success:
-                batch.settle(item.entity_id, from_salesforce(result))
+        """Upsert the lines of the written `records`, every line mapping in turn, and delete
+        the lines QuickBooks no longer has; a record whose lines fail takes their outcome."""
+        counts = {entity_id: [0, 0] for entity_id in records}  # lines written, deleted
+
+        def fail(entity_id: str, outcome: Outcome) -> None:
+            if not isinstance(written[entity_id][0], Outcome):
+                written[entity_id] = (outcome, written[entity_id][1])
+
+        parents = write.config.parent_targets()
+        for lines in write.mapping.line_mappings:
+            live = [i for i in records if not isinstance(written[i][0], Outcome)]
+            try:
+                describe = self._describe(lines.salesforce_object)
+            except SalesforceError as error:
+                for entity_id in live:
+                    fail(
+                        entity_id,
+                        from_salesforce(error, f"{lines.collection_path}: describe failed: "),
+                    )
                 continue
-            if item.version is not None:
-                applied[item.entity_id] = item.version
-            note = "created" if result.created else "updated"
-            message = "; ".join([note, *item.mapped.warnings])
-            batch.settle(item.entity_id, Done(message, result.id))
-        self.versions.record_many(batch.realm_id, batch.entity, applied)
+            bodies: list[_Upsert] = []
+            keys: dict[str, set[str]] = {}
+            for entity_id in live:
+                try:
+                    mapped = build_lines(
+                        records[entity_id], write.mapping, lines, describe, write.realm_id, parents
+                    )
+                    for body in mapped:
+                        _check_json(body)
+                except MappingError as error:
+                    fail(entity_id, Fail(str(error)))
+                    continue
+                keys[entity_id] = {body.external_id for body in mapped}
+                bodies.extend(_Upsert(entity_id, body, None) for body in mapped)
+            for body, result in self._upsert(
+                write.realm_id,
+                write.config,
+                lines.salesforce_object,
+                lines.external_id_field,
+                bodies,
+                depth,
+            ):
+                if isinstance(result, Outcome):
+                    line = body.mapped.external_id
+                    fail(body.entity_id, type(result)(f"line {line}: {result.message}"))
+                else:
+                    counts[body.entity_id][0] += 1
+            # A record new to Salesforce has no old lines to remove.
+            kept = {
+                i: k
+                for i, k in keys.items()
+                if i not in created and not isinstance(written[i][0], Outcome)
+            }
+            for entity_id, outcome in self._delete_removed_lines(
+                write, lines, describe, kept, counts
+            ).items():
+                fail(entity_id, outcome)
+        for entity_id, (note, result) in written.items():
+            if not isinstance(note, Outcome):
+                lines_written, lines_deleted = counts[entity_id]
+                summary = f"{lines_written} lines written" + (
+                    f", {lines_deleted} removed" if lines_deleted else ""
+                )
+                written[entity_id] = (f"{note}; {summary}", result)
+
+    def _delete_removed_lines(
+        self,
+        write: _Write,
+        lines: LineMapping,
+        describe: SObjectDescribe,
+        kept: dict[str, set[str]],
+        counts: dict[str, list[int]],
+    ) -> dict[str, Outcome]:
+        """Delete the lines of these records that are not among their kept external ids (one
+        SOQL per 200 records, deletes ≤200 a call); the failures, by QuickBooks id."""
+        failures: dict[str, Outcome] = {}
+        if not kept:
+            return failures
+        relationship = describe.field(lines.parent_field).relationship_name
+        parent_ext, ext = write.mapping.external_id_field, lines.external_id_field
+        by_key = {external_id(write.realm_id, write.mapping.qb_object, i): i for i in kept}
+
+        def existing(chunk: list[str]) -> list[list[dict]]:
+            in_list = ", ".join(f"'{soql_literal(k)}'" for k in chunk)
+            soql = (
+                f"SELECT Id, {ext}, {relationship}.{parent_ext} FROM {lines.salesforce_object} "  # noqa: S608
+                f"WHERE {relationship}.{parent_ext} IN ({in_list})"
+            )
+            rows: dict[str, list[dict]] = {}
+            for row in self.salesforce.query_all(soql):
+                rows.setdefault((row.get(relationship) or {}).get(parent_ext), []).append(row)
+            return [rows.get(key, []) for key in chunk]
+
+        stale: list[tuple[str, str]] = []  # (QuickBooks id of the record, Salesforce id of a line)
+        for key, result in call_in_chunks(list(by_key), existing):
+            entity_id = by_key[key]
+            if isinstance(result, SalesforceError):
+                failures[entity_id] = from_salesforce(result, "finding removed lines: ")
+                continue
+            stale.extend(
+                (entity_id, row["Id"]) for row in result if row.get(ext) not in kept[entity_id]
+            )
+        for (entity_id, _), result in call_in_chunks(
+            stale, lambda chunk: self.salesforce.delete_collection([sf_id for _, sf_id in chunk])
+        ):
+            gone = not isinstance(result, SalesforceError) and (
+                result.success
+                or {e.get("statusCode") for e in result.errors} & ALREADY_DELETED_CODES
+            )
+            if gone:
+                counts[entity_id][1] += 1
+            else:
+                failures.setdefault(entity_id, from_salesforce(result, "deleting a removed line: "))
+        return failures
+
+    def _sync_related(
+        self, realm_id: str, config: RealmConfig, wanted: dict[str, set[str]], depth: int
+    ) -> None:
+        """Read the records `wanted` names (one QuickBooks query per entity) and write them with
+        their own mappings, whether or not real-time is on for them: what refers to them needs
+        them. What fails here is logged; the record that needed them retries with its reason."""
+        for entity, ids in sorted(wanted.items()):
+            mapping = config.mapping(entity)
+            if mapping is None or mapping.problems or not mapping.field_mappings:
+                continue
+            try:
+                found = self.quickbooks.query_by_ids(realm_id, mapping.qb_object, sorted(ids))
+                describe = self._describe(mapping.salesforce_object)
+            except (QuickBooksError, SalesforceError) as error:
+                log.warning("Reading referenced %s records failed: %s", entity, error)
+                continue
+            records = {i: (record, _version_or_none(record)) for i, record in found.items()}
+            related = _Write(realm_id, config, mapping, describe)
+            outcomes = self._write(related, records, depth)
+            for entity_id, outcome in sorted(outcomes.items()):
+                if not isinstance(outcome, Done):
+                    log.warning(
+                        "Referenced %s %s not written: %s", entity, entity_id, outcome.message
+                    )
 
     # --- realm-wide waits -------------------------------------------------------------------
 

@@ -50,17 +50,27 @@ def entity(name, fields=(), collections=None):
 
 
 def transactions_catalog() -> dict:
+    def ref(path, to):
+        return {"path": path, "label": path, "type": "reference", "referenceTo": to}
+
+    def decimal(path):
+        return {"path": path, "label": path, "type": "decimal"}
+
     return {
         "version": 1,
         "entities": [
-            entity("Item"),
-            entity("Customer"),
+            entity("Item", [{"path": "Name", "label": "Name", "type": "string"}]),
+            entity("Customer", [{"path": "DisplayName", "label": "Name", "type": "string"}]),
             entity(
                 "Invoice",
-                [{"path": "TotalAmt", "label": "Total", "type": "decimal"}],
+                [decimal("TotalAmt"), decimal("Balance"), ref("CustomerRef", "Customer")],
                 [SALES_LINES],
             ),
-            entity("Payment", collections=[PAYMENT_LINES]),
+            entity(
+                "Payment",
+                [decimal("TotalAmt"), ref("CustomerRef", "Customer")],
+                collections=[PAYMENT_LINES],
+            ),
         ],
         "recommended": [
             {

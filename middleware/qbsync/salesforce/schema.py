@@ -165,3 +165,18 @@ def external_id(realm_id: str, entity: str, entity_id: str) -> str:
 # whose assignees are the admins who receive them.
 ALERT_NOTIFICATION_TYPE = "QBSync_Alert"
 ADMIN_PERMISSION_SET = "QuickBooks_Sync_Admin"
+
+
+def parse_external_id(realm_id: str, key: str) -> tuple[str, str] | None:
+    """(entity, QuickBooks id) of a realm-scoped external id of `realm_id`, else None.
+
+    Entity names are letters only (catalog), so the first `-` after the realm ends the entity;
+    a line's external id (`…-Invoice-130-1`) parses to its parent's entity and `130-1`.
+    """
+    prefix = f"{realm_id}-"
+    if not key.startswith(prefix):
+        return None
+    entity, _, entity_id = key[len(prefix) :].partition("-")
+    if not entity.isalpha() or not entity_id:
+        return None
+    return entity, entity_id
