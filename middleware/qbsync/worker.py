@@ -643,8 +643,12 @@ class Worker:
         written: dict[str, tuple[str | Outcome, RecordResult]],
         depth: int,
     ) -> None:
-        """Upsert the lines of the written `records`, every line mapping in turn, and delete
-        the lines QuickBooks no longer has; a record whose lines fail takes their outcome."""
+        """Upsert the lines of the written `records`, every line mapping in turn, then delete
+        the lines QuickBooks no longer has; a record whose lines fail takes their outcome.
+
+        Line mappings of one record may share their object (the recommended ones put product,
+        description and discount lines in one): the lines kept are those of all of them.
+        """
         counts = {entity_id: [0, 0] for entity_id in records}  # lines written, deleted
 
         def fail(entity_id: str, outcome: Outcome) -> None:
@@ -652,6 +656,8 @@ class Worker:
                 written[entity_id] = (outcome, written[entity_id][1])
 
         parents = write.config.parent_targets()
+        # (line object, parent field) -> the first line mapping, its describe, the kept keys
+        groups: dict[tuple[str, str], tuple[LineMapping, SObjectDescribe, dict[str, set[str]]]] = {}
         for lines in write.mapping.line_mappings:
             live = [i for i in records if not isinstance(written[i][0], Outcome)]
             try:
@@ -663,8 +669,9 @@ class Worker:
                         from_salesforce(error, f"{lines.collection_path}: describe failed: "),
                     )
                 continue
+            group = (lines.salesforce_object.lower(), lines.parent_field.lower())
+            keys = groups.setdefault(group, (lines, describe, {}))[2]
             bodies: list[_Upsert] = []
-            keys: dict[str, set[str]] = {}
             for entity_id in live:
                 try:
                     mapped = build_lines(
@@ -675,7 +682,7 @@ class Worker:
                 except MappingError as error:
                     fail(entity_id, Fail(str(error)))
                     continue
-                keys[entity_id] = {body.external_id for body in mapped}
+                keys.setdefault(entity_id, set()).update(body.external_id for body in mapped)
                 bodies.extend(_Upsert(entity_id, body, None) for body in mapped)
             for body, result in self._upsert(
                 write.realm_id,
@@ -690,7 +697,8 @@ class Worker:
                     fail(body.entity_id, type(result)(f"line {line}: {result.message}"))
                 else:
                     counts[body.entity_id][0] += 1
-            # A record new to Salesforce has no old lines to remove.
+        for lines, describe, keys in groups.values():
+            # A record new to Salesforce has no old lines to remove; a failed one retries.
             kept = {
                 i: k
                 for i, k in keys.items()

@@ -21,6 +21,14 @@ SALES_LINES = {
         {"path": "SalesItemLineDetail.Qty", "label": "Quantity", "type": "decimal"},
     ],
 }
+DESCRIPTION_LINES = {
+    "path": "Line[DetailType=DescriptionOnly]",
+    "label": "Description lines",
+    "fields": [
+        {"path": "Description", "label": "Description", "type": "string", "maxLength": 4000},
+        {"path": "Amount", "label": "Amount", "type": "decimal"},
+    ],
+}
 PAYMENT_LINES = {
     "path": "Line",
     "label": "Invoices paid",
@@ -64,7 +72,7 @@ def transactions_catalog() -> dict:
             entity(
                 "Invoice",
                 [decimal("TotalAmt"), decimal("Balance"), ref("CustomerRef", "Customer")],
-                [SALES_LINES],
+                [SALES_LINES, DESCRIPTION_LINES],
             ),
             entity(
                 "Payment",

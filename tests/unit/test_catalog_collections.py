@@ -74,7 +74,7 @@ def test_recommended_lines_are_read():
             "Line",
             "Amount",
             "Unknown collection 'Line' on QuickBooks object Invoice; its collections: "
-            "Line[DetailType=SalesItemLineDetail].",
+            "Line[DetailType=SalesItemLineDetail], Line[DetailType=DescriptionOnly].",
         ),
         (
             "Customer",

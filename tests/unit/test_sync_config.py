@@ -273,7 +273,8 @@ def test_a_line_field_mapping_the_collection_does_not_know_is_left_out_and_named
     [
         (
             {"Collection_Path__c": "Line"},
-            f"Unknown collection 'Line' on QuickBooks object Invoice; its collections: {SALES}.",
+            f"Unknown collection 'Line' on QuickBooks object Invoice; its collections: {SALES}, "
+            "Line[DetailType=DescriptionOnly].",
         ),
         ({"Parent_Field__c": None}, "Parent_Field__c is empty"),
         ({"Parent_Field__c": "Transaction__c) OR"}, "Parent_Field__c 'Transaction__c) OR' is not"),

@@ -148,6 +148,7 @@ class Org:
         self.logs: dict[str, dict] = {}
         self.calls: list[tuple[str, str, int]] = []  # (method, object or "query", records)
         self.refuse: dict[str, dict] = {}  # external id -> the error its upsert gets
+        self.config = list(CONFIG)
         self._next = 0
         rsps.add_callback(responses.GET, re.compile(rf"^{re.escape(API)}/query/"), self._query)
         for name, fields in DESCRIBES.items():
@@ -230,7 +231,7 @@ class Org:
     def _query(self, request):
         soql = parse_qs(urlparse(request.url).query)["q"][0]
         if "FROM QB_Object_Mapping__c" in soql:
-            rows = CONFIG
+            rows = self.config
         else:
             self.calls.append(("query", soql, 0))
             rows = self._select(soql)
@@ -465,6 +466,38 @@ def test_a_line_added_changed_and_removed_follows_quickbooks(store, org, qb, wor
     assert "WHERE Transaction__r.QB_External_Id__c IN" in org.calls[2][1]
     assert (
         org.logs["ce:Invoice-130-Update-1"]["Message__c"] == "updated; 3 lines written, 1 removed"
+    )
+
+
+def test_line_mappings_into_one_object_keep_each_others_lines(store, org, qb, worker):
+    org.config.append(
+        mapping_row(
+            "Invoice",
+            "QB_Transaction_Line__c",
+            [("Amount", "Amount__c")],
+            id_="a00InvoiceNotes",
+            parent="a00Invoice",
+            path="Line[DetailType=DescriptionOnly]",
+            parent_field="Transaction__c",
+        )
+    )
+    with_customer_and_items(org)
+    record = invoice(lines=[(1, 10.0), (2, 20.0)])
+    record["Line"].append({"Id": "3", "Amount": 0, "DetailType": "DescriptionOnly"})
+    qb.put("Invoice", record)
+    add_event(store, "Invoice", "130", "Create")
+    worker.run_once()
+    record = invoice(lines=[(1, 10.0)], token=1)
+    record["Line"].append({"Id": "3", "Amount": 5.0, "DetailType": "DescriptionOnly"})
+    qb.put("Invoice", record)
+    add_event(store, "Invoice", "130", "Update", n=1)
+
+    worker.run_once()
+
+    base = key("Invoice", 130)
+    assert line_amounts(org) == {f"{base}-1": 10, f"{base}-3": 5}
+    assert (
+        org.logs["ce:Invoice-130-Update-1"]["Message__c"] == "updated; 2 lines written, 1 removed"
     )
 
 
