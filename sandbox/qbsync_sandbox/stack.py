@@ -14,7 +14,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -401,18 +401,40 @@ class Stack:
                     "Company_Object_Key__c": f"{company}:{recommended.qb_object}",
                 }
             )
-            for pair in recommended.fields:
-                sf.QB_Field_Mapping__c.create(
+            self._create_field_mappings(sf, mapping["id"], recommended.fields)
+            for lines in recommended.lines:
+                # A line mapping (contract-10): same company and object as its parent, its key
+                # the parent's plus the collection path.
+                line_mapping = sf.QB_Object_Mapping__c.create(
                     {
-                        "Object_Mapping__c": mapping["id"],
-                        "QB_Field__c": pair.qb_field,
-                        "Salesforce_Field__c": pair.salesforce_field,
+                        "Company__c": company,
+                        "QB_Object__c": recommended.qb_object,
+                        "Parent_Mapping__c": mapping["id"],
+                        "Collection_Path__c": lines.collection_path,
+                        "Parent_Field__c": lines.parent_field,
+                        "Salesforce_Object__c": lines.salesforce_object,
+                        "External_Id_Field__c": lines.external_id_field,
+                        "Company_Object_Key__c": (
+                            f"{company}:{recommended.qb_object}:{lines.collection_path}"
+                        ),
                     }
                 )
+                self._create_field_mappings(sf, line_mapping["id"], lines.fields)
             created[recommended.qb_object] = mapping["id"]
         for qb_object in enable:
             self.set_realtime(created[qb_object], True, realm=realm)
         return created
+
+    @staticmethod
+    def _create_field_mappings(sf: Salesforce, mapping_id: str, fields: Iterable) -> None:
+        for pair in fields:
+            sf.QB_Field_Mapping__c.create(
+                {
+                    "Object_Mapping__c": mapping_id,
+                    "QB_Field__c": pair.qb_field,
+                    "Salesforce_Field__c": pair.salesforce_field,
+                }
+            )
 
     def set_realtime(self, mapping_id: str, enabled: bool, *, realm: str | None = None) -> None:
         """Switch real time as the admin, then tell the middleware as the package does."""
