@@ -150,6 +150,13 @@ def _mark_voided(mapped: MappedRecord, describe: SObjectDescribe) -> None:
         mapped.fields[voided.name] = True
 
 
+def _drop_parent(mapped: MappedRecord, describe: SObjectDescribe, lines: LineMapping) -> None:
+    """Leave the parent out of a line's body: the line exists and already belongs to it."""
+    parent = describe.field(lines.parent_field)
+    if parent is not None and parent.relationship_name:
+        mapped.fields.pop(parent.relationship_name, None)
+
+
 def _failed(result: RecordResult | SalesforceError) -> bool:
     return isinstance(result, SalesforceError) or not result.success
 
@@ -646,8 +653,12 @@ class Worker:
         """Upsert the lines of the written `records`, every line mapping in turn, then delete
         the lines QuickBooks no longer has; a record whose lines fail takes their outcome.
 
-        Line mappings of one record may share their object (the recommended ones put product,
-        description and discount lines in one): the lines kept are those of all of them.
+        The lines a record already has in Salesforce are read first (one SOQL per 200 records,
+        none for records just created): their bodies leave out the parent field, which a
+        master-detail field refuses on update and which they already hold (their external id
+        is their parent's plus their key), and the ones not written again are deleted. Line
+        mappings may share their object (the recommended product, description and discount
+        lines do): the lines kept are those of all of them.
         """
         counts = {entity_id: [0, 0] for entity_id in records}  # lines written, deleted
 
@@ -655,24 +666,31 @@ class Worker:
             if not isinstance(written[entity_id][0], Outcome):
                 written[entity_id] = (outcome, written[entity_id][1])
 
+        def live() -> list[str]:
+            return [i for i in records if not isinstance(written[i][0], Outcome)]
+
         parents = write.config.parent_targets()
-        # (line object, parent field) -> the first line mapping, its describe, the kept keys
-        groups: dict[tuple[str, str], tuple[LineMapping, SObjectDescribe, dict[str, set[str]]]] = {}
+        # (line object, parent field) -> lines in Salesforce (external id -> Id) and kept keys
+        existing: dict[tuple[str, str], dict[str, dict[str, str]]] = {}
+        kept: dict[tuple[str, str], dict[str, set[str]]] = {}
         for lines in write.mapping.line_mappings:
-            live = [i for i in records if not isinstance(written[i][0], Outcome)]
             try:
                 describe = self._describe(lines.salesforce_object)
             except SalesforceError as error:
-                for entity_id in live:
+                for entity_id in live():
                     fail(
                         entity_id,
                         from_salesforce(error, f"{lines.collection_path}: describe failed: "),
                     )
                 continue
             group = (lines.salesforce_object.lower(), lines.parent_field.lower())
-            keys = groups.setdefault(group, (lines, describe, {}))[2]
+            if group not in existing:
+                old = [i for i in live() if i not in created]
+                existing[group], failures = self._existing_lines(write, lines, describe, old)
+                for entity_id, outcome in failures.items():
+                    fail(entity_id, outcome)
             bodies: list[_Upsert] = []
-            for entity_id in live:
+            for entity_id in live():
                 try:
                     mapped = build_lines(
                         records[entity_id], write.mapping, lines, describe, write.realm_id, parents
@@ -682,7 +700,12 @@ class Worker:
                 except MappingError as error:
                     fail(entity_id, Fail(str(error)))
                     continue
-                keys.setdefault(entity_id, set()).update(body.external_id for body in mapped)
+                there = existing[group].get(entity_id, {})
+                for body in mapped:
+                    if body.external_id in there:
+                        _drop_parent(body, describe, lines)
+                keys = kept.setdefault(group, {}).setdefault(entity_id, set())
+                keys.update(body.external_id for body in mapped)
                 bodies.extend(_Upsert(entity_id, body, None) for body in mapped)
             for body, result in self._upsert(
                 write.realm_id,
@@ -697,17 +720,16 @@ class Worker:
                     fail(body.entity_id, type(result)(f"line {line}: {result.message}"))
                 else:
                     counts[body.entity_id][0] += 1
-        for lines, describe, keys in groups.values():
-            # A record new to Salesforce has no old lines to remove; a failed one retries.
-            kept = {
-                i: k
-                for i, k in keys.items()
-                if i not in created and not isinstance(written[i][0], Outcome)
-            }
-            for entity_id, outcome in self._delete_removed_lines(
-                write, lines, describe, kept, counts
-            ).items():
-                fail(entity_id, outcome)
+        stale = [
+            (entity_id, sf_id)
+            for group, by_record in existing.items()
+            for entity_id, lines_there in by_record.items()
+            if entity_id in live()
+            for key, sf_id in lines_there.items()
+            if key not in kept.get(group, {}).get(entity_id, ())
+        ]
+        for entity_id, outcome in self._delete_lines(stale, counts).items():
+            fail(entity_id, outcome)
         for entity_id, (note, result) in written.items():
             if not isinstance(note, Outcome):
                 lines_written, lines_deleted = counts[entity_id]
@@ -716,43 +738,46 @@ class Worker:
                 )
                 written[entity_id] = (f"{note}; {summary}", result)
 
-    def _delete_removed_lines(
-        self,
-        write: _Write,
-        lines: LineMapping,
-        describe: SObjectDescribe,
-        kept: dict[str, set[str]],
-        counts: dict[str, list[int]],
-    ) -> dict[str, Outcome]:
-        """Delete the lines of these records that are not among their kept external ids (one
-        SOQL per 200 records, deletes ≤200 a call); the failures, by QuickBooks id."""
+    def _existing_lines(
+        self, write: _Write, lines: LineMapping, describe: SObjectDescribe, entity_ids: list[str]
+    ) -> tuple[dict[str, dict[str, str]], dict[str, Outcome]]:
+        """The lines these records have in `lines`' object, by QuickBooks id of the record:
+        external id → Salesforce Id (one SOQL per 200 records); and the records whose lines
+        could not be read, with the outcome."""
+        found: dict[str, dict[str, str]] = {}
         failures: dict[str, Outcome] = {}
-        if not kept:
-            return failures
-        relationship = describe.field(lines.parent_field).relationship_name
+        parent = describe.field(lines.parent_field)
+        if not entity_ids or parent is None or not parent.relationship_name:
+            return found, failures  # build_lines names the mistake
+        relationship = parent.relationship_name
         parent_ext, ext = write.mapping.external_id_field, lines.external_id_field
-        by_key = {external_id(write.realm_id, write.mapping.qb_object, i): i for i in kept}
+        by_key = {external_id(write.realm_id, write.mapping.qb_object, i): i for i in entity_ids}
 
-        def existing(chunk: list[str]) -> list[list[dict]]:
+        def lines_of(chunk: list[str]) -> list[dict[str, str]]:
             in_list = ", ".join(f"'{soql_literal(k)}'" for k in chunk)
             soql = (
                 f"SELECT Id, {ext}, {relationship}.{parent_ext} FROM {lines.salesforce_object} "  # noqa: S608
                 f"WHERE {relationship}.{parent_ext} IN ({in_list})"
             )
-            rows: dict[str, list[dict]] = {}
+            rows: dict[str, dict[str, str]] = {}
             for row in self.salesforce.query_all(soql):
-                rows.setdefault((row.get(relationship) or {}).get(parent_ext), []).append(row)
-            return [rows.get(key, []) for key in chunk]
+                key = (row.get(relationship) or {}).get(parent_ext)
+                rows.setdefault(key, {})[row.get(ext)] = row["Id"]
+            return [rows.get(key, {}) for key in chunk]
 
-        stale: list[tuple[str, str]] = []  # (QuickBooks id of the record, Salesforce id of a line)
-        for key, result in call_in_chunks(list(by_key), existing):
-            entity_id = by_key[key]
+        for key, result in call_in_chunks(list(by_key), lines_of):
             if isinstance(result, SalesforceError):
-                failures[entity_id] = from_salesforce(result, "finding removed lines: ")
-                continue
-            stale.extend(
-                (entity_id, row["Id"]) for row in result if row.get(ext) not in kept[entity_id]
-            )
+                failures[by_key[key]] = from_salesforce(result, "reading the record's lines: ")
+            else:
+                found[by_key[key]] = result
+        return found, failures
+
+    def _delete_lines(
+        self, stale: list[tuple[str, str]], counts: dict[str, list[int]]
+    ) -> dict[str, Outcome]:
+        """Delete lines (QuickBooks id of their record, Salesforce Id), ≤200 a call; the
+        records whose lines could not be deleted, with the outcome."""
+        failures: dict[str, Outcome] = {}
         for (entity_id, _), result in call_in_chunks(
             stale, lambda chunk: self.salesforce.delete_collection([sf_id for _, sf_id in chunk])
         ):
