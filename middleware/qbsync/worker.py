@@ -75,7 +75,7 @@ from qbsync.remotes import QuickBooks, Salesforce
 from qbsync.salesforce.chunks import call_in_chunks
 from qbsync.salesforce.client import RecordResult
 from qbsync.salesforce.errors import SalesforceError
-from qbsync.salesforce.schema import external_id
+from qbsync.salesforce.schema import external_id, parse_external_id
 from qbsync.services import Services
 from qbsync.store import StoreUnavailable
 from qbsync.store.ledger import StoredEvent
@@ -395,6 +395,7 @@ class Worker:
         )
         for entity_id, outcome in written.items():
             batch.settle(entity_id, outcome)
+        self._follow_merges(batch, mapping, config)
         self._apply_deletes(batch, mapping, describe, batch.unsettled(sorted(deleted)))
 
     @staticmethod
@@ -790,6 +791,48 @@ class Worker:
             else:
                 failures.setdefault(entity_id, from_salesforce(result, "deleting a removed line: "))
         return failures
+
+    def _follow_merges(self, batch: _Batch, mapping: ObjectMapping, config: RealmConfig) -> None:
+        """Write again the records that referred to a record merged away: QuickBooks moves a
+        merged customer's transactions to the one that survives, without a webhook for each
+        (Intuit's merge article; no webhook: UNCONFIRMED), so those in Salesforce would keep
+        pointing at the merged-away record. Found in Salesforce (one SOQL per referring object
+        and field), read from QuickBooks (one query per entity); only for real-time mappings."""
+        merged = sorted(
+            {e.deleted_id for e in batch.events if e.operation == "Merge" and e.deleted_id}
+        )
+        if not merged:
+            return
+        keys = ", ".join(
+            f"'{soql_literal(external_id(batch.realm_id, mapping.qb_object, i))}'" for i in merged
+        )
+        referring = {
+            (other.salesforce_object, other.external_id_field, fm.salesforce_field)
+            for other in config.mappings.values()
+            if other.realtime_enabled and not other.problems
+            for fm in other.field_mappings
+            if fm.reference_to == mapping.qb_object
+        }
+        wanted: dict[str, set[str]] = {}
+        for sobject, ext, field_name in sorted(referring):
+            try:
+                target = self._describe(sobject).field(field_name)
+                if target is None or not target.relationship_name:
+                    continue
+                soql = (
+                    f"SELECT {ext} FROM {sobject} "  # noqa: S608
+                    f"WHERE {target.relationship_name}.{mapping.external_id_field} IN ({keys})"
+                )
+                rows = self.salesforce.query_all(soql)
+            except SalesforceError as error:
+                log.warning("Finding the records referring to merged %s failed: %s", merged, error)
+                continue
+            for row in rows:
+                parsed = parse_external_id(batch.realm_id, str(row.get(ext) or ""))
+                other = config.mapping(parsed[0]) if parsed else None
+                if other is not None and other.realtime_enabled:
+                    wanted.setdefault(other.qb_object, set()).add(parsed[1])
+        self._sync_related(batch.realm_id, config, wanted, depth=1)
 
     def _sync_related(
         self, realm_id: str, config: RealmConfig, wanted: dict[str, set[str]], depth: int

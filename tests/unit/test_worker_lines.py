@@ -264,6 +264,16 @@ class Org:
                         }
                     )
             return rows
+        referring = re.fullmatch(r"SELECT (\w+) FROM (\w+) WHERE (\w+)\.(\w+) IN \(.*\)", soql)
+        if referring:
+            ext, sobject, relationship, parent_ext = referring.groups()
+            field = self._field(sobject, relationship=relationship)
+            rows = []
+            for record in self.records[sobject].values():
+                _, parent = self.by_id(record.get(field["name"]))
+                if parent and parent[parent_ext] in keys:
+                    rows.append({ext: record[ext]})
+            return rows
         plain = re.fullmatch(r"SELECT Id, (\w+) FROM (\w+) WHERE \1 IN \(.*\)", soql)
         assert plain, soql
         ext, sobject = plain.groups()
@@ -386,7 +396,7 @@ def worker(store):
     return Worker(services, rng=random.Random(7), name="test-worker")
 
 
-def add_event(store, entity, id_, op="Update", n=0):
+def add_event(store, entity, id_, op="Update", n=0, **extra):
     store.events.add(
         [
             ChangeEvent(
@@ -396,6 +406,7 @@ def add_event(store, entity, id_, op="Update", n=0):
                 operation=op,
                 occurred_at=T0 - timedelta(seconds=2),
                 event_key=f"ce:{entity}-{id_}-{op}-{n}",
+                **extra,
             )
         ]
     )
@@ -646,3 +657,24 @@ def test_a_deleted_invoice_goes_with_its_lines(store, org, qb, worker):
     assert org.records["QB_Transaction__c"] == {}
     assert org.records["QB_Transaction_Line__c"] == {}
     assert outcomes(store)[("Invoice", "130")] == ("done", "deleted")
+
+
+def test_a_customer_merge_moves_its_invoices_to_the_survivor(store, org, qb, worker):
+    with_customer_and_items(org)
+    survivor = org.add("Account", key("Customer", 7), Name="Survivor")
+    qb.put("Invoice", invoice())
+    add_event(store, "Invoice", "130", "Create")
+    worker.run_once()
+    # QuickBooks moved the invoice to customer 7 without a webhook of its own.
+    qb.put("Invoice", invoice(token=1, CustomerRef={"value": "7"}))
+    qb.put("Customer", customer(7, "Survivor"))
+    qb.put("Customer", {**customer(24), "Active": False})
+    add_event(store, "Customer", "7", "Merge", deleted_id="24")
+    qb.queries.clear()
+
+    worker.run_once()
+
+    moved = org.get("QB_Transaction__c", key("Invoice", 130))
+    assert moved["Account__c"] == survivor["Id"]
+    assert qb.queries == [("Customer", ["7"]), ("Invoice", ["130"])]
+    assert outcomes(store)[("Customer", "7")][0] == "done"
