@@ -465,6 +465,9 @@ class Stack:
     def delete_entity(self, entity: str, entity_id: str, *, realm: str | None = None) -> dict:
         return self.qbo("DELETE", f"/companies/{realm or self.realm_id}/{entity}/{entity_id}")
 
+    def void_entity(self, entity: str, entity_id: str, *, realm: str | None = None) -> dict:
+        return self.qbo("POST", f"/companies/{realm or self.realm_id}/{entity}/{entity_id}/void")
+
     def merge_entities(
         self, entity: str, source_id: str, target_id: str, *, realm: str | None = None
     ) -> dict:

@@ -96,6 +96,15 @@ def update_record(realm_id: str, entity: str, entity_id: str) -> Response:
     return jsonify(emulator().state.update(realm_id, entity, entity_id, body, sparse=sparse))
 
 
+@blueprint.post("/companies/<realm_id>/<entity>/<entity_id>/void")
+def void_record(realm_id: str, entity: str, entity_id: str) -> Response:
+    """Void a transaction as `?operation=void` does, at its current SyncToken."""
+    state = emulator().state
+    current = state.get(realm_id, entity, entity_id)
+    body = {"Id": entity_id, "SyncToken": current.get("SyncToken")}
+    return jsonify(state.void(realm_id, entity, entity_id, body))
+
+
 @blueprint.delete("/companies/<realm_id>/<entity>/<entity_id>")
 def delete_record(realm_id: str, entity: str, entity_id: str) -> Response:
     """Name-list records (Customer, Vendor, Item, …) become inactive; transactions are removed."""
