@@ -161,12 +161,6 @@ def external_id(realm_id: str, entity: str, entity_id: str) -> str:
     return f"{realm_id}-{entity}-{entity_id}"
 
 
-# The alerts (qbsync.alerts): the package's custom notification type, and the permission set
-# whose assignees are the admins who receive them.
-ALERT_NOTIFICATION_TYPE = "QBSync_Alert"
-ADMIN_PERMISSION_SET = "QuickBooks_Sync_Admin"
-
-
 def parse_external_id(realm_id: str, key: str) -> tuple[str, str] | None:
     """(entity, QuickBooks id) of a realm-scoped external id of `realm_id`, else None.
 
@@ -180,3 +174,9 @@ def parse_external_id(realm_id: str, key: str) -> tuple[str, str] | None:
     if not entity.isalpha() or not entity_id:
         return None
     return entity, entity_id
+
+
+# The alerts (qbsync.alerts): the package's custom notification type, and the permission set
+# whose assignees are the admins who receive them.
+ALERT_NOTIFICATION_TYPE = "QBSync_Alert"
+ADMIN_PERMISSION_SET = "QuickBooks_Sync_Admin"
