@@ -72,7 +72,7 @@ from qbsync.quickbooks.errors import (
 )
 from qbsync.references import linked_transactions, merge_into, missing_references
 from qbsync.remotes import QuickBooks, Salesforce
-from qbsync.salesforce.chunks import call_in_chunks
+from qbsync.salesforce.chunks import COLLECTION_LIMIT, call_in_chunks
 from qbsync.salesforce.client import RecordResult
 from qbsync.salesforce.errors import SalesforceError
 from qbsync.salesforce.schema import external_id, parse_external_id
@@ -396,7 +396,13 @@ class Worker:
         for entity_id, outcome in written.items():
             batch.settle(entity_id, outcome)
         self._follow_merges(batch, mapping, config)
-        self._apply_deletes(batch, mapping, describe, batch.unsettled(sorted(deleted)))
+        gone = batch.unsettled(sorted(deleted))
+        linked: dict[str, set[str]] = {}
+        if mapping.qb_object in PAYS_LINKED and gone:
+            # Read before the delete takes the payment's lines along.
+            linked = self._linked_in_salesforce(batch.realm_id, config, mapping, gone)
+        self._apply_deletes(batch, mapping, describe, gone)
+        self._sync_related(batch.realm_id, config, linked, depth=1)
 
     @staticmethod
     def _records_given(batch: _Batch, mapping: ObjectMapping, ids: list[str]) -> dict[str, dict]:
@@ -582,8 +588,13 @@ class Worker:
                 note = "created" if result.created else "updated"
                 written[body.entity_id] = ("; ".join([note, *body.mapped.warnings]), result)
         if mapping.qb_object in PAYS_LINKED and written:
-            # Before the payment's lines, which refer to these invoices.
+            # Before the payment's lines, which refer to these invoices; with those its lines
+            # linked until now (an invoice no longer paid gets its balance back).
             linked = linked_transactions(records[i][0] for i in written)
+            updated = [i for i, (_, result) in written.items() if not result.created]
+            merge_into(
+                linked, self._linked_in_salesforce(write.realm_id, write.config, mapping, updated)
+            )
             self._sync_related(write.realm_id, write.config, linked, depth + 1)
         if mapping.line_mappings and written:
             created = {i for i, (_, result) in written.items() if result.created}
@@ -791,6 +802,63 @@ class Worker:
             else:
                 failures.setdefault(entity_id, from_salesforce(result, "deleting a removed line: "))
         return failures
+
+    def _linked_in_salesforce(
+        self, realm_id: str, config: RealmConfig, mapping: ObjectMapping, entity_ids: list[str]
+    ) -> dict[str, set[str]]:
+        """The records these records' lines in Salesforce refer to (a payment's invoices, as
+        last written), QuickBooks ids by entity: one SOQL per 200 records and line reference."""
+        linked: dict[str, set[str]] = {}
+        keys = [external_id(realm_id, mapping.qb_object, i) for i in entity_ids]
+        for lines in mapping.line_mappings if keys else ():
+            for fm in lines.field_mappings:
+                other = config.mapping(fm.reference_to or "")
+                try:
+                    describe = self._describe(lines.salesforce_object)
+                except SalesforceError as error:
+                    log.warning("Reading %s lines failed: %s", mapping.qb_object, error)
+                    break
+                parent = describe.field(lines.parent_field)
+                target = describe.field(fm.salesforce_field)
+                if other is None or not (
+                    parent and parent.relationship_name and target and target.relationship_name
+                ):
+                    continue
+                for key in self._values_where_in(
+                    lines.salesforce_object,
+                    (target.relationship_name, other.external_id_field),
+                    f"{parent.relationship_name}.{mapping.external_id_field}",
+                    keys,
+                ):
+                    parsed = parse_external_id(realm_id, key)
+                    if parsed is not None:
+                        linked.setdefault(parsed[0], set()).add(parsed[1])
+        return linked
+
+    def _values_where_in(
+        self, sobject: str, value: tuple[str, str], where: str, keys: list[str]
+    ) -> set[str]:
+        """The values of `relationship.field` (`value`) on the records of `sobject` whose
+        `where` path is among `keys`; one SOQL per 200 keys, failures logged."""
+        relationship, field_name = value
+        found: set[str] = set()
+        for start in range(0, len(keys), COLLECTION_LIMIT):
+            in_list = ", ".join(
+                f"'{soql_literal(k)}'" for k in keys[start : start + COLLECTION_LIMIT]
+            )
+            soql = (
+                f"SELECT {relationship}.{field_name} FROM {sobject} "  # noqa: S608
+                f"WHERE {where} IN ({in_list})"
+            )
+            try:
+                rows = self.salesforce.query_all(soql)
+            except SalesforceError as error:
+                log.warning("Reading %s failed: %s", sobject, error)
+                continue
+            found.update(
+                str(v) for row in rows if (v := (row.get(relationship) or {}).get(field_name))
+            )
+        return found
 
     def _follow_merges(self, batch: _Batch, mapping: ObjectMapping, config: RealmConfig) -> None:
         """Write again the records that referred to a record merged away: QuickBooks moves a

@@ -264,6 +264,18 @@ class Org:
                         }
                     )
             return rows
+        through = re.fullmatch(r"SELECT (\w+)\.(\w+) FROM (\w+) WHERE (\w+)\.(\w+) IN \(.*\)", soql)
+        if through:  # a reference of the records whose parent is among the keys
+            relationship, ext, sobject, parent_relationship, parent_ext = through.groups()
+            field = self._field(sobject, relationship=relationship)
+            parent_field = self._field(sobject, relationship=parent_relationship)
+            rows = []
+            for record in self.records[sobject].values():
+                _, parent = self.by_id(record.get(parent_field["name"]))
+                _, referred = self.by_id(record.get(field["name"]))
+                if parent and parent[parent_ext] in keys:
+                    rows.append({relationship: {ext: referred[ext]} if referred else None})
+            return rows
         referring = re.fullmatch(r"SELECT (\w+) FROM (\w+) WHERE (\w+)\.(\w+) IN \(.*\)", soql)
         if referring:
             ext, sobject, relationship, parent_ext = referring.groups()
@@ -678,3 +690,51 @@ def test_a_customer_merge_moves_its_invoices_to_the_survivor(store, org, qb, wor
     assert moved["Account__c"] == survivor["Id"]
     assert qb.queries == [("Customer", ["7"]), ("Invoice", ["130"])]
     assert outcomes(store)[("Customer", "7")][0] == "done"
+
+
+def paying(*links):
+    payment = copy.deepcopy(quickbooks_sample("payment"))
+    payment["CustomerRef"] = {"value": "24"}
+    payment["Line"] = [
+        {"Amount": amount, "LinkedTxn": [{"TxnId": txn, "TxnType": "Invoice"}]}
+        for txn, amount in links
+    ]
+    return payment
+
+
+def test_an_invoice_a_payment_no_longer_pays_gets_its_balance_back(store, org, qb, worker):
+    with_customer_and_items(org)
+    for id_ in ("70", "71"):
+        qb.put("Invoice", invoice(id_, lines=[(1, 100.0)], token=1, TotalAmt=100.0, Balance=0))
+    qb.put("Payment", paying(("70", 100.0), ("71", 100.0)))
+    add_event(store, "Payment", "163", "Create")
+    worker.run_once()
+    # The payment now pays invoice 70 only; QuickBooks gave 71 its balance back.
+    qb.put("Payment", {**paying(("70", 100.0)), "SyncToken": "1",
+                       "MetaData": {"LastUpdatedTime": "2015-01-17T10:00:00-08:00"}})  # fmt: skip
+    qb.records["Invoice"]["71"]["Balance"] = 100.0
+    add_event(store, "Payment", "163", "Update", n=1)
+    qb.queries.clear()
+
+    worker.run_once()
+
+    assert org.get("QB_Transaction__c", key("Invoice", 71))["Balance__c"] == 100
+    assert qb.queries == [("Payment", ["163"]), ("Invoice", ["70", "71"])]
+    assert list(org.records["QB_Payment_Line__c"]) == [f"{key('Payment', 163)}-Invoice70"]
+
+
+def test_a_deleted_payment_gives_its_invoices_their_balance_back(store, org, qb, worker):
+    with_customer_and_items(org)
+    qb.put("Invoice", invoice("70", lines=[(1, 100.0)], token=1, TotalAmt=100.0, Balance=0))
+    qb.put("Payment", paying(("70", 100.0)))
+    add_event(store, "Payment", "163", "Create")
+    worker.run_once()
+    assert org.get("QB_Transaction__c", key("Invoice", 70))["Balance__c"] == 0
+    del qb.records["Payment"]["163"]
+    qb.records["Invoice"]["70"]["Balance"] = 100.0
+    add_event(store, "Payment", "163", "Delete")
+
+    worker.run_once()
+
+    assert org.records["QB_Payment__c"] == {} and org.records["QB_Payment_Line__c"] == {}
+    assert org.get("QB_Transaction__c", key("Invoice", 70))["Balance__c"] == 100
