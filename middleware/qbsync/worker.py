@@ -732,11 +732,12 @@ class Worker:
                     fail(body.entity_id, type(result)(f"line {line}: {result.message}"))
                 else:
                     counts[body.entity_id][0] += 1
+        alive = set(live())
         stale = [
             (entity_id, sf_id)
             for group, by_record in existing.items()
             for entity_id, lines_there in by_record.items()
-            if entity_id in live()
+            if entity_id in alive
             for key, sf_id in lines_there.items()
             if key not in kept.get(group, {}).get(entity_id, ())
         ]
