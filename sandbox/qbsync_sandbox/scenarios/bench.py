@@ -5,6 +5,9 @@
    (half-sent headers, `qbsync_sandbox.stalls`) are held open against the web process.
 2. Latency: a Customer created in QuickBooks → its Account readable in Salesforce (target ~1 s).
 3. Drain: a burst of changes → all applied; QuickBooks reads and Salesforce calls it cost.
+4. With `--invoices N`, only this: N invoices with `--lines` lines each drained by a fresh worker,
+   its QuickBooks reads per invoice and Salesforce calls per record written
+   (`qbsync_sandbox.scenarios.bench_invoices`).
 
 Figures, not pass/fail: this machine is shared and noisy. Loads are bounded and loopback only.
 """
@@ -24,6 +27,7 @@ import requests
 
 from qbsync.store import Store
 from qbsync.webhooks.signature import sign
+from qbsync_sandbox.scenarios.bench_invoices import invoice_burst
 from qbsync_sandbox.stack import Stack, wait_until
 from qbsync_sandbox.stalls import StalledPool
 
@@ -149,7 +153,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency-samples", type=int, default=20)
     parser.add_argument("--burst", type=int, default=500, help="Customers created at once")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument(
+        "--invoices", type=int, help="only the invoice burst: this many invoices (e.g. 1000)"
+    )
+    parser.add_argument("--lines", type=int, default=10, help="lines per invoice of the burst")
     args = parser.parse_args(argv)
+    if args.invoices:
+        with tempfile.TemporaryDirectory(prefix="qbsync-bench-") as workdir:
+            figures = {"invoices": invoice_burst(Path(workdir), args.invoices, args.lines)}
+        print(f"invoice burst   {figures['invoices']}")
+        if args.json:
+            args.json.write_text(json.dumps(figures, indent=2))
+        return 0
     with (
         tempfile.TemporaryDirectory(prefix="qbsync-bench-") as workdir,
         Stack(Path(workdir)) as stack,
