@@ -2,6 +2,7 @@
 amounts, the worker writes the transaction, then its lines, and Salesforce's formula shows the
 status. Every assertion reads the Salesforce emulator's records."""
 
+import subprocess
 import uuid
 
 import pytest
@@ -9,6 +10,7 @@ from simple_salesforce import format_soql
 
 from qbsync.salesforce.schema import external_id
 from qbsync_sandbox.stack import wait_until
+from tests.support.paths import SCRIPTS
 
 pytestmark = pytest.mark.e2e
 
@@ -184,3 +186,15 @@ def test_a_merge_of_the_customer_moves_its_invoices_to_the_survivor(
     where = format_soql("Account__c = {}", survivor_account["Id"])
     assert transaction(stack, sf, created["Id"], where=where)["Id"] == header["Id"]
     stack.wait_for_record(sf, "Account", "Customer", customer["Id"], where="QB_Active__c = false")
+
+
+def test_demo_once_with_an_invoice_exits_zero_when_its_lines_arrive():
+    result = subprocess.run(
+        [str(SCRIPTS / "demo"), "--once", "--object", "Invoice"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "and its 3 lines (275.0, 25.5, 47.5) arrived in Salesforce" in result.stdout
