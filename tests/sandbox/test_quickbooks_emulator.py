@@ -721,6 +721,18 @@ def test_merge_deactivates_the_source_and_keeps_the_target(emu: Emulator) -> Non
     assert refused.status_code == 400 and "cannot merge" in refused.json()["error"]
 
 
+def test_admin_void_voids_a_transaction_at_its_current_sync_token(emu: Emulator) -> None:
+    customer = emu.create("Customer", {"DisplayName": "Voiding"})
+    invoice = emu.create("Invoice", {"CustomerRef": {"value": customer["Id"]}, "Line": LINE})
+    voided = emu.admin("POST", f"/companies/{emu.realm}/Invoice/{invoice['Id']}/void")
+    assert voided.status_code == 200, voided.text
+    body = voided.json()
+    assert (body["TotalAmt"], body["Balance"], body["PrivateNote"]) == (0, 0, "Voided")
+    assert int(body["SyncToken"]) == int(invoice["SyncToken"]) + 1
+    refused = emu.admin("POST", f"/companies/{emu.realm}/Customer/{customer['Id']}/void")
+    assert refused.status_code == 400
+
+
 def test_admin_index_lists_companies_routes_and_webhook_settings(emu: Emulator) -> None:
     index = emu.admin("GET", "").json()
     assert index["companies"] == [
