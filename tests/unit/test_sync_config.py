@@ -316,3 +316,38 @@ def test_custom_fields_by_name_and_the_currency_code_map_on_the_header():
         "CurrencyRef.value",
         "ExchangeRate",
     ]
+
+
+def test_the_recommended_mappings_with_their_lines_read_back_whole():
+    """What "Use recommended mappings" writes (the same rows as Stack.apply_recommended_mappings)
+    is usable as it is: every field mapping and line mapping of the packaged catalog."""
+    catalog = load_catalog()
+    rows = []
+    for recommended in catalog.recommended:
+        fields = [field_row(f.qb_field, f.salesforce_field) for f in recommended.fields]
+        parent = mapping_row(recommended.qb_object, recommended.salesforce_object, fields=fields)
+        rows.append(parent)
+        for n, lines in enumerate(recommended.lines):
+            row = mapping_row(
+                recommended.qb_object,
+                lines.salesforce_object,
+                fields=[field_row(f.qb_field, f.salesforce_field) for f in lines.fields],
+            )
+            row.update(
+                Id=f"{parent['Id']}L{n}",
+                Parent_Mapping__c=parent["Id"],
+                Collection_Path__c=lines.collection_path,
+                Parent_Field__c=lines.parent_field,
+            )
+            rows.append(row)
+    config = parse_realm_config(REALM, rows, catalog)
+    for recommended in catalog.recommended:
+        mapping = config.mapping(recommended.qb_object)
+        assert (mapping.problems, mapping.warnings) == ((), ()), recommended.qb_object
+        assert len(mapping.field_mappings) == len(recommended.fields)
+        assert [m.collection_path for m in mapping.line_mappings] == [
+            lines.collection_path for lines in recommended.lines
+        ]
+        for line_mapping, lines in zip(mapping.line_mappings, recommended.lines, strict=True):
+            assert len(line_mapping.field_mappings) == len(lines.fields)
+    assert any(m.line_mappings for m in config.mappings.values())
