@@ -109,6 +109,45 @@ test('Field Mapping: the phone number row gets the Digits Only transform', async
     await screenshot(page, 'field-mapping');
 });
 
+test('Field Mapping: the lines of Invoice, mapped by the recommendation, are saved', async () => {
+    await dismissToasts(page);
+    await choose(page, 'Object mapping', 'Invoice → QB_Transaction__c');
+    const lines = page.getByRole('table', { name: 'Line mappings' });
+    const productLines = lines.locator('tr[data-line]', {
+        hasText: 'Line[DetailType=SalesItemLineDetail]'
+    });
+    await productLines.waitFor();
+    assert.equal(await lines.locator('tr[data-line]').count(), 3);
+    assert.equal((await productLines.locator('[data-cell="count"]').innerText()).trim(), '8');
+
+    await productLines.getByRole('button', { name: 'Edit fields' }).click();
+    await page
+        .getByRole('heading', {
+            name: 'Fields of the lines Line[DetailType=SalesItemLineDetail] → QB_Transaction_Line__c'
+        })
+        .waitFor();
+    const itemRow = page.locator('tbody tr', {
+        has: page.getByRole('combobox', { name: /^QuickBooks field, row/ }).filter({
+            hasText: 'SalesItemLineDetail.ItemRef'
+        })
+    });
+    await itemRow.waitFor();
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await page.waitForFunction(() =>
+        (window.__previewToasts || []).some(
+            (t) =>
+                t.title === 'Field mappings saved' &&
+                t.message.includes('Invoice Line[DetailType=SalesItemLineDetail] → QB_Transaction_Line__c')
+        )
+    );
+    const itemMapping = (await records('QB_Field_Mapping__c')).find(
+        (f) => f.QB_Field__c === 'SalesItemLineDetail.ItemRef'
+    );
+    assert.equal(itemMapping?.Salesforce_Field__c, 'Product__c');
+    await assertAccessible(page, 'line mapping');
+    await screenshot(page, 'line-mapping');
+});
+
 test('Real-Time Configuration: enable Customer and Save', async () => {
     await dismissToasts(page);
     await navigateTo(page, 'Real-Time Configuration');

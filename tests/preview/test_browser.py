@@ -92,5 +92,11 @@ def test_admin_steps_in_chromium(preview_stack: PreviewStack, tmp_path: Path) ->
     assert run.returncode == 0, (
         f"browser tests failed:\n{run.stdout[-15000:]}\n{run.stderr[-5000:]}"
     )
-    for name in ("connection-card", "object-mapping", "field-mapping", "realtime-configuration"):
+    for name in (
+        "connection-card",
+        "object-mapping",
+        "field-mapping",
+        "line-mapping",
+        "realtime-configuration",
+    ):
         assert (Path(screenshots) / f"{name}.png").stat().st_size > 10_000, f"{name}.png missing"

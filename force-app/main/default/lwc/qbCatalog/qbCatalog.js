@@ -35,6 +35,22 @@ class Catalog {
         return entity ? [...entity.fields] : [];
     }
 
+    /**
+     * The collections of entity `name` (docs/data-model.md): lists whose items a
+     * line mapping writes as child records, e.g. Line[DetailType=SalesItemLineDetail].
+     */
+    getCollections(name) {
+        return [...(this.getEntity(name)?.collections || [])];
+    }
+
+    /** A copy of the fields of one item of a collection; empty when unknown. */
+    getCollectionFields(name, collectionPath) {
+        const collection = this.getCollections(name).find(
+            (candidate) => candidate.path === collectionPath
+        );
+        return collection ? [...collection.fields] : [];
+    }
+
     /** The object mappings offered by "Use recommended mappings". */
     getRecommended() {
         return this.document.recommended;

@@ -1,31 +1,37 @@
+// The fields the sync fills itself: the external id, and on a line its parent
+// field. Callers pass one name or a list of names.
+const filledSet = (filledBySync) => new Set([].concat(filledBySync || []));
+
 /**
  * Fields the admin can map on the target object: writable (createable covers
- * required create-only fields), not compound, and not the external id the sync
- * sets itself. Sorted by label.
+ * required create-only fields), not compound, and not a field the sync sets
+ * itself (the external id; a line's parent field). Sorted by label.
  */
-export function mappableFields(objectInfo, externalIdField) {
+export function mappableFields(objectInfo, filledBySync) {
+    const filled = filledSet(filledBySync);
     return Object.values(objectInfo.fields)
         .filter(
             (field) =>
                 (field.updateable || field.createable) &&
                 !field.compound &&
-                field.apiName !== externalIdField
+                !filled.has(field.apiName)
         )
         .sort((a, b) => a.label.localeCompare(b.label));
 }
 
 /**
  * Required Salesforce fields no row maps yet (UI API `required` on a createable
- * field; the external id does not count: the sync fills it), as "Label (ApiName)".
+ * field; the fields the sync fills do not count), as "Label (ApiName)".
  */
-export function missingRequired(objectInfo, externalIdField, rows) {
+export function missingRequired(objectInfo, filledBySync, rows) {
     const mapped = new Set(rows.map((row) => row.salesforceField));
+    const filled = filledSet(filledBySync);
     return Object.values(objectInfo.fields)
         .filter(
             (field) =>
                 field.required &&
                 field.createable &&
-                field.apiName !== externalIdField &&
+                !filled.has(field.apiName) &&
                 !mapped.has(field.apiName)
         )
         .map((field) => `${field.label} (${field.apiName})`)
@@ -33,7 +39,7 @@ export function missingRequired(objectInfo, externalIdField, rows) {
 }
 
 /** Problems that stop a save, one message each; empty when the set can be saved. */
-export function validationErrors(objectInfo, externalIdField, rows) {
+export function validationErrors(objectInfo, filledBySync, rows) {
     const errors = [];
     rows.forEach((row, index) => {
         if (!row.qbField || !row.salesforceField) {
@@ -49,7 +55,7 @@ export function validationErrors(objectInfo, externalIdField, rows) {
         }
         seen.add(row.salesforceField);
     });
-    const missing = missingRequired(objectInfo, externalIdField, rows);
+    const missing = missingRequired(objectInfo, filledBySync, rows);
     if (missing.length) {
         errors.push(
             `Map the required Salesforce fields first: ${missing.join(', ')}.`

@@ -4,6 +4,8 @@ import { ShowToastEvent } from 'lightning/platformShowToastEvent';
 import getObjectMappings from '@salesforce/apex/QBSetupController.getObjectMappings';
 import getFieldMappings from '@salesforce/apex/QBSetupController.getFieldMappings';
 import saveFieldMappings from '@salesforce/apex/QBSetupController.saveFieldMappings';
+import getLineMappings from '@salesforce/apex/QBSetupController.getLineMappings';
+import saveObjectMapping from '@salesforce/apex/QBSetupController.saveObjectMapping';
 import QB_FIELD from '@salesforce/schema/QB_Field_Mapping__c.QB_Field__c';
 import SALESFORCE_FIELD from '@salesforce/schema/QB_Field_Mapping__c.Salesforce_Field__c';
 import TRANSFORM_FIELD from '@salesforce/schema/QB_Field_Mapping__c.Transform__c';
@@ -55,15 +57,21 @@ const recordOf = (row) => ({
  * Field Mapping: for one object mapping, rows QuickBooks field → Salesforce field
  * with a type-compatibility hint; names required Salesforce fields not mapped
  * yet and refuses to save a set without them. Saves the complete set at once.
+ * For an object with collections (transaction lines), a Lines table lists its
+ * line mappings and adds one; "Edit fields" of a line opens its rows in the
+ * same field table, against the collection's fields and the line object.
  */
 export default class QbFieldMapping extends LightningElement {
     objectMappings;
     catalog;
     rows = [];
+    lineMappings = [];
+    lineDraft = {};
     error;
     validation;
     saving = false;
     selectedId;
+    editingLineId;
     _companyId;
 
     transformOptions = TRANSFORM_OPTIONS;
@@ -114,13 +122,19 @@ export default class QbFieldMapping extends LightningElement {
         this.validation = undefined;
         if (!this.selectedMapping) {
             this.rows = [];
+            this.lineMappings = [];
             return;
         }
         try {
-            const records = await getFieldMappings({
-                objectMappingId: this.selectedId
-            });
+            const [records, lines] = await Promise.all([
+                getFieldMappings({ objectMappingId: this.activeMapping.Id }),
+                this.hasCollections
+                    ? getLineMappings({ parentMappingId: this.selectedId })
+                    : Promise.resolve([])
+            ]);
             this.rows = records.map(rowOf);
+            this.lineMappings = lines;
+            this.lineDraft = this.suggestedLine();
             this.error = undefined;
         } catch (error) {
             this.rows = [];
@@ -132,6 +146,88 @@ export default class QbFieldMapping extends LightningElement {
         return (this.objectMappings || []).find(
             (mapping) => mapping.Id === this.selectedId
         );
+    }
+
+    /** The mapping whose rows the field table edits: the selected one, or one of its lines. */
+    get activeMapping() {
+        const line = this.lineMappings.find(
+            (mapping) => mapping.Id === this.editingLineId
+        );
+        return line || this.selectedMapping;
+    }
+
+    get editingLine() {
+        return Boolean(this.activeMapping?.Parent_Mapping__c);
+    }
+
+    get fieldTableTitle() {
+        const mapping = this.activeMapping;
+        return this.editingLine
+            ? `Fields of the lines ${mapping.Collection_Path__c} → ${mapping.Salesforce_Object__c}`
+            : `Fields of ${mapping?.QB_Object__c} → ${mapping?.Salesforce_Object__c}`;
+    }
+
+    get collections() {
+        return this.catalog
+            ? this.catalog.getCollections(this.selectedMapping?.QB_Object__c)
+            : [];
+    }
+
+    get hasCollections() {
+        return this.collections.length > 0;
+    }
+
+    get viewLines() {
+        return this.lineMappings.map((line) => ({
+            ...line,
+            count: Number(line.Field_Mapping_Count__c || 0),
+            editing: line.Id === this.editingLineId,
+            editLabel: `Edit the fields of ${line.Collection_Path__c}`
+        }));
+    }
+
+    /** Collections of the selected object no line mapping covers yet. */
+    get collectionOptions() {
+        const mapped = new Set(
+            this.lineMappings.map((line) => line.Collection_Path__c)
+        );
+        return this.collections
+            .filter((collection) => !mapped.has(collection.path))
+            .map((collection) => ({
+                label: `${collection.label} (${collection.path})`,
+                value: collection.path
+            }));
+    }
+
+    get hasCollectionOptions() {
+        return this.collectionOptions.length > 0;
+    }
+
+    get addLineDisabled() {
+        const draft = this.lineDraft;
+        return (
+            this.saving ||
+            !draft.collectionPath ||
+            !draft.salesforceObject ||
+            !draft.parentField ||
+            !draft.externalIdField
+        );
+    }
+
+    /** A draft for the first unmapped collection, prefilled from the recommended lines. */
+    suggestedLine(collectionPath = this.collectionOptions[0]?.value) {
+        const recommended = (this.catalog?.getRecommended() || [])
+            .find(
+                (mapping) =>
+                    mapping.qbObject === this.selectedMapping?.QB_Object__c
+            )
+            ?.lines?.find((line) => line.collectionPath === collectionPath);
+        return {
+            collectionPath,
+            salesforceObject: recommended?.salesforceObject || '',
+            parentField: recommended?.parentField || '',
+            externalIdField: recommended?.externalIdField || 'QB_External_Id__c'
+        };
     }
 
     get hasObjectMappings() {
@@ -150,11 +246,19 @@ export default class QbFieldMapping extends LightningElement {
     }
 
     get salesforceObject() {
-        return this.selectedMapping?.Salesforce_Object__c;
+        return this.activeMapping?.Salesforce_Object__c;
     }
 
     get externalIdField() {
-        return this.selectedMapping?.External_Id_Field__c;
+        return this.activeMapping?.External_Id_Field__c;
+    }
+
+    /** Fields the sync fills itself: the external id, and a line's parent field. */
+    get filledBySync() {
+        return [
+            this.externalIdField,
+            this.activeMapping?.Parent_Field__c
+        ].filter(Boolean);
     }
 
     /** Describe of the selected target, once it (not a previous one) has arrived. */
@@ -166,9 +270,16 @@ export default class QbFieldMapping extends LightningElement {
     }
 
     get qbFields() {
-        return this.catalog
-            ? this.catalog.getFields(this.selectedMapping?.QB_Object__c)
-            : [];
+        if (!this.catalog) {
+            return [];
+        }
+        const mapping = this.activeMapping;
+        return this.editingLine
+            ? this.catalog.getCollectionFields(
+                  mapping.QB_Object__c,
+                  mapping.Collection_Path__c
+              )
+            : this.catalog.getFields(mapping?.QB_Object__c);
     }
 
     get qbFieldOptions() {
@@ -180,7 +291,7 @@ export default class QbFieldMapping extends LightningElement {
 
     get salesforceFieldOptions() {
         return this.targetInfo
-            ? mappableFields(this.targetInfo, this.externalIdField).map(
+            ? mappableFields(this.targetInfo, this.filledBySync).map(
                   (field) => ({
                       label: `${field.label} (${field.apiName})`,
                       value: field.apiName
@@ -220,7 +331,7 @@ export default class QbFieldMapping extends LightningElement {
         }
         const missing = missingRequired(
             this.targetInfo,
-            this.externalIdField,
+            this.filledBySync,
             this.rows
         );
         return missing.length
@@ -238,7 +349,60 @@ export default class QbFieldMapping extends LightningElement {
 
     handleMappingChange(event) {
         this.selectedId = event.detail.value;
+        this.editingLineId = undefined;
+        this.lineMappings = [];
         this.loadRows();
+    }
+
+    handleEditLine(event) {
+        this.editingLineId = event.target.dataset.id;
+        this.loadRows();
+    }
+
+    handleEditHeader() {
+        this.editingLineId = undefined;
+        this.loadRows();
+    }
+
+    handleLineDraftChange(event) {
+        const name = event.target.dataset.name;
+        const value = event.detail.value;
+        this.lineDraft =
+            name === 'collectionPath'
+                ? this.suggestedLine(value)
+                : { ...this.lineDraft, [name]: value };
+    }
+
+    async handleAddLine() {
+        const draft = this.lineDraft;
+        this.saving = true;
+        try {
+            const saved = await saveObjectMapping({
+                mapping: {
+                    Parent_Mapping__c: this.selectedId,
+                    Collection_Path__c: draft.collectionPath,
+                    Salesforce_Object__c: draft.salesforceObject,
+                    External_Id_Field__c: draft.externalIdField,
+                    Parent_Field__c: draft.parentField
+                }
+            });
+            this.error = undefined;
+            // Open the new line's (empty) field table.
+            this.lineMappings = [...this.lineMappings, saved];
+            this.editingLineId = saved.Id;
+            await this.loadRows();
+            this.dispatchEvent(
+                new ShowToastEvent({
+                    title: 'Line mapping added',
+                    message: `${saved.Collection_Path__c} → ${saved.Salesforce_Object__c}: map its fields below.`,
+                    variant: 'success'
+                })
+            );
+        } catch (error) {
+            this.error = error;
+        } finally {
+            this.saving = false;
+        }
     }
 
     handleRowChange(event) {
@@ -271,7 +435,7 @@ export default class QbFieldMapping extends LightningElement {
     async handleSave() {
         const errors = validationErrors(
             this.targetInfo,
-            this.externalIdField,
+            this.filledBySync,
             this.rows
         );
         if (errors.length) {
@@ -281,20 +445,29 @@ export default class QbFieldMapping extends LightningElement {
         this.validation = undefined;
         this.saving = true;
         try {
+            const mapping = this.activeMapping;
             const saved = await saveFieldMappings({
-                objectMappingId: this.selectedId,
+                objectMappingId: mapping.Id,
                 mappings: this.rows.map(recordOf)
             });
             this.rows = saved.map(rowOf);
             this.error = undefined;
-            const mapping = this.selectedMapping;
+            const source = this.editingLine
+                ? `${mapping.QB_Object__c} ${mapping.Collection_Path__c}`
+                : mapping.QB_Object__c;
             this.dispatchEvent(
                 new ShowToastEvent({
                     title: 'Field mappings saved',
-                    message: `${saved.length} field mappings for ${mapping.QB_Object__c} → ${mapping.Salesforce_Object__c}.`,
+                    message: `${saved.length} field mappings for ${source} → ${mapping.Salesforce_Object__c}.`,
                     variant: 'success'
                 })
             );
+            if (this.editingLine) {
+                // The Lines table shows each line's field mapping count.
+                this.lineMappings = await getLineMappings({
+                    parentMappingId: this.selectedId
+                });
+            }
         } catch (error) {
             this.error = error;
         } finally {

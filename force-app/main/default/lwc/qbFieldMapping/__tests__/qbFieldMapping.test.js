@@ -4,6 +4,8 @@ import { getObjectInfo } from 'lightning/uiObjectInfoApi';
 import getObjectMappings from '@salesforce/apex/QBSetupController.getObjectMappings';
 import getFieldMappings from '@salesforce/apex/QBSetupController.getFieldMappings';
 import saveFieldMappings from '@salesforce/apex/QBSetupController.saveFieldMappings';
+import getLineMappings from '@salesforce/apex/QBSetupController.getLineMappings';
+import saveObjectMapping from '@salesforce/apex/QBSetupController.saveObjectMapping';
 
 // The catalog is the package's own static resource (QBSync_Catalog), as Apex serves it.
 jest.mock(
@@ -23,6 +25,16 @@ jest.mock(
 );
 jest.mock(
     '@salesforce/apex/QBSetupController.saveFieldMappings',
+    () => ({ default: jest.fn() }),
+    { virtual: true }
+);
+jest.mock(
+    '@salesforce/apex/QBSetupController.getLineMappings',
+    () => ({ default: jest.fn() }),
+    { virtual: true }
+);
+jest.mock(
+    '@salesforce/apex/QBSetupController.saveObjectMapping',
     () => ({ default: jest.fn() }),
     { virtual: true }
 );
@@ -47,6 +59,50 @@ const PRODUCT_INFO = asPermissionSetSees(
     require('./data/getObjectInfoProduct2.json'),
     'QuickBooks_Sync_Admin'
 );
+const PRODUCT_LINES_PATH = 'Line[DetailType=SalesItemLineDetail]';
+const INVOICE_ID = 'a01000000000004AAA';
+const LINES_ID = 'a01000000000005AAA';
+const INVOICE = {
+    Id: INVOICE_ID,
+    QB_Object__c: 'Invoice',
+    Salesforce_Object__c: 'QB_Transaction__c',
+    External_Id_Field__c: 'QB_External_Id__c',
+    Field_Mapping_Count__c: 0
+};
+const PRODUCT_LINES = {
+    Id: LINES_ID,
+    QB_Object__c: 'Invoice',
+    Salesforce_Object__c: 'QB_Transaction_Line__c',
+    External_Id_Field__c: 'QB_External_Id__c',
+    Parent_Mapping__c: INVOICE_ID,
+    Collection_Path__c: PRODUCT_LINES_PATH,
+    Parent_Field__c: 'Transaction__c',
+    Field_Mapping_Count__c: 1
+};
+// The line object as the UI API describes it: the master-detail parent is required.
+const describedField = (apiName, dataType, extra = {}) => ({
+    apiName,
+    label: apiName,
+    dataType,
+    createable: true,
+    updateable: true,
+    required: false,
+    compound: false,
+    ...extra
+});
+const LINE_INFO = {
+    apiName: 'QB_Transaction_Line__c',
+    fields: {
+        Amount__c: describedField('Amount__c', 'Currency'),
+        Quantity__c: describedField('Quantity__c', 'Double'),
+        Product__c: describedField('Product__c', 'Reference'),
+        Transaction__c: describedField('Transaction__c', 'Reference', {
+            required: true,
+            updateable: false
+        }),
+        QB_External_Id__c: describedField('QB_External_Id__c', 'String')
+    }
+};
 const CUSTOMER_ID = 'a01000000000001AAA';
 const ITEM_ID = 'a01000000000003AAA';
 
@@ -311,6 +367,148 @@ describe('c-qb-field-mapping', () => {
 
         expect(query(element, '[data-id="no-object-mappings"]')).not.toBeNull();
         expect(query(element, 'table')).toBeNull();
+    });
+
+    describe('Lines of a transaction mapping', () => {
+        async function renderInvoice() {
+            getObjectMappings.mockResolvedValue([...MAPPINGS, INVOICE]);
+            getLineMappings.mockResolvedValue([PRODUCT_LINES]);
+            getFieldMappings.mockResolvedValue([]);
+            const element = await render(INVOICE_ID);
+            return element;
+        }
+        const lineRows = (element) =>
+            Array.from(element.shadowRoot.querySelectorAll('tr[data-line]'));
+
+        it('lists the line mappings and offers the unmapped collections, prefilled', async () => {
+            const element = await renderInvoice();
+
+            expect(getLineMappings).toHaveBeenCalledWith({
+                parentMappingId: INVOICE_ID
+            });
+            const [line] = lineRows(element);
+            expect(lineRows(element)).toHaveLength(1);
+            expect(line.querySelector('th').textContent).toBe(
+                PRODUCT_LINES_PATH
+            );
+            expect(line.querySelector('[data-cell="count"]').textContent).toBe(
+                '1'
+            );
+            const adder = query(element, '[data-id="add-line"]');
+            const [collection, object, parent, externalId] =
+                adder.querySelectorAll('lightning-combobox, lightning-input');
+            expect(collection.options.map((option) => option.value)).toEqual([
+                'Line[DetailType=DescriptionOnly]',
+                'Line[DetailType=DiscountLineDetail]'
+            ]);
+            expect(collection.value).toBe('Line[DetailType=DescriptionOnly]');
+            expect(object.value).toBe('QB_Transaction_Line__c');
+            expect(parent.value).toBe('Transaction__c');
+            expect(externalId.value).toBe('QB_External_Id__c');
+        });
+
+        it('adds a line mapping under the selected mapping and opens its fields', async () => {
+            saveObjectMapping.mockResolvedValue({
+                ...PRODUCT_LINES,
+                Id: 'a01000000000006AAA',
+                Collection_Path__c: 'Line[DetailType=DiscountLineDetail]',
+                Field_Mapping_Count__c: 0
+            });
+            const element = await renderInvoice();
+            const collection = query(
+                element,
+                '[data-id="add-line"] lightning-combobox'
+            );
+            collection.dispatchEvent(
+                new CustomEvent('change', {
+                    detail: { value: 'Line[DetailType=DiscountLineDetail]' }
+                })
+            );
+            await flushPromises();
+
+            await click(element, '[data-id="add-line-button"]');
+
+            expect(saveObjectMapping).toHaveBeenCalledWith({
+                mapping: {
+                    Parent_Mapping__c: INVOICE_ID,
+                    Collection_Path__c: 'Line[DetailType=DiscountLineDetail]',
+                    Salesforce_Object__c: 'QB_Transaction_Line__c',
+                    External_Id_Field__c: 'QB_External_Id__c',
+                    Parent_Field__c: 'Transaction__c'
+                }
+            });
+            expect(getFieldMappings).toHaveBeenLastCalledWith({
+                objectMappingId: 'a01000000000006AAA'
+            });
+        });
+
+        it("edits a line's fields against its collection and the line object", async () => {
+            const element = await renderInvoice();
+            getFieldMappings.mockResolvedValue([
+                {
+                    Id: 'a02000000000009AAA',
+                    QB_Field__c: 'Amount',
+                    Salesforce_Field__c: 'Amount__c'
+                }
+            ]);
+
+            await click(element, '[data-action="edit-line"]');
+            getObjectInfo.emit(LINE_INFO);
+            await flushPromises();
+
+            expect(getFieldMappings).toHaveBeenLastCalledWith({
+                objectMappingId: LINES_ID
+            });
+            expect(getObjectInfo.getLastConfig()).toEqual({
+                objectApiName: 'QB_Transaction_Line__c'
+            });
+            expect(
+                query(element, '[data-id="field-table-title"]').textContent
+            ).toContain(PRODUCT_LINES_PATH);
+            const [amount] = rows(element).filter((tr) => tr.dataset.row);
+            const collectionFields = JSON.parse(CATALOG_JSON)
+                .entities.find((entity) => entity.name === 'Invoice')
+                .collections.find(
+                    (collection) => collection.path === PRODUCT_LINES_PATH
+                ).fields;
+            expect(
+                control(amount, 'qbField').options.map((option) => option.value)
+            ).toEqual(collectionFields.map((item) => item.path));
+            // The parent field and the external id are the sync's to fill.
+            expect(
+                control(amount, 'salesforceField').options.map(
+                    (option) => option.value
+                )
+            ).toEqual(['Amount__c', 'Product__c', 'Quantity__c']);
+            expect(query(element, '[data-id="missing-required"]')).toBeNull();
+            expect(hintOf(amount)).toBe('OK');
+            saveFieldMappings.mockResolvedValue([]);
+
+            await click(element, '[data-id="save"]');
+
+            expect(saveFieldMappings).toHaveBeenCalledWith({
+                objectMappingId: LINES_ID,
+                mappings: [
+                    {
+                        Id: 'a02000000000009AAA',
+                        QB_Field__c: 'Amount',
+                        Salesforce_Field__c: 'Amount__c',
+                        Transform__c: null,
+                        Default_Value__c: null
+                    }
+                ]
+            });
+            await click(element, '[data-id="edit-header"]');
+            expect(getFieldMappings).toHaveBeenLastCalledWith({
+                objectMappingId: INVOICE_ID
+            });
+        });
+
+        it('is accessible', async () => {
+            const element = await renderInvoice();
+
+            await expect(element).toBeAccessible();
+        });
     });
 
     it('is accessible', async () => {
