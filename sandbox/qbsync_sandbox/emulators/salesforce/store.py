@@ -244,10 +244,11 @@ class Org:
             for obj in schema.objects:
                 self._records.setdefault(obj.name, {})
                 self._deleted.setdefault(obj.name, {})
-            self._indexed = self._indexed_fields(schema)
-            self._reindex()  # a deploy may add unique fields or change their case rule
             self._add_permission_sets()
             self._access.clear()
+            # A deploy may add unique fields or change their case rule: index what is stored now.
+            self._indexed = self._indexed_fields(schema)
+            self._reindex()
 
     def user(self, username: str) -> User | None:
         """The user `username` logs in as, with the permission sets assigned to it now."""
