@@ -433,10 +433,15 @@ class Worker:
     def _fresh_records(
         self, batch: _Batch, found: dict[str, dict]
     ) -> dict[str, tuple[dict, Version | None]]:
-        """Found records newer than what was applied; the others are done already."""
+        """Found records newer than what was applied; the others are done already.
+
+        A record a Void event is about is written even so: reconciliation may have applied the
+        voided version first, without knowing it was a void, and `Voided__c` comes from the event.
+        """
         fresh: dict[str, tuple[dict, Version | None]] = {}
         ids = batch.unsettled(found)
         applied_versions = self.versions.applied_many(batch.realm_id, batch.entity, ids)
+        voided = {e.entity_id for e in batch.events if e.operation == "Void"}
         for entity_id in ids:
             record = found[entity_id]
             try:
@@ -445,7 +450,8 @@ class Worker:
                 batch.settle(entity_id, Fail(f"unreadable MetaData from QuickBooks: {error}"))
                 continue
             applied = applied_versions.get(entity_id)
-            if version is not None and applied is not None and version <= applied:
+            stale = version is not None and applied is not None and version <= applied
+            if stale and entity_id not in voided:
                 batch.settle(entity_id, Done("already applied"))
                 continue
             fresh[entity_id] = (record, version)

@@ -738,3 +738,17 @@ def test_a_deleted_payment_gives_its_invoices_their_balance_back(store, org, qb,
 
     assert org.records["QB_Payment__c"] == {} and org.records["QB_Payment_Line__c"] == {}
     assert org.get("QB_Transaction__c", key("Invoice", 70))["Balance__c"] == 100
+
+
+def test_a_void_whose_version_was_applied_already_still_marks_the_record(store, org, qb, worker):
+    with_customer_and_items(org)
+    voided = invoice(token=1, TotalAmt=0, Balance=0)
+    qb.put("Invoice", voided)
+    add_event(store, "Invoice", "130", "Update")  # as reconciliation would enqueue it
+    worker.run_once()
+    assert org.get("QB_Transaction__c", key("Invoice", 130)).get("Voided__c") is None
+    add_event(store, "Invoice", "130", "Void")
+
+    worker.run_once()
+
+    assert org.get("QB_Transaction__c", key("Invoice", 130))["Voided__c"] is True
