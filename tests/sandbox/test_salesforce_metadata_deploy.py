@@ -149,6 +149,8 @@ def test_rest_deploy_creates_then_succeeds_and_loads_objects_fields_and_grants(e
             "ApexClass", "<apiVersion>66.0</apiVersion><status>Active</status>"
         ),
     }
+    # A new custom object takes the key prefix after the org's custom objects (a00, a01, …).
+    custom_objects = sum(o.custom for o in emulator.org.schema.objects)
     created = emulator.post_deploy(zip_of(files), {"rollbackOnError": True, "singlePackage": True})
     assert created.status_code == 201
     body = created.get_json()
@@ -193,7 +195,8 @@ def test_rest_deploy_creates_then_succeeds_and_loads_objects_fields_and_grants(e
     described = emulator.client.get(
         f"/services/data/v{V}/sobjects/Deploy_Probe__c/describe", headers=emulator.headers()
     ).get_json()
-    assert described["label"] == "Deploy Probe" and described["keyPrefix"] == "a04"
+    assert described["label"] == "Deploy Probe"
+    assert described["keyPrefix"] == f"a{custom_objects:02X}"
     # The deployed permission set's grants apply once it is assigned.
     emulator.org.create("Deploy_Probe__c", {"Name": "P-1", "Probe_Code__c": "X"})
     integration = emulator.org.user(INTEGRATION)
