@@ -25,7 +25,7 @@ from qbsync.events import ChangeEvent, Version
 from qbsync.quickbooks.tokens import TokenVault
 from qbsync.store import Store
 from qbsync.store.database import make_engine
-from qbsync.store.migrate import _ADVISORY_LOCK_KEY, alembic_config, migrate
+from qbsync.store.migrate import _ADVISORY_LOCK_KEY, alembic_config, current_revision, migrate
 from qbsync.store.schema import metadata
 from qbsync.store.watermarks import Watermark
 from tests.support.paths import FIXTURES
@@ -371,3 +371,14 @@ def test_two_processes_opening_a_new_database_at_once_both_start(blank_database:
     assert outcomes == ["ok", "ok"]
     assert revision(blank_database) == [HEAD]
     assert differences(blank_database) == []
+
+
+def test_the_current_revision_is_none_before_migrating_and_the_newest_after(
+    blank_database: Engine,
+) -> None:
+    # What `qbsync` reports as the schema's revision (the health page, the migrate command).
+    newest = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert current_revision(blank_database) is None
+    migrate(blank_database)
+    assert newest is not None
+    assert current_revision(blank_database) == newest
