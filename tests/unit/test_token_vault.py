@@ -536,3 +536,27 @@ def test_refreshes_are_counted_by_outcome(engine: Engine) -> None:
         vault.access_token("9131", refused)
     assert count("ok") - before["ok"] == 1
     assert count("refused") - before["refused"] == 1
+
+
+# --- tokens kept outside the vault (pending revocations) --------------------------------------
+
+
+def test_a_sealed_token_opens_with_its_key_and_is_not_readable_without(engine: Engine) -> None:
+    old, new = key(), key()
+    sealed = TokenVault(TokenRows(engine), [old]).seal("refresh-token-é-3333")
+
+    assert "refresh-token" not in sealed
+    assert TokenVault(TokenRows(engine), [new, old]).unseal(sealed, "r1") == "refresh-token-é-3333"
+    with pytest.raises(TokenVaultError, match="^The stored QuickBooks tokens of realm r1 cannot"):
+        TokenVault(TokenRows(engine), [new]).unseal(sealed, "r1")
+
+
+def test_resealing_moves_a_token_to_the_newest_key(engine: Engine) -> None:
+    old, new = key(), key()
+    sealed = TokenVault(TokenRows(engine), [old]).seal("refresh-token-é-3333")
+
+    resealed = TokenVault(TokenRows(engine), [new, old]).reseal(sealed, "r1")
+
+    assert TokenVault(TokenRows(engine), [new]).unseal(resealed, "r1") == "refresh-token-é-3333"
+    with pytest.raises(TokenVaultError, match="^The stored QuickBooks tokens of realm r2 cannot"):
+        TokenVault(TokenRows(engine), [new]).reseal(sealed, "r2")
