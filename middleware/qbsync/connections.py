@@ -36,6 +36,8 @@ _REALM_ID = re.compile(r"^[0-9A-Za-z_-]{1,32}$")
 # The messages the callback page posts to the connection card (qbConnectionCard.js).
 CONNECTED = "qbsync:connected"
 FAILED = "qbsync:connect-failed"
+# QB_Company__c.Name is the standard Name field: 80 characters.
+_NAME_LENGTH = 80
 
 
 @blueprint.post("/api/connections")
@@ -108,7 +110,7 @@ def disconnect(realm_id: str):
     )
     services.store.config_signal.changed(realm_id)
     try:
-        _write_company(services, {"Realm_Id__c": realm_id, "Status__c": "Disconnected"})
+        _write_company(services, _disconnected_record(realm_id))
     except SalesforceError as error:
         log.warning("disconnecting realm %s: Salesforce was not updated: %s", realm_id, error)
         abort(
@@ -321,7 +323,7 @@ def _company_named() -> str:
 def _company_record(tokens: TokenSet, company: dict) -> dict:
     return {
         "Realm_Id__c": tokens.realm_id,
-        "Name": (company.get("CompanyName") or tokens.realm_id)[:80],
+        "Name": _record_name(company.get("CompanyName") or tokens.realm_id),
         "Status__c": "Connected",
         "Environment__c": tokens.environment,
         "Connected_At__c": _iso(datetime.now(UTC)),
@@ -329,6 +331,24 @@ def _company_record(tokens: TokenSet, company: dict) -> dict:
         "Refresh_Token_Expires_At__c": _iso(tokens.refresh_expires_at),
         "Refresh_Token_Hard_Expires_At__c": _iso(tokens.refresh_hard_expires_at),
         "Last_Error__c": None,
+    }
+
+
+def _record_name(name: str) -> str:
+    """The company name as QB_Company__c.Name holds it (80 characters): a longer name ends in an
+    ellipsis, so the card shows that it was shortened instead of cutting it silently."""
+    return name if len(name) <= _NAME_LENGTH else name[: _NAME_LENGTH - 1] + "\u2026"
+
+
+def _disconnected_record(realm_id: str) -> dict:
+    """A disconnected company keeps no token dates: the tokens they described are revoked, and the
+    card would otherwise show a refresh-token expiry for a company that has none."""
+    return {
+        "Realm_Id__c": realm_id,
+        "Status__c": "Disconnected",
+        "Refresh_Token_Expires_At__c": None,
+        "Refresh_Token_Hard_Expires_At__c": None,
+        "Renewed_At__c": None,
     }
 
 

@@ -14,7 +14,8 @@ import {
     openBrowser,
     openQbSetup,
     records,
-    screenshot
+    screenshot,
+    toasts
 } from '../tests/support.mjs';
 
 const { QBO_URL, MIDDLEWARE_URL, REALM_ID, COMPANY_NAME } = process.env;
@@ -42,7 +43,9 @@ function status() {
 }
 
 async function companyRecords() {
-    return (await records('QB_Company__c')).filter((r) => r.Realm_Id__c === REALM_ID);
+    return (await records('QB_Company__c')).filter(
+        (r) => r.Realm_Id__c === REALM_ID
+    );
 }
 
 /**
@@ -57,7 +60,9 @@ async function callbackPageShown(context) {
     const reported = new Promise((resolve) => {
         shown = resolve;
     });
-    await context.exposeBinding('__qbsyncCallbackPage', (source, page) => shown(page));
+    await context.exposeBinding('__qbsyncCallbackPage', (source, page) =>
+        shown(page)
+    );
     await context.addInitScript((callbackPath) => {
         if (window.location.pathname !== callbackPath) {
             return;
@@ -80,7 +85,12 @@ test('a sandbox with no company connected shows Not connected', async () => {
     await openQbSetup(page);
     await status().getByText('Not connected', { exact: true }).waitFor();
     await card.locator('[data-id="not-connected"]').waitFor();
-    assert.equal(await card.getByRole('button', { name: 'Setup', exact: true }).isDisabled(), true);
+    assert.equal(
+        await card
+            .getByRole('button', { name: 'Setup', exact: true })
+            .isDisabled(),
+        true
+    );
     assert.deepEqual(await companyRecords(), []);
     await screenshot(page, 'connect-before');
     await assertAccessible(page, 'connection card (not connected)');
@@ -95,29 +105,59 @@ test('Connect to QuickBooks runs the OAuth flow in a popup; the card shows Conne
     const popupOpened = context.waitForEvent('page');
     const callbackResponse = context.waitForEvent(
         'response',
-        (response) => response.url().split('?')[0] === `${MIDDLEWARE_URL}${CALLBACK_PATH}`
+        (response) =>
+            response.url().split('?')[0] === `${MIDDLEWARE_URL}${CALLBACK_PATH}`
     );
     const callbackPage = callbackPageShown(context);
-    await card.getByRole('button', { name: 'Connect to QuickBooks', exact: true }).click();
+    await card
+        .getByRole('button', { name: 'Connect to QuickBooks', exact: true })
+        .click();
     const popup = await popupOpened;
     popup.setDefaultTimeout(10000);
     const closed = popup.waitForEvent('close');
-    assert.equal(await popup.opener(), page, 'the consent window was opened by the QB Setup tab');
+    assert.equal(
+        await popup.opener(),
+        page,
+        'the consent window was opened by the QB Setup tab'
+    );
 
     const callback = await callbackResponse;
-    assert.equal(callback.status(), 200, `callback answered ${callback.status()}`);
-    assert.equal(callback.frame().page(), popup, 'the callback page loaded in the consent window');
+    assert.equal(
+        callback.status(),
+        200,
+        `callback answered ${callback.status()}`
+    );
+    assert.equal(
+        callback.frame().page(),
+        popup,
+        'the callback page loaded in the consent window'
+    );
     const query = new URL(callback.url()).searchParams;
     assert.equal(query.get('realmId'), REALM_ID);
-    assert.ok(query.get('code') && query.get('state'), 'code and state in the callback');
+    assert.ok(
+        query.get('code') && query.get('state'),
+        'code and state in the callback'
+    );
     // The hop before: the QuickBooks emulator's consent page, redirecting back at once.
     const consent = callback.request().redirectedFrom();
-    assert.ok(consent, 'the callback was reached through a redirect from the consent page');
+    assert.ok(
+        consent,
+        'the callback was reached through a redirect from the consent page'
+    );
     const authorize = new URL(consent.url());
-    assert.equal(`${authorize.origin}${authorize.pathname}`, `${QBO_URL}/connect/oauth2`);
-    assert.equal(authorize.searchParams.get('scope'), 'com.intuit.quickbooks.accounting');
+    assert.equal(
+        `${authorize.origin}${authorize.pathname}`,
+        `${QBO_URL}/connect/oauth2`
+    );
+    assert.equal(
+        authorize.searchParams.get('scope'),
+        'com.intuit.quickbooks.accounting'
+    );
     assert.equal(authorize.searchParams.get('state'), query.get('state'));
-    assert.equal(authorize.searchParams.get('redirect_uri'), `${MIDDLEWARE_URL}${CALLBACK_PATH}`);
+    assert.equal(
+        authorize.searchParams.get('redirect_uri'),
+        `${MIDDLEWARE_URL}${CALLBACK_PATH}`
+    );
     assert.deepEqual(await callbackPage, {
         heading: 'QuickBooks connected',
         message: `${COMPANY_NAME} (realm ${REALM_ID}) is connected. You can close this window.`
@@ -127,13 +167,44 @@ test('Connect to QuickBooks runs the OAuth flow in a popup; the card shows Conne
     await closed;
 
     await status().getByText('Connected', { exact: true }).waitFor();
-    assert.equal((await card.locator('[data-id="name"]').innerText()).trim(), COMPANY_NAME);
-    assert.equal((await card.locator('[data-id="realm"]').innerText()).trim(), REALM_ID);
-    assert.equal((await card.locator('[data-id="environment"]').innerText()).trim(), 'sandbox');
+    assert.equal(
+        (await card.locator('[data-id="name"]').innerText()).trim(),
+        COMPANY_NAME
+    );
+    assert.equal(
+        (await card.locator('[data-id="realm"]').innerText()).trim(),
+        REALM_ID
+    );
+    assert.equal(
+        (await card.locator('[data-id="environment"]').innerText()).trim(),
+        'sandbox'
+    );
     assert.equal(await card.locator('[data-id="waiting"]').count(), 0);
     assert.equal(await card.locator('[data-id="error"]').count(), 0);
-    assert.equal(await card.getByRole('button', { name: 'Setup', exact: true }).isEnabled(), true);
-    assert.equal(await page.evaluate(() => window.__beforeConnect), true, 'the page was reloaded');
+    assert.equal(
+        await card
+            .getByRole('button', { name: 'Setup', exact: true })
+            .isEnabled(),
+        true
+    );
+    assert.equal(
+        await page.evaluate(() => window.__beforeConnect),
+        true,
+        'the page was reloaded'
+    );
+
+    // The same company can be re-authorized from its own card, without "Connect another company".
+    assert.equal(
+        await card
+            .getByRole('button', { name: 'Reconnect', exact: true })
+            .isEnabled(),
+        true
+    );
+    assert.equal(await card.locator('[data-id="renewed"]').count(), 1);
+    assert.deepEqual(
+        (await toasts(page)).map((toast) => [toast.title, toast.variant]),
+        [['QuickBooks connected', 'success']]
+    );
 
     const [company] = await companyRecords();
     assert.equal(company?.Status__c, 'Connected');
@@ -145,7 +216,9 @@ test('Connect to QuickBooks runs the OAuth flow in a popup; the card shows Conne
 });
 
 test('Disconnect: Cancel keeps the company; OK disconnects it', async () => {
-    const dialog = page.getByRole('alertdialog', { name: 'Disconnect QuickBooks company' });
+    const dialog = page.getByRole('alertdialog', {
+        name: 'Disconnect QuickBooks company'
+    });
 
     await card.getByRole('button', { name: 'Disconnect', exact: true }).click();
     await dialog.waitFor();
@@ -154,7 +227,9 @@ test('Disconnect: Cancel keeps the company; OK disconnects it', async () => {
         new RegExp(`Disconnect ${COMPANY_NAME} \\(realm ${REALM_ID}\\)\\?`)
     );
     // The dialog fades in; the screenshot shows it once it is in place.
-    await page.evaluate(() => Promise.all(document.getAnimations().map((a) => a.finished)));
+    await page.evaluate(() =>
+        Promise.all(document.getAnimations().map((a) => a.finished))
+    );
     await screenshot(page, 'disconnect-confirm');
     await dialog.getByRole('button', { name: 'Cancel', exact: true }).click();
     await dialog.waitFor({ state: 'detached' });
@@ -165,12 +240,28 @@ test('Disconnect: Cancel keeps the company; OK disconnects it', async () => {
     await dialog.getByRole('button', { name: 'OK', exact: true }).click();
     await dialog.waitFor({ state: 'detached' });
     await status().getByText('Disconnected', { exact: true }).waitFor();
-    assert.equal((await card.locator('[data-id="realm"]').innerText()).trim(), REALM_ID);
+    assert.equal(
+        (await card.locator('[data-id="realm"]').innerText()).trim(),
+        REALM_ID
+    );
     // A disconnected company can be connected again, and not disconnected twice.
-    await card.getByRole('button', { name: 'Reconnect', exact: true }).waitFor();
+    await card
+        .getByRole('button', { name: 'Reconnect', exact: true })
+        .waitFor();
     assert.equal(await card.locator('[data-id="disconnect"]').count(), 0);
-    assert.equal((await companyRecords())[0].Status__c, 'Disconnected');
-    assert.equal(await page.evaluate(() => window.__beforeConnect), true, 'the page was reloaded');
+    const [disconnected] = await companyRecords();
+    assert.equal(disconnected.Status__c, 'Disconnected');
+    // The revoked tokens' dates are gone from the record and from the card.
+    assert.equal(disconnected.Refresh_Token_Expires_At__c ?? null, null);
+    assert.equal(disconnected.Renewed_At__c ?? null, null);
+    assert.equal(await card.locator('[data-id="refresh-expires"]').count(), 0);
+    assert.equal(await card.locator('[data-id="renewed"]').count(), 0);
+    assert.equal((await toasts(page)).at(-1).title, 'QuickBooks disconnected');
+    assert.equal(
+        await page.evaluate(() => window.__beforeConnect),
+        true,
+        'the page was reloaded'
+    );
     await assertAccessible(page, 'connection card (disconnected)');
     assert.deepEqual(browser.pageErrors, []);
 });

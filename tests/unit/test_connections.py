@@ -170,6 +170,23 @@ def test_callback_connects_the_company(client, vault, store):
 
 
 @responses.activate
+def test_a_name_longer_than_salesforce_holds_ends_in_an_ellipsis(client):
+    state = start(client)
+    responses.post(TOKEN_URL, json=TOKENS)
+    long_name = "Acme Holdings " * 7  # 98 characters
+    responses.get(
+        COMPANY_URL, json={"CompanyInfo": {**COMPANY_INFO["CompanyInfo"], "CompanyName": long_name}}
+    )
+    salesforce_accepts_company()
+
+    client.get(f"/oauth/quickbooks/callback?code=AB11&state={state}&realmId={REALM}")
+
+    (record,) = json.loads(responses.calls[-1].request.body)["records"]
+    assert len(record["Name"]) == 80
+    assert record["Name"] == long_name[:79] + "\u2026"
+
+
+@responses.activate
 def test_state_is_single_use(client):
     state = start(client)
     responses.post(TOKEN_URL, json=TOKENS)
@@ -296,6 +313,10 @@ def test_list_and_disconnect(client, vault):
         "attributes": {"type": "QB_Company__c"},
         "Realm_Id__c": REALM,
         "Status__c": "Disconnected",
+        # The revoked tokens' dates go too: the card shows none for a disconnected company.
+        "Refresh_Token_Expires_At__c": None,
+        "Refresh_Token_Hard_Expires_At__c": None,
+        "Renewed_At__c": None,
     }
     assert client.delete(f"/api/connections/{REALM}", headers=auth()).status_code == 404
 

@@ -93,7 +93,8 @@ FIELD_MAPPING_FIELDS = (
 )
 COMPANY_FIELDS = (
     "Id, Name, Realm_Id__c, Environment__c, Status__c, Connected_At__c, "
-    "Refresh_Token_Expires_At__c, Refresh_Token_Hard_Expires_At__c, Last_Event_At__c, "
+    "Refresh_Token_Expires_At__c, Refresh_Token_Hard_Expires_At__c, Renewed_At__c, "
+    "Last_Event_At__c, "
     "Last_Error__c, Log_Retention_Success_Days__c, Log_Retention_Failure_Days__c"
 )
 

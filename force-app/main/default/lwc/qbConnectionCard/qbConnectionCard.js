@@ -1,5 +1,6 @@
 import { LightningElement, api } from 'lwc';
 import LightningConfirm from 'lightning/confirm';
+import { ShowToastEvent } from 'lightning/platformShowToastEvent';
 import startConnection from '@salesforce/apex/QBConnectionController.startConnection';
 import disconnect from '@salesforce/apex/QBConnectionController.disconnect';
 import NAME_FIELD from '@salesforce/schema/QB_Company__c.Name';
@@ -9,14 +10,22 @@ import STATUS_FIELD from '@salesforce/schema/QB_Company__c.Status__c';
 import CONNECTED_AT_FIELD from '@salesforce/schema/QB_Company__c.Connected_At__c';
 import REFRESH_EXPIRES_FIELD from '@salesforce/schema/QB_Company__c.Refresh_Token_Expires_At__c';
 import HARD_EXPIRES_FIELD from '@salesforce/schema/QB_Company__c.Refresh_Token_Hard_Expires_At__c';
+import RENEWED_AT_FIELD from '@salesforce/schema/QB_Company__c.Renewed_At__c';
 import LAST_EVENT_FIELD from '@salesforce/schema/QB_Company__c.Last_Event_At__c';
 import LAST_ERROR_FIELD from '@salesforce/schema/QB_Company__c.Last_Error__c';
+import { reduceErrors } from 'c/ldsUtils';
 import { expiryWarning } from './tokenExpiry';
+import { closeQuietly, isClosed } from './popupWindow';
+import {
+    CONNECT,
+    RECONNECT,
+    consentOutcome,
+    disconnectFailedToast,
+    disconnectedToast,
+    isConsentMessage
+} from './connectionOutcomes';
 
-// The middleware's callback page posts one of these to window.opener when the connect ends,
-// to the org's Lightning origin only (middleware/qbsync/templates/oauth_result.html).
-export const CONNECTED_MESSAGE = 'qbsync:connected';
-export const FAILED_MESSAGE = 'qbsync:connect-failed';
+export { CONNECTED_MESSAGE, FAILED_MESSAGE } from './connectionOutcomes';
 const POPUP_NAME = 'qbsyncConnect';
 const POPUP_FEATURES = 'popup,width=720,height=760';
 // A closed consent window is noticed within a second; polling stops after the 10-minute
@@ -52,6 +61,8 @@ export default class QbConnectionCard extends LightningElement {
     pollStartedAt;
     // The origin the running connect's outcome may come from (the middleware's callback page).
     callbackOrigin;
+    // CONNECT or RECONNECT: which toast the running consent's outcome shows.
+    consentAction;
     // AuthorizationStart (QBMiddlewareClient) of a new connection and of a Reconnect of the
     // shown company, fetched ahead of the click.
     connectStart;
@@ -166,6 +177,16 @@ export default class QbConnectionCard extends LightningElement {
         return this.fieldValue(HARD_EXPIRES_FIELD);
     }
 
+    get renewedAt() {
+        return this.fieldValue(RENEWED_AT_FIELD);
+    }
+
+    /** A disconnected company has no tokens, so no token dates (the middleware clears them;
+     * the card does not show stale ones either way). */
+    get showTokenDates() {
+        return this.status !== 'Disconnected';
+    }
+
     get lastEventAt() {
         return this.fieldValue(LAST_EVENT_FIELD);
     }
@@ -212,13 +233,16 @@ export default class QbConnectionCard extends LightningElement {
         return this.company ? 'neutral' : 'brand';
     }
 
-    /** A new consent is needed, or due soon (it also renews the refresh token). */
+    /** Always offered for the shown company: re-authorizing it must not need "Connect another
+     * company". It is the main action when a new consent is needed or due soon. */
     get showReconnect() {
-        return (
-            Boolean(this.company) &&
-            (NEEDS_RECONNECT.includes(this.status) ||
-                Boolean(this.expiryWarning))
-        );
+        return Boolean(this.company);
+    }
+
+    get reconnectVariant() {
+        return NEEDS_RECONNECT.includes(this.status) || this.expiryWarning
+            ? 'brand'
+            : 'neutral';
     }
 
     get showDisconnect() {
@@ -240,13 +264,13 @@ export default class QbConnectionCard extends LightningElement {
     }
 
     handleConnect() {
-        this.openConsent(this.connectStart, () => {
+        this.openConsent(this.connectStart, CONNECT, () => {
             this.connectStart = undefined;
         });
     }
 
     handleReconnect() {
-        this.openConsent(this.reconnectStart, () => {
+        this.openConsent(this.reconnectStart, RECONNECT, () => {
             this.reconnectStart = undefined;
         });
     }
@@ -256,7 +280,7 @@ export default class QbConnectionCard extends LightningElement {
      * (a window opened later is blocked) and nothing is assigned to the window afterwards (under
      * Locker the returned window is restricted). `spend` forgets the link: a state is used once.
      */
-    openConsent(start, spend) {
+    openConsent(start, action, spend) {
         this.blockedUrl = undefined;
         if (!start) {
             this.error = this.prepareError || NOT_READY;
@@ -278,6 +302,7 @@ export default class QbConnectionCard extends LightningElement {
                 'The browser blocked the QuickBooks window. Allow pop-ups for Salesforce, or open the consent page with the link below, then click Refresh status.';
             return;
         }
+        this.consentAction = action;
         this.watch(popup, start.callbackOrigin);
     }
 
@@ -293,11 +318,14 @@ export default class QbConnectionCard extends LightningElement {
         }
         this.error = undefined;
         this.busy = true;
+        const { name, realmId } = this;
         try {
-            await disconnect({ realmId: this.realmId });
+            await disconnect({ realmId });
+            this.toast(disconnectedToast(name, realmId));
             this.notifyChange(false);
         } catch (error) {
             this.error = error;
+            this.toast(disconnectFailedToast(reduceErrors(error).join(' ')));
         } finally {
             this.busy = false;
         }
@@ -326,26 +354,20 @@ export default class QbConnectionCard extends LightningElement {
      * Lightning Web Security `event.source` is a substitute object, never the window we opened.
      */
     handleMessage(event) {
-        const type = event.data?.type;
         if (
             !this.callbackOrigin ||
             event.origin !== this.callbackOrigin ||
-            (type !== CONNECTED_MESSAGE && type !== FAILED_MESSAGE)
+            !isConsentMessage(event.data)
         ) {
             return;
         }
         const popup = this.popup;
+        const outcome = consentOutcome(this.consentAction, event.data);
         this.stopWatching();
         closeQuietly(popup);
-        if (type === FAILED_MESSAGE) {
-            this.error =
-                typeof event.data.message === 'string' && event.data.message
-                    ? event.data.message
-                    : 'QuickBooks was not connected.';
-            this.notifyChange(false);
-            return;
-        }
-        this.notifyChange(true);
+        this.error = outcome.error;
+        this.toast(outcome.toast);
+        this.notifyChange(outcome.connected);
     }
 
     stopWatching() {
@@ -353,7 +375,12 @@ export default class QbConnectionCard extends LightningElement {
         this.pollTimer = undefined;
         this.popup = undefined;
         this.callbackOrigin = undefined;
+        this.consentAction = undefined;
         window.removeEventListener('message', this.messageListener);
+    }
+
+    toast(config) {
+        this.dispatchEvent(new ShowToastEvent(config));
     }
 
     /** `connected`: a company was just connected, so the page can select it. */
@@ -361,26 +388,5 @@ export default class QbConnectionCard extends LightningElement {
         this.dispatchEvent(
             new CustomEvent('connectionchange', { detail: { connected } })
         );
-    }
-}
-
-// Under Locker the window `window.open` returns is a restricted proxy: reading from it or
-// closing it may throw, and the card must go on either way.
-function isClosed(popup) {
-    try {
-        return popup?.closed === true;
-        // PMD's JavaScript parser cannot read a catch without its binding.
-        // eslint-disable-next-line no-unused-vars
-    } catch (error) {
-        return false;
-    }
-}
-
-function closeQuietly(popup) {
-    try {
-        popup?.close();
-        // eslint-disable-next-line no-unused-vars
-    } catch (error) {
-        // The admin closes it; the outcome is on the card already.
     }
 }

@@ -2,6 +2,7 @@ import { LightningElement } from 'lwc';
 import { NavigationMixin } from 'lightning/navigation';
 import getCompanies from '@salesforce/apex/QBSetupController.getCompanies';
 import SYNC_LOG_OBJECT from '@salesforce/schema/QB_Sync_Log__c';
+import { rememberCompanyId, rememberedCompanyId } from './selectedCompany';
 
 const PANES = {
     SETUP: 'setup',
@@ -24,7 +25,9 @@ export default class QbSetup extends NavigationMixin(LightningElement) {
     fieldMappingId;
 
     connectedCallback() {
-        this.loadCompanies();
+        // The company chosen before a reload of the browser tab, while it still exists.
+        this.selectedCompanyId = rememberedCompanyId();
+        this.loadCompanies(false);
     }
 
     /**
@@ -40,6 +43,7 @@ export default class QbSetup extends NavigationMixin(LightningElement) {
             );
             if (selectNewest || !kept) {
                 this.selectedCompanyId = this.companies[0]?.Id;
+                rememberCompanyId(this.selectedCompanyId);
             }
         } catch (error) {
             this.companies = undefined;
@@ -95,6 +99,7 @@ export default class QbSetup extends NavigationMixin(LightningElement) {
 
     handleCompanyChange(event) {
         this.selectedCompanyId = event.detail.value;
+        rememberCompanyId(this.selectedCompanyId);
         this.fieldMappingId = undefined;
     }
 

@@ -99,6 +99,15 @@ function postFrom(source, data, origin = MIDDLEWARE_ORIGIN) {
     window.dispatchEvent(event);
 }
 
+/** The toasts the card fires (ShowToastEvent's detail). */
+function toasts(element) {
+    const shown = [];
+    element.addEventListener('lightning__showtoast', (event) =>
+        shown.push(event.detail)
+    );
+    return shown;
+}
+
 function listen(element) {
     const handler = jest.fn();
     element.addEventListener('connectionchange', handler);
@@ -219,7 +228,56 @@ describe('c-qb-connection-card', () => {
 
         expect(byId(element, 'connect').label).toBe('Connect another company');
         expect(byId(element, 'disconnect')).not.toBeNull();
-        expect(byId(element, 'reconnect')).toBeNull();
+        // Re-authorizing the shown company needs no "Connect another company".
+        expect(byId(element, 'reconnect').variant).toBe('neutral');
+    });
+
+    it('makes Reconnect the main action when a new consent is needed', () => {
+        const element = render({
+            ...CONNECTED,
+            Status__c: 'Reconnect Required'
+        });
+
+        expect(byId(element, 'reconnect').variant).toBe('brand');
+    });
+
+    it('shows when the keep-alive last renewed the tokens', () => {
+        const element = render({
+            ...CONNECTED,
+            Renewed_At__c: '2026-11-20T04:00:00.000Z'
+        });
+
+        expect(
+            byId(element, 'renewed').querySelector(
+                'lightning-formatted-date-time'
+            ).value
+        ).toBe('2026-11-20T04:00:00.000Z');
+    });
+
+    it('shows no token dates for a disconnected company', () => {
+        const element = render({
+            ...CONNECTED,
+            Status__c: 'Disconnected',
+            Renewed_At__c: '2026-11-20T04:00:00.000Z'
+        });
+
+        expect(byId(element, 'refresh-expires')).toBeNull();
+        expect(byId(element, 'renewed')).toBeNull();
+        const dates = Array.from(
+            element.shadowRoot.querySelectorAll('lightning-formatted-date-time')
+        ).map((date) => date.value);
+        expect(dates).not.toContain(CONNECTED.Refresh_Token_Expires_At__c);
+        expect(dates).not.toContain(CONNECTED.Refresh_Token_Hard_Expires_At__c);
+    });
+
+    it('shows a long name cut on screen but whole in its title and text', () => {
+        const name = `${'Acme Landscaping and Design Holdings '.repeat(2)}Ltd`;
+        const element = render({ ...CONNECTED, Name: name });
+
+        const shown = byId(element, 'name');
+        expect(shown.classList).toContain('slds-truncate');
+        expect(shown.title).toBe(name);
+        expect(shown.textContent.trim()).toBe(name);
     });
 
     it.each(['Reconnect Required', 'Disconnected'])(
@@ -254,11 +312,60 @@ describe('c-qb-connection-card', () => {
         ]);
     });
 
-    it('fetches no Reconnect link while Reconnect is not offered', async () => {
+    it('fetches the Reconnect link of a Connected company too', async () => {
         render({ ...CONNECTED, Refresh_Token_Expires_At__c: inDays(90) });
         await settle();
 
+        expect(startConnection.mock.calls).toEqual([
+            [{ realmId: null }],
+            [{ realmId: '9341453050298834' }]
+        ]);
+    });
+
+    it('fetches no Reconnect link without a company', async () => {
+        render(undefined);
+        await settle();
+
         expect(startConnection.mock.calls).toEqual([[{ realmId: null }]]);
+    });
+
+    it('toasts a connect with the name QuickBooks sent', async () => {
+        jest.spyOn(window, 'open').mockReturnValue(fakePopup());
+        const element = render(undefined);
+        const shown = toasts(element);
+        await settle();
+        byId(element, 'connect').click();
+
+        postFrom({}, { type: 'qbsync:connected', companyName: 'Acme Ltd' });
+        await settle();
+
+        expect(shown).toEqual([
+            expect.objectContaining({
+                title: 'QuickBooks connected',
+                variant: 'success',
+                message: expect.stringContaining('Acme Ltd is connected')
+            })
+        ]);
+    });
+
+    it('toasts a Reconnect of a Connected company as a reconnect', async () => {
+        jest.spyOn(window, 'open').mockReturnValue(fakePopup());
+        const element = render({
+            ...CONNECTED,
+            Refresh_Token_Expires_At__c: inDays(90)
+        });
+        const shown = toasts(element);
+        const changed = listen(element);
+        await settle();
+        byId(element, 'reconnect').click();
+
+        postFrom({}, { type: 'qbsync:connected', companyName: CONNECTED.Name });
+        await settle();
+
+        expect(shown.map((toast) => [toast.title, toast.variant])).toEqual([
+            ['QuickBooks reconnected', 'success']
+        ]);
+        expect(changed.mock.calls[0][0].detail).toEqual({ connected: true });
     });
 
     it('fetches the Reconnect link of the company it is given next', async () => {
@@ -394,6 +501,7 @@ describe('c-qb-connection-card', () => {
             Status__c: 'Reconnect Required'
         });
         const changed = listen(element);
+        const shown = toasts(element);
         await settle();
         byId(element, 'reconnect').click();
         await settle();
@@ -412,6 +520,13 @@ describe('c-qb-connection-card', () => {
         expect(errorText(element)).toContain(
             'existing connection was left as it was'
         );
+        expect(shown).toEqual([
+            expect.objectContaining({
+                title: 'QuickBooks was not reconnected',
+                variant: 'error',
+                message: expect.stringContaining('left as it was')
+            })
+        ]);
         expect(changed.mock.calls[0][0].detail).toEqual({ connected: false });
         expect(byId(element, 'waiting')).toBeNull();
     });
@@ -550,9 +665,20 @@ describe('c-qb-connection-card', () => {
             Refresh_Token_Expires_At__c: inDays(90)
         });
         const changed = listen(element);
+        const shown = toasts(element);
 
         byId(element, 'disconnect').click();
         await settle();
+
+        expect(shown).toEqual([
+            expect.objectContaining({
+                title: 'QuickBooks disconnected',
+                variant: 'success',
+                message: expect.stringContaining(
+                    `${CONNECTED.Name} (realm 9341453050298834) is disconnected`
+                )
+            })
+        ]);
 
         expect(confirm.mock.calls[0][0].message).toContain(
             `Disconnect ${CONNECTED.Name} (realm 9341453050298834)?`
@@ -581,9 +707,18 @@ describe('c-qb-connection-card', () => {
         disconnect.mockRejectedValue(APEX_ERROR);
         const element = render(CONNECTED);
         const changed = listen(element);
+        const shown = toasts(element);
 
         byId(element, 'disconnect').click();
         await settle();
+
+        expect(shown).toEqual([
+            expect.objectContaining({
+                title: 'QuickBooks was not disconnected',
+                variant: 'error',
+                message: APEX_ERROR.body.message
+            })
+        ]);
 
         expect(errorText(element)).toContain(
             'The sync middleware refused the API key (HTTP 401).'

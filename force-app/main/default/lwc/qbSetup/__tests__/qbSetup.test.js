@@ -79,7 +79,9 @@ describe('c-qb-setup', () => {
             document.body.removeChild(document.body.firstChild);
         }
         jest.clearAllMocks();
+        jest.restoreAllMocks();
         resetNavigation();
+        window.sessionStorage.clear();
     });
 
     it('opens on Setup with the connection card of the company', async () => {
@@ -214,6 +216,51 @@ describe('c-qb-setup', () => {
         expect(query(element, 'c-qb-realtime-config').companyId).toBe(
             SECOND.Id
         );
+    });
+
+    it('keeps the chosen company across a reload of the tab', async () => {
+        getCompanies.mockResolvedValue(COMPANIES);
+        const before = await render();
+        query(before, 'lightning-combobox').dispatchEvent(
+            new CustomEvent('change', { detail: { value: SECOND.Id } })
+        );
+        await flushPromises();
+        document.body.removeChild(before);
+
+        const after = await render();
+
+        expect(query(after, 'lightning-combobox').value).toBe(SECOND.Id);
+        expect(query(after, 'c-qb-connection-card').company).toEqual(SECOND);
+    });
+
+    it('shows the first company when the kept one is gone', async () => {
+        window.sessionStorage.setItem('qbSetup.selectedCompanyId', SECOND.Id);
+        getCompanies.mockResolvedValue([FIRST]);
+
+        const element = await render();
+
+        expect(query(element, 'c-qb-connection-card').company).toEqual(FIRST);
+        expect(window.sessionStorage.getItem('qbSetup.selectedCompanyId')).toBe(
+            FIRST.Id
+        );
+    });
+
+    it('still works when the browser refuses storage', async () => {
+        jest.spyOn(Storage.prototype, 'getItem').mockImplementation(() => {
+            throw new Error('SecurityError');
+        });
+        jest.spyOn(Storage.prototype, 'setItem').mockImplementation(() => {
+            throw new Error('QuotaExceededError');
+        });
+        getCompanies.mockResolvedValue(COMPANIES);
+
+        const element = await render();
+        query(element, 'lightning-combobox').dispatchEvent(
+            new CustomEvent('change', { detail: { value: SECOND.Id } })
+        );
+        await flushPromises();
+
+        expect(query(element, 'c-qb-connection-card').company).toEqual(SECOND);
     });
 
     it('selects a company that was just connected', async () => {
