@@ -6,6 +6,7 @@ import getFieldMappings from '@salesforce/apex/QBSetupController.getFieldMapping
 import saveFieldMappings from '@salesforce/apex/QBSetupController.saveFieldMappings';
 import getLineMappings from '@salesforce/apex/QBSetupController.getLineMappings';
 import saveObjectMapping from '@salesforce/apex/QBSetupController.saveObjectMapping';
+import deleteObjectMapping from '@salesforce/apex/QBSetupController.deleteObjectMapping';
 import QB_FIELD from '@salesforce/schema/QB_Field_Mapping__c.QB_Field__c';
 import SALESFORCE_FIELD from '@salesforce/schema/QB_Field_Mapping__c.Salesforce_Field__c';
 import TRANSFORM_FIELD from '@salesforce/schema/QB_Field_Mapping__c.Transform__c';
@@ -182,7 +183,8 @@ export default class QbFieldMapping extends LightningElement {
             ...line,
             count: Number(line.Field_Mapping_Count__c || 0),
             editing: line.Id === this.editingLineId,
-            editLabel: `Edit the fields of ${line.Collection_Path__c}`
+            editLabel: `Edit the fields of ${line.Collection_Path__c}`,
+            deleteLabel: `Delete the line mapping of ${line.Collection_Path__c}`
         }));
     }
 
@@ -357,6 +359,24 @@ export default class QbFieldMapping extends LightningElement {
     handleEditLine(event) {
         this.editingLineId = event.target.dataset.id;
         this.loadRows();
+    }
+
+    async handleDeleteLine(event) {
+        const lineId = event.target.dataset.id;
+        this.saving = true;
+        try {
+            // Its field mappings go with it (master-detail).
+            await deleteObjectMapping({ mappingId: lineId });
+            if (this.editingLineId === lineId) {
+                this.editingLineId = undefined;
+            }
+            this.error = undefined;
+            await this.loadRows();
+        } catch (error) {
+            this.error = error;
+        } finally {
+            this.saving = false;
+        }
     }
 
     handleEditHeader() {

@@ -6,6 +6,7 @@ import getFieldMappings from '@salesforce/apex/QBSetupController.getFieldMapping
 import saveFieldMappings from '@salesforce/apex/QBSetupController.saveFieldMappings';
 import getLineMappings from '@salesforce/apex/QBSetupController.getLineMappings';
 import saveObjectMapping from '@salesforce/apex/QBSetupController.saveObjectMapping';
+import deleteObjectMapping from '@salesforce/apex/QBSetupController.deleteObjectMapping';
 
 // The catalog is the package's own static resource (QBSync_Catalog), as Apex serves it.
 jest.mock(
@@ -35,6 +36,11 @@ jest.mock(
 );
 jest.mock(
     '@salesforce/apex/QBSetupController.saveObjectMapping',
+    () => ({ default: jest.fn() }),
+    { virtual: true }
+);
+jest.mock(
+    '@salesforce/apex/QBSetupController.deleteObjectMapping',
     () => ({ default: jest.fn() }),
     { virtual: true }
 );
@@ -499,6 +505,23 @@ describe('c-qb-field-mapping', () => {
                 ]
             });
             await click(element, '[data-id="edit-header"]');
+            expect(getFieldMappings).toHaveBeenLastCalledWith({
+                objectMappingId: INVOICE_ID
+            });
+        });
+
+        it('deletes a line mapping and leaves the line being edited', async () => {
+            deleteObjectMapping.mockResolvedValue(undefined);
+            const element = await renderInvoice();
+            await click(element, '[data-action="edit-line"]');
+            getLineMappings.mockResolvedValue([]);
+
+            await click(element, '[data-action="delete-line"]');
+
+            expect(deleteObjectMapping).toHaveBeenCalledWith({
+                mappingId: LINES_ID
+            });
+            expect(lineRows(element)).toHaveLength(0);
             expect(getFieldMappings).toHaveBeenLastCalledWith({
                 objectMappingId: INVOICE_ID
             });
