@@ -3,8 +3,15 @@
 1. Webhook ingest: signed CloudEvents batches POSTed to gunicorn, each stored in the ledger
    before the 200 (Intuit wants the answer within 3 s); then the same while stalled connections
    (half-sent headers, `qbsync_sandbox.stalls`) are held open against the web process.
-2. Latency: a Customer created in QuickBooks → its Account readable in Salesforce (target ~1 s).
-3. Drain: a burst of changes → all applied; QuickBooks reads and Salesforce calls it cost.
+Both emulators wait an injected network latency per API request (default QuickBooks 120 ms,
+Salesforce 180 ms; `--no-latency` for none), changed between phases through their admin API.
+2. Single change: one Customer created every 200 ms, each clocked from its creation in QuickBooks
+   to its Account readable through Salesforce's REST API; p50/p95/p99 without and with latency,
+   and the emulators' own share of the time (`Stack.emulator_figures()`).
+3. Drain: a burst delivered at once (webhooks paused while it is created) → all applied; the
+   QuickBooks reads and Salesforce calls it cost, from the worker's `/metrics`.
+   With `--baseline`, the same burst through a per-event connector
+   (`qbsync_sandbox.scenarios.bench_baseline`), side by side, and its projection for 10,000.
 4. With `--invoices N`, only this: N invoices with `--lines` lines each drained by a fresh worker,
    its QuickBooks reads per invoice and Salesforce calls per record written
    (`qbsync_sandbox.scenarios.bench_invoices`).
@@ -16,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import secrets
 import statistics
 import tempfile
 import time
@@ -24,11 +32,15 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import requests
+from simple_salesforce import format_soql
 
+from qbsync.salesforce.schema import external_id
 from qbsync.store import Store
 from qbsync.webhooks.signature import sign
-from qbsync_sandbox.scenarios.bench_invoices import invoice_burst
-from qbsync_sandbox.stack import Stack, wait_until
+from qbsync_sandbox.emulators.network import check_latency
+from qbsync_sandbox.scenarios.bench_baseline import READS_PER_MINUTE, PerEventConnector
+from qbsync_sandbox.scenarios.bench_invoices import invoice_burst, worker_calls
+from qbsync_sandbox.stack import Stack, free_port, wait_until
 from qbsync_sandbox.stalls import StalledPool
 
 
@@ -97,49 +109,175 @@ def ingest_stalled(stack: Stack, stalled: int, batches: int, events_per_batch: i
     return {**figures, "stalled_held": held, "stalled_opened": pool.opened}
 
 
-def latency(stack: Stack, sf, samples: int) -> dict:
-    durations = []
-    for n in range(samples):
+def set_latency(stack: Stack, qbo_ms: int, sf_ms: int) -> None:
+    """Change both emulators' injected latency while they run (emulators/network.py)."""
+    response = requests.put(
+        f"{stack.qbo_url}/_admin/network", json={"latency_ms": qbo_ms}, timeout=10
+    )
+    response.raise_for_status()
+    stack.sf_admin("PUT", "/network", json={"latency_ms": sf_ms})
+
+
+def _reset_meters(stack: Stack) -> None:
+    requests.delete(f"{stack.qbo_url}/_admin/network/meter", timeout=10).raise_for_status()
+    stack.sf_admin("DELETE", "/network/meter")
+
+
+def _emulator_share(stack: Stack, wall_s: float) -> dict:
+    """The emulators' own handling time (latency excluded) since `_reset_meters`."""
+    figures = stack.emulator_figures()
+    return {
+        system: {
+            "requests": figures[system]["requests"],
+            "busy_s": round(figures[system]["busy_seconds"], 3),
+            "cpu_s": round(figures[system]["cpu_seconds"], 3),
+            "busy_share": round(figures[system]["busy_seconds"] / wall_s, 4) if wall_s else 0.0,
+        }
+        for system in ("quickbooks", "salesforce")
+    }
+
+
+def _readable_at(sf, soql: str, timeout: float, every: float = 0.05) -> float:
+    """When a SOQL query through Salesforce's REST API first returns a record (perf_counter).
+
+    Queries start every `every` seconds and overlap, so an injected latency does not coarsen
+    the clock to one round trip per look.
+    """
+    deadline = time.perf_counter() + timeout
+
+    def look() -> float | None:
+        found = sf.query(soql)["totalSize"] > 0
+        return time.perf_counter() if found else None
+
+    with ThreadPoolExecutor(8) as pool:
+        looks = []
+        while time.perf_counter() < deadline:
+            looks.append(pool.submit(look))
+            seen = [f.result() for f in looks if f.done() and f.result() is not None]
+            if seen:
+                return min(seen)
+            time.sleep(every)
+    raise TimeoutError(f"no record for {soql!r} within {timeout} s")
+
+
+def single_change(stack: Stack, sf, samples: int, every: float = 0.2) -> dict:
+    """One Customer created every `every` s; each clocked until its Account is readable."""
+
+    def one(n: int) -> float:
+        time.sleep(max(0.0, begun + n * every - time.perf_counter()))
         started = time.perf_counter()
         customer = stack.create_entity(
             "Customer", {"DisplayName": f"Latency {n} {uuid.uuid4().hex[:6]}"}
         )
-        stack.wait_for_record(sf, "Account", "Customer", customer["Id"], timeout=30)
-        durations.append(time.perf_counter() - started)
-    return _summary(durations)
+        key = external_id(stack.realm_id, "Customer", customer["Id"])
+        soql = format_soql("SELECT Id FROM Account WHERE QB_External_Id__c = {}", key)
+        return _readable_at(sf, soql, timeout=60) - started
+
+    _reset_meters(stack)
+    begun = time.perf_counter()
+    with ThreadPoolExecutor(16) as pool:
+        durations = list(pool.map(one, range(samples)))
+    wall = time.perf_counter() - begun
+    return {
+        **_summary(durations),
+        "p99_ms": round(_percentile(durations, 0.99) * 1000, 1),
+        "every_ms": round(every * 1000),
+        "emulators": _emulator_share(stack, wall),
+    }
 
 
-def drain(stack: Stack, sf, records: int) -> dict:
-    before = stack.qbo("GET", "/deliveries")
-    ledger = Store.open(stack.middleware_env["QBSYNC_DATABASE_URL"]).events
-    started = time.perf_counter()
+def _wait_drained(ledger, settled_before: int, events: int, timeout: float) -> None:
+    def drained() -> bool:
+        counts = ledger.counts()
+        return (
+            sum(counts.values()) - settled_before >= events
+            and counts["pending"] == 0
+            and counts["claimed"] == 0
+        )
+
+    wait_until(drained, timeout=timeout, interval=0.1, what="the ledger to drain")
+
+
+def _queue_burst(stack: Stack, records: int, label: str) -> list[dict]:
+    """Create `records` Customers with the emulator's webhooks paused (delivered on resume)."""
+    stack.qbo("PATCH", "/webhooks", json={"paused": True})
     with ThreadPoolExecutor(4) as pool:
-        created = list(
+        return list(
             pool.map(
                 lambda n: stack.create_entity(
-                    "Customer", {"DisplayName": f"Burst {n} {uuid.uuid4().hex[:6]}"}
+                    "Customer", {"DisplayName": f"{label} {n} {uuid.uuid4().hex[:6]}"}
                 ),
                 range(records),
             )
         )
-    queued = time.perf_counter() - started
+
+
+def drain(stack: Stack, sf, records: int, metrics: tuple[str, str]) -> dict:
+    """A burst delivered at once; from the first delivery to the last Account readable."""
+    ledger = Store.open(stack.middleware_env["QBSYNC_DATABASE_URL"]).events
+    settled_before = sum(ledger.counts().values())
+    created = _queue_burst(stack, records, "Burst")
     last = max(created, key=lambda c: int(c["Id"]))
-
-    def drained() -> bool:
-        counts = ledger.counts()
-        return counts["pending"] == 0 and counts["claimed"] == 0
-
-    stack.wait_for_record(sf, "Account", "Customer", last["Id"], timeout=120)
-    wait_until(drained, timeout=120, what="the ledger to drain")
+    before = worker_calls(*metrics)
+    deliveries = stack.qbo("GET", "/deliveries")
+    _reset_meters(stack)
+    started = time.perf_counter()
+    stack.qbo("PATCH", "/webhooks", json={"paused": False})
+    stack.wait_for_record(sf, "Account", "Customer", last["Id"], timeout=600)
+    _wait_drained(ledger, settled_before, records, timeout=600)
     elapsed = time.perf_counter() - started
-    after = stack.qbo("GET", "/deliveries")
+    after = worker_calls(*metrics)
+    reads = sum(after["quickbooks"].values()) - sum(before["quickbooks"].values())
+    calls = sum(after["salesforce"].values()) - sum(before["salesforce"].values())
     return {
         "records": records,
-        "create_calls_s": round(queued, 2),
         "drained_s": round(elapsed, 2),
         "records_per_s": round(records / elapsed, 1),
-        "webhook_batches": after["batches"] - before["batches"],
+        "webhook_batches": stack.qbo("GET", "/deliveries")["batches"] - deliveries["batches"],
+        "quickbooks_reads": reads,
+        "salesforce_calls": calls,
+        "quickbooks_reads_per_event": round(reads / records, 4),
+        "salesforce_calls_per_event": round(calls / records, 4),
+        "emulators": _emulator_share(stack, elapsed),
     }
+
+
+def baseline_drain(stack: Stack, sf, records: int) -> dict:
+    """The same burst through `PerEventConnector`, with the product's worker stopped."""
+    stack.kill("worker")
+    ledger = Store.open(stack.middleware_env["QBSYNC_DATABASE_URL"]).events
+    settled_before = sum(ledger.counts().values())
+    connector = PerEventConnector(stack, sf)
+    _queue_burst(stack, records, "Baseline")
+    _reset_meters(stack)
+    started = time.perf_counter()
+    stack.qbo("PATCH", "/webhooks", json={"paused": False})
+    connector.drain(records, timeout=3600)
+    _wait_drained(ledger, settled_before, records, timeout=60)
+    elapsed = time.perf_counter() - started
+    reads_per_event = connector.quickbooks_reads / records
+    return {
+        "records": records,
+        "drained_s": round(elapsed, 2),
+        "records_per_s": round(records / elapsed, 1),
+        "quickbooks_reads": connector.quickbooks_reads,
+        "salesforce_calls": connector.salesforce_calls,
+        "quickbooks_reads_per_event": round(reads_per_event, 4),
+        "salesforce_calls_per_event": round(connector.salesforce_calls / records, 4),
+        "throttled": connector.throttled,
+        # Intuit's 500 reads a minute bound a per-event connector, whatever its speed.
+        "projected_minutes_for_10000": round(10_000 * reads_per_event / READS_PER_MINUTE, 1),
+        "emulators": _emulator_share(stack, elapsed),
+    }
+
+
+QUICK = {
+    "batches": 40,
+    "stalled": 20,
+    "single_changes": 10,
+    "burst": 100,
+    "baseline_burst": 50,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -150,41 +288,107 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--stalled", type=int, default=300, help="stalled connections held during the second ingest"
     )
-    parser.add_argument("--latency-samples", type=int, default=20)
-    parser.add_argument("--burst", type=int, default=500, help="Customers created at once")
-    parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument(
+        "--single-changes", type=int, default=50, help="changes, one every 200 ms, for latency"
+    )
+    parser.add_argument("--burst", type=int, default=1000, help="Customers delivered at once")
+    parser.add_argument("--qbo-latency-ms", type=int, default=120)
+    parser.add_argument("--sf-latency-ms", type=int, default=180)
+    parser.add_argument(
+        "--no-latency",
+        action="store_true",
+        help="no injected latency (single change measured once)",
+    )
+    parser.add_argument(
+        "--baseline",
+        action="store_true",
+        help="also drain a burst through the per-event connector (bench_baseline.py)",
+    )
+    parser.add_argument("--baseline-burst", type=int, default=1000)
+    parser.add_argument(
+        "--quick", action="store_true", help="small loads, the baseline included (well under 2 min)"
+    )
+    parser.add_argument(
+        "--json", type=Path, help="where to write the figures (default: .bench/<time>/bench.json)"
+    )
     parser.add_argument(
         "--invoices", type=int, help="only the invoice burst: this many invoices (e.g. 1000)"
     )
     parser.add_argument("--lines", type=int, default=10, help="lines per invoice of the burst")
     args = parser.parse_args(argv)
+    if args.quick:
+        vars(args).update(QUICK, baseline=True)
+    for name in ("qbo_latency_ms", "sf_latency_ms"):
+        try:
+            check_latency(getattr(args, name))
+        except ValueError as error:
+            parser.error(f"--{name.replace('_', '-')}: {error}")
+    json_path = args.json or Path(".bench") / time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    if args.json is None:
+        json_path = json_path / "bench.json"
     if args.invoices:
         with tempfile.TemporaryDirectory(prefix="qbsync-bench-") as workdir:
             figures = {"invoices": invoice_burst(Path(workdir), args.invoices, args.lines)}
         print(f"invoice burst   {figures['invoices']}")
-        if args.json:
-            args.json.write_text(json.dumps(figures, indent=2))
+        _write(json_path, figures)
         return 0
+    latency_ms = (0, 0) if args.no_latency else (args.qbo_latency_ms, args.sf_latency_ms)
+    token = secrets.token_urlsafe(32)
+    bind = f"127.0.0.1:{free_port()}"
+    extra = {"QBSYNC_METRICS_TOKEN": token, "QBSYNC_WORKER_HEALTH_BIND": bind}
+    metrics = (f"http://{bind}/metrics", token)
     with (
         tempfile.TemporaryDirectory(prefix="qbsync-bench-") as workdir,
-        Stack(Path(workdir)) as stack,
+        Stack(Path(workdir), extra_env=extra) as stack,
     ):
         stack.connect()
         sf = stack.salesforce()
         stack.apply_recommended_mappings(enable=("Customer",))
-        figures = {
+        figures: dict = {
+            "latency_ms": {"quickbooks": latency_ms[0], "salesforce": latency_ms[1]},
             "ingest": ingest(stack, args.batches, args.events_per_batch, args.concurrency),
             "ingest_stalled": ingest_stalled(stack, args.stalled, 50, args.events_per_batch),
-            "latency": latency(stack, sf, args.latency_samples),
-            "drain": drain(stack, sf, args.burst),
+            "single_change_no_latency": single_change(stack, sf, args.single_changes),
         }
-    print(f"webhook ingest  {figures['ingest']}")
-    print(f"ingest, stalled {figures['ingest_stalled']}")
-    print(f"create→Account  {figures['latency']}")
-    print(f"burst drain     {figures['drain']}")
-    if args.json:
-        args.json.write_text(json.dumps(figures, indent=2))
+        set_latency(stack, *latency_ms)
+        if not args.no_latency:
+            figures["single_change"] = single_change(stack, sf, args.single_changes)
+        figures["drain"] = drain(stack, sf, args.burst, metrics)
+        if args.baseline:
+            figures["baseline"] = baseline_drain(stack, sf, args.baseline_burst)
+    _print(figures)
+    _write(json_path, figures)
     return 0
+
+
+def _print(figures: dict) -> None:
+    print(f"injected latency {figures['latency_ms']}")
+    print(f"webhook ingest   {figures['ingest']}")
+    print(f"ingest, stalled  {figures['ingest_stalled']}")
+    print(f"single change, no latency {figures['single_change_no_latency']}")
+    if "single_change" in figures:
+        print(f"single change, injected latency {figures['single_change']}")
+    print(f"burst drain      {figures['drain']}")
+    if "baseline" in figures:
+        base, ours = figures["baseline"], figures["drain"]
+        print(f"per-event drain  {base}")
+        print(
+            f"side by side: drain {ours['drained_s']} s ({ours['records']} events) vs "
+            f"{base['drained_s']} s ({base['records']} events, per event); QuickBooks reads per "
+            f"event {ours['quickbooks_reads_per_event']} vs {base['quickbooks_reads_per_event']}; "
+            f"Salesforce calls per event {ours['salesforce_calls_per_event']} vs "
+            f"{base['salesforce_calls_per_event']}"
+        )
+        print(
+            f"projection: 10,000 events per event need {base['projected_minutes_for_10000']} min "
+            f"at Intuit's {READS_PER_MINUTE} reads a minute"
+        )
+
+
+def _write(path: Path, figures: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(figures, indent=2))
+    print(f"figures written to {path}")
 
 
 if __name__ == "__main__":

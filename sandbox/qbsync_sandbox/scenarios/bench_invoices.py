@@ -25,7 +25,8 @@ from qbsync_sandbox.stack import Stack, free_port, wait_until
 _SAMPLE = re.compile(r"^(qbsync_(?:quickbooks|salesforce)_calls)_total\{kind=\"([^\"]+)\"\} (\S+)$")
 
 
-def _calls(metrics_url: str, token: str) -> dict[str, dict[str, float]]:
+def worker_calls(metrics_url: str, token: str) -> dict[str, dict[str, float]]:
+    """The worker's QuickBooks and Salesforce call counters by kind, from its `/metrics`."""
     text = requests.get(metrics_url, headers={"Authorization": f"Bearer {token}"}, timeout=10).text
     calls: dict[str, dict[str, float]] = {"quickbooks": {}, "salesforce": {}}
     for line in text.splitlines():
@@ -63,7 +64,7 @@ def invoice_burst(workdir: Path, invoices: int, lines: int) -> dict:
         )
         settled_before = sum(ledger.counts().values())
         metrics_url = f"http://{bind}/metrics"
-        before = _calls(metrics_url, token)
+        before = worker_calls(metrics_url, token)
         stack.qbo("PATCH", "/webhooks", json={"paused": True})
 
         body_lines = [
@@ -99,7 +100,7 @@ def invoice_burst(workdir: Path, invoices: int, lines: int) -> dict:
             what="the invoice burst to drain",
         )
         drained_s = time.perf_counter() - drain_started
-        after = _calls(metrics_url, token)
+        after = worker_calls(metrics_url, token)
         calls = {
             system: {
                 kind: count - before[system].get(kind, 0)

@@ -1,0 +1,61 @@
+"""`./scripts/bench --quick` runs end to end and its JSON holds every figure (issue 19).
+
+Keys present and numeric only: timings are figures of a shared machine, not pass/fail.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from numbers import Real
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+SUMMARY = ("n", "p50_ms", "p95_ms", "max_ms", "mean_ms")
+EMULATORS = {
+    system: ("requests", "busy_s", "cpu_s", "busy_share") for system in ("quickbooks", "salesforce")
+}
+DRAIN = (
+    "records",
+    "drained_s",
+    "records_per_s",
+    "quickbooks_reads",
+    "salesforce_calls",
+    "quickbooks_reads_per_event",
+    "salesforce_calls_per_event",
+)
+FIGURES = {
+    "latency_ms": ("quickbooks", "salesforce"),
+    "ingest": (*SUMMARY, "batches_per_s", "events_per_s"),
+    "ingest_stalled": (*SUMMARY, "batches_per_s", "stalled_held"),
+    "single_change_no_latency": (*SUMMARY, "p99_ms", "every_ms"),
+    "single_change": (*SUMMARY, "p99_ms", "every_ms"),
+    "drain": (*DRAIN, "webhook_batches"),
+    "baseline": (*DRAIN, "throttled", "projected_minutes_for_10000"),
+}
+MEASURED_BY_EMULATORS = ("single_change_no_latency", "single_change", "drain", "baseline")
+
+
+def _numeric(value: object) -> bool:
+    return isinstance(value, Real) and not isinstance(value, bool)
+
+
+def test_quick_bench_writes_every_figure(tmp_path):
+    path = tmp_path / "bench.json"
+    command = [sys.executable, "-m", "qbsync_sandbox.scenarios.bench", "--quick", "--json", path]
+    run = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-4000:]
+    figures = json.loads(path.read_text())
+    for section, keys in FIGURES.items():
+        for key in keys:
+            assert _numeric(figures[section][key]), (section, key, figures[section].get(key))
+    for section in MEASURED_BY_EMULATORS:
+        for system, keys in EMULATORS.items():
+            for key in keys:
+                assert _numeric(figures[section]["emulators"][system][key]), (section, system, key)
+    assert figures["latency_ms"] == {"quickbooks": 120, "salesforce": 180}
+    assert figures["baseline"]["records"] == figures["baseline"]["salesforce_calls"]
+    assert "side by side" in run.stdout and "projection" in run.stdout
