@@ -25,6 +25,8 @@ class Batch:
     outcome: Outcome | None = None
     mapping: ObjectMapping | None = None
     config: RealmConfig | None = None
+    # QuickBooks record id -> its name, for the sync log (records read in this batch).
+    names: dict[str, str] = field(default_factory=dict)
 
     @property
     def realm_id(self) -> str:

@@ -88,7 +88,7 @@ class LineWriter:
                     for body in mapped:
                         check_json(body)
                 except MappingError as error:
-                    fail(entity_id, Fail(str(error)))
+                    fail(entity_id, Fail(str(error), cause=error))
                     continue
                 there = existing[group].get(entity_id, {})
                 for body in mapped:

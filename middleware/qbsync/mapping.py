@@ -72,6 +72,28 @@ class MappingError(Exception):
     """The configured mapping cannot be applied to this record (permanent)."""
 
 
+class ValueNotWritable(MappingError):
+    """A QuickBooks value the mapped Salesforce field cannot hold (its type or its range).
+
+    Carries the parts the sync log explains to the admin (`qbsync.failure_text`); the text is the
+    technical one the ledger keeps.
+    """
+
+    def __init__(
+        self, qb_field: str, value: Any, object_name: str, target: SalesforceField, cause: Exception
+    ) -> None:
+        self.qb_field = qb_field
+        self.value = _preview(value)
+        self.object_name = object_name
+        self.field_name = target.name
+        self.kind = target.type
+        self.cause = cause
+        super().__init__(
+            f"{qb_field} value {self.value} cannot be written to {object_name}.{target.name} "
+            f"({target.type}): {cause}"
+        )
+
+
 @dataclass(frozen=True)
 class SalesforceField:
     """What the mapping needs to know about one field of the target object's describe."""
@@ -469,10 +491,7 @@ def convert(value: Any, target: SalesforceField, object_name: str, qb_field: str
             return _as_datetime(value)
     except (ValueError, TypeError, ArithmeticError) as error:
         # ArithmeticError holds decimal's InvalidOperation and OverflowError.
-        raise MappingError(
-            f"{qb_field} value {_preview(value)} cannot be written to {object_name}.{target.name} "
-            f"({kind}): {error}"
-        ) from None
+        raise ValueNotWritable(qb_field, value, object_name, target, error) from None
     raise MappingError(
         f"{object_name}.{target.name} has type {kind}, which a QuickBooks field cannot fill "
         f"(mapped from {qb_field})"

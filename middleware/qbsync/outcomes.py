@@ -27,10 +27,14 @@ class Outcome(Exception):
 
     until: datetime | None = None  # claimable again from then (a realm wait)
 
-    def __init__(self, message: str, salesforce_id: str | None = None) -> None:
+    def __init__(
+        self, message: str, salesforce_id: str | None = None, cause: Exception | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.salesforce_id = salesforce_id
+        # The error behind a failure, which the sync log explains (qbsync.failure_text).
+        self.cause = cause
 
     @property
     def ledger_message(self) -> str:

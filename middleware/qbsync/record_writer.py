@@ -88,7 +88,7 @@ class RecordWriter:
                     mark_voided(mapped, write.describe)
                 check_json(mapped)
             except MappingError as error:
-                outcomes[entity_id] = Fail(str(error))
+                outcomes[entity_id] = Fail(str(error), cause=error)
                 continue
             except Exception as error:
                 # A bug met by one record: it retries (and ends dead), the others go on.

@@ -26,6 +26,10 @@ log = logging.getLogger(__name__)
 SYNC_LOG_OBJECT = "QB_Sync_Log__c"
 EVENT_KEY_LENGTH = 255
 MESSAGE_LENGTH = 32768
+RECORD_NAME_LENGTH = 255
+# The QuickBooks fields that name a record, in order: name-list entities have DisplayName (people)
+# or Name (items, accounts), transactions a DocNumber (research/quickbooks.md).
+NAME_FIELDS = ("DisplayName", "FullyQualifiedName", "Name", "DocNumber")
 # Rows kept for a later try while Salesforce cannot take them; beyond that the oldest go
 # (their outcome stays in the ledger, which the CLI lists).
 MAX_PENDING_ROWS = 20000
@@ -42,6 +46,15 @@ def log_key(event_key: str) -> str:
         return event_key
     digest = hashlib.sha256(event_key.encode("utf-8")).hexdigest()
     return f"{event_key[: EVENT_KEY_LENGTH - len(digest) - 1]}#{digest}"
+
+
+def record_name(record: dict[str, Any]) -> str | None:
+    """The name an admin knows a QuickBooks record by, or None when it has none."""
+    for field in NAME_FIELDS:
+        value = record.get(field)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return None
 
 
 def _salesforce_time(moment: datetime | None) -> str | None:
@@ -66,6 +79,8 @@ class SyncLogEntry:
     synced_at: datetime
     salesforce_object: str | None = None
     salesforce_record_id: str | None = None
+    record_name: str | None = None  # the QuickBooks record's name, when it was read
+    detail: str | None = None  # the technical side of `message` (exception, error code)
     company_known: bool = True  # False when no QB_Company__c row is known for the realm
 
     def row(self) -> dict[str, Any]:
@@ -82,6 +97,8 @@ class SyncLogEntry:
             "Salesforce_Object__c": (self.salesforce_object or "")[:80] or None,
             "Salesforce_Record_Id__c": self.salesforce_record_id,
             "Message__c": self.message[:MESSAGE_LENGTH] or None,
+            "Record_Name__c": (self.record_name or "")[:RECORD_NAME_LENGTH] or None,
+            "Detail__c": (self.detail or "")[:MESSAGE_LENGTH] or None,
             "Event_Time__c": _salesforce_time(self.event_time),
             "Synced_At__c": _salesforce_time(self.synced_at),
             "Latency_Ms__c": latency,

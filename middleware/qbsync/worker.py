@@ -44,6 +44,7 @@ from qbsync.batch import Batch
 from qbsync.company_record import show_on_company
 from qbsync.describes import Describes
 from qbsync.events import Version
+from qbsync.failure_text import explain
 from qbsync.follow_ups import PAYS_LINKED, FollowUps
 from qbsync.mapping import ObjectMapping, record_version
 from qbsync.outcomes import (
@@ -71,7 +72,7 @@ from qbsync.services import Services
 from qbsync.store import StoreUnavailable
 from qbsync.store.ledger import StoredEvent
 from qbsync.sync_config import RealmConfig
-from qbsync.sync_log import SUCCESS, SyncLogEntry, SyncLogWriter
+from qbsync.sync_log import SUCCESS, SyncLogEntry, SyncLogWriter, record_name
 from qbsync.upsert_bodies import Write
 
 log = logging.getLogger(__name__)
@@ -277,6 +278,11 @@ class Worker:
             if event.operation == "Merge" and event.deleted_id and event.deleted_id not in found:
                 deleted.add(event.deleted_id)
 
+        batch.names.update(
+            (entity_id, name)
+            for entity_id, record in found.items()
+            if (name := record_name(record))
+        )
         upserts = self._fresh_records(batch, found)
         if not upserts and not batch.unsettled(deleted):
             return
@@ -437,6 +443,8 @@ class Worker:
         batch: Batch, event: StoredEvent, outcome: Outcome, now: datetime
     ) -> SyncLogEntry:
         rule = SETTLEMENTS[type(outcome)]
+        name = batch.names.get(event.entity_id)
+        text = explain(outcome.log_message, outcome.cause, event.entity, event.entity_id, name)
         return SyncLogEntry(
             event_key=event.event_key,
             realm_id=event.realm_id,
@@ -444,11 +452,13 @@ class Worker:
             qb_record_id=event.entity_id,
             operation=event.operation,
             status=rule.sync_log_status,
-            message=outcome.log_message,
+            message=text.message,
+            detail=text.detail,
             attempts=event.attempts if rule.counts_attempt else max(0, event.attempts - 1),
             event_time=event.occurred_at,
             synced_at=now,
             salesforce_object=batch.mapping.salesforce_object if batch.mapping else None,
             salesforce_record_id=outcome.salesforce_id,
+            record_name=name,
             company_known=batch.config is not None and bool(batch.config.company_status),
         )

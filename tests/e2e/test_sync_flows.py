@@ -208,6 +208,54 @@ def test_missing_required_field_is_a_failed_sync_log(stack, sf, admin_sf, mappin
         stack.api("POST", "/api/config-changed", json={"realmId": stack.realm_id})
 
 
+def test_a_value_salesforce_cannot_hold_is_explained_in_the_sync_log(stack, sf, admin_sf, mappings):
+    # Notes (text in QuickBooks) mapped to the checkbox Account.QB_Active__c: "ten" is neither
+    # true nor false. (The integration user may write no number field of Account.)
+    added = admin_sf.QB_Field_Mapping__c.create(
+        {
+            "Object_Mapping__c": mappings["Customer"],
+            "QB_Field__c": "Notes",
+            "Salesforce_Field__c": "QB_Active__c",
+        }
+    )
+    stack.api("POST", "/api/config-changed", json={"realmId": stack.realm_id}).raise_for_status()
+    try:
+        name = unique("Acme Ltd")
+        customer = stack.create_entity("Customer", {"DisplayName": name, "Notes": "ten"})
+        soql = format_soql(
+            "SELECT Status__c, Message__c, Detail__c, Record_Name__c, Salesforce_Record__c "
+            "FROM QB_Sync_Log__c WHERE QB_Object__c = 'Customer' AND QB_Record_Id__c = {}",
+            customer["Id"],
+        )
+        (log,) = wait_until(
+            lambda: [r for r in sf.query(soql)["records"] if r["Status__c"] == "Failed"],
+            timeout=15,
+            what="a Failed sync log",
+        )
+        assert log["Record_Name__c"] == name
+        assert log["Message__c"] == (
+            f"Customer \u201c{name}\u201d (QuickBooks {customer['Id']}): the value 'ten' of Notes "
+            "cannot be written to Account.QB_Active__c (true or false). Change the field "
+            "mapping Notes \u2192 QB_Active__c or the value in QuickBooks."
+        )
+        assert log["Detail__c"].startswith("ValueError: not true/false")
+        # Nothing was written, so there is nothing to link to.
+        assert not log["Salesforce_Record__c"]
+    finally:
+        admin_sf.QB_Field_Mapping__c.delete(added["id"])
+        stack.api("POST", "/api/config-changed", json={"realmId": stack.realm_id})
+
+    # The same Customer, fixed in QuickBooks: its log links to the Account, by the record's name.
+    stack.update_entity("Customer", customer["Id"], {"Notes": "a fine customer"})
+    account = stack.wait_for_record(sf, "Account", "Customer", customer["Id"], fields="Id")
+    (log,) = wait_until(
+        lambda: [r for r in sf.query(soql)["records"] if r["Status__c"] == "Success"],
+        timeout=15,
+        what="a Success sync log",
+    )
+    assert log["Salesforce_Record__c"] == f'<a href="/{account["Id"]}" target="_self">{name}</a>'
+
+
 def test_demo_once_exits_zero_when_the_account_arrives():
     result = subprocess.run(
         [str(SCRIPTS / "demo"), "--once"],

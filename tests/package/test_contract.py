@@ -226,15 +226,19 @@ def test_validation_rules(package: Package) -> None:
 
 def test_sync_log_list_views(package: Package) -> None:
     views = package.objects["QB_Sync_Log__c"].list_views
-    assert set(views) == {"Failed_Today", "All"}
+    assert set(views) == {"Failed", "All"}
     filters = {
         (f.findtext(MD + "field"), f.findtext(MD + "operation"), f.findtext(MD + "value"))
-        for f in views["Failed_Today"].iterfind(MD + "filters")
+        for f in views["Failed"].iterfind(MD + "filters")
     }
-    assert filters == {("Status__c", "equals", "Failed"), ("CREATED_DATE", "equals", "TODAY")}
+    # Every failure, not only today's: an older one is as much in need of a fix.
+    assert filters == {("Status__c", "equals", "Failed")}
     assert views["All"].find(MD + "filters") is None
     for view in views.values():
         assert view.findtext(MD + "filterScope") == "Everything"
+        # What an admin needs to act on a log without opening it.
+        columns = [c.text for c in view.iterfind(MD + "columns")]
+        assert {"Message__c", "Record_Name__c", "Salesforce_Record__c"} <= set(columns)
 
 
 # ---------------------------------------------------------------- what the permission sets grant

@@ -12,7 +12,7 @@ import responses
 from qbsync.config import Settings
 from qbsync.salesforce.auth import SalesforceLogin
 from qbsync.salesforce.client import SalesforceClient
-from qbsync.sync_log import SyncLogEntry, SyncLogWriter
+from qbsync.sync_log import SyncLogEntry, SyncLogWriter, record_name
 
 INSTANCE = "https://example.my.salesforce.com"
 LOG_UPSERT = f"{INSTANCE}/services/data/v66.0/composite/sobjects/QB_Sync_Log__c/Event_Key__c"
@@ -104,3 +104,46 @@ def test_a_newer_outcome_of_an_event_replaces_the_waiting_row(org, writer):
     writer.write([entry(7, "Success")])
 
     assert org.rows["ce:7"]["Status__c"] == "Success" and writer.pending == 0
+
+
+def test_a_row_names_the_record_and_keeps_the_detail_apart():
+    failed = SyncLogEntry(
+        "ce:9",
+        "9130",
+        "Customer",
+        "9",
+        "Create",
+        "Failed",
+        "Customer \u201cAcme\u201d (QuickBooks 9): the value 'ten' …",
+        1,
+        NOW,
+        NOW,
+        record_name="A" * 300,
+        detail="decimal.InvalidOperation: [<class 'decimal.ConversionSyntax'>]",
+    )
+
+    row = failed.row()
+
+    assert row["Record_Name__c"] == "A" * 255
+    assert row["Detail__c"] == "decimal.InvalidOperation: [<class 'decimal.ConversionSyntax'>]"
+    # Unknown ones are left blank, not written as empty text.
+    assert entry(1).row()["Record_Name__c"] is None
+    assert entry(1).row()["Detail__c"] is None
+
+
+@pytest.mark.parametrize(
+    ("record", "name"),
+    [
+        (
+            {"DisplayName": "Amy's Bird Sanctuary", "FullyQualifiedName": "x"},
+            "Amy's Bird Sanctuary",
+        ),
+        ({"FullyQualifiedName": "Parent:Child", "Name": "Child"}, "Parent:Child"),
+        ({"Name": "Rock Fountain"}, "Rock Fountain"),
+        ({"DocNumber": "1037", "TxnDate": "2026-01-01"}, "1037"),
+        ({"DisplayName": "  ", "Id": "3"}, None),
+        ({"Id": "3"}, None),
+    ],
+)
+def test_record_name_is_the_name_quickbooks_shows(record, name):
+    assert record_name(record) == name

@@ -83,6 +83,8 @@ WRITES: dict[str, dict[str, str]] = {
         "Salesforce_Object__c": "Text",
         "Salesforce_Record_Id__c": "Text",
         "Message__c": "LongTextArea",
+        "Record_Name__c": "Text",
+        "Detail__c": "LongTextArea",
         "Event_Time__c": "DateTime",
         "Synced_At__c": "DateTime",
         "Latency_Ms__c": "Number",

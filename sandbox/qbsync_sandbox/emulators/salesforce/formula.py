@@ -9,6 +9,7 @@ operator table: unary, `^`, `* /`, `+ - &`, comparisons, `&&`, `||`.
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,7 +36,7 @@ _TOKEN = re.compile(
 FUNCTIONS = {
     "AND", "OR", "NOT", "IF", "ISBLANK", "ISNULL", "BLANKVALUE", "NULLVALUE", "CASESAFEID", "TEXT",
     "LEN", "BEGINS", "CONTAINS", "UPPER", "LOWER", "TRIM", "ISPICKVAL", "ISNEW", "ISCHANGED",
-    "PRIORVALUE",
+    "PRIORVALUE", "HYPERLINK",
 }  # fmt: skip
 
 _BINARY = {  # operator -> (precedence, kind)
@@ -265,6 +266,13 @@ def _call(name: str, args: list[tuple], context: Context) -> Any:  # noqa: C901 
         return _text(arg(0)).strip()
     if name == "ISPICKVAL":
         return _text(arg(0)) == _text(arg(1))
+    if name == "HYPERLINK":
+        # The API returns a hyperlink formula's value as the anchor element it renders.
+        target = _text(arg(2)) if len(args) > 2 else "_blank"
+        return (
+            f'<a href="{html.escape(_text(arg(0)))}" target="{html.escape(target)}">'
+            f"{html.escape(_text(arg(1)))}</a>"
+        )
     if name == "ISNEW":
         return context.is_new
     if name in {"ISCHANGED", "PRIORVALUE"}:
