@@ -1,3 +1,5 @@
+import { compatibility } from './typeCompatibility';
+
 // The fields the sync fills itself: the external id, and on a line its parent
 // field. Callers pass one name or a list of names.
 const filledSet = (filledBySync) => new Set([].concat(filledBySync || []));
@@ -62,4 +64,47 @@ export function validationErrors(objectInfo, filledBySync, rows) {
         );
     }
     return errors;
+}
+
+const HINT_CLASSES = {
+    ok: 'slds-text-color_success',
+    info: 'slds-text-color_weak',
+    warning: 'slds-text-color_warning',
+    error: 'slds-text-color_error'
+};
+
+/**
+ * The field table's rows as the template shows them: numbered, with the type
+ * compatibility hint of each QuickBooks field → Salesforce field pair and the
+ * labels assistive technology reads for each control.
+ */
+export function rowViews(rows, qbFields, targetInfo) {
+    const qbTypes = new Map(qbFields.map((field) => [field.path, field.type]));
+    const sfFields = targetInfo?.fields || {};
+    return rows.map((row, index) => {
+        const sfField = sfFields[row.salesforceField];
+        const hint =
+            row.qbField && sfField
+                ? compatibility(qbTypes.get(row.qbField), sfField.dataType)
+                : undefined;
+        return {
+            ...row,
+            number: index + 1,
+            hint: hint?.message,
+            hintClass: `slds-text-body_small ${HINT_CLASSES[hint?.level] || ''}`,
+            qbLabel: `QuickBooks field, row ${index + 1}`,
+            sfLabel: `Salesforce field, row ${index + 1}`,
+            transformLabel: `Transform, row ${index + 1}`,
+            defaultLabel: `Default value, row ${index + 1}`,
+            removeLabel: `Remove row ${index + 1}`
+        };
+    });
+}
+
+/** Combobox options "Label (name)" for fields, `key` naming the member that is the value. */
+export function fieldOptions(fields, key) {
+    return fields.map((field) => ({
+        label: `${field.label} (${field[key]})`,
+        value: field[key]
+    }));
 }

@@ -7,52 +7,28 @@ import saveFieldMappings from '@salesforce/apex/QBSetupController.saveFieldMappi
 import getLineMappings from '@salesforce/apex/QBSetupController.getLineMappings';
 import saveObjectMapping from '@salesforce/apex/QBSetupController.saveObjectMapping';
 import deleteObjectMapping from '@salesforce/apex/QBSetupController.deleteObjectMapping';
-import QB_FIELD from '@salesforce/schema/QB_Field_Mapping__c.QB_Field__c';
-import SALESFORCE_FIELD from '@salesforce/schema/QB_Field_Mapping__c.Salesforce_Field__c';
-import TRANSFORM_FIELD from '@salesforce/schema/QB_Field_Mapping__c.Transform__c';
-import DEFAULT_VALUE_FIELD from '@salesforce/schema/QB_Field_Mapping__c.Default_Value__c';
 import { loadCatalog } from 'c/qbCatalog';
-import { compatibility } from './typeCompatibility';
 import {
+    fieldOptions,
     mappableFields,
     missingRequired,
+    rowViews,
     validationErrors
 } from './fieldMappingRows';
-
-// Values of the restricted picklist Transform__c; '' stands for none.
-const TRANSFORM_OPTIONS = [
-    { label: 'None', value: '' },
-    { label: 'Trim', value: 'Trim' },
-    { label: 'Uppercase', value: 'Uppercase' },
-    { label: 'Lowercase', value: 'Lowercase' },
-    { label: 'Digits Only', value: 'Digits Only' }
-];
-
-const HINT_CLASSES = {
-    ok: 'slds-text-color_success',
-    info: 'slds-text-color_weak',
-    warning: 'slds-text-color_warning',
-    error: 'slds-text-color_error'
-};
-
-let newRowCount = 0;
-
-const rowOf = (record) => ({
-    key: record.Id,
-    id: record.Id,
-    qbField: record[QB_FIELD.fieldApiName],
-    salesforceField: record[SALESFORCE_FIELD.fieldApiName],
-    transform: record[TRANSFORM_FIELD.fieldApiName] || '',
-    defaultValue: record[DEFAULT_VALUE_FIELD.fieldApiName] || ''
-});
-
-const recordOf = (row) => ({
-    ...(row.id ? { Id: row.id } : {}),
-    [QB_FIELD.fieldApiName]: row.qbField,
-    [SALESFORCE_FIELD.fieldApiName]: row.salesforceField,
-    [TRANSFORM_FIELD.fieldApiName]: row.transform || null,
-    [DEFAULT_VALUE_FIELD.fieldApiName]: row.defaultValue || null
-});
+import {
+    TRANSFORM_OPTIONS,
+    blankRow,
+    recordOf,
+    rowOf
+} from './fieldMappingRecords';
+import {
+    fieldTableTitle,
+    lineDraftComplete,
+    lineMappingRecord,
+    lineRows,
+    suggestedLine,
+    unmappedCollections
+} from './lineMappings';
 
 /**
  * Field Mapping: for one object mapping, rows QuickBooks field → Salesforce field
@@ -162,10 +138,7 @@ export default class QbFieldMapping extends LightningElement {
     }
 
     get fieldTableTitle() {
-        const mapping = this.activeMapping;
-        return this.editingLine
-            ? `Fields of the lines ${mapping.Collection_Path__c} → ${mapping.Salesforce_Object__c}`
-            : `Fields of ${mapping?.QB_Object__c} → ${mapping?.Salesforce_Object__c}`;
+        return fieldTableTitle(this.activeMapping);
     }
 
     get collections() {
@@ -179,26 +152,12 @@ export default class QbFieldMapping extends LightningElement {
     }
 
     get viewLines() {
-        return this.lineMappings.map((line) => ({
-            ...line,
-            count: Number(line.Field_Mapping_Count__c || 0),
-            editing: line.Id === this.editingLineId,
-            editLabel: `Edit the fields of ${line.Collection_Path__c}`,
-            deleteLabel: `Delete the line mapping of ${line.Collection_Path__c}`
-        }));
+        return lineRows(this.lineMappings, this.editingLineId);
     }
 
     /** Collections of the selected object no line mapping covers yet. */
     get collectionOptions() {
-        const mapped = new Set(
-            this.lineMappings.map((line) => line.Collection_Path__c)
-        );
-        return this.collections
-            .filter((collection) => !mapped.has(collection.path))
-            .map((collection) => ({
-                label: `${collection.label} (${collection.path})`,
-                value: collection.path
-            }));
+        return unmappedCollections(this.collections, this.lineMappings);
     }
 
     get hasCollectionOptions() {
@@ -206,30 +165,16 @@ export default class QbFieldMapping extends LightningElement {
     }
 
     get addLineDisabled() {
-        const draft = this.lineDraft;
-        return (
-            this.saving ||
-            !draft.collectionPath ||
-            !draft.salesforceObject ||
-            !draft.parentField ||
-            !draft.externalIdField
-        );
+        return this.saving || !lineDraftComplete(this.lineDraft);
     }
 
     /** A draft for the first unmapped collection, prefilled from the recommended lines. */
     suggestedLine(collectionPath = this.collectionOptions[0]?.value) {
-        const recommended = (this.catalog?.getRecommended() || [])
-            .find(
-                (mapping) =>
-                    mapping.qbObject === this.selectedMapping?.QB_Object__c
-            )
-            ?.lines?.find((line) => line.collectionPath === collectionPath);
-        return {
-            collectionPath,
-            salesforceObject: recommended?.salesforceObject || '',
-            parentField: recommended?.parentField || '',
-            externalIdField: recommended?.externalIdField || 'QB_External_Id__c'
-        };
+        return suggestedLine(
+            this.catalog?.getRecommended(),
+            this.selectedMapping?.QB_Object__c,
+            collectionPath
+        );
     }
 
     get hasObjectMappings() {
@@ -285,46 +230,20 @@ export default class QbFieldMapping extends LightningElement {
     }
 
     get qbFieldOptions() {
-        return this.qbFields.map((field) => ({
-            label: `${field.label} (${field.path})`,
-            value: field.path
-        }));
+        return fieldOptions(this.qbFields, 'path');
     }
 
     get salesforceFieldOptions() {
         return this.targetInfo
-            ? mappableFields(this.targetInfo, this.filledBySync).map(
-                  (field) => ({
-                      label: `${field.label} (${field.apiName})`,
-                      value: field.apiName
-                  })
+            ? fieldOptions(
+                  mappableFields(this.targetInfo, this.filledBySync),
+                  'apiName'
               )
             : [];
     }
 
     get viewRows() {
-        const qbTypes = new Map(
-            this.qbFields.map((field) => [field.path, field.type])
-        );
-        const sfFields = this.targetInfo?.fields || {};
-        return this.rows.map((row, index) => {
-            const sfField = sfFields[row.salesforceField];
-            const hint =
-                row.qbField && sfField
-                    ? compatibility(qbTypes.get(row.qbField), sfField.dataType)
-                    : undefined;
-            return {
-                ...row,
-                number: index + 1,
-                hint: hint?.message,
-                hintClass: `slds-text-body_small ${HINT_CLASSES[hint?.level] || ''}`,
-                qbLabel: `QuickBooks field, row ${index + 1}`,
-                sfLabel: `Salesforce field, row ${index + 1}`,
-                transformLabel: `Transform, row ${index + 1}`,
-                defaultLabel: `Default value, row ${index + 1}`,
-                removeLabel: `Remove row ${index + 1}`
-            };
-        });
+        return rowViews(this.rows, this.qbFields, this.targetInfo);
     }
 
     get missingRequiredText() {
@@ -398,13 +317,7 @@ export default class QbFieldMapping extends LightningElement {
         this.saving = true;
         try {
             const saved = await saveObjectMapping({
-                mapping: {
-                    Parent_Mapping__c: this.selectedId,
-                    Collection_Path__c: draft.collectionPath,
-                    Salesforce_Object__c: draft.salesforceObject,
-                    External_Id_Field__c: draft.externalIdField,
-                    Parent_Field__c: draft.parentField
-                }
+                mapping: lineMappingRecord(this.selectedId, draft)
             });
             this.error = undefined;
             // Open the new line's (empty) field table.
@@ -434,17 +347,7 @@ export default class QbFieldMapping extends LightningElement {
     }
 
     handleAddRow() {
-        newRowCount += 1;
-        this.rows = [
-            ...this.rows,
-            {
-                key: `new-${newRowCount}`,
-                qbField: undefined,
-                salesforceField: undefined,
-                transform: '',
-                defaultValue: ''
-            }
-        ];
+        this.rows = [...this.rows, blankRow()];
     }
 
     handleRemoveRow(event) {
