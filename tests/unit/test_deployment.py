@@ -23,7 +23,8 @@ def test_the_procfile_releases_migrations_and_runs_web_and_worker():
     processes = procfile()
     assert set(processes) == {"release", "web", "worker"}
     assert processes["release"].endswith("qbsync.cli migrate")
-    assert "serve --bind 0.0.0.0:${PORT" in processes["web"]
+    # Every interface unless WEB_HOST narrows it (tests), on the port the platform gives.
+    assert "serve --bind ${WEB_HOST:-0.0.0.0}:${PORT" in processes["web"]
     assert processes["worker"].endswith("qbsync.cli worker")
 
 
