@@ -227,17 +227,13 @@ class Catalog:
         entity = self.entity(qb_object or "")
         if entity is None:
             return problem
-        if not qb_field or not qb_field.strip():
-            return f"QuickBooks field is empty in a mapping for {entity.name}."
-        if not is_path(qb_field):
-            return (
-                f"QuickBooks field '{qb_field}' on {entity.name} is not a field path: names "
-                "joined by dots, each optionally selecting list items by [Member=Value]."
-            )
-        if entity.match(qb_field) is not None:
-            return None
-        message = f"Unknown field '{qb_field}' on QuickBooks object {entity.name}"
-        return message + (_hint(entity.fields, qb_field) or ".")
+        return _field_problem(
+            entity,
+            qb_field,
+            where=entity.name,
+            mapping="a mapping",
+            unknown_on=f"QuickBooks object {entity.name}",
+        )
 
     def validate_collection(self, qb_object: str, collection_path: str) -> str | None:
         """None when `collection_path` is a collection the catalog lists on `qb_object`."""
@@ -263,17 +259,30 @@ class Catalog:
             return problem
         collection = self.entity(qb_object).collection(collection_path)
         where = f"{collection_path} of {self.entity(qb_object).name}"
-        if not qb_field or not qb_field.strip():
-            return f"QuickBooks field is empty in a line mapping for {where}."
-        if not is_path(qb_field):
-            return (
-                f"QuickBooks field '{qb_field}' on {where} is not a field path: names "
-                "joined by dots, each optionally selecting list items by [Member=Value]."
-            )
-        if collection.match(qb_field) is not None:
-            return None
-        message = f"Unknown field '{qb_field}' on the items of {where}"
-        return message + (_hint(collection.fields, qb_field) or ".")
+        return _field_problem(
+            collection,
+            qb_field,
+            where=where,
+            mapping="a line mapping",
+            unknown_on=f"the items of {where}",
+        )
+
+
+def _field_problem(
+    owner: Entity | Collection, qb_field: str, *, where: str, mapping: str, unknown_on: str
+) -> str | None:
+    """None when `owner` (an entity, or a collection for line mappings) knows `qb_field`, else
+    why not, in the words the Apex QBCatalog uses too."""
+    if not qb_field or not qb_field.strip():
+        return f"QuickBooks field is empty in {mapping} for {where}."
+    if not is_path(qb_field):
+        return (
+            f"QuickBooks field '{qb_field}' on {where} is not a field path: names "
+            "joined by dots, each optionally selecting list items by [Member=Value]."
+        )
+    if owner.match(qb_field) is not None:
+        return None
+    return f"Unknown field '{qb_field}' on {unknown_on}" + (_hint(owner.fields, qb_field) or ".")
 
 
 def _hint(fields: tuple[Field, ...], qb_field: str) -> str:
