@@ -235,7 +235,7 @@ def test_401_refreshes_once_then_retries(
 
 
 @responses.activate
-def test_second_401_is_an_auth_error_without_tokens(
+def test_second_401_is_an_auth_error_without_tokens_and_holds_the_realm(
     client: QuickBooksClient, vault: TokenVault
 ) -> None:
     refreshed = fixture("token_refresh.json")
@@ -248,6 +248,14 @@ def test_second_401_is_an_auth_error_without_tokens(
     assert len([c for c in responses.calls if c.request.url.startswith(QUERY_URL)]) == 2
     assert len([c for c in responses.calls if c.request.url == TOKEN_URL]) == 1
     assert_no_tokens(caught.value, refreshed["access_token"], refreshed["refresh_token"])
+    # A new token refused too means the consent is gone: the realm is held for a Reconnect.
+    connection = vault.connection(REALM)
+    assert connection.status == "reconnect_required"
+    assert "refreshed access token (401)" in connection.last_error
+    calls_before = len(responses.calls)
+    with pytest.raises(QuickBooksAuthError, match="Reconnect"):
+        client.query_by_ids(REALM, "Customer", ["1"])
+    assert len(responses.calls) == calls_before
 
 
 @responses.activate

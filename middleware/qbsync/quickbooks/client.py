@@ -213,6 +213,13 @@ class QuickBooksClient:
             # process already did) and try once more.
             token = self._vault.access_token(realm_id, self._oauth.refresh, stale=token)
             response = self._send(method, url, token, params, kwargs)
+            if response.status_code == 401:
+                # A token Intuit issued moments ago is refused as well: the company's consent
+                # is gone (the app was disconnected in QuickBooks). Held like a refused
+                # refresh, so the realm waits for a Reconnect and the admins are alerted.
+                self._vault.mark_reconnect_required(
+                    realm_id, "QuickBooks refused a newly refreshed access token (401)"
+                )
         return _parse(response, url, secret=token)
 
     def _send(
