@@ -1,4 +1,5 @@
-"""`./scripts/bench --quick` runs end to end and its JSON holds every figure (issue 19).
+"""`./scripts/bench --quick` runs end to end; its JSON holds every figure, and the plots are written
+(issue 19).
 
 Keys present and numeric only: timings are figures of a shared machine, not pass/fail.
 """
@@ -59,3 +60,7 @@ def test_quick_bench_writes_every_figure(tmp_path):
     assert figures["latency_ms"] == {"quickbooks": 120, "salesforce": 180}
     assert figures["baseline"]["records"] == figures["baseline"]["salesforce_calls"]
     assert "side by side" in run.stdout and "projection" in run.stdout
+    for plot in ("latency.png", "drain.png"):
+        assert (tmp_path / plot).read_bytes().startswith(b"\x89PNG"), plot
+    assert len(figures["series"]["single_change_ms"]) == figures["single_change"]["n"]
+    assert figures["series"]["baseline"][-1][1] == figures["baseline"]["records"]

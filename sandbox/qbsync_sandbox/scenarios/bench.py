@@ -26,6 +26,7 @@ import json
 import secrets
 import statistics
 import tempfile
+import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -40,6 +41,7 @@ from qbsync.webhooks.signature import sign
 from qbsync_sandbox.emulators.network import check_latency
 from qbsync_sandbox.scenarios.bench_baseline import READS_PER_MINUTE, PerEventConnector
 from qbsync_sandbox.scenarios.bench_invoices import invoice_burst, worker_calls
+from qbsync_sandbox.scenarios.bench_plots import write_plots
 from qbsync_sandbox.stack import Stack, free_port, wait_until
 from qbsync_sandbox.stalls import StalledPool
 
@@ -183,7 +185,39 @@ def single_change(stack: Stack, sf, samples: int, every: float = 0.2) -> dict:
         "p99_ms": round(_percentile(durations, 0.99) * 1000, 1),
         "every_ms": round(every * 1000),
         "emulators": _emulator_share(stack, wall),
-    }
+    }, [round(d * 1000, 1) for d in durations]
+
+
+class _Progress:
+    """Samples the events of a burst applied so far (done or skipped) every 0.1 s, for a plot."""
+
+    def __init__(self, ledger, settled_before: int) -> None:
+        self._ledger, self._settled_before = ledger, settled_before
+        self._stop = threading.Event()
+        self.samples: list[list[float]] = []
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> _Progress:
+        self._started = time.perf_counter()
+        self._thread.start()
+        return self
+
+    def _sample(self) -> None:
+        counts = self._ledger.counts()
+        applied = sum(counts.values()) - counts["pending"] - counts["claimed"]
+        elapsed = round(time.perf_counter() - self._started, 2)
+        self.samples.append([elapsed, applied - self._settled_before])
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.1):
+            self._sample()
+
+    def stop(self) -> list[list[float]]:
+        """Stop sampling; the last sample is the drained state."""
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+        return self.samples
 
 
 def _wait_drained(ledger, settled_before: int, events: int, timeout: float) -> None:
@@ -221,11 +255,13 @@ def drain(stack: Stack, sf, records: int, metrics: tuple[str, str]) -> dict:
     before = worker_calls(*metrics)
     deliveries = stack.qbo("GET", "/deliveries")
     _reset_meters(stack)
+    progress = _Progress(ledger, settled_before).start()
     started = time.perf_counter()
     stack.qbo("PATCH", "/webhooks", json={"paused": False})
     stack.wait_for_record(sf, "Account", "Customer", last["Id"], timeout=600)
     _wait_drained(ledger, settled_before, records, timeout=600)
     elapsed = time.perf_counter() - started
+    samples = progress.stop()
     after = worker_calls(*metrics)
     reads = sum(after["quickbooks"].values()) - sum(before["quickbooks"].values())
     calls = sum(after["salesforce"].values()) - sum(before["salesforce"].values())
@@ -239,7 +275,7 @@ def drain(stack: Stack, sf, records: int, metrics: tuple[str, str]) -> dict:
         "quickbooks_reads_per_event": round(reads / records, 4),
         "salesforce_calls_per_event": round(calls / records, 4),
         "emulators": _emulator_share(stack, elapsed),
-    }
+    }, samples
 
 
 def baseline_drain(stack: Stack, sf, records: int) -> dict:
@@ -250,11 +286,13 @@ def baseline_drain(stack: Stack, sf, records: int) -> dict:
     connector = PerEventConnector(stack, sf)
     _queue_burst(stack, records, "Baseline")
     _reset_meters(stack)
+    progress = _Progress(ledger, settled_before).start()
     started = time.perf_counter()
     stack.qbo("PATCH", "/webhooks", json={"paused": False})
     connector.drain(records, timeout=3600)
     _wait_drained(ledger, settled_before, records, timeout=60)
     elapsed = time.perf_counter() - started
+    samples = progress.stop()
     reads_per_event = connector.quickbooks_reads / records
     return {
         "records": records,
@@ -268,7 +306,7 @@ def baseline_drain(stack: Stack, sf, records: int) -> dict:
         # Intuit's 500 reads a minute bound a per-event connector, whatever its speed.
         "projected_minutes_for_10000": round(10_000 * reads_per_event / READS_PER_MINUTE, 1),
         "emulators": _emulator_share(stack, elapsed),
-    }
+    }, samples
 
 
 QUICK = {
@@ -348,16 +386,24 @@ def main(argv: list[str] | None = None) -> int:
             "latency_ms": {"quickbooks": latency_ms[0], "salesforce": latency_ms[1]},
             "ingest": ingest(stack, args.batches, args.events_per_batch, args.concurrency),
             "ingest_stalled": ingest_stalled(stack, args.stalled, 50, args.events_per_batch),
-            "single_change_no_latency": single_change(stack, sf, args.single_changes),
         }
+        # Raw samples for the plots: latencies in ms, [seconds, events applied] for the drains.
+        series = figures["series"] = {}
+        figures["single_change_no_latency"], series["single_change_no_latency_ms"] = single_change(
+            stack, sf, args.single_changes
+        )
         set_latency(stack, *latency_ms)
         if not args.no_latency:
-            figures["single_change"] = single_change(stack, sf, args.single_changes)
-        figures["drain"] = drain(stack, sf, args.burst, metrics)
+            figures["single_change"], series["single_change_ms"] = single_change(
+                stack, sf, args.single_changes
+            )
+        figures["drain"], series["drain"] = drain(stack, sf, args.burst, metrics)
         if args.baseline:
-            figures["baseline"] = baseline_drain(stack, sf, args.baseline_burst)
+            figures["baseline"], series["baseline"] = baseline_drain(stack, sf, args.baseline_burst)
     _print(figures)
     _write(json_path, figures)
+    for plot in write_plots(figures, json_path.parent):
+        print(f"plot written to {plot}")
     return 0
 
 
