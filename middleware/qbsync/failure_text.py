@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from qbsync.mapping import ValueNotWritable
+from qbsync.mapping import ObjectMapping, ValueNotWritable
+from qbsync.quickbooks.errors import QuickBooksTransient
+from qbsync.salesforce.client import RecordResult
 
 # Salesforce describe types (research/salesforce.md), in words.
 _KIND_WORDS = {
@@ -40,11 +42,28 @@ def record_label(qb_object: str, qb_record_id: str, name: str | None) -> str:
 
 
 def explain(
-    message: str, cause: Exception | None, qb_object: str, qb_record_id: str, name: str | None
+    message: str,
+    cause: Exception | RecordResult | None,
+    qb_object: str,
+    qb_record_id: str,
+    name: str | None,
+    mapping: ObjectMapping | None = None,
 ) -> LogText:
-    """The log text of an outcome whose message is `message` and whose error is `cause`."""
+    """The log text of an outcome whose message is `message` and whose error is `cause`;
+    `mapping` (the record's object mapping) names the mapping rows to change."""
+    record = record_label(qb_object, qb_record_id, name)
     if isinstance(cause, ValueNotWritable):
-        return _value_not_writable(cause, record_label(qb_object, qb_record_id, name))
+        return _value_not_writable(cause, record)
+    if isinstance(cause, QuickBooksTransient):
+        return LogText(
+            f"{record}: QuickBooks could not be reached, so the record was not read. The sync "
+            "tries again by itself; nothing needs changing unless this keeps happening.",
+            f"{type(cause).__name__}: {cause}",
+        )
+    if isinstance(cause, RecordResult) and cause.errors:
+        text = _salesforce_refusal(cause.errors[0], record, mapping)
+        if text is not None:
+            return LogText(text, f"{message}\n{cause.message}" if message else cause.message)
     return LogText(message)
 
 
@@ -63,3 +82,50 @@ def _value_not_writable(error: ValueNotWritable, record: str) -> LogText:
     )
     detail = f"{qualified}: {error.cause}\n{error}"
     return LogText(message, detail)
+
+
+def _rows(mapping: ObjectMapping | None, fields: list[str]) -> str:
+    """The field mappings that fill `fields`, as the Field Mapping screen shows them."""
+    if mapping is None:
+        return ""
+    wanted = {f.lower() for f in fields}
+    rows = [
+        f"{fm.qb_field} \u2192 {fm.salesforce_field}"
+        for fm in mapping.field_mappings
+        if fm.salesforce_field.lower() in wanted
+    ]
+    return ", ".join(rows)
+
+
+def _salesforce_refusal(error: dict, record: str, mapping: ObjectMapping | None) -> str | None:
+    """Salesforce's per-record error in words, or None for one without an explanation here."""
+    code = error.get("statusCode")
+    fields = [str(f) for f in error.get("fields") or []]
+    target = mapping.salesforce_object if mapping is not None else "the Salesforce record"
+    named = ", ".join(f"{target}.{f}" for f in fields) or target
+    rows = _rows(mapping, fields)
+    change = f"the field mapping {rows}" if rows else "the field mappings"
+    said = str(error.get("message") or "").strip()
+    if code == "REQUIRED_FIELD_MISSING":
+        return (
+            f"{record}: Salesforce requires {named}, and the mapping gave it no value. Map a "
+            f"QuickBooks field that is filled to it (or give {change} a default value), or fill "
+            "the field in QuickBooks."
+        )
+    if code == "FIELD_CUSTOM_VALIDATION_EXCEPTION":
+        return (
+            f"{record}: a validation rule of {target} refused the record: \u201c{said}\u201d. "
+            f"Change the value in QuickBooks or {change}, or ask the rule's owner to allow it."
+        )
+    if code in {"INVALID_FIELD_FOR_INSERT_UPDATE", "INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY"}:
+        return (
+            f"{record}: the sync user may not write {named}. Give the QuickBooks Sync Integration "
+            f"permission set edit access to it, or remove {change}."
+        )
+    if "Foreign key external ID" in said:
+        return (
+            f"{record}: it refers to a QuickBooks record that is not in Salesforce yet "
+            f"({said}). The sync tries again after syncing that record; if this stays, map and "
+            "enable the referenced QuickBooks object."
+        )
+    return None

@@ -28,7 +28,10 @@ class Outcome(Exception):
     until: datetime | None = None  # claimable again from then (a realm wait)
 
     def __init__(
-        self, message: str, salesforce_id: str | None = None, cause: Exception | None = None
+        self,
+        message: str,
+        salesforce_id: str | None = None,
+        cause: Exception | RecordResult | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -163,4 +166,4 @@ def from_salesforce(failure: SalesforceError | RecordResult, context: str = "") 
     else:
         transient = failure.transient
         text = failure.message or "Salesforce reported a failure without errors"
-    return (Retry if transient else Fail)(context + text)
+    return (Retry if transient else Fail)(context + text, cause=failure)

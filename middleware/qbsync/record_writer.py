@@ -42,7 +42,9 @@ def _failed_write(result: RecordResult | SalesforceError, realm_id: str) -> Outc
     """A failed upsert's outcome: a reference still missing after the referenced records were
     synced is retried, never a permanent failure for ordering."""
     if missing_references(result, realm_id):
-        return Retry(f"a referenced record is not in Salesforce yet: {result.message}")
+        return Retry(
+            f"a referenced record is not in Salesforce yet: {result.message}", cause=result
+        )
     return from_salesforce(result)
 
 

@@ -256,7 +256,7 @@ class Worker:
                     batch.settle(entity_id, Fail(str(error)))
             except QuickBooksError as error:  # transient, or anything not classified
                 for entity_id in to_read:
-                    batch.settle(entity_id, Retry(str(error)))
+                    batch.settle(entity_id, Retry(str(error), cause=error))
             else:
                 # Not returned: deleted (or merged away) since the event was sent.
                 deleted.update(i for i in to_read if i not in found)
@@ -444,7 +444,9 @@ class Worker:
     ) -> SyncLogEntry:
         rule = SETTLEMENTS[type(outcome)]
         name = batch.names.get(event.entity_id)
-        text = explain(outcome.log_message, outcome.cause, event.entity, event.entity_id, name)
+        text = explain(
+            outcome.log_message, outcome.cause, event.entity, event.entity_id, name, batch.mapping
+        )
         return SyncLogEntry(
             event_key=event.event_key,
             realm_id=event.realm_id,

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.e2e
 
 def customer_logs(sf, customer_id):
     soql = format_soql(
-        "SELECT Id, Event_Key__c, Status__c, Message__c, Salesforce_Record_Id__c "
+        "SELECT Id, Event_Key__c, Status__c, Message__c, Detail__c, Salesforce_Record_Id__c "
         "FROM QB_Sync_Log__c WHERE QB_Object__c = 'Customer' AND QB_Record_Id__c = {}",
         customer_id,
     )
@@ -54,7 +54,8 @@ def test_retry_of_a_failed_sync_log_after_a_mapping_fix(stack, sf, admin_sf, map
             timeout=15,
             what="a Failed sync log",
         )
-        assert "REQUIRED_FIELD_MISSING" in failed["Message__c"]
+        assert "Salesforce requires Account.Name" in failed["Message__c"]
+        assert "REQUIRED_FIELD_MISSING" in failed["Detail__c"]
 
         # Before the fix a retry would fail the same way; the admin fixes the mapping first.
         map_account_name_from(stack, admin_sf, mapping_id, "DisplayName")

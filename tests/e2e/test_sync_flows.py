@@ -32,7 +32,8 @@ def accounts(sf, stack, entity, entity_id):
 
 def sync_logs(sf, entity, entity_id):
     soql = format_soql(
-        "SELECT Status__c, Operation__c, Message__c, Salesforce_Record_Id__c FROM QB_Sync_Log__c "
+        "SELECT Status__c, Operation__c, Message__c, Detail__c, Salesforce_Record_Id__c "
+        "FROM QB_Sync_Log__c "
         "WHERE QB_Object__c = {} AND QB_Record_Id__c = {}",
         entity,
         entity_id,
@@ -200,8 +201,10 @@ def test_missing_required_field_is_a_failed_sync_log(stack, sf, admin_sf, mappin
             timeout=15,
             what="a Failed sync log",
         )
-        assert "REQUIRED_FIELD_MISSING" in logs[0]["Message__c"]
-        assert "Name" in logs[0]["Message__c"]
+        # In words, naming the mapping row; Salesforce's error code stays in the detail.
+        assert "Salesforce requires Account.Name" in logs[0]["Message__c"]
+        assert "CompanyName \u2192 Name" in logs[0]["Message__c"]
+        assert "REQUIRED_FIELD_MISSING" in logs[0]["Detail__c"]
         assert accounts(sf, stack, "Customer", customer["Id"]) == []
     finally:
         admin_sf.QB_Field_Mapping__c.update(name_mapping["Id"], {"QB_Field__c": "DisplayName"})

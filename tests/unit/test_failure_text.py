@@ -6,7 +6,16 @@ from __future__ import annotations
 import pytest
 
 from qbsync.failure_text import LogText, explain, record_label
-from qbsync.mapping import MappingError, SalesforceField, ValueNotWritable, convert
+from qbsync.mapping import (
+    FieldMapping,
+    MappingError,
+    ObjectMapping,
+    SalesforceField,
+    ValueNotWritable,
+    convert,
+)
+from qbsync.quickbooks.errors import QuickBooksTransient
+from qbsync.salesforce.client import RecordResult
 
 
 def unwritable(value, kind: str, qb_field: str = "NumberOfEmployees") -> ValueNotWritable:
@@ -64,4 +73,98 @@ def test_a_builtin_exception_is_named_without_its_module():
 
     assert explain(str(error), error, "Customer", "2", None).detail.startswith(
         "ValueError: not true/false\n"
+    )
+
+
+MAPPING = ObjectMapping(
+    qb_object="Customer",
+    salesforce_object="Account",
+    external_id_field="QB_External_Id__c",
+    field_mappings=(
+        FieldMapping("CompanyName", "Name"),
+        FieldMapping("PrimaryPhone.FreeFormNumber", "Phone"),
+    ),
+)
+
+
+def refused(code: str, message: str, fields: list[str]) -> RecordResult:
+    return RecordResult(
+        id=None, success=False, errors=[{"statusCode": code, "message": message, "fields": fields}]
+    )
+
+
+def test_a_required_field_left_empty_names_the_mapping_row():
+    result = refused("REQUIRED_FIELD_MISSING", "Required fields are missing: [Name]", ["Name"])
+
+    text = explain(result.message, result, "Customer", "5", "Bob's Bakery", MAPPING)
+
+    assert text.message == (
+        "Customer \u201cBob's Bakery\u201d (QuickBooks 5): Salesforce requires Account.Name, and "
+        "the mapping gave it no value. Map a QuickBooks field that is filled to it (or give the "
+        "field mapping CompanyName \u2192 Name a default value), or fill the field in QuickBooks."
+    )
+    assert text.detail.endswith(
+        "REQUIRED_FIELD_MISSING: Required fields are missing: [Name] [Name]"
+    )
+
+
+def test_a_validation_rule_is_quoted():
+    result = refused("FIELD_CUSTOM_VALIDATION_EXCEPTION", "Phone must have 10 digits", ["Phone"])
+
+    text = explain(result.message, result, "Customer", "5", None, MAPPING)
+
+    assert (
+        "a validation rule of Account refused the record: \u201cPhone must have 10 digits\u201d"
+        in (text.message)
+    )
+    assert "PrimaryPhone.FreeFormNumber \u2192 Phone" in text.message
+    assert "FIELD_CUSTOM_VALIDATION_EXCEPTION" in text.detail
+
+
+def test_a_missing_permission_says_which_permission_set():
+    result = refused(
+        "INVALID_FIELD_FOR_INSERT_UPDATE", "Unable to create/update fields: Phone", ["Phone"]
+    )
+
+    text = explain(result.message, result, "Customer", "5", "Bob", MAPPING)
+
+    assert "the sync user may not write Account.Phone" in text.message
+    assert "QuickBooks Sync Integration permission set" in text.message
+    assert "remove the field mapping PrimaryPhone.FreeFormNumber \u2192 Phone" in text.message
+
+
+def test_a_reference_to_a_record_not_in_salesforce():
+    result = refused(
+        "INVALID_FIELD",
+        "Foreign key external ID: 9130:Customer:58 not found for field QB_External_Id__c in "
+        "entity Account",
+        [],
+    )
+
+    text = explain("will retry: " + result.message, result, "Invoice", "130", "1037", None)
+
+    assert text.message.startswith(
+        "Invoice \u201c1037\u201d (QuickBooks 130): it refers to a QuickBooks record that is "
+        "not in Salesforce yet"
+    )
+    assert text.detail.startswith("will retry: INVALID_FIELD")
+
+
+def test_quickbooks_unreachable_needs_no_change():
+    error = QuickBooksTransient("QuickBooks timed out after 30 s")
+
+    text = explain("will retry: " + str(error), error, "Customer", "5", None)
+
+    assert text.message == (
+        "Customer 5 (QuickBooks): QuickBooks could not be reached, so the record was not read. "
+        "The sync tries again by itself; nothing needs changing unless this keeps happening."
+    )
+    assert text.detail == "QuickBooksTransient: QuickBooks timed out after 30 s"
+
+
+def test_a_salesforce_error_without_an_explanation_keeps_its_message():
+    result = refused("DUPLICATE_VALUE", "duplicate value found", ["QB_External_Id__c"])
+
+    assert explain(result.message, result, "Customer", "5", None, MAPPING) == LogText(
+        result.message
     )

@@ -502,7 +502,11 @@ def test_permanent_salesforce_error_fails_with_its_message(rsps, store, ledger, 
     (log_call,) = calls_to(rsps, LOG_UPSERT)
     sent = {r["Event_Key__c"]: r for r in json.loads(log_call.request.body)["records"]}
     assert sent["ce:Customer-1-Update"]["Status__c"] == "Failed"
-    assert sent["ce:Customer-1-Update"]["Message__c"] == expected
+    # The log explains it; Salesforce's own text is the detail.
+    assert sent["ce:Customer-1-Update"]["Message__c"].startswith(
+        "Customer \u201cAmy's Bird Sanctuary\u201d (QuickBooks 1): Salesforce requires Account.Name"
+    )
+    assert sent["ce:Customer-1-Update"]["Detail__c"].endswith(expected)
     assert applied_time(store, "1") is None
 
 
@@ -536,7 +540,8 @@ def test_transient_quickbooks_error_retries_with_backoff_then_succeeds(ledger, m
         assert T0 <= event.next_attempt_at <= T0 + timedelta(seconds=2)
         first_log = json.loads(rsps.calls[2].request.body)["records"][0]
         assert first_log["Status__c"] == "Retrying"
-        assert "intuit_tid 1-65f0a9c2-8d4e2b7f" in first_log["Message__c"]
+        assert "QuickBooks could not be reached" in first_log["Message__c"]
+        assert "intuit_tid 1-65f0a9c2-8d4e2b7f" in first_log["Detail__c"]
         assert "intuit_tid 1-65f0a9c2-8d4e2b7f" in event.last_error
 
         assert worker.run_once() == 0  # not due yet: the clock has not moved
