@@ -254,6 +254,12 @@ describe('c-qb-connection-card', () => {
         ).toBe('2026-11-20T04:00:00.000Z');
     });
 
+    it('leaves out Renewed at until the tokens were renewed', () => {
+        const element = render(CONNECTED);
+
+        expect(byId(element, 'renewed')).toBeNull();
+    });
+
     it('shows no token dates for a disconnected company', () => {
         const element = render({
             ...CONNECTED,
