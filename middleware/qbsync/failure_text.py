@@ -71,7 +71,7 @@ def _value_not_writable(error: ValueNotWritable, record: str) -> LogText:
     kind = _KIND_WORDS.get(error.kind, error.kind)
     message = (
         f"{record}: the value {error.value} of {error.qb_field} cannot be written to "
-        f"{error.object_name}.{error.field_name} ({kind}). Change the field mapping "
+        f"{error.object_name}.{error.field_label} ({kind}). Change the field mapping "
         f"{error.qb_field} \u2192 {error.field_name} or the value in QuickBooks."
     )
     kind_of_error = type(error.cause)

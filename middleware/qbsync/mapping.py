@@ -86,6 +86,7 @@ class ValueNotWritable(MappingError):
         self.value = _preview(value)
         self.object_name = object_name
         self.field_name = target.name
+        self.field_label = target.label or target.name
         self.kind = target.type
         self.cause = cause
         super().__init__(
@@ -108,6 +109,7 @@ class SalesforceField:
     reference_to: tuple[str, ...] = ()
     createable: bool = True
     updateable: bool = True
+    label: str = ""  # what the admin sees in Setup (messages name the field by it)
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,7 @@ class SObjectDescribe:
                 reference_to=tuple(item.get("referenceTo") or ()),
                 createable=bool(item.get("createable", True)),
                 updateable=bool(item.get("updateable", True)),
+                label=str(item.get("label") or ""),
             )
         return cls(name=describe["name"], fields=fields)
 

@@ -238,7 +238,7 @@ def test_a_value_salesforce_cannot_hold_is_explained_in_the_sync_log(stack, sf, 
         assert log["Record_Name__c"] == name
         assert log["Message__c"] == (
             f"Customer \u201c{name}\u201d (QuickBooks {customer['Id']}): the value 'ten' of Notes "
-            "cannot be written to Account.QB_Active__c (true or false). Change the field "
+            "cannot be written to Account.QuickBooks Active (true or false). Change the field "
             "mapping Notes \u2192 QB_Active__c or the value in QuickBooks."
         )
         assert log["Detail__c"].startswith("ValueError: not true/false")

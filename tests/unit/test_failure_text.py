@@ -18,20 +18,24 @@ from qbsync.quickbooks.errors import QuickBooksTransient
 from qbsync.salesforce.client import RecordResult
 
 
-def unwritable(value, kind: str, qb_field: str = "NumberOfEmployees") -> ValueNotWritable:
+def unwritable(
+    value, kind: str, qb_field: str = "NumberOfEmployees", label: str = ""
+) -> ValueNotWritable:
+    target = SalesforceField("NumberOfEmployees", kind, label=label)
     with pytest.raises(ValueNotWritable) as raised:
-        convert(value, SalesforceField("NumberOfEmployees", kind), "Account", qb_field)
+        convert(value, target, "Account", qb_field)
     return raised.value
 
 
 def test_a_value_a_number_field_cannot_hold_reads_as_what_to_change():
-    error = unwritable("ten", "double")
+    error = unwritable("ten", "double", label="Number of Employees")
 
     text = explain(str(error), error, "Customer", "2", "Acme Ltd")
 
+    # The field by the label the admin sees in Setup; the mapping row by API names.
     assert text.message == (
         "Customer \u201cAcme Ltd\u201d (QuickBooks 2): the value 'ten' of NumberOfEmployees "
-        "cannot be written to Account.NumberOfEmployees (a number). Change the field mapping "
+        "cannot be written to Account.Number of Employees (a number). Change the field mapping "
         "NumberOfEmployees \u2192 NumberOfEmployees or the value in QuickBooks."
     )
     # The technical side, for support: the Python exception and the ledger's text.
