@@ -70,7 +70,10 @@ def test_the_procfile_releases_serves_syncs_and_stops(tmp_path, database_url):
     settings = {k: v for k, v in stack.middleware_env.items() if k != "QBSYNC_DATABASE_URL"}
     env_file = tmp_path / "platform.env"
     env_file.write_text(
-        "".join(f"{k}={v}\n" for k, v in {**settings, "DATABASE_URL": database_url, "WEB_HOST": "127.0.0.1"}.items())
+        "".join(
+            f"{k}={v}\n"
+            for k, v in {**settings, "DATABASE_URL": database_url, "WEB_HOST": "127.0.0.1"}.items()
+        )
     )
     log = tmp_path / "honcho.log"
     stack.start_emulators()
