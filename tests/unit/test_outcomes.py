@@ -218,3 +218,13 @@ def record_result(*codes: str) -> RecordResult:
 def test_a_failed_record_retries_when_every_error_is_transient(result, kind, message):
     outcome = from_salesforce(result)
     assert type(outcome) is kind and outcome.message == message
+
+
+def test_an_outcome_from_salesforce_keeps_the_failure_the_sync_log_explains():
+    # qbsync.failure_text turns the cause into plain language for the sync log.
+    error = SalesforceError("Salesforce: bad field", status=400, error_code="INVALID_FIELD")
+    result = record_result("REQUIRED_FIELD_MISSING")
+
+    assert from_salesforce(error).cause is error
+    assert from_salesforce(result, "upserting: ").cause is result
+    assert Retry("HTTP 503").cause is None
