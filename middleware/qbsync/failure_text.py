@@ -69,6 +69,8 @@ def explain(
 
 def _value_not_writable(error: ValueNotWritable, record: str) -> LogText:
     kind = _KIND_WORDS.get(error.kind, error.kind)
+    if error.line:
+        record = f"{record}, {error.line}"
     message = (
         f"{record}: the value {error.value} of {error.qb_field} cannot be written to "
         f"{error.object_name}.{error.field_label} ({kind}). Change the field mapping "

@@ -89,10 +89,17 @@ class ValueNotWritable(MappingError):
         self.field_label = target.label or target.name
         self.kind = target.type
         self.cause = cause
+        self.line: str | None = None  # "line 3 of Line" when a transaction line held the value
         super().__init__(
             f"{qb_field} value {self.value} cannot be written to {object_name}.{target.name} "
             f"({target.type}): {cause}"
         )
+
+    def on_line(self, collection_path: str, key: str) -> ValueNotWritable:
+        """This failure, found on line `key` of `collection_path`: the text names the line."""
+        self.args = (f"{collection_path} line {key}: {self}",)
+        self.line = f"line {key} of {collection_path}"
+        return self
 
 
 @dataclass(frozen=True)
@@ -378,6 +385,8 @@ def build_lines(
         try:
             for field_mapping in lines.field_mappings:
                 _map_field(item, field_mapping, describe, realm_id, parents, mapped)
+        except ValueNotWritable as error:
+            raise error.on_line(lines.collection_path, key) from None
         except MappingError as error:
             raise MappingError(f"{lines.collection_path} line {key}: {error}") from None
         mapped.warnings[:] = [f"line {key}: {w}" for w in mapped.warnings]

@@ -172,3 +172,17 @@ def test_a_salesforce_error_without_an_explanation_keeps_its_message():
     assert explain(result.message, result, "Customer", "5", None, MAPPING) == LogText(
         result.message
     )
+
+
+def test_a_value_on_a_transaction_line_names_the_line():
+    error = unwritable("lots", "currency", qb_field="Amount").on_line("Line", "3")
+
+    text = explain(str(error), error, "Invoice", "130", "1037")
+
+    assert text.message.startswith(
+        "Invoice \u201c1037\u201d (QuickBooks 130), line 3 of Line: the value 'lots' of Amount "
+        "cannot be written to Account.NumberOfEmployees (an amount)."
+    )
+    # The ledger's text is the one lines always had.
+    assert str(error).startswith("Line line 3: Amount value 'lots' cannot be written to")
+    assert str(error) in text.detail
