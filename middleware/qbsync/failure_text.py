@@ -1,17 +1,23 @@
 """Failures as the admin reads them in the sync log: what failed, which record, what to change.
 
-Pure: an outcome's error (`Outcome.cause`) and the record it was about become Message__c, and the
-technical text (exception class and message) becomes Detail__c. An error this module does not
-know keeps its message as it is, with no detail.
+Pure: an outcome's error (`Outcome.cause`) and the record it was about become Message__c, the
+technical text (exception class and message) becomes Detail__c, and a short reason, the same for
+every failure of one kind, becomes Reason__c (reports group by it: they cannot group by a long
+text such as Message__c). An error this module does not know keeps its message as it is, with no
+detail, and is named by its class.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from qbsync.mapping import ObjectMapping, ValueNotWritable
 from qbsync.quickbooks.errors import QuickBooksTransient
 from qbsync.salesforce.client import RecordResult
+
+# Reason__c is a Text(80) field.
+REASON_LENGTH = 80
 
 # Salesforce describe types (research/salesforce.md), in words.
 _KIND_WORDS = {
@@ -28,10 +34,11 @@ _KIND_WORDS = {
 
 @dataclass(frozen=True)
 class LogText:
-    """Message__c and Detail__c of one sync-log row."""
+    """Message__c, Detail__c and Reason__c of one sync-log row."""
 
     message: str
     detail: str | None = None
+    reason: str | None = None
 
 
 def record_label(qb_object: str, qb_record_id: str, name: str | None) -> str:
@@ -59,12 +66,23 @@ def explain(
             f"{record}: QuickBooks could not be reached, so the record was not read. The sync "
             "tries again by itself; nothing needs changing unless this keeps happening.",
             f"{type(cause).__name__}: {cause}",
+            "QuickBooks unreachable",
         )
     if isinstance(cause, RecordResult) and cause.errors:
+        # Salesforce's status code names the kind of refusal (REQUIRED_FIELD_MISSING, …).
+        reason = f"Salesforce {cause.errors[0].get('statusCode') or 'error'}"[:REASON_LENGTH]
         text = _salesforce_refusal(cause.errors[0], record, mapping)
         if text is not None:
-            return LogText(text, f"{message}\n{cause.message}" if message else cause.message)
-    return LogText(message)
+            detail = f"{message}\n{cause.message}" if message else cause.message
+            return LogText(text, detail, reason)
+        return LogText(message, reason=reason)
+    return LogText(message, reason=None if cause is None else _class_reason(cause))
+
+
+def _class_reason(cause: object) -> str:
+    """`MappingError` → "Mapping error": an error's class, in words."""
+    words = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", type(cause).__name__).split()
+    return " ".join(words[:1] + [w.lower() for w in words[1:]])[:REASON_LENGTH]
 
 
 def _value_not_writable(error: ValueNotWritable, record: str) -> LogText:
@@ -83,7 +101,7 @@ def _value_not_writable(error: ValueNotWritable, record: str) -> LogText:
         else f"{kind_of_error.__module__}.{kind_of_error.__qualname__}"
     )
     detail = f"{qualified}: {error.cause}\n{error}"
-    return LogText(message, detail)
+    return LogText(message, detail, "Value does not fit the field")
 
 
 def _rows(mapping: ObjectMapping | None, fields: list[str]) -> str:

@@ -81,6 +81,7 @@ class SyncLogEntry:
     salesforce_record_id: str | None = None
     record_name: str | None = None  # the QuickBooks record's name, when it was read
     detail: str | None = None  # the technical side of `message` (exception, error code)
+    reason: str | None = None  # a failure's kind, short and shared, for reports to group by
     company_known: bool = True  # False when no QB_Company__c row is known for the realm
 
     def row(self) -> dict[str, Any]:
@@ -99,6 +100,7 @@ class SyncLogEntry:
             "Message__c": self.message[:MESSAGE_LENGTH] or None,
             "Record_Name__c": (self.record_name or "")[:RECORD_NAME_LENGTH] or None,
             "Detail__c": (self.detail or "")[:MESSAGE_LENGTH] or None,
+            "Reason__c": (self.reason or "")[:80] or None,
             "Event_Time__c": _salesforce_time(self.event_time),
             "Synced_At__c": _salesforce_time(self.synced_at),
             "Latency_Ms__c": latency,

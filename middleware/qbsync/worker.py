@@ -456,6 +456,7 @@ class Worker:
             status=rule.sync_log_status,
             message=text.message,
             detail=text.detail,
+            reason=text.reason,
             attempts=event.attempts if rule.counts_attempt else max(0, event.attempts - 1),
             event_time=event.occurred_at,
             synced_at=now,

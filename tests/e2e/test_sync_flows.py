@@ -226,7 +226,8 @@ def test_a_value_salesforce_cannot_hold_is_explained_in_the_sync_log(stack, sf, 
         name = unique("Acme Ltd")
         customer = stack.create_entity("Customer", {"DisplayName": name, "Notes": "ten"})
         soql = format_soql(
-            "SELECT Status__c, Message__c, Detail__c, Record_Name__c, Salesforce_Record__c "
+            "SELECT Status__c, Message__c, Detail__c, Reason__c, Record_Name__c, "
+            "Salesforce_Record__c "
             "FROM QB_Sync_Log__c WHERE QB_Object__c = 'Customer' AND QB_Record_Id__c = {}",
             customer["Id"],
         )
@@ -242,6 +243,7 @@ def test_a_value_salesforce_cannot_hold_is_explained_in_the_sync_log(stack, sf, 
             "mapping Notes \u2192 QB_Active__c or the value in QuickBooks."
         )
         assert log["Detail__c"].startswith("ValueError: not true/false")
+        assert log["Reason__c"] == "Value does not fit the field"
         # Nothing was written, so there is nothing to link to.
         assert not log["Salesforce_Record__c"]
     finally:

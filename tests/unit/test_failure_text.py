@@ -1,5 +1,6 @@
 """qbsync.failure_text: the sync log's Message__c says what failed, which record, which mapping
-row to change and what to do; the technical text goes to Detail__c."""
+row to change and what to do; the technical text goes to Detail__c, the kind of failure to
+Reason__c (what reports group by)."""
 
 from __future__ import annotations
 
@@ -69,7 +70,9 @@ def test_other_failures_keep_their_message_and_have_no_detail():
     assert explain("will retry: timeout", None, "Customer", "2", "Acme") == LogText(
         "will retry: timeout"
     )
-    assert explain(str(plain), plain, "Customer", "2", "Acme") == LogText(str(plain))
+    assert explain(str(plain), plain, "Customer", "2", "Acme") == LogText(
+        str(plain), reason="Mapping error"
+    )
 
 
 def test_a_builtin_exception_is_named_without_its_module():
@@ -110,6 +113,7 @@ def test_a_required_field_left_empty_names_the_mapping_row():
     assert text.detail.endswith(
         "REQUIRED_FIELD_MISSING: Required fields are missing: [Name] [Name]"
     )
+    assert text.reason == "Salesforce REQUIRED_FIELD_MISSING"
 
 
 def test_a_validation_rule_is_quoted():
@@ -123,6 +127,7 @@ def test_a_validation_rule_is_quoted():
     )
     assert "PrimaryPhone.FreeFormNumber \u2192 Phone" in text.message
     assert "FIELD_CUSTOM_VALIDATION_EXCEPTION" in text.detail
+    assert text.reason == "Salesforce FIELD_CUSTOM_VALIDATION_EXCEPTION"
 
 
 def test_a_missing_permission_says_which_permission_set():
@@ -164,14 +169,26 @@ def test_quickbooks_unreachable_needs_no_change():
         "The sync tries again by itself; nothing needs changing unless this keeps happening."
     )
     assert text.detail == "QuickBooksTransient: QuickBooks timed out after 30 s"
+    assert text.reason == "QuickBooks unreachable"
 
 
 def test_a_salesforce_error_without_an_explanation_keeps_its_message():
     result = refused("DUPLICATE_VALUE", "duplicate value found", ["QB_External_Id__c"])
 
     assert explain(result.message, result, "Customer", "5", None, MAPPING) == LogText(
-        result.message
+        result.message, reason="Salesforce DUPLICATE_VALUE"
     )
+
+
+def test_every_failure_of_one_kind_has_the_same_short_reason():
+    # Reports group failures by Reason__c (Text 80): it must not vary with the record or value.
+    reasons = {
+        explain("x", unwritable(value, "double"), "Customer", record_id, name).reason
+        for value, record_id, name in (("ten", "1", "Acme"), ("n/a", "2", None))
+    }
+    assert reasons == {"Value does not fit the field"}
+    long_code = refused("X" * 200, "odd", [])
+    assert len(explain(long_code.message, long_code, "Customer", "5", None).reason) == 80
 
 
 def test_a_value_on_a_transaction_line_names_the_line():

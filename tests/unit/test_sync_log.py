@@ -120,6 +120,7 @@ def test_a_row_names_the_record_and_keeps_the_detail_apart():
         NOW,
         record_name="A" * 300,
         detail="decimal.InvalidOperation: [<class 'decimal.ConversionSyntax'>]",
+        reason="Value does not fit the field",
     )
 
     row = failed.row()
@@ -129,6 +130,8 @@ def test_a_row_names_the_record_and_keeps_the_detail_apart():
     # Unknown ones are left blank, not written as empty text.
     assert entry(1).row()["Record_Name__c"] is None
     assert entry(1).row()["Detail__c"] is None
+    assert row["Reason__c"] == "Value does not fit the field"
+    assert entry(1).row()["Reason__c"] is None
 
 
 @pytest.mark.parametrize(

@@ -397,6 +397,7 @@ def test_create_upserts_the_mapped_record_and_logs_success(rsps, store, ledger, 
         "Message__c": "created",
         "Record_Name__c": "Amy's Bird Sanctuary",  # the QuickBooks record, by name
         "Detail__c": None,
+        "Reason__c": None,
         "Event_Time__c": "2026-03-02T11:59:58.500Z",
         "Synced_At__c": "2026-03-02T12:00:00.000Z",
         "Latency_Ms__c": 1500,

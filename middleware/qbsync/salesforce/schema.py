@@ -85,6 +85,7 @@ WRITES: dict[str, dict[str, str]] = {
         "Message__c": "LongTextArea",
         "Record_Name__c": "Text",
         "Detail__c": "LongTextArea",
+        "Reason__c": "Text",
         "Event_Time__c": "DateTime",
         "Synced_At__c": "DateTime",
         "Latency_Ms__c": "Number",
