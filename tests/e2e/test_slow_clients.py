@@ -100,12 +100,17 @@ def test_stalled_connections_do_not_delay_signed_webhooks(served):
     latencies = []
     with StalledPool("127.0.0.1", served, STALLED) as pool, requests.Session() as session:
         # Until the server has dropped every first stalled connection (its header deadline) and
-        # the pool has opened them again, and at least WEBHOOKS were answered; bounded in time.
+        # the pool has opened as many again, and at least WEBHOOKS were answered; bounded in time.
         deadline = time.monotonic() + 30
         number = 0
-        while len(latencies) < WEBHOOKS or pool.closed_by_server < STALLED:
+        while (
+            len(latencies) < WEBHOOKS
+            or pool.closed_by_server < STALLED
+            or pool.opened < 2 * STALLED
+        ):
             assert time.monotonic() < deadline, (
-                f"after 30 s the server had closed {pool.closed_by_server} stalled connections"
+                f"after 30 s the server had closed {pool.closed_by_server} stalled connections "
+                f"and the pool had opened {pool.opened}"
             )
             body, headers = signed_webhook(number := number + 1)
             started = time.monotonic()
@@ -118,13 +123,11 @@ def test_stalled_connections_do_not_delay_signed_webhooks(served):
             latencies.append(time.monotonic() - started)
             assert response.status_code == 200, response.text
             assert response.json()["stored"] == 1
-        held = pool.held
     print(
         f"\nwebhook 200 with {STALLED} stalled connections held: "
         f"median {statistics.median(latencies) * 1000:.0f} ms, "
         f"max {max(latencies) * 1000:.0f} ms over {len(latencies)} webhooks "
         f"({pool.opened} stalled connections opened, {pool.closed_by_server} closed by the server)"
     )
-    assert held == STALLED
     # Intuit wants the 200 within 3 s (research/quickbooks.md §3); the goal is well under 1 s.
     assert max(latencies) < 3, latencies
