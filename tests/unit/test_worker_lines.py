@@ -692,6 +692,28 @@ def test_a_customer_merge_moves_its_invoices_to_the_survivor(store, org, qb, wor
     assert outcomes(store)[("Customer", "7")][0] == "done"
 
 
+def test_a_merge_moves_the_invoices_also_when_the_survivor_was_synced_already(
+    store, org, qb, worker
+):
+    with_customer_and_items(org)
+    qb.put("Invoice", invoice())
+    add_event(store, "Invoice", "130", "Create")
+    worker.run_once()
+    qb.put("Invoice", invoice(token=1, CustomerRef={"value": "7"}))
+    qb.put("Customer", customer(7, "Survivor"))
+    qb.put("Customer", {**customer(24), "Active": False})
+    # Reconciliation (or the survivor's own webhook) applies its current version first.
+    add_event(store, "Customer", "7", "Update")
+    worker.run_once()
+    survivor = org.get("Account", key("Customer", 7))
+    add_event(store, "Customer", "7", "Merge", deleted_id="24")
+
+    worker.run_once()
+
+    assert org.get("QB_Transaction__c", key("Invoice", 130))["Account__c"] == survivor["Id"]
+    assert outcomes(store)[("Customer", "7")][0] == "done"
+
+
 def paying(*links):
     payment = copy.deepcopy(quickbooks_sample("payment"))
     payment["CustomerRef"] = {"value": "24"}

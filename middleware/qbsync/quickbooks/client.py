@@ -24,6 +24,7 @@ from qbsync.quickbooks.errors import (
     intuit_tid,
 )
 from qbsync.quickbooks.oauth import IntuitOAuth
+from qbsync.quickbooks.pacing import RealmPacer
 from qbsync.quickbooks.tokens import TokenVault
 
 log = logging.getLogger(__name__)
@@ -56,11 +57,13 @@ class QuickBooksClient:
         session: requests.Session | None = None,
         *,
         oauth: IntuitOAuth | None = None,
+        pacer: RealmPacer | None = None,
     ) -> None:
         self._settings = settings
         self._vault = vault
         self._session = session or requests.Session()
         self._oauth = oauth or IntuitOAuth(settings, self._session)
+        self._pacer = pacer or RealmPacer()
 
     def query_by_ids(self, realm_id: str, entity: str, ids: Iterable[str]) -> dict[str, dict]:
         """Current state of the given records: Id → entity JSON.
@@ -175,6 +178,7 @@ class QuickBooksClient:
             body = self._request(realm_id, "GET", path)
         else:
             url = self._url(realm_id, path)
+            self._pacer.wait(realm_id)
             response = self._send("GET", url, access_token, {"minorversion": MINOR_VERSION}, {})
             body = _parse(response, url, secret=access_token)
         info = body.get("CompanyInfo")
@@ -207,11 +211,13 @@ class QuickBooksClient:
         url = self._url(realm_id, path)
         params = {**(kwargs.pop("params", None) or {}), "minorversion": MINOR_VERSION}
         token = self._vault.access_token(realm_id, self._oauth.refresh)
+        self._pacer.wait(realm_id)
         response = self._send(method, url, token, params, kwargs)
         if response.status_code == 401:
             # Revoked early, or expired in spite of the margin: refresh (unless another
             # process already did) and try once more.
             token = self._vault.access_token(realm_id, self._oauth.refresh, stale=token)
+            self._pacer.wait(realm_id)
             response = self._send(method, url, token, params, kwargs)
             if response.status_code == 401:
                 # A token Intuit issued moments ago is refused as well: the company's consent
