@@ -8,6 +8,7 @@ clock (`qbsync.store.ledger._now`) is replaced by the fake clock, so every stamp
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 import time
@@ -377,11 +378,26 @@ def test_a_replay_of_other_states_names_only_those_it_refuses(ledger: EventLedge
 # --- two workers at once (PostgreSQL: row locks) ------------------------------------------------
 
 
+# PostgreSQL only: SQLite runs one claim at a time (BEGIN IMMEDIATE), so nothing is taken aside.
+@pytest.mark.parametrize(
+    "database",
+    [
+        pytest.param(
+            "postgresql",
+            marks=[
+                pytest.mark.postgres,
+                pytest.mark.skipif(
+                    not os.environ.get("QBSYNC_TEST_POSTGRES_URL"),
+                    reason="QBSYNC_TEST_POSTGRES_URL is not set",
+                ),
+            ],
+        )
+    ],
+    indirect=True,
+)
 def test_a_second_worker_takes_another_realm_while_a_claim_is_under_way(
     ledger: EventLedger, database
 ) -> None:
-    if database.dialect.name != "postgresql":
-        pytest.skip("SQLite runs one claim at a time (BEGIN IMMEDIATE): nothing to take aside")
     ledger.add([change("1"), change("1", realm="r2")])
     second: list = []
     during: list[bool] = []  # did the second claim finish while the first one was under way?
