@@ -343,25 +343,13 @@ class SetupController:
         company = self._company(company_id)
         # QBMappingService.companyObjectKey: the 18-character company id + ':' + QuickBooks object.
         record["Company_Object_Key__c"] = f"{company['Id']}:{record['QB_Object__c']}"
-        sf = self._sf()
-        try:
-            if mapping_id is None:
-                mapping_id = sf.restful(
-                    f"sobjects/{OBJECT_MAPPING}",
-                    method="POST",
-                    json={"Company__c": company["Id"], **record},
-                )["id"]
-            else:
-                sf.restful(f"sobjects/{OBJECT_MAPPING}/{mapping_id}", method="PATCH", json=record)
-        except SimpleSalesforceError as error:
-            if "DUPLICATE_VALUE" in _error_codes(error):
-                raise ApexError(
-                    f"{record['QB_Object__c']} is already mapped for this company."
-                ) from None
-            raise ApexError(first_error_message(error)) from None
-        if was_enabled or record.get("Realtime_Enabled__c") is True:
-            self._notify({company["Id"]})
-        return self._require_object_mapping(mapping_id)
+        return self._write_object_mapping(
+            mapping_id,
+            record,
+            {"Company__c": company["Id"]},
+            duplicate=f"{record['QB_Object__c']} is already mapped for this company.",
+            notify=was_enabled or record.get("Realtime_Enabled__c") is True,
+        )
 
     def _is_line_mapping(self, mapping: dict) -> bool:
         if blank(mapping.get("Id")):
@@ -414,28 +402,41 @@ class SetupController:
             # QBMappingService.lineMappingKey: the parent's key, ':' and the collection.
             "Company_Object_Key__c": f"{company['Id']}:{parent['QB_Object__c']}:{path}",
         }
-        sf = self._sf()
+        return self._write_object_mapping(
+            mapping_id,
+            record,
+            {"Company__c": company["Id"], "Parent_Mapping__c": parent["Id"]},
+            duplicate=f"{path} of {parent['QB_Object__c']} is already mapped for this company.",
+            notify=parent.get("Realtime_Enabled__c") is True,
+        )
+
+    def _write_object_mapping(
+        self,
+        mapping_id: str | None,
+        record: dict,
+        on_create: dict,
+        *,
+        duplicate: str,
+        notify: bool,
+    ) -> dict:
+        """Insert (with `on_create`, the master-detail and parent fields) or update one
+        QB_Object_Mapping__c; a duplicate company-object key reads as `duplicate`; `notify`
+        tells the middleware (as QBConfigChangedNotifier does) of its company."""
         try:
             if mapping_id is None:
-                mapping_id = sf.restful(
-                    f"sobjects/{OBJECT_MAPPING}",
-                    method="POST",
-                    json={
-                        "Company__c": company["Id"],
-                        "Parent_Mapping__c": parent["Id"],
-                        **record,
-                    },
+                mapping_id = self._sf().restful(
+                    f"sobjects/{OBJECT_MAPPING}", method="POST", json={**on_create, **record}
                 )["id"]
             else:
-                sf.restful(f"sobjects/{OBJECT_MAPPING}/{mapping_id}", method="PATCH", json=record)
+                self._sf().restful(
+                    f"sobjects/{OBJECT_MAPPING}/{mapping_id}", method="PATCH", json=record
+                )
         except SimpleSalesforceError as error:
             if "DUPLICATE_VALUE" in _error_codes(error):
-                raise ApexError(
-                    f"{path} of {parent['QB_Object__c']} is already mapped for this company."
-                ) from None
+                raise ApexError(duplicate) from None
             raise ApexError(first_error_message(error)) from None
-        if parent.get("Realtime_Enabled__c") is True:
-            self._notify({company["Id"]})
+        if notify:
+            self._notify({on_create["Company__c"]})
         return self._require_object_mapping(mapping_id)
 
     @staticmethod
