@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlalchemy import Engine
 
 from qbsync.store.alerts import AlertRows
+from qbsync.store.backfills import BackfillJobs
 from qbsync.store.config_signal import ConfigSignal
 from qbsync.store.database import StoreUnavailable, make_engine
 from qbsync.store.ledger import EventLedger
@@ -37,6 +38,7 @@ class Store:
         self.oauth_states = OAuthStates(engine)
         self.revocations = Revocations(engine)
         self.alerts = AlertRows(engine)
+        self.backfills = BackfillJobs(engine)
 
     @classmethod
     def open(cls, url: str) -> Store:

@@ -185,3 +185,44 @@ qb_alerts = Table(
     Column("condition", String(32), primary_key=True),
     Column("raised_at", UTCDateTime(), nullable=False),
 )
+
+# --- historical sync jobs (qbsync.store.backfills, issue 17) ----------------------------------------
+
+# One row per job: a QuickBooks object of one realm read page by page into Salesforce. The
+# checkpoint is where the next page starts (qbsync.backfill explains the order): the
+# LastUpdatedTime of the last record read, the ids read at exactly that time, and an offset used
+# only when a whole page shares that time. Counts and checkpoint change in one transaction, so a
+# worker killed mid-page leaves the job at the last page written; its lease runs out and any
+# worker resumes it from there.
+backfill_jobs = Table(
+    "backfill_jobs",
+    metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("job_key", String(64), nullable=False, unique=True),  # QB_Sync_Job__c.Job_Key__c
+    Column("realm_id", String(64), nullable=False),
+    Column("qb_object", String(80), nullable=False),
+    Column("salesforce_object", String(80)),
+    Column("since", UTCDateTime()),
+    Column("state", String(16), nullable=False),  # Queued Running Done Failed Cancelled
+    Column("write_mode", String(32)),
+    Column("total", Integer),
+    Column("processed", Integer, nullable=False, server_default="0"),
+    Column("created", Integer, nullable=False, server_default="0"),
+    Column("updated", Integer, nullable=False, server_default="0"),
+    Column("matched", Integer, nullable=False, server_default="0"),
+    Column("ambiguous", Integer, nullable=False, server_default="0"),
+    Column("failed", Integer, nullable=False, server_default="0"),
+    Column("checkpoint_time", UTCDateTime()),
+    Column("checkpoint_ids", JSON),
+    Column("checkpoint_offset", Integer, nullable=False, server_default="0"),
+    Column("pages", Integer, nullable=False, server_default="0"),
+    Column("message", Text),
+    Column("lease_until", UTCDateTime()),
+    Column("claimed_by", String(128)),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("started_at", UTCDateTime()),
+    Column("finished_at", UTCDateTime()),
+    Column("eta", UTCDateTime()),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Index("ix_backfill_jobs_realm_state", "realm_id", "state"),
+)

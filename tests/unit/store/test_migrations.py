@@ -46,6 +46,7 @@ TABLES = {
     "qb_oauth_states",
     "qb_revocations",
     "qb_alerts",
+    "backfill_jobs",
 }
 
 
@@ -114,7 +115,12 @@ def test_a_ledger_made_before_migrations_is_adopted_with_every_row(blank_databas
 
     assert revision(blank_database) == [HEAD]
     # Every row kept; the tables of later revisions are there, empty.
-    assert row_counts(blank_database) == {**before, "qb_revocations": 0, "qb_alerts": 0}
+    assert row_counts(blank_database) == {
+        **before,
+        "qb_revocations": 0,
+        "qb_alerts": 0,
+        "backfill_jobs": 0,
+    }
     assert differences(blank_database) == []
     store = Store(blank_database)
     # Events: the pending one is claimed, the settled ones keep their outcome, new ones follow.
