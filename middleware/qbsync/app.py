@@ -8,6 +8,7 @@ import logging
 from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from qbsync.company_checks import blueprint as company_checks
 from qbsync.config import Settings, load_settings
 from qbsync.connections import blueprint as connections
 from qbsync.events_api import blueprint as events_api
@@ -37,6 +38,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.register_blueprint(health)
     app.register_blueprint(connections)
     app.register_blueprint(events_api)
+    app.register_blueprint(company_checks)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(StoreUnavailable, _store_unavailable)
     app.register_error_handler(Exception, _unexpected_error)

@@ -135,6 +135,9 @@ class Package:
     # "<External Credential>-<principal>", as permission sets name principals.
     credential_principals: set[str] = field(default_factory=set)
     notification_types: dict[str, NotificationType] = field(default_factory=dict)
+    # Change event entities selected on the standard ChangeEvents channel
+    # (`QB_Sync_Log__ChangeEvent`): the objects with Change Data Capture on.
+    change_event_entities: set[str] = field(default_factory=set)
     report_types: dict[str, ET.Element] = field(default_factory=dict)
     # Reports and dashboards by "<folder>/<name>", as dashboards name their reports.
     reports: dict[str, ET.Element] = field(default_factory=dict)
@@ -236,6 +239,7 @@ def load_package(force_app: Path | str) -> Package:
         classes={stem(p) for p in root.rglob("*.cls")},
         credential_principals=_credential_principals(root),
         notification_types=_notification_types(root),
+        change_event_entities=_change_event_entities(root),
         report_types={stem(p): parse(p) for p in sorted(root.glob("**/*.reportType-meta.xml"))},
         reports=_in_folders(root, "reports", ".report-meta.xml"),
         dashboards=_in_folders(root, "dashboards", ".dashboard-meta.xml"),
@@ -316,6 +320,24 @@ def _credential_principals(root: Path) -> set[str]:
             if text(parameter, "parameterType") in ("NamedPrincipal", "PerUserPrincipal"):
                 principals.add(f"{stem(path)}-{text(parameter, 'parameterName')}")
     return principals
+
+
+def change_event_entity(element: ET.Element) -> str | None:
+    """The entity a PlatformEventChannelMember selects on the standard ChangeEvents channel, or
+    None for a member of another channel (Change Data Capture Developer Guide, "Select Objects for
+    Change Notifications with the Metadata API")."""
+    if text(element, "eventChannel") != "ChangeEvents":
+        return None
+    return text(element, "selectedEntity")
+
+
+def _change_event_entities(root: Path) -> set[str]:
+    entities = set()
+    for path in root.glob("**/*.platformEventChannelMember-meta.xml"):
+        entity = change_event_entity(parse(path))
+        if entity:
+            entities.add(entity)
+    return entities
 
 
 def _notification_types(root: Path) -> dict[str, NotificationType]:

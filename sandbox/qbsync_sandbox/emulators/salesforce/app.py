@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from flask import Flask, Response, g, jsonify, request
+from flask import Flask, Response, g, has_request_context, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from qbsync_sandbox.emulators import network
@@ -14,6 +15,7 @@ from qbsync_sandbox.emulators.salesforce import bulk, metadata_api, records, res
 from qbsync_sandbox.emulators.salesforce.actions import actions
 from qbsync_sandbox.emulators.salesforce.admin import admin
 from qbsync_sandbox.emulators.salesforce.auth import Authority, OAuthError
+from qbsync_sandbox.emulators.salesforce.cometd import ADVICE_TIMEOUT_MS, CometdServer, cometd
 from qbsync_sandbox.emulators.salesforce.deploy import Deployments
 from qbsync_sandbox.emulators.salesforce.errors import ApiError
 from qbsync_sandbox.emulators.salesforce.faults import Faults
@@ -32,10 +34,28 @@ class EmulatorState:
     cursors: OrderedDict = field(default_factory=OrderedDict)
     ingest_jobs: bulk.IngestJobs = field(default_factory=bulk.IngestJobs)
     deployments: Deployments | None = None  # the Metadata API's deploys (made with the app)
+    cometd: CometdServer | None = None  # Streaming API clients (made with the app)
 
 
 def _json(body, status: int) -> Response:
     return Response(json.dumps(body), status, mimetype="application/json")
+
+
+_API_PATH = re.compile(r"^/services/data/v(?P<version>\d+\.\d)(?P<rest>/.*)?$")
+
+
+def _change_origin() -> tuple[str | None, str]:
+    """ChangeEventHeader's commitUser and changeOrigin for the request in hand: REST calls are
+    `com/salesforce/api/rest/<version>`, Bulk API 2.0 ones `com/salesforce/api/bulkapi/<version>`
+    (the format of apex_class_eventbus_ChangeEventHeader.htm); the admin API's writes have none."""
+    if not has_request_context():
+        return None, ""
+    user = getattr(g, "salesforce_user", None)
+    match = _API_PATH.match(request.path)
+    if match is None:
+        return (user.id if user else None), ""
+    api = "bulkapi" if (match["rest"] or "").startswith("/jobs/") else "rest"
+    return (user.id if user else None), f"com/salesforce/api/{api}/{match['version']}"
 
 
 def create_salesforce_app(
@@ -47,6 +67,7 @@ def create_salesforce_app(
     username: str | None = None,
     session_seconds: float = 7200.0,
     latency_ms: int = 0,
+    cometd_hold_seconds: float = ADVICE_TIMEOUT_MS / 1000,
 ) -> Flask:
     """A Flask app emulating one org.
 
@@ -55,6 +76,7 @@ def create_salesforce_app(
     org's integration user); the JWT bearer flow logs in `username` or any user of the org (`sub`).
     REST calls run as the session's user, with its permissions. Sessions last `session_seconds`.
     Every request but the admin API's waits `latency_ms` first (emulators/network.py).
+    A CometD connect without events is held `cometd_hold_seconds` (Salesforce: 110 s).
     """
     app = Flask(__name__)
     app.json.sort_keys = False  # field order as Salesforce returns it
@@ -67,7 +89,13 @@ def create_salesforce_app(
         client_secret=client_secret,
         session_seconds=session_seconds,
     )
-    state = EmulatorState(org=org, authority=authority, deployments=Deployments(org))
+    state = EmulatorState(
+        org=org,
+        authority=authority,
+        deployments=Deployments(org),
+        cometd=CometdServer(org, hold_seconds=cometd_hold_seconds),
+    )
+    org.change_origin = _change_origin
     app.extensions["salesforce"] = state
     app.register_blueprint(rest.rest)
     app.register_blueprint(actions)
@@ -77,6 +105,7 @@ def create_salesforce_app(
     app.register_blueprint(bulk.bulk)
     app.register_blueprint(identity)
     app.register_blueprint(admin)
+    app.register_blueprint(cometd)
 
     @app.post("/services/oauth2/token")
     def token():

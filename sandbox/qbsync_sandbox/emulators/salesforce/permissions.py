@@ -128,6 +128,14 @@ class Access:
             delete=read and grant.edit and grant.delete,
         )
 
+    def views_all(self, obj: ObjectDef) -> bool:
+        """ "View All Records" on `obj` (or View All Data, Modify All): what a Change Data Capture
+        subscriber needs to receive the object's change events (cdc_security_perms.htm)."""
+        if self.all_data:
+            return True
+        grant = self._objects.get(obj.name.lower(), ObjectGrant())
+        return grant.view_all or grant.modify_all
+
     def field(self, obj: ObjectDef, definition: FieldDef) -> FieldGrant:
         """Field-level security of `definition` (before the field's own writability)."""
         objects = self.object(obj)

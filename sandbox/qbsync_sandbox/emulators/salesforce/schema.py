@@ -133,12 +133,16 @@ class Schema:
         objects: list[ObjectDef],
         permission_sets: dict[str, metadata.PermissionSetGrants] | None = None,
         notification_types: dict[str, metadata.NotificationType] | None = None,
+        change_events: set[str] | None = None,
     ) -> None:
         self._objects = {obj.name.lower(): obj for obj in objects}
         # The package's permission sets by API name (what the sandbox users are assigned).
         self.permission_sets = permission_sets or {}
         # The package's custom notification types by API name (CustomNotificationType records).
         self.notification_types = notification_types or {}
+        # The objects selected for Change Data Capture (PlatformEventChannelMember of the
+        # ChangeEvents channel), by API name as the schema spells it.
+        self.change_events: set[str] = set(change_events or ())
 
     @property
     def objects(self) -> list[ObjectDef]:
@@ -299,6 +303,7 @@ def load_schema(force_app: Path | str | None) -> Schema:
     for name, root in package.permission_sets.items():
         schema.permission_sets[name] = metadata.permission_set_grants(name, root)
     schema.notification_types = dict(package.notification_types)
+    schema.change_events = selected_objects(schema, package.change_event_entities)
     for obj in schema.objects:
         check_rules(schema, obj)
     return schema
@@ -310,7 +315,21 @@ def copy_schema(schema: Schema) -> Schema:
         copy.deepcopy(schema.objects),
         dict(schema.permission_sets),
         dict(schema.notification_types),
+        set(schema.change_events),
     )
+
+
+def selected_objects(schema: Schema, entities: set[str]) -> set[str]:
+    """The objects of `schema` the change event entities (`QB_Sync_Log__ChangeEvent`) select."""
+    from qbsync_sandbox.emulators.salesforce.change_events import object_of_entity
+
+    selected = set()
+    for entity in entities:
+        name = object_of_entity(entity)
+        obj = schema.object(name) if name else None
+        if obj is not None:
+            selected.add(obj.name)
+    return selected
 
 
 def merge_object(schema: Schema, source: metadata.SObject, where: str) -> ObjectDef:

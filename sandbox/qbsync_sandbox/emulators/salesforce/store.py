@@ -22,6 +22,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from qbsync_sandbox.emulators.salesforce import formula, ids
+from qbsync_sandbox.emulators.salesforce.change_events import (
+    ChangeEventBus,
+    RecordChange,
+    record_change,
+)
 from qbsync_sandbox.emulators.salesforce.errors import (
     ApiError,
     DmlFailure,
@@ -128,7 +133,14 @@ class Org:
         self.schema = schema
         # Undo steps of the changes made since the lock was taken, oldest first (`savepoint`).
         self._undo: list[Callable[[], None]] = []
-        self.lock = _JournalLock(on_release=self._undo.clear)
+        # Change events of the transaction in hand, each with the journal position of its change:
+        # a rollback drops those it undoes, the outermost release publishes the rest.
+        self._pending_changes: list[tuple[int, RecordChange]] = []
+        self.change_events = ChangeEventBus()
+        # Who made the transaction's changes and through which API (ChangeEventHeader's
+        # commitUser and changeOrigin); the REST layer sets them per request.
+        self.change_origin: Callable[[], tuple[str | None, str]] = lambda: (None, "")
+        self.lock = _JournalLock(on_release=self._commit)
         self.clock = clock
         self.api_limit = api_limit
         self.api_usage = 0
@@ -395,6 +407,48 @@ class Org:
         with self.lock:
             while len(self._undo) > savepoint:
                 self._undo.pop()()
+            self._pending_changes = [
+                (position, change)
+                for position, change in self._pending_changes
+                if position < savepoint
+            ]
+
+    def _commit(self) -> None:
+        """The outermost holder let go: what it changed is committed. Publish the change events
+        of the selected objects (change_events.py) and empty the undo journal."""
+        self._undo.clear()
+        if not self._pending_changes:
+            return
+        changes = [change for _, change in self._pending_changes]
+        self._pending_changes = []
+        user_id, origin = self.change_origin()
+        self.change_events.publish(
+            changes, user_id=user_id or self.user_id, origin=origin, committed=self.clock()
+        )
+
+    def _note_change(
+        self, name: str, prior: dict | None, record: dict, *, deleted: bool = False
+    ) -> None:
+        """Keep the change event of a change just journaled, if the object is selected for
+        Change Data Capture."""
+        if name not in self.schema.change_events:
+            return
+        obj = self.schema.object(name)
+        in_body = [
+            d.name
+            for d in obj.fields.values()
+            if d.formula is None and d.type not in ("Summary", "Address")
+        ]
+        change = record_change(
+            name,
+            prior,
+            record,
+            deleted=deleted,
+            undeleted=False,
+            in_body=in_body,
+            to_json=lambda _name, value: to_json(value),
+        )
+        self._pending_changes.append((len(self._undo) - 1, change))
 
     def reset(self) -> None:
         """Remove every record except the org's own (the organization, its users, the permission
@@ -419,6 +473,8 @@ class Org:
             self._autonumbers.clear()
             # A reset is not undoable: no savepoint taken before it stays meaningful.
             self._undo.clear()
+            self._pending_changes = []
+            self.change_events.clear()
             self._reindex()
 
     # ----------------------------------------------------------------- DML
@@ -933,6 +989,7 @@ class Org:
             self._undo.append(lambda: self._take(name, record_id, journal=False))
         else:
             self._undo.append(lambda: self._put_back(name, prior))
+        self._note_change(name, prior, record)
 
     def _take(self, name: str, record_id: str, *, journal: bool = True) -> None:
         """Remove a live record from the store (a delete then files it in the recycle bin)."""
@@ -964,6 +1021,7 @@ class Org:
             self._undo.append(lambda: deleted.pop(record_id, None))
         else:
             self._undo.append(lambda: deleted.__setitem__(record_id, prior))
+        self._note_change(name, None, record, deleted=True)
 
     def _forget_deleted(self, name: str, record_id: str) -> None:
         """Take a record out of the recycle bin for good (hard delete)."""
