@@ -77,6 +77,16 @@ TEXT_FIELDS = {
     "QB_Sync_Log__c.Salesforce_Record_Id__c": (18, False, False, False, None),
     "Account.QB_External_Id__c": (255, False, True, True, True),
     "Product2.QB_External_Id__c": (255, False, True, True, True),
+    # Issue #17's jobs and match reviews (docs/data-model.md).
+    "QB_Sync_Job__c.Job_Key__c": (64, False, True, True, True),
+    "QB_Sync_Job__c.QB_Object__c": (80, False, False, False, None),
+    "QB_Sync_Job__c.Salesforce_Object__c": (80, False, False, False, None),
+    "QB_Match_Review__c.QB_Object__c": (80, False, False, False, None),
+    "QB_Match_Review__c.QB_Record_Id__c": (64, False, False, False, None),
+    "QB_Match_Review__c.QB_Record_Name__c": (255, False, False, False, None),
+    "QB_Match_Review__c.Salesforce_Object__c": (80, False, False, False, None),
+    "QB_Match_Review__c.Matched_By__c": (255, False, False, False, None),
+    "QB_Match_Review__c.Resolved_Record_Id__c": (18, False, False, False, None),
 }
 
 
@@ -107,6 +117,9 @@ def field_xml(qualified: str) -> etree._Element:
         ("QB_Object_Mapping__c.Delete_Behavior__c", schema.DELETE_BEHAVIORS, "Ignore"),
         ("QB_Field_Mapping__c.Transform__c", schema.TRANSFORMS, None),
         ("QB_Sync_Log__c.Status__c", schema.SYNC_LOG_STATUSES, None),
+        ("QB_Sync_Job__c.State__c", ("Queued", "Running", "Done", "Failed", "Cancelled"), None),
+        ("QB_Sync_Job__c.Write_Mode__c", ("Collections", "Bulk API 2.0"), None),
+        ("QB_Match_Review__c.Status__c", ("Open", "Linked", "Created", "Skipped"), "Open"),
     ],
 )
 def test_picklists_hold_the_values_the_middleware_uses(
@@ -114,6 +127,10 @@ def test_picklists_hold_the_values_the_middleware_uses(
 ) -> None:
     field = _field(package, qualified)
     assert field.type == "Picklist"
+    _assert_restricted_values(qualified, field, values, default)
+
+
+def _assert_restricted_values(qualified, field, values, default) -> None:
     assert tuple(field.picklist_values) == tuple(values)
     # Restricted: a value the middleware does not know can never be stored.
     root = field_xml(qualified)
@@ -124,6 +141,16 @@ def test_picklists_hold_the_values_the_middleware_uses(
         if v.findtext(MD + "default") == "true"
     ]
     assert defaults == ([default] if default else [])
+
+
+def test_match_rules_are_a_multi_select_picklist(package: Package) -> None:
+    # Several rules per object, stored as "Name;Phone" (docs/data-model.md).
+    field = _field(package, "QB_Object_Mapping__c.Match_Rules__c")
+    assert field.type == "MultiselectPicklist"
+    _assert_restricted_values(
+        "QB_Object_Mapping__c.Match_Rules__c", field, ("Name", "EmailDomain", "Phone", "SKU"), None
+    )
+    assert field.attrs["visibleLines"] == "4"
 
 
 @pytest.mark.parametrize(
@@ -138,6 +165,11 @@ def test_picklists_hold_the_values_the_middleware_uses(
         ("QB_Sync_Log__c.Synced_At__c", "DateTime"),
         ("QB_Company__c.Last_Error__c", "LongTextArea"),
         ("QB_Sync_Log__c.Message__c", "LongTextArea"),
+        ("QB_Sync_Job__c.Since__c", "DateTime"),
+        ("QB_Sync_Job__c.Started_At__c", "DateTime"),
+        ("QB_Sync_Job__c.Finished_At__c", "DateTime"),
+        ("QB_Sync_Job__c.ETA__c", "DateTime"),
+        ("QB_Sync_Job__c.Message__c", "LongTextArea"),
     ],
 )
 def test_datetime_and_long_text_fields(package: Package, qualified: str, field_type: str) -> None:
@@ -145,6 +177,17 @@ def test_datetime_and_long_text_fields(package: Package, qualified: str, field_t
     assert field.type == field_type
     if field_type == "LongTextArea":
         assert field.attrs["length"] == "32768"
+
+
+JOB_COUNTS = (
+    "Total__c",
+    "Processed__c",
+    "Created__c",
+    "Updated__c",
+    "Matched__c",
+    "Ambiguous__c",
+    "Failed__c",
+)
 
 
 def test_number_and_checkbox_fields(package: Package) -> None:
@@ -160,6 +203,9 @@ def test_number_and_checkbox_fields(package: Package) -> None:
         "4",
         "0",
     )
+    for name in JOB_COUNTS:
+        count = _field(package, f"QB_Sync_Job__c.{name}")
+        assert (count.type, count.attrs["precision"], count.attrs["scale"]) == ("Number", "10", "0")
     for name, default in (("Success", "14"), ("Failure", "90")):
         days = _field(package, f"QB_Company__c.Log_Retention_{name}_Days__c")
         assert (days.type, days.attrs["precision"], days.attrs["scale"]) == ("Number", "4", "0")
@@ -188,11 +234,30 @@ def test_names_and_relationships_match_the_configuration_query(package: Package)
     assert (log_company.type, log_company.attrs["referenceTo"]) == ("Lookup", "QB_Company__c")
     sync_log_key = _field(package, f"QB_Sync_Log__c.{schema.SYNC_LOG_EXTERNAL_ID}")
     assert sync_log_key.flag("externalId") and sync_log_key.flag("unique")
+    # A job belongs to a company, a review to a job: required lookups, so Restrict (Salesforce
+    # clears a SetNull lookup on delete, which a required field cannot be).
+    for qualified, target in (
+        ("QB_Sync_Job__c.Company__c", "QB_Company__c"),
+        ("QB_Match_Review__c.Sync_Job__c", "QB_Sync_Job__c"),
+    ):
+        lookup = _field(package, qualified)
+        assert (lookup.type, lookup.attrs["referenceTo"]) == ("Lookup", target)
+        assert (lookup.flag("required"), lookup.attrs["deleteConstraint"]) == (True, "Restrict")
+    review_company = _field(package, "QB_Match_Review__c.Company__c")
+    assert (review_company.type, review_company.flag("required")) == ("Lookup", False)
+    candidates = _field(package, "QB_Match_Review__c.Candidate_Ids__c")
+    assert (candidates.type, candidates.attrs["length"]) == ("LongTextArea", "4000")
 
 
 def test_auto_number_formats() -> None:
     formats = {}
-    for name in ("QB_Object_Mapping__c", "QB_Field_Mapping__c", "QB_Sync_Log__c"):
+    for name in (
+        "QB_Object_Mapping__c",
+        "QB_Field_Mapping__c",
+        "QB_Sync_Log__c",
+        "QB_Sync_Job__c",
+        "QB_Match_Review__c",
+    ):
         path = DEFAULT / "objects" / name / f"{name}.object-meta.xml"
         formats[name] = (
             etree.parse(str(path)).getroot().findtext(f"{MD}nameField/{MD}displayFormat")
@@ -201,6 +266,8 @@ def test_auto_number_formats() -> None:
         "QB_Object_Mapping__c": "OM-{0000}",
         "QB_Field_Mapping__c": "FM-{00000}",
         "QB_Sync_Log__c": "SL-{0000000}",
+        "QB_Sync_Job__c": "JOB-{00000}",
+        "QB_Match_Review__c": "MR-{00000}",
     }
 
 
@@ -312,6 +379,10 @@ def test_admin_permission_set(package: Package) -> None:
         "QB_Object_Mapping__c": crud,
         "QB_Field_Mapping__c": crud,
         "QB_Sync_Log__c": read_only,
+        # Jobs are the middleware's to write; the admin resolves reviews (through the middleware,
+        # which writes the record, or by editing Status__c in a list view).
+        "QB_Sync_Job__c": read_only,
+        "QB_Match_Review__c": (True, False, True, False),
         # Mapping targets: QBMappingService offers objects the admin can create and fields the
         # admin can write (the describe in user mode), nothing comes through the profile.
         "Account": read_create_edit,
@@ -329,9 +400,15 @@ def test_admin_permission_set(package: Package) -> None:
         "QB_Object_Mapping__c.Delete_Behavior__c",
         "QB_Field_Mapping__c.Transform__c",
         "QB_Field_Mapping__c.Default_Value__c",
+        "QB_Object_Mapping__c.Match_Rules__c",
+        "QB_Match_Review__c.Status__c",
     ):
         assert fls[name] == (True, True), f"the admin edits {name}"
-    assert not any(edit for name, (_, edit) in fls.items() if name.startswith("QB_Sync_Log__c."))
+    for prefix in ("QB_Sync_Log__c.", "QB_Sync_Job__c."):
+        assert not any(edit for name, (_, edit) in fls.items() if name.startswith(prefix))
+    assert [n for n, (_, e) in fls.items() if n.startswith("QB_Match_Review__c.") and e] == [
+        "QB_Match_Review__c.Status__c"
+    ]
 
 
 def test_integration_permission_set(package: Package) -> None:
@@ -345,6 +422,8 @@ def test_integration_permission_set(package: Package) -> None:
         "QB_Object_Mapping__c": read_only,
         "QB_Field_Mapping__c": read_only,
         "QB_Sync_Log__c": crud,  # Delete: the middleware purges old sync logs (log retention)
+        "QB_Sync_Job__c": read_create_edit,
+        "QB_Match_Review__c": read_create_edit,
         "Account": crud,
         "Product2": crud,
         # Lines removed in QuickBooks are deleted; parents follow the delete behaviour.
@@ -362,6 +441,11 @@ def test_integration_permission_set(package: Package) -> None:
             name = f"{object_name}.{field_name}"
             if name in fls_capable:
                 assert fls.get(name, (False, False))[0], f"the middleware reads {name}"
+    # The backfill writes jobs and reviews (docs/data-model.md) and reads the match rules.
+    for name in fls_capable:
+        if name.startswith(("QB_Sync_Job__c.", "QB_Match_Review__c.")):
+            assert fls.get(name) == (True, True), f"the middleware writes {name}"
+    assert fls["QB_Object_Mapping__c.Match_Rules__c"] == (True, False)
     # The alerts (qbsync.alerts): ViewSetup reads who is assigned QuickBooks_Sync_Admin,
     # SendCustomNotifications sends the custom notification over REST.
     assert [p.findtext(MD + "name") for p in root.iterfind(MD + "userPermissions")] == [

@@ -572,6 +572,91 @@ def test_restricted_picklist_rejects_unknown_values(sf):
     assert error["message"].endswith("bad value for restricted picklist field: Purge")
 
 
+def test_multi_select_picklist_values_order_and_refusals(sf):
+    company, mapping_id = _configured_company(sf)
+    path = f"sobjects/QB_Object_Mapping__c/{mapping_id}"
+
+    def stored() -> str | None:
+        return sf.call("GET", path).json()["Match_Rules__c"]
+
+    # Values come back in the order the field defines them, each once.
+    assert sf.call("PATCH", path, {"Match_Rules__c": "Phone;Name;Phone"}).status_code == 204
+    assert stored() == "Name;Phone"
+    assert sf.call("PATCH", path, {"Match_Rules__c": ""}).status_code == 204
+    assert stored() is None
+    error = _error(sf.call("PATCH", path, {"Match_Rules__c": "Name;Fax"}), 400)
+    assert error["errorCode"] == "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
+    assert error["fields"] == ["Match_Rules__c"]
+    assert error["message"].endswith("bad value for restricted picklist field: Fax")
+    # A value is one selection, not a substring of the joined text.
+    error = _error(sf.call("PATCH", path, {"Match_Rules__c": "Name;Phone;SK"}), 400)
+    assert error["message"].endswith(": SK")
+    field = next(
+        f
+        for f in sf.call("GET", "sobjects/QB_Object_Mapping__c/describe").json()["fields"]
+        if f["name"] == "Match_Rules__c"
+    )
+    assert (field["type"], field["soapType"], field["restrictedPicklist"]) == (
+        "multipicklist",
+        "xsd:string",
+        True,
+    )
+    assert [v["value"] for v in field["picklistValues"]] == ["Name", "EmailDomain", "Phone", "SKU"]
+
+
+def test_multi_select_picklist_includes_excludes_and_equals(sf):
+    company = sf.company()
+    ids = {}
+    for qb_object, rules in (
+        ("Customer", "Name;Phone"),
+        ("Vendor", "Name;EmailDomain;Phone"),
+        ("Item", "SKU"),
+        ("Employee", None),
+    ):
+        created = sf.object_mapping(company, qb_object)
+        assert created.status_code == 201, created.text
+        ids[qb_object] = created.json()["id"]
+        patch = sf.call(
+            "PATCH", f"sobjects/QB_Object_Mapping__c/{ids[qb_object]}", {"Match_Rules__c": rules}
+        )
+        assert patch.status_code == 204, patch.text
+
+    def objects(where: str) -> list[str]:
+        response = sf.call(
+            "GET",
+            "query",
+            params={"q": f"SELECT QB_Object__c FROM QB_Object_Mapping__c WHERE {where}"},  # noqa: S608 - SOQL built from test literals
+        )
+        assert response.status_code == 200, response.text
+        return sorted(r["QB_Object__c"] for r in response.json()["records"])
+
+    # The guide's example: ('AAA;BBB', 'CCC') is "AAA and BBB" or "CCC".
+    assert objects("Match_Rules__c INCLUDES ('Phone;Name', 'SKU')") == [
+        "Customer",
+        "Item",
+        "Vendor",
+    ]
+    assert objects("Match_Rules__c includes ('EmailDomain')") == ["Vendor"]
+    assert objects("Match_Rules__c INCLUDES ('name;phone')") == ["Customer", "Vendor"]
+    assert objects("Match_Rules__c EXCLUDES ('Phone')") == ["Employee", "Item"]
+    # = is an exact match of the whole selection, in any order.
+    assert objects("Match_Rules__c = 'Phone;Name'") == ["Customer"]
+    assert objects("Match_Rules__c != 'SKU'") == ["Customer", "Employee", "Vendor"]
+    assert objects("Match_Rules__c = null") == ["Employee"]
+    refused = sf.call(
+        "GET",
+        "query",
+        params={"q": "SELECT Id FROM QB_Object_Mapping__c WHERE QB_Object__c INCLUDES ('Item')"},
+    )
+    assert _error(refused, 400)["errorCode"] == "INVALID_QUERY_FILTER_OPERATOR"
+    refused = sf.call(
+        "GET",
+        "query",
+        params={"q": "SELECT Id FROM QB_Object_Mapping__c WHERE Match_Rules__c LIKE 'Name%'"},
+    )
+    assert _error(refused, 400)["errorCode"] == "INVALID_QUERY_FILTER_OPERATOR"
+
+
 def test_parent_reference_by_external_id_in_body(sf):
     parent = sf.call(
         "POST", "sobjects/Account", {"Name": "Parent", "QB_External_Id__c": "r-Customer-1"}

@@ -27,6 +27,7 @@ _TYPES = {
     "Date": ("date", "xsd:date"),
     "DateTime": ("datetime", "xsd:dateTime"),
     "Picklist": ("picklist", "xsd:string"),
+    "MultiselectPicklist": ("multipicklist", "xsd:string"),
     "Email": ("email", "xsd:string"),
     "Phone": ("phone", "xsd:string"),
     "Url": ("url", "xsd:string"),
@@ -44,7 +45,7 @@ _UI_TYPES = {
     "id": "Id", "string": "String", "textarea": "TextArea", "boolean": "Boolean", "double": "Double",
     "currency": "Currency", "percent": "Percent", "date": "Date", "datetime": "DateTime",
     "picklist": "Picklist", "email": "Email", "phone": "Phone", "url": "Url", "reference": "Reference",
-    "address": "Address",
+    "address": "Address", "multipicklist": "MultiPicklist",
 }  # fmt: skip
 
 

@@ -588,7 +588,7 @@ def ui_picklist_values(version: str, sobject: str, record_type: str, field: str)
     definition = obj.field(field)
     if (
         definition is None
-        or definition.type != "Picklist"
+        or definition.type not in {"Picklist", "MultiselectPicklist"}
         or not user().access.readable(obj, definition)
     ):
         raise not_found()

@@ -13,7 +13,13 @@ from pathlib import Path
 
 from qbsync_sandbox import force_app as metadata
 
-TEXT_TYPES = {"Text", "TextArea", "LongTextArea", "Email", "Phone", "Url", "Picklist", "AutoNumber"}
+TEXT_TYPES = {
+    "Text", "TextArea", "LongTextArea", "Email", "Phone", "Url", "Picklist", "MultiselectPicklist",
+    "AutoNumber",
+}  # fmt: skip
+# A multi-select picklist holds its values joined by ";" (SOQL and SOSL Reference, "Query
+# Multi-Select Picklists").
+MULTI_SELECT = "MultiselectPicklist"
 NUMBER_TYPES = {"Number", "Currency", "Percent", "Summary"}
 REFERENCE_TYPES = {"Lookup", "MasterDetail", "Id"}
 # Fields the platform fills in; never createable or updateable through the API.
@@ -241,6 +247,8 @@ def field_def(raw: metadata.Field) -> FieldDef:
         definition.length = 255  # a custom TextArea always holds 255 characters
     if field_type == "Picklist" and definition.length is None:
         definition.length = 255
+    if field_type == MULTI_SELECT and definition.length is None:
+        definition.length = 4099  # UNCONFIRMED: the describe length orgs report for one
     if field_type == "Email":
         definition.length = 80
     if field_type == "Phone":

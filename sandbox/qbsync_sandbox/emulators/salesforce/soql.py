@@ -3,7 +3,7 @@
 SELECT with field paths through parent relationships (`Company__r.Realm_Id__c`), one level of child
 sub-queries (`(SELECT … FROM Field_Mappings__r)`), `FIELDS(STANDARD|CUSTOM|ALL)`, `COUNT()` and
 `COUNT(field) [alias]` (one AggregateResult row, no GROUP BY); WHERE with = != <> < > <= >=, [NOT] IN,
-LIKE, AND/OR/NOT, NULL, booleans, numbers, date and datetime literals and the date keywords TODAY,
+LIKE, INCLUDES/EXCLUDES on multi-select picklists, AND/OR/NOT, NULL, booleans, numbers, date and datetime literals and the date keywords TODAY,
 YESTERDAY, TOMORROW, LAST_N_DAYS:n, NEXT_N_DAYS:n; ORDER BY … ASC|DESC NULLS FIRST|LAST; LIMIT; OFFSET.
 Errors are ApiErrors with Salesforce's codes (MALFORMED_QUERY, INVALID_FIELD, INVALID_TYPE) and its
 message layout: the query line, a caret, "ERROR at Row:r:Column:c", then the reason.
@@ -23,7 +23,7 @@ from typing import Any
 from qbsync_sandbox.emulators.salesforce import ids
 from qbsync_sandbox.emulators.salesforce.errors import ApiError
 from qbsync_sandbox.emulators.salesforce.permissions import SYSTEM, Access
-from qbsync_sandbox.emulators.salesforce.schema import FieldDef, ObjectDef
+from qbsync_sandbox.emulators.salesforce.schema import MULTI_SELECT, FieldDef, ObjectDef
 from qbsync_sandbox.emulators.salesforce.values import parse_datetime, to_json
 
 _TOKEN = re.compile(
@@ -39,7 +39,7 @@ _TOKEN = re.compile(
 )
 _KEYWORDS = {
     "SELECT", "FROM", "WHERE", "AND", "OR", "NOT", "IN", "LIKE", "ORDER", "BY", "ASC", "DESC",
-    "NULLS", "FIRST", "LAST", "LIMIT", "OFFSET", "NULL", "TRUE", "FALSE",
+    "NULLS", "FIRST", "LAST", "LIMIT", "OFFSET", "NULL", "TRUE", "FALSE", "INCLUDES", "EXCLUDES",
 }  # fmt: skip
 _DATE_KEYWORDS = {"TODAY", "YESTERDAY", "TOMORROW", "LAST_N_DAYS", "NEXT_N_DAYS", "N_DAYS_AGO"}
 _NO_COLUMN = (
@@ -300,6 +300,9 @@ class _Parser:
         if self.at("IN"):
             self.next()
             return ("in", path, self.value_list(), False)
+        if self.at("INCLUDES", "EXCLUDES"):
+            excludes = self.next().upper == "EXCLUDES"
+            return ("includes", path, self.value_list(), excludes)
         if self.at("LIKE"):
             self.next()
             pattern = self.next()
@@ -550,6 +553,8 @@ class Executor:
             return lambda row: not inner(row)
         steps = self.resolve(obj, condition[1])
         definition = steps[-1][1]
+        if kind == "includes" or definition.type == MULTI_SELECT:
+            return self.multi_select_test(steps, condition)
         if kind == "like":
             # UNCONFIRMED for case-sensitive unique fields: the guide's case rule names "=" (and,
             # in one version, every operator); LIKE stays case-insensitive here.
@@ -632,6 +637,45 @@ class Executor:
             "type": obj.name,
             "url": f"/services/data/v{self.version}/sobjects/{obj.name}/{row['Id']}",
         }
+
+    def multi_select_test(self, steps: list[tuple[ObjectDef, FieldDef]], condition: tuple):
+        """SOQL and SOSL Reference, "Query Multi-Select Picklists": `includes ('AAA;BBB', 'CCC')`
+        holds when a record has AAA and BBB selected, or CCC; `excludes` is its negation; `=` and
+        `!=` compare the whole selection (`= 'AAA;BBB'`, an exact match, in any order)."""
+        definition, path = steps[-1][1], condition[1]
+        kind = condition[0]
+        if definition.type != MULTI_SELECT or kind not in {"includes", "cmp"}:
+            if definition.type != MULTI_SELECT:
+                detail = "includes or excludes operator only valid on multipicklist field"
+            else:
+                detail = f"invalid operator on multipicklist field: {kind.upper()}"
+            # UNCONFIRMED: the code and wording of this refusal.
+            raise query_error(self.text, "INVALID_QUERY_FILTER_OPERATOR", path.position, detail)
+        if kind == "cmp" and condition[2] not in {"=", "!=", "<>"}:
+            raise query_error(
+                self.text,
+                "INVALID_QUERY_FILTER_OPERATOR",
+                path.position,
+                f"invalid operator on multipicklist field: {condition[2]}",
+            )
+        literals = condition[2] if kind == "includes" else [condition[3]]
+        wanted = [_selection(v) for v in literals]
+
+        def selected(row: dict) -> frozenset[str]:
+            return _selection(self.walk(steps, row))
+
+        if kind == "includes":
+            excludes = condition[3]
+            return lambda row: any(w and w <= selected(row) for w in wanted) != excludes
+        equal = condition[2] == "="
+        return lambda row: (selected(row) == wanted[0]) == equal
+
+
+def _selection(value: Any) -> frozenset[str]:
+    """A multi-select value or literal as the set of its values (compared case-insensitively)."""
+    if not isinstance(value, str):
+        return frozenset()
+    return frozenset(part.lower() for part in value.split(";") if part)
 
 
 def _sort_key(value: Any) -> Any:

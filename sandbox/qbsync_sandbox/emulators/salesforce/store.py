@@ -42,6 +42,7 @@ from qbsync_sandbox.emulators.salesforce.permissions import (
     User,
 )
 from qbsync_sandbox.emulators.salesforce.schema import (
+    MULTI_SELECT,
     NUMBER_TYPES,
     TEXT_TYPES,
     FieldDef,
@@ -815,18 +816,17 @@ class Org:
                     [name],
                 )
             ]
-        if (
-            definition.type == "Picklist"
-            and definition.restricted
-            and value not in definition.picklist_values
-        ):
-            return [
-                RecordError(
-                    "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
-                    f"{label}: bad value for restricted picklist field: {value}",
-                    [name],
-                )
-            ]
+        if definition.restricted and definition.type in {"Picklist", MULTI_SELECT}:
+            chosen = value.split(";") if definition.type == MULTI_SELECT else [value]
+            unknown = [v for v in chosen if v not in definition.picklist_values]
+            if unknown:
+                return [
+                    RecordError(
+                        "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                        f"{label}: bad value for restricted picklist field: {unknown[0]}",
+                        [name],
+                    )
+                ]
         if definition.type == "Email" and not _EMAIL.match(value):
             return [
                 RecordError(

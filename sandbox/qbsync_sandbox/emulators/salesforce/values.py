@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from qbsync_sandbox.emulators.salesforce.errors import ApiError
-from qbsync_sandbox.emulators.salesforce.schema import NUMBER_TYPES, FieldDef
+from qbsync_sandbox.emulators.salesforce.schema import MULTI_SELECT, NUMBER_TYPES, FieldDef
 
 _JAVA_TYPE = {"Checkbox": "boolean", "Date": "date", "DateTime": "datetime"}
 
@@ -64,7 +64,21 @@ def from_json(definition: FieldDef, value: Any) -> Any:
         return "true" if value else "false"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
+    if kind == MULTI_SELECT:
+        return multi_select_value(definition, str(value))
     return str(value)
+
+
+def multi_select_value(definition: FieldDef, text: str) -> str | None:
+    """A multi-select picklist value as the org keeps it: the selected values in the order the
+    field defines them (Salesforce Help, "Multi-Select Picklist Value Ordering Behavior (UI vs
+    SOQL)", 000231088: the API returns them in their created order), each once (UNCONFIRMED),
+    and no selection as null. Values the field does not define stay, after the others, for the
+    restricted-picklist check to refuse."""
+    chosen = list(dict.fromkeys(part for part in text.split(";") if part))
+    order = {value: index for index, value in enumerate(definition.picklist_values)}
+    chosen.sort(key=lambda value: order.get(value, len(order)))
+    return ";".join(chosen) or None
 
 
 def to_json(value: Any) -> Any:
