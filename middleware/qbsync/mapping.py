@@ -190,6 +190,9 @@ class ObjectMapping:
     warnings: tuple[str, ...] = ()  # field (and line) mappings left out
     id: str | None = None
     line_mappings: tuple[LineMapping, ...] = ()
+    # Match_Rules__c: how a historical sync finds an existing record before creating one
+    # (`qbsync.matching`); empty: always create.
+    match_rules: tuple[str, ...] = ()
 
     def active_field(self) -> str | None:
         """The Salesforce field mapped from QuickBooks `Active` (Deactivate sets it false)."""

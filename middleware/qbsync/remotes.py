@@ -50,6 +50,10 @@ class Salesforce(Protocol):
         """Every record of a SOQL query."""
         ...
 
+    def query_many(self, statements: Sequence[str]) -> list[list[dict]]:
+        """Every record of each SOQL statement (up to 100,000 characters), in order."""
+        ...
+
     def describe(self, sobject: str) -> dict:
         """The sObject's describe result (cached by the client)."""
         ...
@@ -62,6 +66,10 @@ class Salesforce(Protocol):
         self, sobject: str, external_id_field: str, records: Sequence[dict]
     ) -> list[RecordResult]:
         """Upsert by external id; one result per record, in order."""
+        ...
+
+    def create_collection(self, sobject: str, records: Sequence[dict]) -> list[RecordResult]:
+        """Create records; one result per record, in order."""
         ...
 
     def update_collection(

@@ -509,3 +509,86 @@ def test_client_uses_the_requests_ca_bundle_from_the_environment(
 
     assert seen == [str(bundle)]
     assert urlsplit(responses.calls[1].request.url).path == "/services/data/v66.0/query/"
+
+
+@responses.activate
+def test_query_many_sends_long_statements_in_one_composite_call(client: SalesforceClient) -> None:
+    responses.add(responses.POST, TOKEN_URL, json=token_response())
+    long_names = ", ".join(f"'Customer {i:05d}'" for i in range(1000))  # far over a GET's URI
+    statements = [
+        f"SELECT Id FROM Account WHERE Name IN ({long_names})",  # noqa: S608
+        "SELECT Id FROM Product2",
+    ]
+    first_page = {"totalSize": 3, "done": False, "records": [{"Id": "001A"}, {"Id": "001B"}]}
+    first_page["nextRecordsUrl"] = "/services/data/v66.0/query/01gXX-2"
+    responses.add(
+        responses.POST,
+        f"{DATA}/composite",
+        json={
+            "compositeResponse": [
+                {"body": first_page, "httpHeaders": {}, "httpStatusCode": 200, "referenceId": "q0"},
+                {
+                    "body": {"totalSize": 0, "done": True, "records": []},
+                    "httpHeaders": {},
+                    "httpStatusCode": 200,
+                    "referenceId": "q1",
+                },
+            ]
+        },
+    )
+    responses.add(
+        responses.GET,
+        f"{DATA}/query/01gXX-2",
+        json={"totalSize": 3, "done": True, "records": [{"Id": "001C"}]},
+    )
+
+    results = client.query_many(statements)
+
+    assert [[r["Id"] for r in records] for records in results] == [["001A", "001B", "001C"], []]
+    sent = json.loads(responses.calls[1].request.body)
+    assert sent["allOrNone"] is False
+    (first, second) = sent["compositeRequest"]
+    assert first["method"] == "GET" and first["referenceId"] == "q0"
+    assert parse_qs(urlsplit(first["url"]).query)["q"] == [statements[0]]
+    assert urlsplit(second["url"]).path == "/services/data/v66.0/query/"
+
+
+@responses.activate
+def test_query_many_groups_five_queries_a_call_and_reports_a_failed_one(
+    client: SalesforceClient,
+) -> None:
+    responses.add(responses.POST, TOKEN_URL, json=token_response())
+    ok = {"body": {"totalSize": 0, "done": True, "records": []}, "httpStatusCode": 200}
+    bad = {
+        "body": [{"errorCode": "INVALID_FIELD", "message": "No such column 'Nope'"}],
+        "httpStatusCode": 400,
+    }
+    responses.add(responses.POST, f"{DATA}/composite", json={"compositeResponse": [ok] * 5})
+    responses.add(responses.POST, f"{DATA}/composite", json={"compositeResponse": [ok, bad]})
+
+    with pytest.raises(SalesforceError) as raised:
+        client.query_many(["SELECT Id FROM Account"] * 7)
+
+    assert raised.value.error_code == "INVALID_FIELD" and "No such column" in str(raised.value)
+    assert [len(json.loads(c.request.body)["compositeRequest"]) for c in responses.calls[1:]] == [
+        5,
+        2,
+    ]
+    with pytest.raises(ValueError, match="100000"):
+        client.query_many(["SELECT Id FROM Account WHERE Name = '" + "x" * 100_000 + "'"])
+
+
+@responses.activate
+def test_create_collection_posts_typed_records(client: SalesforceClient) -> None:
+    responses.add(responses.POST, TOKEN_URL, json=token_response())
+    responses.add(
+        responses.POST,
+        f"{DATA}/composite/sobjects",
+        json=[{"id": "a0A1", "success": True, "errors": []}],
+    )
+
+    (result,) = client.create_collection("QB_Match_Review__c", [{"QB_Record_Id__c": "7"}])
+
+    assert result.success and result.id == "a0A1"
+    sent = json.loads(responses.calls[1].request.body)
+    assert sent["records"][0]["attributes"] == {"type": "QB_Match_Review__c"}

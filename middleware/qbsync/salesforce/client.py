@@ -18,6 +18,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import requests
 from simple_salesforce import Salesforce
@@ -118,6 +119,14 @@ class BulkResult:
         return self.processed - self.failed
 
 
+# The Composite resource takes at most 5 query operations of its 25 subrequests, and the whole
+# series counts as one call toward the API limits ("Send Multiple Requests Using Composite").
+COMPOSITE_QUERY_LIMIT = 5
+# "Maximum length of SOQL statements: by default, 100,000 characters", and each string literal in
+# a WHERE clause at most 4,000 (Salesforce Limits Quick Reference, "SOQL and SOSL Limits").
+SOQL_STATEMENT_LIMIT = 100_000
+SOQL_STRING_LIMIT = 4_000
+
 # simple-salesforce sleeps this long before its first look at a job, then polls (at most every
 # 2 s) until the job has finished.
 BULK_POLL_SECONDS = 1.0
@@ -152,6 +161,76 @@ class SalesforceClient:
         )
         return list(result["records"])
 
+    def query_many(self, statements: Sequence[str]) -> list[list[dict]]:
+        """Every record of each statement, in order, sent in Composite calls of at most 5 query
+        subrequests (then `nextRecordsUrl` pages, if any, one GET each).
+
+        A GET `/query` carries the statement in its URI, and Salesforce refuses a URI and headers
+        over 16,384 bytes (414/431; Help article 000386264, which recommends the Composite body
+        for long statements). A matching query of a whole page (1,000 names, phone numbers,
+        domains) is longer than that, and up to 100,000 characters in a Composite subrequest."""
+        for statement in statements:
+            if len(statement) > SOQL_STATEMENT_LIMIT:
+                raise ValueError(
+                    f"a SOQL statement of {len(statement)} characters (at most "
+                    f"{SOQL_STATEMENT_LIMIT})"
+                )
+        results: list[list[dict]] = []
+        for start in range(0, len(statements), COMPOSITE_QUERY_LIMIT):
+            group = statements[start : start + COMPOSITE_QUERY_LIMIT]
+            results.extend(self._composite_queries(list(group)))
+        return results
+
+    def _composite_queries(self, statements: list[str]) -> list[list[dict]]:
+        version = self._settings.salesforce_api_version
+        body = {
+            "allOrNone": False,
+            "compositeRequest": [
+                {
+                    "method": "GET",
+                    "url": f"/services/data/v{version}/query/?q={quote(statement, safe='')}",
+                    "referenceId": f"q{index}",
+                }
+                for index, statement in enumerate(statements)
+            ],
+        }
+        answer = self._call(
+            lambda sf: sf.restful(
+                "composite", method="POST", json=body, timeout=self._settings.salesforce_timeout
+            ),
+            "query",
+        )
+        replies = (answer or {}).get("compositeResponse") if isinstance(answer, dict) else None
+        if not isinstance(replies, list) or len(replies) != len(statements):
+            raise SalesforceError(
+                f"Salesforce returned no composite results for {len(statements)} queries"
+            )
+        results = []
+        for reply in replies:
+            status = int(reply.get("httpStatusCode") or 0)
+            page = reply.get("body")
+            if status != 200 or not isinstance(page, dict):
+                first = page[0] if isinstance(page, list) and page else {}
+                code = first.get("errorCode") if isinstance(first, dict) else None
+                message = first.get("message") if isinstance(first, dict) else None
+                raise error_class(status, code)(
+                    f"Salesforce: {message or f'a query answered HTTP {status}'}",
+                    status=status,
+                    error_code=code,
+                )
+            records = list(page.get("records") or [])
+            while not page.get("done", True) and page.get("nextRecordsUrl"):
+                url = page["nextRecordsUrl"]
+                page = self._call(
+                    lambda sf, url=url: sf.query_more(
+                        url, identifier_is_url=True, timeout=self._settings.salesforce_timeout
+                    ),
+                    "query",
+                )
+                records.extend(page.get("records") or [])
+            results.append(records)
+        return results
+
     def describe(self, sobject: str) -> dict:
         """The sObject's describe result; cached for the life of this client."""
         _check_name(sobject)
@@ -181,6 +260,21 @@ class SalesforceClient:
             lambda sf, chunk: sf.restful(
                 f"composite/sobjects/{sobject}/{external_id_field}",
                 method="PATCH",
+                json={"allOrNone": False, "records": chunk},
+                timeout=self._settings.salesforce_timeout,
+            ),
+        )
+
+    def create_collection(self, sobject: str, records: Sequence[dict]) -> list[RecordResult]:
+        """Create ≤200 records; one result per record, in order."""
+        _check_name(sobject)
+        typed = [_typed(record, sobject) for record in records]
+        return self._collections(
+            "create",
+            typed,
+            lambda sf, chunk: sf.restful(
+                "composite/sobjects",
+                method="POST",
                 json={"allOrNone": False, "records": chunk},
                 timeout=self._settings.salesforce_timeout,
             ),

@@ -16,6 +16,7 @@ from qbsync_sandbox.emulators.salesforce.actions import actions
 from qbsync_sandbox.emulators.salesforce.admin import admin
 from qbsync_sandbox.emulators.salesforce.auth import Authority, OAuthError
 from qbsync_sandbox.emulators.salesforce.cometd import ADVICE_TIMEOUT_MS, CometdServer, cometd
+from qbsync_sandbox.emulators.salesforce.composite import composite
 from qbsync_sandbox.emulators.salesforce.deploy import Deployments
 from qbsync_sandbox.emulators.salesforce.errors import ApiError
 from qbsync_sandbox.emulators.salesforce.faults import Faults
@@ -56,6 +57,27 @@ def _change_origin() -> tuple[str | None, str]:
         return (user.id if user else None), ""
     api = "bulkapi" if (match["rest"] or "").startswith("/jobs/") else "rest"
     return (user.id if user else None), f"com/salesforce/api/{api}/{match['version']}"
+
+
+# "In each REST call, the maximum length for the combined URI and headers is 16,384 bytes": over
+# it, 414 URI Too Long (the URI alone) or 431 Request Header Fields Too Large (Help article
+# 000386264). The body is the HTML page clients report (sfpowerscripts #860); 431's by analogy.
+MAX_URI_AND_HEADERS = 16_384
+
+
+def _request_too_long() -> Response | None:
+    uri = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or request.full_path
+    size = len(uri.encode())
+    if size > MAX_URI_AND_HEADERS:
+        status, reason = 414, "URI Too Long"
+    elif (
+        size + sum(len(f"{k}: {v}\r\n".encode()) for k, v in request.headers) > MAX_URI_AND_HEADERS
+    ):
+        status, reason = 431, "Request Header Fields Too Large"
+    else:
+        return None
+    page = f"<h1>Bad Message {status}</h1><pre>reason: {reason}</pre>"
+    return Response(page, status, mimetype="text/html")
 
 
 def create_salesforce_app(
@@ -103,6 +125,7 @@ def create_salesforce_app(
     app.register_blueprint(metadata_api.metadata_soap)
     app.register_blueprint(records.records)
     app.register_blueprint(bulk.bulk)
+    app.register_blueprint(composite)
     app.register_blueprint(identity)
     app.register_blueprint(admin)
     app.register_blueprint(cometd)
@@ -126,6 +149,9 @@ def create_salesforce_app(
     def guard_rest():
         if not request.path.startswith("/services/data"):
             return None
+        too_long = _request_too_long()
+        if too_long is not None:
+            return too_long
         if request.path.rstrip("/") == "/services/data":
             # The version list needs no session (REST API guide, "Versions").
             return None

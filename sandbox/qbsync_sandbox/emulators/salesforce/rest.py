@@ -331,14 +331,23 @@ def _page(version: str, total: int, records: list[dict], batch: int) -> dict:
 def _run_query(version: str, include_deleted: bool):
     check_version(version)
     text = request.args.get("q", "")
+    if request.args.get("columns", "").lower() == "true":
+        parsed = soql.parse(text)
+        org = state().org
+        with org.lock:
+            executor = soql.Executor(org, text, version, user().access)
+            return jsonify(columns.column_metadata(executor, parsed))
+    return jsonify(query_page(version, text, include_deleted))
+
+
+def query_page(version: str, text: str, include_deleted: bool) -> dict:
+    """The first page of a query's answer, as the user of the request (ApiError when refused)."""
     parsed = soql.parse(text)
     org = state().org
     with org.lock:
         executor = soql.Executor(org, text, version, user().access)
-        if request.args.get("columns", "").lower() == "true":
-            return jsonify(columns.column_metadata(executor, parsed))
         total, records = executor.run(parsed, include_deleted=include_deleted)
-    return jsonify(_page(version, total, records, _batch_size()))
+    return _page(version, total, records, _batch_size())
 
 
 @rest.get("/v<version>/query")
@@ -357,6 +366,11 @@ def query_all(version: str):
 @rest.get("/v<version>/queryAll/<cursor>")
 def query_more(version: str, cursor: str):
     check_version(version)
+    return jsonify(more_page(version, cursor))
+
+
+def more_page(version: str, cursor: str) -> dict:
+    """The page of a query's answer a `nextRecordsUrl` names (ApiError when it names none)."""
     locator, _, offset = cursor.rpartition("-")
     records = state().cursors.get(locator)
     if records is None or not offset.isdigit():
@@ -369,7 +383,7 @@ def query_more(version: str, cursor: str):
     }
     if not body["done"]:
         body["nextRecordsUrl"] = f"/services/data/v{version}/query/{locator}-{start + batch}"
-    return jsonify(body)
+    return body
 
 
 # ---------------------------------------------------------------- sObject Collections

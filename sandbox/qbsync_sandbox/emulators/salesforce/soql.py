@@ -310,7 +310,7 @@ class _Parser:
                 raise self.error(
                     "MALFORMED_QUERY", pattern.position, f"unexpected token: '{pattern.text}'"
                 )
-            return ("like", path, _unquote(pattern.text))
+            return ("like", path, _unquote(pattern.text, like=True))
         operator = self.next()
         if operator.kind != "op" or operator.text in {"(", ")", ",", ":"}:
             raise self.error(
@@ -349,10 +349,34 @@ class _Parser:
         raise self.error("MALFORMED_QUERY", token.position, f"unexpected token: '{token.text}'")
 
 
-def _unquote(text: str) -> str:
-    return re.sub(
-        r"\\(.)", lambda m: {"n": "\n", "t": "\t"}.get(m.group(1), m.group(1)), text[1:-1]
-    )
+# SOQL guide, "Quoted String Escape Sequences": \n \r \t \b \f \" \' \\; in LIKE also \_ and
+# \% (kept escaped here, for the pattern to read as literal characters).
+_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f"}
+
+
+def _unquote(text: str, *, like: bool = False) -> str:
+    def unescape(match: re.Match) -> str:
+        char = match.group(1)
+        if like and char in "%_\\":
+            return "\\" + char
+        return _ESCAPES.get(char, char)
+
+    return re.sub(r"\\(.)", unescape, text[1:-1])
+
+
+def _like_regex(pattern: str) -> re.Pattern:
+    r"""A LIKE pattern (from `_unquote(like=True)`): `%` any run, `_` one character, `\%`, `\_`
+    and `\\` themselves; case-insensitive."""
+    parts, escaped = [], False
+    for char in pattern:
+        if escaped:
+            parts.append(re.escape(char))
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        else:
+            parts.append(".*" if char == "%" else "." if char == "_" else re.escape(char))
+    return re.compile("^" + "".join(parts) + "$", re.IGNORECASE | re.DOTALL)
 
 
 def query_error(text: str, code: str, position: int, detail: str) -> ApiError:
@@ -366,10 +390,22 @@ def query_error(text: str, code: str, position: int, detail: str) -> ApiError:
     return ApiError(400, code, message)
 
 
+# "Maximum length of SOQL statements: by default, 100,000 characters" (Salesforce Limits Quick
+# Reference, "SOQL and SOSL Limits for Search Queries"); the message is the one clients report
+# (django-salesforce #164).
+MAX_STATEMENT = 100_000
+
+
 def parse(text: str) -> Query:
     """Parse SOQL (ApiError MALFORMED_QUERY)."""
     if not text or not text.strip():
         raise ApiError(400, "MALFORMED_QUERY", "A query string has to be specified")
+    if len(text) > MAX_STATEMENT:
+        raise ApiError(
+            400,
+            "MALFORMED_QUERY",
+            f"SOQL statements can not be longer than {MAX_STATEMENT} characters.",
+        )
     return _Parser(text).query()
 
 
@@ -558,14 +594,7 @@ class Executor:
         if kind == "like":
             # UNCONFIRMED for case-sensitive unique fields: the guide's case rule names "=" (and,
             # in one version, every operator); LIKE stays case-insensitive here.
-            pattern = re.compile(
-                "^"
-                + "".join(
-                    ".*" if c == "%" else "." if c == "_" else re.escape(c) for c in condition[2]
-                )
-                + "$",
-                re.IGNORECASE | re.DOTALL,
-            )
+            pattern = _like_regex(condition[2])
             return lambda row: (
                 (value := self.walk(steps, row)) is not None and bool(pattern.match(str(value)))
             )
