@@ -81,7 +81,7 @@ class Settings:
     # Tuning (defaults suit production; tests shrink them).
     max_body_bytes: int = 2 * 1024 * 1024
     worker_batch_size: int = 500
-    worker_poll_seconds: float = 0.2
+    worker_poll_seconds: float = 2.0
     lease_seconds: int = 120
     max_attempts: int = 12  # 2 s backoff doubling to 10 min, jittered: ~20–40 min of outage
     config_ttl_seconds: int = 60

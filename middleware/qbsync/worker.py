@@ -27,7 +27,7 @@ outcome raises it (`Skip`, `Fail`, `WaitForRealm`, `Retry`), each record's is se
 and one table records them all. Transient failures retry with exponential backoff and full
 jitter, permanent ones fail with Salesforce's message, and an event that keeps failing is dead
 after `settings.max_attempts`. Tests drive `run_once` directly with a fixed clock; nothing here
-sleeps except `run_forever` between empty polls.
+sleeps except `run_forever` while idle.
 """
 
 from __future__ import annotations
@@ -71,6 +71,7 @@ from qbsync.salesforce.errors import SalesforceError
 from qbsync.services import Services
 from qbsync.store import StoreUnavailable
 from qbsync.store.ledger import StoredEvent
+from qbsync.store.wakeups import Listener
 from qbsync.sync_config import RealmConfig
 from qbsync.sync_log import SUCCESS, SyncLogEntry, SyncLogWriter, record_name
 from qbsync.upsert_bodies import Write
@@ -136,6 +137,7 @@ class Worker:
         # and the configuration generation then — a reconnect moves it and ends the wait.
         self._realm_waits: dict[str, tuple[datetime, str, int]] = {}
         self._last_event_shown: dict[str, datetime] = {}
+        self._listener: Listener | None = None  # while `run_forever` runs
 
     # --- driving ----------------------------------------------------------------------------
 
@@ -173,21 +175,50 @@ class Worker:
         return len(events)
 
     def run_forever(self, stop: threading.Event) -> None:
-        """Process batches until `stop` is set; waits `worker_poll_seconds` when idle."""
+        """Process batches until `stop` is set. When idle, sleep until a stored event wakes the
+        worker (`qbsync.store.wakeups`), or `worker_poll_seconds` at most: the poll finds
+        retries that came due and covers a lost wake-up."""
         log.info("Worker %s started", self.name)
-        while not stop.is_set():
-            try:
-                processed = self.run_once()
-            except StoreUnavailable as error:
-                log.warning("Worker waits for the database: %s", error)
-                stop.wait(STORE_WAIT_SECONDS)
-                continue
-            except Exception:
-                log.exception("Worker loop error; pausing before the next poll")
-                processed = 0
-            if not processed:
-                stop.wait(self.settings.worker_poll_seconds)
+        self._listener = None
+        threading.Thread(target=self._interrupt_on, args=(stop,), name="stop", daemon=True).start()
+        try:
+            while not stop.is_set():
+                if self._listener is None or self._listener.broken:
+                    self._listen()
+                try:
+                    processed = self.run_once()
+                except StoreUnavailable as error:
+                    log.warning("Worker waits for the database: %s", error)
+                    stop.wait(STORE_WAIT_SECONDS)
+                    continue
+                except Exception:
+                    log.exception("Worker loop error; pausing before the next poll")
+                    processed = 0
+                if not processed:
+                    self._idle(stop)
+        finally:
+            if self._listener is not None:
+                self._listener.close()
         log.info("Worker %s stopped", self.name)
+
+    def _listen(self) -> None:
+        if self._listener is not None:
+            self._listener.close()
+        self._listener = self.ledger.wakeups.listen()
+
+    def _idle(self, stop: threading.Event) -> None:
+        listener = self._listener
+        if listener is None or listener.broken:
+            stop.wait(self.settings.worker_poll_seconds)
+        else:
+            listener.wait(self.settings.worker_poll_seconds)
+
+    def _interrupt_on(self, stop: threading.Event) -> None:
+        """Ends the idle wait when `stop` is set (a signal), instead of at the next poll."""
+        stop.wait()
+        listener = self._listener
+        if listener is not None:
+            listener.interrupt()
 
     # --- one batch --------------------------------------------------------------------------
 

@@ -31,6 +31,7 @@ from qbsync.store.oauth_states import OAuthStates
 from qbsync.webhooks.signature import sign
 from qbsync.worker import STORE_WAIT_SECONDS, Worker
 from tests.support.paths import FIXTURES
+from tests.support.worker_loop import run_until_idle, stop_worker
 
 API_KEY = "k" * 40
 TOKEN = "verifier-token"
@@ -193,6 +194,18 @@ class Outage(threading.Event):
         return True
 
 
+class WorkerOutage(Outage):
+    """The worker's stop event: its timed waits are the outage's; idle, the worker waits for a
+    wake-up instead, and its watch for the stop (an untimed wait) is a real one."""
+
+    def wait(self, timeout: float | None = None) -> bool:
+        if timeout is None:
+            return threading.Event.wait(self)
+        self.waits.append(timeout)
+        end_outage(self.database_path)
+        return False
+
+
 def test_the_worker_waits_for_the_database_then_carries_on(
     settings: Settings, store: Store, database_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -200,12 +213,12 @@ def test_the_worker_waits_for_the_database_then_carries_on(
         settings, login_with=lambda s, session: SalesforceLogin("https://sf.example.com", "sid")
     )
     worker = Worker(Services(settings, store=store, salesforce=salesforce))
-    stop = Outage(database_path)
+    stop = WorkerOutage(database_path)
 
-    worker.run_forever(stop)
+    stop_worker(*run_until_idle(worker, stop))
 
-    # Waited out the outage, then polled an empty ledger.
-    assert stop.waits == [STORE_WAIT_SECONDS, settings.worker_poll_seconds]
+    # Waited out the outage, then found the ledger empty.
+    assert stop.waits == [STORE_WAIT_SECONDS]
     assert "Worker waits for the database" in caplog.text
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert store.events.counts()["pending"] == 0

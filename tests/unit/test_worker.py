@@ -14,7 +14,6 @@ import copy
 import json
 import random
 import re
-import threading
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlparse
 
@@ -36,6 +35,7 @@ from qbsync.worker import BACKOFF_CAP_SECONDS, Worker, backoff_seconds
 from tests.support import builders
 from tests.support.builders import quickbooks_sample
 from tests.support.fakes import Clock
+from tests.support.worker_loop import run_until_idle, stop_worker
 
 REALM = "9130350000000000"
 QB_QUERY_URL = f"https://sandbox-quickbooks.api.intuit.com/v3/company/{REALM}/query"
@@ -1034,21 +1034,13 @@ def test_backoff_is_full_jitter_and_capped():
 # --- driving ---------------------------------------------------------------------------------
 
 
-class StopWhenIdle(threading.Event):
-    """A stop event that is set the first time the worker waits (it found nothing to do)."""
-
-    def wait(self, timeout=None):
-        self.set()
-        return True
-
-
 def test_run_forever_processes_until_idle_then_stops_on_the_event(rsps, ledger, make_worker):
     FakeQuickBooks(rsps, [customer(1), customer(2)])
     org = FakeOrg(rsps, [mapping_row(), mapping_row("Vendor", realtime=False)])
     add_event(ledger, 1)
     add_event(ledger, 2, entity="Vendor")
 
-    make_worker().run_forever(StopWhenIdle())
+    stop_worker(*run_until_idle(make_worker()))
 
     assert ledger.counts()["done"] == 1 and ledger.counts()["skipped"] == 1
     assert set(org.accounts) == {ext(1)}

@@ -19,6 +19,7 @@ from sqlalchemy import Engine, and_, case, func, or_, select, update
 from qbsync.events import ChangeEvent
 from qbsync.store.database import insert_new, transaction
 from qbsync.store.schema import events, quarantine
+from qbsync.store.wakeups import Wakeups
 
 STATES = ("pending", "claimed", "done", "skipped", "failed", "dead")
 SETTLED_STATES = ("done", "skipped")
@@ -71,8 +72,10 @@ def _stored(row: Any) -> StoredEvent:
 class EventLedger:
     """The `events` and `quarantine` tables (see the module docstring)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, wakeups: Wakeups | None = None) -> None:
         self.engine = engine
+        # New claimable events wake the waiting workers (`qbsync.store.wakeups`).
+        self.wakeups = wakeups or Wakeups(engine)
 
     def ping(self) -> None:
         """Raise `StoreUnavailable` unless the database answers."""
@@ -107,10 +110,20 @@ class EventLedger:
         if not rows:
             return 0
         with transaction(self.engine) as connection:
-            inserted = insert_new(
-                connection, events, list(rows.values()), key=["event_key"], returning=events.c.id
+            inserted = len(
+                insert_new(
+                    connection,
+                    events,
+                    list(rows.values()),
+                    key=["event_key"],
+                    returning=events.c.id,
+                ).all()
             )
-            return len(inserted.all())
+            if inserted:
+                self.wakeups.ring_in(connection)
+        if inserted:
+            self.wakeups.ring_after_commit()
+        return inserted
 
     def quarantine(self, body: bytes, reason: str) -> int:
         """Keep a signed body that could not be parsed; returns its id (the same for a resend)."""
@@ -246,7 +259,11 @@ class EventLedger:
                 .where(c.realm_id == realm_id, c.state == "pending", c.next_attempt_at.is_not(None))
                 .values(next_attempt_at=None, updated_at=_now())
             )
-            return result.rowcount
+            if result.rowcount:
+                self.wakeups.ring_in(connection)
+        if result.rowcount:
+            self.wakeups.ring_after_commit()
+        return result.rowcount
 
     def requeue(
         self,
@@ -303,7 +320,11 @@ class EventLedger:
                     updated_at=_now(),
                 )
             )
-            return result.rowcount
+            if result.rowcount:
+                self.wakeups.ring_in(connection)
+        if result.rowcount:
+            self.wakeups.ring_after_commit()
+        return result.rowcount
 
     # --- reading --------------------------------------------------------------------------
 
