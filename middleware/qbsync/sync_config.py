@@ -19,13 +19,14 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from qbsync.mapping import FieldMapping, LineMapping, ObjectMapping, ParentTarget
+from qbsync.matching import parse_match_rules
 from qbsync.remotes import Salesforce
 from qbsync.salesforce.schema import DELETE_BEHAVIORS, TRANSFORMS, is_api_name
 
 CONFIG_QUERY = (
     "SELECT Id, QB_Object__c, Salesforce_Object__c, External_Id_Field__c, Realtime_Enabled__c, "
     "Delete_Behavior__c, Field_Mapping_Count__c, Parent_Mapping__c, Collection_Path__c, "
-    "Parent_Field__c, Company__r.Realm_Id__c, Company__r.Status__c, "
+    "Parent_Field__c, Match_Rules__c, Company__r.Realm_Id__c, Company__r.Status__c, "
     "(SELECT Id, QB_Field__c, Salesforce_Field__c, Transform__c, Default_Value__c "
     "FROM Field_Mappings__r) "
     "FROM QB_Object_Mapping__c WHERE Company__r.Realm_Id__c = '{realm}'"
@@ -170,6 +171,8 @@ def parse_object_mapping(row: Mapping[str, Any], catalog: CatalogLike) -> Object
     if behavior not in DELETE_BEHAVIORS:
         problems.append(f"unknown Delete_Behavior__c {behavior!r}")
     problems.extend(_api_name_problems(row, ("Salesforce_Object__c", "External_Id_Field__c")))
+    match_rules, unknown_rules = parse_match_rules(row.get("Match_Rules__c"))
+    warnings.extend(unknown_rules)
     return ObjectMapping(
         qb_object=qb_object,
         salesforce_object=(row.get("Salesforce_Object__c") or "").strip(),
@@ -180,6 +183,7 @@ def parse_object_mapping(row: Mapping[str, Any], catalog: CatalogLike) -> Object
         problems=tuple(problems),
         warnings=tuple(warnings),
         id=row.get("Id"),
+        match_rules=match_rules,
     )
 
 

@@ -351,3 +351,14 @@ def test_the_recommended_mappings_with_their_lines_read_back_whole():
         for line_mapping, lines in zip(mapping.line_mappings, recommended.lines, strict=True):
             assert len(line_mapping.field_mappings) == len(lines.fields)
     assert any(m.line_mappings for m in config.mappings.values())
+
+
+def test_match_rules_are_read_with_the_mapping_and_unknown_ones_named():
+    assert "Match_Rules__c" in config_query(REALM)
+    row = {**mapping_row("Customer", fields=[field_row("DisplayName", "Name")])}
+    row["Match_Rules__c"] = "Name;Phone;Nickname"
+    config = parse_realm_config(REALM, [row, mapping_row("Vendor")], load_catalog())
+    customer = config.mapping("Customer")
+    assert customer.match_rules == ("Name", "Phone")
+    assert "unknown match rule 'Nickname' in Match_Rules__c; left out" in customer.warnings
+    assert config.mapping("Vendor").match_rules == ()  # blank: always create

@@ -49,6 +49,8 @@ READS: dict[str, dict[str, str]] = {
         "Parent_Mapping__c": "Lookup",
         "Collection_Path__c": "Text",
         "Parent_Field__c": "Text",
+        # Matching before creating in a historical sync (qbsync.matching).
+        "Match_Rules__c": "MultiselectPicklist",
     },
     "QB_Field_Mapping__c": {
         "Id": "Id",
