@@ -32,6 +32,16 @@ class QuickBooks(Protocol):
         """The existing records of `entity` last changed in [start, end), oldest first (paged)."""
         ...
 
+    def changed_since_page(
+        self, realm_id: str, entity: str, since: datetime | None, offset: int = 0
+    ) -> list[dict]:
+        """One page (1,000) of the records changed at or after `since`, oldest change first."""
+        ...
+
+    def count_changed_since(self, realm_id: str, entity: str, since: datetime | None) -> int:
+        """How many records of `entity` changed at or after `since` (all without it)."""
+        ...
+
     def cdc(
         self, realm_id: str, entities: Sequence[str], changed_since: datetime
     ) -> dict[str, list[dict]]:

@@ -40,6 +40,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 from qbsync import logs, metrics
+from qbsync.backfill import Backfiller
 from qbsync.batch import Batch
 from qbsync.company_record import show_on_company
 from qbsync.describes import Describes
@@ -133,6 +134,14 @@ class Worker:
         self.writer = RecordWriter(
             self.salesforce, self.quickbooks, self.versions, self._describe, self.follow_ups
         )
+        # Historical sync jobs: a page when no event is waiting (live changes first).
+        self.backfills = Backfiller(
+            services,
+            name=self.name,
+            writer=self.writer,
+            describe=self._describe,
+            sync_logs=self.sync_logs,
+        )
         # Realms QuickBooks asked us to leave alone (429, lost authorization): until when, why,
         # and the configuration generation then — a reconnect moves it and ends the wait.
         self._realm_waits: dict[str, tuple[datetime, str, int]] = {}
@@ -142,12 +151,16 @@ class Worker:
     # --- driving ----------------------------------------------------------------------------
 
     def run_once(self) -> int:
-        """Claim one batch and process it to its outcomes; returns the number of events."""
+        """Claim one batch and process it to its outcomes; returns the number of events (1 for
+        a historical sync's page, run when no event waits, 0 when there was nothing to do)."""
         now = self.clock()
         events = self.ledger.claim(
             self.name, self.settings.worker_batch_size, self.settings.lease_seconds, now=now
         )
         if not events:
+            # Live changes first: a historical sync's next page only when no event waits.
+            if self.backfills.run_page():
+                return 1
             if self.sync_logs.pending:
                 self.sync_logs.write(())
             return 0

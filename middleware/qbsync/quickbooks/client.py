@@ -120,6 +120,43 @@ class QuickBooksClient:
         )
         return self._paged(realm_id, entity, text, "MetaData.LastUpdatedTime")
 
+    def changed_since_page(
+        self, realm_id: str, entity: str, since: datetime | None, offset: int = 0
+    ) -> list[dict]:
+        """One page (1,000) of the records of `entity` changed at or after `since` (every
+        record without it), oldest change first, from position `offset` + 1; inactive name-list
+        records included. A historical sync reads with it (`qbsync.backfill`)."""
+        _check_entity(entity)
+        # Not SQL: Intuit's query language; the entity name is checked above.
+        text = f"select {_selection(entity)} from {entity}{_changed_since(entity, since)}"  # noqa: S608
+        page_text = (
+            f"{text} ORDERBY MetaData.LastUpdatedTime "
+            f"STARTPOSITION {offset + 1} MAXRESULTS {QUERY_BATCH}"
+        )
+        body = self._request(
+            realm_id,
+            "POST",
+            "query",
+            data=page_text.encode("utf-8"),
+            headers={"Content-Type": "application/text"},
+        )
+        return _entity_list(body.get("QueryResponse") or {}, entity)
+
+    def count_changed_since(self, realm_id: str, entity: str, since: datetime | None) -> int:
+        """How many records of `entity` changed at or after `since` (`select count(*)`, whose
+        answer is `QueryResponse.totalCount`)."""
+        _check_entity(entity)
+        text = f"select count(*) from {entity}{_changed_since(entity, since)}"  # noqa: S608
+        body = self._request(
+            realm_id,
+            "POST",
+            "query",
+            data=text.encode("utf-8"),
+            headers={"Content-Type": "application/text"},
+        )
+        total = (body.get("QueryResponse") or {}).get("totalCount", 0)
+        return int(total) if isinstance(total, int | str) and str(total).isdigit() else 0
+
     def _paged(self, realm_id: str, entity: str, text: str, order: str) -> list[dict]:
         # STARTPOSITION pages are only stable in a fixed order: without ORDERBY a record can
         # move between pages while they are read, and be read twice or never.
@@ -267,6 +304,19 @@ def query_text(entity: str, ids: Sequence[str]) -> str:
     active = " and Active in (true, false)" if _has_active_flag(entity) else ""
     # Not SQL: Intuit's query language; the entity name is checked and the ids escaped above.
     return f"select {_selection(entity)} from {entity} where Id in ({quoted}){active} MAXRESULTS {QUERY_BATCH}"  # noqa: S608
+
+
+def _changed_since(entity: str, since: datetime | None) -> str:
+    """The where clause of a historical sync's reads: changed at or after `since` (when given),
+    inactive name-list records included."""
+    conditions = []
+    if since is not None:
+        if since.tzinfo is None:
+            raise ValueError("since must be timezone-aware")
+        conditions.append(f"MetaData.LastUpdatedTime >= '{since.isoformat(timespec='seconds')}'")
+    if _has_active_flag(entity):
+        conditions.append("Active in (true, false)")
+    return " where " + " and ".join(conditions) if conditions else ""
 
 
 def _selection(entity: str) -> str:

@@ -1,0 +1,380 @@
+"""Historical sync (issue 17): the records a company already has, read from QuickBooks a page at a
+time and written to Salesforce, resumably.
+
+The worker runs one page of a job (`Backfiller.run_page`) only when no real-time event is waiting
+(`qbsync.worker.Worker.run_once` claims events first), so live changes are applied before the
+backfill's next page. A page:
+
+1. reads 1,000 records changed at or after the checkpoint, oldest change first (`ORDERBY
+   MetaData.LastUpdatedTime`), through the same QuickBooks client and per-realm pacing as
+   real-time reads (`qbsync.quickbooks.pacing`);
+2. skips records whose version is not newer than the one applied (`qbsync.store.versions`): a
+   backfill never writes an older version over a newer real-time change;
+3. asks the matching hook which records link to an existing Salesforce record and which are
+   ambiguous (not written, counted, logged);
+4. writes the rest with the real-time writer (`qbsync.record_writer`: sObject Collections of
+   200, references and lines as in real time), which records the versions written;
+5. writes the page's counts and the next checkpoint in one transaction (`qbsync.store.backfills`),
+   then the job's QB_Sync_Job__c record and one QB_Sync_Log__c per failed or ambiguous record
+   (never one per success: 50,000 success logs would fill an org's data storage).
+
+Why this order pages stably while records change: `STARTPOSITION` is an offset, so an order in
+which records move while the job runs makes an offset skip or repeat records. Intuit's query
+language filters and sorts on `MetaData.LastUpdatedTime` ("Filterable: ALL, Sortable" in the
+Accounting API entity reference, research/quickbooks.md §4), and that time only grows: a record
+changed during the job moves behind the checkpoint's position, never before it, and a new record
+comes last. So the checkpoint is not an offset but the time of the last record read (keyset
+paging: the next page asks for `LastUpdatedTime >= that time` from position 1), with the ids
+already read at exactly that time left out (the time has whole seconds; many records can share
+one). Only when a whole page shares one second does the offset move within that second. A record
+changed after it was read is read again later and written again if newer: the job ends with the
+newest version of every record.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from qbsync import metrics
+from qbsync.describes import Describes
+from qbsync.events import Version
+from qbsync.failure_text import explain
+from qbsync.job_record import show_jobs
+from qbsync.mapping import ObjectMapping, record_version
+from qbsync.outcomes import Done, Fail, Outcome, from_salesforce
+from qbsync.quickbooks.client import QUERY_BATCH
+from qbsync.quickbooks.errors import (
+    QuickBooksAuthError,
+    QuickBooksError,
+    QuickBooksFault,
+    QuickBooksThrottled,
+)
+from qbsync.record_writer import RecordWriter
+from qbsync.salesforce.chunks import call_in_chunks
+from qbsync.salesforce.errors import SalesforceError
+from qbsync.salesforce.schema import external_id
+from qbsync.services import Services
+from qbsync.store import StoreUnavailable
+from qbsync.store.backfills import QUEUED, BackfillJob, Checkpoint, Counts
+from qbsync.sync_config import RealmConfig
+from qbsync.sync_log import FAILED, SKIPPED, SyncLogEntry, SyncLogWriter, record_name
+from qbsync.upsert_bodies import Write
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = QUERY_BATCH
+COLLECTIONS = "Collections"
+OPERATION = "Backfill"  # QB_Sync_Log__c.Operation__c of a historical sync's logs
+# A page that met a transient failure (QuickBooks or Salesforce unreachable, a 5xx) is read
+# again after this wait; the checkpoint has not moved, so nothing is lost.
+RETRY_SECONDS = 10.0
+
+
+@dataclass
+class MatchPlan:
+    """Which records of a page link to an existing Salesforce record (QuickBooks id → its Id),
+    which are ambiguous (QuickBooks id → candidate Ids, not written, listed for the admin), and
+    by which rules; every other record is created or updated by external id."""
+
+    links: dict[str, str] = field(default_factory=dict)
+    ambiguous: dict[str, list[str]] = field(default_factory=dict)
+    matched_by: dict[str, str] = field(default_factory=dict)
+
+
+def plan_matches(mapping: ObjectMapping, bodies: dict[str, dict]) -> MatchPlan:
+    """The matching hook, called once per page with the mapped bodies by QuickBooks id. A
+    mapping without match rules matches nothing: every record is created (or updated by its
+    external id); `qbsync.matching` (issue 17's matching rules) plugs in here."""
+    return MatchPlan()
+
+
+def next_checkpoint(checkpoint: Checkpoint, page: list[dict]) -> tuple[list[dict], Checkpoint]:
+    """The page's records not read before, and where the page after it starts.
+
+    Records at exactly the checkpoint's time that were read already are left out; the new
+    checkpoint is the time of the page's last record with the ids read at that time. A full page
+    at one time moves the offset instead (keyset paging cannot step past it).
+    """
+    seen = set(checkpoint.ids)
+    times = [_changed_at(record) for record in page]
+    new = [
+        record
+        for record, at in zip(page, times, strict=True)
+        if not (at == checkpoint.time and str(record.get("Id")) in seen)
+    ]
+    if not page:
+        return new, checkpoint
+    last = times[-1]
+    at_last = [str(r.get("Id")) for r, at in zip(page, times, strict=True) if at == last]
+    if last == checkpoint.time:
+        ids = tuple(dict.fromkeys([*checkpoint.ids, *at_last]))
+        offset = checkpoint.offset + len(page) if len(page) >= PAGE_SIZE else checkpoint.offset
+        return new, Checkpoint(last, ids, offset)
+    return new, Checkpoint(last, tuple(at_last), 0)
+
+
+def _changed_at(record: dict) -> datetime | None:
+    try:
+        version = record_version(record)
+    except ValueError:
+        return None
+    return version.last_updated if version else None
+
+
+def estimate_eta(job: BackfillJob, processed: int, now: datetime) -> datetime | None:
+    """When the job should end at the rate it has had since it started."""
+    if not job.total or not job.started_at or processed <= 0:
+        return None
+    elapsed = (now - job.started_at).total_seconds()
+    remaining = max(0, job.total - processed)
+    return now + timedelta(seconds=elapsed / processed * remaining)
+
+
+class Backfiller:
+    """Runs historical sync jobs a page at a time; see the module docstring."""
+
+    def __init__(
+        self,
+        services: Services,
+        *,
+        name: str,
+        writer: RecordWriter,
+        describe: Describes,
+        sync_logs: SyncLogWriter,
+    ) -> None:
+        self.settings = services.settings
+        self.jobs = services.store.backfills
+        self.versions = services.store.versions
+        self.quickbooks = services.quickbooks
+        self.salesforce = services.salesforce
+        self.configs = services.configs
+        self.clock = services.clock
+        self.name = name
+        self.writer = writer
+        self._describe = describe
+        self.sync_logs = sync_logs
+
+    def run_page(self) -> bool:
+        """Run the next page of a job that has one; False when no job is waiting."""
+        now = self.clock()
+        job = self.jobs.claim(self.name, self.settings.lease_seconds, now)
+        if job is None:
+            return False
+        try:
+            self._page(job, now)
+        except StoreUnavailable:
+            raise  # the lease runs out; the job resumes from its checkpoint
+        except QuickBooksThrottled as error:
+            metrics.RATE_LIMIT_WAITS.inc()
+            self._wait(job, self.settings.realm_wait_seconds, str(error), now)
+        except QuickBooksAuthError as error:
+            self._wait(job, self.settings.realm_wait_seconds, f"Reconnect Required: {error}", now)
+        except QuickBooksFault as error:
+            self._fail(job, f"QuickBooks refused the query: {error}", now)
+        except (QuickBooksError, SalesforceError) as error:
+            self._wait(job, RETRY_SECONDS, str(error), now)
+        except Exception as error:
+            # A bug: the job stops with the reason rather than failing every page again.
+            log.exception("Historical sync job %s failed", job.job_key)
+            self._fail(job, f"internal error: {type(error).__name__}: {error}", now)
+        return True
+
+    # --- one page -------------------------------------------------------------------------
+
+    def _page(self, job: BackfillJob, now: datetime) -> None:
+        config = self.configs.get(job.realm_id)
+        mapping = config.mapping(job.qb_object)
+        problem = _unusable(job, mapping)
+        if problem:
+            self._fail(job, problem, now)
+            return
+        assert mapping is not None  # _unusable said so
+        if not config.connected:
+            status = config.company_status or "unknown"
+            self._wait(
+                job,
+                self.settings.realm_wait_seconds,
+                f"company status is {status}; waiting for Connected",
+                now,
+            )
+            return
+        if job.state == QUEUED:
+            total = self.quickbooks.count_changed_since(job.realm_id, job.qb_object, job.since)
+            if not self.jobs.start(
+                job,
+                self.name,
+                total=total,
+                write_mode=COLLECTIONS,
+                salesforce_object=mapping.salesforce_object,
+                now=now,
+            ):
+                return
+            job = self.jobs.get(job.job_key) or job
+            show_jobs(self.salesforce, [job])
+        checkpoint = job.checkpoint
+        page = self.quickbooks.changed_since_page(
+            job.realm_id, job.qb_object, checkpoint.time or job.since, checkpoint.offset
+        )
+        new, following = next_checkpoint(checkpoint, page)
+        counts, entries = self._write(job, config, mapping, new, now)
+        done = len(page) < PAGE_SIZE
+        eta = None if done else estimate_eta(job, job.counts.processed + counts.processed, now)
+        advanced = self.jobs.advance(
+            job, self.name, counts=counts, checkpoint=following, done=done, eta=eta, now=now
+        )
+        if advanced:
+            self.sync_logs.write(entries)
+        # Cancelled meanwhile (or taken over after a lease ran out): the record shows the row.
+        current = self.jobs.get(job.job_key)
+        if current is not None:
+            show_jobs(self.salesforce, [current])
+
+    def _write(
+        self,
+        job: BackfillJob,
+        config: RealmConfig,
+        mapping: ObjectMapping,
+        records: list[dict],
+        now: datetime,
+    ) -> tuple[Counts, list[SyncLogEntry]]:
+        """Write the page's new records; their counts and the logs of those not written."""
+        entries: list[SyncLogEntry] = []
+        names = {str(r.get("Id")): record_name(r) for r in records}
+        applied = self.versions.applied_many(job.realm_id, job.qb_object, list(names))
+        fresh: dict[str, tuple[dict, Version | None]] = {}
+        failed = 0
+        for record in records:
+            entity_id = str(record.get("Id"))
+            try:
+                version = record_version(record)
+            except ValueError as error:
+                failed += 1
+                outcome = Fail(f"unreadable MetaData from QuickBooks: {error}")
+                entries.append(self._log(job, mapping, entity_id, names, outcome, FAILED, now))
+                continue
+            known = applied.get(entity_id)
+            if version is not None and known is not None and version <= known:
+                continue  # this version or a newer one is in Salesforce already
+            fresh[entity_id] = (record, version)
+        describe = self._describe(mapping.salesforce_object)
+        plan = plan_matches(mapping, {i: record for i, (record, _) in fresh.items()})
+        for entity_id, candidates in plan.ambiguous.items():
+            fresh.pop(entity_id, None)
+            message = (
+                f"ambiguous match: {len(candidates)} {mapping.salesforce_object} records match "
+                f"by {plan.matched_by.get(entity_id, 'the match rules')} "
+                f"({', '.join(candidates)}); not written, review it in QB Setup"
+            )
+            outcome = Done(message)
+            entries.append(self._log(job, mapping, entity_id, names, outcome, SKIPPED, now))
+        linked = self._link(job, mapping, plan.links, fresh)
+        for entity_id, outcome in linked.items():
+            fresh.pop(entity_id, None)
+            failed += 1
+            entries.append(self._log(job, mapping, entity_id, names, outcome, FAILED, now))
+        outcomes = self.writer.write(Write(job.realm_id, config, mapping, describe), fresh, depth=0)
+        created = updated = matched = 0
+        for entity_id, outcome in outcomes.items():
+            if isinstance(outcome, Done):
+                if entity_id in plan.links:
+                    matched += 1
+                elif outcome.message.startswith("created"):
+                    created += 1
+                else:
+                    updated += 1
+                continue
+            failed += 1
+            entries.append(self._log(job, mapping, entity_id, names, outcome, FAILED, now))
+        counts = Counts(
+            processed=len(records),
+            created=created,
+            updated=updated,
+            matched=matched,
+            ambiguous=len(plan.ambiguous),
+            failed=failed,
+        )
+        return counts, entries
+
+    def _link(
+        self,
+        job: BackfillJob,
+        mapping: ObjectMapping,
+        links: dict[str, str],
+        fresh: dict[str, tuple[dict, Version | None]],
+    ) -> dict[str, Outcome]:
+        """Give each matched Salesforce record the QuickBooks record's external id, so the
+        upsert that follows updates it instead of creating a duplicate; the outcomes of the
+        links Salesforce refused."""
+        wanted = [i for i in links if i in fresh]
+        refused: dict[str, Outcome] = {}
+        bodies = [
+            {
+                "Id": links[i],
+                mapping.external_id_field: external_id(job.realm_id, job.qb_object, i),
+            }
+            for i in wanted
+        ]
+        for index, result in call_in_chunks(
+            list(range(len(bodies))),
+            lambda chunk: self.salesforce.update_collection(
+                [bodies[i] for i in chunk], mapping.salesforce_object
+            ),
+        ):
+            if isinstance(result, SalesforceError) or not result.success:
+                refused[wanted[index]] = from_salesforce(result, "linking failed: ")
+        return refused
+
+    def _log(
+        self,
+        job: BackfillJob,
+        mapping: ObjectMapping,
+        entity_id: str,
+        names: dict[str, str | None],
+        outcome: Outcome,
+        status: str,
+        now: datetime,
+    ) -> SyncLogEntry:
+        name = names.get(entity_id)
+        text = explain(outcome.log_message, outcome.cause, job.qb_object, entity_id, name, mapping)
+        return SyncLogEntry(
+            # One row per job and record: a page written again after a kill keeps one row.
+            event_key=f"backfill:{job.job_key}:{entity_id}",
+            realm_id=job.realm_id,
+            qb_object=job.qb_object,
+            qb_record_id=entity_id,
+            operation=OPERATION,
+            status=status,
+            message=text.message,
+            detail=text.detail,
+            reason=text.reason,
+            attempts=1,
+            event_time=None,
+            synced_at=now,
+            salesforce_object=mapping.salesforce_object,
+            salesforce_record_id=outcome.salesforce_id,
+            record_name=name,
+        )
+
+    # --- ends and waits ---------------------------------------------------------------------
+
+    def _fail(self, job: BackfillJob, message: str, now: datetime) -> None:
+        log.warning("Historical sync job %s failed: %s", job.job_key, message)
+        if self.jobs.fail(job, self.name, message, now):
+            show_jobs(self.salesforce, [self.jobs.get(job.job_key) or job])
+
+    def _wait(self, job: BackfillJob, seconds: float, message: str, now: datetime) -> None:
+        log.info("Historical sync job %s waits %.0f s: %s", job.job_key, seconds, message)
+        self.jobs.wait(job, self.name, now + timedelta(seconds=seconds), message, now)
+
+
+def _unusable(job: BackfillJob, mapping: ObjectMapping | None) -> str | None:
+    """Why the job's mapping cannot be used (it changed since the job was queued), or None."""
+    if mapping is None:
+        return f"QuickBooks {job.qb_object} has no object mapping any more"
+    if mapping.problems:
+        return "mapping cannot be used: " + "; ".join(mapping.problems)
+    if not mapping.field_mappings:
+        return f"QuickBooks {job.qb_object} has no field mappings"
+    return None

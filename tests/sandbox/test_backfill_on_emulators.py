@@ -1,0 +1,344 @@
+"""Historical sync (issue 17) over real HTTP: the QuickBooks and Salesforce emulators in threads,
+the real clients, the worker and a SQLite store. The configuration is a parsed Customer → Account
+mapping (the worker reads no configuration from Salesforce here).
+
+A worker "killed" mid-page is one whose Salesforce client stops the process in the middle of the
+page's upserts (a BaseException nothing catches, as SIGKILL leaves no chance to clean up): what
+it wrote stays in Salesforce, its lease and checkpoint stay in the store. tests/e2e covers the
+real `kill -9` of the worker process.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from qbsync.backfill import PAGE_SIZE
+from qbsync.catalog import load_catalog
+from qbsync.events import ChangeEvent, Version
+from qbsync.salesforce import SalesforceClient
+from qbsync.services import Services
+from qbsync.store import Store
+from qbsync.store.backfills import Counts
+from qbsync.sync_config import parse_realm_config
+from qbsync.worker import Worker
+from qbsync_sandbox.emulators.quickbooks import create_qbo_app
+from qbsync_sandbox.emulators.quickbooks.state import QboState
+from qbsync_sandbox.emulators.salesforce import Org, create_salesforce_app, load_schema
+from qbsync_sandbox.emulators.salesforce import run_in_thread as run_salesforce
+from qbsync_sandbox.emulators.salesforce.schema import ValidationRule
+from tests.sandbox.test_reconcile_on_emulator import connected_client
+from tests.support import builders
+from tests.support.emulators import serving_quickbooks
+from tests.support.fakes import Clock
+from tests.support.paths import FORCE_APP
+
+REALM = "9341452000000077"  # the realm connected_client consents for
+SF_CLIENT_ID = "3MVG9-backfill-test"
+SF_SECRET = "client-secret-BBBB"
+CATALOG = load_catalog()
+EXT = "QB_External_Id__c"
+
+
+class Killed(BaseException):
+    """The process ends here: nothing after it runs, nothing catches it."""
+
+
+def mapping_row() -> dict:
+    fields = [("DisplayName", "Name"), ("PrimaryPhone.FreeFormNumber", "Phone")]
+    return {
+        "Id": "a01Customer",
+        "QB_Object__c": "Customer",
+        "Salesforce_Object__c": "Account",
+        "External_Id_Field__c": EXT,
+        "Realtime_Enabled__c": True,
+        "Delete_Behavior__c": "Deactivate",
+        "Field_Mapping_Count__c": len(fields),
+        "Company__r": {"Realm_Id__c": REALM, "Status__c": "Connected"},
+        "Field_Mappings__r": {
+            "records": [
+                {"Id": f"a02{n}", "QB_Field__c": qb, "Salesforce_Field__c": sf}
+                for n, (qb, sf) in enumerate(fields)
+            ]
+        },
+    }
+
+
+class Configs:
+    def get(self, realm_id: str):
+        return parse_realm_config(realm_id, [mapping_row()], CATALOG)
+
+    def invalidate(self, realm_id: str) -> None:
+        pass
+
+
+class RecordingSalesforce(SalesforceClient):
+    """The real client, remembering the external ids of every Account upsert in order, and
+    stopping the process after `kill_after` Account upsert calls."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.account_upserts: list[str] = []
+        self.kill_after: int | None = None
+
+    def upsert_collection(self, sobject, external_id_field, records):
+        if sobject == "Account":
+            if self.kill_after is not None:
+                if self.kill_after == 0:
+                    raise Killed
+                self.kill_after -= 1
+            self.account_upserts.extend(record[EXT] for record in records)
+        return super().upsert_collection(sobject, external_id_field, records)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(datetime.now(UTC).replace(microsecond=0) - timedelta(hours=20))
+
+
+@pytest.fixture
+def qbo(clock: Clock) -> Iterator[tuple[str, QboState]]:
+    state = QboState(clock=clock)
+    state.create_company(REALM)
+    app = create_qbo_app(
+        state,
+        verifier_token="verifier",
+        client_id="client-id",
+        client_secret="client-secret",
+        start_deliverer=False,
+    )
+    with serving_quickbooks(app) as url:
+        yield url, state
+
+
+@pytest.fixture
+def org(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Org, str]]:
+    org = Org(load_schema(FORCE_APP), username="integration@qbsync.example")
+    app = create_salesforce_app(org, client_id=SF_CLIENT_ID, client_secret=SF_SECRET)
+    server, url, ca_path = run_salesforce(app, tmp_path / "tls")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(ca_path))
+    yield org, url
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    store = Store.open(f"sqlite:///{tmp_path / 'store.db'}")
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def services(qbo, org, store, clock) -> Services:
+    url, _ = qbo
+    _, sf_url = org
+    settings = builders.settings(
+        salesforce_login_url=sf_url,
+        salesforce_client_id=SF_CLIENT_ID,
+        salesforce_client_secret=SF_SECRET,
+        lease_seconds=60,
+    )
+    salesforce = RecordingSalesforce(settings)
+    salesforce.upsert_collection("QB_Company__c", "Realm_Id__c", [{"Realm_Id__c": REALM}])
+    return Services(
+        settings,
+        store=store,
+        quickbooks=connected_client(url, store),
+        salesforce=salesforce,
+        configs=Configs(),
+        catalog=CATALOG,
+        clock=clock,
+    )
+
+
+def make_customers(
+    state: QboState, clock: Clock, count: int, per_second: int = 7, prefix: str = "Customer"
+) -> list[str]:
+    """`count` customers, `per_second` of them created in each second (many share one
+    LastUpdatedTime, as after an import)."""
+    ids = []
+    for number in range(count):
+        if number % per_second == 0:
+            clock.advance(seconds=1)
+        ids.append(state.create(REALM, "Customer", {"DisplayName": f"{prefix} {number:05d}"})["Id"])
+    clock.advance(seconds=1)
+    return ids
+
+
+def accounts(org: Org) -> dict[str, dict]:
+    rows = org.rows("Account")
+    keys = Counter(row.get(EXT) for row in rows)
+    duplicates = [key for key, count in keys.items() if count > 1]
+    assert not duplicates, f"duplicate Accounts: {duplicates[:5]}"
+    return {row[EXT].rsplit("-", 1)[1]: row for row in rows if row.get(EXT)}
+
+
+def run_until_idle(worker: Worker) -> int:
+    runs = 0
+    while worker.run_once():
+        runs += 1
+    return runs
+
+
+def start(services: Services, since: datetime | None = None):
+    (job,) = services.store.backfills.create(
+        REALM, [("Customer", "Account")], since, services.clock()
+    )
+    return job
+
+
+def test_every_customer_is_written_once_page_by_page(services, qbo, org) -> None:
+    _, state = qbo
+    ids = make_customers(state, services.clock, 2 * PAGE_SIZE + 345)
+    job = start(services)
+
+    assert run_until_idle(Worker(services, name="w1")) == 3  # three pages of 1,000
+
+    done = services.store.backfills.get(job.job_key)
+    assert done.state == "Done" and done.total == len(ids) and done.pages == 3
+    assert done.counts == Counts(processed=len(ids), created=len(ids))
+    written = accounts(org[0])
+    assert set(written) == set(ids)
+    assert written[ids[-1]]["Name"] == f"Customer {len(ids) - 1:05d}"
+    # The versions written are the applied ones: real-time events for them are "already applied".
+    applied = services.store.versions.applied_many(REALM, "Customer", ids)
+    assert set(applied) == set(ids)
+
+
+def test_since_limits_the_job_to_records_changed_from_then(services, qbo, org) -> None:
+    _, state = qbo
+    old = make_customers(state, services.clock, 30)
+    services.clock.advance(hours=1)
+    cut = services.clock()
+    recent = make_customers(state, services.clock, 20, prefix="Recent")
+    job = start(services, since=cut)
+    run_until_idle(Worker(services, name="w1"))
+    assert services.store.backfills.get(job.job_key).total == len(recent)
+    assert set(accounts(org[0])) == set(recent)
+    assert not set(old) & set(accounts(org[0]))
+
+
+def test_a_worker_killed_mid_page_is_resumed_without_skips_or_duplicates(
+    services, qbo, org
+) -> None:
+    _, state = qbo
+    ids = make_customers(state, services.clock, 2 * PAGE_SIZE + 100, per_second=40)
+    job = start(services)
+    salesforce: RecordingSalesforce = services.salesforce
+    first = Worker(services, name="w1")
+    assert first.run_once() == 1  # page 1 written and checkpointed
+    salesforce.kill_after = 2  # page 2: two calls of 200 reach Salesforce, then the process dies
+    with pytest.raises(Killed):
+        first.run_once()
+    salesforce.kill_after = None
+    half = services.store.backfills.get(job.job_key)
+    assert half.counts.processed == PAGE_SIZE and half.claimed_by == "w1"
+    assert len(accounts(org[0])) == PAGE_SIZE + 400
+
+    second = Worker(services, name="w2")
+    assert second.run_once() == 0  # w1's lease holds the job
+    services.clock.advance(seconds=61)
+    run_until_idle(second)
+
+    done = services.store.backfills.get(job.job_key)
+    assert done.state == "Done" and done.claimed_by == "w2"
+    # Counted once: the killed page's counts were never committed.
+    assert done.counts.processed == len(ids)
+    assert set(accounts(org[0])) == set(ids)
+
+
+def test_a_live_change_during_the_run_is_applied_before_the_remaining_pages(
+    services, qbo, org
+) -> None:
+    _, state = qbo
+    ids = make_customers(state, services.clock, 3 * PAGE_SIZE)
+    start(services)
+    salesforce: RecordingSalesforce = services.salesforce
+    worker = Worker(services, name="w1")
+    assert worker.run_once() == 1  # page 1
+    read_already, not_yet = ids[10], ids[2500]
+    for entity_id in (read_already, not_yet):
+        services.clock.advance(seconds=1)
+        state.update(REALM, "Customer", entity_id, {"DisplayName": f"Renamed {entity_id}"})
+        # The webhook's event, stored while the backfill runs.
+        services.store.events.add(
+            [
+                ChangeEvent(
+                    REALM, "Customer", entity_id, "Update", services.clock(), f"ce:{entity_id}"
+                )
+            ]
+        )
+    before = len(salesforce.account_upserts)
+
+    run_until_idle(worker)
+
+    order = salesforce.account_upserts[before:]
+    live = [order.index(f"{REALM}-Customer-{i}") for i in (read_already, not_yet)]
+    page_2_first = order.index(f"{REALM}-Customer-{ids[PAGE_SIZE]}")
+    assert max(live) < page_2_first  # the events came first
+    written = accounts(org[0])
+    assert written[read_already]["Name"] == f"Renamed {read_already}"
+    assert written[not_yet]["Name"] == f"Renamed {not_yet}"
+    assert set(written) == set(ids)
+    # The live change already applied is not written again by the backfill's later page.
+    assert order.count(f"{REALM}-Customer-{not_yet}") == 1
+
+
+def test_a_backfill_never_writes_over_a_newer_applied_version(services, qbo, org) -> None:
+    _, state = qbo
+    ids = make_customers(state, services.clock, 50)
+    # Real-time applied a version newer than the one QuickBooks returns now (as if the backfill
+    # had read just before that change was written).
+    newer = Version(services.clock() + timedelta(hours=1), 99)
+    services.store.versions.record_many(REALM, "Customer", {ids[3]: newer})
+    job = start(services)
+    run_until_idle(Worker(services, name="w1"))
+    assert ids[3] not in accounts(org[0])
+    assert services.store.versions.applied_many(REALM, "Customer", [ids[3]])[ids[3]] == newer
+    done = services.store.backfills.get(job.job_key)
+    assert done.counts == Counts(processed=50, created=49)
+
+
+def test_records_salesforce_refuses_are_counted_and_logged_and_the_others_written(
+    services, qbo, org
+) -> None:
+    _, state = qbo
+    account = org[0].object("Account")
+    account.validation_rules.append(
+        ValidationRule(
+            "No_Test_Names", 'CONTAINS(Name, "TEST")', "Test records are not wanted", "Name"
+        )
+    )
+    ids = make_customers(state, services.clock, 30)
+    refused = [
+        state.create(REALM, "Customer", {"DisplayName": f"TEST {n}"})["Id"] for n in range(3)
+    ]
+    job = start(services)
+    run_until_idle(Worker(services, name="w1"))
+
+    done = services.store.backfills.get(job.job_key)
+    assert done.counts == Counts(processed=33, created=30, failed=3)
+    assert set(accounts(org[0])) == set(ids)
+    logs = org[0].rows("QB_Sync_Log__c")
+    # One log per refused record, none per success.
+    assert sorted(row["QB_Record_Id__c"] for row in logs) == sorted(refused)
+    assert {row["Status__c"] for row in logs} == {"Failed"}
+    assert all("Test records are not wanted" in row["Message__c"] for row in logs)
+
+
+def test_a_cancel_stops_the_job_at_the_next_page(services, qbo, org) -> None:
+    _, state = qbo
+    make_customers(state, services.clock, 2 * PAGE_SIZE + 1)
+    job = start(services)
+    worker = Worker(services, name="w1")
+    assert worker.run_once() == 1
+    services.store.backfills.cancel(job.job_key, services.clock(), "cancelled by the admin")
+    assert worker.run_once() == 0
+    cancelled = services.store.backfills.get(job.job_key)
+    assert cancelled.state == "Cancelled" and cancelled.counts.processed == PAGE_SIZE
+    assert len(accounts(org[0])) == PAGE_SIZE
