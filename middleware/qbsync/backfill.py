@@ -10,8 +10,9 @@ backfill's next page. A page:
    real-time reads (`qbsync.quickbooks.pacing`);
 2. skips records whose version is not newer than the one applied (`qbsync.store.versions`): a
    backfill never writes an older version over a newer real-time change;
-3. asks the matching hook which records link to an existing Salesforce record and which are
-   ambiguous (not written, counted, logged);
+3. asks the matching rules (`qbsync.matching`, when the mapping has Match_Rules__c) which records
+   link to an existing Salesforce record (its external id is set first, so the upsert updates it)
+   and which are ambiguous (not written: a QB_Match_Review__c for the admin, counted, logged);
 4. writes the rest with the real-time writer (`qbsync.record_writer`: sObject Collections of
    200, references and lines as in real time), which records the versions written;
 5. writes the page's counts and the next checkpoint in one transaction (`qbsync.store.backfills`),
@@ -34,7 +35,6 @@ newest version of every record.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from qbsync import metrics
@@ -42,7 +42,15 @@ from qbsync.describes import Describes
 from qbsync.events import Version
 from qbsync.failure_text import explain
 from qbsync.job_record import show_jobs
-from qbsync.mapping import ObjectMapping, record_version
+from qbsync.mapping import (
+    MappingError,
+    ObjectMapping,
+    SObjectDescribe,
+    build_record,
+    record_version,
+)
+from qbsync.match_reviews import write_reviews
+from qbsync.matching import MatchPlan, plan_page
 from qbsync.outcomes import Done, Fail, Outcome, from_salesforce
 from qbsync.quickbooks.client import QUERY_BATCH
 from qbsync.quickbooks.errors import (
@@ -70,24 +78,6 @@ OPERATION = "Backfill"  # QB_Sync_Log__c.Operation__c of a historical sync's log
 # A page that met a transient failure (QuickBooks or Salesforce unreachable, a 5xx) is read
 # again after this wait; the checkpoint has not moved, so nothing is lost.
 RETRY_SECONDS = 10.0
-
-
-@dataclass
-class MatchPlan:
-    """Which records of a page link to an existing Salesforce record (QuickBooks id → its Id),
-    which are ambiguous (QuickBooks id → candidate Ids, not written, listed for the admin), and
-    by which rules; every other record is created or updated by external id."""
-
-    links: dict[str, str] = field(default_factory=dict)
-    ambiguous: dict[str, list[str]] = field(default_factory=dict)
-    matched_by: dict[str, str] = field(default_factory=dict)
-
-
-def plan_matches(mapping: ObjectMapping, bodies: dict[str, dict]) -> MatchPlan:
-    """The matching hook, called once per page with the mapped bodies by QuickBooks id. A
-    mapping without match rules matches nothing: every record is created (or updated by its
-    external id); `qbsync.matching` (issue 17's matching rules) plugs in here."""
-    return MatchPlan()
 
 
 def next_checkpoint(checkpoint: Checkpoint, page: list[dict]) -> tuple[list[dict], Checkpoint]:
@@ -259,16 +249,17 @@ class Backfiller:
                 continue  # this version or a newer one is in Salesforce already
             fresh[entity_id] = (record, version)
         describe = self._describe(mapping.salesforce_object)
-        plan = plan_matches(mapping, {i: record for i, (record, _) in fresh.items()})
+        plan = self._plan(job, config, mapping, describe, fresh)
         for entity_id, candidates in plan.ambiguous.items():
             fresh.pop(entity_id, None)
             message = (
                 f"ambiguous match: {len(candidates)} {mapping.salesforce_object} records match "
-                f"by {plan.matched_by.get(entity_id, 'the match rules')} "
-                f"({', '.join(candidates)}); not written, review it in QB Setup"
+                f"by {plan.matched_by.get(entity_id) or 'the match rules'} "
+                f"({', '.join(candidates)}); not written: link, create or skip it in QB Setup"
             )
             outcome = Done(message)
             entries.append(self._log(job, mapping, entity_id, names, outcome, SKIPPED, now))
+        write_reviews(self.salesforce, job, mapping.salesforce_object, plan, names)
         linked = self._link(job, mapping, plan.links, fresh)
         for entity_id, outcome in linked.items():
             fresh.pop(entity_id, None)
@@ -296,6 +287,30 @@ class Backfiller:
             failed=failed,
         )
         return counts, entries
+
+    def _plan(
+        self,
+        job: BackfillJob,
+        config: RealmConfig,
+        mapping: ObjectMapping,
+        describe: SObjectDescribe,
+        fresh: dict[str, tuple[dict, Version | None]],
+    ) -> MatchPlan:
+        """The matching hook (`qbsync.matching`): which records link to an existing Salesforce
+        record, which are ambiguous. A mapping without Match_Rules__c matches nothing (and costs
+        no call): every record is created or updated by its external id."""
+        if not mapping.match_rules:
+            return MatchPlan()
+        parents = config.parent_targets()
+        bodies: dict[str, dict] = {}
+        for entity_id, (record, _) in fresh.items():
+            try:
+                bodies[entity_id] = build_record(
+                    record, mapping, describe, job.realm_id, parents
+                ).fields
+            except MappingError:
+                continue  # the writer fails it with the reason
+        return plan_page(self.salesforce, mapping, bodies)
 
     def _link(
         self,

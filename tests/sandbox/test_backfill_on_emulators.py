@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -20,6 +21,8 @@ import pytest
 from qbsync.backfill import PAGE_SIZE
 from qbsync.catalog import load_catalog
 from qbsync.events import ChangeEvent, Version
+from qbsync.match_reviews import write_reviews
+from qbsync.matching import MatchPlan
 from qbsync.salesforce import SalesforceClient
 from qbsync.services import Services
 from qbsync.store import Store
@@ -69,8 +72,13 @@ def mapping_row() -> dict:
 
 
 class Configs:
+    def __init__(self, match_rules: tuple[str, ...] = ()) -> None:
+        self.match_rules = match_rules
+
     def get(self, realm_id: str):
-        return parse_realm_config(realm_id, [mapping_row()], CATALOG)
+        config = parse_realm_config(realm_id, [mapping_row()], CATALOG)
+        customer = replace(config.mappings["customer"], match_rules=self.match_rules)
+        return replace(config, mappings={"customer": customer})
 
     def invalidate(self, realm_id: str) -> None:
         pass
@@ -173,7 +181,7 @@ def make_customers(
 def accounts(org: Org) -> dict[str, dict]:
     rows = org.rows("Account")
     keys = Counter(row.get(EXT) for row in rows)
-    duplicates = [key for key, count in keys.items() if count > 1]
+    duplicates = [key for key, count in keys.items() if key and count > 1]
     assert not duplicates, f"duplicate Accounts: {duplicates[:5]}"
     return {row[EXT].rsplit("-", 1)[1]: row for row in rows if row.get(EXT)}
 
@@ -208,6 +216,16 @@ def test_every_customer_is_written_once_page_by_page(services, qbo, org) -> None
     # The versions written are the applied ones: real-time events for them are "already applied".
     applied = services.store.versions.applied_many(REALM, "Customer", ids)
     assert set(applied) == set(ids)
+    # The job's record shows what the ledger's row holds.
+    (record,) = org[0].rows("QB_Sync_Job__c")
+    assert record["Job_Key__c"] == job.job_key and record["State__c"] == "Done"
+    assert (record["Total__c"], record["Processed__c"], record["Created__c"]) == (
+        len(ids),
+        len(ids),
+        len(ids),
+    )
+    assert record["Write_Mode__c"] == "Collections" and record["Finished_At__c"]
+    assert not org[0].rows("QB_Sync_Log__c")  # no log per success
 
 
 def test_since_limits_the_job_to_records_changed_from_then(services, qbo, org) -> None:
@@ -342,3 +360,42 @@ def test_a_cancel_stops_the_job_at_the_next_page(services, qbo, org) -> None:
     cancelled = services.store.backfills.get(job.job_key)
     assert cancelled.state == "Cancelled" and cancelled.counts.processed == PAGE_SIZE
     assert len(accounts(org[0])) == PAGE_SIZE
+
+
+def test_existing_records_are_linked_and_ambiguous_ones_listed_for_review(
+    services, qbo, org
+) -> None:
+    _, state = qbo
+    salesforce = services.salesforce
+    services.configs.match_rules = ("Name",)
+    (acme,) = [r.id for r in salesforce.create_collection("Account", [{"Name": "Acme Ltd"}])]
+    twins = [
+        r.id
+        for r in salesforce.create_collection("Account", [{"Name": "Twin Co"}, {"Name": "twin co"}])
+    ]
+    acme_qb = state.create(REALM, "Customer", {"DisplayName": "Acme Ltd"})["Id"]
+    twin_qb = state.create(REALM, "Customer", {"DisplayName": "Twin Co"})["Id"]
+    new_qb = state.create(REALM, "Customer", {"DisplayName": "Brand New"})["Id"]
+    services.clock.advance(seconds=1)
+    job = start(services)
+    worker = Worker(services, name="w1")
+    run_until_idle(worker)
+
+    done = services.store.backfills.get(job.job_key)
+    assert done.counts == Counts(processed=3, created=1, matched=1, ambiguous=1)
+    rows = {row["Id"]: row for row in org[0].rows("Account")}
+    assert len(rows) == 4  # Acme linked, not duplicated; the twins untouched; one created
+    assert rows[acme][EXT] == f"{REALM}-Customer-{acme_qb}"
+    assert all(not rows[t].get(EXT) for t in twins)
+    (review,) = org[0].rows("QB_Match_Review__c")
+    assert review["QB_Record_Id__c"] == twin_qb and review["Status__c"] == "Open"
+    assert sorted(review["Candidate_Ids__c"].split(",")) == sorted(twins)
+    assert review["Matched_By__c"] == "Name" and review["QB_Record_Name__c"] == "Twin Co"
+    (log,) = org[0].rows("QB_Sync_Log__c")
+    assert log["QB_Record_Id__c"] == twin_qb and log["Status__c"] == "Skipped"
+    assert new_qb in accounts(org[0])
+
+    # The same job's page written again (a worker killed before its checkpoint) adds no review.
+    plan = MatchPlan(ambiguous={twin_qb: twins}, matched_by={twin_qb: "Name"})
+    write_reviews(salesforce, done, "Account", plan, {twin_qb: "Twin Co"})
+    assert len(org[0].rows("QB_Match_Review__c")) == 1

@@ -52,6 +52,9 @@ READS: dict[str, dict[str, str]] = {
         # Matching before creating in a historical sync (qbsync.matching).
         "Match_Rules__c": "MultiselectPicklist",
     },
+    # A page written again after a kill finds the reviews its job has already (qbsync.match_reviews).
+    "QB_Match_Review__c": {"QB_Record_Id__c": "Text", "Sync_Job__c": "Lookup"},
+    "QB_Sync_Job__c": {"Job_Key__c": "Text"},
     "QB_Field_Mapping__c": {
         "Id": "Id",
         "Object_Mapping__c": "MasterDetail",
@@ -142,6 +145,39 @@ WRITES: dict[str, dict[str, str]] = {
         "Transaction__c": "Lookup",
         "Amount__c": "Currency",
         "QB_External_Id__c": "Text",
+    },
+    # Historical sync (issue 17): the job record (qbsync.job_record), upserted on Job_Key__c, and
+    # the reviews of ambiguous matches (qbsync.match_reviews).
+    "QB_Sync_Job__c": {
+        "Job_Key__c": "Text",
+        "Company__c": "Lookup",
+        "QB_Object__c": "Text",
+        "Salesforce_Object__c": "Text",
+        "State__c": "Picklist",
+        "Since__c": "DateTime",
+        "Total__c": "Number",
+        "Processed__c": "Number",
+        "Created__c": "Number",
+        "Updated__c": "Number",
+        "Matched__c": "Number",
+        "Ambiguous__c": "Number",
+        "Failed__c": "Number",
+        "Started_At__c": "DateTime",
+        "Finished_At__c": "DateTime",
+        "ETA__c": "DateTime",
+        "Write_Mode__c": "Picklist",
+        "Message__c": "LongTextArea",
+    },
+    "QB_Match_Review__c": {
+        "Sync_Job__c": "Lookup",
+        "Company__c": "Lookup",
+        "QB_Object__c": "Text",
+        "QB_Record_Id__c": "Text",
+        "QB_Record_Name__c": "Text",
+        "Salesforce_Object__c": "Text",
+        "Candidate_Ids__c": "LongTextArea",
+        "Matched_By__c": "Text",
+        "Status__c": "Picklist",
     },
 }
 
