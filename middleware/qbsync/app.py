@@ -14,6 +14,7 @@ from qbsync.connections import blueprint as connections
 from qbsync.events_api import blueprint as events_api
 from qbsync.health import blueprint as health
 from qbsync.logs import configure_logging
+from qbsync.match_review_api import blueprint as match_reviews
 from qbsync.services import EXTENSION, Services
 from qbsync.store import StoreUnavailable
 from qbsync.webhooks.views import blueprint as webhooks
@@ -38,6 +39,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.register_blueprint(health)
     app.register_blueprint(connections)
     app.register_blueprint(events_api)
+    app.register_blueprint(match_reviews)
     app.register_blueprint(company_checks)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(StoreUnavailable, _store_unavailable)

@@ -52,8 +52,17 @@ READS: dict[str, dict[str, str]] = {
         # Matching before creating in a historical sync (qbsync.matching).
         "Match_Rules__c": "MultiselectPicklist",
     },
-    # A page written again after a kill finds the reviews its job has already (qbsync.match_reviews).
-    "QB_Match_Review__c": {"QB_Record_Id__c": "Text", "Sync_Job__c": "Lookup"},
+    # Reviews of ambiguous matches: a page written again after a kill finds those its job has
+    # already (qbsync.match_reviews); the admin's answer reads one (qbsync.match_review_api).
+    "QB_Match_Review__c": {
+        "Id": "Id",
+        "Sync_Job__c": "Lookup",
+        "Company__c": "Lookup",
+        "Status__c": "Picklist",
+        "QB_Object__c": "Text",
+        "QB_Record_Id__c": "Text",
+        "Candidate_Ids__c": "LongTextArea",
+    },
     "QB_Sync_Job__c": {"Job_Key__c": "Text"},
     "QB_Field_Mapping__c": {
         "Id": "Id",
@@ -178,6 +187,8 @@ WRITES: dict[str, dict[str, str]] = {
         "Candidate_Ids__c": "LongTextArea",
         "Matched_By__c": "Text",
         "Status__c": "Picklist",
+        # The admin's answer (qbsync.match_review_api).
+        "Resolved_Record_Id__c": "Text",
     },
 }
 
