@@ -8,6 +8,7 @@ import logging
 from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from qbsync.backfills_api import blueprint as backfills_api
 from qbsync.company_checks import blueprint as company_checks
 from qbsync.config import Settings, load_settings
 from qbsync.connections import blueprint as connections
@@ -40,6 +41,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.register_blueprint(connections)
     app.register_blueprint(events_api)
     app.register_blueprint(match_reviews)
+    app.register_blueprint(backfills_api)
     app.register_blueprint(company_checks)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(StoreUnavailable, _store_unavailable)

@@ -1,5 +1,5 @@
 """The `qbsync` command: serve, worker, migrate, events, keygen, rotate-keys, reconcile, replay,
-verify, purge."""
+verify, purge, backfill."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from datetime import UTC, datetime
 
 import click
@@ -370,6 +371,92 @@ def verify(realm: str, qb_object: str | None) -> None:
     click.echo(drift.format_report(realm, reports))
     if not all(report.clean for report in reports):
         raise SystemExit(1)
+
+
+# How often `qbsync backfill` looks at its jobs' progress.
+FOLLOW_POLL_SECONDS = 1.0
+
+
+def _follow_wait(seconds: float) -> None:
+    time.sleep(seconds)
+
+
+@main.command()
+@click.option("--realm", help="the QuickBooks realm (company) id")
+@click.option(
+    "--object",
+    "qb_objects",
+    multiple=True,
+    help="a mapped QuickBooks object, e.g. Customer (repeat for several; they run in dependency order)",
+)
+@click.option("--since", help="only records changed on or after this date (ISO 8601, UTC)")
+@click.option("--cancel", "cancel_key", metavar="JOBKEY", help="cancel this job instead")
+@click.option("--detach", is_flag=True, help="queue the jobs and return without following them")
+def backfill(
+    realm: str | None,
+    qb_objects: tuple[str, ...],
+    since: str | None,
+    cancel_key: str | None,
+    detach: bool,
+) -> None:
+    """Historical sync: bring the records a company already has into Salesforce, then follow the
+    jobs with a progress bar (rate, ETA). The worker runs them; Ctrl-C stops following only."""
+    from qbsync.backfill_requests import (
+        BadRequest,
+        ConfigUnavailable,
+        UnknownRealm,
+        cancel_backfill,
+        start_backfills,
+    )
+    from qbsync.store.backfills import JobConflict, JobFinished, JobNotFound
+
+    services = _services("worker")
+    if cancel_key:
+        try:
+            job = cancel_backfill(services, cancel_key)
+        except (JobNotFound, JobFinished) as error:
+            message = f"no job {cancel_key!r}" if isinstance(error, JobNotFound) else str(error)
+            raise click.ClickException(message) from None
+        click.echo(f"{job.job_key} {job.qb_object}: {job.state}")
+        return
+    if not realm or not qb_objects:
+        raise click.UsageError("--realm and at least one --object are required (or --cancel)")
+    try:
+        jobs = start_backfills(services, realm, list(qb_objects), since)
+    except (BadRequest, UnknownRealm, ConfigUnavailable, JobConflict) as error:
+        raise click.ClickException(str(error)) from None
+    for job in jobs:
+        click.echo(f"{job.job_key} {job.qb_object}: {job.state}")
+    if detach:
+        return
+    try:
+        for job in jobs:
+            _follow(services, job.job_key)
+    except KeyboardInterrupt:
+        click.echo("\nStopped following; the jobs keep running (qbsync backfill --cancel JOBKEY).")
+
+
+def _follow(services: Services, job_key: str) -> None:
+    """One job's progress bar until it ends, then its counts."""
+    from tqdm import tqdm
+
+    jobs = services.store.backfills
+    job = jobs.get(job_key)
+    with tqdm(desc=job.qb_object, unit=" records", total=job.total, dynamic_ncols=True) as bar:
+        while True:
+            if job.total is not None and bar.total != job.total:
+                bar.total = job.total
+            bar.update(job.counts.processed - bar.n)
+            if job.finished:
+                break
+            _follow_wait(FOLLOW_POLL_SECONDS)
+            job = jobs.get(job_key)
+    counts = job.counts
+    click.echo(
+        f"{job.qb_object}: {job.state}; processed {counts.processed}, created {counts.created}, "
+        f"updated {counts.updated}, matched {counts.matched}, ambiguous {counts.ambiguous}, "
+        f"failed {counts.failed}" + (f" ({job.message})" if job.message else "")
+    )
 
 
 if __name__ == "__main__":
