@@ -1220,3 +1220,23 @@ def test_void_and_send_refuse_what_quickbooks_refuses(emu: Emulator, access_toke
     _fault(stale, 400, "5010")
     no_address = emu.api("POST", f"/invoice/{invoice['Id']}/send", access_token)
     assert "BillEmail.Address" in _fault(no_address, 400, "2020")["Detail"]
+
+
+def test_bulk_create_is_all_or_none_and_history_sends_no_webhook(
+    make_emulator: Callable[..., Emulator], receiver: Receiver
+) -> None:
+    emu = make_emulator(webhook_url=receiver.url)
+    emu.connect()
+    body = {"records": [{"DisplayName": f"Old {n}"} for n in range(300)], "notify": False}
+    response = emu.admin("POST", f"/companies/{emu.realm}/Customer/bulk", body)
+    assert response.status_code == 201, response.text
+    ids = response.json()["ids"]
+    assert len(ids) == 300 and len(set(ids)) == 300
+    duplicate = {"records": [{"DisplayName": "New"}, {"DisplayName": "Old 7"}], "notify": False}
+    refused = emu.admin("POST", f"/companies/{emu.realm}/Customer/bulk", duplicate)
+    assert refused.status_code == 400 and "Old 7" in refused.text
+    listed = emu.admin("GET", f"/companies/{emu.realm}/Customer").json()["records"]
+    assert len(listed) == 300 and not any(r["DisplayName"] == "New" for r in listed)
+    live = emu.create("Customer", {"DisplayName": "Live one"})  # this one is notified
+    events = _collect_events(receiver, 1)
+    assert [event["intuitentityid"] for event in events] == [live["Id"]] == [str(len(ids) + 1)]

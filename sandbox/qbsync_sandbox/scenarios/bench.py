@@ -15,6 +15,9 @@ Salesforce 180 ms; `--no-latency` for none), changed between phases through thei
 4. With `--invoices N`, only this: N invoices with `--lines` lines each drained by a fresh worker,
    its QuickBooks reads per invoice and Salesforce calls per record written
    (`qbsync_sandbox.scenarios.bench_invoices`).
+5. With `--backfill N`, only this: a historical sync of N Customers, some of them matching
+   Accounts already in Salesforce, side by side with a Collections-only run
+   (`qbsync_sandbox.scenarios.bench_backfill`).
 
 Figures, not pass/fail: this machine is shared and noisy. Loads are bounded and loopback only.
 """
@@ -39,6 +42,7 @@ from qbsync.salesforce.schema import external_id
 from qbsync.store import Store
 from qbsync.webhooks.signature import sign
 from qbsync_sandbox.emulators.network import check_latency
+from qbsync_sandbox.scenarios.bench_backfill import backfill_bench, print_backfill
 from qbsync_sandbox.scenarios.bench_baseline import READS_PER_MINUTE, PerEventConnector
 from qbsync_sandbox.scenarios.bench_invoices import invoice_burst, worker_calls
 from qbsync_sandbox.scenarios.bench_plots import write_plots
@@ -353,6 +357,14 @@ def main(argv: list[str] | None = None) -> int:
         "--invoices", type=int, help="only the invoice burst: this many invoices (e.g. 1000)"
     )
     parser.add_argument("--lines", type=int, default=10, help="lines per invoice of the burst")
+    parser.add_argument(
+        "--backfill", type=int, help="only the historical sync: this many Customers (e.g. 50000)"
+    )
+    parser.add_argument(
+        "--no-side-by-side",
+        action="store_true",
+        help="with --backfill: skip the Collections-only run",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         vars(args).update(QUICK, baseline=True)
@@ -371,6 +383,16 @@ def main(argv: list[str] | None = None) -> int:
         _write(json_path, figures)
         return 0
     latency_ms = (0, 0) if args.no_latency else (args.qbo_latency_ms, args.sf_latency_ms)
+    if args.backfill:
+        with tempfile.TemporaryDirectory(prefix="qbsync-bench-") as workdir:
+            figures = {
+                "backfill": backfill_bench(
+                    Path(workdir), args.backfill, latency_ms, side_by_side=not args.no_side_by_side
+                )
+            }
+        print_backfill(figures["backfill"])
+        _write(json_path, figures)
+        return 0
     token = secrets.token_urlsafe(32)
     bind = f"127.0.0.1:{free_port()}"
     extra = {"QBSYNC_METRICS_TOKEN": token, "QBSYNC_WORKER_HEALTH_BIND": bind}

@@ -75,6 +75,19 @@ def create_record(realm_id: str, entity: str) -> tuple[Response, int]:
     return jsonify(record), 201
 
 
+@blueprint.post("/companies/<realm_id>/<entity>/bulk")
+def create_records(realm_id: str, entity: str) -> tuple[Response, int]:
+    """Body: `{"records": [{…}, …], "notify": false}`: many records at once, all or none (their
+    ids); with `notify` false no webhook is sent for them (records from before the connection)."""
+    body = _json_object()
+    records = body.get("records")
+    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+        raise errors.AdminError(400, "records must be a list of JSON objects")
+    notify = body.get("notify", True) is not False
+    ids = emulator().state.create_many(realm_id, entity, records, notify=notify)
+    return jsonify({"ids": ids}), 201
+
+
 @blueprint.post("/companies/<realm_id>/<entity>/merge")
 def merge_records(realm_id: str, entity: str) -> Response:
     """Body: `{"from": "<id merged away>", "into": "<id that survives>"}`."""

@@ -127,6 +127,31 @@ class QboState:
             self._follow_payment(company, name, None, stored)
             return copy.deepcopy(stored)
 
+    def create_many(
+        self, realm_id: str, entity: str, records: list[Record], *, notify: bool = True
+    ) -> list[str]:
+        """Create records as `create` does, all or none; their ids. Without `notify`, no webhook
+        is sent for them (CDC still lists them): records a company had before it was connected,
+        for a historical sync. Names are checked against one set, not record by record."""
+        with self._lock:
+            company = self._company(realm_id)
+            name = _entity(entity)
+            taken = self._taken_names(company, name)
+            ready = []
+            for data in records:
+                record = self._computed(company, name, entities.complete_new(name, data), None)
+                self._check_integrity(company, name, record, own_id=None, taken=taken)
+                display = entities.display_name_of(name, record)
+                if display is not None and record.get("Active") is not False:
+                    taken.add(display)
+                ready.append(record)
+            ids = []
+            for record in ready:
+                _place_under_parent(company, name, record)
+                stored = self._store_new(company, name, record, self._tick(), notify=notify)
+                ids.append(stored["Id"])
+            return ids
+
     def update(
         self, realm_id: str, entity: str, entity_id: str, data: Record, *, sparse: bool = True
     ) -> Record:
@@ -352,13 +377,25 @@ class QboState:
                 self._store_change(company, "Invoice", invoice, followed, None)
 
     def _check_integrity(
-        self, company: _Company, entity: str, record: Record, own_id: str | None
+        self,
+        company: _Company,
+        entity: str,
+        record: Record,
+        own_id: str | None,
+        *,
+        taken: set[str] | None = None,
     ) -> None:
+        """Its references exist and its name is free (in `taken`, when given: the names of the
+        active records of its name space, `_taken_names`)."""
         for field_name, target, target_id in entities.references(entity, record):
             if target_id not in company.records.get(target, {}):
                 raise errors.invalid_reference(field_name, target_id)
         name = entities.display_name_of(entity, record)
         if name is None or record.get("Active") is False:
+            return
+        if taken is not None:
+            if name in taken:
+                raise errors.duplicate_name(name)
             return
         space = entities.SHARED_NAMES if entity in entities.SHARED_NAMES else {entity}
         for other_entity in space:
@@ -367,6 +404,16 @@ class QboState:
                     continue
                 if entities.display_name_of(other_entity, other) == name:
                     raise errors.duplicate_name(name)
+
+    def _taken_names(self, company: _Company, entity: str) -> set[str]:
+        space = entities.SHARED_NAMES if entity in entities.SHARED_NAMES else {entity}
+        return {
+            name
+            for other_entity in space
+            for other in company.records.get(other_entity, {}).values()
+            if other.get("Active") is not False
+            and (name := entities.display_name_of(other_entity, other)) is not None
+        }
 
     def _store_new(
         self, company: _Company, entity: str, record: Record, now: datetime, *, notify: bool = True
