@@ -83,6 +83,13 @@ class Settings:
     worker_batch_size: int = 500
     worker_poll_seconds: float = 2.0
     lease_seconds: int = 120
+    # A historical sync of at least this many records writes through Bulk API 2.0 ingest jobs of
+    # 10,000 records; a smaller one through sObject Collections (qbsync.backfill). A Collections
+    # call takes 200 records and answers at once; a Bulk job costs about 8 calls (create, upload,
+    # close, polls, three result reads) and a wait while Salesforce processes it asynchronously,
+    # so it only saves calls well above 8 × 200 records, and 5,000 (25 Collections calls) is
+    # where the saving is worth the wait.
+    backfill_bulk_threshold: int = 5000
     max_attempts: int = 12  # 2 s backoff doubling to 10 min, jittered: ~20–40 min of outage
     config_ttl_seconds: int = 60
     reconcile_interval_seconds: int = 900
@@ -399,6 +406,7 @@ ENVIRONMENT = {
     "QBSYNC_WORKER_BATCH_SIZE": ("worker_batch_size", _positive_int),
     "QBSYNC_WORKER_POLL_SECONDS": ("worker_poll_seconds", _positive_float),
     "QBSYNC_LEASE_SECONDS": ("lease_seconds", _positive_int),
+    "QBSYNC_BACKFILL_BULK_THRESHOLD": ("backfill_bulk_threshold", _positive_int),
     "QBSYNC_MAX_ATTEMPTS": ("max_attempts", _positive_int),
     "QBSYNC_CONFIG_TTL_SECONDS": ("config_ttl_seconds", _positive_int),
     "QBSYNC_RECONCILE_SECONDS": ("reconcile_interval_seconds", _positive_int),

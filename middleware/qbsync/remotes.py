@@ -12,7 +12,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from qbsync.salesforce.client import ActionResult, BulkResult, RecordResult
+    from qbsync.salesforce.client import (
+        ActionResult,
+        BulkResult,
+        BulkUpsertResult,
+        RecordResult,
+    )
 
 
 class QuickBooks(Protocol):
@@ -94,6 +99,12 @@ class Salesforce(Protocol):
 
     def bulk_delete(self, sobject: str, ids: Sequence[str]) -> BulkResult:
         """Delete many records by Id in one Bulk API 2.0 job; its counts and failed rows."""
+        ...
+
+    def bulk_upsert(
+        self, sobject: str, external_id_field: str, records: Sequence[dict]
+    ) -> BulkUpsertResult:
+        """Upsert many records by external id in one Bulk API 2.0 ingest job; its results."""
         ...
 
     def invoke_action(self, action: str, inputs: Sequence[dict]) -> list[ActionResult]:

@@ -91,7 +91,12 @@ class RecordingSalesforce(SalesforceClient):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.account_upserts: list[str] = []
+        self.bulk_jobs: list[int] = []  # the records of each Bulk API upsert job
         self.kill_after: int | None = None
+
+    def bulk_upsert(self, sobject, external_id_field, records, **kwargs):
+        self.bulk_jobs.append(len(records))
+        return super().bulk_upsert(sobject, external_id_field, records, poll_seconds=0)
 
     def upsert_collection(self, sobject, external_id_field, records):
         if sobject == "Account":
@@ -142,7 +147,7 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 
 @pytest.fixture
-def services(qbo, org, store, clock) -> Services:
+def services(qbo, org, store, clock, request) -> Services:
     url, _ = qbo
     _, sf_url = org
     settings = builders.settings(
@@ -150,6 +155,7 @@ def services(qbo, org, store, clock) -> Services:
         salesforce_client_id=SF_CLIENT_ID,
         salesforce_client_secret=SF_SECRET,
         lease_seconds=60,
+        backfill_bulk_threshold=getattr(request, "param", 5000),
     )
     salesforce = RecordingSalesforce(settings)
     salesforce.upsert_collection("QB_Company__c", "Realm_Id__c", [{"Realm_Id__c": REALM}])
@@ -399,3 +405,36 @@ def test_existing_records_are_linked_and_ambiguous_ones_listed_for_review(
     plan = MatchPlan(ambiguous={twin_qb: twins}, matched_by={twin_qb: "Name"})
     write_reviews(salesforce, done, "Account", plan, {twin_qb: "Twin Co"})
     assert len(org[0].rows("QB_Match_Review__c")) == 1
+
+
+@pytest.mark.parametrize("services", [1500], indirect=True)
+def test_a_large_job_writes_through_bulk_api_jobs_of_ten_pages(services, qbo, org) -> None:
+    _, state = qbo
+    account = org[0].object("Account")
+    account.validation_rules.append(
+        ValidationRule("No_Test", 'CONTAINS(Name, "TEST")', "Test records are not wanted", "Name")
+    )
+    ids = make_customers(state, services.clock, 1200, per_second=50)
+    refused = [
+        state.create(REALM, "Customer", {"DisplayName": f"TEST {n}"})["Id"] for n in range(2)
+    ]
+    services.clock.advance(seconds=1)
+    ids_by_hand = make_customers(state, services.clock, 400, prefix="Late")
+    job = start(services)
+    salesforce: RecordingSalesforce = services.salesforce
+
+    assert run_until_idle(Worker(services, name="w1")) == 1  # 1,602 records: one chunk
+
+    done = services.store.backfills.get(job.job_key)
+    assert done.write_mode == "Bulk API 2.0" and done.state == "Done"
+    assert done.counts == Counts(processed=1602, created=1600, failed=2)
+    assert salesforce.bulk_jobs == [1602]
+    # Only the refused rows went through Collections again, for their own errors.
+    assert sorted(salesforce.account_upserts) == sorted(f"{REALM}-Customer-{i}" for i in refused)
+    assert set(accounts(org[0])) == set(ids) | set(ids_by_hand)
+    logs = org[0].rows("QB_Sync_Log__c")
+    assert sorted(row["QB_Record_Id__c"] for row in logs) == sorted(refused)
+    applied = services.store.versions.applied_many(REALM, "Customer", ids + ids_by_hand)
+    assert len(applied) == 1600
+    (record,) = org[0].rows("QB_Sync_Job__c")
+    assert record["Write_Mode__c"] == "Bulk API 2.0" and record["Failed__c"] == 2

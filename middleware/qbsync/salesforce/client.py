@@ -17,6 +17,7 @@ import io
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -126,6 +127,51 @@ COMPOSITE_QUERY_LIMIT = 5
 # a WHERE clause at most 4,000 (Salesforce Limits Quick Reference, "SOQL and SOSL Limits").
 SOQL_STATEMENT_LIMIT = 100_000
 SOQL_STRING_LIMIT = 4_000
+
+
+@dataclass(frozen=True)
+class BulkUpsertResult:
+    """A Bulk API 2.0 upsert job's rows by external id: written (Salesforce id, created), failed
+    (`sf__Error`), and left unprocessed (the job failed or was aborted before them)."""
+
+    job_id: str
+    successful: dict[str, tuple[str, bool]] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
+    unprocessed: frozenset[str] = frozenset()
+
+
+# Bulk API 2.0's CSV: `#N/A` sets a field to null (an empty cell leaves it as it is), a lookup by
+# external id is a `Relationship__r.External_Id__c` column (Bulk API 2.0 Developer Guide,
+# "Prepare CSV Files": "Relationship Fields in a Header Row", "Valid Date Format in Records").
+BULK_NULL = "#N/A"
+
+
+def bulk_cell(value: Any) -> str:
+    """A field value as a Bulk API 2.0 CSV cell."""
+    if value is None:
+        return BULK_NULL
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        # No exponent: Salesforce reads `1e+20` as text, not a number.
+        return format(Decimal(repr(value)), "f")
+    return str(value)
+
+
+def bulk_row(record: dict) -> dict[str, str]:
+    """An upsert body (`{"Parent": {"Ext__c": "…"}}` for a lookup) as one CSV row."""
+    row: dict[str, str] = {}
+    for name, value in record.items():
+        if name == "attributes":
+            continue
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                if key != "attributes":
+                    row[f"{name}.{key}"] = bulk_cell(inner)
+        else:
+            row[name] = bulk_cell(value)
+    return row
+
 
 # simple-salesforce sleeps this long before its first look at a job, then polls (at most every
 # 2 s) until the job has finished.
@@ -341,6 +387,50 @@ class SalesforceClient:
 
         return self._call(run, "bulk_delete")
 
+    def bulk_upsert(
+        self,
+        sobject: str,
+        external_id_field: str,
+        records: Sequence[dict],
+        *,
+        poll_seconds: float = BULK_POLL_SECONDS,
+    ) -> BulkUpsertResult:
+        """Upsert records on `external_id_field` with one Bulk API 2.0 ingest job: create, upload
+        the CSV, UploadComplete, poll until it ends, then its successful, failed and unprocessed
+        results. A job Salesforce fails or aborts raises `SalesforceError`."""
+        _check_name(sobject)
+        _check_name(external_id_field)
+        if not records:
+            return BulkUpsertResult("")
+        rows = [bulk_row(record) for record in records]
+
+        def run(sf: Salesforce) -> BulkUpsertResult:
+            handler = getattr(sf.bulk2, sobject)
+            try:
+                summaries = handler.upsert(
+                    records=rows, external_id_field=external_id_field, wait=poll_seconds
+                )
+            except sf_exceptions.SalesforceOperationError as exc:  # a failed or aborted job
+                raise SalesforceError(f"Salesforce Bulk API job failed: {exc}") from None
+            result = BulkUpsertResult(summaries[0]["job_id"] if summaries else "")
+            unprocessed: set[str] = set()
+            for summary in summaries:
+                job_id = summary["job_id"]
+                for row in _csv_rows(handler.get_successful_records(job_id)):
+                    created = row.get("sf__Created", "").lower() == "true"
+                    result.successful[row[external_id_field]] = (row.get("sf__Id", ""), created)
+                for row in _csv_rows(handler.get_failed_records(job_id)):
+                    result.failed[row[external_id_field]] = row.get("sf__Error", "")
+                unprocessed.update(
+                    row[external_id_field]
+                    for row in _csv_rows(handler.get_unprocessed_records(job_id))
+                )
+            return BulkUpsertResult(
+                result.job_id, result.successful, result.failed, frozenset(unprocessed)
+            )
+
+        return self._call(run, "bulk_upsert")
+
     def invoke_action(self, action: str, inputs: Sequence[dict]) -> list[ActionResult]:
         """Run the standard invocable action `action` (`customNotificationAction`,
         `emailSimple`): one result per input, in order. Salesforce answers 400 with the same
@@ -431,6 +521,10 @@ class SalesforceClient:
             self._api_usage = sf.api_usage.get("api-usage", self._api_usage)
             return result
         raise AssertionError("unreachable")  # the loop returns or raises
+
+
+def _csv_rows(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text or "")))
 
 
 def _action_results(body: Any, count: int) -> bool:

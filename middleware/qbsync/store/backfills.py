@@ -334,6 +334,16 @@ class BackfillJobs:
                 .values(lease_until=until, message=message, updated_at=now)
             )
 
+    def extend(self, job: BackfillJob, worker: str, until: datetime) -> bool:
+        """Hold the job's lease until `until` (a page that takes longer: a Bulk API job)."""
+        with transaction(self.engine) as connection:
+            result = connection.execute(
+                update(backfill_jobs)
+                .where(self._mine(job, worker, ACTIVE_STATES))
+                .values(lease_until=until)
+            )
+            return bool(result.rowcount)
+
     def cancel(self, job_key: str, now: datetime, message: str) -> BackfillJob:
         """Cancel a Queued or Running job; a page being written ends as it is, no other starts.
         `JobNotFound`, or `JobFinished` when it ended already."""

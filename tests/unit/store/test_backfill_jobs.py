@@ -141,3 +141,11 @@ def test_a_waiting_job_is_left_until_then(jobs: BackfillJobs) -> None:
     jobs.wait(job, "w1", T0 + timedelta(seconds=90), "QuickBooks throttled the realm", T0)
     assert jobs.claim("w2", 60, T0 + timedelta(seconds=89)) is None
     assert jobs.claim("w2", 60, T0 + timedelta(seconds=90)).job_key == job.job_key
+
+
+def test_a_long_page_extends_its_lease(jobs: BackfillJobs) -> None:
+    jobs.create("r1", [("Customer", "Account")], None, T0)
+    job = jobs.claim("w1", 60, T0)
+    assert jobs.extend(job, "w1", T0 + timedelta(minutes=15))
+    assert jobs.claim("w2", 60, T0 + timedelta(minutes=14)) is None
+    assert not jobs.extend(job, "w2", T0 + timedelta(hours=1))  # not w2's
