@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from qbsync.periodic import LEASE_POLL_SECONDS, always
 from qbsync.quickbooks.tokens import CONNECTED, RECONNECT_REQUIRED, Connection
 from qbsync.salesforce.errors import SalesforceError
 from qbsync.salesforce.schema import ADMIN_PERMISSION_SET, ALERT_NOTIFICATION_TYPE
@@ -229,13 +230,22 @@ class Alerts:
         return self._type_id
 
 
-def alert_periodically(alerts: Alerts, stop_event: threading.Event, interval: float) -> None:
-    """Check at once, then every `interval` seconds until `stop_event` is set (a worker thread).
+def alert_periodically(
+    alerts: Alerts,
+    stop_event: threading.Event,
+    interval: float,
+    held: Callable[[], bool] = always,
+) -> None:
+    """Check at once, then every `interval` seconds until `stop_event` is set (a worker thread),
+    while `held()` (the deployment's lease, `qbsync.periodic`).
 
     A database that is locked or unreachable is waited out until the next interval; any other
     error is logged and the loop goes on.
     """
     while not stop_event.is_set():
+        if not held():
+            stop_event.wait(LEASE_POLL_SECONDS)
+            continue
         try:
             result = alerts.run_once()
             if result.sent or result.cleared:

@@ -104,6 +104,7 @@ def worker(once: bool) -> None:
     _logging(services.settings)
     from qbsync.alerts import Alerts, alert_periodically
     from qbsync.log_retention import purge_logs
+    from qbsync.periodic import DeploymentLease
     from qbsync.reconcile import Reconciler, reconcile_periodically
     from qbsync.revocations import Revoker, retry_revocations_periodically
     from qbsync.store.purge import Retention, purge_periodically
@@ -125,11 +126,18 @@ def worker(once: bool) -> None:
         serve_worker_health(
             services, services.settings.worker_health_bind, alive=lambda: not stop.is_set()
         )
+    # Periodic work runs in one worker of the deployment: the one holding the lease (qbsync.periodic).
+    lease = DeploymentLease(
+        services.store.leases, sync.name, services.settings.periodic_lease_seconds, services.clock
+    )
+    keeper = threading.Thread(target=lease.keep, args=(stop,), name="periodic-lease")
+    keeper.start()
     # Webhooks are not guaranteed: reconcile with CDC at start-up, every interval and after a
     # reconnect (research/quickbooks.md §3, Intuit's webhook best practices).
     threading.Thread(
         target=reconcile_periodically,
         args=(Reconciler(services), stop, services.settings.reconcile_interval_seconds),
+        kwargs={"held": lease.held},
         name="reconcile",
         daemon=True,
     ).start()
@@ -143,6 +151,7 @@ def worker(once: bool) -> None:
             services.clock,
             # Old sync logs in Salesforce go on the same schedule (docs/operating.md).
             lambda now: purge_logs(services.salesforce, now),
+            lease.held,
         ),
         name="purge",
         daemon=True,
@@ -151,17 +160,19 @@ def worker(once: bool) -> None:
     threading.Thread(
         target=retry_revocations_periodically,
         args=(Revoker(services), stop),
+        kwargs={"held": lease.held},
         name="revocations",
         daemon=True,
     ).start()
     # Reconnect Required, a token near its hard expiry, failures past the threshold (qbsync.alerts).
     threading.Thread(
         target=alert_periodically,
-        args=(Alerts(services), stop, services.settings.alert_interval_seconds),
+        args=(Alerts(services), stop, services.settings.alert_interval_seconds, lease.held),
         name="alerts",
         daemon=True,
     ).start()
     sync.run_forever(stop)
+    keeper.join()  # gives the lease up, so another worker takes the periodic work at once
 
 
 @main.command()

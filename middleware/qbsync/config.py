@@ -124,6 +124,9 @@ class Settings:
     alert_token_expiry_days: int = 14
     alert_failures_per_hour: int = 10
     alert_interval_seconds: int = 60
+    # Periodic work (reconciliation, purges, alerts, revocations) runs in the one worker holding
+    # the deployment's lease (qbsync.periodic); a dead holder's lease is taken over after this.
+    periodic_lease_seconds: int = 30
 
     def __post_init__(self) -> None:
         # Fill the Intuit URLs from the environment name unless overridden.
@@ -426,6 +429,7 @@ ENVIRONMENT = {
     "QBSYNC_PURGE_INTERVAL_SECONDS": ("purge_interval_seconds", _positive_int),
     "QBSYNC_ALERT_TOKEN_EXPIRY_DAYS": ("alert_token_expiry_days", _positive_int),
     "QBSYNC_ALERT_FAILURES_PER_HOUR": ("alert_failures_per_hour", _positive_int),
+    "QBSYNC_PERIODIC_LEASE_SECONDS": ("periodic_lease_seconds", _positive_int),
     "QBSYNC_ALERT_INTERVAL_SECONDS": ("alert_interval_seconds", _positive_int),
 }
 

@@ -50,6 +50,7 @@ from typing import Any
 from qbsync.events import ChangeEvent
 from qbsync.keepalive import KeepAlive
 from qbsync.mapping import parse_qb_time, record_version
+from qbsync.periodic import LEASE_POLL_SECONDS, always
 from qbsync.quickbooks.errors import QuickBooksError, QuickBooksFault
 from qbsync.remotes import QuickBooks
 from qbsync.salesforce.errors import SalesforceError
@@ -393,6 +394,7 @@ def reconcile_periodically(
     stop_event: threading.Event,
     interval: float = DEFAULT_INTERVAL_SECONDS,
     poll: float = 5.0,
+    held: Callable[[], bool] = always,
 ) -> None:
     """Reconcile at once, then every `interval` seconds until `stop_event` is set.
 
@@ -401,11 +403,16 @@ def reconcile_periodically(
     not deliver meanwhile, and a newly enabled object is reconciled a day back. Meant for a
     thread of the worker process: a database that is locked or unreachable is waited out (the
     pass runs at the next poll after it answers again); other errors are logged and the loop
-    goes on.
+    goes on. Passes run only while `held()` (the deployment's lease, `qbsync.periodic`); a
+    worker that takes the lease over reconciles at once.
     """
     generation: int | None = None  # none read yet: the first pass starts at once
     due = time.monotonic()
     while not stop_event.is_set():
+        if not held():
+            generation = None
+            stop_event.wait(min(poll, LEASE_POLL_SECONDS))
+            continue
         try:
             current = reconciler.store.config_signal.generation()
             if current != generation or time.monotonic() >= due:

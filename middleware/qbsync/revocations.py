@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from datetime import timedelta
 
+from qbsync.periodic import LEASE_POLL_SECONDS, always
 from qbsync.quickbooks.errors import QuickBooksAuthError, QuickBooksError
 from qbsync.quickbooks.tokens import TokenVaultError
 from qbsync.services import Services
@@ -82,10 +84,17 @@ class Revoker:
 
 
 def retry_revocations_periodically(
-    revoker: Revoker, stop_event: threading.Event, poll: float = RETRY_POLL_SECONDS
+    revoker: Revoker,
+    stop_event: threading.Event,
+    poll: float = RETRY_POLL_SECONDS,
+    held: Callable[[], bool] = always,
 ) -> None:
-    """Retry due revocations every `poll` seconds until `stop_event` is set (a worker thread)."""
+    """Retry due revocations every `poll` seconds until `stop_event` is set (a worker thread),
+    while `held()` (the deployment's lease, `qbsync.periodic`)."""
     while not stop_event.is_set():
+        if not held():
+            stop_event.wait(min(poll, LEASE_POLL_SECONDS))
+            continue
         try:
             revoker.retry_due()
         except StoreUnavailable as error:

@@ -93,8 +93,15 @@ class Services:
     @cached_property
     def quickbooks(self) -> QuickBooks:
         from qbsync.quickbooks.client import QuickBooksClient
+        from qbsync.quickbooks.pacing import SharedRealmPacer
 
-        return QuickBooksClient(self.settings, self.vault, oauth=self.oauth)
+        # Intuit's per-realm limits, shared with every process on this database.
+        pacer = SharedRealmPacer(
+            self.store.pacing,
+            clock=lambda: self.clock().timestamp(),
+            hold_seconds=self.settings.realm_wait_seconds,
+        )
+        return QuickBooksClient(self.settings, self.vault, oauth=self.oauth, pacer=pacer)
 
     @cached_property
     def salesforce(self) -> Salesforce:

@@ -19,12 +19,13 @@ from qbsync.catalog import load_catalog
 from qbsync.config import Settings
 from qbsync.quickbooks.errors import (
     QuickBooksError,
+    QuickBooksThrottled,
     QuickBooksTransient,
     error_class,
     intuit_tid,
 )
 from qbsync.quickbooks.oauth import IntuitOAuth
-from qbsync.quickbooks.pacing import RealmPacer
+from qbsync.quickbooks.pacing import RealmPacer, SharedRealmPacer
 from qbsync.quickbooks.tokens import TokenVault
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,7 @@ class QuickBooksClient:
         session: requests.Session | None = None,
         *,
         oauth: IntuitOAuth | None = None,
-        pacer: RealmPacer | None = None,
+        pacer: RealmPacer | SharedRealmPacer | None = None,
     ) -> None:
         self._settings = settings
         self._vault = vault
@@ -263,7 +264,12 @@ class QuickBooksClient:
                 self._vault.mark_reconnect_required(
                     realm_id, "QuickBooks refused a newly refreshed access token (401)"
                 )
-        return _parse(response, url, secret=token)
+        try:
+            return _parse(response, url, secret=token)
+        except QuickBooksThrottled:
+            # Intuit's 60 s wait holds every process that calls this realm, not only this one.
+            self._pacer.hold(realm_id)
+            raise
 
     def _send(
         self, method: str, url: str, token: str, params: dict, kwargs: dict

@@ -1,11 +1,14 @@
-"""Keeping a process's QuickBooks requests within Intuit's per-realm limits before it sends them.
+"""Keeping QuickBooks requests within Intuit's per-realm limits before they are sent.
 
 Intuit allows 500 requests a minute and 10 a second per realm and app, and answers more with a 429
 after which a client must wait 60 seconds (research/quickbooks.md, "Limits and throttles"). A
 burst of changes (a batch's read, its follow-ups, reconciliation's CDC calls) can pass 10 in a
-second; waiting a fraction of a second here costs far less than the 60 s a 429 imposes. The
-windows are per process: several processes on one realm still meet 429s, which the worker
-handles by waiting (sharing the windows through the database is issue 19's scale-out).
+second; waiting a fraction of a second here costs far less than the 60 s a 429 imposes.
+
+`SharedRealmPacer` keeps the windows and the 429's wait in the database
+(`qbsync.store.pacing`), so every process sharing it stays within the limits together: what
+`Services` gives the QuickBooks client. `RealmPacer` keeps them in one process's memory (a
+client built without a store: the CLI's tools, tests).
 """
 
 from __future__ import annotations
@@ -14,25 +17,45 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from qbsync.quickbooks.errors import QuickBooksThrottled
+from qbsync.store.pacing import RealmPacingRows, earliest_send
 
 # (requests, seconds): Intuit's limits per realm and app.
 LIMITS: tuple[tuple[int, float], ...] = ((10, 1.0), (500, 60.0))
+# Added to each window by the shared pacer: the clocks of several machines, and the moment a
+# request reaches Intuit after its send time, differ by a little.
+SHARED_MARGIN_SECONDS = 0.05
+# Intuit: "HTTP Status Code 429 ... wait 60 seconds" (research quickbooks.md §4).
+HOLD_SECONDS = 60.0
+
+
+def _held(realm_id: str, until: datetime) -> QuickBooksThrottled:
+    return QuickBooksThrottled(
+        f"QuickBooks throttled realm {realm_id}: no request before "
+        f"{until.isoformat(timespec='seconds')} (after a 429)"
+    )
 
 
 class RealmPacer:
-    """Sliding windows of send times per realm; `wait` returns when one more request fits."""
+    """Sliding windows of send times per realm, in this process; `wait` returns when one more
+    request fits, or raises `QuickBooksThrottled` while a 429's wait (`hold`) lasts."""
 
     def __init__(
         self,
         limits: tuple[tuple[int, float], ...] = LIMITS,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        hold_seconds: float = HOLD_SECONDS,
     ) -> None:
         self._limits = limits
         self._clock = clock
         self._sleep = sleep
+        self._hold_seconds = hold_seconds
         self._lock = threading.Lock()
         self._sent: dict[str, deque[float]] = {}
+        self._held: dict[str, float] = {}
         self._longest = max(seconds for _, seconds in limits)
 
     def wait(self, realm_id: str) -> float:
@@ -42,21 +65,57 @@ class RealmPacer:
         while True:
             with self._lock:
                 now = self._clock()
+                held = self._held.get(realm_id, 0.0)
+                if held > now:
+                    until = datetime.now(UTC) + timedelta(seconds=held - now)
+                    raise _held(realm_id, until)
                 sent = self._sent.setdefault(realm_id, deque())
                 while sent and sent[0] <= now - self._longest:
                     sent.popleft()
-                delay = self._delay(sent, now)
+                delay = earliest_send(list(sent), now, self._limits, 0.0) - now
                 if delay <= 0:
                     sent.append(now)
                     return waited
             self._sleep(delay)
             waited += delay
 
-    def _delay(self, sent: deque[float], now: float) -> float:
-        """Seconds until the oldest request of each full window leaves it (0: none is full)."""
-        delay = 0.0
-        for count, seconds in self._limits:
-            in_window = [t for t in sent if t > now - seconds]
-            if len(in_window) >= count:
-                delay = max(delay, in_window[-count] + seconds - now)
-        return delay
+    def hold(self, realm_id: str) -> None:
+        """QuickBooks answered 429: no request to `realm_id` for the hold's seconds."""
+        with self._lock:
+            self._held[realm_id] = self._clock() + self._hold_seconds
+
+
+class SharedRealmPacer:
+    """The same, kept in the database for every process (`qbsync.store.pacing`)."""
+
+    def __init__(
+        self,
+        rows: RealmPacingRows,
+        limits: tuple[tuple[int, float], ...] = LIMITS,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+        hold_seconds: float = HOLD_SECONDS,
+        margin: float = SHARED_MARGIN_SECONDS,
+    ) -> None:
+        self._rows = rows
+        self._limits = limits
+        self._clock = clock
+        self._sleep = sleep
+        self._hold_seconds = hold_seconds
+        self._margin = margin
+
+    def wait(self, realm_id: str) -> float:
+        """Reserve the realm's next send time and sleep until it; returns the seconds waited."""
+        now = self._clock()
+        reservation = self._rows.reserve(realm_id, now, self._limits, self._margin)
+        if reservation.send_at is None:
+            raise _held(realm_id, reservation.held_until)
+        delay = reservation.send_at - now
+        if delay > 0:
+            self._sleep(delay)
+        return max(0.0, delay)
+
+    def hold(self, realm_id: str) -> None:
+        """QuickBooks answered 429: no process sends to `realm_id` for the hold's seconds."""
+        until = datetime.fromtimestamp(self._clock() + self._hold_seconds, UTC)
+        self._rows.hold(realm_id, until)

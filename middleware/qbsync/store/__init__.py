@@ -13,9 +13,11 @@ from qbsync.store.alerts import AlertRows
 from qbsync.store.backfills import BackfillJobs
 from qbsync.store.config_signal import ConfigSignal
 from qbsync.store.database import StoreUnavailable, make_engine
+from qbsync.store.leases import LeaseRows
 from qbsync.store.ledger import EventLedger
 from qbsync.store.migrate import migrate
 from qbsync.store.oauth_states import OAuthStates
+from qbsync.store.pacing import RealmPacingRows
 from qbsync.store.revocations import Revocations
 from qbsync.store.tokens import TokenRows
 from qbsync.store.versions import AppliedVersions
@@ -39,6 +41,8 @@ class Store:
         self.revocations = Revocations(engine)
         self.alerts = AlertRows(engine)
         self.backfills = BackfillJobs(engine)
+        self.pacing = RealmPacingRows(engine)
+        self.leases = LeaseRows(engine)
 
     @classmethod
     def open(cls, url: str) -> Store:

@@ -14,15 +14,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, case, func, or_, select, update
+from sqlalchemy import Connection, Engine, and_, case, exists, func, or_, select, text, update
 
 from qbsync.events import ChangeEvent
-from qbsync.store.database import insert_new, transaction
-from qbsync.store.schema import events, quarantine
+from qbsync.store.database import insert_new, transaction, upsert
+from qbsync.store.schema import claim_turns, events, quarantine
 from qbsync.store.wakeups import Wakeups
 
 STATES = ("pending", "claimed", "done", "skipped", "failed", "dead")
 SETTLED_STATES = ("done", "skipped")
+# Groups a claim considers, in turn order, before it gives up: more than the workers that can
+# be claiming at the same moment.
+CLAIM_CANDIDATES = 16
+# Claim transactions tried when every waiting group was being claimed by another worker.
+CLAIM_TRIES = 3
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -67,6 +72,30 @@ _STORED_FIELDS = tuple(StoredEvent.__dataclass_fields__)
 
 def _stored(row: Any) -> StoredEvent:
     return StoredEvent(**{field: row._mapping[field] for field in _STORED_FIELDS})
+
+
+def _live_claim(realm_id: Any, entity: Any, worker: str, now: datetime) -> Any:
+    """EXISTS: another worker holds events of the group under a lease that has not run out."""
+    other = events.alias("other")
+    return exists().where(
+        other.c.realm_id == realm_id,
+        other.c.entity == entity,
+        other.c.state == "claimed",
+        other.c.lease_until > now,
+        other.c.claimed_by != worker,
+    )
+
+
+def _lock_group(connection: Connection, realm_id: str, entity: str) -> bool:
+    """PostgreSQL: try the group's advisory lock until the transaction ends (False: another
+    claim holds it). SQLite runs one write transaction at a time and needs none."""
+    if connection.dialect.name != "postgresql":
+        return True
+    digest = hashlib.blake2b(f"{realm_id}\x1f{entity}".encode(), digest_size=8).digest()
+    key = int.from_bytes(digest, "big", signed=True)
+    return connection.execute(
+        text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": key}
+    ).scalar_one()
 
 
 class EventLedger:
@@ -163,51 +192,103 @@ class EventLedger:
         """Lease up to `limit` waiting events of one (realm, entity) group, oldest first.
 
         Waiting: pending (and not released until later), failed with a retry time that has
-        come, or claimed with an expired lease. The group of the oldest waiting event goes
-        first. Each claimed event gets `attempts + 1`, `claimed_by = worker` and a lease of
-        `lease_seconds`. Concurrent workers never get the same event: PostgreSQL skips rows
-        another claim has locked (`FOR UPDATE SKIP LOCKED`); SQLite's `BEGIN IMMEDIATE`
-        runs one claim at a time.
+        come, or claimed with an expired lease. Fair across realms: the realm whose last claim
+        is oldest (or that never had one, `claim_turns`) goes first, so a busy company's backlog
+        cannot hold a quiet one's change back; within a realm, the group of the oldest event.
+        Each claimed event gets `attempts + 1`, `claimed_by = worker` and a lease of
+        `lease_seconds`.
+
+        One group is worked by one worker at a time: two workers with batches of the same
+        records in flight could write an older read over a newer one. A group another worker
+        holds under a live lease is passed over (the holder itself may claim more of it),
+        and on PostgreSQL a transaction-scoped advisory lock per group makes concurrent claims
+        try different groups (the check for a live claim runs after the lock is taken, so it
+        sees a claim another worker committed meanwhile); rows are still taken with
+        `FOR UPDATE SKIP LOCKED`. SQLite's `BEGIN IMMEDIATE` runs one claim at a time.
         """
         if limit < 1:
             raise ValueError(f"limit must be at least 1, got {limit}")
         now = now or _now()
+        for _ in range(CLAIM_TRIES):
+            claimed, contended = self._claim_once(worker, limit, lease_seconds, now)
+            # Nothing, only because another claim held a group's lock for its few milliseconds:
+            # that claim has ended now, and the group may still hold events for this worker.
+            if claimed or not contended:
+                return claimed
+        return []
+
+    def _claim_once(
+        self, worker: str, limit: int, lease_seconds: int, now: datetime
+    ) -> tuple[list[StoredEvent], bool]:
+        """One claim transaction: the events, and whether a group was passed over because
+        another claim held its lock."""
         c = events.c
         claimable = self._claimable(now)
+        contended = False
         with transaction(self.engine) as connection:
-            head = connection.execute(
-                select(c.realm_id, c.entity)
-                .where(claimable)
-                .order_by(c.id)
-                .limit(1)
-                .with_for_update(skip_locked=True)
-            ).first()
-            if head is None:
-                return []
-            ids = (
+            for realm_id, entity in self._turns(connection, claimable, worker, now):
+                if not _lock_group(connection, realm_id, entity):
+                    contended = True  # another worker is claiming this group right now
+                    continue
+                ids = (
+                    connection.execute(
+                        select(c.id)
+                        .where(
+                            claimable,
+                            c.realm_id == realm_id,
+                            c.entity == entity,
+                            ~_live_claim(realm_id, entity, worker, now),
+                        )
+                        .order_by(c.id)
+                        .limit(limit)
+                        .with_for_update(skip_locked=True)
+                    )
+                    .scalars()
+                    .all()
+                )
+                if not ids:
+                    continue
                 connection.execute(
-                    select(c.id)
-                    .where(claimable, c.realm_id == head.realm_id, c.entity == head.entity)
-                    .order_by(c.id)
-                    .limit(limit)
-                    .with_for_update(skip_locked=True)
+                    update(events)
+                    .where(c.id.in_(ids))
+                    .values(
+                        state="claimed",
+                        claimed_by=worker,
+                        lease_until=now + timedelta(seconds=lease_seconds),
+                        attempts=c.attempts + 1,
+                        updated_at=now,
+                    )
                 )
-                .scalars()
-                .all()
-            )
-            connection.execute(
-                update(events)
-                .where(c.id.in_(ids))
-                .values(
-                    state="claimed",
-                    claimed_by=worker,
-                    lease_until=now + timedelta(seconds=lease_seconds),
-                    attempts=c.attempts + 1,
-                    updated_at=now,
+                upsert(
+                    connection,
+                    claim_turns,
+                    {"realm_id": realm_id, "claimed_at": now},
+                    key=["realm_id"],
+                    update=["claimed_at"],
                 )
-            )
-            rows = connection.execute(select(events).where(c.id.in_(ids)).order_by(c.id))
-            return [_stored(row) for row in rows]
+                rows = connection.execute(select(events).where(c.id.in_(ids)).order_by(c.id))
+                return [_stored(row) for row in rows], contended
+        return [], contended
+
+    @staticmethod
+    def _turns(
+        connection: Connection, claimable: Any, worker: str, now: datetime
+    ) -> list[tuple[str, str]]:
+        """The groups with waiting events that no other worker holds, in the order they are served:
+        the realm whose last claim is oldest first (never claimed: first of all), then the
+        group's oldest event. A few, so a claim that loses a race tries the next."""
+        c = events.c
+        head = func.min(c.id)
+        turn = claim_turns.c.claimed_at
+        statement = (
+            select(c.realm_id, c.entity)
+            .select_from(events.outerjoin(claim_turns, claim_turns.c.realm_id == c.realm_id))
+            .where(claimable, ~_live_claim(c.realm_id, c.entity, worker, now))
+            .group_by(c.realm_id, c.entity, turn)
+            .order_by(turn.asc().nulls_first(), head)
+            .limit(CLAIM_CANDIDATES)
+        )
+        return [tuple(row) for row in connection.execute(statement)]
 
     def _set(self, ids: Sequence[int], **values: Any) -> None:
         if not ids:

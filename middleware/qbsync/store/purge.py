@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, and_, delete, exists, select, tuple_
 
 from qbsync.config import MIN_VERSION_DAYS, Settings
+from qbsync.periodic import LEASE_POLL_SECONDS
 from qbsync.store.database import StoreUnavailable, transaction
 from qbsync.store.schema import applied_versions, events, qb_oauth_states, quarantine
 
@@ -129,14 +130,19 @@ def purge_periodically(
     interval: float,
     clock: Callable[[], datetime],
     purge_sync_logs: Callable[[datetime], dict[str, int]] | None = None,
+    held: Callable[[], bool] | None = None,
 ) -> None:
     """Purge at once, then every `interval` seconds until `stop_event` is set (a worker thread).
     `purge_sync_logs` (qbsync.log_retention) runs on the same schedule, after the ledger's purge.
 
     A database that is locked or unreachable is waited out until the next interval; any other
     error is logged and the loop goes on. A failed sync-log purge never stops the ledger's.
+    With `held` (the deployment's lease, `qbsync.periodic`), passes run only while it is true.
     """
     while not stop_event.is_set():
+        if held is not None and not held():
+            stop_event.wait(LEASE_POLL_SECONDS)
+            continue
         try:
             counts = purge(engine, retention, clock())
             log.info("Purge pass: %s", counts, extra={"purged": counts})

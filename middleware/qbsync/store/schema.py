@@ -226,3 +226,36 @@ backfill_jobs = Table(
     Column("updated_at", UTCDateTime(), nullable=False),
     Index("ix_backfill_jobs_realm_state", "realm_id", "state"),
 )
+
+# --- several workers sharing one database (issue 19, scale-out) -----------------------------------
+
+# Intuit's per-realm limits, shared by every process that calls QuickBooks (qbsync.store.pacing):
+# the send times of the realm's recent requests (reservations included) and the end of the wait
+# a 429 imposed.
+qb_realm_pacing = Table(
+    "qb_realm_pacing",
+    metadata,
+    Column("realm_id", String(64), primary_key=True),
+    Column("sent", Text, nullable=False),  # epoch milliseconds, comma-separated, oldest first
+    Column("held_until", UTCDateTime()),
+)
+
+# Periodic work (reconciliation, purges, alerts, revocations) runs in the one worker holding the
+# lease of its name (qbsync.store.leases); a dead holder's lease runs out and another takes it.
+periodic_leases = Table(
+    "periodic_leases",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("holder", String(128), nullable=False),
+    Column("lease_until", UTCDateTime(), nullable=False),
+    Column("taken_at", UTCDateTime(), nullable=False),
+)
+
+# When each realm last had a batch claimed: claims serve the realm waiting longest first
+# (qbsync.store.ledger), so one busy company cannot hold the others back.
+claim_turns = Table(
+    "claim_turns",
+    metadata,
+    Column("realm_id", String(64), primary_key=True),
+    Column("claimed_at", UTCDateTime(), nullable=False),
+)

@@ -128,7 +128,7 @@ def test_naive_datetimes_are_refused(ledger: EventLedger) -> None:
 # --- claim --------------------------------------------------------------------------------
 
 
-def test_claim_takes_one_realm_entity_group_oldest_first(ledger: EventLedger) -> None:
+def test_claim_takes_one_group_and_serves_realms_in_turn(ledger: EventLedger) -> None:
     ledger.add(
         [
             event("1"),
@@ -149,10 +149,11 @@ def test_claim_takes_one_realm_entity_group_oldest_first(ledger: EventLedger) ->
         assert item.attempts == 1
         assert item.claimed_by == "w1"
         assert item.lease_until == NOW + timedelta(seconds=LEASE)
+    # r2 has waited longest (never served): its turn comes before r1's other group.
     second = ledger.claim("w1", limit=10, lease_seconds=LEASE, now=NOW)
-    assert [(e.realm_id, e.entity, e.entity_id) for e in second] == [("r1", "Invoice", "7")]
+    assert [(e.realm_id, e.entity, e.entity_id) for e in second] == [("r2", "Customer", "1")]
     third = ledger.claim("w1", limit=10, lease_seconds=LEASE, now=NOW)
-    assert [(e.realm_id, e.entity, e.entity_id) for e in third] == [("r2", "Customer", "1")]
+    assert [(e.realm_id, e.entity, e.entity_id) for e in third] == [("r1", "Invoice", "7")]
     assert ledger.claim("w1", limit=10, lease_seconds=LEASE, now=NOW) == []
     assert ledger.counts()["claimed"] == 5
 
@@ -379,7 +380,7 @@ def test_requeue_keys_puts_only_failed_and_dead_events_back(ledger: EventLedger)
         "REQUIRED_FIELD_MISSING: Name",
     )
     assert (by_id["2"].next_attempt_at, by_id["2"].claimed_by) == (None, None)
-    again = ledger.claim("w2", 10, LEASE, now=NOW)
+    again = ledger.claim("w1", 10, LEASE, now=NOW)  # w1 still holds 4 of the same group
     assert sorted(e.entity_id for e in again) == ["1", "2"]
     assert ledger.requeue_keys([]) == 0
 
