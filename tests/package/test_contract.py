@@ -695,6 +695,15 @@ def test_controller_exposes_the_methods_the_components_use() -> None:
             "notifyConfigChanged",
             "getConfigNotification",
         )
+    } | {
+        f"QBBackfillController.{name}"
+        for name in (
+            "startBackfill",
+            "cancelBackfill",
+            "listJobs",
+            "listMatchReviews",
+            "resolveMatchReview",
+        )
     } | {"QBSyncLogController.retry", "QBCatalogController.getCatalog"}
     imported = {
         f"{cls}.{method}"

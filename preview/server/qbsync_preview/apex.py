@@ -37,6 +37,7 @@ EDITABLE_OBJECT_MAPPING_FIELDS = (
     "External_Id_Field__c",
     "Delete_Behavior__c",
     "Realtime_Enabled__c",
+    "Match_Rules__c",
 )
 # QBMappingService.EDITABLE_LINE_MAPPING_FIELDS: a line mapping keeps its parent, company and object.
 EDITABLE_LINE_MAPPING_FIELDS = (
@@ -78,8 +79,10 @@ _KINDS = {
 }
 OBJECT_MAPPING_FIELDS = (
     "Id, Name, Company__c, QB_Object__c, Salesforce_Object__c, External_Id_Field__c, "
-    "Realtime_Enabled__c, Delete_Behavior__c, Field_Mapping_Count__c"
+    "Realtime_Enabled__c, Delete_Behavior__c, Match_Rules__c, Field_Mapping_Count__c"
 )
+# QBMatchRules.RULES_BY_TARGET: the match rules a historical sync may use per target object.
+MATCH_RULES_BY_TARGET = {"account": ("Name", "EmailDomain", "Phone"), "product2": ("SKU", "Name")}
 # QBMappingSelector.objectMappingsById and lineMappings also read the line-mapping fields.
 MAPPING_BY_ID_FIELDS = (
     OBJECT_MAPPING_FIELDS + ", Parent_Mapping__c, Collection_Path__c, Parent_Field__c"
@@ -172,6 +175,27 @@ def _error_codes(error: SimpleSalesforceError) -> list[str]:
         if isinstance(content, list)
         else []
     )
+
+
+def match_rules_problem(mapping: dict) -> str | None:
+    """QBMatchRules.problem: a chosen rule that does not apply to the mapping's target."""
+    rules = mapping.get("Match_Rules__c")
+    if blank(rules):
+        return None
+    target = mapping.get("Salesforce_Object__c")
+    offered = MATCH_RULES_BY_TARGET.get(str(target).lower(), ())
+    for rule in str(rules).split(";"):
+        if rule not in offered:
+            if not offered:
+                return (
+                    "Match rules apply to Account and Product2 only; clear them for "
+                    f"{apex_text(target)}."
+                )
+            return (
+                f"{rule} is not a match rule for {apex_text(target)}: choose from "
+                f"{', '.join(offered)}."
+            )
+    return None
 
 
 def blank(value: Any) -> bool:
@@ -482,6 +506,9 @@ class SetupController:
         # The catalog spelling, so the company key refuses `customer` next to `Customer`.
         record["QB_Object__c"] = self._catalog.entity(qb_object).name
         self._validate_salesforce_target(record)
+        problem = match_rules_problem(record)
+        if problem is not None:
+            raise ApexError(problem)
 
     def _validate_salesforce_target(self, record: dict) -> dict:
         """The target object is mappable and External_Id_Field__c is one of its external ids."""

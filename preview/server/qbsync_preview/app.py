@@ -5,7 +5,8 @@ LWC OSS; its Salesforce-only modules call this server:
 
 - `POST /apex/<Class>/<method>` with the method's named parameters as a JSON object: the
   `@AuraEnabled` contracts of QBSetupController (qbsync_preview.apex),
-  QBConnectionController (qbsync_preview.connection), QBSyncLogController (qbsync_preview.sync_log)
+  QBConnectionController (qbsync_preview.connection), QBSyncLogController (qbsync_preview.sync_log),
+  QBBackfillController (qbsync_preview.backfill)
   and QBCatalogController (the static resource QBSync_Catalog as stored), answered with the method's JSON result, or 400
   `{"message", "exceptionType"}` as an AuraHandledException reaches a component;
 - `GET /ui-api/object-info/<Object>`: the UI API ObjectInfo (`lightning/uiObjectInfoApi`).
@@ -43,6 +44,7 @@ from qbsync_preview.apex import (
     controller_methods,
     first_error_message,
 )
+from qbsync_preview.backfill import BackfillController, backfill_methods
 from qbsync_preview.connection import (
     ConnectionController,
     MiddlewareApi,
@@ -174,6 +176,7 @@ def create_preview_app(
         ),
         "QBConnectionController": connection_methods(connections),
         "QBSyncLogController": {"retry": sync_logs.retry},
+        "QBBackfillController": backfill_methods(BackfillController(connection.client, middleware)),
         "QBCatalogController": {"getCatalog": lambda params: catalog_json},
     }
     bundle = Path(bundle_dir) if bundle_dir else DEFAULT_BUNDLE_DIR

@@ -19,6 +19,10 @@ from simple_salesforce import Salesforce, format_soql
 from qbsync_preview.apex import ApexError, apex_text, as_apex_record, blank, id_param
 
 _REALM_ID = re.compile(r"^[0-9A-Za-z_-]{1,32}$")
+# QBMiddlewareClient.JOB_KEY and SINCE_DATE: the key goes into the URL path unencoded.
+_JOB_KEY = re.compile(r"[0-9A-Za-z_-]{1,64}")
+_SINCE_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+REVIEW_ACTIONS = ("link", "create", "skip")
 TIMEOUT = (5, 30)  # QBMiddlewareClient.TIMEOUT_MS: 30 s
 NOTIFICATION_FIELDS = (
     "Id, Name, Realm_Id__c, Status__c, Config_Notified_At__c, Config_Notification_Error__c"
@@ -111,6 +115,51 @@ class MiddlewareApi:
         if not isinstance(retried, int) or isinstance(retried, bool):
             raise ApexError("The sync middleware did not say whether the event was retried.")
         return retried
+
+    def start_backfill(self, realm_id: Any, qb_objects: Any, since: Any) -> list[dict]:
+        """QBMiddlewareClient.startBackfill: POST /api/backfills, the jobs in the order they run."""
+        if not isinstance(qb_objects, list) or not qb_objects:
+            raise ApexError("Choose at least one QuickBooks object to sync.")
+        body: dict[str, Any] = {"realmId": self._realm(realm_id), "objects": qb_objects}
+        if not blank(since):
+            if not isinstance(since, str) or not _SINCE_DATE.fullmatch(since):
+                raise ApexError(f'Not a date: "{apex_text(since)}". Use YYYY-MM-DD.')
+            body["since"] = since
+        answer = self._send("POST", "/backfills", 202, body)
+        jobs = answer.get("jobs") if isinstance(answer, dict) else None
+        if not isinstance(jobs, list):
+            raise ApexError("The sync middleware did not say which jobs it queued.")
+        return [_backfill_job(job) for job in jobs]
+
+    def cancel_backfill(self, job_key: Any) -> dict:
+        """QBMiddlewareClient.cancelBackfill: POST /api/backfills/<key>/cancel."""
+        if not isinstance(job_key, str) or not _JOB_KEY.fullmatch(job_key):
+            raise ApexError(f'Not a sync job key: "{apex_text(job_key)}".')
+        return _backfill_job(self._send("POST", f"/backfills/{job_key}/cancel", 200, {}))
+
+    def resolve_match_review(self, review_id: str | None, action: Any, record_id: Any) -> dict:
+        """QBMiddlewareClient.resolveMatchReview: POST /api/match-reviews/<id>."""
+        if review_id is None:
+            raise ApexError("Choose the match to resolve.")
+        if action not in REVIEW_ACTIONS:
+            raise ApexError(
+                f'Not a way to resolve a match: "{apex_text(action)}". Use link, create or skip.'
+            )
+        body: dict[str, Any] = {"action": action}
+        if action == "link":
+            if record_id is None:
+                raise ApexError("Choose the Salesforce record to link.")
+            body["recordId"] = record_id
+        answer = self._send("POST", f"/match-reviews/{review_id}", 200, body)
+        answer = answer if isinstance(answer, dict) else {}
+        # ReviewResolution's fields, as Apex serialises them (null when absent).
+        return {"status": answer.get("status"), "recordId": answer.get("recordId")}
+
+
+def _backfill_job(answer: Any) -> dict:
+    """QBMiddlewareClient.BackfillJob's fields, as Apex serialises them (null when absent)."""
+    answer = answer if isinstance(answer, dict) else {}
+    return {name: answer.get(name) for name in ("id", "qbObject", "state")}
 
 
 class ConnectionController:

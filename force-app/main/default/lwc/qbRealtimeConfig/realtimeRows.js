@@ -68,6 +68,7 @@ export function buildRows(entities, mappings, drafts) {
             qbObject: entity.name,
             label: entity.label || entity.name,
             mappingId: mapping?.Id,
+            matchRules: mapping?.Match_Rules__c,
             target: mapping
                 ? mapping[SALESFORCE_OBJECT_FIELD.fieldApiName]
                 : STATUS.NOT_MAPPED,
