@@ -292,6 +292,7 @@ class Backfiller:
             outcomes = self._bulk_write(write, fresh)
         else:
             outcomes = self.writer.write(write, fresh, depth=0)
+        self._write_newer_again(write, fresh, outcomes)
         created = updated = matched = 0
         for entity_id, outcome in outcomes.items():
             if isinstance(outcome, Done):
@@ -313,6 +314,35 @@ class Backfiller:
             failed=failed,
         )
         return counts, entries
+
+    def _write_newer_again(
+        self,
+        write: Write,
+        written: dict[str, tuple[dict, Version | None]],
+        outcomes: dict[str, Outcome],
+    ) -> None:
+        """Another worker may have applied a newer real-time change to one of these records
+        between this page's version check and its write, which then put the older version over
+        it in Salesforce. The applied versions tell (they never go back): those records are
+        read again from QuickBooks and their current version written."""
+        done = [i for i, outcome in outcomes.items() if isinstance(outcome, Done)]
+        if not done:
+            return
+        mapping = write.mapping
+        applied = self.versions.applied_many(write.realm_id, mapping.qb_object, done)
+        overtaken = [
+            i
+            for i in done
+            if (ours := written[i][1]) is not None
+            and (newest := applied.get(i)) is not None
+            and newest > ours
+        ]
+        if not overtaken:
+            return
+        log.info("%d records changed while a page was written; writing them again", len(overtaken))
+        found = self.quickbooks.query_by_ids(write.realm_id, mapping.qb_object, overtaken)
+        again = {i: (record, _version_or_none(record)) for i, record in found.items()}
+        self.writer.write(write, again, depth=0)
 
     def _bulk_write(
         self, write: Write, records: dict[str, tuple[dict, Version | None]]
@@ -453,6 +483,13 @@ class Backfiller:
     def _wait(self, job: BackfillJob, seconds: float, message: str, now: datetime) -> None:
         log.info("Historical sync job %s waits %.0f s: %s", job.job_key, seconds, message)
         self.jobs.wait(job, self.name, now + timedelta(seconds=seconds), message, now)
+
+
+def _version_or_none(record: dict) -> Version | None:
+    try:
+        return record_version(record)
+    except ValueError:
+        return None
 
 
 def _unusable(job: BackfillJob, mapping: ObjectMapping | None) -> str | None:

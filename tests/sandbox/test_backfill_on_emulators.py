@@ -93,6 +93,7 @@ class RecordingSalesforce(SalesforceClient):
         self.account_upserts: list[str] = []
         self.bulk_jobs: list[int] = []  # the records of each Bulk API upsert job
         self.kill_after: int | None = None
+        self.before_account_upsert = None  # called once, before the next Account upsert
 
     def bulk_upsert(self, sobject, external_id_field, records, **kwargs):
         self.bulk_jobs.append(len(records))
@@ -100,6 +101,9 @@ class RecordingSalesforce(SalesforceClient):
 
     def upsert_collection(self, sobject, external_id_field, records):
         if sobject == "Account":
+            hook, self.before_account_upsert = self.before_account_upsert, None
+            if hook is not None:
+                hook()
             if self.kill_after is not None:
                 if self.kill_after == 0:
                     raise Killed
@@ -438,3 +442,29 @@ def test_a_large_job_writes_through_bulk_api_jobs_of_ten_pages(services, qbo, or
     assert len(applied) == 1600
     (record,) = org[0].rows("QB_Sync_Job__c")
     assert record["Write_Mode__c"] == "Bulk API 2.0" and record["Failed__c"] == 2
+
+
+def test_a_change_another_worker_applies_while_a_page_is_written_ends_newest(
+    services, qbo, org
+) -> None:
+    _, state = qbo
+    ids = make_customers(state, services.clock, 300)
+    changed = ids[250]
+    job = start(services)
+    salesforce: RecordingSalesforce = services.salesforce
+
+    def another_worker_applies_a_live_change() -> None:
+        # The page has checked its versions and built its bodies; meanwhile the record changes
+        # and another worker applies the change (its own upsert comes first, the page's after).
+        services.clock.advance(seconds=1)
+        state.update(REALM, "Customer", changed, {"DisplayName": "Changed meanwhile"})
+        event = ChangeEvent(REALM, "Customer", changed, "Update", services.clock(), "ce:live")
+        services.store.events.add([event])
+        assert Worker(services, name="other").run_once() == 1
+
+    salesforce.before_account_upsert = another_worker_applies_a_live_change
+    run_until_idle(Worker(services, name="w1"))
+
+    assert accounts(org[0])[changed]["Name"] == "Changed meanwhile"
+    done = services.store.backfills.get(job.job_key)
+    assert done.state == "Done" and done.counts.processed == 300
