@@ -90,6 +90,8 @@ class Stack:
     qbo_latency_ms: int = 0
     sf_latency_ms: int = 0
     qbo_rate_limits: bool = True
+    # Worker processes ("worker", "worker-2", …): several share one PostgreSQL ledger (issue 19).
+    workers: int = 1
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -186,13 +188,18 @@ class Stack:
             ["serve", "--bind", f"127.0.0.1:{self.web_port}", "--workers", "2"],
             self.middleware_env,
         )
-        self._spawn("worker", ["worker"], self.middleware_env)
+        for name in self.worker_names:
+            self._spawn(name, ["worker"], self.middleware_env)
         wait_until(
             lambda: self._alive("web") and requests.get(f"{self.web_url}/healthz", timeout=2).ok,
             timeout=timeout,
             what="the middleware's web process",
         )
         return self
+
+    @property
+    def worker_names(self) -> list[str]:
+        return ["worker", *(f"worker-{n}" for n in range(2, self.workers + 1))]
 
     def start_emulators(self, timeout: float = 60) -> Stack:
         """Only the two emulators (the middleware started some other way: the Procfile test)."""
