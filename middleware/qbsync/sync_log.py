@@ -2,9 +2,11 @@
 
 Rows are upserted on the unique `Event_Key__c` (the ledger's event key), so writing the same
 outcome twice, or a later outcome of the same event (Retrying, then Success), keeps one row.
-The ledger holds the outcome first; a row Salesforce could not take (a failed call, 200 rows at
-a time, or a transient per-row error) is kept in memory and tried again with the next batch, so it
-never costs an event its outcome.
+The database holds each row from the transaction that records its event's outcome until
+Salesforce took it (`qbsync.store.sync_log_outbox`): the worker sends rows after the outcome,
+off the path of the next change, and a crash loses none (the next worker sends them). A row
+Salesforce could not take (a failed call, 200 rows at a time, or a transient per-row error)
+stays and is tried again on the next send.
 """
 
 from __future__ import annotations
@@ -16,10 +18,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Connection
+
 from qbsync.remotes import Salesforce
 from qbsync.salesforce.chunks import call_in_chunks
 from qbsync.salesforce.errors import SalesforceError
 from qbsync.salesforce.schema import SYNC_LOG_EXTERNAL_ID
+from qbsync.store.database import transaction
+from qbsync.store.sync_log_outbox import OutboxRow, SyncLogOutbox
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +36,8 @@ RECORD_NAME_LENGTH = 255
 # The QuickBooks fields that name a record, in order: name-list entities have DisplayName (people)
 # or Name (items, accounts), transactions a DocNumber (research/quickbooks.md).
 NAME_FIELDS = ("DisplayName", "FullyQualifiedName", "Name", "DocNumber")
-# Rows kept for a later try while Salesforce cannot take them; beyond that the oldest go
-# (their outcome stays in the ledger, which the CLI lists).
-MAX_PENDING_ROWS = 20000
+# Rows taken from the outbox per send: ten sObject Collections calls.
+SEND_ROWS = 2000
 
 SUCCESS = "Success"
 FAILED = "Failed"
@@ -113,33 +118,55 @@ class SyncLogEntry:
 
 
 class SyncLogWriter:
-    """Writes sync-log rows in batches; keeps the ones Salesforce could not take."""
+    """Keeps sync-log rows in the outbox with the outcomes, and sends them to Salesforce."""
 
-    def __init__(self, salesforce: Salesforce) -> None:
+    def __init__(
+        self, salesforce: Salesforce, outbox: SyncLogOutbox, owner: str, lease_seconds: float
+    ) -> None:
         self._salesforce = salesforce
-        self._pending: dict[str, dict[str, Any]] = {}
+        self._outbox = outbox
+        self._owner = owner
+        self._lease_seconds = lease_seconds
 
     @property
     def pending(self) -> int:
-        """Rows waiting for a later try."""
-        return len(self._pending)
+        """Rows waiting for Salesforce."""
+        return self._outbox.count()
+
+    def keep(self, connection: Connection, entries: Sequence[SyncLogEntry]) -> None:
+        """Store the entries' rows in the caller's transaction (the one recording outcomes)."""
+        rows = (entry.row() for entry in entries)
+        self._outbox.keep(connection, ((row[SYNC_LOG_EXTERNAL_ID], row) for row in rows))
 
     def write(self, entries: Sequence[SyncLogEntry]) -> bool:
-        """Upsert `entries` plus any rows left from earlier; True when nothing is left over."""
-        for entry in entries:
-            row = entry.row()
-            # A newer outcome of the same event replaces the older row.
-            self._pending.pop(row[SYNC_LOG_EXTERNAL_ID], None)
-            self._pending[row[SYNC_LOG_EXTERNAL_ID]] = row
-        while len(self._pending) > MAX_PENDING_ROWS:
-            dropped = next(iter(self._pending))
-            del self._pending[dropped]
-            log.warning("Sync log row %s dropped: too many rows waiting for Salesforce", dropped)
-        if not self._pending:
-            return True
+        """Keep `entries`, then send; True when nothing is left over."""
+        if entries:
+            with transaction(self._outbox.engine) as connection:
+                self.keep(connection, entries)
+        return self.send()
+
+    def send(self) -> bool:
+        """Upsert the waiting rows this writer can take; True when none is left over."""
+        while True:
+            taken = self._outbox.take(self._owner, SEND_ROWS, self._lease_seconds)
+            if not taken:
+                return True
+            written, kept = self._upsert(taken)
+            self._outbox.sent(written)
+            self._outbox.give_back(kept)
+            if kept:
+                return False
+            if len(taken) < SEND_ROWS:
+                return True
+
+    def _upsert(self, taken: list[OutboxRow]) -> tuple[list[OutboxRow], list[OutboxRow]]:
+        """(rows done with: written or refused for good, rows to try again)."""
+        by_key = {row.log_key: row for row in taken}
+        written: list[OutboxRow] = []
+        kept: list[OutboxRow] = []
         unsent: dict[str, int] = {}  # a failed call's error → its rows, kept for a later try
         for row, result in call_in_chunks(
-            list(self._pending.values()),
+            [row.row for row in taken],
             lambda chunk: self._salesforce.upsert_collection(
                 SYNC_LOG_OBJECT, SYNC_LOG_EXTERNAL_ID, chunk
             ),
@@ -147,12 +174,15 @@ class SyncLogWriter:
             key = row[SYNC_LOG_EXTERNAL_ID]
             if isinstance(result, SalesforceError):
                 unsent[str(result)] = unsent.get(str(result), 0) + 1
+                kept.append(by_key[key])
                 continue
             # A row-level error worth another try (a locked row) keeps the row; others drop it.
             if result.success or not result.transient:
-                self._pending.pop(key, None)
+                written.append(by_key[key])
+            else:
+                kept.append(by_key[key])
             if not result.success:
                 log.warning("Sync log row %s not written: %s", key, result.errors)
         for error, count in unsent.items():
             log.warning("Writing %d sync log rows failed, will retry: %s", count, error)
-        return not self._pending
+        return written, kept

@@ -20,7 +20,9 @@ One `run_once` handles one claimed batch (one realm + entity, oldest first):
    changed their Balance, and the records referring to a merged-away one are written again
    (`qbsync.follow_ups`); a Void sets `Voided__c` where the target object has it; deletes
    follow the mapping's Delete_Behavior__c (`qbsync.record_deletes`);
-5. each event's outcome in the ledger, then one QB_Sync_Log__c row per event (one batched write).
+5. each event's outcome in the ledger, with one QB_Sync_Log__c row per event in the same
+   transaction (`qbsync.store.sync_log_outbox`); `run_forever`'s sender thread writes the rows to
+   Salesforce after that (batched), so the next batch does not wait for them.
 
 Outcomes are types (`qbsync.outcomes`, huey's RetryTask habit): what decides a whole batch's
 outcome raises it (`Skip`, `Fail`, `WaitForRealm`, `Retry`), each record's is settled as a value,
@@ -128,7 +130,17 @@ class Worker:
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
         self.configs = services.configs
-        self.sync_logs = SyncLogWriter(self.salesforce)
+        self.sync_logs = SyncLogWriter(
+            self.salesforce,
+            services.store.sync_log_outbox,
+            self.name,
+            self.settings.lease_seconds,
+        )
+        # Set when `run_forever` runs: the sender thread sends the sync logs and the "Last event"
+        # updates after each batch; otherwise (`run_once` alone) they are sent inline.
+        self._sender: threading.Event | None = None
+        self._last_events_due: dict[str, datetime] = {}
+        self._due_lock = threading.Lock()
         self._describe = Describes(self.salesforce, self.signal)
         self.follow_ups = FollowUps(self.salesforce, self._describe)
         self.writer = RecordWriter(
@@ -161,8 +173,8 @@ class Worker:
             # Live changes first: a historical sync's next page only when no event waits.
             if self.backfills.run_page():
                 return 1
-            if self.sync_logs.pending:
-                self.sync_logs.write(())
+            if self._sender is None:
+                self.sync_logs.send()
             return 0
         batch = Batch(events=events, now=now)
         logs.bind_events([event.event_key for event in events])
@@ -182,10 +194,23 @@ class Worker:
         entries = self._settle(batch)
         metrics.observe_settled(events, entries, SUCCESS)
         if any(entry.status == SUCCESS for entry in entries):
-            self._note_last_event(batch.realm_id, batch.now)
-        self.sync_logs.write(entries)
+            with self._due_lock:
+                self._last_events_due[batch.realm_id] = batch.now
+        if self._sender is None:
+            self._send_after_settling()
+        else:
+            self._sender.set()
         logs.unbind_events()
         return len(events)
+
+    def _send_after_settling(self) -> None:
+        """What follows the outcomes and need not delay the next batch: the sync-log rows (held
+        in the database until Salesforce took them) and the cards' "Last event"."""
+        with self._due_lock:
+            due, self._last_events_due = self._last_events_due, {}
+        for realm_id, now in due.items():
+            self._note_last_event(realm_id, now)
+        self.sync_logs.send()
 
     def run_forever(self, stop: threading.Event) -> None:
         """Process batches until `stop` is set. When idle, sleep until a stored event wakes the
@@ -194,6 +219,9 @@ class Worker:
         log.info("Worker %s started", self.name)
         self._listener = None
         threading.Thread(target=self._interrupt_on, args=(stop,), name="stop", daemon=True).start()
+        self._sender = threading.Event()
+        sender = threading.Thread(target=self._send_forever, args=(stop,), name="sync-logs")
+        sender.start()
         try:
             while not stop.is_set():
                 if self._listener is None or self._listener.broken:
@@ -212,7 +240,26 @@ class Worker:
         finally:
             if self._listener is not None:
                 self._listener.close()
+            self._sender.set()
+            sender.join()
+            self._sender = None
         log.info("Worker %s stopped", self.name)
+
+    def _send_forever(self, stop: threading.Event) -> None:
+        """The sender thread: sends after each batch, and tries again what Salesforce could not
+        take at the next batch or poll. Rows a crash left behind go out at the start."""
+        sender = self._sender
+        while True:
+            sender.clear()
+            try:
+                self._send_after_settling()
+            except StoreUnavailable as error:
+                log.warning("Sync logs wait for the database: %s", error)
+            except Exception:
+                log.exception("Sending sync logs failed; trying again later")
+            if stop.is_set():
+                return
+            sender.wait(self.settings.worker_poll_seconds)
 
     def _listen(self) -> None:
         if self._listener is not None:
@@ -474,12 +521,15 @@ class Worker:
             key = (type(outcome), outcome.ledger_message, attempt)
             groups.setdefault(key, (outcome, []))[1].append(event.id)
             entries.append(self._log_entry(batch, event, outcome, now))
-        for (kind, message, attempt), (outcome, ids) in groups.items():
-            rule = SETTLEMENTS[kind]
-            at = outcome.until
-            if rule.backs_off:
-                at = now + timedelta(seconds=backoff_seconds(attempt, self._rng))
-            rule.write(self.ledger, ids, message, at)
+        # The outcomes and their sync-log rows in one transaction: no outcome without its row.
+        with self.ledger.settling() as connection:
+            for (kind, message, attempt), (outcome, ids) in groups.items():
+                rule = SETTLEMENTS[kind]
+                at = outcome.until
+                if rule.backs_off:
+                    at = now + timedelta(seconds=backoff_seconds(attempt, self._rng))
+                rule.write(self.ledger, ids, message, at)
+            self.sync_logs.keep(connection, entries)
         return entries
 
     @staticmethod

@@ -1,10 +1,12 @@
 """qbsync.sync_log: QB_Sync_Log__c rows written 200 at a time; what Salesforce could not take
-is kept for the next write. The real SalesforceClient talks to `LogOrg` through responses."""
+is kept for the next write, in the database (`qbsync.store.sync_log_outbox`), so a crash loses
+none. The real SalesforceClient talks to `LogOrg` through responses; the outbox is on SQLite and
+PostgreSQL."""
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import responses
@@ -12,6 +14,8 @@ import responses
 from qbsync.config import Settings
 from qbsync.salesforce.auth import SalesforceLogin
 from qbsync.salesforce.client import SalesforceClient
+from qbsync.store.database import make_engine, transaction
+from qbsync.store.sync_log_outbox import SyncLogOutbox
 from qbsync.sync_log import SyncLogEntry, SyncLogWriter, record_name
 
 INSTANCE = "https://example.my.salesforce.com"
@@ -54,13 +58,19 @@ def org():
         yield LogOrg(rsps)
 
 
-@pytest.fixture
-def writer() -> SyncLogWriter:
+LEASE_SECONDS = 60
+
+
+def client() -> SalesforceClient:
     settings = Settings(salesforce_login_url="https://login.example.com")
-    client = SalesforceClient(
+    return SalesforceClient(
         settings, login_with=lambda s, session: SalesforceLogin(INSTANCE, "sf-session")
     )
-    return SyncLogWriter(client)
+
+
+@pytest.fixture
+def writer(database) -> SyncLogWriter:
+    return SyncLogWriter(client(), SyncLogOutbox(database), "worker-1", LEASE_SECONDS)
 
 
 def entry(n: int, status: str = "Success") -> SyncLogEntry:
@@ -74,7 +84,8 @@ def test_a_failed_call_keeps_only_its_own_rows_for_the_next_write(org, writer):
 
     assert writer.write([entry(n) for n in range(450)]) is False
 
-    assert set(org.rows) == {f"ce:{n}" for n in [*range(200), *range(400, 450)]}
+    # One call of 200 failed: those rows wait, the other 250 are written.
+    assert len(org.rows) == 250 and "ce:300" not in org.rows
     assert writer.pending == 200
 
     org.refused_calls.clear()
@@ -104,6 +115,51 @@ def test_a_newer_outcome_of_an_event_replaces_the_waiting_row(org, writer):
     writer.write([entry(7, "Success")])
 
     assert org.rows["ce:7"]["Status__c"] == "Success" and writer.pending == 0
+
+
+def test_rows_kept_with_the_outcomes_survive_a_crash_and_the_next_worker_sends_them(org, database):
+    crashed = SyncLogWriter(client(), SyncLogOutbox(database), "worker-1", LEASE_SECONDS)
+    with transaction(database) as connection:  # the transaction that records the outcomes
+        crashed.keep(connection, [entry(1), entry(2)])
+    # The process dies here, before it sent anything.
+
+    other_process = make_engine(database.url.render_as_string(hide_password=False))
+    try:
+        successor = SyncLogWriter(client(), SyncLogOutbox(other_process), "worker-2", 60)
+        assert successor.pending == 2
+        assert successor.send() is True
+    finally:
+        other_process.dispose()
+    assert set(org.rows) == {"ce:1", "ce:2"}
+
+
+def test_rows_a_sender_took_before_it_died_go_out_when_its_lease_ends(org, database):
+    outbox = SyncLogOutbox(database)
+    with transaction(database) as connection:
+        outbox.keep(connection, [("ce:5", entry(5).row())])
+    (taken,) = outbox.take("worker-1", 10, lease_seconds=60, now=NOW)  # then it died
+
+    assert outbox.take("worker-2", 10, lease_seconds=60, now=NOW) == []
+    (again,) = outbox.take("worker-2", 10, lease_seconds=60, now=NOW + timedelta(seconds=61))
+    assert again.log_key == taken.log_key == "ce:5"
+
+
+def test_a_row_replaced_while_it_is_out_stays_and_goes_out_as_its_newer_version(org, database):
+    outbox = SyncLogOutbox(database)
+    with transaction(database) as connection:
+        outbox.keep(connection, [("ce:7", entry(7, "Retrying").row())])
+    (older,) = outbox.take("worker-1", 10, lease_seconds=60)
+    with transaction(database) as connection:
+        outbox.keep(connection, [("ce:7", entry(7, "Success").row())])
+    # Not taken by another sender while the older version is out: it cannot overtake it.
+    assert outbox.take("worker-2", 10, lease_seconds=60) == []
+
+    outbox.sent([older])
+
+    (newer,) = outbox.take("worker-2", 10, lease_seconds=60)
+    assert newer.row["Status__c"] == "Success" and newer.stamp != older.stamp
+    outbox.sent([newer])
+    assert outbox.count() == 0
 
 
 def test_a_row_names_the_record_and_keeps_the_detail_apart():

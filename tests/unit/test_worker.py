@@ -14,6 +14,7 @@ import copy
 import json
 import random
 import re
+import threading
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlparse
 
@@ -1014,6 +1015,21 @@ def test_failed_log_write_keeps_the_ledger_outcome_and_is_retried(rsps, ledger, 
     assert worker.sync_logs.pending == 0
 
 
+def test_sync_logs_a_worker_died_before_sending_are_sent_by_the_next(rsps, store, make_worker):
+    FakeQuickBooks(rsps, [customer(1)])
+    org = FakeOrg(rsps, [mapping_row()])
+    add_event(store.events, 1)
+    dying = make_worker()
+    dying._sender = threading.Event()  # as in run_forever: its sender thread sends the logs…
+    dying.run_once()  # …but the process dies before it does
+    assert only(store.events).state == "done" and org.logs == {}
+
+    make_worker().run_once()  # nothing to claim: it sends what waits
+
+    assert org.logs["ce:Customer-1-Update"]["Status__c"] == "Success"
+    assert store.sync_log_outbox.count() == 0
+
+
 def test_long_event_keys_are_hashed_to_fit_the_field():
     short = "ce:" + "a" * 200
     assert log_key(short) == short
@@ -1044,6 +1060,8 @@ def test_run_forever_processes_until_idle_then_stops_on_the_event(rsps, ledger, 
 
     assert ledger.counts()["done"] == 1 and ledger.counts()["skipped"] == 1
     assert set(org.accounts) == {ext(1)}
+    # Sent by the sender thread, after the outcomes.
+    assert set(org.logs) == {"ce:Customer-1-Update", "ce:Vendor-2-Update"}
 
 
 def test_services_built_from_settings_give_the_worker_one_store(tmp_path, settings):

@@ -19,6 +19,7 @@ from qbsync.store.migrate import migrate
 from qbsync.store.oauth_states import OAuthStates
 from qbsync.store.pacing import RealmPacingRows
 from qbsync.store.revocations import Revocations
+from qbsync.store.sync_log_outbox import SyncLogOutbox
 from qbsync.store.tokens import TokenRows
 from qbsync.store.versions import AppliedVersions
 from qbsync.store.watermarks import Watermarks
@@ -43,6 +44,7 @@ class Store:
         self.backfills = BackfillJobs(engine)
         self.pacing = RealmPacingRows(engine)
         self.leases = LeaseRows(engine)
+        self.sync_log_outbox = SyncLogOutbox(engine)
 
     @classmethod
     def open(cls, url: str) -> Store:

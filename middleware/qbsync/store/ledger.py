@@ -9,7 +9,9 @@ claimable again, so nothing is lost.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -105,6 +107,7 @@ class EventLedger:
         self.engine = engine
         # New claimable events wake the waiting workers (`qbsync.store.wakeups`).
         self.wakeups = wakeups or Wakeups(engine)
+        self._settling = threading.local()
 
     def ping(self) -> None:
         """Raise `StoreUnavailable` unless the database answers."""
@@ -290,10 +293,30 @@ class EventLedger:
         )
         return [tuple(row) for row in connection.execute(statement)]
 
+    @contextmanager
+    def settling(self) -> Iterator[Connection]:
+        """One transaction for the outcomes recorded in it (`mark_*`, `release`) and what the
+        caller writes with them on the connection it yields (the batch's sync-log rows)."""
+        with transaction(self.engine) as connection:
+            self._settling.connection = connection
+            try:
+                yield connection
+            finally:
+                self._settling.connection = None
+
+    @contextmanager
+    def _outcome_transaction(self) -> Iterator[Connection]:
+        current = getattr(self._settling, "connection", None)
+        if current is not None:
+            yield current
+            return
+        with transaction(self.engine) as connection:
+            yield connection
+
     def _set(self, ids: Sequence[int], **values: Any) -> None:
         if not ids:
             return
-        with transaction(self.engine) as connection:
+        with self._outcome_transaction() as connection:
             connection.execute(
                 update(events)
                 .where(events.c.id.in_(list(ids)))

@@ -186,6 +186,24 @@ qb_alerts = Table(
     Column("raised_at", UTCDateTime(), nullable=False),
 )
 
+# --- sync-log rows on their way to Salesforce (qbsync.store.sync_log_outbox) ---------------------------
+
+# QB_Sync_Log__c rows the worker settled but Salesforce has not taken yet: written in the
+# transaction that records the events' outcomes, so a crash loses none, and sent after the
+# outcome, off the path of the next change (migration 0007). `stamp` changes when a newer outcome
+# of the same event replaces the row: a sender deletes only the version it sent.
+sync_log_outbox = Table(
+    "sync_log_outbox",
+    metadata,
+    Column("log_key", String(255), primary_key=True),  # QB_Sync_Log__c.Event_Key__c
+    Column("row", JSON, nullable=False),
+    Column("stamp", String(32), nullable=False),
+    Column("claimed_by", String(128)),
+    Column("lease_until", UTCDateTime()),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Index("ix_sync_log_outbox_created", "created_at"),
+)
+
 # --- historical sync jobs (qbsync.store.backfills, issue 17) ----------------------------------------
 
 # One row per job: a QuickBooks object of one realm read page by page into Salesforce. The

@@ -50,6 +50,7 @@ TABLES = {
     "qb_realm_pacing",
     "periodic_leases",
     "claim_turns",
+    "sync_log_outbox",
 }
 
 
@@ -125,6 +126,7 @@ def test_a_ledger_made_before_migrations_is_adopted_with_every_row(blank_databas
         "qb_realm_pacing",
         "periodic_leases",
         "claim_turns",
+        "sync_log_outbox",
     )
     assert row_counts(blank_database) == {**before, **dict.fromkeys(later, 0)}
     assert differences(blank_database) == []
