@@ -21,6 +21,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import requests
+
 from qbsync.store import Store
 from qbsync_sandbox.scenarios.bench_invoices import worker_calls
 from qbsync_sandbox.stack import Stack, free_port, wait_until
@@ -126,6 +128,8 @@ def backfill_run(
         stack.sf_admin("PUT", "/network", json={"latency_ms": latency_ms[1]})
         wait_until(lambda: _metrics_up(metrics), timeout=30, what="the worker's /metrics")
         before = worker_calls(*metrics)
+        requests.delete(f"{stack.qbo_url}/_admin/network/meter", timeout=10).raise_for_status()
+        stack.sf_admin("DELETE", "/network/meter")
         jobs = Store.open(stack.middleware_env["QBSYNC_DATABASE_URL"]).backfills
         started = time.perf_counter()
         (job,) = jobs.create(stack.realm_id, [("Customer", "Account")], None, datetime.now(UTC))
@@ -137,6 +141,7 @@ def backfill_run(
         wait_until(finished, timeout=timeout, interval=0.1, what="the backfill job to finish")
         elapsed = time.perf_counter() - started
         after = worker_calls(*metrics)
+        emulators = stack.emulator_figures()
         done = jobs.get(job.job_key)
         assert done is not None
         reads = sum(after["quickbooks"].values()) - sum(before["quickbooks"].values())
@@ -160,6 +165,11 @@ def backfill_run(
             "counts": done.counts.as_dict(),
             "pages": done.pages,
             "seeding_s": round(seeded_s, 1),
+            # The emulators' own handling time (latency excluded): they must not be the bottleneck.
+            "emulators_busy_s": {
+                system: round(emulators[system]["busy_seconds"], 2)
+                for system in ("quickbooks", "salesforce")
+            },
         }
 
 
@@ -206,7 +216,8 @@ def print_backfill(figures: dict) -> None:
             f"{run['salesforce_calls']} {run['salesforce_calls_by_kind']}, peak worker RSS "
             f"{run['peak_worker_rss_mb']} MB, write mode {run['write_mode']}; created "
             f"{counts['created']}, matched {counts['matched']}, ambiguous {counts['ambiguous']}, "
-            f"updated {counts['updated']}, failed {counts['failed']}"
+            f"updated {counts['updated']}, failed {counts['failed']}; emulators busy "
+            f"{run['emulators_busy_s']} s"
         )
         if run["message"]:
             print(f"  message: {run['message']}")

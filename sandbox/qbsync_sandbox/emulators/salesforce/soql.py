@@ -599,7 +599,8 @@ class Executor:
                 (value := self.walk(steps, row)) is not None and bool(pattern.match(str(value)))
             )
         if kind == "in":
-            wanted = [_normalize(definition, v) for v in condition[2]]
+            # A set: a page's matching query lists 1,000 names, run against every unlinked row.
+            wanted = {_normalize(definition, v) for v in condition[2]}
             negate = condition[3]
             return lambda row: (_normalize(definition, self.walk(steps, row)) in wanted) != negate
         operator, literal = condition[2], condition[3]
