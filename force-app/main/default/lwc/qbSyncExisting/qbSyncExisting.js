@@ -3,6 +3,7 @@ import { ShowToastEvent } from 'lightning/platformShowToastEvent';
 import getCompanies from '@salesforce/apex/QBSetupController.getCompanies';
 import saveObjectMapping from '@salesforce/apex/QBSetupController.saveObjectMapping';
 import startBackfill from '@salesforce/apex/QBBackfillController.startBackfill';
+import notifyConfigChanged from '@salesforce/apex/QBConnectionController.notifyConfigChanged';
 import { formatRules, parseRules, ruleOptions } from './matchRules';
 
 /**
@@ -67,6 +68,7 @@ export default class QbSyncExisting extends LightningElement {
     async handleStart() {
         this.busy = true;
         try {
+            const realmId = await this.realmId();
             const rules = formatRules(this.rules);
             if (
                 this.hasRules &&
@@ -75,8 +77,10 @@ export default class QbSyncExisting extends LightningElement {
                 await saveObjectMapping({
                     mapping: { Id: this.mappingId, Match_Rules__c: rules }
                 });
+                // Workers keep a company's configuration for a while: without the notice the
+                // job could match by the rules it had before (QBConfigChangedNotifier).
+                await notifyConfigChanged({ realmId });
             }
-            const realmId = await this.realmId();
             const jobs = await startBackfill({
                 realmId,
                 qbObjects: [this.qbObject],

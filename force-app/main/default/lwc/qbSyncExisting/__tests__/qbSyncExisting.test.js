@@ -3,6 +3,7 @@ import QbSyncExisting from 'c/qbSyncExisting';
 import getCompanies from '@salesforce/apex/QBSetupController.getCompanies';
 import saveObjectMapping from '@salesforce/apex/QBSetupController.saveObjectMapping';
 import startBackfill from '@salesforce/apex/QBBackfillController.startBackfill';
+import notifyConfigChanged from '@salesforce/apex/QBConnectionController.notifyConfigChanged';
 import { formatRules, parseRules, ruleOptions } from '../matchRules';
 
 jest.mock(
@@ -12,6 +13,11 @@ jest.mock(
 );
 jest.mock(
     '@salesforce/apex/QBSetupController.saveObjectMapping',
+    () => ({ default: jest.fn() }),
+    { virtual: true }
+);
+jest.mock(
+    '@salesforce/apex/QBConnectionController.notifyConfigChanged',
     () => ({ default: jest.fn() }),
     { virtual: true }
 );
@@ -112,6 +118,9 @@ describe('c-qb-sync-existing', () => {
         expect(saveObjectMapping).toHaveBeenCalledWith({
             mapping: { Id: MAPPING_ID, Match_Rules__c: 'Name;Phone' }
         });
+        expect(notifyConfigChanged).toHaveBeenCalledWith({
+            realmId: '4620816365'
+        });
         expect(startBackfill).toHaveBeenCalledWith({
             realmId: '4620816365',
             qbObjects: ['Customer'],
@@ -128,6 +137,7 @@ describe('c-qb-sync-existing', () => {
         start(element).click();
         await settle();
         expect(saveObjectMapping).not.toHaveBeenCalled();
+        expect(notifyConfigChanged).not.toHaveBeenCalled();
         expect(startBackfill).toHaveBeenCalledWith({
             realmId: '4620816365',
             qbObjects: ['Customer'],
