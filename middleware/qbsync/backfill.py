@@ -53,7 +53,7 @@ from qbsync.mapping import (
     record_version,
 )
 from qbsync.match_reviews import write_reviews
-from qbsync.matching import MatchPlan, plan_page
+from qbsync.matching import Candidates, MatchPlan, plan_page
 from qbsync.outcomes import Done, Fail, Outcome, from_salesforce
 from qbsync.quickbooks.client import QUERY_BATCH
 from qbsync.quickbooks.errors import (
@@ -132,6 +132,10 @@ def estimate_eta(job: BackfillJob, processed: int, now: datetime) -> datetime | 
     return now + timedelta(seconds=elapsed / processed * remaining)
 
 
+# Jobs whose match candidates one worker holds at most (a few thousand small records each).
+MAX_HELD_JOBS = 8
+
+
 class Backfiller:
     """Runs historical sync jobs a page at a time; see the module docstring."""
 
@@ -155,6 +159,8 @@ class Backfiller:
         self.writer = writer
         self._describe = describe
         self.sync_logs = sync_logs
+        # Each job's match candidates, when few enough to hold (`qbsync.matching.Candidates`).
+        self._candidates: dict[str, Candidates] = {}
 
     def run_page(self) -> bool:
         """Run the next page of a job that has one; False when no job is waiting."""
@@ -411,7 +417,10 @@ class Backfiller:
                 ).fields
             except MappingError:
                 continue  # the writer fails it with the reason
-        return plan_page(self.salesforce, mapping, bodies)
+        if job.job_key not in self._candidates and len(self._candidates) >= MAX_HELD_JOBS:
+            self._candidates.clear()  # finished jobs' sets; a running one reads its own again
+        held = self._candidates.setdefault(job.job_key, Candidates())
+        return plan_page(self.salesforce, mapping, bodies, held)
 
     def _link(
         self,

@@ -25,7 +25,9 @@ by two records of the same page is ambiguous for both: which of the two it is, i
 
 Only records with a blank external id are candidates: a record already linked is an update by
 external id, never a match. `plan_page` is the entry point of a backfill, once per page: one
-Composite call of SOQL queries (`SalesforceClient.query_many`) and the pure `plan` below.
+Composite call of SOQL queries (`SalesforceClient.query_many`) and the pure `plan` below; or,
+when the target holds fewer than 2,000 unlinked records, one query for the whole job
+(`Candidates`).
 """
 
 from __future__ import annotations
@@ -368,19 +370,59 @@ def candidate_queries(
     )
 
 
+# A job whose target holds fewer unlinked records than one query answer carries ("the maximum
+# result size is 2,000", Help article 000386264) reads them all with one query on its first page
+# and plans every later page in memory: one call a job instead of one a page.
+CANDIDATE_PAGE = 2_000
+
+
+class Candidates:
+    """One job's candidates, read once (`plan_page(..., candidates=)`) when they fit one query
+    answer; else each page queries its own. Records linked by a page leave the set (they have an
+    external id now). A record typed into Salesforce while the job runs is not seen by it."""
+
+    def __init__(self) -> None:
+        self._rules: MatchRules | None = None
+        self._records: dict[str, Mapping[str, Any]] | None = None
+
+    def records(self, client: Salesforce, rules: MatchRules) -> list[Mapping[str, Any]] | None:
+        """Every unlinked record of the target, or None when there are too many to hold."""
+        if rules != self._rules:
+            statement = (
+                f"SELECT {', '.join(rules.fields)} FROM {rules.target} "  # noqa: S608
+                f"WHERE {rules.external_id_field} = null LIMIT {CANDIDATE_PAGE}"
+            )
+            rows = client.query_all(statement)
+            self._rules = rules
+            self._records = {row["Id"]: row for row in rows} if len(rows) < CANDIDATE_PAGE else None
+        return None if self._records is None else list(self._records.values())
+
+    def linked(self, record_ids: Iterable[str]) -> None:
+        if self._records is not None:
+            for record_id in record_ids:
+                self._records.pop(record_id, None)
+
+
 def plan_page(
     client: Salesforce,
     mapping: ObjectMapping,
     bodies_by_qb_id: Mapping[str, Mapping[str, Any]],
+    candidates: Candidates | None = None,
 ) -> MatchPlan:
     """The match decisions for one page of mapped bodies (QuickBooks id → Salesforce fields, as
-    `MappedRecord.fields`): no call when the mapping has no usable rule or nothing to compare,
-    else one Composite call of candidate queries (`SalesforceError` propagates)."""
+    `MappedRecord.fields`): no call when the mapping has no usable rule or nothing to compare;
+    with the job's `candidates` held in memory none either after its first page; else one
+    Composite call of candidate queries (`SalesforceError` propagates)."""
     rules = rules_for(mapping)
     if rules is None or not bodies_by_qb_id:
         return MatchPlan()
+    held = candidates.records(client, rules) if candidates is not None else None
+    if held is not None:
+        result = plan(rules, bodies_by_qb_id, held)
+        candidates.linked(result.links.values())  # type: ignore[union-attr]
+        return result
     statements = candidate_queries(rules, list(bodies_by_qb_id.values()))
     if not statements:
         return MatchPlan()
-    candidates = [record for records in client.query_many(statements) for record in records]
-    return plan(rules, bodies_by_qb_id, candidates)
+    found = [record for records in client.query_many(statements) for record in records]
+    return plan(rules, bodies_by_qb_id, found)

@@ -6,6 +6,8 @@ import pytest
 
 from qbsync.mapping import FieldMapping, ObjectMapping
 from qbsync.matching import (
+    CANDIDATE_PAGE,
+    Candidates,
     MatchRules,
     candidate_queries,
     domain_key,
@@ -238,6 +240,10 @@ class FakeSalesforce:
         self.statements.append(list(statements))
         return [self.records] + [[] for _ in statements[1:]]
 
+    def query_all(self, statement):
+        self.statements.append([statement])
+        return [r for r in self.records if r.get(EXT) is None]
+
 
 def test_plan_page_makes_no_call_without_rules_or_values() -> None:
     client = FakeSalesforce([])
@@ -252,3 +258,26 @@ def test_plan_page_queries_once_and_decides() -> None:
         client, account_mapping(("Name",)), {"1": {"Name": "Acme"}, "2": {"Name": "B"}}
     )
     assert result.links == {"1": "001A"} and len(client.statements) == 1
+
+
+def test_a_job_with_few_candidates_reads_them_once_and_forgets_the_linked() -> None:
+    client = FakeSalesforce([account("001A", Name="Acme"), account("001B", Name="Beta")])
+    held, mapping = Candidates(), account_mapping(("Name",))
+
+    first = plan_page(client, mapping, {"1": {"Name": "Acme"}}, held)
+    second = plan_page(client, mapping, {"2": {"Name": "acme"}, "3": {"Name": "Beta"}}, held)
+
+    assert first.links == {"1": "001A"}
+    assert second.links == {"3": "001B"}  # 001A is linked to 1 now: 2 is created
+    (only,) = client.statements
+    assert only == [f"SELECT Id, {EXT}, Name FROM Account WHERE {EXT} = null LIMIT 2000"]  # noqa: S608
+
+
+def test_a_job_with_too_many_candidates_queries_each_page() -> None:
+    many = [account(f"001{i:05d}", Name=f"N{i}") for i in range(CANDIDATE_PAGE)]
+    client = FakeSalesforce(many)
+    held, mapping = Candidates(), account_mapping(("Name",))
+    plan_page(client, mapping, {"1": {"Name": "N1"}}, held)
+    plan_page(client, mapping, {"2": {"Name": "N2"}}, held)
+    assert len(client.statements) == 3  # the full read once, then one query a page
+    assert "IN ('N2')" in client.statements[2][0]
