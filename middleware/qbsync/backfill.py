@@ -38,6 +38,7 @@ newest version of every record.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from qbsync import metrics
@@ -147,6 +148,7 @@ class Backfiller:
         writer: RecordWriter,
         describe: Describes,
         sync_logs: SyncLogWriter,
+        send_logs: Callable[[], None],
     ) -> None:
         self.settings = services.settings
         self.jobs = services.store.backfills
@@ -161,6 +163,7 @@ class Backfiller:
         self.sync_logs = sync_logs
         # Each job's match candidates, when few enough to hold (`qbsync.matching.Candidates`).
         self._candidates: dict[str, Candidates] = {}
+        self.send_logs = send_logs  # the worker's: now, or by its sender thread
 
     def run_page(self) -> bool:
         """Run the next page of a job that has one; False when no job is waiting."""
@@ -239,11 +242,20 @@ class Backfiller:
                 break
         counts, entries = self._write(job, config, mapping, list(new.values()), now)
         eta = None if done else estimate_eta(job, job.counts.processed + counts.processed, now)
+        # The page's logs are kept in the outbox in the transaction of its counts: a worker
+        # killed after it still has them sent, and a page written again keeps one row a record.
         advanced = self.jobs.advance(
-            job, self.name, counts=counts, checkpoint=following, done=done, eta=eta, now=now
+            job,
+            self.name,
+            counts=counts,
+            checkpoint=following,
+            done=done,
+            eta=eta,
+            now=now,
+            also=lambda connection: self.sync_logs.keep(connection, entries),
         )
-        if advanced:
-            self.sync_logs.write(entries)
+        if advanced and entries:
+            self.send_logs()
         # Cancelled meanwhile (or taken over after a lease ran out): the record shows the row.
         current = self.jobs.get(job.job_key)
         if current is not None:

@@ -153,6 +153,7 @@ class Worker:
             writer=self.writer,
             describe=self._describe,
             sync_logs=self.sync_logs,
+            send_logs=self._send_logs_soon,
         )
         # Realms QuickBooks asked us to leave alone (429, lost authorization): until when, why,
         # and the configuration generation then — a reconnect moves it and ends the wait.
@@ -202,6 +203,13 @@ class Worker:
             self._sender.set()
         logs.unbind_events()
         return len(events)
+
+    def _send_logs_soon(self) -> None:
+        """Send the waiting sync-log rows: by the sender thread when `run_forever` runs."""
+        if self._sender is None:
+            self.sync_logs.send()
+        else:
+            self._sender.set()
 
     def _send_after_settling(self) -> None:
         """What follows the outcomes and need not delay the next batch: the sync-log rows (held

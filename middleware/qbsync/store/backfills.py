@@ -13,12 +13,12 @@ customers and items before the transactions that refer to them).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, or_, select, update
+from sqlalchemy import Connection, Engine, and_, or_, select, update
 
 from qbsync.store.database import transaction
 from qbsync.store.schema import backfill_jobs
@@ -281,9 +281,11 @@ class BackfillJobs:
         done: bool,
         eta: datetime | None,
         now: datetime,
+        also: Callable[[Connection], None] | None = None,
     ) -> bool:
         """One page written: its counts added, the next checkpoint, the lease given back (any
-        worker may take the next page); Done when it was the last. False, and nothing
+        worker may take the next page); Done when it was the last; `also` run in the same
+        transaction (the page's sync-log rows kept in the outbox). False, and nothing
         changed, when the job was cancelled or another worker holds it now."""
         c = backfill_jobs.c
         values: dict[str, Any] = {
@@ -304,6 +306,8 @@ class BackfillJobs:
             result = connection.execute(
                 update(backfill_jobs).where(self._mine(job, worker, (RUNNING,))).values(**values)
             )
+            if result.rowcount and also is not None:
+                also(connection)
             return bool(result.rowcount)
 
     def fail(self, job: BackfillJob, worker: str, message: str, now: datetime) -> bool:
