@@ -24,15 +24,19 @@ backfill's next page. A page:
 
 Why this order pages stably while records change: `STARTPOSITION` is an offset, so an order in
 which records move while the job runs makes an offset skip or repeat records. Intuit's query
-language filters and sorts on `MetaData.LastUpdatedTime` ("Filterable: ALL, Sortable" in the
-Accounting API entity reference, research/quickbooks.md §4), and that time only grows: a record
+language filters and sorts on `MetaData.LastUpdatedTime` (`SELECT … [WHERE …] [ORDERBY …]
+[STARTPOSITION n] [MAXRESULTS n]`, Intuit's "Data queries" page, research/quickbooks.md §4; the
+metadata's LastUpdatedTime is "Filterable: ALL, Sortable: ALL" in Intuit's IntuitBaseTypes.xsd,
+as the emulator's properties.py cites), and that time only grows: a record
 changed during the job moves behind the checkpoint's position, never before it, and a new record
 comes last. So the checkpoint is not an offset but the time of the last record read (keyset
 paging: the next page asks for `LastUpdatedTime >= that time` from position 1), with the ids
 already read at exactly that time left out (the time has whole seconds; many records can share
-one). Only when a whole page shares one second does the offset move within that second. A record
-changed after it was read is read again later and written again if newer: the job ends with the
-newest version of every record.
+one). Only when a whole page shares one second does the offset move within that second; there,
+and only there, a record of that second changed while the job runs shifts the others by one and
+one of them can be missed by this job (CDC reconciliation and real-time still carry later changes).
+A record changed after it was read is read again later and written again if newer: the job ends
+with the newest version of every record.
 """
 
 from __future__ import annotations

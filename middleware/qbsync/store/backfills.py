@@ -297,6 +297,7 @@ class BackfillJobs:
             checkpoint_offset=checkpoint.offset,
             pages=c.pages + 1,
             eta=eta,
+            message=None,  # a wait's reason is over once a page is written
             lease_until=None,
             updated_at=now,
         )

@@ -149,3 +149,16 @@ def test_a_long_page_extends_its_lease(jobs: BackfillJobs) -> None:
     assert jobs.extend(job, "w1", T0 + timedelta(minutes=15))
     assert jobs.claim("w2", 60, T0 + timedelta(minutes=14)) is None
     assert not jobs.extend(job, "w2", T0 + timedelta(hours=1))  # not w2's
+
+
+def test_a_page_written_after_a_wait_clears_its_reason(jobs: BackfillJobs) -> None:
+    jobs.create("r1", [("Customer", "Account")], None, T0)
+    job = _start(jobs)
+    jobs.wait(job, "w1", T0 + timedelta(seconds=10), "QuickBooks throttled the realm", T0)
+    assert jobs.get(job.job_key).message == "QuickBooks throttled the realm"
+    job = jobs.claim("w1", 60, T0 + timedelta(seconds=10))
+    assert jobs.advance(
+        job, "w1", counts=Counts(processed=1), checkpoint=Checkpoint(T0), done=False, eta=None,
+        now=T0,
+    )  # fmt: skip
+    assert jobs.get(job.job_key).message is None
