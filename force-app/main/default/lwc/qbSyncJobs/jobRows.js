@@ -57,7 +57,7 @@ export function jobRows(jobs, now = Date.now()) {
             ].join(', '),
             eta: etaText(job, now),
             badgeClass: BADGES[job.State__c] || '',
-            cancelLabel: `Cancel the ${job.QB_Object__c} sync`
+            cancelLabel: `Cancel ${job.QB_Object__c} sync`
         };
     });
 }
