@@ -390,14 +390,21 @@ class Stack:
         return records[0]["Id"]
 
     def apply_recommended_mappings(
-        self, *, enable: tuple[str, ...] = (), realm: str | None = None
+        self,
+        *,
+        enable: tuple[str, ...] = (),
+        realm: str | None = None,
+        only: tuple[str, ...] | None = None,
     ) -> dict:
         """Create the catalog's recommended mappings as the admin does in the QB Setup app (the
-        integration user may only read the configuration); returns the object mapping ids."""
+        integration user may only read the configuration); returns the object mapping ids.
+        `only`: these QuickBooks objects' mappings and no others (a benchmark's many companies)."""
         sf = self.salesforce(SF_ADMIN_USERNAME)
         company = self.company_id(sf, realm=realm)
         created: dict[str, str] = {}
         for recommended in load_catalog().recommended:
+            if only is not None and recommended.qb_object not in only:
+                continue
             mapping = sf.QB_Object_Mapping__c.create(
                 {
                     "Company__c": company,

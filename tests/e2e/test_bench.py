@@ -7,6 +7,7 @@ Keys present and numeric only: timings are figures of a shared machine, not pass
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from numbers import Real
@@ -36,6 +37,7 @@ FIGURES = {
     "single_change": (*SUMMARY, "p99_ms", "every_ms"),
     "drain": (*DRAIN, "webhook_batches"),
     "baseline": (*DRAIN, "throttled", "projected_minutes_for_10000"),
+    "burst": (*DRAIN, "realms", "busy_realm_records"),
 }
 MEASURED_BY_EMULATORS = ("single_change_no_latency", "single_change", "drain", "baseline")
 
@@ -47,7 +49,7 @@ def _numeric(value: object) -> bool:
 def test_quick_bench_writes_every_figure(tmp_path):
     path = tmp_path / "bench.json"
     command = [sys.executable, "-m", "qbsync_sandbox.scenarios.bench", "--quick", "--json", path]
-    run = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    run = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-4000:]
     figures = json.loads(path.read_text())
     for section, keys in FIGURES.items():
@@ -60,7 +62,25 @@ def test_quick_bench_writes_every_figure(tmp_path):
     assert figures["latency_ms"] == {"quickbooks": 120, "salesforce": 180}
     assert figures["baseline"]["records"] == figures["baseline"]["salesforce_calls"]
     assert "side by side" in run.stdout and "projection" in run.stdout
-    for plot in ("latency.png", "drain.png"):
+    assert figures["burst"]["realms"] == 6
+    assert set(figures["burst"]["peak_rss_mb"]) == {"web", "worker"}
+    for memory in figures["burst"]["peak_rss_mb"].values():
+        assert _numeric(memory) and memory > 0
+    probes = figures["burst"]["probe_latency"]
+    for key in (*SUMMARY, "p99_ms"):
+        assert _numeric(probes[key]), key
+    for plot in ("latency.png", "drain.png", "burst.png"):
         assert (tmp_path / plot).read_bytes().startswith(b"\x89PNG"), plot
     assert len(figures["series"]["single_change_ms"]) == figures["single_change"]["n"]
     assert figures["series"]["baseline"][-1][1] == figures["baseline"]["records"]
+    # The scale-out runs on the PostgreSQL server `.ci/run` provides, and is left out without one.
+    if not os.environ.get("QBSYNC_TEST_POSTGRES_URL"):
+        assert "scale_out" not in figures
+        return
+    assert _numeric(figures["scale_out"]["speedup"])
+    runs = figures["scale_out"]["runs"]
+    assert sorted(run["workers"] for run in runs.values()) == [1, 2, 4]
+    for run in runs.values():
+        assert _numeric(run["records_per_s"]) and _numeric(run["drained_s"])
+        assert run["records"] == figures["scale_out"]["runs"]["1"]["records"]
+    assert (tmp_path / "scale_out.png").read_bytes().startswith(b"\x89PNG")

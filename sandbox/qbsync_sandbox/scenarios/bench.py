@@ -12,7 +12,11 @@ Salesforce 180 ms; `--no-latency` for none), changed between phases through thei
    QuickBooks reads and Salesforce calls it cost, from the worker's `/metrics`.
    With `--baseline`, the same burst through a per-event connector
    (`qbsync_sandbox.scenarios.bench_baseline`), side by side, and its projection for 10,000.
-4. With `--invoices N`, only this: N invoices with `--lines` lines each drained by a fresh worker,
+4. Six-realm burst: 10,000 changes in one realm and 1,000 in each of five more, with a seventh
+   realm's single changes clocked during the drain, and the processes' peak memory; then, given
+   a PostgreSQL server, the same burst drained by 1, 2 and 4 workers
+   (`qbsync_sandbox.scenarios.bench_burst`).
+5. With `--invoices N`, only this: N invoices with `--lines` lines each drained by a fresh worker,
    its QuickBooks reads per invoice and Salesforce calls per record written
    (`qbsync_sandbox.scenarios.bench_invoices`).
 5. With `--backfill N`, only this: a historical sync of N Customers, some of them matching
@@ -26,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import secrets
 import statistics
 import tempfile
@@ -44,6 +49,13 @@ from qbsync.webhooks.signature import sign
 from qbsync_sandbox.emulators.network import check_latency
 from qbsync_sandbox.scenarios.bench_backfill import backfill_bench, print_backfill
 from qbsync_sandbox.scenarios.bench_baseline import READS_PER_MINUTE, PerEventConnector
+from qbsync_sandbox.scenarios.bench_burst import (
+    BURST_REALMS,
+    PROBE_REALM,
+    add_realms,
+    burst,
+    scale_out,
+)
 from qbsync_sandbox.scenarios.bench_invoices import invoice_burst, worker_calls
 from qbsync_sandbox.scenarios.bench_plots import write_plots
 from qbsync_sandbox.stack import Stack, free_port, wait_until
@@ -319,6 +331,8 @@ QUICK = {
     "single_changes": 10,
     "burst": 100,
     "baseline_burst": 50,
+    "six_realm_burst": (150, 30),
+    "scale_out_burst": (100, 20),
 }
 
 
@@ -357,6 +371,26 @@ def main(argv: list[str] | None = None) -> int:
         "--invoices", type=int, help="only the invoice burst: this many invoices (e.g. 1000)"
     )
     parser.add_argument("--lines", type=int, default=10, help="lines per invoice of the burst")
+    parser.add_argument(
+        "--six-realm-burst",
+        type=_sizes,
+        default=(10_000, 1_000),
+        metavar="BUSY,EACH",
+        help="Customers in the busy realm and in each of five more (default 10000,1000)",
+    )
+    parser.add_argument(
+        "--scale-out-burst",
+        type=_sizes,
+        default=(10_000, 1_000),
+        metavar="BUSY,EACH",
+        help="the six-realm burst drained by 1, 2 and 4 workers on PostgreSQL",
+    )
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get("QBSYNC_TEST_POSTGRES_URL"),
+        help="a PostgreSQL server for the scale-out (a scratch database is made and dropped; "
+        "default: $QBSYNC_TEST_POSTGRES_URL); without one the scale-out is left out",
+    )
     parser.add_argument(
         "--backfill", type=int, help="only the historical sync: this many Customers (e.g. 50000)"
     )
@@ -404,6 +438,7 @@ def main(argv: list[str] | None = None) -> int:
         stack.connect()
         sf = stack.salesforce()
         stack.apply_recommended_mappings(enable=("Customer",))
+        add_realms(stack, (*BURST_REALMS, PROBE_REALM))
         figures: dict = {
             "latency_ms": {"quickbooks": latency_ms[0], "salesforce": latency_ms[1]},
             "ingest": ingest(stack, args.batches, args.events_per_batch, args.concurrency),
@@ -420,8 +455,16 @@ def main(argv: list[str] | None = None) -> int:
                 stack, sf, args.single_changes
             )
         figures["drain"], series["drain"] = drain(stack, sf, args.burst, metrics)
+        figures["burst"], series["burst"] = burst(
+            stack, sf, args.six_realm_burst, metrics, _readable_at, _latency_summary
+        )
         if args.baseline:
             figures["baseline"], series["baseline"] = baseline_drain(stack, sf, args.baseline_burst)
+    if args.postgres_url:
+        with tempfile.TemporaryDirectory(prefix="qbsync-bench-") as workdir:
+            figures["scale_out"], series["scale_out"] = scale_out(
+                Path(workdir), args.postgres_url, args.scale_out_burst, latency_ms
+            )
     _print(figures)
     _write(json_path, figures)
     for plot in write_plots(figures, json_path.parent):
@@ -437,6 +480,9 @@ def _print(figures: dict) -> None:
     if "single_change" in figures:
         print(f"single change, injected latency {figures['single_change']}")
     print(f"burst drain      {figures['drain']}")
+    print(f"six-realm burst  {figures['burst']}")
+    if "scale_out" in figures:
+        print(f"scale-out (PostgreSQL) {figures['scale_out']}")
     if "baseline" in figures:
         base, ours = figures["baseline"], figures["drain"]
         print(f"per-event drain  {base}")
@@ -451,6 +497,21 @@ def _print(figures: dict) -> None:
             f"projection: 10,000 events per event need {base['projected_minutes_for_10000']} min "
             f"at Intuit's {READS_PER_MINUTE} reads a minute"
         )
+
+
+def _sizes(text: str) -> tuple[int, int]:
+    """`BUSY,EACH` → two positive counts."""
+    try:
+        busy, each = (int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError("give two counts: BUSY,EACH") from None
+    if busy < 1 or each < 1:
+        raise argparse.ArgumentTypeError("both counts must be at least 1")
+    return busy, each
+
+
+def _latency_summary(values: list[float]) -> dict:
+    return {**_summary(values), "p99_ms": round(_percentile(values, 0.99) * 1000, 1)}
 
 
 def _write(path: Path, figures: dict) -> None:

@@ -2,7 +2,9 @@
 
 `latency.png`: the single-change latency distribution (cumulative share of changes within a time),
 without and with the injected latency. `drain.png`: events applied over time for the burst, the
-product's worker and the per-event connector on the same axes.
+product's worker and the per-event connector on the same axes. `burst.png`: the six-realm burst
+applied over time, on SQLite with one worker and on PostgreSQL with 1, 2 and 4; `scale_out.png`:
+events per second by number of workers.
 """
 
 from __future__ import annotations
@@ -52,7 +54,45 @@ def write_plots(figures: dict, directory: Path) -> list[Path]:
     axes.grid(alpha=0.3)
     axes.legend()
     written.append(_save(figure, directory / "drain.png"))
+    if series.get("burst"):
+        written.append(_burst(figures, series, directory / "burst.png"))
+    if series.get("scale_out"):
+        written.append(_scale_out(figures["scale_out"], directory / "scale_out.png"))
     return written
+
+
+def _burst(figures: dict, series: dict, path: Path) -> Path:
+    """Events applied over time: the six-realm burst on SQLite with one worker, and on
+    PostgreSQL with each number of workers."""
+    figure, axes = pyplot.subplots(figsize=(7, 4))
+    times, applied = zip(*series["burst"], strict=True)
+    axes.plot(times, applied, label="SQLite, 1 worker")
+    for count, samples in (series.get("scale_out") or {}).items():
+        if samples:
+            times, applied = zip(*samples, strict=True)
+            axes.plot(times, applied, label=f"PostgreSQL, {count} worker(s)")
+    axes.set_xlabel("seconds since the first delivery")
+    axes.set_ylabel("events applied")
+    axes.set_title(f"Six-realm burst ({figures['burst']['records']} events)")
+    axes.grid(alpha=0.3)
+    axes.legend()
+    return _save(figure, path)
+
+
+def _scale_out(scale_out: dict, path: Path) -> Path:
+    """Throughput by number of worker processes on one PostgreSQL ledger."""
+    runs = sorted(scale_out["runs"].values(), key=lambda run: run["workers"])
+    figure, axes = pyplot.subplots(figsize=(6, 4))
+    axes.bar([str(run["workers"]) for run in runs], [run["records_per_s"] for run in runs])
+    axes.set_xlabel("worker processes")
+    axes.set_ylabel("events applied per second")
+    latency = scale_out["latency_ms"]
+    axes.set_title(
+        f"Scale-out on PostgreSQL (QuickBooks {latency['quickbooks']} ms, "
+        f"Salesforce {latency['salesforce']} ms)"
+    )
+    axes.grid(alpha=0.3, axis="y")
+    return _save(figure, path)
 
 
 def _save(figure, path: Path) -> Path:

@@ -1,0 +1,250 @@
+"""`./scripts/bench`'s burst and scale-out figures (issue 19).
+
+Burst: 10,000 Customer changes in one realm and 1,000 in each of five more, created while the
+emulator's webhooks are paused and delivered at once; drain time (first delivery → the ledger
+settled and the last Account readable), QuickBooks reads and Salesforce calls per event (the
+worker's `/metrics`), the latency of single changes made in a seventh realm during the drain
+(created every 0.5 s, each clocked until its Account is readable: fairness), and the peak
+resident memory (VmHWM) of the web processes and the worker.
+
+Scale-out: the same six-realm burst on one PostgreSQL ledger (a scratch database) drained by 1, 2
+and 4 worker processes in turn; events per second for each count. Workers not in the run are
+stopped; the run's workers are started and idle before the webhooks resume.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from simple_salesforce import format_soql
+
+from qbsync.salesforce.schema import external_id
+from qbsync.store import Store
+from qbsync_sandbox.postgres import scratch_database
+from qbsync_sandbox.scenarios.bench_backfill import _peak_rss_mb
+from qbsync_sandbox.scenarios.bench_invoices import worker_calls
+from qbsync_sandbox.stack import Stack, wait_until
+
+# Realms beside the sandbox's own: five more for the burst, a seventh for the latency probes.
+BURST_REALMS = tuple(f"46208163650000{n:02d}" for n in range(1, 6))
+PROBE_REALM = "4620816365000099"
+PROBE_EVERY = 0.5
+
+
+def add_realms(stack: Stack, realms: tuple[str, ...]) -> None:
+    """Connect each realm as a company of its own, with Customer syncing in real time."""
+    for realm in realms:
+        stack.add_company(realm, f"Burst Company {realm[-2:]}")
+        stack.apply_recommended_mappings(enable=("Customer",), realm=realm, only=("Customer",))
+
+
+def _create(stack: Stack, plan: list[tuple[str, int]], label: str) -> dict[str, list[dict]]:
+    """Create the Customers of `plan` ((realm, count), …) with the webhooks paused."""
+    stack.qbo("PATCH", "/webhooks", json={"paused": True})
+    jobs = [(realm, n) for realm, count in plan for n in range(count)]
+
+    def one(job: tuple[str, int]) -> tuple[str, dict]:
+        realm, n = job
+        name = f"{label} {n} {uuid.uuid4().hex[:6]}"
+        return realm, stack.create_entity("Customer", {"DisplayName": name}, realm=realm)
+
+    created: dict[str, list[dict]] = {realm: [] for realm, _ in plan}
+    with ThreadPoolExecutor(8) as pool:
+        for realm, record in pool.map(one, jobs):
+            created[realm].append(record)
+    return created
+
+
+def _drained(ledger, settled_before: int, events: int) -> Callable[[], bool]:
+    def check() -> bool:
+        counts = ledger.counts()
+        settled = sum(counts.values()) - counts["pending"] - counts["claimed"]
+        return settled - settled_before >= events and counts["pending"] == counts["claimed"] == 0
+
+    return check
+
+
+def _settled(ledger) -> int:
+    counts = ledger.counts()
+    return sum(counts.values()) - counts["pending"] - counts["claimed"]
+
+
+def _last_readable(stack: Stack, sf, created: dict[str, list[dict]]) -> None:
+    for realm, records in created.items():
+        last = max(records, key=lambda c: int(c["Id"]))
+        stack.wait_for_record(sf, "Account", "Customer", last["Id"], realm=realm, timeout=900)
+
+
+class _Probes:
+    """Single changes in the probe realm every `PROBE_EVERY` s while a drain runs."""
+
+    def __init__(self, stack: Stack, sf, readable_at: Callable[..., float]) -> None:
+        self._stack, self._sf, self._readable_at = stack, sf, readable_at
+        self._stop = threading.Event()
+        self._pool = ThreadPoolExecutor(4)
+        self._futures: list = []
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _one(self, n: int) -> float:
+        started = time.perf_counter()
+        customer = self._stack.create_entity(
+            "Customer", {"DisplayName": f"Probe {n} {uuid.uuid4().hex[:6]}"}, realm=PROBE_REALM
+        )
+        key = external_id(PROBE_REALM, "Customer", customer["Id"])
+        soql = format_soql("SELECT Id FROM Account WHERE QB_External_Id__c = {}", key)
+        return self._readable_at(self._sf, soql, timeout=600) - started
+
+    def _run(self) -> None:
+        n = 0
+        while True:  # the first at once: even a short drain has one
+            self._futures.append(self._pool.submit(self._one, n))
+            n += 1
+            if self._stop.wait(PROBE_EVERY):
+                return
+
+    def start(self) -> _Probes:
+        self._thread.start()
+        return self
+
+    def stop(self) -> list[float]:
+        self._stop.set()
+        self._thread.join()
+        latencies = [future.result() for future in self._futures]
+        self._pool.shutdown()
+        return latencies
+
+
+def burst(
+    stack: Stack,
+    sf,
+    sizes: tuple[int, int],
+    metrics: tuple[str, str],
+    readable_at: Callable[..., float],
+    summary: Callable[[list[float]], dict],
+) -> tuple[dict, list[list[float]]]:
+    """The six-realm burst on the bench's stack (its realms added by `add_realms`)."""
+    busy, each = sizes
+    plan = [(stack.realm_id, busy), *((realm, each) for realm in BURST_REALMS)]
+    events = busy + each * len(BURST_REALMS)
+    ledger = Store.open(stack.middleware_env["QBSYNC_DATABASE_URL"]).events
+    created = _create(stack, plan, "Burst6")
+    settled_before = _settled(ledger)
+    before = worker_calls(*metrics)
+    samples: list[list[float]] = []
+    probes = _Probes(stack, sf, readable_at)
+    started = time.perf_counter()
+    stack.qbo("PATCH", "/webhooks", json={"paused": False})
+    probes.start()
+
+    def progress() -> bool:
+        samples.append([round(time.perf_counter() - started, 2), _settled(ledger) - settled_before])
+        return _drained(ledger, settled_before, events)()
+
+    wait_until(progress, timeout=1800, interval=0.25, what="the six-realm burst to drain")
+    _last_readable(stack, sf, created)
+    elapsed = time.perf_counter() - started
+    latencies = probes.stop()
+    after = worker_calls(*metrics)
+    reads = sum(after["quickbooks"].values()) - sum(before["quickbooks"].values())
+    calls = sum(after["salesforce"].values()) - sum(before["salesforce"].values())
+    # The probes' own events are in these counts too: per event is over every event applied.
+    applied = events + len(latencies)
+    web = [stack.processes["web"].pid, *stack.child_pids("web")]
+    return {
+        "records": events,
+        "realms": len(plan),
+        "busy_realm_records": busy,
+        "drained_s": round(elapsed, 2),
+        "records_per_s": round(events / elapsed, 1),
+        "quickbooks_reads": reads,
+        "salesforce_calls": calls,
+        "quickbooks_reads_per_event": round(reads / applied, 4),
+        "salesforce_calls_per_event": round(calls / applied, 4),
+        "probe_latency": summary(latencies),
+        "peak_rss_mb": {
+            "web": max(_peak_rss_mb(pid) or 0.0 for pid in web),
+            "worker": _peak_rss_mb(stack.processes["worker"].pid),
+        },
+    }, samples
+
+
+def _starts(stack: Stack, name: str) -> int:
+    """How many times the worker's log says it started (the log is appended to)."""
+    path = stack.log_path(name)
+    return path.read_text(errors="replace").count(" started") if path.exists() else 0
+
+
+def scale_out(
+    workdir: Path,
+    postgres_url: str,
+    sizes: tuple[int, int],
+    latency_ms: tuple[int, int],
+    worker_counts: tuple[int, ...] = (1, 2, 4),
+) -> tuple[dict, dict]:
+    """The six-realm burst drained by each number of workers on one PostgreSQL ledger."""
+    busy, each = sizes
+    events = busy + each * len(BURST_REALMS)
+    runs: dict[str, dict] = {}
+    series: dict[str, list[list[float]]] = {}
+    with scratch_database(postgres_url, "qbsync_bench") as url:
+        stack = Stack(
+            workdir,
+            workers=max(worker_counts),
+            extra_env={"QBSYNC_DATABASE_URL": url},
+            qbo_latency_ms=latency_ms[0],
+            sf_latency_ms=latency_ms[1],
+        )
+        with stack:
+            stack.connect()
+            stack.apply_recommended_mappings(enable=("Customer",))
+            add_realms(stack, BURST_REALMS)
+            sf = stack.salesforce()
+            ledger = Store.open(url).events
+            for name in stack.worker_names:
+                stack.kill(name)
+            plan = [(stack.realm_id, busy), *((realm, each) for realm in BURST_REALMS)]
+            for count in worker_counts:
+                created = _create(stack, plan, f"Scale{count}")
+                names = stack.worker_names[:count]
+                starts = {name: _starts(stack, name) for name in names}
+                for name in names:
+                    stack.respawn(name)
+                for name in names:
+                    wait_until(
+                        lambda name=name, before=starts[name]: _starts(stack, name) > before,
+                        timeout=60,
+                        what=f"{name} to start",
+                    )
+                settled_before = _settled(ledger)
+                samples: list[list[float]] = []
+                started = time.perf_counter()
+                stack.qbo("PATCH", "/webhooks", json={"paused": False})
+
+                def progress(settled_before=settled_before, samples=samples, started=started):
+                    applied = _settled(ledger) - settled_before
+                    samples.append([round(time.perf_counter() - started, 2), applied])
+                    return _drained(ledger, settled_before, events)()
+
+                wait_until(progress, timeout=1800, interval=0.25, what=f"{count} workers' drain")
+                _last_readable(stack, sf, created)
+                elapsed = time.perf_counter() - started
+                runs[str(count)] = {
+                    "workers": count,
+                    "records": events,
+                    "drained_s": round(elapsed, 2),
+                    "records_per_s": round(events / elapsed, 1),
+                }
+                series[str(count)] = samples
+                for name in names:
+                    stack.kill(name)
+    one, most = runs[str(worker_counts[0])], runs[str(worker_counts[-1])]
+    return {
+        "latency_ms": {"quickbooks": latency_ms[0], "salesforce": latency_ms[1]},
+        "runs": runs,
+        "speedup": round(one["drained_s"] / most["drained_s"], 2),
+    }, series
