@@ -104,6 +104,15 @@ def requests(settings: Settings, tmp_path: Path) -> dict[tuple[str, str], dict]:
         ("/api/connections/<realm_id>", "DELETE"): {"headers": AUTH},
         ("/api/config-changed", "POST"): {"headers": AUTH, "json": {"realmId": REALM}},
         ("/api/events/retry", "POST"): {"headers": AUTH, "json": {"eventKey": "ce:1"}},
+        ("/api/backlog", "GET"): {"headers": AUTH},
+        ("/api/connections/<realm_id>/test", "POST"): {"headers": AUTH},
+        ("/api/backfills", "POST"): {
+            "headers": AUTH,
+            "json": {"realmId": REALM, "objects": ["Customer"]},
+        },
+        ("/api/backfills", "GET"): {"headers": AUTH, "query_string": {"realmId": REALM}},
+        ("/api/backfills/<job_key>/cancel", "POST"): {"headers": AUTH},
+        ("/api/match-reviews/<review_id>", "POST"): {"headers": AUTH, "json": {"action": "skip"}},
         ("/oauth/quickbooks/callback", "GET"): callback,
         # Intuit's Reconnect and Disconnect URLs name a company of ours by reading the vault.
         ("/quickbooks/reconnect", "GET"): {**callback, "query_string": {"realmId": REALM}},
@@ -111,6 +120,9 @@ def requests(settings: Settings, tmp_path: Path) -> dict[tuple[str, str], dict]:
     }
 
 
+# A review is read from Salesforce before the ledger is used (its QuickBooks token, the versions
+# written): with Salesforce unreachable too, as here, the first failure it meets is Salesforce's.
+SALESFORCE_FIRST = {("/api/match-reviews/<review_id>", "POST")}
 BROWSER_PAGES = {"/oauth/quickbooks/callback", "/quickbooks/reconnect", "/quickbooks/disconnect"}
 # Health, readiness and metrics report the outage instead (test_health_routes_report_the_outage).
 HEALTH_ROUTES = {("/healthz", "GET"), ("/readyz", "GET"), ("/metrics", "GET")}
@@ -134,7 +146,16 @@ def test_every_route_answers_503_with_retry_after(
     assert set(calls) | HEALTH_ROUTES == routes(app), "every route is called below"
 
     for (rule, method), kwargs in calls.items():
-        response = client.open(rule.replace("<realm_id>", REALM), method=method, **kwargs)
+        path = (
+            rule.replace("<realm_id>", REALM)
+            .replace("<job_key>", "job-1")
+            .replace("<review_id>", "a0B000000000001AAA")
+        )
+        response = client.open(path, method=method, **kwargs)
+        if (rule, method) in SALESFORCE_FIRST:
+            assert response.status_code == 502, (rule, response.get_data(as_text=True))
+            assert "Salesforce" in response.json["error"]
+            continue
         assert response.status_code == 503, (rule, method, response.get_data(as_text=True))
         assert response.headers["Retry-After"] == "10"
         if rule in BROWSER_PAGES:
