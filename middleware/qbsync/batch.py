@@ -20,13 +20,17 @@ class Batch:
     now: datetime
     # Per QuickBooks record (the events about it share it).
     records: dict[str, Outcome] = field(default_factory=dict)
-    # The batch-wide outcome the worker's `_process` raised: for the events without a record
+    # The batch-wide outcome a stage of the worker raised: for the events without a record
     # outcome.
     outcome: Outcome | None = None
     mapping: ObjectMapping | None = None
     config: RealmConfig | None = None
     # QuickBooks record id -> its name, for the sync log (records read in this batch).
     names: dict[str, str] = field(default_factory=dict)
+    # What the read stage found: records as QuickBooks has them now, and the ids it no longer
+    # has (deleted or merged away), for the write stage.
+    found: dict[str, dict] = field(default_factory=dict)
+    deleted: set[str] = field(default_factory=set)
 
     @property
     def realm_id(self) -> str:

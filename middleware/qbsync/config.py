@@ -82,6 +82,7 @@ class Settings:
     max_body_bytes: int = 2 * 1024 * 1024
     worker_batch_size: int = 500
     worker_poll_seconds: float = 2.0
+    worker_write_lanes: int = 4
     lease_seconds: int = 120
     # A historical sync of at least this many records writes through Bulk API 2.0 ingest jobs of
     # 10,000 records; a smaller one through sObject Collections (qbsync.backfill). A Collections
@@ -408,6 +409,7 @@ ENVIRONMENT = {
     "QBSYNC_MAX_BODY_BYTES": ("max_body_bytes", _positive_int),
     "QBSYNC_WORKER_BATCH_SIZE": ("worker_batch_size", _positive_int),
     "QBSYNC_WORKER_POLL_SECONDS": ("worker_poll_seconds", _positive_float),
+    "QBSYNC_WORKER_WRITE_LANES": ("worker_write_lanes", _positive_int),
     "QBSYNC_LEASE_SECONDS": ("lease_seconds", _positive_int),
     "QBSYNC_BACKFILL_BULK_THRESHOLD": ("backfill_bulk_threshold", _positive_int),
     "QBSYNC_MAX_ATTEMPTS": ("max_attempts", _positive_int),

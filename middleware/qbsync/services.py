@@ -92,6 +92,7 @@ class Services:
 
     @cached_property
     def quickbooks(self) -> QuickBooks:
+        from qbsync.http_pool import pooled_session
         from qbsync.quickbooks.client import QuickBooksClient
         from qbsync.quickbooks.pacing import SharedRealmPacer
 
@@ -101,13 +102,15 @@ class Services:
             clock=lambda: self.clock().timestamp(),
             hold_seconds=self.settings.realm_wait_seconds,
         )
-        return QuickBooksClient(self.settings, self.vault, oauth=self.oauth, pacer=pacer)
+        session = pooled_session(self.settings)
+        return QuickBooksClient(self.settings, self.vault, session, oauth=self.oauth, pacer=pacer)
 
     @cached_property
     def salesforce(self) -> Salesforce:
+        from qbsync.http_pool import pooled_session
         from qbsync.salesforce.client import SalesforceClient
 
-        return SalesforceClient(self.settings)
+        return SalesforceClient(self.settings, pooled_session(self.settings))
 
     @cached_property
     def configs(self) -> SyncConfigStore:

@@ -39,6 +39,7 @@ import os
 import random
 import socket
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from qbsync import logs, metrics
@@ -78,6 +79,7 @@ from qbsync.store.wakeups import Listener
 from qbsync.sync_config import RealmConfig
 from qbsync.sync_log import SUCCESS, SyncLogEntry, SyncLogWriter, record_name
 from qbsync.upsert_bodies import Write
+from qbsync.write_lanes import WriteLanes
 
 log = logging.getLogger(__name__)
 
@@ -166,21 +168,54 @@ class Worker:
     def run_once(self) -> int:
         """Claim one batch and process it to its outcomes; returns the number of events (1 for
         a historical sync's page, run when no event waits, 0 when there was nothing to do)."""
-        now = self.clock()
-        events = self.ledger.claim(
-            self.name, self.settings.worker_batch_size, self.settings.lease_seconds, now=now
-        )
-        if not events:
+        batch = self._claim_and_read()
+        if batch is None:
             # Live changes first: a historical sync's next page only when no event waits.
             if self.backfills.run_page():
                 return 1
             if self._sender is None:
                 self.sync_logs.send()
             return 0
+        self._write_and_settle(batch)
+        return len(batch.events)
+
+    def _claim_and_read(self) -> Batch | None:
+        """The first stage: claim a batch and read its records from QuickBooks (None: nothing
+        to claim). A failure of the stage becomes the batch's outcome."""
+        now = self.clock()
+        events = self.ledger.claim(
+            self.name, self.settings.worker_batch_size, self.settings.lease_seconds, now=now
+        )
+        if not events:
+            return None
         batch = Batch(events=events, now=now)
-        logs.bind_events([event.event_key for event in events])
+        self._step(batch, self._read)
+        return batch
+
+    def _write_and_settle(self, batch: Batch) -> None:
+        """The second stage: write the batch to Salesforce, record its outcomes, and have the
+        sync logs sent (`run_forever` runs it in a write lane, `qbsync.write_lanes`)."""
+        if batch.outcome is None:
+            self._step(batch, self._write)
+        logs.bind_events([event.event_key for event in batch.events])
         try:
-            self._process(batch)
+            entries = self._settle(batch)
+        finally:
+            logs.unbind_events()
+        metrics.observe_settled(batch.events, entries, SUCCESS)
+        if any(entry.status == SUCCESS for entry in entries):
+            with self._due_lock:
+                self._last_events_due[batch.realm_id] = batch.now
+        if self._sender is None:
+            self._send_after_settling()
+        else:
+            self._sender.set()
+
+    @staticmethod
+    def _step(batch: Batch, step: Callable[[Batch], None]) -> None:
+        logs.bind_events([event.event_key for event in batch.events])
+        try:
+            step(batch)
         except Outcome as outcome:
             batch.outcome = outcome
         except StoreUnavailable:
@@ -190,19 +225,10 @@ class Worker:
         except Exception as error:
             # A bug or an unforeseen failure: the events retry (and end dead if it persists)
             # instead of sitting claimed until the lease runs out.
-            log.exception("Batch of %d %s events failed", len(events), batch.entity)
+            log.exception("Batch of %d %s events failed", len(batch.events), batch.entity)
             batch.outcome = Retry(f"internal error: {type(error).__name__}: {error}")
-        entries = self._settle(batch)
-        metrics.observe_settled(events, entries, SUCCESS)
-        if any(entry.status == SUCCESS for entry in entries):
-            with self._due_lock:
-                self._last_events_due[batch.realm_id] = batch.now
-        if self._sender is None:
-            self._send_after_settling()
-        else:
-            self._sender.set()
-        logs.unbind_events()
-        return len(events)
+        finally:
+            logs.unbind_events()
 
     def _send_logs_soon(self) -> None:
         """Send the waiting sync-log rows: by the sender thread when `run_forever` runs."""
@@ -221,7 +247,9 @@ class Worker:
         self.sync_logs.send()
 
     def run_forever(self, stop: threading.Event) -> None:
-        """Process batches until `stop` is set. When idle, sleep until a stored event wakes the
+        """Process batches until `stop` is set, in two stages: this thread claims a batch and
+        reads it from QuickBooks, a write lane (`qbsync.write_lanes`) writes it to Salesforce
+        while this thread goes on to the next. When idle, sleep until a stored event wakes the
         worker (`qbsync.store.wakeups`), or `worker_poll_seconds` at most: the poll finds
         retries that came due and covers a lost wake-up."""
         log.info("Worker %s started", self.name)
@@ -230,12 +258,14 @@ class Worker:
         self._sender = threading.Event()
         sender = threading.Thread(target=self._send_forever, args=(stop,), name="sync-logs")
         sender.start()
+        lanes = WriteLanes(self.settings.worker_write_lanes, self._write_and_settle)
         try:
             while not stop.is_set():
                 if self._listener is None or self._listener.broken:
                     self._listen()
+                lanes.wait_for_room()
                 try:
-                    processed = self.run_once()
+                    processed = self._claim_and_hand_over(lanes)
                 except StoreUnavailable as error:
                     log.warning("Worker waits for the database: %s", error)
                     stop.wait(STORE_WAIT_SECONDS)
@@ -246,12 +276,21 @@ class Worker:
                 if not processed:
                     self._idle(stop)
         finally:
+            lanes.close()
             if self._listener is not None:
                 self._listener.close()
             self._sender.set()
             sender.join()
             self._sender = None
         log.info("Worker %s stopped", self.name)
+
+    def _claim_and_hand_over(self, lanes: WriteLanes) -> int:
+        batch = self._claim_and_read()
+        if batch is not None:
+            lanes.submit(batch)
+            return len(batch.events)
+        # Live changes first: a historical sync's next page only when no event waits.
+        return 1 if self.backfills.run_page() else 0
 
     def _send_forever(self, stop: threading.Event) -> None:
         """The sender thread: sends after each batch, and tries again what Salesforce could not
@@ -290,8 +329,9 @@ class Worker:
 
     # --- one batch --------------------------------------------------------------------------
 
-    def _process(self, batch: Batch) -> None:
-        """Settle the batch's records, or raise the outcome of the whole batch."""
+    def _read(self, batch: Batch) -> None:
+        """Check the batch can be worked and read its records, or raise the outcome of the
+        whole batch."""
         realm, entity = batch.realm_id, batch.entity
         waiting = self._realm_waits.get(realm)
         if waiting and waiting[0] > batch.now and waiting[2] == self.signal.generation():
@@ -316,10 +356,12 @@ class Worker:
                 batch.now + timedelta(seconds=self.settings.realm_wait_seconds),
                 f"company status is {config.company_status or 'unknown'}; waiting for Connected",
             )
-        self._sync_records(batch, mapping, config)
+        self._read_records(batch, mapping)
 
-    def _sync_records(self, batch: Batch, mapping: ObjectMapping, config: RealmConfig) -> None:
-        deleted: set[str] = set()
+    def _read_records(self, batch: Batch, mapping: ObjectMapping) -> None:
+        """The batch's records as QuickBooks has them now (`batch.found`), and those it no
+        longer has (`batch.deleted`): one query for the batch."""
+        deleted = batch.deleted
         to_read: list[str] = []
         entity = self.catalog.entity(batch.entity)
         deactivating = entity is not None and entity.deletes_by_deactivating
@@ -377,6 +419,11 @@ class Worker:
             if event.operation == "Merge" and event.deleted_id and event.deleted_id not in found:
                 deleted.add(event.deleted_id)
 
+        batch.found = found
+
+    def _write(self, batch: Batch) -> None:
+        """Write what `_read` found to Salesforce; each record's outcome on the batch."""
+        mapping, config, found, deleted = batch.mapping, batch.config, batch.found, batch.deleted
         batch.names.update(
             (entity_id, name)
             for entity_id, record in found.items()

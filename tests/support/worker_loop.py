@@ -13,18 +13,17 @@ TIMEOUT = 30.0
 def run_until_idle(
     worker: Worker, stop: threading.Event | None = None
 ) -> tuple[threading.Event, threading.Thread]:
-    """Run `worker` in a thread; return once a claim found nothing (the worker goes idle). From
-    then on only a wake-up, or the safety poll, makes it claim again."""
+    """Run `worker` in a thread; return once a claim found nothing (the worker goes idle; its
+    write lanes may still be writing, and `stop_worker` lets them finish). From then on only a
+    wake-up, or the safety poll, makes it claim again."""
     idle = threading.Event()
-    claim = worker.run_once
+    wait = worker._idle  # the loop calls it when a claim found nothing to do
 
-    def run_once() -> int:
-        processed = claim()
-        if not processed:
-            idle.set()
-        return processed
+    def idle_wait(stop: threading.Event) -> None:
+        idle.set()
+        wait(stop)
 
-    worker.run_once = run_once
+    worker._idle = idle_wait
     stop = stop or threading.Event()
     thread = threading.Thread(target=worker.run_forever, args=(stop,), daemon=True)
     thread.start()

@@ -63,3 +63,11 @@ def test_given_parts_are_used_as_they_are(tmp_path: Path) -> None:
     assert not (tmp_path / "qbsync.db").exists()  # the configured database was never opened
     assert Worker(services).clock is clock
     services.close()
+
+
+def test_the_clients_keep_a_connection_per_thread_that_may_call_at_once(tmp_path: Path) -> None:
+    services = Services(settings(tmp_path).with_overrides(worker_write_lanes=8))
+    for client in (services.salesforce, services.quickbooks):
+        adapter = client._session.get_adapter("https://example.my.salesforce.com")
+        # 8 write lanes, the claiming loop's reads, the sync-log sender, the periodic threads.
+        assert adapter._pool_maxsize == 8 + 6
