@@ -19,7 +19,8 @@ const VIRTUAL = '\0salesforce:';
 const LIGHTNING_MODULES = {
     'lightning/uiObjectInfoApi': 'uiObjectInfoApi.js',
     'lightning/platformShowToastEvent': 'platformShowToastEvent.js',
-    'lightning/navigation': 'navigation.js'
+    'lightning/navigation': 'navigation.js',
+    'lightning/empApi': 'empApi.js'
 };
 
 // Gates closed in the preview: with element internals on, lightning-base-combobox calls

@@ -704,6 +704,8 @@ def test_controller_exposes_the_methods_the_components_use() -> None:
             "listMatchReviews",
             "resolveMatchReview",
         )
+    } | {
+        f"QBHealthController.{name}" for name in ("getHealth", "getRecentLogs", "testConnection")
     } | {"QBSyncLogController.retry", "QBCatalogController.getCatalog"}
     imported = {
         f"{cls}.{method}"

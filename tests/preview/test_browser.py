@@ -94,6 +94,7 @@ def test_admin_steps_in_chromium(preview_stack: PreviewStack, tmp_path: Path) ->
     )
     for name in (
         "connection-card",
+        "health-strip",
         "object-mapping",
         "field-mapping",
         "line-mapping",

@@ -6,7 +6,7 @@ LWC OSS; its Salesforce-only modules call this server:
 - `POST /apex/<Class>/<method>` with the method's named parameters as a JSON object: the
   `@AuraEnabled` contracts of QBSetupController (qbsync_preview.apex),
   QBConnectionController (qbsync_preview.connection), QBSyncLogController (qbsync_preview.sync_log),
-  QBBackfillController (qbsync_preview.backfill)
+  QBBackfillController (qbsync_preview.backfill), QBHealthController (qbsync_preview.health)
   and QBCatalogController (the static resource QBSync_Catalog as stored), answered with the method's JSON result, or 400
   `{"message", "exceptionType"}` as an AuraHandledException reaches a component;
 - `GET /ui-api/object-info/<Object>`: the UI API ObjectInfo (`lightning/uiObjectInfoApi`).
@@ -50,6 +50,7 @@ from qbsync_preview.connection import (
     MiddlewareApi,
     connection_methods,
 )
+from qbsync_preview.health import HealthController, health_methods
 from qbsync_preview.sync_log import SyncLogController
 
 # This server is installed in development mode from preview/server: the bundle it serves and the
@@ -68,6 +69,9 @@ CATALOG_RESOURCE = (
     / "QBSync_Catalog.json"
 )
 _OBJECT_NAME = re.compile(r"^[A-Za-z]\w*$")
+_API_VERSION = re.compile(r"^\d{2,3}\.0$")
+# Longer than the emulator holds a CometD connect without events (110 s, the Bayeux advice).
+COMETD_READ_SECONDS = 130
 
 
 class OrgConnection:
@@ -79,10 +83,20 @@ class OrgConnection:
         # The emulator's own CA; trust_env off so a REQUESTS_CA_BUNDLE meant for others can't win.
         self._session.trust_env = False
         self._session.verify = str(ca_path)
+        # Long polls (CometD) get their own connection pool: a connect held open for up to 110 s
+        # must not take a connection the Apex twins' REST calls need.
+        self._streaming = requests.Session()
+        self._streaming.trust_env = False
+        self._streaming.verify = str(ca_path)
         self._client: Salesforce | None = None
         self._lock = threading.Lock()
         # Who the Apex runs as (UserInfo.getUserId()): the logged-in user.
         self.user_id: str | None = None
+
+    @property
+    def session(self) -> requests.Session:
+        """The HTTP session for Streaming API long polls."""
+        return self._streaming
 
     def client(self, *, fresh: bool = False) -> Salesforce:
         with self._lock:
@@ -177,6 +191,7 @@ def create_preview_app(
         "QBConnectionController": connection_methods(connections),
         "QBSyncLogController": {"retry": sync_logs.retry},
         "QBBackfillController": backfill_methods(BackfillController(connection.client, middleware)),
+        "QBHealthController": health_methods(HealthController(connection.client, middleware)),
         "QBCatalogController": {"getCatalog": lambda params: catalog_json},
     }
     bundle = Path(bundle_dir) if bundle_dir else DEFAULT_BUNDLE_DIR
@@ -224,6 +239,35 @@ def create_preview_app(
             raise ApexError("Send the method's parameters as a JSON object.")
         result = connection.call(lambda: method(params))
         return jsonify(result)
+
+    @app.post("/cometd/<version>")
+    def cometd(version: str):
+        """The Streaming API's CometD endpoint (`lightning/empApi`), forwarded to the emulator
+        with the admin's session as Lightning sends it; a connect is held there up to 110 s."""
+        if not _API_VERSION.match(version):
+            raise ApexError(f"Not an API version: {version}", status=404)
+
+        def forward() -> requests.Response:
+            response = connection.session.post(
+                f"{settings.salesforce_login_url}/cometd/{version}",
+                data=request.get_data(),
+                headers={
+                    "Authorization": f"Bearer {connection.client().session_id}",
+                    "Content-Type": "application/json",
+                },
+                timeout=(5, COMETD_READ_SECONDS),
+            )
+            if response.status_code == 401:
+                # The session ended: log in again, as Lightning's own session would be renewed.
+                connection.client(fresh=True)
+            return response
+
+        response = forward()
+        if response.status_code == 401:
+            response = forward()
+        return app.response_class(
+            response.content, response.status_code, mimetype="application/json"
+        )
 
     @app.get("/ui-api/object-info/<sobject>")
     def object_info(sobject: str):

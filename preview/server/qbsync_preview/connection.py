@@ -107,6 +107,25 @@ class MiddlewareApi:
     def notify_config_changed(self, realm_id: Any) -> None:
         self._send("POST", "/config-changed", 202, {"realmId": self._realm(realm_id)})
 
+    def backlog(self, realm_id: Any) -> dict:
+        """QBMiddlewareClient.backlog: the realm's waiting events."""
+        answer = self._send("GET", f"/backlog?realmId={self._realm(realm_id)}", 200)
+        realms = answer.get("realms") if isinstance(answer, dict) else None
+        if not realms or not isinstance(realms[0], dict):
+            raise ApexError("The sync middleware did not report the backlog.")
+        return realms[0]
+
+    def test_connection(self, realm_id: Any) -> dict:
+        """QBMiddlewareClient.testConnection: QuickBooks' answer for the company, in words."""
+        answer = self._send("POST", f"/connections/{self._realm(realm_id)}/test", 200, {})
+        if not isinstance(answer, dict) or not isinstance(answer.get("ok"), bool):
+            raise ApexError("The sync middleware did not say whether QuickBooks answered.")
+        # ConnectionTest's fields, as Apex serialises them (null when absent).
+        return {
+            name: answer.get(name)
+            for name in ("ok", "companyName", "country", "message", "checkedAt")
+        }
+
     def retry_event(self, event_key: Any) -> int:
         if blank(event_key):
             raise ApexError("The sync log has no event key, so there is no event to retry.")

@@ -2,7 +2,8 @@
 
 SELECT with field paths through parent relationships (`Company__r.Realm_Id__c`), one level of child
 sub-queries (`(SELECT … FROM Field_Mappings__r)`), `FIELDS(STANDARD|CUSTOM|ALL)`, `COUNT()` and
-`COUNT(field) [alias]` (one AggregateResult row, no GROUP BY); WHERE with = != <> < > <= >=, [NOT] IN,
+`COUNT(field) [alias]` (one AggregateResult row, or one per group with GROUP BY on plain fields,
+which the row names by their API names); WHERE with = != <> < > <= >=, [NOT] IN,
 LIKE, INCLUDES/EXCLUDES on multi-select picklists, AND/OR/NOT, NULL, booleans, numbers, date and datetime literals and the date keywords TODAY,
 YESTERDAY, TOMORROW, LAST_N_DAYS:n, NEXT_N_DAYS:n; ORDER BY … ASC|DESC NULLS FIRST|LAST; LIMIT; OFFSET.
 Errors are ApiErrors with Salesforce's codes (MALFORMED_QUERY, INVALID_FIELD, INVALID_TYPE) and its
@@ -39,7 +40,7 @@ _TOKEN = re.compile(
 )
 _KEYWORDS = {
     "SELECT", "FROM", "WHERE", "AND", "OR", "NOT", "IN", "LIKE", "ORDER", "BY", "ASC", "DESC",
-    "NULLS", "FIRST", "LAST", "LIMIT", "OFFSET", "NULL", "TRUE", "FALSE", "INCLUDES", "EXCLUDES",
+    "NULLS", "FIRST", "LAST", "LIMIT", "OFFSET", "NULL", "TRUE", "FALSE", "INCLUDES", "EXCLUDES", "GROUP",
 }  # fmt: skip
 _DATE_KEYWORDS = {"TODAY", "YESTERDAY", "TOMORROW", "LAST_N_DAYS", "NEXT_N_DAYS", "N_DAYS_AGO"}
 _NO_COLUMN = (
@@ -116,6 +117,7 @@ class Query:
     limit: int | None = None
     offset: int = 0
     count_only: bool = False
+    group_by: list[FieldPath] = field(default_factory=list)
 
 
 class _Parser:
@@ -221,19 +223,29 @@ class _Parser:
                 from_token.position,
                 "COUNT() must be the only element in the SELECT list.",
             )
-        plain = [f for f in fields if isinstance(f, FieldPath)]
-        if plain and any(isinstance(f, Aggregate) for f in fields):
-            # No GROUP BY here: a plain field beside an aggregate is refused as Salesforce does.
-            raise self.error(
-                "MALFORMED_QUERY",
-                plain[0].position,
-                f"Field must be grouped or aggregated: {plain[0].path}",
-            )
         sobject = self.name()
         query = Query(fields, sobject.text, sobject.position, count_only=count_only)
         if self.at("WHERE"):
             self.next()
             query.where = self.condition()
+        if self.at("GROUP") and not nested:
+            self.next()
+            self.expect("BY")
+            while True:
+                name = self.name()
+                query.group_by.append(FieldPath(name.text, name.position))
+                if not self.at(","):
+                    break
+                self.next()
+        grouped = {path.path.lower() for path in query.group_by}
+        plain = [f for f in fields if isinstance(f, FieldPath) and f.path.lower() not in grouped]
+        if plain and (query.group_by or any(isinstance(f, Aggregate) for f in fields)):
+            # A plain field beside an aggregate must be one the query groups by.
+            raise self.error(
+                "MALFORMED_QUERY",
+                plain[0].position,
+                f"Field must be grouped or aggregated: {plain[0].path}",
+            )
         if self.at("ORDER"):
             self.next()
             self.expect("BY")
@@ -468,11 +480,33 @@ class Executor:
         if query.count_only:
             return len(selected), []
         aggregates = [f for f in query.fields if isinstance(f, Aggregate)]
+        if query.group_by:
+            rows = self.grouped_rows(obj, query, aggregates, selected)[query.offset :]
+            rows = rows[: query.limit] if query.limit is not None else rows
+            return len(rows), rows
         if aggregates:
             rows = [self.aggregate_row(obj, aggregates, selected)][query.offset :]
             rows = rows[: query.limit] if query.limit is not None else rows
             return len(rows), rows
         return len(selected), [self.shape(obj, query, row) for row in selected]
+
+    def grouped_rows(
+        self, obj: ObjectDef, query: Query, aggregates: list[Aggregate], rows: list[dict]
+    ) -> list[dict]:
+        """One AggregateResult per distinct value of the GROUP BY fields (in the order the rows
+        come), the grouped fields named by their API names (SOQL guide, "GROUP BY")."""
+        paths = [(path, self.resolve(obj, path)) for path in query.group_by]
+        groups: dict[tuple, list[dict]] = {}
+        for row in rows:
+            key = tuple(self.walk(steps, row) for _, steps in paths)
+            groups.setdefault(key, []).append(row)
+        result = []
+        for key, members in groups.items():
+            row = self.aggregate_row(obj, aggregates, members)
+            for (_path, steps), value in zip(paths, key, strict=True):
+                row[steps[-1][1].name] = to_json(value)
+            result.append(row)
+        return result
 
     def aggregate_row(self, obj: ObjectDef, aggregates: list[Aggregate], rows: list[dict]) -> dict:
         """One AggregateResult; unnamed columns are expr0, expr1, … (SOQL guide, "Using Aliases")."""
@@ -540,7 +574,7 @@ class Executor:
             absent = [r for r in selected if self.walk(steps, r) is None]
             present.sort(key=lambda r, s=steps: _sort_key(self.walk(s, r)), reverse=descending)
             selected = present + absent if nulls_last else absent + present
-        if any(isinstance(f, Aggregate) for f in query.fields):
+        if query.group_by or any(isinstance(f, Aggregate) for f in query.fields):
             return selected  # LIMIT and OFFSET count the AggregateResult rows, not the records
         selected = selected[query.offset :]
         return selected[: query.limit] if query.limit is not None else selected
