@@ -48,7 +48,9 @@ test('Setup opens Object Mapping; recommended mappings are created', async () =>
     await page.getByRole('heading', { name: 'Object Mapping' }).waitFor();
     await page.getByRole('button', { name: 'Use recommended mappings' }).click();
     const table = page.getByRole('table', { name: 'Object mappings' });
-    await table.locator('tr[data-row="Item"]').waitFor();
+    // Creating the recommended mappings is some 40 Apex calls in a row: about 10 s on a busy
+    // 2-core machine, the page's 10 s default; a hang still fails.
+    await table.locator('tr[data-row="Item"]').waitFor({ timeout: 60000 });
     const rows = await table.locator('tbody tr').evaluateAll((trs) =>
         trs.map((tr) => [...tr.querySelectorAll('th, td')].slice(0, 5).map((c) => c.innerText.trim()))
     );
