@@ -55,7 +55,9 @@ test('the admin starts Sync existing records for Customer, matching by name', as
     const customer = page
         .getByRole('table', { name: 'Object mappings' })
         .locator('tr[data-row="Customer"]');
-    await customer.waitFor();
+    // Creating every recommended mapping is a few dozen Apex calls: more than the default 10 s
+    // on a loaded machine.
+    await customer.waitFor({ timeout: 60000 });
     await dismissToasts(page);
     await customer.getByRole('button', { name: 'Sync existing Customer records' }).click();
     const dialog = page.getByRole('dialog', {
@@ -78,7 +80,7 @@ test('Setup shows the job progress until it is done, with the counts', async () 
     await navigateTo(page, 'Setup');
     const panel = page.locator('c-qb-sync-jobs');
     const job = panel.locator('li[data-job]').first();
-    await job.waitFor();
+    await job.waitFor({ timeout: 30000 });
     assert.equal(
         (await job.innerText()).split('\n')[0].trim(),
         'Customer → Account',
