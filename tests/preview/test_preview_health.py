@@ -23,8 +23,9 @@ def health_apex(stack: PreviewStack, method: str, params: dict) -> requests.Resp
     )
 
 
-def seed_logs(stack: PreviewStack, company_id: str) -> None:
-    now = datetime.now(UTC)
+def seed_logs(stack: PreviewStack, company_id: str) -> datetime:
+    """Four logs; returns when the successful one was synced."""
+    now = datetime.now(UTC).replace(microsecond=0)
     stack.seed(
         "QB_Sync_Log__c",
         [
@@ -39,17 +40,16 @@ def seed_logs(stack: PreviewStack, company_id: str) -> None:
              "Synced_At__c": iso(now - timedelta(days=3))},
         ],
     )  # fmt: skip
+    return now - timedelta(minutes=5)
 
 
 def test_health_counts_the_last_24_hours_per_object(preview_stack, company_id) -> None:
-    seed_logs(preview_stack, company_id)
+    success_at = seed_logs(preview_stack, company_id)
     response = health_apex(preview_stack, "getHealth", {"companyId": company_id})
     assert response.status_code == 200, response.text
     health = response.json()
     assert health["failuresLast24h"] == 1
-    assert health["lastSuccessAt"].startswith(
-        (datetime.now(UTC) - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M")
-    )
+    assert health["lastSuccessAt"] == iso(success_at)
     assert health["objects"] == [
         {"qbObject": "Customer", "succeeded": 1, "failed": 1, "other": 0},
         {"qbObject": "Invoice", "succeeded": 0, "failed": 0, "other": 1},
