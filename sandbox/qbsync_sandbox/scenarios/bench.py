@@ -38,13 +38,17 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC
 from pathlib import Path
 
 import requests
 from simple_salesforce import format_soql
+from sqlalchemy import func, select
 
+from qbsync.config import Settings
 from qbsync.salesforce.schema import external_id
 from qbsync.store import Store
+from qbsync.store.schema import events
 from qbsync.webhooks.signature import sign
 from qbsync_sandbox.emulators.network import check_latency
 from qbsync_sandbox.scenarios.bench_backfill import backfill_bench, print_backfill
@@ -179,29 +183,108 @@ def _readable_at(sf, soql: str, timeout: float, every: float = 0.05) -> float:
 
 
 def single_change(stack: Stack, sf, samples: int, every: float = 0.2) -> dict:
-    """One Customer created every `every` s; each clocked until its Account is readable."""
+    """One Customer created every `every` s; each clocked until its Account is readable.
 
-    def one(n: int) -> float:
+    Also from the webhook's arrival (the event's `received_at` in the ledger) to readable: the
+    product's part, without the emulator's webhook batching (a delivery every 200 ms).
+    """
+    ledger = Store.open(stack.middleware_env["QBSYNC_DATABASE_URL"])
+
+    def one(n: int) -> tuple[float, float]:
         time.sleep(max(0.0, begun + n * every - time.perf_counter()))
-        started = time.perf_counter()
+        started, wall_started = time.perf_counter(), time.time()
         customer = stack.create_entity(
             "Customer", {"DisplayName": f"Latency {n} {uuid.uuid4().hex[:6]}"}
         )
         key = external_id(stack.realm_id, "Customer", customer["Id"])
-        soql = format_soql("SELECT Id FROM Account WHERE QB_External_Id__c = {}", key)
-        return _readable_at(sf, soql, timeout=60) - started
+        took = watch.readable_at(key, timeout=60) - started
+        received = _received_at(ledger.engine, stack.realm_id, customer["Id"])
+        return took, wall_started + took - received
 
     _reset_meters(stack)
     begun = time.perf_counter()
-    with ThreadPoolExecutor(16) as pool:
-        durations = list(pool.map(one, range(samples)))
+    with _ReadableWatch(sf) as watch, ThreadPoolExecutor(16) as pool:
+        samples_ = list(pool.map(one, range(samples)))
     wall = time.perf_counter() - begun
+    ledger.close()
+    durations = [took for took, _ in samples_]
     return {
         **_summary(durations),
         "p99_ms": round(_percentile(durations, 0.99) * 1000, 1),
+        "after_webhook": _latency_summary([after for _, after in samples_]),
         "every_ms": round(every * 1000),
         "emulators": _emulator_share(stack, wall),
     }, [round(d * 1000, 1) for d in durations]
+
+
+class _ReadableWatch:
+    """When Accounts first become readable through Salesforce's REST API, for many at once.
+
+    Every `every` seconds ONE SOQL query asks for every external id still awaited; the queries
+    overlap (a pool), so an injected latency does not coarsen the clock to one round trip. One
+    look per sample instead (`_readable_at`) made 16 samples in flight send over a hundred
+    queries at a time: the benchmark loaded the Salesforce emulator more than the worker did,
+    and its own load slowed the writes it was timing.
+    """
+
+    def __init__(self, sf, every: float = 0.05) -> None:
+        self._sf, self._every = sf, every
+        self._lock = threading.Lock()
+        self._awaited: dict[str, threading.Event] = {}
+        self._seen: dict[str, float] = {}
+        self._stop = threading.Event()
+        self._pool = ThreadPoolExecutor(8)
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> _ReadableWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._pool.shutdown()
+
+    def readable_at(self, key: str, timeout: float) -> float:
+        """perf_counter when the first query that found `key` answered."""
+        with self._lock:
+            seen = self._awaited.setdefault(key, threading.Event())
+        if not seen.wait(timeout):
+            raise TimeoutError(f"no Account {key} within {timeout} s")
+        with self._lock:
+            return self._seen[key]
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._every):
+            with self._lock:
+                keys = [key for key, seen in self._awaited.items() if not seen.is_set()]
+            if keys:
+                self._pool.submit(self._look, keys)
+
+    def _look(self, keys: list[str]) -> None:
+        soql = format_soql(
+            "SELECT QB_External_Id__c FROM Account WHERE QB_External_Id__c IN {}", keys
+        )
+        found = [row["QB_External_Id__c"] for row in self._sf.query(soql)["records"]]
+        answered = time.perf_counter()
+        with self._lock:
+            for key in found:
+                if key not in self._seen or answered < self._seen[key]:
+                    self._seen[key] = answered
+                self._awaited[key].set()
+
+
+def _received_at(engine, realm_id: str, entity_id: str) -> float:
+    """When the first event about the Customer reached the ledger (epoch seconds)."""
+    c = events.c
+    statement = select(func.min(c.received_at)).where(
+        c.realm_id == realm_id, c.entity == "Customer", c.entity_id == entity_id
+    )
+    with engine.connect() as connection:
+        received = connection.execute(statement).scalar_one()
+    if received.tzinfo is None:  # SQLite keeps UTC without a zone
+        received = received.replace(tzinfo=UTC)
+    return received.timestamp()
 
 
 class _Progress:
@@ -395,6 +478,11 @@ def main(argv: list[str] | None = None) -> int:
         "--backfill", type=int, help="only the historical sync: this many Customers (e.g. 50000)"
     )
     parser.add_argument(
+        "--single-only",
+        action="store_true",
+        help="only the single-change latency (without, then with the injected latency)",
+    )
+    parser.add_argument(
         "--no-side-by-side",
         action="store_true",
         help="with --backfill: skip the Collections-only run",
@@ -429,7 +517,13 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     token = secrets.token_urlsafe(32)
     bind = f"127.0.0.1:{free_port()}"
-    extra = {"QBSYNC_METRICS_TOKEN": token, "QBSYNC_WORKER_HEALTH_BIND": bind}
+    extra = {
+        "QBSYNC_METRICS_TOKEN": token,
+        "QBSYNC_WORKER_HEALTH_BIND": bind,
+        # The product's safety poll, not the sandbox's 0.05 s: a stored event wakes the worker,
+        # so the latency figures show the wake-up, not a fast poll.
+        "QBSYNC_WORKER_POLL_SECONDS": str(Settings.worker_poll_seconds),
+    }
     metrics = (f"http://{bind}/metrics", token)
     with (
         tempfile.TemporaryDirectory(prefix="qbsync-bench-") as workdir,
@@ -438,22 +532,18 @@ def main(argv: list[str] | None = None) -> int:
         stack.connect()
         sf = stack.salesforce()
         stack.apply_recommended_mappings(enable=("Customer",))
-        add_realms(stack, (*BURST_REALMS, PROBE_REALM))
-        figures: dict = {
-            "latency_ms": {"quickbooks": latency_ms[0], "salesforce": latency_ms[1]},
-            "ingest": ingest(stack, args.batches, args.events_per_batch, args.concurrency),
-            "ingest_stalled": ingest_stalled(stack, args.stalled, 50, args.events_per_batch),
-        }
+        figures: dict = {"latency_ms": {"quickbooks": latency_ms[0], "salesforce": latency_ms[1]}}
         # Raw samples for the plots: latencies in ms, [seconds, events applied] for the drains.
         series = figures["series"] = {}
-        figures["single_change_no_latency"], series["single_change_no_latency_ms"] = single_change(
-            stack, sf, args.single_changes
-        )
-        set_latency(stack, *latency_ms)
-        if not args.no_latency:
-            figures["single_change"], series["single_change_ms"] = single_change(
-                stack, sf, args.single_changes
-            )
+        if args.single_only:
+            _single_changes(stack, sf, args, latency_ms, figures)
+            _print_single(figures)
+            _write(json_path, figures)
+            return 0
+        add_realms(stack, (*BURST_REALMS, PROBE_REALM))
+        figures["ingest"] = ingest(stack, args.batches, args.events_per_batch, args.concurrency)
+        figures["ingest_stalled"] = ingest_stalled(stack, args.stalled, 50, args.events_per_batch)
+        _single_changes(stack, sf, args, latency_ms, figures)
         figures["drain"], series["drain"] = drain(stack, sf, args.burst, metrics)
         figures["burst"], series["burst"] = burst(
             stack, sf, args.six_realm_burst, metrics, _readable_at, _latency_summary
@@ -472,13 +562,30 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _single_changes(stack: Stack, sf, args: argparse.Namespace, latency_ms, figures) -> None:
+    """The single-change figures without latency, then (unless --no-latency) with it."""
+    series = figures["series"]
+    figures["single_change_no_latency"], series["single_change_no_latency_ms"] = single_change(
+        stack, sf, args.single_changes
+    )
+    set_latency(stack, *latency_ms)
+    if not args.no_latency:
+        figures["single_change"], series["single_change_ms"] = single_change(
+            stack, sf, args.single_changes
+        )
+
+
+def _print_single(figures: dict) -> None:
+    print(f"single change, no latency {figures['single_change_no_latency']}")
+    if "single_change" in figures:
+        print(f"single change, injected latency {figures['single_change']}")
+
+
 def _print(figures: dict) -> None:
     print(f"injected latency {figures['latency_ms']}")
     print(f"webhook ingest   {figures['ingest']}")
     print(f"ingest, stalled  {figures['ingest_stalled']}")
-    print(f"single change, no latency {figures['single_change_no_latency']}")
-    if "single_change" in figures:
-        print(f"single change, injected latency {figures['single_change']}")
+    _print_single(figures)
     print(f"burst drain      {figures['drain']}")
     print(f"six-realm burst  {figures['burst']}")
     if "scale_out" in figures:
