@@ -44,8 +44,9 @@ class UTCDateTime(TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("the store keeps aware datetimes only; got a naive datetime")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+        # One form for both backends: SQLAlchemy's SQLite DATETIME writes the wall-clock fields
+        # only (no offset), which are the UTC ones; PostgreSQL keeps the instant.
+        return value.astimezone(UTC)
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         if value is None:
