@@ -737,3 +737,55 @@ def test_times_are_utc_whatever_the_servers_time_zone(monkeypatch: pytest.Monkey
 def test_currency_events_name_the_v3_entity_company_currency(body: bytes) -> None:
     # Intuit's webhooks page lists Currency; the Accounting API entity is CompanyCurrency.
     assert [event.entity for event in parse(body)] == ["CompanyCurrency"]
+
+
+# --- the edges of legacy epoch times and of Intuit's alternative ids ----------------------------
+
+
+@pytest.mark.parametrize("value", ["946684800000", 946684800000])
+def test_epoch_milliseconds_from_the_first_instant_of_2000_are_kept(value: object) -> None:
+    # QuickBooks Online is younger than 2000: its first instant is the earliest time taken.
+    (event,) = parse(legacy_body(legacy_entity(lastUpdated=value)))
+    assert event.occurred_at == at("2000-01-01T00:00:00Z")
+
+
+@pytest.mark.parametrize("value", ["946684799999", 946684799999])
+def test_epoch_milliseconds_before_2000_name_the_field(value: object) -> None:
+    assert reason_of(legacy_body(legacy_entity(lastUpdated=value))) == (
+        "notification 1 entity 1: lastUpdated 946684799999 is not a time in epoch milliseconds"
+    )
+
+
+def employee_body(*alternatives: dict) -> bytes:
+    event = cloud_event(
+        type="qbo.employee.updated.v1",
+        intuitentityid="000000011",
+        data={"alternative_ids": list(alternatives)},
+    )
+    return json.dumps([event]).encode()
+
+
+def test_the_accounting_id_is_after_the_last_colon_of_an_alternative_id() -> None:
+    (event,) = parse(employee_body({"id": "Intuit:payroll:400000011", "namespace": "Intuit.a"}))
+    assert event.entity_id == "400000011"
+
+
+def test_an_alternative_id_of_200_characters_is_read_and_of_201_refused() -> None:
+    (event,) = parse(employee_body({"id": "x" * 190 + ":400000011"}))
+    assert event.entity_id == "400000011"
+    assert reason_of(employee_body({"id": "x" * 191 + ":400000011"})) == (
+        "event 1 (id x1): data.alternative_ids item 1 id is longer than 200 characters"
+    )
+
+
+def test_an_alternative_id_naming_no_record_is_quoted_up_to_80_characters() -> None:
+    raw = "x" * 80 + "y" * 119 + ":"
+    assert reason_of(employee_body({"id": raw})) == (
+        f"event 1 (id x1): data.alternative_ids item 1 id {'x' * 80!r} names no record"
+    )
+
+
+def test_an_accounting_id_too_long_for_the_ledger_names_the_alternative_id() -> None:
+    assert reason_of(employee_body({"id": "Intuit:" + "4" * 65})) == (
+        "event 1 (id x1): data.alternative_ids item 1 id is longer than 64 characters"
+    )
