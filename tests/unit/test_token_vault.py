@@ -518,13 +518,30 @@ def test_keep_alive_refreshes_only_connected_realms_idle_that_long(engine: Engin
     assert not vault.keep_alive("9130", refresher, idle)
 
 
+def test_keep_alive_refreshes_an_idle_realm_whose_access_token_is_still_valid(
+    engine: Engine,
+) -> None:
+    # The refresh token's age decides: Intuit expires it after 100 days without use, whatever
+    # the access token's expiry says.
+    now = [NOW]
+    vault = TokenVault(TokenRows(engine), [key()], clock=lambda: now[0])
+    vault.save(tokens("9130", expires_in=timedelta(days=60)))
+    refresher = FakeRefresher()
+    idle = timedelta(days=30)
+
+    now[0] = NOW + idle
+    assert vault.keep_alive("9130", refresher, idle)
+    assert refresher.calls == [REFRESH]
+    assert vault.get("9130").refresh_token == "refresh-1"
+
+
 def test_refreshes_are_counted_by_outcome(engine: Engine) -> None:
     from prometheus_client import REGISTRY
 
     def count(outcome: str) -> float:
         return REGISTRY.get_sample_value("qbsync_token_refreshes_total", {"outcome": outcome}) or 0
 
-    before = {outcome: count(outcome) for outcome in ("ok", "refused")}
+    before = {outcome: count(outcome) for outcome in ("ok", "refused", "failed")}
     vault = TokenVault(TokenRows(engine), [key()], clock=lambda: NOW)
     vault.save(tokens(expires_in=timedelta(0)))
     vault.access_token("9130", FakeRefresher())
@@ -534,8 +551,16 @@ def test_refreshes_are_counted_by_outcome(engine: Engine) -> None:
     )
     with pytest.raises(QuickBooksAuthError):
         vault.access_token("9131", refused)
+    vault.save(tokens("9132", expires_in=timedelta(0)))
+    # Any other refusal (a wrong client secret) is a failure, the consent is kept.
+    failed = FakeRefresher(
+        QuickBooksAuthError("Intuit: invalid_client", fault_code="invalid_client")
+    )
+    with pytest.raises(QuickBooksAuthError):
+        vault.access_token("9132", failed)
     assert count("ok") - before["ok"] == 1
     assert count("refused") - before["refused"] == 1
+    assert count("failed") - before["failed"] == 1
 
 
 # --- tokens kept outside the vault (pending revocations) --------------------------------------
