@@ -3,7 +3,9 @@ WAL set-up of a new SQLite ledger that another process is setting up at the same
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -75,3 +77,71 @@ def test_a_new_ledger_another_process_is_switching_to_wal_ends_in_wal(
         assert check.execute("SELECT x FROM t").fetchall() == [(1,)]
     finally:
         check.close()
+
+
+def test_an_in_memory_or_uri_sqlite_database_leaves_no_stray_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Only a ledger path is created ahead of SQLite (owner-only): names SQLite does not read as
+    # a path (":memory:", a "file:" URI) must not become files of that name.
+    monkeypatch.chdir(tmp_path)
+    for url in ("sqlite:///:memory:", "sqlite:///file:ledger.db?uri=true"):
+        engine = make_engine(url)
+        with transaction(engine) as connection:
+            assert connection.exec_driver_sql("SELECT 1").scalar() == 1
+        engine.dispose()
+    # The URI's file is SQLite's own; nothing named after the URI or ":memory:".
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["ledger.db"]
+
+
+def test_a_sqlite_ledger_is_used_from_any_thread(tmp_path: Path) -> None:
+    # The web server's threads share the engine's pool: a connection opened on one thread is
+    # used by another.
+    engine = make_engine(f"sqlite:///{tmp_path / 'ledger.db'}")
+    with transaction(engine) as connection:
+        connection.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+    results: list[object] = []
+
+    def write() -> None:
+        try:
+            with transaction(engine) as connection:
+                connection.exec_driver_sql("INSERT INTO t VALUES (1)")
+            results.append("written")
+        except Exception as error:  # noqa: BLE001 - the test reports it below
+            results.append(error)
+
+    thread = threading.Thread(target=write)
+    thread.start()
+    thread.join()
+    engine.dispose()
+    assert results == ["written"]
+
+
+@pytest.mark.parametrize(
+    "database",
+    [
+        pytest.param(
+            "postgresql",
+            marks=[
+                pytest.mark.postgres,
+                pytest.mark.skipif(
+                    not os.environ.get("QBSYNC_TEST_POSTGRES_URL"),
+                    reason="QBSYNC_TEST_POSTGRES_URL is not set",
+                ),
+            ],
+        )
+    ],
+    indirect=True,
+)
+def test_a_connection_the_postgres_server_dropped_is_replaced_before_use(database: Engine) -> None:
+    # A server restart or failover closes the pooled connections: the next transaction must
+    # get a live one, not report the database unavailable.
+    with database.connect() as connection:
+        pid = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+    admin = make_engine(os.environ["QBSYNC_TEST_POSTGRES_URL"])
+    with admin.begin() as connection:
+        # The second argument waits (milliseconds) until the backend has exited (PostgreSQL 14+).
+        assert connection.exec_driver_sql(f"SELECT pg_terminate_backend({pid}, 10000)").scalar()
+    admin.dispose()
+    with transaction(database) as connection:
+        assert connection.exec_driver_sql("SELECT 1").scalar() == 1
