@@ -579,7 +579,7 @@ def _as_number(value: Any, target: SalesforceField) -> int | float:
     whole_digits = (target.precision or MAX_PRECISION) - (scale or 0)
     _check_whole_digits(number, whole_digits)
     if scale is not None:
-        number = number.quantize(Decimal(1).scaleb(-scale), rounding=ROUND_HALF_UP)
+        number = number.quantize(Decimal(10) ** -scale, rounding=ROUND_HALF_UP)
         _check_whole_digits(number, whole_digits)
     return int(number) if number == number.to_integral_value() else float(number)
 
@@ -590,7 +590,7 @@ def _as_integer(value: Any, target: SalesforceField) -> int:
     if number != number.to_integral_value():
         raise ValueError("not a whole number")
     whole = int(number)  # at most 19 digits: cheap
-    bits = INTEGER_BITS.get(target.type, INTEGER_BITS["long"])
+    bits = INTEGER_BITS[target.type]
     if not -(2**bits) <= whole < 2**bits:
         raise ValueError(f"out of the field's range ({target.type}: {bits + 1}-bit)")
     return whole
@@ -607,10 +607,9 @@ def _parse_datetime(text: str) -> datetime:
 
 
 def _in_salesforce_range(moment: datetime) -> datetime:
-    # The year first: a year next to 1700–4000 moves to UTC (±1 day) without overflow.
-    if not EARLIEST.year - 1 <= moment.year <= LATEST.year + 1 or not (
-        EARLIEST <= moment.astimezone(UTC) <= LATEST
-    ):
+    # Aware datetimes compare as instants and, unlike astimezone, never overflow (Python docs,
+    # datetime, "Supported operations"): a time near year 1 or 9999 is refused, not an error.
+    if not EARLIEST <= moment <= LATEST:
         raise ValueError(
             "outside the dates Salesforce holds (1700-01-01T00:00:00Z to 4000-12-31T00:00:00Z)"
         )
@@ -651,7 +650,7 @@ def record_version(record: Mapping[str, Any]) -> Version | None:
     last_updated = parse_qb_time(text)
     if last_updated is None:
         return None
-    token = str(record.get("SyncToken", ""))
+    token = str(record.get("SyncToken"))  # absent: "None", not a counter
     # An ASCII counter of sensible length; `isdigit` alone admits '²', which int() refuses.
     readable = token.isascii() and token.isdigit() and len(token) <= MAX_PRECISION
     return Version(last_updated, int(token) if readable else -1)

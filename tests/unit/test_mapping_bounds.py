@@ -166,3 +166,78 @@ def test_record_version_is_total():
         record_version({"MetaData": {"LastUpdatedTime": "9999-12-31T23:00:00-05:00"}})
     with pytest.raises(ValueError, match="not text"):
         record_version({"MetaData": {"LastUpdatedTime": 5}})
+
+
+# --- the limits to the unit, and the reasons the sync log shows --------------------------------
+
+
+def reason(value, target: SalesforceField) -> str:
+    """What the sync log gives as the cause: the message after the field's type."""
+    return refused(value, target).split(f"({target.type}): ", 1)[1]
+
+
+def test_a_whole_float_is_written_to_a_text_field_without_a_decimal_point():
+    assert convert(5.0, field("string"), "Account", "Notes") == "5"
+    assert convert(2.5, field("string"), "Account", "Notes") == "2.5"
+
+
+def test_the_reasons_a_number_is_refused():
+    assert reason(float("nan"), field("double")) == "not a finite number"
+    assert reason("-Infinity", field("double")) == "not a finite number"
+    assert reason("1.5", field("int")) == "not a whole number"
+    assert reason(-(2**31) - 1, field("int")) == "out of the field's range (int: 32-bit)"
+    assert reason(2**63, field("long")) == "out of the field's range (long: 64-bit)"
+
+
+def test_the_smallest_integers_of_int_and_long_fields_are_kept():
+    assert convert(-(2**31), field("int"), "Account", "Notes") == -(2**31)
+    assert convert(-(2**63), field("long"), "Account", "Notes") == -(2**63)
+
+
+def test_a_long_field_without_digits_holds_nineteen_digits_before_the_point():
+    assert reason("1" + "0" * 19, field("long")) == (
+        "out of the field's range: at most 19 digits before the decimal point"
+    )
+
+
+def test_number_text_of_100_characters_is_read_and_of_101_refused():
+    assert convert("0." + "0" * 97 + "1", field("double"), "Account", "Notes") == 1e-98
+    assert reason("0." + "0" * 98 + "1", field("double")) == (
+        "101 characters, more than a number Salesforce can hold is written with (100)"
+    )
+
+
+def test_a_python_integer_of_340_bits_is_read_as_text_and_of_341_refused():
+    # 2**339 (340 bits) is 103 digits: refused for its length, after the cheap bit count.
+    assert reason(2**339, field("double")) == (
+        "103 characters, more than a number Salesforce can hold is written with (100)"
+    )
+    assert reason(2**340, field("double")) == "more digits than any Salesforce number field holds"
+
+
+def test_time_text_of_64_characters_is_read_and_of_65_refused():
+    text = "2026-01-01T00:00:00." + "1" * 38 + "+00:00"  # 64 characters
+    assert convert(text, field("datetime"), "A", "N") == "2026-01-01T00:00:00.111Z"
+    longer = "2026-01-01T00:00:00." + "1" * 39 + "+00:00"
+    assert reason(longer, field("datetime")) == "65 characters, longer than any date and time"
+
+
+def test_the_reason_a_time_is_out_of_range_gives_the_range():
+    expected = "outside the dates Salesforce holds (1700-01-01T00:00:00Z to 4000-12-31T00:00:00Z)"
+    assert reason("4000-12-31T00:00:01Z", field("datetime")) == expected
+    assert reason("4001-01-01T00:00:00+23:59", field("datetime")) == expected
+    assert reason("4001-01-01", field("date")) == (
+        "outside the dates Salesforce holds (1700-01-01 to 4000-12-31)"
+    )
+
+
+def test_a_last_updated_time_that_is_not_text_is_quoted():
+    with pytest.raises(ValueError) as raised:
+        record_version({"MetaData": {"LastUpdatedTime": ["2026"]}})
+    assert str(raised.value) == "MetaData.LastUpdatedTime is not text: ['2026']"
+
+
+def test_a_sync_token_of_18_digits_is_read_and_a_longer_one_is_not():
+    base = {"MetaData": {"LastUpdatedTime": "2026-03-02T12:00:00Z"}}
+    assert record_version({**base, "SyncToken": "9" * 18}).sync_token == int("9" * 18)
+    assert record_version({**base, "SyncToken": "1" + "0" * 18}).sync_token == -1

@@ -284,3 +284,87 @@ def test_an_invoice_with_1000_lines_maps_every_line_once():
     assert len(bodies) == 1000
     assert len({b.external_id for b in bodies}) == 1000
     assert bodies[-1].fields["Amount__c"] == 1250
+
+
+def test_a_collection_inside_a_selected_line_is_read_through_its_path():
+    # A bundle (group) line holds its own lines: QuickBooks' GroupLineDetail.Line.
+    record = {
+        "Line": [
+            {"Id": "1", "DetailType": "SalesItemLineDetail"},
+            {
+                "Id": "2",
+                "DetailType": "GroupLineDetail",
+                "GroupLineDetail": {"Line": [{"Id": "21"}, {"Id": "22"}]},
+            },
+        ],
+        "TxnTaxDetail": {"TaxLine": [{"Amount": 1.5}]},
+    }
+    path = "Line[DetailType=GroupLineDetail].GroupLineDetail.Line"
+    assert [i["Id"] for i in select_items(record, path)] == ["21", "22"]
+    assert select_items(record, "TxnTaxDetail.TaxLine") == [{"Amount": 1.5}]
+    assert select_items(record, "Line[DetailType=Other].GroupLineDetail.Line") == []
+
+
+def test_a_selector_skips_items_without_the_member_it_compares():
+    record = {
+        "CustomField": [
+            {"DefinitionId": "1", "Type": "StringType"},
+            {"DefinitionId": "2", "Name": "Crew #", "StringValue": "7"},
+        ]
+    }
+    assert get_path(record, "CustomField[Name=Crew #].StringValue") == "7"
+
+
+def test_a_line_with_an_empty_id_is_keyed_by_the_transaction_it_links():
+    item = {"Id": "", "LinkedTxn": [{"TxnId": "69", "TxnType": "Invoice"}]}
+    assert line_key(item) == "Invoice69"
+
+
+def test_a_record_without_an_id_has_no_lines_and_no_body():
+    record = copy.deepcopy(INVOICE)
+    del record["Id"]
+    with pytest.raises(MappingError, match=r"^QuickBooks Invoice record has no Id$"):
+        build_lines(record, INVOICES, PRODUCT_LINES, LINE, REALM, PARENTS)
+    with pytest.raises(MappingError, match=r"^QuickBooks Invoice record has no Id$"):
+        build_record(record, INVOICES, TRANSACTION, REALM, PARENTS)
+
+
+def test_a_line_external_id_field_missing_from_the_describe_is_named():
+    lines = LineMapping(SALES_LINES, "QB_Transaction_Line__c", "QB_Key__c", "Transaction__c")
+    with pytest.raises(MappingError) as raised:
+        build_lines(INVOICE, INVOICES, lines, LINE, REALM, PARENTS)
+    assert str(raised.value) == (
+        "INVALID_FIELD: External_Id_Field__c QB_Key__c does not exist on QB_Transaction_Line__c"
+    )
+
+
+def test_lines_after_a_subtotal_line_are_still_synced():
+    record = copy.deepcopy(INVOICE)
+    subtotal = record["Line"].pop()
+    record["Line"].insert(0, subtotal)
+    lines = LineMapping(
+        "Line",
+        "QB_Transaction_Line__c",
+        "QB_External_Id__c",
+        "Transaction__c",
+        (fm("Amount", "Amount__c"),),
+    )
+    bodies = build_lines(record, INVOICES, lines, LINE, REALM, PARENTS)
+    assert [b.external_id for b in bodies] == [f"{INVOICE_KEY}-{n}" for n in (1, 2, 3)]
+
+
+def test_a_line_referring_to_an_unmapped_object_names_the_line_and_the_fix():
+    parents = {key: value for key, value in PARENTS.items() if key != "Item"}
+    with pytest.raises(MappingError) as raised:
+        build_lines(INVOICE, INVOICES, PRODUCT_LINES, LINE, REALM, parents)
+    assert str(raised.value) == (
+        "Line[DetailType=SalesItemLineDetail] line 1: SalesItemLineDetail.ItemRef refers to "
+        "QuickBooks Item, which has no object mapping; map Item before mapping "
+        "SalesItemLineDetail.ItemRef to Product__c"
+    )
+
+
+def test_a_selection_that_matches_no_item_is_absent_like_a_missing_field():
+    absent = get_path(INVOICE, "NoSuch")
+    assert get_path(INVOICE, "LinkedTxn[TxnType=Bill]") is absent
+    assert get_path(INVOICE, "CustomField[Name=Other]") is absent
