@@ -136,11 +136,15 @@ def _query_response(realm_id: str, statement: str) -> dict[str, Any]:
             )
     rules = properties.of(entity)
     check_properties(parsed, rules)
-    records = emulator().state.records(realm_id, entity)
-    if entity in entities.NAME_LIST and not parsed.filters_on("Active"):
-        # "SELECT * FROM Customer" returns the active customers only (Intuit blog, 2017-02-08).
-        records = [record for record in records if record.get("Active") is not False]
-    page, total = run_query(parsed, records)
+    active_only = entity in entities.NAME_LIST and not parsed.filters_on("Active")
+
+    def choose(records: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
+        if active_only:
+            # "SELECT * FROM Customer" returns the active customers only (Intuit blog, 2017-02-08).
+            records = [record for record in records if record.get("Active") is not False]
+        return run_query(parsed, records)
+
+    page, total = emulator().state.select(realm_id, entity, choose)
     if parsed.count:
         return {"QueryResponse": {"totalCount": total}}
     if not page:

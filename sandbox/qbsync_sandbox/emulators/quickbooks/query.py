@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from qbsync_sandbox.emulators.quickbooks import errors
@@ -282,6 +283,9 @@ def _value_at(record: dict[str, Any], path: str) -> Any:
     for part in path.split("."):
         if not isinstance(value, dict):
             return None
+        if part in value:  # the usual spelling: no scan of the keys
+            value = value[part]
+            continue
         # QuickBooks property names are matched case-insensitively in queries.
         key = next((k for k in value if k.lower() == part.lower()), None)
         if key is None:
@@ -308,7 +312,9 @@ def _sort_key(value: Any) -> tuple[int, Any]:
     return (3, text.lower())
 
 
+@lru_cache(maxsize=65536)
 def _as_time(text: str) -> datetime | None:
+    # Cached: a query compares every record's time with one literal, and records share times.
     if len(text) < 10 or text[4:5] != "-":
         return None
     try:
