@@ -41,7 +41,15 @@ def salesforce_emulator(tmp_path):
     key_file.write_bytes(key)
     key_file.chmod(0o600)
     org = Org(load_schema(FORCE_APP), username=USERNAME)
-    app = create_salesforce_app(org, client_id=CLIENT_ID, certificate_pem=certificate)
+    app = create_salesforce_app(
+        org,
+        client_id=CLIENT_ID,
+        certificate_pem=certificate,
+        # jsforce's faye client sends its /meta/disconnect only after the connect it holds open
+        # returns, and Node waits for that request before exiting: held 110 s, as Salesforce
+        # holds it, the suite would end 110 s after its last check.
+        cometd_hold_seconds=2,
+    )
     server, base_url, ca_path = run_in_thread(app, tmp_path / "tls")
     yield RunningEmulator(org, base_url, ca_path, key_file)
     server.shutdown()

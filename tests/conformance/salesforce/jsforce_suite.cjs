@@ -368,6 +368,70 @@ check('bulk2.loadAndWaitForResults: a Bulk API 2.0 insert job and its result CSV
     assert.deepEqual(results.unprocessedRecords, []);
 });
 
+// Streaming API (Change Data Capture over CometD): jsforce's faye client, long polling, with
+// its replay extension (Streaming API Developer Guide; Change Data Capture Developer Guide).
+const SYNC_LOG_CHANNEL = '/data/QB_Sync_Log__ChangeEvent';
+
+function within(promise, ms, what) {
+    let timer;
+    return Promise.race([
+        promise,
+        new Promise((_, reject) => {
+            timer = setTimeout(() => reject(new Error(`no ${what} within ${ms} ms`)), ms);
+        })
+    ]).finally(() => clearTimeout(timer));
+}
+
+async function streamingClient(replayId) {
+    // jsforce registers its Streaming API on the connection when this module loads.
+    const { StreamingExtension } = require('jsforce/lib/api/streaming');
+    const replay = new StreamingExtension.Replay(SYNC_LOG_CHANNEL, replayId);
+    const client = state.conn.streaming.createClient([replay]);
+    const messages = [];
+    let arrived;
+    const first = new Promise((resolve) => {
+        arrived = resolve;
+    });
+    const subscription = client.subscribe(SYNC_LOG_CHANNEL, (message) => {
+        messages.push(message);
+        arrived(message);
+    });
+    await within(subscription, 20000, 'subscription');
+    return { client, messages, first };
+}
+
+check('Streaming API: a new sync log reaches a faye subscriber as a CREATE change event', async () => {
+    const { client, first } = await streamingClient(-1);
+    try {
+        const company = await state.conn
+            .sobject('QB_Company__c')
+            .create({ Name: 'Streaming Co', Realm_Id__c: '9130350000000001' });
+        const log = await state.conn
+            .sobject('QB_Sync_Log__c')
+            .create({ Company__c: company.id, Status__c: 'Success', QB_Object__c: 'Customer' });
+        const message = await within(first, 20000, 'change event');
+        const header = message.payload.ChangeEventHeader;
+        assert.equal(header.entityName, 'QB_Sync_Log__c');
+        assert.equal(header.changeType, 'CREATE');
+        assert.deepEqual(header.recordIds, [log.id]);
+        assert.equal(message.payload.Status__c, 'Success');
+        assert.ok(message.event.replayId > 0);
+        state.syncLog = log.id;
+    } finally {
+        client.disconnect();
+    }
+});
+
+check('Streaming API: replay -2 delivers the retained events to a new subscriber', async () => {
+    const { client, first } = await streamingClient(-2);
+    try {
+        const message = await within(first, 20000, 'retained event');
+        assert.deepEqual(message.payload.ChangeEventHeader.recordIds, [state.syncLog]);
+    } finally {
+        client.disconnect();
+    }
+});
+
 async function main() {
     const passed = [];
     const failed = [];

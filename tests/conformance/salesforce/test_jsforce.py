@@ -14,7 +14,7 @@ from tests.conformance.salesforce.clients import node_binary, node_env
 from tests.support.paths import REPO_ROOT
 
 SUITE = Path(__file__).with_name("jsforce_suite.cjs")
-EXPECTED_CHECKS = 25  # a suite that silently ran fewer checks must not pass
+EXPECTED_CHECKS = 27  # a suite that silently ran fewer checks must not pass
 
 
 def test_jsforce_against_the_salesforce_emulator(salesforce_emulator, capsys):
