@@ -101,11 +101,14 @@ test('Setup, recommended mappings, enable Customer, Save', async () => {
         .getByRole('switch', { name: 'Real-time sync for Customer' })
         .check({ force: true });
     await page.getByRole('button', { name: 'Save', exact: true }).click();
-    // The status reads Enabled as soon as the toggle moves; the toast means the save is done.
+    // The toast means the save is done; the save bar then says when the middleware took it.
     await page.waitForFunction(() =>
         window.__previewToasts.some((t) => t.title === 'Real-time configuration saved')
     );
     await customer.locator('[data-cell="status"]', { hasText: 'Enabled' }).waitFor();
+    await page
+        .locator('[data-id="live-status"]', { hasText: /^Saved\. Live in the middleware at / })
+        .waitFor();
     await assertAccessible(page, 'real-time configuration (sandbox)');
 });
 
@@ -137,6 +140,9 @@ test('a field mapping removed from the enabled Customer applies to the next Cust
     await page.waitForFunction(() =>
         window.__previewToasts.some((t) => t.title === 'Field mappings saved')
     );
+    await page
+        .locator('[data-id="live-status"]', { hasText: /^Saved\. Live in the middleware at / })
+        .waitFor();
 
     // The worker cached the configuration for the first Customer moments ago: only the
     // notification makes it read the field mappings again within the next minute.

@@ -54,14 +54,15 @@ test('Setup opens Object Mapping; recommended mappings are created', async () =>
     const rows = await table.locator('tbody tr').evaluateAll((trs) =>
         trs.map((tr) => [...tr.querySelectorAll('th, td')].slice(0, 5).map((c) => c.innerText.trim()))
     );
+    // QuickBooks objects by their label, as everywhere on the tab.
     assert.deepEqual(rows, [
-        ['CreditMemo', 'QB_Transaction__c', 'QB_External_Id__c', 'Delete', '10'],
+        ['Credit Memo', 'QB_Transaction__c', 'QB_External_Id__c', 'Delete', '10'],
         ['Customer', 'Account', 'QB_External_Id__c', 'Deactivate', '16'],
         ['Estimate', 'QB_Transaction__c', 'QB_External_Id__c', 'Delete', '11'],
         ['Invoice', 'QB_Transaction__c', 'QB_External_Id__c', 'Delete', '11'],
-        ['Item', 'Product2', 'QB_External_Id__c', 'Deactivate', '4'],
+        ['Product/Service (Item)', 'Product2', 'QB_External_Id__c', 'Deactivate', '4'],
         ['Payment', 'QB_Payment__c', 'QB_External_Id__c', 'Delete', '7'],
-        ['SalesReceipt', 'QB_Transaction__c', 'QB_External_Id__c', 'Delete', '10'],
+        ['Sales Receipt', 'QB_Transaction__c', 'QB_External_Id__c', 'Delete', '10'],
         ['Vendor', 'Account', 'QB_External_Id__c', 'Deactivate', '10']
     ]);
     const [toast] = await toasts(page);
@@ -134,6 +135,8 @@ test('Field Mapping: the lines of Invoice, mapped by the recommendation, are sav
         })
     });
     await itemRow.waitFor();
+    // Save appears with an edit: the line's item reference is trimmed.
+    await choose(page, /^Transform, row/, 'Trim', itemRow);
     await page.getByRole('button', { name: 'Save', exact: true }).click();
     await page.waitForFunction(() =>
         (window.__previewToasts || []).some(
@@ -146,6 +149,7 @@ test('Field Mapping: the lines of Invoice, mapped by the recommendation, are sav
         (f) => f.QB_Field__c === 'SalesItemLineDetail.ItemRef'
     );
     assert.equal(itemMapping?.Salesforce_Field__c, 'Product__c');
+    assert.equal(itemMapping?.Transform__c, 'Trim');
     await assertAccessible(page, 'line mapping');
     await screenshot(page, 'line-mapping');
 });
@@ -161,6 +165,8 @@ test('Real-Time Configuration: enable Customer and Save', async () => {
     assert.match(await banner.innerText(), /not enabled for real-time sync: Credit Memo, Customer, Estimate, Invoice, Product\/Service \(Item\), Payment, Sales Receipt, Vendor\./);
 
     await customer.getByRole('switch', { name: 'Real-time sync for Customer' }).check({ force: true });
+    // Not "Enabled" before Save.
+    assert.equal((await customer.locator('[data-cell="status"]').innerText()).trim(), 'Unsaved');
     await page.getByRole('button', { name: 'Save', exact: true }).click();
     await page.waitForFunction(() =>
         (window.__previewToasts || []).some((t) => t.title === 'Real-time configuration saved')

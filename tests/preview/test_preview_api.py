@@ -78,6 +78,22 @@ def test_createable_objects_are_those_the_admin_may_create_sorted_by_label(
     assert labels == sorted(labels)
 
 
+def test_the_packages_configuration_objects_are_not_targets_its_record_objects_are(
+    preview_stack, company_id
+):
+    """QBMappingService.PACKAGE_CONFIGURATION_OBJECTS: offered neither in the list nor on save."""
+    names = {o["apiName"] for o in preview_stack.apex("getCreateableObjects").json()}
+    assert {"QB_Transaction__c", "QB_Transaction_Line__c", "QB_Payment__c"} <= names
+    own = {"QB_Company__c", "QB_Object_Mapping__c", "QB_Field_Mapping__c", "QB_Sync_Log__c"}
+    assert not own & names
+    for sobject in ("QB_Company__c", "QB_Object_Mapping__c", "QB_Field_Mapping__c"):
+        response = preview_stack.apex(
+            "saveObjectMapping", {"mapping": _mapping(company_id, Salesforce_Object__c=sobject)}
+        )
+        assert _refused(response) == f"QuickBooks records cannot be written to {sobject}."
+    assert preview_stack.records("QB_Object_Mapping__c") == []
+
+
 def test_save_object_mapping_stores_the_company_key_and_canonical_names(preview_stack, company_id):
     saved = _save_mapping(
         preview_stack,

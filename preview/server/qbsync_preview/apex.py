@@ -47,6 +47,18 @@ EDITABLE_LINE_MAPPING_FIELDS = (
     "Parent_Field__c",
 )
 DEFAULT_DELETE_BEHAVIOR = "Ignore"
+# QBMappingService.PACKAGE_CONFIGURATION_OBJECTS: the package's configuration and log objects are
+# never targets; its target objects (QB_Transaction__c, QB_Payment__c and their lines) are.
+PACKAGE_CONFIGURATION_OBJECTS = frozenset(
+    (
+        "QB_Company__c",
+        OBJECT_MAPPING,
+        FIELD_MAPPING,
+        "QB_Sync_Log__c",
+        "QB_Sync_Job__c",
+        "QB_Match_Review__c",
+    )
+)
 # QBMappingService.FILLABLE_KINDS: QuickBooks catalog type → kinds of Salesforce field it can fill.
 FILLABLE_KINDS = {
     "string": {"text", "decimal", "whole", "boolean", "date", "datetime"},
@@ -267,6 +279,7 @@ class SetupController:
             bool(described.get("createable"))
             and bool(described.get("queryable"))
             and not described.get("customSetting", False)
+            and name not in PACKAGE_CONFIGURATION_OBJECTS
             # QBMappingService.NEVER_TARGET_ENDINGS, skipped before the describe in Apex.
             and not name.endswith(
                 ("__mdt", "__e", "__b", "Share", "History", "Feed", "ChangeEvent")

@@ -254,6 +254,12 @@ export default class QbConnectionCard extends LightningElement {
         this.notifyChange(false);
     }
 
+    /** Unsaved retention days: QB Setup warns before they are thrown away. */
+    handleRetentionDirty(event) {
+        const detail = { dirty: event.detail.dirty };
+        this.dispatchEvent(new CustomEvent('dirtychange', { detail }));
+    }
+
     handleSetup() {
         this.dispatchEvent(new CustomEvent('setup'));
     }

@@ -40,6 +40,14 @@ export function missingRequired(objectInfo, filledBySync, rows) {
         .sort();
 }
 
+/** The warning above the field table while required fields are not mapped. */
+export function missingRequiredText(objectInfo, filledBySync, rows) {
+    const missing = missingRequired(objectInfo, filledBySync, rows);
+    return missing.length
+        ? `Required Salesforce fields not mapped yet: ${missing.join(', ')}.`
+        : undefined;
+}
+
 /** Problems that stop a save, one message each; empty when the set can be saved. */
 export function validationErrors(objectInfo, filledBySync, rows) {
     const errors = [];
@@ -69,7 +77,8 @@ export function validationErrors(objectInfo, filledBySync, rows) {
 const HINT_CLASSES = {
     ok: 'slds-text-color_success',
     info: 'slds-text-color_weak',
-    warning: 'slds-text-color_warning',
+    // SLDS has no warning text color: a warning badge (slds-theme_warning).
+    warning: 'slds-badge slds-theme_warning',
     error: 'slds-text-color_error'
 };
 
@@ -91,6 +100,8 @@ export function rowViews(rows, qbFields, targetInfo) {
             ...row,
             number: index + 1,
             hint: hint?.message,
+            // "May fail": a value QuickBooks sends may not fit; Save asks first.
+            risky: hint?.level === 'warning',
             hintClass: `slds-text-body_small ${HINT_CLASSES[hint?.level] || ''}`,
             qbLabel: `QuickBooks field, row ${index + 1}`,
             sfLabel: `Salesforce field, row ${index + 1}`,
@@ -106,5 +117,54 @@ export function fieldOptions(fields, key) {
     return fields.map((field) => ({
         label: `${field.label} (${field[key]})`,
         value: field[key]
+    }));
+}
+
+/**
+ * "Row n: QuickBooks field → Salesforce field: hint." for each risky row that was
+ * not saved as such already (a row saved before was confirmed then).
+ */
+export function newRiskyRows(views, savedRows) {
+    const saved = new Set(
+        savedRows.map((row) => `${row.qbField}→${row.salesforceField}`)
+    );
+    return views
+        .filter(
+            (row) =>
+                row.risky && !saved.has(`${row.qbField}→${row.salesforceField}`)
+        )
+        .map(
+            (row) =>
+                `Row ${row.number}: ${row.qbField} → ${row.salesforceField}: ${row.hint}.`
+        );
+}
+
+/** The confirmation Save asks for before storing rows that may fail (qbConfirmDialog). */
+export const RISKY_DIALOG = {
+    title: 'Save rows that may fail?',
+    message:
+        'QuickBooks values of these rows may not fit their Salesforce field; such a record then fails to sync and is listed in Sync Logs.',
+    confirmLabel: 'Save anyway',
+    cancelLabel: 'Review the rows'
+};
+
+/** The QuickBooks fields a mapping's rows map: the object's, or a line mapping's collection's. */
+export function qbFieldsOf(catalog, mapping) {
+    if (!catalog) {
+        return [];
+    }
+    return mapping?.Parent_Mapping__c
+        ? catalog.getCollectionFields(
+              mapping.QB_Object__c,
+              mapping.Collection_Path__c
+          )
+        : catalog.getFields(mapping?.QB_Object__c);
+}
+
+/** The object mapping picker's options: "QuickBooks label → Salesforce object". */
+export function mappingOptions(objectMappings, catalog) {
+    return (objectMappings || []).map((mapping) => ({
+        label: `${catalog?.getEntity(mapping.QB_Object__c)?.label || mapping.QB_Object__c} → ${mapping.Salesforce_Object__c}`,
+        value: mapping.Id
     }));
 }

@@ -5,13 +5,17 @@ import getObjectMappings from '@salesforce/apex/QBSetupController.getObjectMappi
 import getFieldMappings from '@salesforce/apex/QBSetupController.getFieldMappings';
 import saveFieldMappings from '@salesforce/apex/QBSetupController.saveFieldMappings';
 import getLineMappings from '@salesforce/apex/QBSetupController.getLineMappings';
-import saveObjectMapping from '@salesforce/apex/QBSetupController.saveObjectMapping';
-import deleteObjectMapping from '@salesforce/apex/QBSetupController.deleteObjectMapping';
 import { loadCatalog } from 'c/qbCatalog';
+import { fieldTableTitle } from 'c/qbLineMappings';
+import { confirmLeave, hasUnsavedChanges } from 'c/saveModel';
 import {
     fieldOptions,
     mappableFields,
-    missingRequired,
+    mappingOptions,
+    missingRequiredText,
+    newRiskyRows,
+    qbFieldsOf,
+    RISKY_DIALOG,
     rowViews,
     validationErrors
 } from './fieldMappingRows';
@@ -21,14 +25,6 @@ import {
     recordOf,
     rowOf
 } from './fieldMappingRecords';
-import {
-    fieldTableTitle,
-    lineDraftComplete,
-    lineMappingRecord,
-    lineRows,
-    suggestedLine,
-    unmappedCollections
-} from './lineMappings';
 
 /**
  * Field Mapping: for one object mapping, rows QuickBooks field → Salesforce field
@@ -42,8 +38,9 @@ export default class QbFieldMapping extends LightningElement {
     objectMappings;
     catalog;
     rows = [];
+    // The rows as last loaded or saved: the edits are the difference.
+    savedRows = [];
     lineMappings = [];
-    lineDraft = {};
     error;
     validation;
     saving = false;
@@ -98,7 +95,7 @@ export default class QbFieldMapping extends LightningElement {
     async loadRows() {
         this.validation = undefined;
         if (!this.selectedMapping) {
-            this.rows = [];
+            this.setRows([], true);
             this.lineMappings = [];
             return;
         }
@@ -109,14 +106,47 @@ export default class QbFieldMapping extends LightningElement {
                     ? getLineMappings({ parentMappingId: this.selectedId })
                     : Promise.resolve([])
             ]);
-            this.rows = records.map(rowOf);
+            this.setRows(records.map(rowOf), true);
             this.lineMappings = lines;
-            this.lineDraft = this.suggestedLine();
             this.error = undefined;
         } catch (error) {
-            this.rows = [];
+            this.setRows([], true);
             this.error = error;
         }
+    }
+
+    /** Sets the rows (and, when `saved`, what they are compared with); reports a change of dirtiness. */
+    setRows(rows, saved = false) {
+        const wasDirty = this.dirty;
+        this.rows = rows;
+        if (saved) {
+            this.savedRows = rows;
+        }
+        if (this.dirty !== wasDirty) {
+            this.dispatchEvent(
+                new CustomEvent('dirtychange', {
+                    detail: { dirty: this.dirty }
+                })
+            );
+        }
+    }
+
+    get dirty() {
+        return hasUnsavedChanges(this.savedRows, this.rows);
+    }
+
+    /** True when nothing is unsaved or the admin chose to throw the edits away. */
+    async mayLeave() {
+        if (!this.dirty) {
+            return true;
+        }
+        const leave = await confirmLeave(
+            this.template.querySelector('c-qb-confirm-dialog')
+        );
+        if (leave) {
+            this.setRows(this.savedRows);
+        }
+        return leave;
     }
 
     get selectedMapping() {
@@ -151,30 +181,12 @@ export default class QbFieldMapping extends LightningElement {
         return this.collections.length > 0;
     }
 
-    get viewLines() {
-        return lineRows(this.lineMappings, this.editingLineId);
+    get selectedQbObject() {
+        return this.selectedMapping?.QB_Object__c;
     }
 
-    /** Collections of the selected object no line mapping covers yet. */
-    get collectionOptions() {
-        return unmappedCollections(this.collections, this.lineMappings);
-    }
-
-    get hasCollectionOptions() {
-        return this.collectionOptions.length > 0;
-    }
-
-    get addLineDisabled() {
-        return this.saving || !lineDraftComplete(this.lineDraft);
-    }
-
-    /** A draft for the first unmapped collection, prefilled from the recommended lines. */
-    suggestedLine(collectionPath = this.collectionOptions[0]?.value) {
-        return suggestedLine(
-            this.catalog?.getRecommended(),
-            this.selectedMapping?.QB_Object__c,
-            collectionPath
-        );
+    get recommended() {
+        return this.catalog?.getRecommended();
     }
 
     get hasObjectMappings() {
@@ -186,10 +198,7 @@ export default class QbFieldMapping extends LightningElement {
     }
 
     get mappingOptions() {
-        return (this.objectMappings || []).map((mapping) => ({
-            label: `${mapping.QB_Object__c} → ${mapping.Salesforce_Object__c}`,
-            value: mapping.Id
-        }));
+        return mappingOptions(this.objectMappings, this.catalog);
     }
 
     get salesforceObject() {
@@ -217,16 +226,7 @@ export default class QbFieldMapping extends LightningElement {
     }
 
     get qbFields() {
-        if (!this.catalog) {
-            return [];
-        }
-        const mapping = this.activeMapping;
-        return this.editingLine
-            ? this.catalog.getCollectionFields(
-                  mapping.QB_Object__c,
-                  mapping.Collection_Path__c
-              )
-            : this.catalog.getFields(mapping?.QB_Object__c);
+        return qbFieldsOf(this.catalog, this.activeMapping);
     }
 
     get qbFieldOptions() {
@@ -247,17 +247,15 @@ export default class QbFieldMapping extends LightningElement {
     }
 
     get missingRequiredText() {
-        if (!this.targetInfo) {
+        // After a refused Save the validation panel names them: not twice.
+        if (!this.targetInfo || this.validation) {
             return undefined;
         }
-        const missing = missingRequired(
+        return missingRequiredText(
             this.targetInfo,
             this.filledBySync,
             this.rows
         );
-        return missing.length
-            ? `Required Salesforce fields not mapped yet: ${missing.join(', ')}.`
-            : undefined;
     }
 
     get objectInfoError() {
@@ -268,91 +266,86 @@ export default class QbFieldMapping extends LightningElement {
         return this.saving || !this.targetInfo;
     }
 
-    handleMappingChange(event) {
-        this.selectedId = event.detail.value;
+    async handleMappingChange(event) {
+        const mappingId = event.detail.value;
+        const picker = event.target;
+        if (!(await this.mayLeave())) {
+            // The picker shows the chosen mapping: show the one being edited again.
+            picker.value = this.selectedId;
+            return;
+        }
+        this.selectedId = mappingId;
         this.editingLineId = undefined;
         this.lineMappings = [];
         this.loadRows();
     }
 
-    handleEditLine(event) {
-        this.editingLineId = event.target.dataset.id;
-        this.loadRows();
-    }
-
-    async handleDeleteLine(event) {
-        const lineId = event.target.dataset.id;
-        this.saving = true;
-        try {
-            // Its field mappings go with it (master-detail).
-            await deleteObjectMapping({ mappingId: lineId });
-            if (this.editingLineId === lineId) {
-                this.editingLineId = undefined;
-            }
-            this.error = undefined;
-            await this.loadRows();
-        } catch (error) {
-            this.error = error;
-        } finally {
-            this.saving = false;
+    async handleEditLine(event) {
+        if (await this.mayLeave()) {
+            this.editingLineId = event.detail.lineId;
+            this.loadRows();
         }
     }
 
-    handleEditHeader() {
-        this.editingLineId = undefined;
-        this.loadRows();
+    async handleEditHeader() {
+        if (await this.mayLeave()) {
+            this.editingLineId = undefined;
+            this.loadRows();
+        }
     }
 
-    handleLineDraftChange(event) {
-        const name = event.target.dataset.name;
-        const value = event.detail.value;
-        this.lineDraft =
-            name === 'collectionPath'
-                ? this.suggestedLine(value)
-                : { ...this.lineDraft, [name]: value };
-    }
-
-    async handleAddLine() {
-        const draft = this.lineDraft;
-        this.saving = true;
-        try {
-            const saved = await saveObjectMapping({
-                mapping: lineMappingRecord(this.selectedId, draft)
-            });
-            this.error = undefined;
-            // Open the new line's (empty) field table.
-            this.lineMappings = [...this.lineMappings, saved];
-            this.editingLineId = saved.Id;
+    /** A new line opens its (empty) field table, unless the admin stays with unsaved rows. */
+    async handleLineAdded(event) {
+        const line = event.detail.line;
+        this.lineMappings = [...this.lineMappings, line];
+        if (await this.mayLeave()) {
+            this.editingLineId = line.Id;
             await this.loadRows();
-            this.dispatchEvent(
-                new ShowToastEvent({
-                    title: 'Line mapping added',
-                    message: `${saved.Collection_Path__c} → ${saved.Salesforce_Object__c}: map its fields below.`,
-                    variant: 'success'
-                })
+        }
+    }
+
+    async handleLineDeleted(event) {
+        const lineId = event.detail.lineId;
+        if (this.editingLineId === lineId) {
+            // Its field mappings went with it: nothing left to save.
+            this.editingLineId = undefined;
+            this.setRows(this.rows, true);
+            await this.loadRows();
+        } else {
+            this.lineMappings = this.lineMappings.filter(
+                (line) => line.Id !== lineId
             );
-        } catch (error) {
-            this.error = error;
-        } finally {
-            this.saving = false;
         }
     }
 
     handleRowChange(event) {
         const { key, name } = event.target.dataset;
         const value = event.detail.value;
-        this.rows = this.rows.map((row) => {
-            return row.key === key ? { ...row, [name]: value } : row;
-        });
+        this.setRows(
+            this.rows.map((row) => {
+                return row.key === key ? { ...row, [name]: value } : row;
+            })
+        );
+    }
+
+    confirmRisky(details) {
+        return this.template
+            .querySelector('c-qb-confirm-dialog')
+            .open({ ...RISKY_DIALOG, details });
+    }
+
+    handleCancel() {
+        this.validation = undefined;
+        this.setRows(this.savedRows);
     }
 
     handleAddRow() {
-        this.rows = [...this.rows, blankRow()];
+        this.setRows([...this.rows, blankRow()]);
     }
 
     handleRemoveRow(event) {
         const key = event.target.dataset.key;
-        this.rows = this.rows.filter((row) => row.key !== key);
+        this.setRows(this.rows.filter((row) => row.key !== key));
     }
 
     async handleSave() {
@@ -366,6 +359,10 @@ export default class QbFieldMapping extends LightningElement {
             return;
         }
         this.validation = undefined;
+        const risky = newRiskyRows(this.viewRows, this.savedRows);
+        if (risky.length && !(await this.confirmRisky(risky))) {
+            return;
+        }
         this.saving = true;
         try {
             const mapping = this.activeMapping;
@@ -373,7 +370,8 @@ export default class QbFieldMapping extends LightningElement {
                 objectMappingId: mapping.Id,
                 mappings: this.rows.map(recordOf)
             });
-            this.rows = saved.map(rowOf);
+            this.setRows(saved.map(rowOf), true);
+            this.template.querySelector('c-qb-save-bar').saved();
             this.error = undefined;
             const source = this.editingLine
                 ? `${mapping.QB_Object__c} ${mapping.Collection_Path__c}`

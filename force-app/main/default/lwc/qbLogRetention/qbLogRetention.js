@@ -19,7 +19,9 @@ function days(value) {
 /**
  * How long one company's sync logs are kept: two day counts the admin edits and saves
  * (QBSetupController.saveLogRetention; the validation rule Log_Retention_Bounds checks them).
- * The middleware deletes older logs in bulk. Fires `saved` with the company as stored.
+ * The middleware deletes older logs in bulk. Fires `saved` with the company as stored, and
+ * `dirtychange` (detail { dirty }; the connection card passes it on to QB Setup, which warns
+ * before edits are thrown away).
  */
 export default class QbLogRetention extends LightningElement {
     error;
@@ -60,21 +62,36 @@ export default class QbLogRetention extends LightningElement {
         );
     }
 
-    get saveDisabled() {
+    get dirty() {
         return (
-            this.saving ||
-            (this.editedSuccess === undefined &&
-                this.editedFailure === undefined)
+            this.editedSuccess !== undefined || this.editedFailure !== undefined
         );
     }
 
+    get saveDisabled() {
+        return this.saving || !this.dirty;
+    }
+
+    /** Applies an edit (or a save: both undefined); tells QB Setup when dirtiness changes. */
+    edit(change) {
+        const wasDirty = this.dirty;
+        Object.assign(this, change);
+        if (this.dirty !== wasDirty) {
+            this.dispatchEvent(
+                new CustomEvent('dirtychange', {
+                    detail: { dirty: this.dirty }
+                })
+            );
+        }
+    }
+
     handleSuccessChange(event) {
-        this.editedSuccess = event.target.value;
+        this.edit({ editedSuccess: event.target.value });
         this.statusMessage = '';
     }
 
     handleFailureChange(event) {
-        this.editedFailure = event.target.value;
+        this.edit({ editedFailure: event.target.value });
         this.statusMessage = '';
     }
 
@@ -92,8 +109,7 @@ export default class QbLogRetention extends LightningElement {
                 failureDays: days(this.failureDays)
             });
             this.currentCompany = company;
-            this.editedSuccess = undefined;
-            this.editedFailure = undefined;
+            this.edit({ editedSuccess: undefined, editedFailure: undefined });
             this.statusMessage = 'Retention saved.';
             this.dispatchEvent(
                 new CustomEvent('saved', { detail: { company } })

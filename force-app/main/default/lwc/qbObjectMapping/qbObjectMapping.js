@@ -6,6 +6,7 @@ import getCreateableObjects from '@salesforce/apex/QBSetupController.getCreateab
 import saveObjectMapping from '@salesforce/apex/QBSetupController.saveObjectMapping';
 import deleteObjectMapping from '@salesforce/apex/QBSetupController.deleteObjectMapping';
 import { loadCatalog } from 'c/qbCatalog';
+import { confirmLeave, hasUnsavedChanges } from 'c/saveModel';
 import { mappingRecord } from './objectMappingRecord';
 import { createRecommended } from './recommendedMappings';
 
@@ -22,7 +23,8 @@ const DELETE_BEHAVIOR_OPTIONS = [
 /**
  * Object Mapping: lists a company's QuickBooks → Salesforce object mappings and
  * adds, edits, deletes them; can create the catalog's recommended mappings.
- * Fires `editfields` (detail: { mappingId }) to open a mapping's field mappings.
+ * Fires `editfields` (detail: { mappingId }) to open a mapping's field mappings,
+ * and `dirtychange` (detail: { dirty }) while the form holds unsaved edits.
  */
 export default class QbObjectMapping extends LightningElement {
     mappings;
@@ -30,6 +32,12 @@ export default class QbObjectMapping extends LightningElement {
     error;
     createableObjects = [];
     draft;
+    // The form as opened: the edits are the difference.
+    openedDraft;
+    // Moves focus into the form once it is rendered (after New or Edit).
+    focusForm = false;
+    // The mapping just created, which has no field mappings yet.
+    created;
     formError;
     confirmDeleteId;
     recommendFailures;
@@ -52,6 +60,55 @@ export default class QbObjectMapping extends LightningElement {
 
     connectedCallback() {
         this.loadCreateableObjects();
+    }
+
+    renderedCallback() {
+        if (this.focusForm) {
+            const first = this.template.querySelector(
+                '[data-id="form"] lightning-combobox:not([disabled])'
+            );
+            if (first) {
+                this.focusForm = false;
+                first.focus();
+            }
+        }
+    }
+
+    /** The QuickBooks object's label as the catalog gives it (e.g. "Account (Chart of Accounts)"). */
+    qbLabel(name) {
+        return this.catalog?.getEntity(name)?.label || name;
+    }
+
+    get dirty() {
+        return (
+            Boolean(this.draft) &&
+            hasUnsavedChanges(this.openedDraft, this.draft)
+        );
+    }
+
+    /** Sets the form's draft (undefined closes it); reports a change of dirtiness. */
+    setDraft(draft, opened = false) {
+        const wasDirty = this.dirty;
+        this.draft = draft;
+        if (opened) {
+            this.openedDraft = draft;
+            this.focusForm = Boolean(draft);
+        }
+        if (this.dirty !== wasDirty) {
+            this.dispatchEvent(
+                new CustomEvent('dirtychange', {
+                    detail: { dirty: this.dirty }
+                })
+            );
+        }
+    }
+
+    /** True when the form holds no edits or the admin chose to throw them away. */
+    async mayDropDraft() {
+        return (
+            !this.dirty ||
+            confirmLeave(this.template.querySelector('c-qb-confirm-dialog'))
+        );
     }
 
     async loadCreateableObjects() {
@@ -77,15 +134,19 @@ export default class QbObjectMapping extends LightningElement {
     }
 
     get rows() {
-        return (this.mappings || []).map((mapping) => ({
-            ...mapping,
-            realtime: mapping.Realtime_Enabled__c ? 'On' : 'Off',
-            fieldCount: Number(mapping.Field_Mapping_Count__c || 0),
-            confirming: mapping.Id === this.confirmDeleteId,
-            editLabel: `Edit ${mapping.QB_Object__c} mapping`,
-            fieldsLabel: `Field mappings of ${mapping.QB_Object__c}`,
-            deleteLabel: `Delete ${mapping.QB_Object__c} mapping`
-        }));
+        return (this.mappings || []).map((mapping) => {
+            const label = this.qbLabel(mapping.QB_Object__c);
+            return {
+                ...mapping,
+                qbLabel: label,
+                realtime: mapping.Realtime_Enabled__c ? 'On' : 'Off',
+                fieldCount: Number(mapping.Field_Mapping_Count__c || 0),
+                confirming: mapping.Id === this.confirmDeleteId,
+                editLabel: `Edit ${label} mapping`,
+                fieldsLabel: `Field mappings of ${label}`,
+                deleteLabel: `Delete ${label} mapping`
+            };
+        });
     }
 
     /** Without the current mappings it cannot tell what already exists. */
@@ -107,7 +168,7 @@ export default class QbObjectMapping extends LightningElement {
 
     get formTitle() {
         return this.isEditing
-            ? `Edit ${this.draft.qbObject} mapping`
+            ? `Edit ${this.qbLabel(this.draft.qbObject)} mapping`
             : 'New object mapping';
     }
 
@@ -119,7 +180,7 @@ export default class QbObjectMapping extends LightningElement {
             .filter(
                 (name) => !mapped.has(name) || name === this.draft?.qbObject
             )
-            .map((name) => ({ label: name, value: name }));
+            .map((name) => ({ label: this.qbLabel(name), value: name }));
     }
 
     get salesforceObjectOptions() {
@@ -165,23 +226,34 @@ export default class QbObjectMapping extends LightningElement {
         );
     }
 
-    handleNew() {
+    async handleNew() {
+        if (!(await this.mayDropDraft())) {
+            return;
+        }
         this.formError = undefined;
-        this.draft = { deleteBehavior: 'Ignore' };
+        this.created = undefined;
+        this.setDraft({ deleteBehavior: 'Ignore' }, true);
     }
 
-    handleEdit(event) {
+    async handleEdit(event) {
         const mapping = this.mappings.find(
             (candidate) => candidate.Id === event.target.dataset.id
         );
+        if (!(await this.mayDropDraft())) {
+            return;
+        }
         this.formError = undefined;
-        this.draft = {
-            id: mapping.Id,
-            qbObject: mapping.QB_Object__c,
-            salesforceObject: mapping.Salesforce_Object__c,
-            externalIdField: mapping.External_Id_Field__c,
-            deleteBehavior: mapping.Delete_Behavior__c
-        };
+        this.created = undefined;
+        this.setDraft(
+            {
+                id: mapping.Id,
+                qbObject: mapping.QB_Object__c,
+                salesforceObject: mapping.Salesforce_Object__c,
+                externalIdField: mapping.External_Id_Field__c,
+                deleteBehavior: mapping.Delete_Behavior__c
+            },
+            true
+        );
     }
 
     handleDraftChange(event) {
@@ -191,26 +263,35 @@ export default class QbObjectMapping extends LightningElement {
             // The old object's external-id field means nothing on the new object.
             draft.externalIdField = undefined;
         }
-        this.draft = draft;
+        this.setDraft(draft);
     }
 
     handleCancel() {
-        this.draft = undefined;
+        this.setDraft(undefined, true);
     }
 
     async handleSave() {
         this.busy = true;
         try {
-            await saveObjectMapping({
+            const saved = await saveObjectMapping({
                 mapping: mappingRecord(this._companyId, this.draft)
             });
+            const label = this.qbLabel(this.draft.qbObject);
             this.toast(
                 'Object mapping saved',
-                `${this.draft.qbObject} → ${this.draft.salesforceObject}`,
+                `${label} → ${this.draft.salesforceObject}`,
                 'success'
             );
-            this.draft = undefined;
+            // A new mapping syncs nothing until its fields are mapped: offer that next.
+            this.created = this.isEditing
+                ? undefined
+                : {
+                      id: saved?.Id,
+                      text: `${label} → ${this.draft.salesforceObject} is mapped. It syncs nothing until its fields are mapped.`
+                  };
+            this.setDraft(undefined, true);
             this.formError = undefined;
+            this.template.querySelector('c-qb-save-bar').saved();
             await this.load();
         } catch (error) {
             this.formError = error;
@@ -225,6 +306,22 @@ export default class QbObjectMapping extends LightningElement {
                 detail: { mappingId: event.target.dataset.id }
             })
         );
+    }
+
+    handleMapFieldsNow(event) {
+        const mappingId = event.target.dataset.mappingId;
+        this.created = undefined;
+        this.dispatchEvent(
+            new CustomEvent('editfields', { detail: { mappingId } })
+        );
+    }
+
+    get isFormOpen() {
+        return Boolean(this.draft);
+    }
+
+    handleDismissCreated() {
+        this.created = undefined;
     }
 
     handleDelete(event) {
@@ -267,12 +364,20 @@ export default class QbObjectMapping extends LightningElement {
                     `Created: ${outcome.created.join('; ') || 'nothing'}.`,
                     `Skipped (already mapped): ${outcome.skipped.join('; ') || 'nothing'}.`
                 ].join(' '),
-                outcome.failed.length ? 'warning' : 'success'
+                this.recommendVariant(outcome)
             );
             await this.load();
         } finally {
             this.busy = false;
         }
+    }
+
+    /** Green only when something was created; nothing to do is news, not success. */
+    recommendVariant(outcome) {
+        if (outcome.failed.length) {
+            return 'warning';
+        }
+        return outcome.created.length ? 'success' : 'info';
     }
 
     toast(title, message, variant) {

@@ -7,16 +7,13 @@ import notifyConfigChanged from '@salesforce/apex/QBConnectionController.notifyC
 import { loadCatalog } from 'c/qbCatalog';
 import { buildRows, changesOf, mappedNotEnabled } from './realtimeRows';
 
-// After a save, the middleware is notified by a queued Apex job (QBConfigChangedNotifier):
-// its outcome is read back every 2 s for up to 30 s.
-export const NOTIFICATION_POLL_MS = 2000;
-export const NOTIFICATION_POLL_TRIES = 15;
-
 /**
  * Real-Time Configuration: every catalog object with its mapping state and an
- * enable toggle; Save sends all changed toggles in one saveRealtimeSettings call.
- * A warning with "Notify again" shows while the middleware has not accepted the
- * last configuration-change notification.
+ * enable toggle, mapped objects first; a switched toggle is an unsaved draft
+ * until the docked bar's Save sends all of them in one saveRealtimeSettings call
+ * (fires `dirtychange`, detail { dirty }). A warning with "Notify again" shows
+ * while the middleware has not accepted the last configuration-change
+ * notification.
  */
 export default class QbRealtimeConfig extends LightningElement {
     mappings;
@@ -27,12 +24,7 @@ export default class QbRealtimeConfig extends LightningElement {
     saving = false;
     notification;
     notifying = false;
-    pollTimer;
     _companyId;
-
-    disconnectedCallback() {
-        clearTimeout(this.pollTimer);
-    }
 
     @api
     get companyId() {
@@ -56,7 +48,23 @@ export default class QbRealtimeConfig extends LightningElement {
             this.mappings = undefined;
             this.error = error;
         }
-        this.drafts = {};
+        this.setDrafts({});
+    }
+
+    setDrafts(drafts) {
+        const wasDirty = this.dirty;
+        this.drafts = drafts;
+        if (this.dirty !== wasDirty) {
+            this.dispatchEvent(
+                new CustomEvent('dirtychange', {
+                    detail: { dirty: this.dirty }
+                })
+            );
+        }
+    }
+
+    get dirty() {
+        return changesOf(this.rows).length > 0;
     }
 
     get entities() {
@@ -74,10 +82,19 @@ export default class QbRealtimeConfig extends LightningElement {
     }
 
     get notEnabledBanner() {
-        const names = mappedNotEnabled(this.rows);
-        return names.length
-            ? `Mapped but not enabled for real-time sync: ${names.join(', ')}.`
-            : undefined;
+        const { ready, needsFields } = mappedNotEnabled(this.rows);
+        const parts = [];
+        if (ready.length) {
+            parts.push(
+                `Mapped but not enabled for real-time sync: ${ready.join(', ')}.`
+            );
+        }
+        if (needsFields.length) {
+            parts.push(
+                `${needsFields.join(', ')} cannot be enabled until ${needsFields.length === 1 ? 'it has' : 'they have'} field mappings: add them in Field Mapping.`
+            );
+        }
+        return parts.length ? parts.join(' ') : undefined;
     }
 
     get notificationError() {
@@ -86,35 +103,6 @@ export default class QbRealtimeConfig extends LightningElement {
 
     get notifyAgainDisabled() {
         return this.notifying || !this.notification?.Realm_Id__c;
-    }
-
-    /** Reads the notification outcome until it changes from `before`, a few times at most. */
-    watchNotification(before, triesLeft = NOTIFICATION_POLL_TRIES) {
-        clearTimeout(this.pollTimer);
-        if (triesLeft <= 0) {
-            return;
-        }
-        // The queued job runs seconds after the save; there is no event to wait for.
-        // eslint-disable-next-line @lwc/lwc/no-async-operation
-        this.pollTimer = setTimeout(async () => {
-            try {
-                this.notification = await getConfigNotification({
-                    companyId: this._companyId
-                });
-            } catch (error) {
-                this.error = error;
-                return;
-            }
-            const after = this.notification;
-            const changed =
-                after?.Config_Notified_At__c !==
-                    before?.Config_Notified_At__c ||
-                after?.Config_Notification_Error__c !==
-                    before?.Config_Notification_Error__c;
-            if (!changed) {
-                this.watchNotification(before, triesLeft - 1);
-            }
-        }, NOTIFICATION_POLL_MS);
     }
 
     async handleNotifyAgain() {
@@ -139,13 +127,21 @@ export default class QbRealtimeConfig extends LightningElement {
         }
     }
 
-    get saveDisabled() {
-        return this.saving || changesOf(this.rows).length === 0;
-    }
-
     handleToggle(event) {
         const mappingId = event.target.dataset.mappingId;
-        this.drafts = { ...this.drafts, [mappingId]: event.target.checked };
+        this.setDrafts({ ...this.drafts, [mappingId]: event.target.checked });
+    }
+
+    handleCancel() {
+        this.setDrafts({});
+    }
+
+    handleLiveStatus(event) {
+        this.notification = event.detail.notification || this.notification;
+    }
+
+    get saveBar() {
+        return this.template.querySelector('c-qb-save-bar');
     }
 
     async handleSave() {
@@ -153,7 +149,6 @@ export default class QbRealtimeConfig extends LightningElement {
         this.saving = true;
         this.rowErrors = undefined;
         this.error = undefined;
-        const before = this.notification;
         try {
             const results = await saveRealtimeSettings({ changes });
             const failed = results.filter((result) => !result.success);
@@ -174,7 +169,7 @@ export default class QbRealtimeConfig extends LightningElement {
             }
             await this.load();
             if (saved > 0) {
-                this.watchNotification(before);
+                this.saveBar.saved();
             }
         } catch (error) {
             this.error = error;

@@ -7,7 +7,8 @@ export const STATUS = {
     ENABLED: 'Enabled',
     READY: 'Ready',
     NEEDS_FIELDS: 'Needs field mappings',
-    NOT_MAPPED: 'Not mapped'
+    NOT_MAPPED: 'Not mapped',
+    UNSAVED: 'Unsaved'
 };
 
 export const REASON_NOT_MAPPED =
@@ -20,10 +21,15 @@ const BADGE_CLASSES = {
     [STATUS.ENABLED]: 'slds-theme_success',
     [STATUS.READY]: 'slds-theme_info',
     [STATUS.NEEDS_FIELDS]: 'slds-theme_warning',
-    [STATUS.NOT_MAPPED]: ''
+    [STATUS.NOT_MAPPED]: '',
+    // Not "Enabled" in green before the switch is saved.
+    [STATUS.UNSAVED]: 'slds-badge_inverse'
 };
 
-function statusOf(mapping, fieldCount, enabled) {
+function statusOf(mapping, fieldCount, enabled, changed) {
+    if (changed) {
+        return STATUS.UNSAVED;
+    }
     if (!mapping) {
         return STATUS.NOT_MAPPED;
     }
@@ -33,7 +39,10 @@ function statusOf(mapping, fieldCount, enabled) {
     return enabled ? STATUS.ENABLED : STATUS.READY;
 }
 
-function reasonOf(status) {
+function reasonOf(status, enabled) {
+    if (status === STATUS.UNSAVED) {
+        return `Switched ${enabled ? 'on' : 'off'}; takes effect after Save.`;
+    }
     if (status === STATUS.NOT_MAPPED) {
         return REASON_NOT_MAPPED;
     }
@@ -41,7 +50,8 @@ function reasonOf(status) {
 }
 
 /**
- * One row per catalog entity, in catalog order, joined with its object mapping.
+ * One row per catalog entity joined with its object mapping: mapped objects
+ * first, each group in catalog order.
  * @param {Array<{name: string, label: string}>} entities catalog entities
  * @param {Object[]} mappings QB_Object_Mapping__c records of one company
  * @param {Object<string, boolean>} drafts unsaved toggle values by mapping Id
@@ -53,7 +63,7 @@ export function buildRows(entities, mappings, drafts) {
             mapping
         ])
     );
-    return entities.map((entity) => {
+    const rows = entities.map((entity) => {
         const mapping = byQbObject.get(entity.name.toLowerCase());
         const fieldCount = mapping
             ? Number(mapping[COUNT_FIELD.fieldApiName] || 0)
@@ -63,7 +73,8 @@ export function buildRows(entities, mappings, drafts) {
         );
         const enabled =
             mapping && mapping.Id in drafts ? drafts[mapping.Id] : savedEnabled;
-        const status = statusOf(mapping, fieldCount, enabled);
+        const changed = enabled !== savedEnabled;
+        const status = statusOf(mapping, fieldCount, enabled, changed);
         return {
             qbObject: entity.name,
             label: entity.label || entity.name,
@@ -76,22 +87,33 @@ export function buildRows(entities, mappings, drafts) {
             fieldCount,
             savedEnabled,
             enabled,
-            changed: enabled !== savedEnabled,
+            changed,
             status,
             badgeClass: BADGE_CLASSES[status],
-            reason: reasonOf(status),
+            reason: reasonOf(status, enabled),
             // An enabled object whose field mappings were removed later can still be switched off.
             disabled: !mapping || (fieldCount === 0 && !enabled),
             toggleLabel: `Real-time sync for ${entity.label || entity.name}`
         };
     });
+    return [
+        ...rows.filter((row) => row.isMapped),
+        ...rows.filter((row) => !row.isMapped)
+    ];
 }
 
-/** Labels of mapped objects that will not sync in real time. */
+/**
+ * Labels of mapped objects that will not sync in real time: `ready` can be
+ * switched on now, `needsFields` first need field mappings.
+ */
 export function mappedNotEnabled(rows) {
-    return rows
-        .filter((row) => row.isMapped && !row.enabled)
-        .map((row) => row.label);
+    const off = rows.filter((row) => row.isMapped && !row.enabled);
+    return {
+        ready: off.filter((row) => row.fieldCount > 0).map((row) => row.label),
+        needsFields: off
+            .filter((row) => row.fieldCount === 0)
+            .map((row) => row.label)
+    };
 }
 
 /**

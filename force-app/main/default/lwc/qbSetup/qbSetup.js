@@ -2,6 +2,7 @@ import { LightningElement } from 'lwc';
 import { NavigationMixin } from 'lightning/navigation';
 import getCompanies from '@salesforce/apex/QBSetupController.getCompanies';
 import SYNC_LOG_OBJECT from '@salesforce/schema/QB_Sync_Log__c';
+import { confirmLeave, guardUnload } from 'c/saveModel';
 import { rememberCompanyId, rememberedCompanyId } from './selectedCompany';
 
 const PANES = {
@@ -22,12 +23,65 @@ export default class QbSetup extends NavigationMixin(LightningElement) {
     error;
     selectedCompanyId;
     selectedPane = PANES.SETUP;
+    // What the navigation highlights (setting it makes the navigation fire `select`).
+    navigationItem = PANES.SETUP;
     fieldMappingId;
+    // The shown pane has edits not saved yet (its `dirtychange` event).
+    unsaved = false;
+    removeUnloadGuard;
 
     connectedCallback() {
         // The company chosen before a reload of the browser tab, while it still exists.
         this.selectedCompanyId = rememberedCompanyId();
         this.loadCompanies(false);
+        this.removeUnloadGuard = guardUnload(() => this.unsaved);
+    }
+
+    disconnectedCallback() {
+        this.removeUnloadGuard?.();
+    }
+
+    handleDirtyChange(event) {
+        this.unsaved = event.detail.dirty;
+    }
+
+    /** True when nothing is unsaved or the admin chose to throw the edits away. */
+    async mayLeave() {
+        if (!this.unsaved) {
+            return true;
+        }
+        const leave = await confirmLeave(
+            this.template.querySelector('c-qb-confirm-dialog')
+        );
+        if (leave) {
+            this.unsaved = false;
+        }
+        return leave;
+    }
+
+    /**
+     * The navigation asks before it highlights another item: with unsaved edits it keeps the
+     * current one until the admin chooses to leave, then selects the clicked one.
+     */
+    async handleBeforeSelect(event) {
+        const name = event.detail.name;
+        if (!this.unsaved || name === this.selectedPane) {
+            return;
+        }
+        event.preventDefault();
+        if (await this.mayLeave()) {
+            this.navigationItem = name;
+        }
+    }
+
+    /** Shows `pane`, unless the admin stays with unsaved edits. */
+    async openPane(pane) {
+        if (pane !== this.selectedPane && !(await this.mayLeave())) {
+            return false;
+        }
+        this.selectedPane = pane;
+        this.navigationItem = pane;
+        return true;
     }
 
     /**
@@ -97,15 +151,25 @@ export default class QbSetup extends NavigationMixin(LightningElement) {
         return this.selectedPane === pane && Boolean(this.selectedCompanyId);
     }
 
-    handleCompanyChange(event) {
-        this.selectedCompanyId = event.detail.value;
+    async handleCompanyChange(event) {
+        const companyId = event.detail.value;
+        const picker = event.target;
+        if (!(await this.mayLeave())) {
+            // The combobox shows the chosen company: show the current one again.
+            picker.value = this.selectedCompanyId;
+            return;
+        }
+        this.selectedCompanyId = companyId;
         rememberCompanyId(this.selectedCompanyId);
         this.fieldMappingId = undefined;
     }
 
-    handleNavigationSelect(event) {
+    async handleNavigationSelect(event) {
         const name = event.detail.name;
         if (name === SYNC_LOGS) {
+            if (!(await this.mayLeave())) {
+                return;
+            }
             this[NavigationMixin.Navigate]({
                 type: 'standard__objectPage',
                 attributes: {
@@ -116,7 +180,7 @@ export default class QbSetup extends NavigationMixin(LightningElement) {
             });
             return;
         }
-        this.selectedPane = name;
+        await this.openPane(name);
     }
 
     handleConnectionChange(event) {
@@ -124,11 +188,14 @@ export default class QbSetup extends NavigationMixin(LightningElement) {
     }
 
     handleSetup() {
-        this.selectedPane = PANES.OBJECT_MAPPING;
+        this.openPane(PANES.OBJECT_MAPPING);
     }
 
-    handleEditFields(event) {
-        this.fieldMappingId = event.detail.mappingId;
-        this.selectedPane = PANES.FIELD_MAPPING;
+    async handleEditFields(event) {
+        const mappingId = event.detail.mappingId;
+        if (await this.mayLeave()) {
+            this.fieldMappingId = mappingId;
+            await this.openPane(PANES.FIELD_MAPPING);
+        }
     }
 }

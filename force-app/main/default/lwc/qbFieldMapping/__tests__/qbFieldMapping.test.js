@@ -128,7 +128,16 @@ async function render(mappingId = CUSTOMER_ID) {
     return element;
 }
 
-const query = (element, selector) => element.shadowRoot.querySelector(selector);
+// The pane's own elements, then those of its save bar and Lines table.
+const query = (element, selector) =>
+    [
+        element.shadowRoot,
+        ...['c-qb-save-bar', 'c-qb-line-mappings'].map(
+            (child) => element.shadowRoot.querySelector(child)?.shadowRoot
+        )
+    ]
+        .map((root) => root?.querySelector(selector))
+        .find(Boolean) || null;
 const rows = (element) =>
     Array.from(element.shadowRoot.querySelectorAll('tbody tr'));
 const control = (tr, name) => tr.querySelector(`[data-name="${name}"]`);
@@ -235,15 +244,111 @@ describe('c-qb-field-mapping', () => {
         ).toContain('Account Name (Name), Region (Region__c).');
     });
 
-    it('refuses to save while a required field is missing, naming it', async () => {
+    it('refuses to save while a required field is missing, naming it once', async () => {
         const element = await render();
 
+        await setRow(rows(element)[1], 'defaultValue', '1');
         await click(element, '[data-id="save"]');
 
         expect(saveFieldMappings).not.toHaveBeenCalled();
         expect(query(element, '[data-id="validation"]').messages).toEqual([
             'Map the required Salesforce fields first: Region (Region__c).'
         ]);
+        // Not also in the warning above the table.
+        expect(query(element, '[data-id="missing-required"]')).toBeNull();
+    });
+
+    describe('unsaved rows', () => {
+        const dialog = (element) =>
+            query(element, 'c-qb-confirm-dialog').shadowRoot;
+
+        it('shows the save bar and tells the page, Cancel restores the rows', async () => {
+            const element = await render();
+            const dirtyHandler = jest.fn();
+            element.addEventListener('dirtychange', dirtyHandler);
+            expect(query(element, '[data-id="save"]')).toBeNull();
+
+            await click(
+                element,
+                `[data-action="remove"][data-key="${CUSTOMER_FIELDS[0].Id}"]`
+            );
+            expect(rows(element)).toHaveLength(1);
+            expect(query(element, '[data-id="unsaved"]')).not.toBeNull();
+            expect(dirtyHandler.mock.calls[0][0].detail).toEqual({
+                dirty: true
+            });
+
+            await click(element, '[data-id="cancel"]');
+            expect(rows(element)).toHaveLength(2);
+            expect(query(element, '[data-id="save"]')).toBeNull();
+            expect(dirtyHandler.mock.calls[1][0].detail).toEqual({
+                dirty: false
+            });
+        });
+
+        it('asks before the picker switches to another mapping', async () => {
+            const element = await render();
+            await click(
+                element,
+                `[data-action="remove"][data-key="${CUSTOMER_FIELDS[0].Id}"]`
+            );
+
+            const picker = query(element, 'lightning-combobox');
+            picker.dispatchEvent(
+                new CustomEvent('change', { detail: { value: ITEM_ID } })
+            );
+            await flushPromises();
+            dialog(element).querySelector('[data-id="dialog-cancel"]').click();
+            await flushPromises();
+
+            // Stayed: the removed row stays removed, the picker shows Customer again.
+            expect(getFieldMappings).toHaveBeenCalledTimes(1);
+            expect(rows(element)).toHaveLength(1);
+            expect(picker.value).toBe(CUSTOMER_ID);
+
+            picker.dispatchEvent(
+                new CustomEvent('change', { detail: { value: ITEM_ID } })
+            );
+            await flushPromises();
+            dialog(element).querySelector('[data-id="dialog-confirm"]').click();
+            await flushPromises();
+            expect(getFieldMappings).toHaveBeenLastCalledWith({
+                objectMappingId: ITEM_ID
+            });
+        });
+
+        it('asks before saving a row that may fail', async () => {
+            const element = await render();
+            saveFieldMappings.mockResolvedValue(CUSTOMER_FIELDS);
+            await click(element, '[data-id="add"]');
+            const added = rows(element)[2];
+            await setRow(added, 'qbField', 'Notes');
+            await setRow(added, 'salesforceField', 'Region__c');
+            await setRow(rows(element)[0], 'salesforceField', 'AnnualRevenue');
+            await setRow(rows(element)[0], 'qbField', 'DisplayName');
+            await setRow(rows(element)[1], 'salesforceField', 'Name');
+            expect(
+                rows(element)[0].querySelector('[data-cell="hint"]').className
+            ).toContain('slds-theme_warning');
+
+            await click(element, '[data-id="save"]');
+            const details = Array.from(
+                dialog(element).querySelectorAll(
+                    '[data-id="dialog-details"] li'
+                )
+            ).map((li) => li.textContent);
+            expect(details).toEqual([
+                'Row 1: DisplayName → AnnualRevenue: May fail: the text must be a number.'
+            ]);
+            dialog(element).querySelector('[data-id="dialog-cancel"]').click();
+            await flushPromises();
+            expect(saveFieldMappings).not.toHaveBeenCalled();
+
+            await click(element, '[data-id="save"]');
+            dialog(element).querySelector('[data-id="dialog-confirm"]').click();
+            await flushPromises();
+            expect(saveFieldMappings).toHaveBeenCalledTimes(1);
+        });
     });
 
     it('refuses incomplete rows and a Salesforce field mapped twice', async () => {
@@ -384,7 +489,12 @@ describe('c-qb-field-mapping', () => {
             return element;
         }
         const lineRows = (element) =>
-            Array.from(element.shadowRoot.querySelectorAll('tr[data-line]'));
+            Array.from(
+                query(
+                    element,
+                    'c-qb-line-mappings'
+                ).shadowRoot.querySelectorAll('tr[data-line]')
+            );
 
         it('lists the line mappings and offers the unmapped collections, prefilled', async () => {
             const element = await renderInvoice();
@@ -489,6 +599,7 @@ describe('c-qb-field-mapping', () => {
             expect(query(element, '[data-id="missing-required"]')).toBeNull();
             expect(hintOf(amount)).toBe('OK');
             saveFieldMappings.mockResolvedValue([]);
+            await setRow(amount, 'transform', 'Trim');
 
             await click(element, '[data-id="save"]');
 
@@ -499,7 +610,7 @@ describe('c-qb-field-mapping', () => {
                         Id: 'a02000000000009AAA',
                         QB_Field__c: 'Amount',
                         Salesforce_Field__c: 'Amount__c',
-                        Transform__c: null,
+                        Transform__c: 'Trim',
                         Default_Value__c: null
                     }
                 ]

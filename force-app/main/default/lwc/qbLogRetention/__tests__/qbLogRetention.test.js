@@ -81,12 +81,19 @@ describe('c-qb-log-retention', () => {
         saveLogRetention.mockResolvedValue(stored);
         const element = render(COMPANY);
         const saved = jest.fn();
+        const dirty = jest.fn();
         element.addEventListener('saved', saved);
+        element.addEventListener('dirtychange', dirty);
         await settle();
         type(element, 'success-days', '10');
         type(element, 'failure-days', '120');
         await settle();
         expect(byId(element, 'save-retention').disabled).toBe(false);
+        expect(byId(element, 'retention-unsaved').textContent).toBe('Unsaved');
+        // Once: the first edit made the form dirty.
+        expect(dirty.mock.calls.map(([event]) => event.detail)).toEqual([
+            { dirty: true }
+        ]);
         byId(element, 'save-retention').click();
         await settle();
         expect(saveLogRetention).toHaveBeenCalledWith({
@@ -101,6 +108,8 @@ describe('c-qb-log-retention', () => {
         );
         expect(byId(element, 'success-days').value).toBe(10);
         expect(byId(element, 'save-retention').disabled).toBe(true);
+        expect(byId(element, 'retention-unsaved')).toBeNull();
+        expect(dirty.mock.calls[1][0].detail).toEqual({ dirty: false });
     });
 
     it('sends a cleared field as null, meaning the default', async () => {

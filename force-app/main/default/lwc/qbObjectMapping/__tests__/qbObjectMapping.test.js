@@ -93,7 +93,13 @@ async function render() {
     return element;
 }
 
-const query = (element, selector) => element.shadowRoot.querySelector(selector);
+// The pane's own elements, then those of its save bar.
+const query = (element, selector) =>
+    element.shadowRoot.querySelector(selector) ||
+    element.shadowRoot
+        .querySelector('c-qb-save-bar')
+        ?.shadowRoot.querySelector(selector) ||
+    null;
 // `name` is a property of lightning-combobox, not a reflected attribute.
 const combobox = (element, name) =>
     Array.from(element.shadowRoot.querySelectorAll('lightning-combobox')).find(
@@ -239,6 +245,72 @@ describe('c-qb-object-mapping', () => {
         expect(toasts()[0].variant).toBe('success');
         expect(query(element, '[data-id="form"]')).toBeNull();
         expect(element.shadowRoot.querySelectorAll('tbody tr')).toHaveLength(4);
+        // Next step offered: the new mapping has no field mappings.
+        expect(query(element, '[data-id="created"]').textContent).toContain(
+            'Invoice → Account is mapped. It syncs nothing until its fields are mapped.'
+        );
+        const editFields = jest.fn();
+        element.addEventListener('editfields', editFields);
+        await click(element, '[data-id="map-fields-now"]');
+        expect(editFields.mock.calls[0][0].detail).toEqual({
+            mappingId: 'a01000000000009AAA'
+        });
+        expect(query(element, '[data-id="created"]')).toBeNull();
+    });
+
+    it('moves focus into the form after New', async () => {
+        const element = await render();
+        const focus = jest.spyOn(HTMLElement.prototype, 'focus');
+
+        await click(element, '[data-id="new"]');
+
+        expect(focus.mock.instances).toEqual([combobox(element, 'qbObject')]);
+        focus.mockRestore();
+    });
+
+    it('names QuickBooks objects by their catalog label', async () => {
+        getObjectMappings.mockResolvedValue([
+            {
+                ...MAPPINGS[0],
+                QB_Object__c: 'Account',
+                Id: 'a01000000000008AAA'
+            }
+        ]);
+        const element = await render();
+
+        const [row] = element.shadowRoot.querySelectorAll('tbody tr');
+        expect(row.querySelector('th').textContent.trim()).toBe(
+            'Account (Chart of Accounts)'
+        );
+        expect(
+            row.querySelector('[data-action="fields"]').alternativeText
+        ).toBe('Field mappings of Account (Chart of Accounts)');
+        await click(element, '[data-id="new"]');
+        expect(combobox(element, 'qbObject').options).toContainEqual({
+            label: 'Bill',
+            value: 'Bill'
+        });
+    });
+
+    it('reports unsaved form edits and asks before dropping them', async () => {
+        const element = await render();
+        const dirty = jest.fn();
+        element.addEventListener('dirtychange', dirty);
+        await click(element, '[data-id="new"]');
+        expect(dirty).not.toHaveBeenCalled();
+
+        await choose(element, 'qbObject', 'Invoice');
+        expect(dirty.mock.calls[0][0].detail).toEqual({ dirty: true });
+        expect(query(element, '[data-id="unsaved"]')).not.toBeNull();
+        await click(element, `[data-action="edit"][data-id="${CUSTOMER_ID}"]`);
+        const dialog = query(element, 'c-qb-confirm-dialog').shadowRoot;
+        dialog.querySelector('[data-id="dialog-cancel"]').click();
+        await flushPromises();
+        expect(combobox(element, 'qbObject').value).toBe('Invoice');
+
+        await click(element, '[data-id="cancel"]');
+        expect(query(element, '[data-id="form"]')).toBeNull();
+        expect(dirty.mock.calls[1][0].detail).toEqual({ dirty: false });
     });
 
     it('edits a mapping: QuickBooks object fixed, the record id sent', async () => {

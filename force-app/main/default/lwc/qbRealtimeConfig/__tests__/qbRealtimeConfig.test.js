@@ -1,8 +1,6 @@
 import { createElement } from 'lwc';
-import QbRealtimeConfig, {
-    NOTIFICATION_POLL_MS,
-    NOTIFICATION_POLL_TRIES
-} from 'c/qbRealtimeConfig';
+import QbRealtimeConfig from 'c/qbRealtimeConfig';
+import { LIVE_POLL_MS, LIVE_POLL_TRIES } from 'c/saveModel';
 import getObjectMappings from '@salesforce/apex/QBSetupController.getObjectMappings';
 import saveRealtimeSettings from '@salesforce/apex/QBSetupController.saveRealtimeSettings';
 import getConfigNotification from '@salesforce/apex/QBConnectionController.getConfigNotification';
@@ -79,8 +77,12 @@ const cell = (element, qbObject, name) =>
     row(element, qbObject).querySelector(`[data-cell="${name}"]`);
 const toggle = (element, qbObject) =>
     row(element, qbObject).querySelector('lightning-input');
+const saveBar = (element) =>
+    element.shadowRoot.querySelector('c-qb-save-bar').shadowRoot;
 const saveButton = (element) =>
-    element.shadowRoot.querySelector('lightning-button[slot="actions"]');
+    saveBar(element).querySelector('[data-id="save"]');
+const liveStatus = (element) =>
+    saveBar(element).querySelector('[data-id="live-status"]');
 const banner = (element) =>
     element.shadowRoot.querySelector('[data-id="not-enabled"]');
 
@@ -124,11 +126,14 @@ describe('c-qb-realtime-config', () => {
         expect(getObjectMappings).toHaveBeenCalledWith({
             companyId: 'a00000000000001AAA'
         });
-        // One row per catalog object, in catalog order.
+        // One row per catalog object: the mapped ones first, each group in catalog order.
         const rows = element.shadowRoot.querySelectorAll('tbody tr');
-        expect(Array.from(rows).map((tr) => tr.dataset.row)).toEqual(
-            CATALOG.entities.map((entity) => entity.name)
-        );
+        const mapped = new Set(MAPPINGS.map((mapping) => mapping.QB_Object__c));
+        const names = CATALOG.entities.map((entity) => entity.name);
+        expect(Array.from(rows).map((tr) => tr.dataset.row)).toEqual([
+            ...names.filter((name) => mapped.has(name)),
+            ...names.filter((name) => !mapped.has(name))
+        ]);
         expect(rows.length).toBeGreaterThan(20);
         // Labelled as the catalog labels them.
         expect(row(element, 'Account').querySelector('th').textContent).toBe(
@@ -168,25 +173,44 @@ describe('c-qb-realtime-config', () => {
         const element = await render();
 
         expect(banner(element).textContent).toContain(
-            'Mapped but not enabled for real-time sync: Customer, Vendor.'
+            'Mapped but not enabled for real-time sync: Customer.'
+        );
+        expect(banner(element).textContent).toContain(
+            'Vendor cannot be enabled until it has field mappings'
         );
 
         await switchTo(element, 'Customer', true);
 
-        expect(banner(element).textContent).toContain(
-            'not enabled for real-time sync: Vendor.'
+        expect(banner(element).textContent).not.toContain('Customer');
+        // Not "Enabled" before it is saved.
+        expect(cell(element, 'Customer', 'status').label).toBe('Unsaved');
+        expect(cell(element, 'Customer', 'reason').textContent).toContain(
+            'Switched on; takes effect after Save.'
         );
-        expect(cell(element, 'Customer', 'status').label).toBe('Enabled');
     });
 
-    it('has Save disabled until something changes', async () => {
+    it('shows the save bar with unsaved changes only, and Cancel drops them', async () => {
         const element = await render();
+        const dirtyHandler = jest.fn();
+        element.addEventListener('dirtychange', dirtyHandler);
 
-        expect(saveButton(element).disabled).toBe(true);
+        expect(saveButton(element)).toBeNull();
         await switchTo(element, 'Customer', true);
         expect(saveButton(element).disabled).toBe(false);
+        expect(
+            saveBar(element).querySelector('[data-id="unsaved"]').textContent
+        ).toBe('Unsaved changes');
+        expect(dirtyHandler.mock.calls[0][0].detail).toEqual({ dirty: true });
         await switchTo(element, 'Customer', false);
-        expect(saveButton(element).disabled).toBe(true);
+        expect(saveButton(element)).toBeNull();
+        expect(dirtyHandler.mock.calls[1][0].detail).toEqual({ dirty: false });
+
+        await switchTo(element, 'Item', false);
+        saveBar(element).querySelector('[data-id="cancel"]').click();
+        await flushPromises();
+        expect(toggle(element, 'Item').checked).toBe(true);
+        expect(cell(element, 'Item', 'status').label).toBe('Enabled');
+        expect(saveButton(element)).toBeNull();
     });
 
     it('saves all changes in one call and shows a success toast', async () => {
@@ -231,7 +255,34 @@ describe('c-qb-realtime-config', () => {
         expect(getObjectMappings).toHaveBeenCalledTimes(2);
         expect(cell(element, 'Customer', 'status').label).toBe('Enabled');
         expect(cell(element, 'Item', 'status').label).toBe('Ready');
-        expect(saveButton(element).disabled).toBe(true);
+        expect(
+            saveBar(element).querySelector('[data-id="unsaved"]')
+        ).toBeNull();
+    });
+
+    it('says when the change is live in the middleware', async () => {
+        saveRealtimeSettings.mockResolvedValue([
+            { id: CUSTOMER_ID, qbObject: 'Customer', success: true }
+        ]);
+        const element = await render();
+        await switchTo(element, 'Customer', true);
+        jest.useFakeTimers();
+
+        saveButton(element).click();
+        await settle();
+        expect(liveStatus(element).textContent).toContain(
+            'Waiting for the sync middleware'
+        );
+        getConfigNotification.mockResolvedValue({
+            ...NOTIFIED,
+            Config_Notified_At__c: '2026-11-24T09:05:00.000Z'
+        });
+        jest.advanceTimersByTime(LIVE_POLL_MS);
+        await settle();
+
+        expect(liveStatus(element).textContent).toMatch(
+            /^Saved\. Live in the middleware at .*5:00/
+        );
     });
 
     it('names each failing row in an error panel', async () => {
@@ -375,18 +426,21 @@ describe('c-qb-realtime-config', () => {
         saveButton(element).click();
         await settle();
         // The queued job has not run yet: same outcome as before the save.
-        jest.advanceTimersByTime(NOTIFICATION_POLL_MS);
+        jest.advanceTimersByTime(LIVE_POLL_MS);
         await settle();
         expect(notificationWarning(element)).toBeNull();
         getConfigNotification.mockResolvedValue(NOT_NOTIFIED);
-        jest.advanceTimersByTime(NOTIFICATION_POLL_MS);
+        jest.advanceTimersByTime(LIVE_POLL_MS);
         await settle();
 
         expect(notificationWarning(element).textContent).toContain(
             'Read timed out'
         );
+        expect(liveStatus(element).textContent).toContain(
+            'Saved, but the middleware was not told: The sync middleware could not be reached'
+        );
         const calls = getConfigNotification.mock.calls.length;
-        jest.advanceTimersByTime(NOTIFICATION_POLL_MS * 5);
+        jest.advanceTimersByTime(LIVE_POLL_MS * 5);
         await settle();
         expect(getConfigNotification.mock.calls.length).toBe(calls);
     });
@@ -402,14 +456,17 @@ describe('c-qb-realtime-config', () => {
         saveButton(element).click();
         await settle();
         const afterSave = getConfigNotification.mock.calls.length;
-        for (let i = 0; i < NOTIFICATION_POLL_TRIES + 3; i++) {
-            jest.advanceTimersByTime(NOTIFICATION_POLL_MS);
+        for (let i = 0; i < LIVE_POLL_TRIES + 3; i++) {
+            jest.advanceTimersByTime(LIVE_POLL_MS);
             // eslint-disable-next-line no-await-in-loop
             await settle();
         }
 
         expect(getConfigNotification.mock.calls.length - afterSave).toBe(
-            NOTIFICATION_POLL_TRIES
+            LIVE_POLL_TRIES
+        );
+        expect(liveStatus(element).textContent).toContain(
+            'has not confirmed the change yet'
         );
     });
 

@@ -325,6 +325,100 @@ describe('c-qb-setup', () => {
         expect(query(element, 'lightning-spinner')).toBeNull();
     });
 
+    describe('with unsaved edits in a pane', () => {
+        const dialog = (element) =>
+            query(element, 'c-qb-confirm-dialog').shadowRoot;
+
+        async function dirtyObjectMapping(element) {
+            await select(element, 'object_mapping');
+            query(element, 'c-qb-object-mapping').dispatchEvent(
+                new CustomEvent('dirtychange', { detail: { dirty: true } })
+            );
+        }
+
+        it('asks before leaving the pane and stays when told to', async () => {
+            const element = await render();
+            await dirtyObjectMapping(element);
+
+            await select(element, 'realtime');
+            expect(dialog(element).querySelector('h1').textContent.trim()).toBe(
+                'Leave without saving?'
+            );
+            dialog(element).querySelector('[data-id="dialog-cancel"]').click();
+            await flushPromises();
+
+            expect(visiblePanes(element)).toEqual(['c-qb-object-mapping']);
+            expect(
+                query(element, 'lightning-vertical-navigation').selectedItem
+            ).toBe('object_mapping');
+            expect(dialog(element).querySelector('section')).toBeNull();
+        });
+
+        it('keeps the navigation on the pane until the admin chooses to leave', async () => {
+            const element = await render();
+            await dirtyObjectMapping(element);
+            const navigation = query(element, 'lightning-vertical-navigation');
+            const beforeSelect = new CustomEvent('beforeselect', {
+                cancelable: true,
+                detail: { name: 'realtime' }
+            });
+
+            navigation.dispatchEvent(beforeSelect);
+            await flushPromises();
+            expect(beforeSelect.defaultPrevented).toBe(true);
+            dialog(element).querySelector('[data-id="dialog-confirm"]').click();
+            await flushPromises();
+
+            // Selecting the item makes the real navigation fire `select`.
+            expect(navigation.selectedItem).toBe('realtime');
+        });
+
+        it('leaves when the admin throws the edits away', async () => {
+            const element = await render();
+            await dirtyObjectMapping(element);
+
+            await select(element, 'realtime');
+            dialog(element).querySelector('[data-id="dialog-confirm"]').click();
+            await flushPromises();
+
+            expect(visiblePanes(element)).toEqual(['c-qb-realtime-config']);
+            // Nothing unsaved any more: the next switch does not ask.
+            await select(element, 'setup');
+            expect(visiblePanes(element)).toEqual(['c-qb-connection-card']);
+        });
+
+        it('asks before the browser tab is left or reloaded', async () => {
+            const element = await render();
+            const unload = () => {
+                const event = new CustomEvent('beforeunload', {
+                    cancelable: true
+                });
+                window.dispatchEvent(event);
+                return event.defaultPrevented;
+            };
+
+            expect(unload()).toBe(false);
+            await dirtyObjectMapping(element);
+            expect(unload()).toBe(true);
+            query(element, 'c-qb-object-mapping').dispatchEvent(
+                new CustomEvent('dirtychange', { detail: { dirty: false } })
+            );
+            expect(unload()).toBe(false);
+        });
+
+        it('asks before Sync Logs leaves the tab', async () => {
+            const element = await render();
+            await dirtyObjectMapping(element);
+
+            await select(element, 'sync_logs');
+            dialog(element).querySelector('[data-id="dialog-cancel"]').click();
+            await flushPromises();
+
+            expect(getNavigateCalledWith()).toBeUndefined();
+            expect(visiblePanes(element)).toEqual(['c-qb-object-mapping']);
+        });
+    });
+
     it('is accessible', async () => {
         getCompanies.mockResolvedValue(COMPANIES);
         const element = await render();
