@@ -179,22 +179,30 @@ class Worker:
         self._write_and_settle(batch)
         return len(batch.events)
 
-    def _claim_and_read(self) -> Batch | None:
-        """The first stage: claim a batch and read its records from QuickBooks (None: nothing
-        to claim). A failure of the stage becomes the batch's outcome."""
+    def _claim(self) -> Batch | None:
+        """Claim a batch (None: nothing to claim)."""
         now = self.clock()
         events = self.ledger.claim(
             self.name, self.settings.worker_batch_size, self.settings.lease_seconds, now=now
         )
-        if not events:
-            return None
-        batch = Batch(events=events, now=now)
-        self._step(batch, self._read)
+        return Batch(events=events, now=now) if events else None
+
+    def _claim_and_read(self) -> Batch | None:
+        """Claim a batch and read its records from QuickBooks (None: nothing to claim). A
+        failure of the read becomes the batch's outcome."""
+        batch = self._claim()
+        if batch is not None:
+            self._step(batch, self._read)
         return batch
 
+    def _read_write_settle(self, batch: Batch) -> None:
+        """A claimed batch to its outcomes: what a write lane runs (`qbsync.write_lanes`)."""
+        self._step(batch, self._read)
+        self._write_and_settle(batch)
+
     def _write_and_settle(self, batch: Batch) -> None:
-        """The second stage: write the batch to Salesforce, record its outcomes, and have the
-        sync logs sent (`run_forever` runs it in a write lane, `qbsync.write_lanes`)."""
+        """Write the read batch to Salesforce, record its outcomes, and have the sync logs
+        sent."""
         if batch.outcome is None:
             self._step(batch, self._write)
         logs.bind_events([event.event_key for event in batch.events])
@@ -247,18 +255,19 @@ class Worker:
         self.sync_logs.send()
 
     def run_forever(self, stop: threading.Event) -> None:
-        """Process batches until `stop` is set, in two stages: this thread claims a batch and
-        reads it from QuickBooks, a write lane (`qbsync.write_lanes`) writes it to Salesforce
-        while this thread goes on to the next. When idle, sleep until a stored event wakes the
-        worker (`qbsync.store.wakeups`), or `worker_poll_seconds` at most: the poll finds
-        retries that came due and covers a lost wake-up."""
+        """Process batches until `stop` is set: this thread claims a batch and hands it to a
+        lane (`qbsync.write_lanes`), which reads it from QuickBooks, writes it to Salesforce and
+        records its outcomes, while this thread claims the next for another lane. When idle,
+        sleep until a stored event wakes the worker (`qbsync.store.wakeups`), or
+        `worker_poll_seconds` at most: the poll finds retries that came due and covers a lost
+        wake-up."""
         log.info("Worker %s started", self.name)
         self._listener = None
         threading.Thread(target=self._interrupt_on, args=(stop,), name="stop", daemon=True).start()
         self._sender = threading.Event()
         sender = threading.Thread(target=self._send_forever, args=(stop,), name="sync-logs")
         sender.start()
-        lanes = WriteLanes(self.settings.worker_write_lanes, self._write_and_settle)
+        lanes = WriteLanes(self.settings.worker_write_lanes, self._read_write_settle)
         try:
             while not stop.is_set():
                 if self._listener is None or self._listener.broken:
@@ -282,10 +291,18 @@ class Worker:
             self._sender.set()
             sender.join()
             self._sender = None
+            # The lanes' last outcomes may have come after the sender's last pass.
+            self._send_leftovers()
         log.info("Worker %s stopped", self.name)
 
+    def _send_leftovers(self) -> None:
+        try:
+            self._send_after_settling()
+        except Exception as error:  # noqa: BLE001 - kept in the database for the next start
+            log.warning("Sync logs left for the next start: %s", error)
+
     def _claim_and_hand_over(self, lanes: WriteLanes) -> int:
-        batch = self._claim_and_read()
+        batch = self._claim()
         if batch is not None:
             lanes.submit(batch)
             return len(batch.events)

@@ -1,6 +1,6 @@
-"""The worker's two stages (qbsync.write_lanes): QuickBooks reads of the next batch overlap the
-Salesforce writes of the current one, realms are written side by side, a realm's batches in
-order, and batches grow with the load.
+"""The worker's lanes (qbsync.write_lanes): batches of other records are read and written while
+one is written (QuickBooks reads overlap Salesforce writes), a record's batches in order, and
+batches grow with the load when every lane is busy.
 
 Salesforce writes are held at a gate the test opens, so every assertion is about what happened
 while a write was in flight; the tests wait for events (a read seen, a write started), never
@@ -36,15 +36,15 @@ from tests.unit.test_worker import (  # noqa: F401 - fixtures
 )
 
 T = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
-# With 4 lanes, realm-a and realm-c share lane 1, realm-b has lane 3 (crc32 of the realm id).
-SAME_LANE, OTHER_LANE = ("realm-a", "realm-c"), "realm-b"
 
 
-def batch(realm: str, number: int) -> Batch:
+def batch(realm: str, record: int, number: int | None = None) -> Batch:
+    """A batch of one event about `record`; `number` tells two events about it apart."""
+    number = record if number is None else number
     event = StoredEvent(
         realm_id=realm,
         entity="Customer",
-        entity_id=str(number),
+        entity_id=str(record),
         operation="Update",
         occurred_at=T,
         event_key=f"ce:{realm}-{number}",
@@ -62,10 +62,10 @@ def batch(realm: str, number: int) -> Batch:
 
 
 class GatedWrites:
-    """A write function that holds `realm`'s first batch until `gate` opens."""
+    """A write function that holds the batch of `held_key` until `gate` opens."""
 
-    def __init__(self, held_realm: str) -> None:
-        self.held_realm = held_realm
+    def __init__(self, held_key: str) -> None:
+        self.held_key = held_key
         self.gate = threading.Event()
         self.held = threading.Event()
         self.started: list[str] = []
@@ -76,7 +76,7 @@ class GatedWrites:
         key = batch.events[0].event_key
         with self.lock:
             self.started.append(key)
-        if batch.realm_id == self.held_realm and not self.held.is_set():
+        if key == self.held_key:
             self.held.set()
             assert self.gate.wait(TIMEOUT)
         self.count.release()
@@ -86,18 +86,19 @@ class GatedWrites:
             assert self.count.acquire(timeout=TIMEOUT)
 
 
-def test_other_realms_are_written_while_a_realm_waits_and_a_realm_keeps_its_order() -> None:
-    writes = GatedWrites(held_realm=SAME_LANE[0])
+def test_batches_of_other_records_are_written_alongside_and_a_record_keeps_its_order() -> None:
+    writes = GatedWrites(held_key="ce:realm-a-1")
     lanes = WriteLanes(4, writes)
     try:
-        lanes.submit(batch(SAME_LANE[0], 1))
+        lanes.submit(batch("realm-a", 1))
         assert writes.held.wait(TIMEOUT)
-        lanes.submit(batch(SAME_LANE[0], 2))  # the same realm: after its first batch
-        lanes.submit(batch(OTHER_LANE, 3))
+        lanes.submit(batch("realm-a", 1, number=2))  # the same record: after the first
+        lanes.submit(batch("realm-a", 3))  # another record of the realm: alongside
+        lanes.submit(batch("realm-b", 4))  # another realm: alongside
 
-        writes.wait_for(1)  # realm-b's batch went out while realm-a's first is in flight
-        assert writes.started == ["ce:realm-a-1", "ce:realm-b-3"]
-        assert not lanes.wait_for_room(timeout=0)  # realm-a's second batch waits to start
+        writes.wait_for(2)
+        assert sorted(writes.started) == ["ce:realm-a-1", "ce:realm-a-3", "ce:realm-b-4"]
+        assert not lanes.wait_for_room(timeout=0)  # the record's second batch waits to start
 
         writes.gate.set()
         writes.wait_for(2)
@@ -105,7 +106,7 @@ def test_other_realms_are_written_while_a_realm_waits_and_a_realm_keeps_its_orde
     finally:
         writes.gate.set()
         lanes.close()
-    assert writes.started == ["ce:realm-a-1", "ce:realm-b-3", "ce:realm-a-2"]
+    assert writes.started[-1] == "ce:realm-a-2"
 
 
 def test_a_failing_write_does_not_end_its_lane(caplog: pytest.LogCaptureFixture) -> None:
@@ -145,34 +146,39 @@ class GatedOrg(FakeOrg):
     """Holds every Account upsert until `gate` opens; counts them as they are answered."""
 
     def __init__(self, rsps, config_rows) -> None:  # noqa: F811
-        self.gate, self.writing = threading.Event(), threading.Event()
-        self.written = threading.Semaphore(0)
+        self.gate = threading.Event()
+        self.arrived, self.written = threading.Semaphore(0), threading.Semaphore(0)
         self.upserts: list[int] = []
         super().__init__(rsps, config_rows)
 
     def _upsert_accounts(self, request):
         self.upserts.append(len(json.loads(request.body)["records"]))
-        self.writing.set()
+        self.arrived.release()
         assert self.gate.wait(TIMEOUT), "the test never opened the gate"
         answer = super()._upsert_accounts(request)
         self.written.release()
         return answer
 
 
-def test_the_next_batch_is_read_while_the_current_one_is_written_and_batches_grow_with_load(
+def test_when_every_lane_is_busy_what_arrives_is_claimed_together(
     rsps,  # noqa: F811
     store,  # noqa: F811
+    settings,  # noqa: F811
     make_worker,  # noqa: F811
 ) -> None:
+    """One lane: what arrives while it writes and a batch waits for it is claimed together
+    after."""
     quickbooks = WatchedQuickBooks(rsps, [customer(n) for n in range(1, 10)])
     org = GatedOrg(rsps, [mapping_row()])
-    stop, thread = run_until_idle(make_worker())
+    stop, thread = run_until_idle(
+        make_worker(settings=settings.with_overrides(worker_write_lanes=1))
+    )
     try:
         store.events.add([change(1)])
-        assert org.writing.wait(TIMEOUT) and quickbooks.reads.acquire(timeout=TIMEOUT)
-        # The first batch's write is in flight: these five are claimed and read meanwhile…
+        assert org.arrived.acquire(timeout=TIMEOUT)
+        # The lane is writing: these five are claimed and wait for it…
         store.events.add([change(n) for n in range(2, 7)])
-        assert quickbooks.reads.acquire(timeout=TIMEOUT), "not read during the write"
+        assert lane_has_a_batch_waiting(store)
         # …and these three wait for the next claim, which comes when the lane has room.
         store.events.add([change(n) for n in range(7, 10)])
         org.gate.set()
@@ -187,5 +193,39 @@ def test_the_next_batch_is_read_while_the_current_one_is_written_and_batches_gro
     assert store.events.counts()["done"] == 9
 
 
+def test_a_change_is_read_and_written_while_another_of_the_realm_is_being_written(
+    rsps,  # noqa: F811
+    store,  # noqa: F811
+    make_worker,  # noqa: F811
+) -> None:
+    quickbooks = WatchedQuickBooks(rsps, [customer(1), customer(2)])
+    org = GatedOrg(rsps, [mapping_row()])
+    stop, thread = run_until_idle(make_worker())
+    try:
+        store.events.add([change(1)])
+        assert org.arrived.acquire(timeout=TIMEOUT) and quickbooks.reads.acquire(timeout=TIMEOUT)
+        store.events.add([change(2)])
+        # Read from QuickBooks and sent to Salesforce while the first write is still held.
+        assert quickbooks.reads.acquire(timeout=TIMEOUT), "not read during the first write"
+        assert org.arrived.acquire(timeout=TIMEOUT), "the second change waited for the first"
+        org.gate.set()
+    finally:
+        org.gate.set()
+        stop_worker(stop, thread)
+    assert sorted(org.accounts) == [ext(1), ext(2)]
+    assert store.events.counts()["done"] == 2
+
+
 def change(number: int) -> ChangeEvent:
     return ChangeEvent(REALM, "Customer", str(number), "Update", T, f"ce:Customer-{number}")
+
+
+def lane_has_a_batch_waiting(store) -> bool:  # noqa: F811
+    """The five were claimed (and so wait in the lane): what a claim leaves behind is visible
+    in the ledger. Waits on the ledger's state, not on a time."""
+    deadline = threading.Event()
+    for _ in range(int(TIMEOUT / 0.01)):
+        if store.events.counts()["claimed"] >= 6:
+            return True
+        deadline.wait(0.01)
+    return False
