@@ -3,8 +3,8 @@
 Each remote system gets one `requests.Session` per process, so TLS connections are reused from
 call to call instead of a handshake each time. urllib3 keeps `pool_maxsize` connections per
 host; a request beyond that opens a connection it then throws away. The worker has up to
-`QBSYNC_WORKER_WRITE_LANES` Salesforce calls in flight, plus the claiming loop's reads, the
-sync-log sender and the periodic threads (reconciliation, purge, alerts, revocations).
+`QBSYNC_WORKER_WRITE_LANES` calls in flight to each system (one per lane), plus the sync-log
+sender and the periodic threads (reconciliation, purge, alerts, revocations, historical syncs).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from requests.adapters import HTTPAdapter
 
 from qbsync.config import Settings
 
-# Threads besides the write lanes that may call the same host at once: the claiming loop, the
-# sync-log sender, and the periodic threads.
+# Threads besides the lanes that may call the same host at once: the claiming loop (historical
+# sync pages), the sync-log sender, and the periodic threads.
 OTHER_CALLERS = 6
 
 
