@@ -73,7 +73,10 @@ def _burst(figures: dict, series: dict, path: Path) -> Path:
             axes.plot(times, applied, label=f"PostgreSQL, {count} worker(s)")
     axes.set_xlabel("seconds since the first delivery")
     axes.set_ylabel("events applied")
-    axes.set_title(f"Six-realm burst ({figures['burst']['records']} events)")
+    title = f"Six-realm burst: {figures['burst']['records']} events on SQLite"
+    if "scale_out" in figures:
+        title += f", {figures['scale_out']['runs']['1']['records']} on PostgreSQL"
+    axes.set_title(title)
     axes.grid(alpha=0.3)
     axes.legend()
     return _save(figure, path)
