@@ -166,6 +166,10 @@ test('Real-Time: Unsaved until saved, mapped objects first, then what the middle
     await status.waitFor();
     await assertAccessible(page, 'real-time configuration after save');
     await screenshot(page, 'realtime-saved-status');
+    // Saved: nothing is unsaved, so leaving does not ask.
+    await navigateTo(page, 'Object Mapping');
+    await page.getByRole('heading', { name: 'Object Mapping' }).waitFor();
+    assert.equal(await leaveDialog().count(), 0);
 });
 
 test('Field Mapping: a row that may fail is confirmed before Save', async () => {

@@ -24,6 +24,7 @@ export default class QbRealtimeConfig extends LightningElement {
     saving = false;
     notification;
     notifying = false;
+    reportedDirty = false;
     _companyId;
 
     @api
@@ -52,9 +53,11 @@ export default class QbRealtimeConfig extends LightningElement {
     }
 
     setDrafts(drafts) {
-        const wasDirty = this.dirty;
         this.drafts = drafts;
-        if (this.dirty !== wasDirty) {
+        // Compared with what was reported, not with the rows before: a reload after Save
+        // changes the mappings under the drafts.
+        if (this.dirty !== this.reportedDirty) {
+            this.reportedDirty = this.dirty;
             this.dispatchEvent(
                 new CustomEvent('dirtychange', {
                     detail: { dirty: this.dirty }

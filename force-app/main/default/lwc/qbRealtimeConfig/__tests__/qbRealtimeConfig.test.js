@@ -225,7 +225,9 @@ describe('c-qb-realtime-config', () => {
         }));
         const element = await render();
         const toastHandler = jest.fn();
+        const dirtyHandler = jest.fn();
         element.addEventListener('lightning__showtoast', toastHandler);
+        element.addEventListener('dirtychange', dirtyHandler);
 
         await switchTo(element, 'Customer', true);
         await switchTo(element, 'Item', false);
@@ -258,6 +260,11 @@ describe('c-qb-realtime-config', () => {
         expect(
             saveBar(element).querySelector('[data-id="unsaved"]')
         ).toBeNull();
+        // QB Setup hears that nothing is unsaved any more.
+        expect(dirtyHandler.mock.calls.map(([event]) => event.detail)).toEqual([
+            { dirty: true },
+            { dirty: false }
+        ]);
     });
 
     it('says when the change is live in the middleware', async () => {
