@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine
 
 from qbsync.periodic import DeploymentLease
-from qbsync.store.leases import LeaseRows
+from qbsync.store.leases import Lease, LeaseRows
 
 NOW = datetime(2027, 1, 1, 12, 0, tzinfo=UTC)
 
@@ -102,3 +102,25 @@ def test_keep_renews_until_stopped_then_gives_the_lease_up(database: Engine) -> 
     stop.set()
     keeper.join()
     assert rows.take("periodic", "w2", 30, NOW)
+
+
+def test_each_lease_name_has_its_own_holder_and_expiry(database: Engine) -> None:
+    def at(seconds: int) -> datetime:
+        return NOW + timedelta(seconds=seconds)
+
+    rows = LeaseRows(database)
+    assert rows.take("periodic", "w1", 30, NOW)
+    assert rows.take("reconcile", "w1", 10, NOW)
+    assert rows.take("purge", "w2", 30, NOW)
+    # w1 renews one of its leases: its other one keeps its expiry.
+    assert rows.take("periodic", "w1", 30, at(5))
+    assert rows.get("reconcile") == Lease("reconcile", "w1", at(10), NOW)
+    # Only "reconcile" has run out: asking for "purge", still w2's, takes nothing.
+    assert not rows.take("purge", "w3", 30, at(20))
+    assert rows.get("reconcile") == Lease("reconcile", "w1", at(10), NOW)
+    # w1 stops "periodic" only: the other leases stay as they were.
+    rows.give_up("periodic", "w1", at(21))
+    assert rows.get("reconcile") == Lease("reconcile", "w1", at(10), NOW)
+    assert rows.get("purge") == Lease("purge", "w2", at(30), NOW)
+    assert rows.take("periodic", "w3", 30, at(22))
+    assert rows.get("periodic") == Lease("periodic", "w3", at(52), at(22))
