@@ -23,7 +23,10 @@ jest.mock(
 const COMPANY = 'a00000000000001AAA';
 const SUBSCRIPTION = { id: '1', channel: '/data/QB_Sync_Log__ChangeEvent' };
 
-const flush = () => new Promise((resolve) => setTimeout(resolve, 0));
+const flush = () =>
+    new Promise((resolve) => {
+        setTimeout(resolve, 0);
+    });
 
 function health(failures) {
     return {

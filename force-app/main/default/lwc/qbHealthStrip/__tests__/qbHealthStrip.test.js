@@ -10,7 +10,10 @@ jest.mock(
 );
 
 const COMPANY = 'a00000000000001AAA';
-const flush = () => new Promise((resolve) => setTimeout(resolve, 0));
+const flush = () =>
+    new Promise((resolve) => {
+        setTimeout(resolve, 0);
+    });
 
 function render(health) {
     const element = createElement('c-qb-health-strip', { is: QbHealthStrip });
