@@ -84,13 +84,7 @@ class QuickBooksClient:
             }
         for start in range(0, len(unique), QUERY_BATCH):
             chunk = unique[start : start + QUERY_BATCH]
-            body = self._request(
-                realm_id,
-                "POST",
-                "query",
-                data=query_text(entity, chunk).encode("utf-8"),
-                headers={"Content-Type": "application/text"},
-            )
+            body = self._query(realm_id, query_text(entity, chunk))
             for record in _entity_list(body.get("QueryResponse") or {}, entity):
                 found[str(record.get("Id"))] = record
         return found
@@ -134,13 +128,7 @@ class QuickBooksClient:
             f"{text} ORDERBY MetaData.LastUpdatedTime "
             f"STARTPOSITION {offset + 1} MAXRESULTS {QUERY_BATCH}"
         )
-        body = self._request(
-            realm_id,
-            "POST",
-            "query",
-            data=page_text.encode("utf-8"),
-            headers={"Content-Type": "application/text"},
-        )
+        body = self._query(realm_id, page_text)
         return _entity_list(body.get("QueryResponse") or {}, entity)
 
     def count_changed_since(self, realm_id: str, entity: str, since: datetime | None) -> int:
@@ -148,13 +136,7 @@ class QuickBooksClient:
         answer is `QueryResponse.totalCount`)."""
         _check_entity(entity)
         text = f"select count(*) from {entity}{_changed_since(entity, since)}"  # noqa: S608
-        body = self._request(
-            realm_id,
-            "POST",
-            "query",
-            data=text.encode("utf-8"),
-            headers={"Content-Type": "application/text"},
-        )
+        body = self._query(realm_id, text)
         total = (body.get("QueryResponse") or {}).get("totalCount", 0)
         return int(total) if isinstance(total, int | str) and str(total).isdigit() else 0
 
@@ -166,13 +148,7 @@ class QuickBooksClient:
             page_text = (
                 f"{text} ORDERBY {order} STARTPOSITION {len(records) + 1} MAXRESULTS {QUERY_BATCH}"
             )
-            body = self._request(
-                realm_id,
-                "POST",
-                "query",
-                data=page_text.encode("utf-8"),
-                headers={"Content-Type": "application/text"},
-            )
+            body = self._query(realm_id, page_text)
             page = _entity_list(body.get("QueryResponse") or {}, entity)
             records.extend(page)
             if len(page) < QUERY_BATCH:
@@ -233,6 +209,16 @@ class QuickBooksClient:
     def _url(self, realm_id: str, path: str) -> str:
         base = self._settings.intuit_api_base_url.rstrip("/")
         return f"{base}/v3/company/{quote(realm_id, safe='')}/{path}"
+
+    def _query(self, realm_id: str, statement: str) -> dict:
+        """The answer to one statement of Intuit's query language, sent as the request body."""
+        return self._request(
+            realm_id,
+            "POST",
+            "query",
+            data=statement.encode("utf-8"),
+            headers={"Content-Type": "application/text"},
+        )
 
     def _request(self, realm_id: str, method: str, path: str, **kwargs: object) -> dict:
         """One API call (counted in `qbsync.metrics` by kind: query, cdc, companyinfo, …)."""

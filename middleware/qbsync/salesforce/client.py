@@ -315,16 +315,7 @@ class SalesforceClient:
         """Create ≤200 records; one result per record, in order."""
         _check_name(sobject)
         typed = [_typed(record, sobject) for record in records]
-        return self._collections(
-            "create",
-            typed,
-            lambda sf, chunk: sf.restful(
-                "composite/sobjects",
-                method="POST",
-                json={"allOrNone": False, "records": chunk},
-                timeout=self._settings.salesforce_timeout,
-            ),
-        )
+        return self._collections("create", typed, self._sobjects_call("POST"))
 
     def update_collection(
         self, records: Sequence[dict], sobject: str | None = None
@@ -338,15 +329,16 @@ class SalesforceClient:
             for record in typed:
                 if not (record.get("attributes") or {}).get("type"):
                     raise ValueError("update_collection: a record has no attributes.type")
-        return self._collections(
-            "update",
-            typed,
-            lambda sf, chunk: sf.restful(
-                "composite/sobjects",
-                method="PATCH",
-                json={"allOrNone": False, "records": chunk},
-                timeout=self._settings.salesforce_timeout,
-            ),
+        return self._collections("update", typed, self._sobjects_call("PATCH"))
+
+    def _sobjects_call(self, method: str):
+        """Creates (POST) or updates (PATCH) a chunk of typed records through sObject
+        Collections, each record saved or refused on its own (allOrNone false)."""
+        return lambda sf, chunk: sf.restful(
+            "composite/sobjects",
+            method=method,
+            json={"allOrNone": False, "records": chunk},
+            timeout=self._settings.salesforce_timeout,
         )
 
     def delete_collection(self, ids: Sequence[str]) -> list[RecordResult]:

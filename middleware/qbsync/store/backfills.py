@@ -240,9 +240,24 @@ class BackfillJobs:
                     return _job(row)
         return None
 
-    def _mine(self, job: BackfillJob, worker: str, states: Sequence[str]) -> Any:
+    def _update_mine(
+        self,
+        job: BackfillJob,
+        worker: str,
+        states: Sequence[str],
+        values: dict[str, Any],
+        also: Callable[[Connection], None] | None = None,
+    ) -> bool:
+        """Update the job only while `worker` holds it in one of `states` (a cancel or another
+        worker's takeover in between leaves it alone); `also` runs in the same transaction
+        when it did. Whether it did."""
         c = backfill_jobs.c
-        return and_(c.id == job.id, c.claimed_by == worker, c.state.in_(list(states)))
+        mine = and_(c.id == job.id, c.claimed_by == worker, c.state.in_(list(states)))
+        with transaction(self.engine) as connection:
+            result = connection.execute(update(backfill_jobs).where(mine).values(**values))
+            if result.rowcount and also is not None:
+                also(connection)
+            return bool(result.rowcount)
 
     def start(
         self,
@@ -256,20 +271,19 @@ class BackfillJobs:
     ) -> bool:
         """The job's first page begins: Running, with its total and write mode. False when
         the job was cancelled or another worker took it meanwhile."""
-        with transaction(self.engine) as connection:
-            result = connection.execute(
-                update(backfill_jobs)
-                .where(self._mine(job, worker, (QUEUED,)))
-                .values(
-                    state=RUNNING,
-                    total=total,
-                    write_mode=write_mode,
-                    salesforce_object=salesforce_object,
-                    started_at=now,
-                    updated_at=now,
-                )
-            )
-            return bool(result.rowcount)
+        return self._update_mine(
+            job,
+            worker,
+            (QUEUED,),
+            {
+                "state": RUNNING,
+                "total": total,
+                "write_mode": write_mode,
+                "salesforce_object": salesforce_object,
+                "started_at": now,
+                "updated_at": now,
+            },
+        )
 
     def advance(
         self,
@@ -303,51 +317,38 @@ class BackfillJobs:
         )
         if done:
             values.update(state=DONE, finished_at=now, eta=None)
-        with transaction(self.engine) as connection:
-            result = connection.execute(
-                update(backfill_jobs).where(self._mine(job, worker, (RUNNING,))).values(**values)
-            )
-            if result.rowcount and also is not None:
-                also(connection)
-            return bool(result.rowcount)
+        return self._update_mine(job, worker, (RUNNING,), values, also)
 
     def fail(self, job: BackfillJob, worker: str, message: str, now: datetime) -> bool:
         """The job cannot go on (its mapping is gone, QuickBooks refuses the query)."""
-        with transaction(self.engine) as connection:
-            result = connection.execute(
-                update(backfill_jobs)
-                .where(self._mine(job, worker, ACTIVE_STATES))
-                .values(
-                    state=FAILED,
-                    message=message,
-                    finished_at=now,
-                    eta=None,
-                    lease_until=None,
-                    updated_at=now,
-                )
-            )
-            return bool(result.rowcount)
+        return self._update_mine(
+            job,
+            worker,
+            ACTIVE_STATES,
+            {
+                "state": FAILED,
+                "message": message,
+                "finished_at": now,
+                "eta": None,
+                "lease_until": None,
+                "updated_at": now,
+            },
+        )
 
     def wait(
         self, job: BackfillJob, worker: str, until: datetime, message: str, now: datetime
     ) -> None:
         """The realm must wait (throttled, not connected): the job is left until `until`."""
-        with transaction(self.engine) as connection:
-            connection.execute(
-                update(backfill_jobs)
-                .where(self._mine(job, worker, ACTIVE_STATES))
-                .values(lease_until=until, message=message, updated_at=now)
-            )
+        self._update_mine(
+            job,
+            worker,
+            ACTIVE_STATES,
+            {"lease_until": until, "message": message, "updated_at": now},
+        )
 
     def extend(self, job: BackfillJob, worker: str, until: datetime) -> bool:
         """Hold the job's lease until `until` (a page that takes longer: a Bulk API job)."""
-        with transaction(self.engine) as connection:
-            result = connection.execute(
-                update(backfill_jobs)
-                .where(self._mine(job, worker, ACTIVE_STATES))
-                .values(lease_until=until)
-            )
-            return bool(result.rowcount)
+        return self._update_mine(job, worker, ACTIVE_STATES, {"lease_until": until})
 
     def cancel(self, job_key: str, now: datetime, message: str) -> BackfillJob:
         """Cancel a Queued or Running job; a page being written ends as it is, no other starts.
