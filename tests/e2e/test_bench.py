@@ -84,3 +84,31 @@ def test_quick_bench_writes_every_figure(tmp_path):
         assert _numeric(run["records_per_s"]) and _numeric(run["drained_s"])
         assert run["records"] == figures["scale_out"]["runs"]["1"]["records"]
     assert (tmp_path / "scale_out.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_backfill_bench_clocks_live_changes_during_the_job(tmp_path):
+    """`--backfill N`: the job's figures, and the live changes made while it ran, each readable
+    in Salesforce with its new value (issue 17: live changes go before the remaining pages)."""
+    path = tmp_path / "bench.json"
+    command = [
+        sys.executable,
+        "-m",
+        "qbsync_sandbox.scenarios.bench",
+        "--backfill",
+        "3000",
+        "--no-side-by-side",
+        "--json",
+        path,
+    ]
+    run = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-4000:]
+    backfill = json.loads(path.read_text())["backfill"]["default"]
+    assert backfill["state"] == "Done"
+    for key in ("duration_s", "quickbooks_reads", "salesforce_calls", "salesforce_http_requests"):
+        assert _numeric(backfill[key]), key
+    live = backfill["live_change_latency"]
+    assert live["changes"] >= 1 and live["not_readable"] == 0
+    assert live["n"] == live["changes"]
+    for key in SUMMARY:
+        assert _numeric(live[key]), key
+    assert "live changes during it" in run.stdout

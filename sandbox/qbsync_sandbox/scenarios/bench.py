@@ -32,7 +32,6 @@ import argparse
 import json
 import os
 import secrets
-import statistics
 import tempfile
 import threading
 import time
@@ -42,7 +41,6 @@ from datetime import UTC
 from pathlib import Path
 
 import requests
-from simple_salesforce import format_soql
 from sqlalchemy import func, select
 
 from qbsync.config import Settings
@@ -62,23 +60,9 @@ from qbsync_sandbox.scenarios.bench_burst import (
 )
 from qbsync_sandbox.scenarios.bench_invoices import invoice_burst, worker_calls
 from qbsync_sandbox.scenarios.bench_plots import write_plots
+from qbsync_sandbox.scenarios.readable import ReadableWatch, percentile, summary
 from qbsync_sandbox.stack import Stack, free_port, wait_until
 from qbsync_sandbox.stalls import StalledPool
-
-
-def _percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
-
-
-def _summary(values: list[float]) -> dict[str, float]:
-    return {
-        "n": len(values),
-        "p50_ms": round(_percentile(values, 0.50) * 1000, 1),
-        "p95_ms": round(_percentile(values, 0.95) * 1000, 1),
-        "max_ms": round(max(values) * 1000, 1),
-        "mean_ms": round(statistics.fmean(values) * 1000, 1),
-    }
 
 
 def ingest(stack: Stack, batches: int, events_per_batch: int, concurrency: int) -> dict:
@@ -115,7 +99,7 @@ def ingest(stack: Stack, batches: int, events_per_batch: int, concurrency: int) 
         durations = list(pool.map(one, range(batches)))
     elapsed = time.perf_counter() - started
     return {
-        **_summary(durations),
+        **summary(durations),
         "batches_per_s": round(batches / elapsed, 1),
         "events_per_s": round(batches * events_per_batch / elapsed, 1),
         "events_per_batch": events_per_batch,
@@ -203,75 +187,18 @@ def single_change(stack: Stack, sf, samples: int, every: float = 0.2) -> dict:
 
     _reset_meters(stack)
     begun = time.perf_counter()
-    with _ReadableWatch(sf) as watch, ThreadPoolExecutor(16) as pool:
+    with ReadableWatch(sf) as watch, ThreadPoolExecutor(16) as pool:
         samples_ = list(pool.map(one, range(samples)))
     wall = time.perf_counter() - begun
     ledger.close()
     durations = [took for took, _ in samples_]
     return {
-        **_summary(durations),
-        "p99_ms": round(_percentile(durations, 0.99) * 1000, 1),
+        **summary(durations),
+        "p99_ms": round(percentile(durations, 0.99) * 1000, 1),
         "after_webhook": _latency_summary([after for _, after in samples_]),
         "every_ms": round(every * 1000),
         "emulators": _emulator_share(stack, wall),
     }, [round(d * 1000, 1) for d in durations]
-
-
-class _ReadableWatch:
-    """When Accounts first become readable through Salesforce's REST API, for many at once.
-
-    Every `every` seconds ONE SOQL query asks for every external id still awaited; the queries
-    overlap (a pool), so an injected latency does not coarsen the clock to one round trip. One
-    look per sample instead (`_readable_at`) made 16 samples in flight send over a hundred
-    queries at a time: the benchmark loaded the Salesforce emulator more than the worker did,
-    and its own load slowed the writes it was timing.
-    """
-
-    def __init__(self, sf, every: float = 0.05) -> None:
-        self._sf, self._every = sf, every
-        self._lock = threading.Lock()
-        self._awaited: dict[str, threading.Event] = {}
-        self._seen: dict[str, float] = {}
-        self._stop = threading.Event()
-        self._pool = ThreadPoolExecutor(8)
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def __enter__(self) -> _ReadableWatch:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self._pool.shutdown()
-
-    def readable_at(self, key: str, timeout: float) -> float:
-        """perf_counter when the first query that found `key` answered."""
-        with self._lock:
-            seen = self._awaited.setdefault(key, threading.Event())
-        if not seen.wait(timeout):
-            raise TimeoutError(f"no Account {key} within {timeout} s")
-        with self._lock:
-            return self._seen[key]
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._every):
-            with self._lock:
-                keys = [key for key, seen in self._awaited.items() if not seen.is_set()]
-            if keys:
-                self._pool.submit(self._look, keys)
-
-    def _look(self, keys: list[str]) -> None:
-        soql = format_soql(
-            "SELECT QB_External_Id__c FROM Account WHERE QB_External_Id__c IN {}", keys
-        )
-        found = [row["QB_External_Id__c"] for row in self._sf.query(soql)["records"]]
-        answered = time.perf_counter()
-        with self._lock:
-            for key in found:
-                if key not in self._seen or answered < self._seen[key]:
-                    self._seen[key] = answered
-                self._awaited[key].set()
 
 
 def _received_at(engine, realm_id: str, entity_id: str) -> float:
@@ -618,7 +545,7 @@ def _sizes(text: str) -> tuple[int, int]:
 
 
 def _latency_summary(values: list[float]) -> dict:
-    return {**_summary(values), "p99_ms": round(_percentile(values, 0.99) * 1000, 1)}
+    return {**summary(values), "p99_ms": round(percentile(values, 0.99) * 1000, 1)}
 
 
 def _write(path: Path, figures: dict) -> None:

@@ -5,11 +5,16 @@ the company was connected); Salesforce already holds Accounts without an externa
 them: one Account of the same name for `matches` Customers (linked, not duplicated) and two for
 `ambiguous` ones (listed for review, not written). The Customer mapping matches by Name. Then one
 backfill job runs on the worker with both emulators' injected latency (default QuickBooks 120 ms,
-Salesforce 180 ms), from the job's creation until it is Done.
+Salesforce 180 ms), from the job's creation until it is Done. Meanwhile, every 2 s, a live change:
+one existing Customer (never one typed in before the sync) gets a new phone in the QuickBooks
+emulator, which sends the webhook; each is clocked until its Account holds that phone, read through
+Salesforce's REST API (issue 17: live changes go before the backfill's remaining pages).
 
 Printed: the duration, the QuickBooks reads and Salesforce calls (the worker's own counters on its
-`/metrics`), the worker's peak resident memory (VmHWM, Linux), and the job's created, matched,
-ambiguous and failed counts; then the same with the Bulk API threshold set out of reach (sObject
+`/metrics`; both include the live changes'), the HTTP requests the Salesforce emulator received
+from the worker (a Bulk API 2.0 job is one call of the worker's but several requests), the
+worker's peak resident memory (VmHWM, Linux), the live changes' latency (p50/p95/max, count), and
+the job's created, matched, ambiguous and failed counts; then the same with the Bulk API threshold set out of reach (sObject
 Collections only), side by side. Issue 17's target for 50,000 Customers: ≤ 2 minutes, ≤ 60
 QuickBooks reads, ≤ 100 Salesforce calls, peak worker RSS ≤ 250 MB.
 """
@@ -17,14 +22,18 @@ QuickBooks reads, ≤ 100 Salesforce calls, peak worker RSS ≤ 250 MB.
 from __future__ import annotations
 
 import secrets
+import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
 import requests
 
+from qbsync.salesforce.schema import external_id
 from qbsync.store import Store
 from qbsync_sandbox.scenarios.bench_invoices import worker_calls
+from qbsync_sandbox.scenarios.readable import ReadableWatch, summary
 from qbsync_sandbox.stack import Stack, free_port, wait_until
 
 SYSADMIN = "sysadmin@qbsync.sandbox"
@@ -34,13 +43,22 @@ ACCOUNTS_PER_CALL = 200  # sObject Collections
 # reach for the Collections-only run.
 BULK_THRESHOLD_VARIABLE = "QBSYNC_BACKFILL_BULK_THRESHOLD"
 OUT_OF_REACH = str(10**9)
+LIVE_EVERY_S = 2.0  # one live change this often while the job runs
+LIVE_TIMEOUT_S = 600.0  # a live change not readable by then is counted as not applied
+# The seeded history is stamped with today's time by the emulator, so reconciliation's first pass
+# (a day back, `qbsync.reconcile.FIRST_LOOKBACK`) would take all of it for missed webhooks; a real
+# company's history is older. The pass that follows enabling real time runs before the seeding,
+# and this keeps the next one out of the run.
+RECONCILE_OUT_OF_REACH = str(86_400)
 
 
 def customer_name(number: int) -> str:
     return f"Backfill Customer {number:06d}"
 
 
-def _seed_quickbooks(stack: Stack, customers: int) -> None:
+def _seed_quickbooks(stack: Stack, customers: int) -> list[str]:
+    """The Customers' ids, in number order."""
+    ids: list[str] = []
     for start in range(0, customers, SEED_CHUNK):
         records = [
             {
@@ -50,16 +68,18 @@ def _seed_quickbooks(stack: Stack, customers: int) -> None:
             }
             for n in range(start, min(customers, start + SEED_CHUNK))
         ]
-        stack.qbo(
+        created = stack.qbo(
             "POST",
             f"/companies/{stack.realm_id}/Customer/bulk",
             json={"records": records, "notify": False},
         )
+        ids += created["ids"]
+    return ids
 
 
-def _seed_accounts(stack: Stack, matches: int, ambiguous: int, customers: int) -> None:
+def _seed_accounts(stack: Stack, matches: int, ambiguous: int, customers: int) -> set[int]:
     """Accounts typed in before the sync: one per matched Customer, two per ambiguous one
-    (spread over the whole range, so that every page meets some)."""
+    (spread over the whole range, so that every page meets some); those Customers' numbers."""
     step = max(1, customers // max(1, matches + ambiguous))
     numbers = list(range(0, customers, step))[: matches + ambiguous]
     accounts = [{"Name": customer_name(n)} for n in numbers[:matches]]
@@ -76,14 +96,96 @@ def _seed_accounts(stack: Stack, matches: int, ambiguous: int, customers: int) -
         )
         if not all(result.get("success") for result in results):
             raise RuntimeError(f"seeding Accounts failed: {results}")
+    return set(numbers)
 
 
-def _match_by_name(stack: Stack, mapping_id: str) -> None:
-    """The admin's choice in QB Setup: Customers match Accounts by Name; the package then tells
-    the middleware that the configuration changed."""
+def _match_by_name_in_real_time(stack: Stack, mapping_id: str) -> None:
+    """The admin's choices in QB Setup: Customers match Accounts by Name, and their changes sync in
+    real time; the package then tells the middleware that the configuration changed. Returns once
+    the reconciliation pass that follows (CDC a day back) has run, before any history exists."""
     sf = stack.salesforce("admin@qbsync.sandbox")
-    sf.QB_Object_Mapping__c.update(mapping_id, {"Match_Rules__c": "Name"})
+    sf.QB_Object_Mapping__c.update(
+        mapping_id, {"Match_Rules__c": "Name", "Realtime_Enabled__c": True}
+    )
+    changed = datetime.now(UTC)
     stack.api("POST", "/api/config-changed", json={"realmId": stack.realm_id}).raise_for_status()
+    store = Store.open(stack.middleware_env["QBSYNC_DATABASE_URL"])
+
+    def reconciled() -> bool:
+        for mark in store.watermarks.all(stack.realm_id):
+            scanned = mark.scanned_through
+            if scanned.tzinfo is None:  # SQLite keeps UTC without a zone
+                scanned = scanned.replace(tzinfo=UTC)
+            if mark.entity == "Customer" and scanned >= changed:
+                return True
+        return False
+
+    try:
+        wait_until(reconciled, timeout=120, interval=0.2, what="the reconciliation pass")
+    finally:
+        store.close()
+
+
+def _live_candidates(ids: list[str], typed_in: set[int]) -> list[str]:
+    """Customers to change live, spread over the range (some the job has already written when
+    they change, some not yet), none with an Account typed in before the sync (a match or a
+    review would be measured, not the write)."""
+    stride = 7_919  # a prime: consecutive changes land far apart in the job's order
+    numbers = dict.fromkeys((k * stride) % len(ids) for k in range(len(ids)))
+    return [ids[n] for n in numbers if n not in typed_in]
+
+
+class _LiveChanges:
+    """One live change every `every` s until stopped, each clocked from the QuickBooks change to
+    its Account holding the new phone (read through Salesforce's REST API)."""
+
+    def __init__(self, stack: Stack, watch: ReadableWatch, candidates: list[str], every: float):
+        self._stack, self._watch, self._candidates = stack, watch, candidates
+        self._every = every
+        self._stop = threading.Event()
+        self._pool = ThreadPoolExecutor(16)
+        self._clocks: list[Future] = []
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> _LiveChanges:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._pool.shutdown(wait=False)
+
+    def _run(self) -> None:
+        for number, customer_id in enumerate(self._candidates):
+            if number and self._stop.wait(self._every):
+                return
+            phone = f"+1 555 {number:07d}"
+            started = time.perf_counter()
+            self._stack.update_entity(
+                "Customer", customer_id, {"PrimaryPhone": {"FreeFormNumber": phone}}
+            )
+            key = external_id(self._stack.realm_id, "Customer", customer_id)
+            self._clocks.append(self._pool.submit(self._clock, key, phone, started))
+
+    def _clock(self, key: str, phone: str, started: float) -> float | None:
+        try:
+            return self._watch.readable_at(key, LIVE_TIMEOUT_S, {"Phone": phone}) - started
+        except TimeoutError:
+            return None
+
+    def figures(self) -> dict:
+        """After the job: stops changing, waits for the changes made, and sums them up."""
+        self._stop.set()
+        self._thread.join()
+        taken = [clock.result() for clock in list(self._clocks)]
+        durations = [took for took in taken if took is not None]
+        return {
+            **(summary(durations) if durations else {"n": 0}),
+            "changes": len(taken),
+            "not_readable": len(taken) - len(durations),
+            "every_s": self._every,
+        }
 
 
 def _peak_rss_mb(pid: int) -> float | None:
@@ -111,18 +213,21 @@ def backfill_run(
     """One stack, one job; its figures."""
     token = secrets.token_urlsafe(32)
     bind = f"127.0.0.1:{free_port()}"
-    extra = {"QBSYNC_METRICS_TOKEN": token, "QBSYNC_WORKER_HEALTH_BIND": bind}
+    extra = {
+        "QBSYNC_METRICS_TOKEN": token,
+        "QBSYNC_WORKER_HEALTH_BIND": bind,
+        "QBSYNC_RECONCILE_SECONDS": RECONCILE_OUT_OF_REACH,
+    }
     if collections_only:
         extra[BULK_THRESHOLD_VARIABLE] = OUT_OF_REACH
     metrics = (f"http://{bind}/metrics", token)
     with Stack(workdir, extra_env=extra) as stack:
         stack.connect()
-        # Mapped, not real-time: only the backfill writes Accounts.
         mappings = stack.apply_recommended_mappings()
-        _match_by_name(stack, mappings["Customer"])
+        _match_by_name_in_real_time(stack, mappings["Customer"])
         seeding = time.perf_counter()
-        _seed_quickbooks(stack, customers)
-        _seed_accounts(stack, matches, ambiguous, customers)
+        ids = _seed_quickbooks(stack, customers)
+        typed_in = _seed_accounts(stack, matches, ambiguous, customers)
         seeded_s = time.perf_counter() - seeding
         stack.qbo("PUT", "/network", json={"latency_ms": latency_ms[0]})
         stack.sf_admin("PUT", "/network", json={"latency_ms": latency_ms[1]})
@@ -131,20 +236,29 @@ def backfill_run(
         requests.delete(f"{stack.qbo_url}/_admin/network/meter", timeout=10).raise_for_status()
         stack.sf_admin("DELETE", "/network/meter")
         jobs = Store.open(stack.middleware_env["QBSYNC_DATABASE_URL"]).backfills
-        started = time.perf_counter()
-        (job,) = jobs.create(stack.realm_id, [("Customer", "Account")], None, datetime.now(UTC))
+        watch = ReadableWatch(stack.salesforce(), fields=("Phone",))
+        live = _LiveChanges(stack, watch, _live_candidates(ids, typed_in), LIVE_EVERY_S)
+        with watch, live:
+            started = time.perf_counter()
+            (job,) = jobs.create(stack.realm_id, [("Customer", "Account")], None, datetime.now(UTC))
 
-        def finished() -> bool:
-            current = jobs.get(job.job_key)
-            return current is not None and current.finished
+            def finished() -> bool:
+                current = jobs.get(job.job_key)
+                return current is not None and current.finished
 
-        wait_until(finished, timeout=timeout, interval=0.1, what="the backfill job to finish")
-        elapsed = time.perf_counter() - started
+            wait_until(finished, timeout=timeout, interval=0.1, what="the backfill job to finish")
+            elapsed = time.perf_counter() - started
+            live_figures = live.figures()
+        # After the watch has stopped: its queries are all answered and counted.
         after = worker_calls(*metrics)
         emulators = stack.emulator_figures()
         done = jobs.get(job.job_key)
         assert done is not None
-        reads = sum(after["quickbooks"].values()) - sum(before["quickbooks"].values())
+        reads = {
+            kind: after["quickbooks"][kind] - before["quickbooks"].get(kind, 0)
+            for kind in after["quickbooks"]
+            if after["quickbooks"][kind] - before["quickbooks"].get(kind, 0)
+        }
         calls = {
             kind: after["salesforce"][kind] - before["salesforce"].get(kind, 0)
             for kind in after["salesforce"]
@@ -158,9 +272,13 @@ def backfill_run(
             "message": done.message,
             "write_mode": done.write_mode,
             "duration_s": round(elapsed, 2),
-            "quickbooks_reads": int(reads),
+            "quickbooks_reads": int(sum(reads.values())),
+            "quickbooks_reads_by_kind": {kind: int(n) for kind, n in sorted(reads.items())},
             "salesforce_calls": int(sum(calls.values())),
             "salesforce_calls_by_kind": {kind: int(n) for kind, n in sorted(calls.items())},
+            # What the Salesforce emulator received, less the benchmark's own queries.
+            "salesforce_http_requests": emulators["salesforce"]["requests"] - watch.queries,
+            "live_change_latency": live_figures,
             "peak_worker_rss_mb": _peak_rss_mb(stack.processes["worker"].pid),
             "counts": done.counts.as_dict(),
             "pages": done.pages,
@@ -212,12 +330,25 @@ def print_backfill(figures: dict) -> None:
         counts = run["counts"]
         print(
             f"backfill, {label:16} {run['customers']} Customers: {run['state']} in "
-            f"{run['duration_s']} s, QuickBooks reads {run['quickbooks_reads']}, Salesforce calls "
-            f"{run['salesforce_calls']} {run['salesforce_calls_by_kind']}, peak worker RSS "
+            f"{run['duration_s']} s, QuickBooks reads {run['quickbooks_reads']} "
+            f"{run['quickbooks_reads_by_kind']}, Salesforce calls {run['salesforce_calls']} "
+            f"{run['salesforce_calls_by_kind']} ({run['salesforce_http_requests']} HTTP requests "
+            f"received by the emulator), peak worker RSS "
             f"{run['peak_worker_rss_mb']} MB, write mode {run['write_mode']}; created "
             f"{counts['created']}, matched {counts['matched']}, ambiguous {counts['ambiguous']}, "
             f"updated {counts['updated']}, failed {counts['failed']}; emulators busy "
             f"{run['emulators_busy_s']} s"
+        )
+        live = run["live_change_latency"]
+        clocked = (
+            f"p50 {live['p50_ms']} ms, p95 {live['p95_ms']} ms, max {live['max_ms']} ms"
+            if live["n"]
+            else "none readable"
+        )
+        print(
+            f"  live changes during it (one every {live['every_s']} s): {live['changes']} made, "
+            f"{live['n']} readable: {clocked}; {live['not_readable']} not readable within "
+            f"{LIVE_TIMEOUT_S:.0f} s"
         )
         if run["message"]:
             print(f"  message: {run['message']}")
