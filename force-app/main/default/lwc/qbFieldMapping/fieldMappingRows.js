@@ -1,3 +1,4 @@
+import { qbObjectLabel } from 'c/qbLineMappings';
 import { compatibility } from './typeCompatibility';
 
 // The fields the sync fills itself: the external id, and on a line its parent
@@ -164,7 +165,7 @@ export function qbFieldsOf(catalog, mapping) {
 /** The object mapping picker's options: "QuickBooks label → Salesforce object". */
 export function mappingOptions(objectMappings, catalog) {
     return (objectMappings || []).map((mapping) => ({
-        label: `${catalog?.getEntity(mapping.QB_Object__c)?.label || mapping.QB_Object__c} → ${mapping.Salesforce_Object__c}`,
+        label: `${qbObjectLabel(catalog, mapping.QB_Object__c)} → ${mapping.Salesforce_Object__c}`,
         value: mapping.Id
     }));
 }

@@ -6,7 +6,7 @@ import getFieldMappings from '@salesforce/apex/QBSetupController.getFieldMapping
 import saveFieldMappings from '@salesforce/apex/QBSetupController.saveFieldMappings';
 import getLineMappings from '@salesforce/apex/QBSetupController.getLineMappings';
 import { loadCatalog } from 'c/qbCatalog';
-import { fieldTableTitle } from 'c/qbLineMappings';
+import { fieldTableTitle, mappingSource } from 'c/qbLineMappings';
 import { confirmLeave, hasUnsavedChanges } from 'c/saveModel';
 import {
     fieldOptions,
@@ -168,7 +168,7 @@ export default class QbFieldMapping extends LightningElement {
     }
 
     get fieldTableTitle() {
-        return fieldTableTitle(this.activeMapping);
+        return fieldTableTitle(this.activeMapping, this.catalog);
     }
 
     get collections() {
@@ -373,9 +373,7 @@ export default class QbFieldMapping extends LightningElement {
             this.setRows(saved.map(rowOf), true);
             this.template.querySelector('c-qb-save-bar').saved();
             this.error = undefined;
-            const source = this.editingLine
-                ? `${mapping.QB_Object__c} ${mapping.Collection_Path__c}`
-                : mapping.QB_Object__c;
+            const source = mappingSource(mapping, this.catalog);
             this.dispatchEvent(
                 new ShowToastEvent({
                     title: 'Field mappings saved',

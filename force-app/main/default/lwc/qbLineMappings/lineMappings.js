@@ -60,9 +60,25 @@ export function lineMappingRecord(parentId, draft) {
     };
 }
 
-/** The field table's title for a top-level mapping or one of its line mappings. */
-export function fieldTableTitle(mapping) {
+/** A QuickBooks object's label from the catalog ("Sales Receipt"); its API name when the catalog lacks it. */
+export function qbObjectLabel(catalog, name) {
+    return catalog?.getEntity(name)?.label || name;
+}
+
+/**
+ * The field table's title for a top-level mapping or one of its line mappings,
+ * naming the QuickBooks object by its label as the rest of QB Setup does.
+ */
+export function fieldTableTitle(mapping, catalog) {
     return mapping?.Parent_Mapping__c
         ? `Fields of the lines ${mapping.Collection_Path__c} → ${mapping.Salesforce_Object__c}`
-        : `Fields of ${mapping?.QB_Object__c} → ${mapping?.Salesforce_Object__c}`;
+        : `Fields of ${qbObjectLabel(catalog, mapping?.QB_Object__c)} → ${mapping?.Salesforce_Object__c}`;
+}
+
+/** What a mapping's rows map from, by label: "Sales Receipt", or "Invoice Line[…]" for a line mapping. */
+export function mappingSource(mapping, catalog) {
+    const label = qbObjectLabel(catalog, mapping.QB_Object__c);
+    return mapping.Parent_Mapping__c
+        ? `${label} ${mapping.Collection_Path__c}`
+        : label;
 }

@@ -17,6 +17,8 @@ export default class QbSyncExisting extends LightningElement {
     @api companyId;
     @api mappingId;
     @api qbObject;
+    // The object's label from the catalog ("Product/Service (Item)"), which the admin reads.
+    @api qbLabel;
     @api salesforceObject;
     @api matchRules;
 
@@ -26,12 +28,16 @@ export default class QbSyncExisting extends LightningElement {
     since;
     rules = [];
 
+    get label() {
+        return this.qbLabel || this.qbObject;
+    }
+
     get buttonLabel() {
-        return `Sync existing ${this.qbObject} records`;
+        return `Sync existing ${this.label} records`;
     }
 
     get dialogLabel() {
-        return `Sync existing ${this.qbObject} records to ${this.salesforceObject}`;
+        return `Sync existing ${this.label} records to ${this.salesforceObject}`;
     }
 
     get options() {
@@ -90,7 +96,7 @@ export default class QbSyncExisting extends LightningElement {
             this.error = undefined;
             this.dispatchEvent(
                 new ShowToastEvent({
-                    title: `Syncing existing ${this.qbObject} records`,
+                    title: `Syncing existing ${this.label} records`,
                     message:
                         'Progress shows under Historical sync on the Setup page.',
                     variant: 'success'

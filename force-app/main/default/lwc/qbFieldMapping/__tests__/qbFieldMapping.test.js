@@ -463,6 +463,34 @@ describe('c-qb-field-mapping', () => {
         ).toContain('Product Name (Name)');
     });
 
+    it('names the QuickBooks object by its label in the title and the save toast', async () => {
+        getFieldMappings.mockResolvedValue([]);
+        const element = await render(ITEM_ID);
+        getObjectInfo.emit(PRODUCT_INFO);
+        await flushPromises();
+        saveFieldMappings.mockResolvedValue([
+            {
+                Id: 'a02000000000007AAA',
+                QB_Field__c: 'Name',
+                Salesforce_Field__c: 'Name'
+            }
+        ]);
+        const toastHandler = jest.fn();
+        element.addEventListener('lightning__showtoast', toastHandler);
+
+        expect(
+            query(element, '[data-id="field-table-title"]').textContent
+        ).toBe('Fields of Product/Service (Item) → Product2');
+        await click(element, '[data-id="add"]');
+        await setRow(rows(element)[0], 'qbField', 'Name');
+        await setRow(rows(element)[0], 'salesforceField', 'Name');
+        await click(element, '[data-id="save"]');
+
+        expect(toastHandler.mock.calls[0][0].detail.message).toBe(
+            '1 field mappings for Product/Service (Item) → Product2.'
+        );
+    });
+
     it('opens the first mapping when none is chosen', async () => {
         const element = await render(undefined);
 

@@ -3,6 +3,8 @@ import {
     lineDraftComplete,
     lineMappingRecord,
     lineRows,
+    mappingSource,
+    qbObjectLabel,
     suggestedLine,
     unmappedCollections
 } from '../lineMappings';
@@ -113,5 +115,35 @@ describe('line mappings', () => {
                 Salesforce_Object__c: 'QB_Transaction_Line__c'
             })
         ).toBe(`Fields of the lines ${PRODUCT_LINES} → QB_Transaction_Line__c`);
+    });
+
+    it('names the QuickBooks object by its catalog label, its API name when unknown', () => {
+        const catalog = {
+            getEntity(name) {
+                return name === 'SalesReceipt'
+                    ? { label: 'Sales Receipt' }
+                    : undefined;
+            }
+        };
+        const receipt = {
+            QB_Object__c: 'SalesReceipt',
+            Salesforce_Object__c: 'QB_Transaction__c'
+        };
+        expect(fieldTableTitle(receipt, catalog)).toBe(
+            'Fields of Sales Receipt → QB_Transaction__c'
+        );
+        expect(mappingSource(receipt, catalog)).toBe('Sales Receipt');
+        expect(
+            mappingSource(
+                {
+                    ...receipt,
+                    Parent_Mapping__c: 'a01PARENT',
+                    Collection_Path__c: PRODUCT_LINES
+                },
+                catalog
+            )
+        ).toBe(`Sales Receipt ${PRODUCT_LINES}`);
+        expect(qbObjectLabel(catalog, 'NewEntity')).toBe('NewEntity');
+        expect(qbObjectLabel(undefined, 'SalesReceipt')).toBe('SalesReceipt');
     });
 });

@@ -99,6 +99,27 @@ describe('c-qb-sync-existing', () => {
         jest.clearAllMocks();
     });
 
+    it('names the QuickBooks object by its label, the API name going to the middleware', async () => {
+        const element = await render({
+            qbObject: 'Item',
+            qbLabel: 'Product/Service (Item)',
+            salesforceObject: 'Product2',
+            matchRules: null
+        });
+
+        expect(element.shadowRoot.querySelector('[data-id="open"]').label).toBe(
+            'Sync existing Product/Service (Item) records'
+        );
+        expect(
+            element.shadowRoot.querySelector('[data-id="dialog"]').ariaLabel
+        ).toBe('Sync existing Product/Service (Item) records to Product2');
+        start(element).click();
+        await settle();
+        expect(startBackfill).toHaveBeenCalledWith(
+            expect.objectContaining({ qbObjects: ['Item'] })
+        );
+    });
+
     it('starts a sync of the object since a date, saving changed rules first', async () => {
         const element = await render();
         expect(rules(element).value).toEqual(['Name']);
