@@ -44,3 +44,18 @@ export const recordOf = (row) => ({
     [TRANSFORM_FIELD.fieldApiName]: row.transform || null,
     [DEFAULT_VALUE_FIELD.fieldApiName]: row.defaultValue || null
 });
+
+/**
+ * The saved records in the order of the rows the admin saved. Apex returns them
+ * sorted by QuickBooks field: a table that re-sorted on Save had the admin remove
+ * the wrong row next. A Salesforce field is mapped once in a saved set
+ * (validationErrors), so it finds each record's row; stable sort keeps the rest.
+ */
+export function inRowOrder(records, rows) {
+    const position = new Map(
+        rows.map((row, index) => [row.salesforceField, index])
+    );
+    const at = (record) =>
+        position.get(record[SALESFORCE_FIELD.fieldApiName]) ?? rows.length;
+    return [...records].sort((a, b) => at(a) - at(b));
+}

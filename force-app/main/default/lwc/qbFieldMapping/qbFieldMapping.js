@@ -22,6 +22,7 @@ import {
 import {
     TRANSFORM_OPTIONS,
     blankRow,
+    inRowOrder,
     recordOf,
     rowOf
 } from './fieldMappingRecords';
@@ -370,7 +371,7 @@ export default class QbFieldMapping extends LightningElement {
                 objectMappingId: mapping.Id,
                 mappings: this.rows.map(recordOf)
             });
-            this.setRows(saved.map(rowOf), true);
+            this.setRows(inRowOrder(saved, this.rows).map(rowOf), true);
             this.template.querySelector('c-qb-save-bar').saved();
             this.error = undefined;
             const source = mappingSource(mapping, this.catalog);

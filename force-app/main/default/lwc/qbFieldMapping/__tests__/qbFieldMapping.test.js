@@ -422,6 +422,38 @@ describe('c-qb-field-mapping', () => {
         expect(rows(element)[2].dataset.row).toBe('a02000000000003AAA');
     });
 
+    it("keeps the admin's row order after Save, though Apex returns the rows sorted", async () => {
+        const city = {
+            Id: 'a02000000000003AAA',
+            QB_Field__c: 'BillAddr.City',
+            Salesforce_Field__c: 'Region__c'
+        };
+        // QBMappingSelector.fieldMappings: ORDER BY QB_Field__c.
+        const [displayName, balance] = CUSTOMER_FIELDS;
+        saveFieldMappings.mockResolvedValue([balance, city, displayName]);
+        const element = await render();
+        await click(element, '[data-id="add"]');
+        await setRow(rows(element)[2], 'qbField', 'BillAddr.City');
+        await setRow(rows(element)[2], 'salesforceField', 'Region__c');
+
+        await click(element, '[data-id="save"]');
+
+        expect(rows(element).map((tr) => tr.dataset.row)).toEqual([
+            displayName.Id,
+            balance.Id,
+            city.Id
+        ]);
+        expect(rows(element).map((tr) => control(tr, 'qbField').value)).toEqual(
+            ['DisplayName', 'Balance', 'BillAddr.City']
+        );
+        // Removing row 2 removes the row the admin saw as row 2.
+        rows(element)[1].querySelector('[data-action="remove"]').click();
+        await flushPromises();
+        expect(rows(element).map((tr) => control(tr, 'qbField').value)).toEqual(
+            ['DisplayName', 'BillAddr.City']
+        );
+    });
+
     it('shows the Apex error when the save is refused', async () => {
         saveFieldMappings.mockRejectedValue({
             body: {
