@@ -144,7 +144,10 @@ export default class QbObjectMapping extends LightningElement {
                 confirming: mapping.Id === this.confirmDeleteId,
                 editLabel: `Edit ${label} mapping`,
                 fieldsLabel: `Field mappings of ${label}`,
-                deleteLabel: `Delete ${label} mapping`
+                deleteLabel: `Delete ${label} mapping`,
+                // Read out of context (a screen reader's list of buttons), each names its row.
+                confirmDeleteLabel: `Delete ${label}`,
+                cancelDeleteLabel: `Keep ${label}`
             };
         });
     }

@@ -376,6 +376,20 @@ describe('c-qb-object-mapping', () => {
         expect(query(element, 'tr[data-row="Customer"]').textContent).toContain(
             'its 3 field mappings'
         );
+        // Each row's buttons name their row, also while it asks to confirm.
+        const names = (row) =>
+            Array.from(
+                query(element, `tr[data-row="${row}"]`).querySelectorAll(
+                    'lightning-button, lightning-button-icon'
+                )
+            ).map((button) => button.label || button.alternativeText);
+        expect(names('Customer')).toEqual(['Delete Customer', 'Keep Customer']);
+        expect(names('Vendor')).toEqual([
+            'Edit Vendor mapping',
+            'Field mappings of Vendor',
+            'Delete Vendor mapping'
+        ]);
+        await expect(element).toBeAccessible();
         await click(element, '[data-action="confirm-delete"]');
 
         expect(deleteObjectMapping).toHaveBeenCalledWith({
