@@ -206,6 +206,29 @@ test('Field Mapping: a row that may fail is confirmed before Save', async () => 
     assert.equal(await active(), 'CompanyName');
 });
 
+test('Field Mapping: Add field is one Tab from the picker; the row it adds takes focus', async () => {
+    await seedMapping(companyId, 'Customer', ACCOUNT_FIELDS);
+    const { table } = await openFieldMapping();
+    const rowCount = await table.locator('tbody tr').count();
+    await page.getByRole('combobox', { name: 'Object mapping' }).focus();
+    const add = page.getByRole('button', { name: 'Add field' });
+    const focused = (locator) => locator.evaluate((node) => node === node.getRootNode().activeElement);
+    // It took 81 Tabs when Add field came after every row's five controls.
+    let tabs = 0;
+    while (!(await focused(add))) {
+        assert.ok(tabs < 5, `Add field is not reached after ${tabs} Tabs`);
+        await page.keyboard.press('Tab');
+        tabs += 1;
+    }
+    assert.equal(tabs, 1, 'Tabs from the object mapping picker to Add field');
+
+    await page.keyboard.press('Enter');
+    const added = page.getByRole('combobox', { name: `QuickBooks field, row ${rowCount + 1}` });
+    await added.waitFor();
+    assert.ok(await focused(added), "focus is in the new row's QuickBooks field");
+    await assertAccessible(page, 'field mapping with a new row');
+});
+
 test('Object Mapping: New moves focus into the form; a new mapping offers Map fields now', async () => {
     await openQbSetup(page);
     await navigateTo(page, 'Object Mapping');

@@ -1,4 +1,5 @@
-import { qbObjectLabel } from 'c/qbLineMappings';
+import { ShowToastEvent } from 'lightning/platformShowToastEvent';
+import { mappingSource, qbObjectLabel } from 'c/qbLineMappings';
 import { compatibility } from './typeCompatibility';
 
 // The fields the sync fills itself: the external id, and on a line its parent
@@ -168,4 +169,22 @@ export function mappingOptions(objectMappings, catalog) {
         label: `${qbObjectLabel(catalog, mapping.QB_Object__c)} → ${mapping.Salesforce_Object__c}`,
         value: mapping.Id
     }));
+}
+
+/** The toast after Save: how many rows, for which mapping, the QuickBooks object by label. */
+export function savedToast(saved, mapping, catalog) {
+    return new ShowToastEvent({
+        title: 'Field mappings saved',
+        message: `${saved.length} field mappings for ${mappingSource(mapping, catalog)} → ${mapping.Salesforce_Object__c}.`,
+        variant: 'success'
+    });
+}
+
+/** Moves focus to the first control of row `key` once it is rendered; true when it did. */
+export function focusRow(template, key) {
+    const control = key
+        ? template.querySelector(`tr[data-row="${key}"] lightning-combobox`)
+        : null;
+    control?.focus();
+    return Boolean(control);
 }

@@ -1,15 +1,15 @@
 import { LightningElement, api, wire } from 'lwc';
 import { getObjectInfo } from 'lightning/uiObjectInfoApi';
-import { ShowToastEvent } from 'lightning/platformShowToastEvent';
 import getObjectMappings from '@salesforce/apex/QBSetupController.getObjectMappings';
 import getFieldMappings from '@salesforce/apex/QBSetupController.getFieldMappings';
 import saveFieldMappings from '@salesforce/apex/QBSetupController.saveFieldMappings';
 import getLineMappings from '@salesforce/apex/QBSetupController.getLineMappings';
 import { loadCatalog } from 'c/qbCatalog';
-import { fieldTableTitle, mappingSource } from 'c/qbLineMappings';
+import { fieldTableTitle } from 'c/qbLineMappings';
 import { confirmLeave, hasUnsavedChanges } from 'c/saveModel';
 import {
     fieldOptions,
+    focusRow,
     mappableFields,
     mappingOptions,
     missingRequiredText,
@@ -17,6 +17,7 @@ import {
     qbFieldsOf,
     RISKY_DIALOG,
     rowViews,
+    savedToast,
     validationErrors
 } from './fieldMappingRows';
 import {
@@ -47,6 +48,7 @@ export default class QbFieldMapping extends LightningElement {
     saving = false;
     selectedId;
     editingLineId;
+    focusRowKey; // The row just added: its first field takes focus once rendered.
     _companyId;
 
     transformOptions = TRANSFORM_OPTIONS;
@@ -74,6 +76,12 @@ export default class QbFieldMapping extends LightningElement {
 
     @wire(getObjectInfo, { objectApiName: '$salesforceObject' })
     objectInfo;
+
+    renderedCallback() {
+        if (focusRow(this.template, this.focusRowKey)) {
+            this.focusRowKey = undefined;
+        }
+    }
 
     async loadObjectMappings() {
         try {
@@ -341,7 +349,9 @@ export default class QbFieldMapping extends LightningElement {
     }
 
     handleAddRow() {
-        this.setRows([...this.rows, blankRow()]);
+        const row = blankRow();
+        this.focusRowKey = row.key;
+        this.setRows([...this.rows, row]);
     }
 
     handleRemoveRow(event) {
@@ -374,14 +384,7 @@ export default class QbFieldMapping extends LightningElement {
             this.setRows(inRowOrder(saved, this.rows).map(rowOf), true);
             this.template.querySelector('c-qb-save-bar').saved();
             this.error = undefined;
-            const source = mappingSource(mapping, this.catalog);
-            this.dispatchEvent(
-                new ShowToastEvent({
-                    title: 'Field mappings saved',
-                    message: `${saved.length} field mappings for ${source} → ${mapping.Salesforce_Object__c}.`,
-                    variant: 'success'
-                })
-            );
+            this.dispatchEvent(savedToast(saved, mapping, this.catalog));
             if (this.editingLine) {
                 // The Lines table shows each line's field mapping count.
                 this.lineMappings = await getLineMappings({

@@ -422,6 +422,27 @@ describe('c-qb-field-mapping', () => {
         expect(rows(element)[2].dataset.row).toBe('a02000000000003AAA');
     });
 
+    it('puts Add field before the rows and moves focus into the row it adds', async () => {
+        const element = await render();
+        const add = query(element, '[data-id="add"]');
+        const table = element.shadowRoot.querySelector('table');
+        // Document order is Tab order: Add field comes before every row's controls.
+        expect(
+            add.compareDocumentPosition(table) &
+                Node.DOCUMENT_POSITION_FOLLOWING
+        ).toBeTruthy();
+        // The stub combobox takes no focus in jsdom: whom focus() was called on tells.
+        const focus = jest.spyOn(HTMLElement.prototype, 'focus');
+
+        add.click();
+        await flushPromises();
+
+        const added = rows(element)[2];
+        expect(added.dataset.row).toMatch(/^new-/);
+        expect(focus.mock.instances).toEqual([control(added, 'qbField')]);
+        focus.mockRestore();
+    });
+
     it("keeps the admin's row order after Save, though Apex returns the rows sorted", async () => {
         const city = {
             Id: 'a02000000000003AAA',
