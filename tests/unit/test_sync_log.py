@@ -162,6 +162,37 @@ def test_a_row_replaced_while_it_is_out_stays_and_goes_out_as_its_newer_version(
     assert outbox.count() == 0
 
 
+def test_senders_take_the_oldest_rows_first_up_to_their_limit_and_only_those(database):
+    # Rows go out in the order their outcomes were recorded (those of one batch by key), a
+    # sender leases only the rows it takes, and its next take brings new rows, not those it holds.
+    outbox = SyncLogOutbox(database)
+    with transaction(database) as connection:
+        outbox.keep(connection, [("ce:z", entry(1).row())])
+    with transaction(database) as connection:
+        outbox.keep(connection, [("ce:c", entry(2).row()), ("ce:b", entry(3).row())])
+    with transaction(database) as connection:
+        outbox.keep(connection, [("ce:a", entry(4).row())])
+    with transaction(database) as connection:
+        outbox.keep(connection, [("ce:y", entry(5).row()), ("ce:x", entry(6).row())])
+
+    def keys(rows) -> list[str]:
+        return [row.log_key for row in rows]
+
+    assert keys(outbox.take("worker-1", 2, lease_seconds=60, now=NOW)) == ["ce:z", "ce:b"]
+    assert keys(outbox.take("worker-2", 1, lease_seconds=60, now=NOW)) == ["ce:c"]
+    assert keys(outbox.take("worker-1", 5, lease_seconds=60, now=NOW)) == ["ce:a", "ce:x", "ce:y"]
+
+
+def test_a_senders_lease_ends_at_its_moment(database):
+    outbox = SyncLogOutbox(database)
+    with transaction(database) as connection:
+        outbox.keep(connection, [("ce:5", entry(5).row())])
+    outbox.take("worker-1", 10, lease_seconds=60, now=NOW)
+    ends = NOW + timedelta(seconds=60)
+    assert outbox.take("worker-2", 10, lease_seconds=60, now=ends - timedelta(microseconds=1)) == []
+    assert [row.log_key for row in outbox.take("worker-2", 10, 60, now=ends)] == ["ce:5"]
+
+
 def test_a_row_names_the_record_and_keeps_the_detail_apart():
     failed = SyncLogEntry(
         "ce:9",

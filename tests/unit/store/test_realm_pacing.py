@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 
 from qbsync.quickbooks.errors import QuickBooksThrottled
 from qbsync.quickbooks.pacing import SharedRealmPacer
-from qbsync.store.pacing import RealmPacingRows
+from qbsync.store.pacing import RealmPacingRows, Reservation
 
 
 class FakeTime:
@@ -44,7 +44,7 @@ def test_two_pacers_share_the_ten_a_second_window(database: Engine) -> None:
 
     # The eleventh, from either process, waits for the first to leave the second.
     assert first.wait("1") == pytest.approx(1.0)
-    assert time.now == pytest.approx(1_800_000_001.0)
+    assert time.now == pytest.approx(1_800_000_001.0, abs=1e-3)
 
 
 def test_realms_have_their_own_windows(database: Engine) -> None:
@@ -61,7 +61,7 @@ def test_five_hundred_a_minute_between_processes(database: Engine) -> None:
     for n in range(500):
         pacers[n % 4].wait("1")
     # 10 a second: the minute is full 49 s in; the 501st waits for the first to age out.
-    assert time.now == pytest.approx(1_800_000_049.0)
+    assert time.now == pytest.approx(1_800_000_049.0, abs=1e-3)
     assert pacers[0].wait("1") == pytest.approx(11.0)
 
 
@@ -72,8 +72,8 @@ def test_reservations_are_spread_even_when_the_clock_does_not_move(database: Eng
     limits = ((10, 1.0), (500, 60.0))
     times = [rows.reserve("1", time.now, limits, 0.0).send_at for _ in range(25)]
     assert times[:10] == [time.now] * 10
-    assert times[10:20] == [pytest.approx(time.now + 1.0)] * 10
-    assert times[20:] == [pytest.approx(time.now + 2.0)] * 5
+    assert times[10:20] == [pytest.approx(time.now + 1.0, abs=1e-3)] * 10
+    assert times[20:] == [pytest.approx(time.now + 2.0, abs=1e-3)] * 5
 
 
 def test_a_429_seen_by_one_process_holds_the_realm_for_every_process(database: Engine) -> None:
@@ -122,3 +122,35 @@ def test_threads_with_their_own_pacers_never_reserve_more_than_ten_a_second(
     times.sort()
     assert len(times) == 40
     assert all(times[i + 10] - times[i] >= 1.0 - 1e-6 for i in range(len(times) - 10))
+
+
+def test_each_window_is_longer_by_the_clock_margin_between_machines(database: Engine) -> None:
+    # Two sends a second, machines' clocks trusted to half a second: a request 1.2 s after two
+    # sends is still within their window stretched by the margin, and waits until 1.5 s.
+    rows = RealmPacingRows(database)
+    limits, start = ((2, 1.0),), 1_800_000_000.0
+    assert [rows.reserve("1", start, limits, 0.5).send_at for _ in range(2)] == [start] * 2
+    assert rows.reserve("1", start + 1.2, limits, 0.5).send_at == pytest.approx(
+        start + 1.5, abs=1e-3
+    )
+
+
+def test_a_hold_ends_at_its_moment_and_concerns_its_realm_only(database: Engine) -> None:
+    rows = RealmPacingRows(database)
+    limits, end = ((10, 1.0),), datetime(2027, 1, 1, tzinfo=UTC)
+    rows.reserve("2", end.timestamp() - 30, limits, 0.0)  # realm 2 has sent: it has a row
+    rows.hold("1", end)
+    assert rows.held_until("2", end - timedelta(seconds=30)) is None
+    assert rows.reserve("2", end.timestamp() - 29, limits, 0.0).held_until is None
+
+    assert rows.held_until("1", end - timedelta(microseconds=1)) == end
+    assert rows.held_until("1", end) is None
+    assert rows.reserve("1", end.timestamp() - 0.001, limits, 0.0) == Reservation(None, end)
+    assert rows.reserve("1", end.timestamp(), limits, 0.0) == Reservation(end.timestamp(), None)
+
+
+def test_a_hold_is_read_against_the_present_by_default(database: Engine) -> None:
+    rows = RealmPacingRows(database)
+    later = datetime.now(UTC) + timedelta(hours=1)
+    rows.hold("1", later)
+    assert rows.held_until("1") == later
