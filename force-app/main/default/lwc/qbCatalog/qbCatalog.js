@@ -57,6 +57,11 @@ class Catalog {
     }
 }
 
+/** A QuickBooks object's label from the catalog ("Sales Receipt"); its API name when the catalog lacks it. */
+export function qbObjectLabel(catalog, name) {
+    return catalog?.getEntity(name)?.label || name;
+}
+
 /** The catalog; rejects with the Apex error when it cannot be read. */
 export async function loadCatalog() {
     return new Catalog(JSON.parse(await getCatalog()));

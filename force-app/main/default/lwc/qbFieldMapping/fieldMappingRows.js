@@ -1,5 +1,6 @@
 import { ShowToastEvent } from 'lightning/platformShowToastEvent';
-import { mappingSource, qbObjectLabel } from 'c/qbLineMappings';
+import { qbObjectLabel } from 'c/qbCatalog';
+import { mappingSource } from 'c/qbLineMappings';
 import { compatibility } from './typeCompatibility';
 
 // The fields the sync fills itself: the external id, and on a line its parent

@@ -1,3 +1,5 @@
+import { qbObjectLabel } from 'c/qbCatalog';
+
 // Line mappings (QB_Object_Mapping__c records with a Parent_Mapping__c): one per
 // collection of a transaction's QuickBooks record, such as its product lines.
 
@@ -58,11 +60,6 @@ export function lineMappingRecord(parentId, draft) {
         External_Id_Field__c: draft.externalIdField,
         Parent_Field__c: draft.parentField
     };
-}
-
-/** A QuickBooks object's label from the catalog ("Sales Receipt"); its API name when the catalog lacks it. */
-export function qbObjectLabel(catalog, name) {
-    return catalog?.getEntity(name)?.label || name;
 }
 
 /**

@@ -10,7 +10,7 @@ import {
     unmappedCollections
 } from './lineMappings';
 
-export { fieldTableTitle, mappingSource, qbObjectLabel } from './lineMappings';
+export { fieldTableTitle, mappingSource } from './lineMappings';
 
 /**
  * The Lines table of a transaction's object mapping on Field Mapping: its line

@@ -37,14 +37,19 @@ export function etaText(job, now = Date.now()) {
     return `about ${Math.round(minutes / 60)} h left`;
 }
 
-/** One row per job, with what the progress list shows. */
-export function jobRows(jobs, now = Date.now()) {
+/**
+ * One row per job, with what the progress list shows; `labelOf` names the QuickBooks
+ * object as the admin reads it (the catalog's label, "Product/Service (Item)").
+ */
+export function jobRows(jobs, now = Date.now(), labelOf = (name) => name) {
     return (jobs || []).map((job) => {
         const active = ACTIVE.includes(job.State__c);
         const total = job.Total__c == null ? '?' : count(job.Total__c);
         const percent = percentOf(job);
+        const qbLabel = labelOf(job.QB_Object__c);
         return {
             ...job,
+            qbLabel,
             active,
             percent,
             progressText: `${count(job.Processed__c)} of ${total}`,
@@ -57,7 +62,7 @@ export function jobRows(jobs, now = Date.now()) {
             ].join(', '),
             eta: etaText(job, now),
             badgeClass: BADGES[job.State__c] || '',
-            cancelLabel: `Cancel ${job.QB_Object__c} sync`
+            cancelLabel: `Cancel ${qbLabel} sync`
         };
     });
 }

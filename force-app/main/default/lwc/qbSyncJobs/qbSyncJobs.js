@@ -1,6 +1,7 @@
 import { LightningElement, api } from 'lwc';
 import listJobs from '@salesforce/apex/QBBackfillController.listJobs';
 import cancelBackfill from '@salesforce/apex/QBBackfillController.cancelBackfill';
+import { loadCatalog, qbObjectLabel } from 'c/qbCatalog';
 import { anyActive, jobRows } from './jobRows';
 
 // While a job is queued or running the list reads the jobs again every few seconds: the
@@ -14,6 +15,7 @@ export const POLL_MS = 3000;
  */
 export default class QbSyncJobs extends LightningElement {
     jobs;
+    catalog;
     error;
     busy = false;
     _realmId;
@@ -26,6 +28,15 @@ export default class QbSyncJobs extends LightningElement {
     set realmId(value) {
         this._realmId = value;
         this.refresh();
+    }
+
+    async connectedCallback() {
+        try {
+            this.catalog = await loadCatalog();
+        } catch {
+            // Without the catalog the jobs still list, their objects by API name.
+            this.catalog = undefined;
+        }
     }
 
     disconnectedCallback() {
@@ -58,7 +69,9 @@ export default class QbSyncJobs extends LightningElement {
     }
 
     get rows() {
-        return jobRows(this.jobs);
+        return jobRows(this.jobs, Date.now(), (name) =>
+            qbObjectLabel(this.catalog, name)
+        );
     }
 
     get hasJobs() {

@@ -4,10 +4,10 @@ import {
     lineMappingRecord,
     lineRows,
     mappingSource,
-    qbObjectLabel,
     suggestedLine,
     unmappedCollections
 } from '../lineMappings';
+import { qbObjectLabel } from 'c/qbCatalog';
 
 const PRODUCT_LINES = 'Line[DetailType=SalesItemLineDetail]';
 const DISCOUNT_LINES = 'Line[DetailType=DiscountLineDetail]';

@@ -26,6 +26,12 @@ jest.mock(
     () => ({ default: jest.fn() }),
     { virtual: true }
 );
+// The catalog is the package's own static resource (QBSync_Catalog), as Apex serves it.
+jest.mock(
+    '@salesforce/apex/QBCatalogController.getCatalog',
+    () => require('../../../../../test/jest-mocks/apex/getCatalog'),
+    { virtual: true }
+);
 
 const REALM = '4620816365';
 const RUNNING = {
@@ -75,6 +81,16 @@ describe('jobRows', () => {
         expect(row.active).toBe(true);
     });
 
+    it('names the QuickBooks object as labelOf gives it, by API name without one', () => {
+        const item = { ...RUNNING, QB_Object__c: 'Item' };
+        const labels = { Item: 'Product/Service (Item)' };
+        const labelOf = (name) => labels[name] || name;
+        const [row] = jobRows([item], Date.now(), labelOf);
+        expect(row.qbLabel).toBe('Product/Service (Item)');
+        expect(row.cancelLabel).toBe('Cancel Product/Service (Item) sync');
+        expect(jobRows([item])[0].cancelLabel).toBe('Cancel Item sync');
+    });
+
     it('has no percentage until the total is known', () => {
         expect(percentOf({ Processed__c: 5 })).toBe(0);
         expect(jobRows([{ ...RUNNING, Total__c: null }])[0].progressText).toBe(
@@ -120,6 +136,24 @@ describe('c-qb-sync-jobs', () => {
         ).toContain('50 of 200');
         expect(item.querySelector('[data-action="cancel"]')).not.toBeNull();
         await expect(element).toBeAccessible();
+    });
+
+    it("names each job's QuickBooks object by its catalog label", async () => {
+        listJobs.mockResolvedValue([
+            {
+                ...RUNNING,
+                QB_Object__c: 'Item',
+                Salesforce_Object__c: 'Product2'
+            }
+        ]);
+        const element = await render();
+        const item = job(element, 'job-1');
+        expect(item.querySelector('.slds-text-title_bold').textContent).toBe(
+            'Product/Service (Item) → Product2'
+        );
+        expect(item.querySelector('[data-action="cancel"]').label).toBe(
+            'Cancel Product/Service (Item) sync'
+        );
     });
 
     it('polls while a job runs and stops when it is done', async () => {
