@@ -167,7 +167,11 @@ export async function choose(page, label, option, scope = page) {
 export async function screenshot(page, name) {
     await mkdir(SCREENSHOT_DIR, { recursive: true });
     const file = path.join(SCREENSHOT_DIR, `${name}.png`);
+    // The save bar docks at the bottom of the window (position: sticky); a full-page capture
+    // has no window bottom and drew it across the middle of the pane: here it stays in place.
+    const undock = await page.addStyleTag({ content: 'c-qb-save-bar { position: static !important; }' });
     await page.screenshot({ path: file, fullPage: true });
+    await undock.evaluate((style) => style.remove());
     return file;
 }
 

@@ -204,8 +204,10 @@ describe('c-qb-sync-jobs', () => {
     it('says how to start one when there is no job', async () => {
         listJobs.mockResolvedValue([]);
         const element = await render();
-        expect(
-            element.shadowRoot.querySelector('[data-id="empty"]')
-        ).not.toBeNull();
+        const empty = element.shadowRoot.querySelector('[data-id="empty"]');
+        // The template compiler drops the white space where a line breaks beside an element.
+        expect(empty.textContent.replace(/\s+/g, ' ')).toContain(
+            'Start one with Sync existing records on Object Mapping'
+        );
     });
 });
