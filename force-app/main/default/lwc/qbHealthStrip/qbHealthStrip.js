@@ -3,6 +3,7 @@ import { NavigationMixin } from 'lightning/navigation';
 import testConnection from '@salesforce/apex/QBHealthController.testConnection';
 import SYNC_LOG_OBJECT from '@salesforce/schema/QB_Sync_Log__c';
 import { reduceErrors } from 'c/ldsUtils';
+import { loadCatalog, qbObjectLabel } from 'c/qbCatalog';
 
 // The sync log list view of every failure (force-app objects/QB_Sync_Log__c/listViews).
 const FAILED_LIST_VIEW = 'Failed';
@@ -19,6 +20,16 @@ export default class QbHealthStrip extends NavigationMixin(LightningElement) {
 
     testing = false;
     testResult;
+    catalog;
+
+    async connectedCallback() {
+        try {
+            this.catalog = await loadCatalog();
+        } catch {
+            // Without the catalog the counts still show, their objects by API name.
+            this.catalog = undefined;
+        }
+    }
 
     get lastSuccessAt() {
         return this.health?.lastSuccessAt;
@@ -56,7 +67,8 @@ export default class QbHealthStrip extends NavigationMixin(LightningElement) {
         return (this.health?.objects || []).map((count) => ({
             ...count,
             key: count.qbObject || 'none',
-            label: count.qbObject || 'Unknown object',
+            label:
+                qbObjectLabel(this.catalog, count.qbObject) || 'Unknown object',
             failedClass: count.failed > 0 ? 'slds-text-color_error' : ''
         }));
     }

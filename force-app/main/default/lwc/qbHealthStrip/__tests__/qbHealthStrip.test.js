@@ -8,6 +8,12 @@ jest.mock(
     () => ({ default: jest.fn() }),
     { virtual: true }
 );
+// The catalog is the package's own static resource (QBSync_Catalog), as Apex serves it.
+jest.mock(
+    '@salesforce/apex/QBCatalogController.getCatalog',
+    () => require('../../../../../test/jest-mocks/apex/getCatalog'),
+    { virtual: true }
+);
 
 const COMPANY = 'a00000000000001AAA';
 const flush = () =>
@@ -55,6 +61,25 @@ describe('c-qb-health-strip', () => {
         expect(rows.map((row) => row.textContent)).toEqual([
             'Customer521',
             'Invoice100'
+        ]);
+    });
+
+    it('names each QuickBooks object by its catalog label', async () => {
+        const element = render({
+            failuresLast24h: 0,
+            backlog: 0,
+            objects: [
+                { qbObject: 'Item', succeeded: 3, failed: 0, other: 0 },
+                { qbObject: null, succeeded: 0, failed: 1, other: 0 }
+            ]
+        });
+        await flush();
+        const rows = [
+            ...element.shadowRoot.querySelectorAll('[data-id="object-count"]')
+        ];
+        expect(rows.map((row) => row.textContent)).toEqual([
+            'Product/Service (Item)300',
+            'Unknown object010'
         ]);
     });
 
