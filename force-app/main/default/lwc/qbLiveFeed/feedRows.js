@@ -45,12 +45,13 @@ function delayOf(log) {
 /**
  * One row per log, in the order given (newest first).
  * @param {object[]} logs QB_Sync_Log__c records as QBHealthController.getRecentLogs returns them
+ * @param {function} labelOf the QuickBooks object's label ("Product/Service (Item)") for its API name
  * @return {object[]} rows for the feed's template
  */
-export function feedRows(logs) {
+export function feedRows(logs, labelOf = (name) => name) {
     return (logs || []).map((log) => {
         const delay = formatDelay(delayOf(log));
-        const qbObject = log.QB_Object__c || 'QuickBooks record';
+        const qbObject = labelOf(log.QB_Object__c) || 'QuickBooks record';
         const name =
             log.Record_Name__c ||
             (log.QB_Record_Id__c

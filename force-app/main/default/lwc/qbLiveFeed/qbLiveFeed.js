@@ -1,5 +1,6 @@
 import { LightningElement, api } from 'lwc';
 import { NavigationMixin } from 'lightning/navigation';
+import { loadCatalog, qbObjectLabel } from 'c/qbCatalog';
 import { feedRows } from './feedRows';
 
 /**
@@ -11,9 +12,19 @@ export default class QbLiveFeed extends NavigationMixin(LightningElement) {
     @api logs;
     /** True while change events arrive (the panel's empApi subscription is active). */
     @api live = false;
+    catalog;
+
+    async connectedCallback() {
+        try {
+            this.catalog = await loadCatalog();
+        } catch {
+            // Without the catalog the feed still lists, its objects by API name.
+            this.catalog = undefined;
+        }
+    }
 
     get rows() {
-        return feedRows(this.logs);
+        return feedRows(this.logs, (name) => qbObjectLabel(this.catalog, name));
     }
 
     get hasRows() {

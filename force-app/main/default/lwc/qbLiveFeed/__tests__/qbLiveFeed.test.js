@@ -3,6 +3,13 @@ import QbLiveFeed from 'c/qbLiveFeed';
 import { formatDelay, feedRows } from '../feedRows';
 import { getNavigateCalledWith, resetNavigation } from 'lightning/navigation';
 
+// The catalog is the package's own static resource (QBSync_Catalog), as Apex serves it.
+jest.mock(
+    '@salesforce/apex/QBCatalogController.getCatalog',
+    () => require('../../../../../test/jest-mocks/apex/getCatalog'),
+    { virtual: true }
+);
+
 const LOGS = [
     {
         Id: 'a02000000000002AAA',
@@ -51,6 +58,25 @@ describe('c-qb-live-feed', () => {
         expect(formatDelay(3 * 3600000)).toBe('3 h');
         expect(formatDelay(undefined)).toBeUndefined();
         expect(formatDelay(-1)).toBeUndefined();
+    });
+
+    it('names the QuickBooks object by its catalog label', async () => {
+        const element = render([
+            {
+                Id: 'a02000000000003AAA',
+                Name: 'SL-0003',
+                QB_Object__c: 'SalesReceipt',
+                QB_Record_Id__c: '42',
+                Operation__c: 'Create',
+                Status__c: 'Success'
+            }
+        ]);
+        await new Promise((resolve) => {
+            setTimeout(resolve, 0);
+        });
+        const text = element.shadowRoot.textContent;
+        expect(text).toContain('Sales Receipt 42');
+        expect(text).toContain('Sales Receipt · Create');
     });
 
     it('names the record, or the QuickBooks object and id without a name', () => {
