@@ -2,6 +2,7 @@ import { LightningElement, api } from 'lwc';
 import { ShowToastEvent } from 'lightning/platformShowToastEvent';
 import listMatchReviews from '@salesforce/apex/QBBackfillController.listMatchReviews';
 import resolveMatchReview from '@salesforce/apex/QBBackfillController.resolveMatchReview';
+import { loadCatalog, qbObjectLabel } from 'c/qbCatalog';
 
 const OUTCOMES = { link: 'linked', create: 'created', skip: 'skipped' };
 
@@ -16,7 +17,17 @@ export default class QbMatchReview extends LightningElement {
     busyId;
     // The candidate chosen per review, kept when the list is read again.
     chosen = {};
+    catalog;
     _realmId;
+
+    async connectedCallback() {
+        try {
+            this.catalog = await loadCatalog();
+        } catch {
+            // Without the catalog the reviews still list, their objects by API name.
+            this.catalog = undefined;
+        }
+    }
 
     @api
     get realmId() {
@@ -47,6 +58,7 @@ export default class QbMatchReview extends LightningElement {
             return {
                 ...review,
                 record,
+                qbLabel: qbObjectLabel(this.catalog, review.qbObject),
                 options: review.candidates.map((candidate) => ({
                     label: candidate.name,
                     value: candidate.id

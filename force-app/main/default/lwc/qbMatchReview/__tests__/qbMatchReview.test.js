@@ -13,6 +13,12 @@ jest.mock(
     () => ({ default: jest.fn() }),
     { virtual: true }
 );
+// The catalog is the package's own static resource (QBSync_Catalog), as Apex serves it.
+jest.mock(
+    '@salesforce/apex/QBCatalogController.getCatalog',
+    () => require('../../../../../test/jest-mocks/apex/getCatalog'),
+    { virtual: true }
+);
 
 const REVIEW = {
     id: 'a06000000000001AAA',
@@ -54,6 +60,24 @@ describe('c-qb-match-review', () => {
             document.body.removeChild(document.body.firstChild);
         }
         jest.clearAllMocks();
+    });
+
+    it('names the QuickBooks object by its catalog label', async () => {
+        listMatchReviews.mockResolvedValue([
+            {
+                ...REVIEW,
+                qbObject: 'Item',
+                salesforceObject: 'Product2',
+                matchedBy: 'SKU'
+            }
+        ]);
+        const element = await render();
+        await new Promise((resolve) => {
+            setTimeout(resolve, 0);
+        });
+        expect(element.shadowRoot.querySelector('th p').textContent).toBe(
+            'Product/Service (Item) · 2 Product2 records match by SKU'
+        );
     });
 
     it('lists each review with its candidates and links the chosen one', async () => {
