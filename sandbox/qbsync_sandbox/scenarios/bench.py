@@ -20,8 +20,8 @@ Salesforce 180 ms; `--no-latency` for none), changed between phases through thei
    its QuickBooks reads per invoice and Salesforce calls per record written
    (`qbsync_sandbox.scenarios.bench_invoices`).
 5. With `--backfill N`, only this: a historical sync of N Customers, some of them matching
-   Accounts already in Salesforce, side by side with a Collections-only run
-   (`qbsync_sandbox.scenarios.bench_backfill`).
+   Accounts already in Salesforce, with a live change clocked every 2 s while it runs, side by
+   side with a Collections-only run (`qbsync_sandbox.scenarios.bench_backfill`).
 
 Figures, not pass/fail: this machine is shared and noisy. Loads are bounded and loopback only.
 """
