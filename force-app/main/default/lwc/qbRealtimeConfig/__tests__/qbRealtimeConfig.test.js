@@ -153,6 +153,22 @@ describe('c-qb-realtime-config', () => {
         expect(cell(element, 'Invoice', 'status').label).toBe('Not mapped');
     });
 
+    it('offers Sync existing records on enabled rows, named by the catalog label', async () => {
+        const element = await render();
+
+        const syncExisting = row(element, 'Item').querySelector(
+            'c-qb-sync-existing'
+        );
+        const item = CATALOG.entities.find((entity) => entity.name === 'Item');
+        expect(syncExisting.qbObject).toBe('Item');
+        expect(syncExisting.qbLabel).toBe(item.label);
+        expect(syncExisting.mappingId).toBe(ITEM_ID);
+        // Not offered before the object is enabled and saved.
+        expect(
+            row(element, 'Customer').querySelector('c-qb-sync-existing')
+        ).toBeNull();
+    });
+
     it('disables the toggle where the object is not ready and says why', async () => {
         const element = await render();
 
