@@ -3,7 +3,10 @@ time and written to Salesforce, resumably.
 
 The worker runs one page of a job (`Backfiller.run_page`) only when no real-time event is waiting
 (`qbsync.worker.Worker.run_once` claims events first), so live changes are applied before the
-backfill's next page. A page:
+backfill's next page; `run_forever` runs the page beside its write lanes
+(`qbsync.write_lanes.BackfillLane`) and goes on claiming, so a change that comes while a page (a
+Bulk API job) runs is applied meanwhile. The job's lease is renewed while the page runs
+(`Backfiller._lease_renewed`). A page:
 
 1. reads 1,000 records changed at or after the checkpoint, oldest change first (`ORDERBY
    MetaData.LastUpdatedTime`), through the same QuickBooks client and per-realm pacing as
@@ -42,7 +45,9 @@ with the newest version of every record.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from qbsync import metrics
@@ -84,11 +89,9 @@ PAGE_SIZE = QUERY_BATCH
 COLLECTIONS = "Collections"
 BULK = "Bulk API 2.0"
 # A job in Bulk mode writes this many pages (10,000 records) with one Bulk API 2.0 job: about 8
-# calls whatever the count, where Collections takes 50. Live changes still go first between
-# two such chunks.
+# calls whatever the count, where Collections takes 50. The chunk runs beside the write lanes
+# (`qbsync.write_lanes.BackfillLane`): live changes are applied while its Bulk job runs.
 BULK_PAGES = 10
-# A Bulk API job is processed asynchronously, in minutes for large ones: the chunk's lease.
-BULK_LEASE_SECONDS = 900
 OPERATION = "Backfill"  # QB_Sync_Log__c.Operation__c of a historical sync's logs
 # A page that met a transient failure (QuickBooks or Salesforce unreachable, a 5xx) is read
 # again after this wait; the checkpoint has not moved, so nothing is lost.
@@ -228,23 +231,21 @@ class Backfiller:
                 return
             job = self.jobs.get(job.job_key) or job
             show_jobs(self.salesforce, [job])
-        pages = 1
-        if job.write_mode == BULK:
-            pages = BULK_PAGES
-            self.jobs.extend(job, self.name, now + timedelta(seconds=BULK_LEASE_SECONDS))
-        following, done = job.checkpoint, False
-        new: dict[str, dict] = {}
-        for _ in range(pages):
-            page = self.quickbooks.changed_since_page(
-                job.realm_id, job.qb_object, following.time or job.since, following.offset
-            )
-            records, following = next_checkpoint(following, page)
-            # A record changed while the chunk is read comes twice: its newest version counts.
-            new.update((str(record.get("Id")), record) for record in records)
-            if len(page) < PAGE_SIZE:
-                done = True
-                break
-        counts, entries = self._write(job, config, mapping, list(new.values()), now)
+        pages = BULK_PAGES if job.write_mode == BULK else 1
+        with self._lease_renewed(job):
+            following, done = job.checkpoint, False
+            new: dict[str, dict] = {}
+            for _ in range(pages):
+                page = self.quickbooks.changed_since_page(
+                    job.realm_id, job.qb_object, following.time or job.since, following.offset
+                )
+                records, following = next_checkpoint(following, page)
+                # A record changed while the chunk is read comes twice: its newest version counts.
+                new.update((str(record.get("Id")), record) for record in records)
+                if len(page) < PAGE_SIZE:
+                    done = True
+                    break
+            counts, entries = self._write(job, config, mapping, list(new.values()), now)
         eta = None if done else estimate_eta(job, job.counts.processed + counts.processed, now)
         # The page's logs are kept in the outbox in the transaction of its counts: a worker
         # killed after it still has them sent, and a page written again keeps one row a record.
@@ -264,6 +265,41 @@ class Backfiller:
         current = self.jobs.get(job.job_key)
         if current is not None:
             show_jobs(self.salesforce, [current])
+
+    @contextmanager
+    def _lease_renewed(self, job: BackfillJob) -> Iterator[None]:
+        """Renew the job's lease (`lease_seconds` from now) every third of it while the page is
+        read and written. A page takes as long as it takes (a Bulk chunk waits for its Bulk API
+        job, minutes for a large one), so no fixed lease fits it; renewed, the lease outlasts a
+        live worker's page and runs out one normal lease after a killed worker's last renewal,
+        when another worker resumes the job. Renewing stops once the job is no longer this
+        worker's (`BackfillJobs.extend` checks the holder): taken over after a lease ran out
+        (the database was unreachable), or cancelled. The renewal ends before the page's counts
+        are written, which give the lease back."""
+        every = self.settings.lease_seconds / 3
+        ended = threading.Event()
+
+        def renew() -> None:
+            while not ended.wait(every):
+                until = self.clock() + timedelta(seconds=self.settings.lease_seconds)
+                try:
+                    if not self.jobs.extend(job, self.name, until):
+                        log.info(
+                            "Historical sync job %s is no longer %s's: its lease is not renewed",
+                            job.job_key,
+                            self.name,
+                        )
+                        return
+                except StoreUnavailable as error:
+                    log.warning("Renewing a historical sync's lease waits: %s", error)
+
+        renewer = threading.Thread(target=renew, name="backfill-lease", daemon=True)
+        renewer.start()
+        try:
+            yield
+        finally:
+            ended.set()
+            renewer.join()
 
     def _write(
         self,

@@ -79,7 +79,7 @@ from qbsync.store.wakeups import Listener
 from qbsync.sync_config import RealmConfig
 from qbsync.sync_log import SUCCESS, SyncLogEntry, SyncLogWriter, record_name
 from qbsync.upsert_bodies import Write
-from qbsync.write_lanes import WriteLanes
+from qbsync.write_lanes import BackfillLane, WriteLanes
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +162,9 @@ class Worker:
         self._realm_waits: dict[str, tuple[datetime, str, int]] = {}
         self._last_event_shown: dict[str, datetime] = {}
         self._listener: Listener | None = None  # while `run_forever` runs
+        # Ends an idle wait without a listener (in-memory SQLite): the worker stops, or a
+        # historical sync page ended and the next may start.
+        self._nudged = threading.Event()
 
     # --- driving ----------------------------------------------------------------------------
 
@@ -257,10 +260,11 @@ class Worker:
     def run_forever(self, stop: threading.Event) -> None:
         """Process batches until `stop` is set: this thread claims a batch and hands it to a
         lane (`qbsync.write_lanes`), which reads it from QuickBooks, writes it to Salesforce and
-        records its outcomes, while this thread claims the next for another lane. When idle,
-        sleep until a stored event wakes the worker (`qbsync.store.wakeups`), or
-        `worker_poll_seconds` at most: the poll finds retries that came due and covers a lost
-        wake-up."""
+        records its outcomes, while this thread claims the next for another lane. When a claim
+        finds nothing, a historical sync's next page starts in the backfill lane beside them,
+        and this thread keeps claiming while it runs. When idle, sleep until a stored event
+        wakes the worker (`qbsync.store.wakeups`), a page ends, or `worker_poll_seconds` at
+        most: the poll finds retries that came due and covers a lost wake-up."""
         log.info("Worker %s started", self.name)
         self._listener = None
         threading.Thread(target=self._interrupt_on, args=(stop,), name="stop", daemon=True).start()
@@ -268,13 +272,14 @@ class Worker:
         sender = threading.Thread(target=self._send_forever, args=(stop,), name="sync-logs")
         sender.start()
         lanes = WriteLanes(self.settings.worker_write_lanes, self._read_write_settle)
+        backfill = BackfillLane(self.backfills.run_page, self._nudge)
         try:
             while not stop.is_set():
                 if self._listener is None or self._listener.broken:
                     self._listen()
                 lanes.wait_for_room()
                 try:
-                    processed = self._claim_and_hand_over(lanes)
+                    processed = self._claim_and_hand_over(lanes, backfill)
                 except StoreUnavailable as error:
                     log.warning("Worker waits for the database: %s", error)
                     stop.wait(STORE_WAIT_SECONDS)
@@ -285,6 +290,7 @@ class Worker:
                 if not processed:
                     self._idle(stop)
         finally:
+            backfill.close()
             lanes.close()
             if self._listener is not None:
                 self._listener.close()
@@ -301,13 +307,16 @@ class Worker:
         except Exception as error:  # noqa: BLE001 - kept in the database for the next start
             log.warning("Sync logs left for the next start: %s", error)
 
-    def _claim_and_hand_over(self, lanes: WriteLanes) -> int:
+    def _claim_and_hand_over(self, lanes: WriteLanes, backfill: BackfillLane) -> int:
+        """Hand a claimed batch to a lane (its event count), or start a historical sync's page
+        beside the lanes and return 0: the loop idles until the page ends or an event comes."""
         batch = self._claim()
         if batch is not None:
             lanes.submit(batch)
             return len(batch.events)
         # Live changes first: a historical sync's next page only when no event waits.
-        return 1 if self.backfills.run_page() else 0
+        backfill.start_page()
+        return 0
 
     def _send_forever(self, stop: threading.Event) -> None:
         """The sender thread: sends after each batch, and tries again what Salesforce could not
@@ -333,16 +342,22 @@ class Worker:
     def _idle(self, stop: threading.Event) -> None:
         listener = self._listener
         if listener is None or listener.broken:
-            stop.wait(self.settings.worker_poll_seconds)
+            if self._nudged.wait(self.settings.worker_poll_seconds):
+                self._nudged.clear()
         else:
             listener.wait(self.settings.worker_poll_seconds)
+
+    def _nudge(self) -> None:
+        """End the idle wait now (a listener keeps the interrupt until its next wait)."""
+        self._nudged.set()
+        listener = self._listener
+        if listener is not None:
+            listener.interrupt()
 
     def _interrupt_on(self, stop: threading.Event) -> None:
         """Ends the idle wait when `stop` is set (a signal), instead of at the next poll."""
         stop.wait()
-        listener = self._listener
-        if listener is not None:
-            listener.interrupt()
+        self._nudge()
 
     # --- one batch --------------------------------------------------------------------------
 

@@ -15,6 +15,13 @@ Back-pressure is what makes batches adapt to load: the worker claims again only 
 has a batch waiting to start. A lone change is claimed and written at once; when every lane is
 busy, the changes that arrive pile up in the ledger and the next claim takes them together, up
 to `QBSYNC_WORKER_BATCH_SIZE`.
+
+A historical sync's page runs beside the lanes, in a `BackfillLane` of its own, never in them: a
+Bulk API chunk takes ten pages and a whole Bulk job (tens of seconds), and run in the claiming
+loop or in a write lane it would hold back the live changes claimed meanwhile (with
+`QBSYNC_WORKER_WRITE_LANES=1`, all of them). The loop starts a page only when a claim found no
+event (live changes first), and one at a time, so a backfill never takes more than its one
+thread whatever the number of lanes.
 """
 
 from __future__ import annotations
@@ -114,3 +121,45 @@ class WriteLanes:
                     self._held[lane] -= keys
                     self._load[lane] -= 1
                     self._room.notify_all()
+
+
+class BackfillLane:
+    """Runs a historical sync's next page (`run_page`) in a thread beside the write lanes, one
+    page at a time; `ran` is called after a page that found a job, so the claiming loop, idle
+    meanwhile, claims again and starts the next one."""
+
+    def __init__(self, run_page: Callable[[], bool], ran: Callable[[], None]) -> None:
+        self._run_page = run_page
+        self._ran = ran
+        self._free = threading.Event()
+        self._free.set()
+        self._thread: threading.Thread | None = None
+
+    def start_page(self) -> None:
+        """Start the next page, unless one is running. Called by the claiming loop only."""
+        if not self._free.is_set():
+            return
+        self._free.clear()
+        self._thread = threading.Thread(target=self._page, name="backfill", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        """Let the running page end (its lease and checkpoint stay consistent either way)."""
+        if self._thread is not None:
+            self._thread.join()
+
+    def _page(self) -> None:
+        ran = False
+        try:
+            ran = self._run_page()
+        except StoreUnavailable as error:
+            # The job's lease runs out and it resumes from its checkpoint; the claiming loop
+            # meets the outage too and waits for the database.
+            log.warning("A historical sync page waits: the database is unavailable: %s", error)
+        except Exception:
+            log.exception("A historical sync page failed")
+        finally:
+            # Free before `ran`: the loop it wakes must be able to start the next page.
+            self._free.set()
+        if ran:
+            self._ran()

@@ -10,6 +10,8 @@ real `kill -9` of the worker process.
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
@@ -17,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import requests
 
 from qbsync.backfill import PAGE_SIZE
 from qbsync.catalog import load_catalog
@@ -34,6 +37,7 @@ from qbsync_sandbox.emulators.quickbooks.state import QboState
 from qbsync_sandbox.emulators.salesforce import Org, create_salesforce_app, load_schema
 from qbsync_sandbox.emulators.salesforce import run_in_thread as run_salesforce
 from qbsync_sandbox.emulators.salesforce.schema import ValidationRule
+from qbsync_sandbox.stack import wait_until
 from tests.sandbox.test_reconcile_on_emulator import connected_client
 from tests.support import builders
 from tests.support.emulators import serving_quickbooks
@@ -201,6 +205,16 @@ def run_until_idle(worker: Worker) -> int:
     while worker.run_once():
         runs += 1
     return runs
+
+
+def hold_bulk_jobs(sf_url: str, hold: bool) -> None:
+    """Keep the emulator's Bulk API jobs InProgress from now on, or process the held ones."""
+    response = requests.put(f"{sf_url}/_admin/bulk", json={"hold": hold}, timeout=30)
+    response.raise_for_status()
+
+
+def held_bulk_jobs(sf_url: str) -> list[str]:
+    return requests.get(f"{sf_url}/_admin/bulk", timeout=30).json()["held"]
 
 
 def start(services: Services, since: datetime | None = None):
@@ -468,3 +482,102 @@ def test_a_change_another_worker_applies_while_a_page_is_written_ends_newest(
     assert accounts(org[0])[changed]["Name"] == "Changed meanwhile"
     done = services.store.backfills.get(job.job_key)
     assert done.state == "Done" and done.counts.processed == 300
+
+
+@pytest.mark.parametrize("services", [1500], indirect=True)
+def test_a_live_change_is_applied_while_a_bulk_chunk_waits_for_its_job(services, qbo, org) -> None:
+    """`run_forever` with ONE write lane: the Bulk chunk runs beside the lane, so a change that
+    comes while Salesforce processes the chunk's Bulk job is written before the job ends."""
+    _, state = qbo
+    salesforce_org, sf_url = org
+    ids = make_customers(state, services.clock, 1600, per_second=50)
+    job = start(services)
+    services.settings = replace(services.settings, worker_write_lanes=1)
+    worker = Worker(services, name="w1")
+    stop = threading.Event()
+    running = threading.Thread(target=worker.run_forever, args=(stop,))
+    hold_bulk_jobs(sf_url, True)
+    running.start()
+    changed = ids[5]
+    try:
+        wait_until(lambda: held_bulk_jobs(sf_url), timeout=60, what="the chunk's Bulk job")
+        services.clock.advance(seconds=1)
+        state.update(REALM, "Customer", changed, {"DisplayName": "Renamed live"})
+        event = ChangeEvent(REALM, "Customer", changed, "Update", services.clock(), "ce:live")
+        services.store.events.add([event])
+
+        wait_until(
+            lambda: accounts(salesforce_org).get(changed, {}).get("Name") == "Renamed live",
+            timeout=30,
+            what="the live change in Salesforce",
+        )
+        assert held_bulk_jobs(sf_url)  # written while the Bulk job is still held
+        assert len(accounts(salesforce_org)) == 1
+        assert services.store.backfills.get(job.job_key).counts.processed == 0
+
+        hold_bulk_jobs(sf_url, False)
+        wait_until(
+            lambda: services.store.backfills.get(job.job_key).state == "Done",
+            timeout=60,
+            what="the job done",
+        )
+    finally:
+        hold_bulk_jobs(sf_url, False)
+        stop.set()
+        running.join(timeout=60)
+    assert not running.is_alive()
+    done = services.store.backfills.get(job.job_key)
+    # The live change created its Account; the Bulk job updated it, every other one created.
+    assert done.counts == Counts(processed=1600, created=1599, updated=1)
+    assert services.salesforce.bulk_jobs == [1600]
+    written = accounts(salesforce_org)  # one Account per Customer
+    assert set(written) == set(ids)
+    # The chunk held the older version, written over the live change: it is written again.
+    assert written[changed]["Name"] == "Renamed live"
+
+
+@pytest.mark.parametrize("services", [1500], indirect=True)
+def test_a_bulk_chunk_renews_a_normal_lease_so_a_killed_one_resumes_after_one_lease(
+    services, qbo, org, caplog
+) -> None:
+    """The chunk's lease is `lease_seconds` (3 here), renewed while its Bulk job is polled: a
+    worker that stops renewing (killed) leaves the job to another one lease later, not after a
+    long lease set for the whole Bulk job; the old worker then renews no more."""
+    caplog.set_level(logging.INFO, logger="qbsync.backfill")
+    _, state = qbo
+    _, sf_url = org
+    ids = make_customers(state, services.clock, 1600, per_second=50)
+    job = start(services)
+    services.settings = replace(services.settings, lease_seconds=3)
+    jobs, clock = services.store.backfills, services.clock
+    chunk = threading.Thread(target=Worker(services, name="w1").run_once)
+    hold_bulk_jobs(sf_url, True)
+    chunk.start()
+    try:
+        wait_until(lambda: held_bulk_jobs(sf_url), timeout=60, what="the chunk's Bulk job")
+        assert jobs.get(job.job_key).lease_until == clock() + timedelta(seconds=3)
+        clock.advance(seconds=2)
+        wait_until(
+            lambda: jobs.get(job.job_key).lease_until == clock() + timedelta(seconds=3),
+            timeout=10,
+            what="the lease renewed while the Bulk job is polled",
+        )
+        # Had w1 been killed now, its lease would run out in 3 s: w2 takes the job over then.
+        taken = jobs.claim("w2", 3, clock() + timedelta(seconds=3))
+        assert taken is not None and taken.job_key == job.job_key
+        wait_until(
+            lambda: "is no longer w1's" in caplog.text, timeout=10, what="w1's renewal refused"
+        )
+        mine = jobs.get(job.job_key)
+        assert mine.claimed_by == "w2" and mine.lease_until == clock() + timedelta(seconds=6)
+    finally:
+        hold_bulk_jobs(sf_url, False)
+        chunk.join(timeout=60)
+    assert jobs.get(job.job_key).counts.processed == 0  # w1's chunk is not counted: not its job
+
+    clock.advance(seconds=7)
+    run_until_idle(Worker(services, name="w2"))
+    done = jobs.get(job.job_key)
+    assert done.state == "Done" and done.claimed_by == "w2"
+    assert done.counts.processed == 1600
+    assert set(accounts(org[0])) == set(ids)

@@ -305,3 +305,29 @@ def test_abort_and_delete_a_job(emulator):
     assert bulk.close(job_id).status_code == 409  # an aborted job stays aborted
     assert bulk.call("DELETE", f"{JOBS}/{job_id}").status_code == 204
     assert bulk.call("GET", f"{JOBS}/{job_id}").status_code == 404
+
+
+def test_a_held_job_stays_in_progress_until_released(emulator):
+    """The test hook (`PUT /_admin/bulk`): a job closed while jobs are held reads InProgress,
+    writes nothing and has no results yet; releasing processes it."""
+    org, *_ = emulator
+    bulk = _bulk(emulator)
+    assert bulk.call("PUT", "/_admin/bulk", json={"hold": "yes"}).status_code == 400
+    assert bulk.call("PUT", "/_admin/bulk", json={"hold": True}).json() == {
+        "hold": True,
+        "held": [],
+    }
+    job_id = bulk.create(object="Account", operation="insert").json()["id"]
+    assert bulk.upload(job_id, "Name\nAcme\n").status_code == 201
+    assert bulk.close(job_id).json()["state"] == "UploadComplete"
+    assert bulk.info(job_id)["state"] == "InProgress"
+    assert bulk.call("GET", "/_admin/bulk").json() == {"hold": True, "held": [job_id]}
+    early = bulk.call("GET", f"{JOBS}/{job_id}/successfulResults/")
+    assert early.status_code == 409 and early.json()[0]["errorCode"] == "INVALIDJOBSTATE"
+    assert org.rows("Account") == []
+
+    released = bulk.call("PUT", "/_admin/bulk", json={"hold": False}).json()
+    assert released == {"hold": False, "held": []}
+    info = bulk.info(job_id)
+    assert (info["state"], info["numberRecordsProcessed"]) == ("JobComplete", 1)
+    assert [row["Name"] for row in org.rows("Account")] == ["Acme"]

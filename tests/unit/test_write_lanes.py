@@ -19,7 +19,7 @@ import pytest
 from qbsync.batch import Batch
 from qbsync.events import ChangeEvent
 from qbsync.store.ledger import StoredEvent
-from qbsync.write_lanes import WriteLanes
+from qbsync.write_lanes import BackfillLane, WriteLanes
 from tests.support.worker_loop import TIMEOUT, run_until_idle, stop_worker
 from tests.unit.test_worker import (  # noqa: F401 - fixtures
     REALM,
@@ -107,6 +107,29 @@ def test_batches_of_other_records_are_written_alongside_and_a_record_keeps_its_o
         writes.gate.set()
         lanes.close()
     assert writes.started[-1] == "ce:realm-a-2"
+
+
+def test_the_backfill_lane_runs_one_page_at_a_time_and_says_when_a_page_ran() -> None:
+    finish = threading.Event()
+    ran = threading.Event()
+    found_a_job = [True, False]
+    pages: list[int] = []
+
+    def run_page() -> bool:
+        pages.append(len(pages))
+        assert finish.wait(TIMEOUT)
+        return found_a_job.pop(0)
+
+    lane = BackfillLane(run_page, ran.set)
+    lane.start_page()
+    lane.start_page()  # a page runs: no second one beside it
+    finish.set()
+    assert ran.wait(TIMEOUT)
+    ran.clear()
+    lane.start_page()  # free once it said so: the next page starts (and finds no job)
+    lane.close()
+    assert pages == [0, 1]
+    assert not ran.is_set()  # a page that found no job wakes nobody
 
 
 def test_a_failing_write_does_not_end_its_lane(caplog: pytest.LogCaptureFixture) -> None:

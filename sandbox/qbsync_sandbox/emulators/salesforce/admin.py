@@ -51,6 +51,25 @@ def clear_faults():
     return "", 204
 
 
+@admin.get("/_admin/bulk")
+def bulk_hold():
+    """Whether closed Bulk API ingest jobs are held `InProgress`, and the ids of those held."""
+    jobs = _state().ingest_jobs
+    with jobs.lock:
+        return jsonify({"hold": jobs.hold, "held": [job.id for job in jobs.held]})
+
+
+@admin.put("/_admin/bulk")
+def set_bulk_hold():
+    """`{"hold": true}` keeps the ingest jobs closed from now on `InProgress`; `{"hold": false}`
+    processes the held ones (they read JobComplete or Failed after this answer)."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("hold"), bool):
+        return _bad_request('send {"hold": true} or {"hold": false}')
+    _state().ingest_jobs.set_hold(body["hold"])
+    return bulk_hold()
+
+
 @admin.post("/_admin/session")
 def issue_session():
     """A session without a login, for local tools: the integration user's, or `?username=`'s."""

@@ -7,7 +7,10 @@ Lifecycle: POST creates an `Open` job; one PUT of CSV to `…/batches` (201); PA
 is closed, after the PATCH's answer is built: the answer says `UploadComplete`, and the next
 `GET` says `JobComplete` (every record tried) or `Failed` (the data could not be read:
 `errorMessage` says why, every row is in `unprocessedrecords`). A poller sees the documented
-sequence Open → UploadComplete → JobComplete/Failed; the emulator never stays `InProgress`.
+sequence Open → UploadComplete → JobComplete/Failed; the emulator never stays `InProgress`,
+unless a test holds the jobs (`PUT /_admin/bulk {"hold": true}`): a job closed then reads
+`InProgress` (the documented state of a job Salesforce is processing) until
+`{"hold": false}` processes it, so a test can keep a client polling a job as long as it needs.
 
 Each row is written through the org's own DML (`Org.create/update/upsert/delete`) as the job's
 user, so validation rules, field-level security, object permissions and per-record errors are the
@@ -126,11 +129,25 @@ class IngestJob:
 
 
 class IngestJobs:
-    """The org's ingest jobs by id (thread-safe)."""
+    """The org's ingest jobs by id (thread-safe), and the closed ones a test holds
+    `InProgress` (`hold`)."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.jobs: dict[str, IngestJob] = {}
+        self.hold = False
+        self.held: list[IngestJob] = []
+
+    def set_hold(self, hold: bool) -> None:
+        """Hold the jobs closed from now on, or stop holding and process the held ones (in the
+        admin request's app context: processing writes through the org)."""
+        with self.lock:
+            self.hold = hold
+            released: list[IngestJob] = []
+            if not hold:
+                released, self.held = self.held, []
+        for job in released:
+            _process(job)
 
 
 def _jobs() -> IngestJobs:
@@ -265,7 +282,11 @@ def job(version: str, job_id: str):
         if wanted == "Aborted":
             found.unprocessed = _rows_or_empty(found)
         answer = found.info(with_counts=False)
-    if wanted == "UploadComplete":
+        held = wanted == "UploadComplete" and _jobs().hold
+        if held:
+            found.state = "InProgress"
+            _jobs().held.append(found)
+    if wanted == "UploadComplete" and not held:
         _process(found)
     return jsonify(answer)
 
