@@ -552,6 +552,11 @@ class Stack:
             raise StackError(f"Salesforce emulator {method} {path}: {response.status_code}")
         return response
 
+    def sf_commit_times(self, record_ids: list[str]) -> dict[str, float | None]:
+        """When the Salesforce emulator committed each record's last write (epoch seconds)."""
+        response = self.sf_admin("POST", "/commit-times", json={"ids": record_ids})
+        return response.json()["commitTimes"]
+
     def emulator_figures(self) -> dict[str, dict]:
         """Each emulator's injected latency, API requests and own handling time (wall and CPU,
         latency excluded), so a benchmark can tell the product's time from the emulators'."""

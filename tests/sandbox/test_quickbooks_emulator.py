@@ -32,6 +32,7 @@ from flask import Flask, request
 from qbsync.webhooks.parsing import parse
 from qbsync_sandbox.emulators.quickbooks import QboState, create_qbo_app, run_in_thread, sign
 from qbsync_sandbox.emulators.quickbooks.cli import qbo
+from qbsync_sandbox.emulators.quickbooks.delivery import DeliverySettings
 
 CLIENT_ID = "ABclientid0123"
 CLIENT_SECRET = "client-secret-xyz"
@@ -48,6 +49,12 @@ METADATA_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d$")
 # -- a webhook receiver --------------------------------------------------------------------------
 
 
+def _set_event() -> threading.Event:
+    event = threading.Event()
+    event.set()
+    return event
+
+
 @dataclass
 class Receiver:
     """A local endpoint that records deliveries and answers with scripted statuses (default 200)."""
@@ -56,6 +63,9 @@ class Receiver:
     deliveries: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
     statuses: deque[int] = field(default_factory=deque)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    arrivals: list[float] = field(default_factory=list)  # time.monotonic() of each delivery
+    # Cleared by a test to hold the answer (the delivery stays in flight) until it is set again.
+    answer: threading.Event = field(default_factory=_set_event)
 
     def bodies(self) -> list[Any]:
         with self.lock:
@@ -81,7 +91,9 @@ def receiver() -> Iterator[Receiver]:
     def hook() -> tuple[str, int]:
         with box.lock:
             box.deliveries.append((dict(request.headers), request.get_data()))
+            box.arrivals.append(time.monotonic())
             status = box.statuses.popleft() if box.statuses else 200
+        box.answer.wait(10)
         return "", status
 
     server, base = run_in_thread(app)
@@ -933,6 +945,58 @@ def test_a_cloudevents_batch_may_span_realms(
     receiver.wait_for(1)
     (batch,) = receiver.bodies()
     assert [e["intuitaccountid"] for e in batch] == [emu.realm, second]
+
+
+def test_a_lone_change_is_delivered_at_once_by_default(
+    make_emulator: Callable[..., Emulator], receiver: Receiver
+) -> None:
+    # Intuit's sandbox fires "near real time" (research/quickbooks.md, Aggregation): no window.
+    assert DeliverySettings().batch_interval == 0
+    emu = make_emulator(webhook_url=receiver.url, delivery={"batch_interval": 0})
+    emu.connect()
+    made = time.monotonic()
+    emu.create("Customer", {"DisplayName": "A"})
+    receiver.wait_for(1)
+    assert receiver.arrivals[0] - made < 0.5  # generous: this machine is shared
+
+
+def test_a_window_waits_from_the_first_queued_change(
+    make_emulator: Callable[..., Emulator], receiver: Receiver
+) -> None:
+    """batch_interval is an aggregation window opened by the first queued change, not a tick:
+    a change made between ticks would go out early with a tick."""
+    emu = make_emulator(webhook_url=receiver.url, delivery={"batch_interval": 0.6})
+    emu.connect()
+    emu.create("Customer", {"DisplayName": "A"})
+    receiver.wait_for(1)
+    # Not a wait for an outcome: it places the next change where a 0.6 s tick, counted from
+    # the first delivery, would fire 0.35 s later.
+    time.sleep(0.25)
+    made = time.monotonic()
+    emu.create("Customer", {"DisplayName": "B"})
+    emu.create("Customer", {"DisplayName": "C"})
+    receiver.wait_for(2)
+    assert receiver.arrivals[1] - made >= 0.6
+    assert [e["intuitentityid"] for e in receiver.bodies()[1]] == ["2", "3"]
+
+
+def test_changes_made_during_a_delivery_go_together_in_the_next(
+    make_emulator: Callable[..., Emulator], receiver: Receiver
+) -> None:
+    emu = make_emulator(webhook_url=receiver.url, delivery={"batch_interval": 0})
+    emu.connect()
+    receiver.answer.clear()  # the first notification stays in flight
+    emu.create("Customer", {"DisplayName": "A"})
+    receiver.wait_for(1)
+    for name in ("B", "C", "D"):
+        emu.create("Customer", {"DisplayName": name})
+    receiver.answer.set()
+    receiver.wait_for(2)
+    assert emu.app.extensions["qbo_emulator"].deliverer.wait_idle(5)
+    assert [[e["intuitentityid"] for e in body] for body in receiver.bodies()] == [
+        ["1"],
+        ["2", "3", "4"],
+    ]
 
 
 def test_only_connected_companies_are_notified(

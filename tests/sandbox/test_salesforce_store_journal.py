@@ -7,6 +7,8 @@ changes, deletes and rollbacks, directly on the store and through allOrNone coll
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from qbsync_sandbox.emulators.salesforce import Org, create_salesforce_app, load_schema
@@ -202,3 +204,38 @@ def test_soql_on_a_case_sensitive_external_id_that_is_not_unique_ignores_case(or
     org.install_schema(changed)
     contact = org.create("Contact", {"LastName": "One", "Badge__c": "abc"})
     assert _ids(org, "SELECT Id FROM Contact WHERE Badge__c = 'ABC'") == [contact]
+
+
+def test_a_record_is_timed_at_its_commit_not_its_write(org: Org) -> None:
+    """The benchmarks' clock: a record counts from the moment the transaction that wrote it
+    commits (the outermost lock released), and a rolled-back write is not a commit."""
+    kept = org.create("Account", {"Name": "Kept", EXT: "kept"})
+    first_commit = org.commit_times([kept])[kept]
+    assert first_commit is not None
+    with org.lock:
+        written = org.create("Account", {"Name": "Later", EXT: "later"})
+        savepoint = org.savepoint()
+        org.update("Account", kept, {"Name": "Rolled back"})
+        org.rollback(savepoint)
+        assert org.commit_times([written]) == {written: None}  # written, not yet committed
+        before_commit = time.time()
+    after = org.commit_times([written, kept, written[:15]])
+    assert after[written] >= before_commit
+    assert after[written[:15]] == after[written]  # a 15-character Id names it too
+    assert after[kept] == first_commit  # its rolled-back update committed nothing
+
+
+def test_commit_times_through_the_admin_api(org: Org) -> None:
+    app = create_salesforce_app(org, client_id="test", client_secret="secret")
+    client = app.test_client()
+    record_id = org.create("Account", {"Name": "A", EXT: "k"})
+    answer = client.post("/_admin/commit-times", json={"ids": [record_id, "001000000000000AAA"]})
+    assert answer.status_code == 200
+    times = answer.get_json()["commitTimes"]
+    assert times == {
+        record_id: org.commit_times([record_id])[record_id],
+        "001000000000000AAA": None,
+    }
+    refused = client.post("/_admin/commit-times", json={"ids": "001"})
+    assert refused.status_code == 400
+    assert refused.get_json() == {"error": 'body must be {"ids": [record id, ...]}'}

@@ -4,6 +4,7 @@ readable when a query finds it, and, for an update, only once it holds the chang
 from __future__ import annotations
 
 import threading
+import time
 
 from qbsync_sandbox.scenarios.readable import ReadableWatch, summary
 
@@ -50,6 +51,24 @@ def test_an_updated_account_is_readable_only_with_the_new_values():
         waiting.join(10)
     assert len(seen) == 1
     assert "SELECT QB_External_Id__c, Phone FROM Account" in accounts.soql[0]
+
+
+def test_with_commit_times_a_found_account_is_timed_at_its_commit():
+    """The exact clock: found through the query, timed at the Salesforce emulator's commit."""
+    accounts = _Accounts()
+    accounts.rows["r:Customer:3"] = {"QB_External_Id__c": "r:Customer:3", "Id": "001A"}
+    committed = time.time() - 5.0  # long before the poll could have seen it
+    asked: list[list[str]] = []
+
+    def commit_times(record_ids: list[str]) -> dict[str, float | None]:
+        asked.append(record_ids)
+        return {"001A": committed}
+
+    with ReadableWatch(accounts, every=0.01, commit_times=commit_times) as watch:
+        readable = watch.readable_at("r:Customer:3", timeout=10)
+    assert abs((time.perf_counter() - readable) - (time.time() - committed)) < 0.5
+    assert asked[0] == ["001A"]
+    assert accounts.soql[0].startswith("SELECT QB_External_Id__c, Id FROM Account WHERE")
 
 
 def test_summary_gives_the_percentiles_in_milliseconds():

@@ -6,7 +6,8 @@
 Both emulators wait an injected network latency per API request (default QuickBooks 120 ms,
 Salesforce 180 ms; `--no-latency` for none), changed between phases through their admin API.
 2. Single change: one Customer created every 200 ms, each clocked from its creation in QuickBooks
-   to its Account readable through Salesforce's REST API; p50/p95/p99 without and with latency,
+   to its Account committed in the Salesforce emulator and found through its REST API (the
+   emulator's commit time, not the poll's); p50/p95/p99 without and with latency,
    and the emulators' own share of the time (`Stack.emulator_figures()`).
 3. Drain: a burst delivered at once (webhooks paused while it is created) → all applied; the
    QuickBooks reads and Salesforce calls it cost, from the worker's `/metrics`.
@@ -169,8 +170,10 @@ def _readable_at(sf, soql: str, timeout: float, every: float = 0.05) -> float:
 def single_change(stack: Stack, sf, samples: int, every: float = 0.2) -> dict:
     """One Customer created every `every` s; each clocked until its Account is readable.
 
-    Also from the webhook's arrival (the event's `received_at` in the ledger) to readable: the
-    product's part, without the emulator's webhook batching (a delivery every 200 ms).
+    The clock stops when the Salesforce emulator committed the Account, once a query through
+    its REST API has found it (`ReadableWatch` with commit times). Also from the webhook's
+    arrival (the event's `received_at` in the ledger) to then: the product's part, without the
+    emulator's webhook delivery.
     """
     ledger = Store.open(stack.middleware_env["QBSYNC_DATABASE_URL"])
 
@@ -187,7 +190,8 @@ def single_change(stack: Stack, sf, samples: int, every: float = 0.2) -> dict:
 
     _reset_meters(stack)
     begun = time.perf_counter()
-    with ReadableWatch(sf) as watch, ThreadPoolExecutor(16) as pool:
+    watch = ReadableWatch(sf, commit_times=stack.sf_commit_times)
+    with watch, ThreadPoolExecutor(16) as pool:
         samples_ = list(pool.map(one, range(samples)))
     wall = time.perf_counter() - begun
     ledger.close()

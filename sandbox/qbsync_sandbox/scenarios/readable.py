@@ -6,6 +6,7 @@ from __future__ import annotations
 import statistics
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from simple_salesforce import format_soql
@@ -39,10 +40,25 @@ class ReadableWatch:
     `fields` are the Account fields the queries read, `readable_at(key, values=…)` waits until
     the Account holds those values. `queries` counts the queries sent (the benchmark's own
     requests to the Salesforce emulator).
+
+    The poll alone makes a coarse clock: a record is seen up to `every` seconds (plus a round
+    trip) after it became readable. Given `commit_times` (record Ids → epoch seconds of their
+    last commit, the Salesforce emulator's `POST /_admin/commit-times`), the time of a record
+    found through REST is its commit instead: exact, and still confirmed readable through REST.
+    For an update it is the commit of the last write before the query found the new values
+    (a later write to the same record in between would move it; the benchmarks write each
+    awaited record once per value).
     """
 
-    def __init__(self, sf, every: float = 0.05, fields: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        sf,
+        every: float = 0.05,
+        fields: tuple[str, ...] = (),
+        commit_times: Callable[[list[str]], dict[str, float | None]] | None = None,
+    ) -> None:
         self._sf, self._every, self._fields = sf, every, fields
+        self._commit_times = commit_times
         self._lock = threading.Lock()
         self._awaited: dict[str, threading.Event] = {}
         self._expected: dict[str, dict[str, object]] = {}
@@ -82,7 +98,8 @@ class ReadableWatch:
                 self._pool.submit(self._look, keys)
 
     def _look(self, keys: list[str]) -> None:
-        columns = ", ".join(("QB_External_Id__c", *self._fields))
+        extra = ("Id",) if self._commit_times else ()
+        columns = ", ".join(("QB_External_Id__c", *extra, *self._fields))
         soql = format_soql(
             "SELECT {:literal} FROM Account WHERE QB_External_Id__c IN {}", columns, keys
         )
@@ -90,11 +107,33 @@ class ReadableWatch:
         answered = time.perf_counter()
         with self._lock:
             self.queries += 1
-            for row in rows:
+            found = [
+                row
+                for row in rows
+                if all(
+                    row.get(field) == value
+                    for field, value in self._expected.get(row["QB_External_Id__c"], {}).items()
+                )
+            ]
+        times = self._when(found, answered)
+        with self._lock:
+            for row in found:
                 key = row["QB_External_Id__c"]
-                expected = self._expected.get(key, {})
-                if any(row.get(field) != value for field, value in expected.items()):
-                    continue
-                if key not in self._seen or answered < self._seen[key]:
-                    self._seen[key] = answered
+                at = times[key]
+                if key not in self._seen or at < self._seen[key]:
+                    self._seen[key] = at
                 self._awaited[key].set()
+
+    def _when(self, rows: list[dict], answered: float) -> dict[str, float]:
+        """perf_counter of each found row: its commit if known, else the query's answer."""
+        committed: dict[str, float | None] = {}
+        if self._commit_times and rows:
+            committed = self._commit_times([row["Id"] for row in rows])
+        # An epoch → perf_counter offset taken now: both clocks run at the same rate.
+        offset = time.perf_counter() - time.time()
+        times = {}
+        for row in rows:
+            epoch = committed.get(row.get("Id", ""))
+            at = answered if epoch is None else min(answered, epoch + offset)
+            times[row["QB_External_Id__c"]] = at
+        return times

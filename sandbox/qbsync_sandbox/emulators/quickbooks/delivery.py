@@ -8,6 +8,13 @@ page starts at 10 s), and later events wait until the failing batch is acknowled
 (head-of-line blocking). The schedule here is
 the same, multiplied by `retry_scale` so tests do not wait minutes. Optional chaos (seeded):
 duplicate deliveries, reordered batches and events, and dropped batches.
+
+When: "For sandbox, webhooks fire near real time. For production, developers can configure ...
+1 Minute, 3 Minutes, and 5 Minutes" (research/quickbooks.md, Aggregation). So a queued change
+wakes the deliverer and goes out at once by default (`batch_interval` 0, as Intuit's sandbox);
+`batch_interval` > 0 waits that long after the first queued change, as production's
+aggregation window does (60 for its 1 minute). Changes queued while a notification is in flight
+go together in the next one (up to `max_batch`).
 """
 
 from __future__ import annotations
@@ -37,7 +44,8 @@ class DeliverySettings:
 
     url: str | None = None
     format: str = "cloudevents"
-    batch_interval: float = 0.2  # seconds between batches
+    # Seconds from the first queued change to its notification; 0: at once, as Intuit's sandbox.
+    batch_interval: float = 0.0
     max_batch: int = 100  # "Up to 100 events can be batched in a single webhook notification"
     timeout: float = 3.0  # Intuit wants the 200 within 3 s
     retry_scale: float = 0.01  # 10 s → 0.1 s
@@ -99,6 +107,7 @@ class Deliverer:
         self._queue: deque[QueuedEvent] = deque()
         self._failing: _Batch | None = None  # head of line, waiting for its retry
         self._deferred: _Batch | None = None  # held back to arrive after the next batch
+        self._first_queued_at: float | None = None  # time.monotonic(): opens the window
         self._busy = False
         self._batch_numbers = 0
         self._counts = dict.fromkeys(
@@ -148,6 +157,9 @@ class Deliverer:
                 return
             self._queue.append(webhooks.new_event(change))
             self._counts["queued"] += 1
+            if self._first_queued_at is None:
+                self._first_queued_at = time.monotonic()
+        self._wake.set()
 
     def idle(self) -> bool:
         """Nothing queued, failing, deferred or in flight."""
@@ -183,7 +195,7 @@ class Deliverer:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self._wake.wait(self._settings.batch_interval)
+            self._wake.wait(self._seconds_to_next_step())
             self._wake.clear()
             if self._stop.is_set():
                 return
@@ -192,6 +204,24 @@ class Deliverer:
             finally:
                 with self._lock:
                     self._busy = False
+
+    def _seconds_to_next_step(self) -> float | None:
+        """How long the loop may sleep; None: until woken (a change, new settings, stop)."""
+        with self._lock:
+            settings, now = self._settings, time.monotonic()
+            if settings.paused or not settings.url:
+                return None
+            if self._failing is not None:
+                return max(0.0, (self._failing.retry_at or now) - now)
+            if self._queue:
+                return max(0.0, self._window_end(settings) - now)
+            if self._deferred is not None:  # nothing to overtake it yet: one window, then alone
+                return settings.batch_interval
+            return None
+
+    def _window_end(self, settings: DeliverySettings) -> float:
+        opened = self._first_queued_at if self._first_queued_at is not None else time.monotonic()
+        return opened + settings.batch_interval
 
     def _step(self) -> None:
         with self._lock:
@@ -203,6 +233,8 @@ class Deliverer:
                 if self._failing.retry_at is not None and time.monotonic() < self._failing.retry_at:
                     return
                 due = [self._failing]
+            elif self._queue and time.monotonic() < self._window_end(settings):
+                return  # the aggregation window is still open
             else:
                 batch = self._next_batch(settings)
                 if batch is None:
@@ -234,6 +266,8 @@ class Deliverer:
                 else:
                     events.append(event)
             self._queue.extendleft(reversed(rest))
+            if not self._queue:  # what is left over (max_batch, legacy realms) is due at once
+                self._first_queued_at = None
             if (
                 settings.reorder_rate
                 and len(events) > 1

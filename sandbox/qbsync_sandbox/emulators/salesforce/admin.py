@@ -188,6 +188,19 @@ def admin_query():
     return jsonify({"totalSize": total, "done": True, "records": records})
 
 
+@admin.post("/_admin/commit-times")
+def commit_times():
+    """`{"ids": [...]}` → when each record's last write was committed, in epoch seconds with
+    sub-millisecond precision (null: never written): the benchmarks time a change to this
+    moment, which the REST API does not show (its SystemModstamp has milliseconds and is
+    stamped when the record is written, before the commit)."""
+    body = request.get_json(silent=True)
+    record_ids = body.get("ids") if isinstance(body, dict) else None
+    if not isinstance(record_ids, list) or not all(isinstance(i, str) for i in record_ids):
+        return _bad_request('body must be {"ids": [record id, ...]}')
+    return jsonify({"commitTimes": _state().org.commit_times(record_ids)})
+
+
 @admin.errorhandler(ApiError)
 def admin_api_error(error: ApiError):
     return jsonify({"error": error.message, "errorCode": error.error_code}), error.status

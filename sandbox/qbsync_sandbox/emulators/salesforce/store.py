@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -137,6 +138,12 @@ class Org:
         # Change events of the transaction in hand, each with the journal position of its change:
         # a rollback drops those it undoes, the outermost release publishes the rest.
         self._pending_changes: list[tuple[int, RecordChange]] = []
+        # Ids of the records the transaction in hand wrote, with their journal positions, and
+        # when each record's last write was committed (epoch seconds, time.time()): the
+        # benchmarks' exact clock (`commit_times`). SystemModstamp cannot serve: it is stamped
+        # when the record is written, before the transaction's other records and its commit.
+        self._written: list[tuple[int, str]] = []
+        self._committed_at: dict[str, float] = {}
         self.change_events = ChangeEventBus()
         # Who made the transaction's changes and through which API (ChangeEventHeader's
         # commitUser and changeOrigin); the REST layer sets them per request.
@@ -413,11 +420,26 @@ class Org:
                 for position, change in self._pending_changes
                 if position < savepoint
             ]
+            self._written = [entry for entry in self._written if entry[0] < savepoint]
+
+    def commit_times(self, record_ids: list[str]) -> dict[str, float | None]:
+        """When each record's last write was committed (epoch seconds; None: not written
+        through the API since the org started or was reset)."""
+        with self.lock:
+            return {
+                record_id: self._committed_at.get(ids.normalize(record_id) or record_id)
+                for record_id in record_ids
+            }
 
     def _commit(self) -> None:
         """The outermost holder let go: what it changed is committed. Publish the change events
         of the selected objects (change_events.py) and empty the undo journal."""
         self._undo.clear()
+        if self._written:
+            committed = time.time()
+            for _, record_id in self._written:
+                self._committed_at[record_id] = committed
+            self._written = []
         if not self._pending_changes:
             return
         changes = [change for _, change in self._pending_changes]
@@ -475,6 +497,8 @@ class Org:
             # A reset is not undoable: no savepoint taken before it stays meaningful.
             self._undo.clear()
             self._pending_changes = []
+            self._written = []
+            self._committed_at.clear()
             self.change_events.clear()
             self._reindex()
 
@@ -989,6 +1013,7 @@ class Org:
             self._undo.append(lambda: self._take(name, record_id, journal=False))
         else:
             self._undo.append(lambda: self._put_back(name, prior))
+        self._written.append((len(self._undo) - 1, record_id))
         self._note_change(name, prior, record)
 
     def _take(self, name: str, record_id: str, *, journal: bool = True) -> None:
