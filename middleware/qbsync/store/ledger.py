@@ -28,7 +28,8 @@ SETTLED_STATES = ("done", "skipped")
 # Groups a claim considers, in turn order, before it gives up: more than the workers that can
 # be claiming at the same moment.
 CLAIM_CANDIDATES = 16
-# Claim transactions tried when every waiting group was being claimed by another worker.
+# Claim transactions tried when every waiting group was being claimed by another worker (the
+# second and later wait for the lock of the first such group).
 CLAIM_TRIES = 3
 
 
@@ -76,25 +77,44 @@ def _stored(row: Any) -> StoredEvent:
     return StoredEvent(**{field: row._mapping[field] for field in _STORED_FIELDS})
 
 
-def _live_claim(realm_id: Any, entity: Any, worker: str, now: datetime) -> Any:
-    """EXISTS: another worker holds events of the group under a lease that has not run out."""
+def _held_elsewhere(event: Any, worker: str, now: datetime) -> Any:
+    """EXISTS: another worker holds, under a lease that has not run out, an event of one of the
+    records `event` writes (its entity_id, and a merge's deleted_id, on either side).
+
+    Per record, not per (realm, entity) group: two workers with batches of the same record in
+    flight could write an older read over a newer one, but batches of different records are
+    independent, so several workers can share one busy realm (`write_lanes` applies the same
+    rule between one worker's lanes). Two EXISTS rather than one with an OR, so each is an index
+    lookup (`ix_events_record`, `ix_events_merged`) instead of a scan of the group's claims."""
     other = events.alias("other")
-    return exists().where(
-        other.c.realm_id == realm_id,
-        other.c.entity == entity,
+    records = (event.entity_id, event.deleted_id)
+    held = and_(
+        other.c.realm_id == event.realm_id,
+        other.c.entity == event.entity,
         other.c.state == "claimed",
         other.c.lease_until > now,
         other.c.claimed_by != worker,
     )
+    return or_(
+        exists().where(held, other.c.entity_id.in_(records)),
+        exists().where(held, other.c.deleted_id.in_(records)),
+    )
 
 
-def _lock_group(connection: Connection, realm_id: str, entity: str) -> bool:
-    """PostgreSQL: try the group's advisory lock until the transaction ends (False: another
-    claim holds it). SQLite runs one write transaction at a time and needs none."""
+def _lock_group(connection: Connection, realm_id: str, entity: str, *, wait: bool = False) -> bool:
+    """PostgreSQL: take the group's advisory lock until the transaction ends; without `wait`,
+    only if it is free (False: another claim holds it). SQLite runs one write transaction at a
+    time and needs none.
+
+    The lock serialises the claims of one group: two claims running side by side would not see
+    each other's uncommitted claims, and could take two events of one record."""
     if connection.dialect.name != "postgresql":
         return True
     digest = hashlib.blake2b(f"{realm_id}\x1f{entity}".encode(), digest_size=8).digest()
     key = int.from_bytes(digest, "big", signed=True)
+    if wait:
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+        return True
     return connection.execute(
         text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": key}
     ).scalar_one()
@@ -201,37 +221,47 @@ class EventLedger:
         Each claimed event gets `attempts + 1`, `claimed_by = worker` and a lease of
         `lease_seconds`.
 
-        One group is worked by one worker at a time: two workers with batches of the same
-        records in flight could write an older read over a newer one. A group another worker
-        holds under a live lease is passed over (the holder itself may claim more of it),
-        and on PostgreSQL a transaction-scoped advisory lock per group makes concurrent claims
-        try different groups (the check for a live claim runs after the lock is taken, so it
-        sees a claim another worker committed meanwhile); rows are still taken with
-        `FOR UPDATE SKIP LOCKED`. SQLite's `BEGIN IMMEDIATE` runs one claim at a time.
+        One RECORD is worked by one worker at a time, not one group: an event of a record
+        another worker holds under a live lease is passed over until that lease settles or runs
+        out (`_held_elsewhere`; the holder itself may claim it), so several workers drain one
+        busy realm side by side. On PostgreSQL a transaction-scoped advisory lock per group
+        serialises the claims of a group (the check for held records runs after the lock is
+        taken, so it sees the claims another worker committed meanwhile); concurrent claims try
+        another group first, and wait for the lock only when every group they could take was
+        being claimed (a claim is a few milliseconds; giving up instead would idle the worker
+        until the next wake-up). Rows are still taken with `FOR UPDATE SKIP LOCKED`. SQLite's
+        `BEGIN IMMEDIATE` runs one claim at a time.
         """
         if limit < 1:
             raise ValueError(f"limit must be at least 1, got {limit}")
         now = now or _now()
+        contended: tuple[str, str] | None = None
         for _ in range(CLAIM_TRIES):
-            claimed, contended = self._claim_once(worker, limit, lease_seconds, now)
-            # Nothing, only because another claim held a group's lock for its few milliseconds:
-            # that claim has ended now, and the group may still hold events for this worker.
-            if claimed or not contended:
+            claimed, contended = self._claim_once(worker, limit, lease_seconds, now, contended)
+            if claimed or contended is None:
                 return claimed
         return []
 
     def _claim_once(
-        self, worker: str, limit: int, lease_seconds: int, now: datetime
-    ) -> tuple[list[StoredEvent], bool]:
-        """One claim transaction: the events, and whether a group was passed over because
-        another claim held its lock."""
+        self,
+        worker: str,
+        limit: int,
+        lease_seconds: int,
+        now: datetime,
+        wait_for: tuple[str, str] | None,
+    ) -> tuple[list[StoredEvent], tuple[str, str] | None]:
+        """One claim transaction: the events, and the first group passed over because another
+        claim held its lock (None: none was). `wait_for`: a group whose lock to wait for
+        first; taken before any other lock, so the wait cannot be part of a deadlock."""
         c = events.c
         claimable = self._claimable(now)
-        contended = False
+        contended = None
         with transaction(self.engine) as connection:
-            for realm_id, entity in self._turns(connection, claimable, worker, now):
+            if wait_for is not None:
+                _lock_group(connection, *wait_for, wait=True)
+            for realm_id, entity in self._turns(connection, claimable):
                 if not _lock_group(connection, realm_id, entity):
-                    contended = True  # another worker is claiming this group right now
+                    contended = contended or (realm_id, entity)
                     continue
                 ids = (
                     connection.execute(
@@ -240,7 +270,7 @@ class EventLedger:
                             claimable,
                             c.realm_id == realm_id,
                             c.entity == entity,
-                            ~_live_claim(realm_id, entity, worker, now),
+                            ~_held_elsewhere(c, worker, now),
                         )
                         .order_by(c.id)
                         .limit(limit)
@@ -274,19 +304,19 @@ class EventLedger:
         return [], contended
 
     @staticmethod
-    def _turns(
-        connection: Connection, claimable: Any, worker: str, now: datetime
-    ) -> list[tuple[str, str]]:
-        """The groups with waiting events that no other worker holds, in the order they are served:
-        the realm whose last claim is oldest first (never claimed: first of all), then the
-        group's oldest event. A few, so a claim that loses a race tries the next."""
+    def _turns(connection: Connection, claimable: Any) -> list[tuple[str, str]]:
+        """The groups with waiting events, in the order they are served: the realm whose last
+        claim is oldest first (never claimed: first of all), then the group's oldest event. A
+        few, so a claim that loses a race, or finds a group's events all held by other workers,
+        tries the next. Held records are left to the claim of each group: checking them here
+        would cost two index lookups for every waiting event of every claim."""
         c = events.c
         head = func.min(c.id)
         turn = claim_turns.c.claimed_at
         statement = (
             select(c.realm_id, c.entity)
             .select_from(events.outerjoin(claim_turns, claim_turns.c.realm_id == c.realm_id))
-            .where(claimable, ~_live_claim(c.realm_id, c.entity, worker, now))
+            .where(claimable)
             .group_by(c.realm_id, c.entity, turn)
             .order_by(turn.asc().nulls_first(), head)
             .limit(CLAIM_CANDIDATES)

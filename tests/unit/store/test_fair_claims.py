@@ -1,28 +1,39 @@
-"""Claims are fair across realms and one group is worked by one worker at a time
-(`EventLedger.claim`, issue 19's scale-out), on SQLite and PostgreSQL."""
+"""Claims are fair across realms and one record is worked by one worker at a time, while
+several workers share one realm (`EventLedger.claim`, issue 19's scale-out), on SQLite and
+PostgreSQL."""
 
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine
+import pytest
+from sqlalchemy import Engine, text
 
 from qbsync.events import ChangeEvent
-from qbsync.store.ledger import EventLedger
+from qbsync.store.ledger import EventLedger, StoredEvent, _lock_group
 
 NOW = datetime(2027, 1, 5, 12, 0, tzinfo=UTC)
 LEASE = 60
 
 
-def change(entity_id: str, realm: str = "busy", entity: str = "Customer") -> ChangeEvent:
+def change(
+    entity_id: str,
+    realm: str = "busy",
+    entity: str = "Customer",
+    *,
+    version: int = 0,
+    deleted_id: str | None = None,
+) -> ChangeEvent:
     return ChangeEvent(
         realm_id=realm,
         entity=entity,
         entity_id=entity_id,
-        operation="Update",
+        operation="Merge" if deleted_id else "Update",
         occurred_at=NOW,
-        event_key=f"ce:{realm}-{entity}-{entity_id}",
+        event_key=f"ce:{realm}-{entity}-{entity_id}-{version}",
+        deleted_id=deleted_id,
     )
 
 
@@ -41,32 +52,83 @@ def test_a_quiet_realms_change_goes_before_a_busy_realms_backlog(database: Engin
     assert [e.entity_id for e in later] == [str(n) for n in range(10, 20)]
 
 
-def test_a_group_another_worker_holds_is_passed_over_until_its_lease_ends(
+def test_two_workers_claim_disjoint_records_of_one_realm(database: Engine) -> None:
+    ledger = EventLedger(database)
+    ledger.add([change(str(n)) for n in range(30)])
+    first = ledger.claim("w1", limit=10, lease_seconds=LEASE, now=NOW)
+    second = ledger.claim("w2", limit=10, lease_seconds=LEASE, now=NOW)
+    # The second worker shares the busy realm: the next ten, none of the first worker's.
+    assert [e.entity_id for e in first] == [str(n) for n in range(10)]
+    assert [e.entity_id for e in second] == [str(n) for n in range(10, 20)]
+    assert {e.claimed_by for e in second} == {"w2"}
+
+
+def test_a_record_another_worker_holds_is_passed_over_until_its_lease_settles(
     database: Engine,
 ) -> None:
     ledger = EventLedger(database)
-    ledger.add([change(str(n)) for n in range(30)] + [change("1", realm="other")])
-    held = ledger.claim("w1", limit=10, lease_seconds=LEASE, now=NOW)
-    assert {e.realm_id for e in held} == {"busy"}
-    # w2 does not take the rest of w1's group (its older reads could overwrite newer ones).
-    (other,) = ledger.claim("w2", limit=10, lease_seconds=LEASE, now=NOW)
-    assert other.realm_id == "other"
+    ledger.add([change("1"), change("2")])
+    (held,) = ledger.claim("w1", limit=1, lease_seconds=LEASE, now=NOW)
+    # A newer change of the record w1 holds arrives: w2 must not read and write it beside w1
+    # (w1's older read could land last), so it takes only the other record.
+    ledger.add([change("1", version=1)])
+    assert [e.entity_id for e in ledger.claim("w2", limit=10, lease_seconds=LEASE, now=NOW)] == [
+        "2"
+    ]
     assert ledger.claim("w2", limit=10, lease_seconds=LEASE, now=NOW) == []
-    # The holder may take more of its own group.
-    more = ledger.claim("w1", limit=10, lease_seconds=LEASE, now=NOW)
-    assert [e.entity_id for e in more] == [str(n) for n in range(10, 20)]
+    # Once w1 has settled its event, the newer change is anyone's.
+    ledger.mark_done([held.id])
+    (newer,) = ledger.claim("w2", limit=10, lease_seconds=LEASE, now=NOW)
+    assert (newer.entity_id, newer.event_key) == ("1", "ce:busy-Customer-1-1")
+
+
+def test_the_holder_takes_more_of_its_record_and_others_get_it_when_its_lease_ends(
+    database: Engine,
+) -> None:
+    ledger = EventLedger(database)
+    ledger.add([change("1"), change("1", version=1), change("1", version=2)])
+    (held,) = ledger.claim("w1", limit=1, lease_seconds=LEASE, now=NOW)
+    assert ledger.claim("w2", limit=10, lease_seconds=LEASE, now=NOW) == []
+    # The holder may take more of its own record (its lanes keep them in order).
+    (more,) = ledger.claim("w1", limit=1, lease_seconds=LEASE, now=NOW)
+    assert more.event_key == "ce:busy-Customer-1-1"
     # w1 dies: once its leases run out, w2 takes everything it held, oldest first.
     late = NOW + timedelta(seconds=LEASE)
-    taken = ledger.claim("w2", limit=100, lease_seconds=LEASE, now=late)
-    assert [e.entity_id for e in taken] == [str(n) for n in range(30)]
+    taken = ledger.claim("w2", limit=10, lease_seconds=LEASE, now=late)
+    assert [e.event_key for e in taken] == [f"ce:busy-Customer-1-{n}" for n in range(3)]
 
 
-def test_concurrent_workers_never_hold_one_group_together_and_lose_nothing(
+def test_a_merge_holds_both_its_records(database: Engine) -> None:
+    ledger = EventLedger(database)
+    ledger.add([change("1", deleted_id="2")])
+    (merge,) = ledger.claim("w1", limit=10, lease_seconds=LEASE, now=NOW)
+    # Changes of the merged-away record and of the survivor wait, and so does another merge
+    # into a third record of the one the first merge deleted.
+    ledger.add(
+        [change("2", version=1), change("1", version=1), change("3", deleted_id="2"), change("4")]
+    )
+    assert [e.entity_id for e in ledger.claim("w2", limit=10, lease_seconds=LEASE, now=NOW)] == [
+        "4"
+    ]
+    ledger.mark_done([merge.id])
+    waiting = ledger.claim("w2", limit=10, lease_seconds=LEASE, now=NOW)
+    assert sorted(e.entity_id for e in waiting) == ["1", "2", "3"]
+
+
+def test_concurrent_workers_never_hold_one_record_together_and_lose_nothing(
     database: Engine,
 ) -> None:
     ledger = EventLedger(database)
-    realms = [f"r{n}" for n in range(6)]
-    ledger.add([change(str(n), realm=realm) for realm in realms for n in range(40)])
+    realms = [f"r{n}" for n in range(3)]
+    # Three changes of each record, so claims of one realm meet records another worker holds.
+    ledger.add(
+        [
+            change(str(n), realm=realm, version=version)
+            for version in range(3)
+            for realm in realms
+            for n in range(20)
+        ]
+    )
     lock = threading.Lock()
     in_flight: dict[tuple[str, str], str] = {}
     overlaps: list[tuple] = []
@@ -76,15 +138,17 @@ def test_concurrent_workers_never_hold_one_group_together_and_lose_nothing(
     def work(name: str) -> None:
         try:
             while batch := ledger.claim(name, limit=5, lease_seconds=600, now=NOW):
-                group = (batch[0].realm_id, batch[0].entity)
+                records = {(e.realm_id, e.entity_id) for e in batch}
                 with lock:
-                    if in_flight.get(group, name) != name:
-                        overlaps.append((group, in_flight[group], name))
-                    in_flight[group] = name
-                # Leave the group before settling: another claim can only get it after the
+                    for record in records:
+                        if in_flight.get(record, name) != name:
+                            overlaps.append((record, in_flight[record], name))
+                        in_flight[record] = name
+                # Leave the records before settling: another claim can only get them after the
                 # settlement commits, so any overlap seen is a real one.
                 with lock:
-                    del in_flight[group]
+                    for record in records:
+                        in_flight.pop(record, None)
                 ledger.mark_done([e.id for e in batch])
                 with lock:
                     settled.extend(e.id for e in batch)
@@ -98,5 +162,41 @@ def test_concurrent_workers_never_hold_one_group_together_and_lose_nothing(
         thread.join()
     assert errors == []
     assert overlaps == []
-    assert len(settled) == len(set(settled)) == 240
-    assert ledger.counts()["done"] == 240
+    assert len(settled) == len(set(settled)) == 180
+    assert ledger.counts()["done"] == 180
+
+
+def test_a_claim_waits_for_a_group_another_claim_is_locking_instead_of_giving_up(
+    database: Engine,
+) -> None:
+    if database.dialect.name != "postgresql":
+        pytest.skip("the group lock is PostgreSQL's; SQLite runs one claim at a time")
+    ledger = EventLedger(database)
+    ledger.add([change(str(n)) for n in range(3)])
+    result: list[list[StoredEvent]] = []
+    with database.connect() as holder:
+        # Another worker's claim transaction holds the only waiting group's lock.
+        assert _lock_group(holder, "busy", "Customer")
+        claiming = threading.Thread(
+            target=lambda: result.append(ledger.claim("w2", limit=10, lease_seconds=LEASE, now=NOW))
+        )
+        claiming.start()
+
+        def waiting_for_the_lock() -> bool:
+            with database.connect() as connection:
+                return bool(
+                    connection.execute(
+                        text(
+                            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+                        )
+                    ).scalar_one()
+                )
+
+        deadline = time.monotonic() + 10
+        while not waiting_for_the_lock():
+            assert claiming.is_alive(), f"the claim gave up: {result}"
+            assert time.monotonic() < deadline, "the claim never waited for the lock"
+        holder.commit()  # that claim ends
+    claiming.join(10)
+    # It took the group once the lock was free, rather than idling the worker until a wake-up.
+    assert [e.entity_id for e in result[0]] == ["0", "1", "2"]
