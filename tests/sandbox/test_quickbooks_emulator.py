@@ -1304,3 +1304,20 @@ def test_bulk_create_is_all_or_none_and_history_sends_no_webhook(
     live = emu.create("Customer", {"DisplayName": "Live one"})  # this one is notified
     events = _collect_events(receiver, 1)
     assert [event["intuitentityid"] for event in events] == [live["Id"]] == [str(len(ids) + 1)]
+
+
+def test_bulk_create_with_notify_queues_one_change_per_record(
+    make_emulator: Callable[..., Emulator], receiver: Receiver
+) -> None:
+    # What the burst benchmark seeds its backlog with: a burst's changes, created at once.
+    emu = make_emulator(webhook_url=receiver.url, delivery={"paused": True})
+    emu.connect()
+    body = {"records": [{"DisplayName": f"Burst {n}"} for n in range(250)], "notify": True}
+    response = emu.admin("POST", f"/companies/{emu.realm}/Customer/bulk", body)
+    assert response.status_code == 201, response.text
+    ids = response.json()["ids"]
+    assert receiver.bodies() == []  # paused: queued, not sent
+    emu.admin("PATCH", "/webhooks", {"paused": False})
+    events = _collect_events(receiver, 250)
+    assert sorted(event["intuitentityid"] for event in events) == sorted(ids)
+    assert {event["type"] for event in events} == {"qbo.customer.created.v1"}

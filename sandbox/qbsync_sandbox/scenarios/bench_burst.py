@@ -38,6 +38,8 @@ PROBE_EVERY = 0.5
 # queries until its Account is readable) would use up a real org's, and the product's calls are
 # counted from the worker's metrics, not from it.
 BENCH_API_LIMIT = 100_000_000
+# Customers per bulk create of the emulator's admin API.
+SEED_CHUNK = 1_000
 
 
 def add_realms(stack: Stack, realms: tuple[str, ...]) -> None:
@@ -47,20 +49,22 @@ def add_realms(stack: Stack, realms: tuple[str, ...]) -> None:
         stack.apply_recommended_mappings(enable=("Customer",), realm=realm, only=("Customer",))
 
 
-def _create(stack: Stack, plan: list[tuple[str, int]], label: str) -> dict[str, list[dict]]:
-    """Create the Customers of `plan` ((realm, count), …) with the webhooks paused."""
+def _create(stack: Stack, plan: list[tuple[str, int]], label: str) -> dict[str, list[str]]:
+    """Create the Customers of `plan` ((realm, count), …) with the webhooks paused; their ids by
+    realm. Through the emulator's bulk endpoint with `notify`, which queues one change per record
+    as single creates do: 15,000 admin calls took 7.5 minutes on a loaded machine, a few dozen
+    bulk calls take seconds."""
     stack.qbo("PATCH", "/webhooks", json={"paused": True})
-    jobs = [(realm, n) for realm, count in plan for n in range(count)]
-
-    def one(job: tuple[str, int]) -> tuple[str, dict]:
-        realm, n = job
-        name = f"{label} {n} {uuid.uuid4().hex[:6]}"
-        return realm, stack.create_entity("Customer", {"DisplayName": name}, realm=realm)
-
-    created: dict[str, list[dict]] = {realm: [] for realm, _ in plan}
-    with ThreadPoolExecutor(8) as pool:
-        for realm, record in pool.map(one, jobs):
-            created[realm].append(record)
+    created: dict[str, list[str]] = {}
+    for realm, count in plan:
+        ids = created.setdefault(realm, [])
+        for start in range(0, count, SEED_CHUNK):
+            records = [
+                {"DisplayName": f"{label} {n} {uuid.uuid4().hex[:6]}"}
+                for n in range(start, min(count, start + SEED_CHUNK))
+            ]
+            path = f"/companies/{realm}/Customer/bulk"
+            ids += stack.qbo("POST", path, json={"records": records, "notify": True})["ids"]
     return created
 
 
@@ -78,10 +82,10 @@ def _settled(ledger) -> int:
     return sum(counts.values()) - counts["pending"] - counts["claimed"]
 
 
-def _last_readable(stack: Stack, sf, created: dict[str, list[dict]]) -> None:
-    for realm, records in created.items():
-        last = max(records, key=lambda c: int(c["Id"]))
-        stack.wait_for_record(sf, "Account", "Customer", last["Id"], realm=realm, timeout=900)
+def _last_readable(stack: Stack, sf, created: dict[str, list[str]]) -> None:
+    for realm, ids in created.items():
+        last = max(ids, key=int)
+        stack.wait_for_record(sf, "Account", "Customer", last, realm=realm, timeout=900)
 
 
 class _Probes:
