@@ -19,8 +19,8 @@ Bulk API job) runs is applied meanwhile. The job's lease is renewed while the pa
 4. writes the rest with the real-time writer (`qbsync.record_writer`: sObject Collections of
    200, references and lines as in real time), or, for a job of at least
    `QBSYNC_BACKFILL_BULK_THRESHOLD` records without lines, ten pages at once with one Bulk API 2.0
-   upsert job (its failed and unprocessed rows then through the writer); the versions written are
-   recorded as applied;
+   upsert job (its failed and unprocessed rows then through the writer); a record that failed for
+   now (a locked row) is tried once more; the versions written are recorded as applied;
 5. writes the page's counts and the next checkpoint in one transaction (`qbsync.store.backfills`),
    then the job's QB_Sync_Job__c record and one QB_Sync_Log__c per failed or ambiguous record
    (never one per success: 50,000 success logs would fill an org's data storage).
@@ -64,7 +64,7 @@ from qbsync.mapping import (
 )
 from qbsync.match_reviews import write_reviews
 from qbsync.matching import Candidates, MatchPlan, plan_page
-from qbsync.outcomes import Done, Fail, Outcome, from_salesforce
+from qbsync.outcomes import Done, Fail, Outcome, Retry, from_salesforce
 from qbsync.quickbooks.client import QUERY_BATCH
 from qbsync.quickbooks.errors import (
     QuickBooksAuthError,
@@ -350,6 +350,12 @@ class Backfiller:
             outcomes = self._bulk_write(write, fresh)
         else:
             outcomes = self.writer.write(write, fresh, depth=0)
+        # A page has no later attempt (the checkpoint moves on): a record that failed for now
+        # (UNABLE_TO_LOCK_ROW while a live change or a trigger holds it or its parent, a 5xx
+        # on one record) is tried once more, then counted failed with its log.
+        again = {i: fresh[i] for i, outcome in outcomes.items() if isinstance(outcome, Retry)}
+        if again:
+            outcomes.update(self.writer.write(write, again, depth=0))
         self._write_newer_again(write, fresh, outcomes)
         created = updated = matched = 0
         for entity_id, outcome in outcomes.items():

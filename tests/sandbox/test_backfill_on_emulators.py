@@ -373,6 +373,39 @@ def test_records_salesforce_refuses_are_counted_and_logged_and_the_others_writte
     assert all("Test records are not wanted" in row["Message__c"] for row in logs)
 
 
+def test_records_salesforce_could_not_lock_are_tried_once_more_in_the_page(
+    services, qbo, org
+) -> None:
+    _, state = qbo
+    _, sf_url = org
+    make_customers(state, services.clock, 30)
+    job = start(services)
+    salesforce: RecordingSalesforce = services.salesforce
+
+    def lock_rows(count: int, then=None):
+        def before_upsert() -> None:
+            response = requests.post(
+                f"{sf_url}/_admin/faults",
+                json={"kind": "lock_row", "count": count, "path": "/composite/sobjects/Account"},
+                timeout=30,
+            )
+            assert response.status_code == 201, response.text
+            salesforce.before_account_upsert = then
+
+        return before_upsert
+
+    # The page's upsert (30 records): two rows locked; the second try of those two: one again.
+    salesforce.before_account_upsert = lock_rows(2, then=lock_rows(1))
+    run_until_idle(Worker(services, name="w1"))
+
+    done = services.store.backfills.get(job.job_key)
+    # Tried once more: two written then; the one locked again is failed, with its log.
+    assert done.counts == Counts(processed=30, created=29, failed=1)
+    assert len(accounts(org[0])) == 29
+    (log,) = org[0].rows("QB_Sync_Log__c")
+    assert log["Status__c"] == "Failed" and "UNABLE_TO_LOCK_ROW" in log["Message__c"]
+
+
 def test_a_cancel_stops_the_job_at_the_next_page(services, qbo, org) -> None:
     _, state = qbo
     make_customers(state, services.clock, 2 * PAGE_SIZE + 1)
