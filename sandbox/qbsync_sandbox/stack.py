@@ -44,6 +44,17 @@ class StackError(Exception):
     """A sandbox process did not start, or an expected outcome never arrived."""
 
 
+def exit_on_sigterm() -> None:
+    """Make SIGTERM unwind like Ctrl-C, so a `with Stack(...)` stops what it started.
+
+    The stack's processes run in sessions of their own (`start_new_session`, so a kill reaches a
+    process group at a time): a terminal's Ctrl-C does not reach them, and SIGTERM's default
+    action ends the command without running `Stack.__exit__`, which left both emulators, gunicorn
+    and the workers running after `kill <bench>`. Called by the commands' `main`, not by the
+    Stack, as only the main thread can set a handler."""
+    signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -62,7 +62,7 @@ from qbsync_sandbox.scenarios.bench_burst import (
 from qbsync_sandbox.scenarios.bench_invoices import invoice_burst, worker_calls
 from qbsync_sandbox.scenarios.bench_plots import write_plots
 from qbsync_sandbox.scenarios.readable import ReadableWatch, percentile, summary
-from qbsync_sandbox.stack import Stack, free_port, wait_until
+from qbsync_sandbox.stack import Stack, exit_on_sigterm, free_port, wait_until
 from qbsync_sandbox.stalls import StalledPool
 
 
@@ -559,4 +559,5 @@ def _write(path: Path, figures: dict) -> None:
 
 
 if __name__ == "__main__":
+    exit_on_sigterm()
     raise SystemExit(main())

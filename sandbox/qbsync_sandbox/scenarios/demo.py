@@ -22,7 +22,7 @@ from simple_salesforce import format_soql
 from simple_salesforce.exceptions import SalesforceError as SalesforceApiError
 
 from qbsync.salesforce.errors import SalesforceError
-from qbsync_sandbox.stack import Stack, StackError, wait_until
+from qbsync_sandbox.stack import Stack, StackError, exit_on_sigterm, wait_until
 
 
 def _say(text: str) -> None:
@@ -235,4 +235,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    exit_on_sigterm()
     sys.exit(main())

@@ -41,7 +41,7 @@ from qbsync_sandbox.probes import (
     verify,
     wait_drained,
 )
-from qbsync_sandbox.stack import Stack, StackError
+from qbsync_sandbox.stack import Stack, StackError, exit_on_sigterm
 
 SECOND_REALM = "4620816365280002"
 ENABLED = ("Customer", "Vendor", "Item")
@@ -454,4 +454,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    exit_on_sigterm()
     raise SystemExit(main())
