@@ -6,11 +6,16 @@ second: the checkpoint steps through them by offset) are synced while Salesforce
 the worker is SIGKILLed in the middle of a page and started again. The job resumes from its last
 checkpoint after the lease (10 s here): it ends Done with every record counted once, one Account
 per Customer (none missing, none duplicated) and the job record showing the same counts.
+
+A job above the Bulk threshold (3,000 here) is killed while its chunk's Bulk API job is held
+InProgress in the Salesforce emulator: the chunk renews a normal lease while it polls, so the
+job resumes one lease after the kill, not after a lease set for the whole Bulk job.
 """
 
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from simple_salesforce import format_soql
@@ -20,12 +25,17 @@ from qbsync_sandbox.stack import Stack, wait_until
 pytestmark = pytest.mark.e2e
 
 CUSTOMERS = 2500
+BULK_THRESHOLD = 3000  # the Collections test's 2,500 stay under it
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     sandbox = Stack(
-        tmp_path_factory.mktemp("backfill-crash"), extra_env={"QBSYNC_LEASE_SECONDS": "10"}
+        tmp_path_factory.mktemp("backfill-crash"),
+        extra_env={
+            "QBSYNC_LEASE_SECONDS": "10",
+            "QBSYNC_BACKFILL_BULK_THRESHOLD": str(BULK_THRESHOLD),
+        },
     )
     with sandbox.running():
         sandbox.connect()
@@ -36,6 +46,16 @@ def stack(tmp_path_factory):
 def _job(stack: Stack, key: str) -> dict:
     listed = stack.api("GET", "/api/backfills", params={"realmId": stack.realm_id}).json()
     return next(job for job in listed["jobs"] if job["id"] == key)
+
+
+def _finished(stack: Stack, key: str) -> dict | None:
+    job = _job(stack, key)
+    return job if job["state"] in ("Done", "Failed", "Cancelled") else None
+
+
+def _account_keys(stack: Stack, name_like: str) -> list[str]:
+    soql = format_soql("SELECT QB_External_Id__c FROM Account WHERE Name LIKE {}", name_like)
+    return [row["QB_External_Id__c"] for row in stack.salesforce().query_all(soql)["records"]]
 
 
 def test_a_worker_killed_mid_page_is_resumed_from_the_checkpoint(stack: Stack) -> None:
@@ -94,3 +114,55 @@ def test_a_worker_killed_mid_page_is_resumed_from_the_checkpoint(stack: Stack) -
         CUSTOMERS,
         CUSTOMERS,
     )
+
+
+def test_a_worker_killed_while_its_bulk_job_runs_is_resumed_after_one_lease(stack: Stack) -> None:
+    tag = uuid.uuid4().hex[:8]
+    realm = stack.realm_id
+    # The job takes these Customers only, not the other test's (they are older than this).
+    since = (datetime.now(UTC) - timedelta(seconds=1)).isoformat(timespec="seconds")
+    ids = stack.qbo(
+        "POST",
+        f"/companies/{realm}/Customer/bulk",
+        json={
+            "records": [{"DisplayName": f"Bulk {tag} {n:05d}"} for n in range(BULK_THRESHOLD)],
+            "notify": False,
+        },
+    )["ids"]
+    stack.sf_admin("PUT", "/bulk", json={"hold": True})
+    try:
+        started = stack.api(
+            "POST",
+            "/api/backfills",
+            json={"realmId": realm, "objects": ["Customer"], "since": since},
+        )
+        assert started.status_code == 202, started.text
+        key = started.json()["jobs"][0]["id"]
+        wait_until(
+            lambda: stack.sf_admin("GET", "/bulk").json()["held"],
+            timeout=120,
+            interval=0.1,
+            what="the chunk's Bulk job",
+        )
+        stack.kill("worker")  # while it polls the Bulk job
+    finally:
+        # The dead worker's job completes in Salesforce; nobody reads its results.
+        stack.sf_admin("PUT", "/bulk", json={"hold": False})
+    killed = _job(stack, key)
+    assert (killed["state"], killed["processed"], killed["writeMode"]) == (
+        "Running",
+        0,
+        "Bulk API 2.0",
+    )
+    stack.respawn("worker")
+
+    # The lease is 10 s: a lease set for a whole Bulk job (15 minutes before) would not run out.
+    job = wait_until(
+        lambda: _finished(stack, key), timeout=90, interval=0.2, what="the resumed job"
+    )
+    assert job["state"] == "Done", job
+    assert job["total"] == job["processed"] == BULK_THRESHOLD, job
+    assert job["created"] + job["updated"] == BULK_THRESHOLD and job["failed"] == 0, job
+    keys = _account_keys(stack, f"Bulk {tag} %")
+    assert len(keys) == len(set(keys)) == BULK_THRESHOLD  # none duplicated
+    assert set(keys) == {f"{realm}-Customer-{i}" for i in ids}  # none missing
