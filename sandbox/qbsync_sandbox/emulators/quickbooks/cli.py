@@ -116,8 +116,7 @@ def serve(
     rate_limits: bool,
 ) -> None:
     """Run the emulator until Ctrl-C."""
-    from werkzeug.serving import make_server
-
+    from qbsync_sandbox.emulators.http_server import make_emulator_server
     from qbsync_sandbox.emulators.quickbooks.app import create_qbo_app
     from qbsync_sandbox.emulators.quickbooks.emulator import EXTENSION_KEY
     from qbsync_sandbox.emulators.quickbooks.errors import AdminError
@@ -153,7 +152,7 @@ def serve(
     except ValueError as error:
         raise click.UsageError(str(error)) from None
     try:
-        server = make_server("127.0.0.1", port, app, threaded=True)
+        server = make_emulator_server("127.0.0.1", port, app)
     except OSError as error:
         app.extensions[EXTENSION_KEY].close()
         raise click.ClickException(f"cannot listen on 127.0.0.1:{port}: {error.strerror}") from None

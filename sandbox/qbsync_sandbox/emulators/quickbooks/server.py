@@ -1,11 +1,13 @@
-"""Serving the emulator: werkzeug's threaded server on 127.0.0.1 only."""
+"""Serving the emulator: werkzeug's threaded server on 127.0.0.1 only (`http_server`)."""
 
 from __future__ import annotations
 
 import threading
 
 from flask import Flask
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer
+
+from qbsync_sandbox.emulators.http_server import make_emulator_server
 
 LOOPBACK = "127.0.0.1"
 
@@ -15,7 +17,7 @@ def run_in_thread(app: Flask, port: int = 0) -> tuple[BaseWSGIServer, str]:
 
     Returns the server (call `.shutdown()` to stop it) and its base URL.
     """
-    server = make_server(LOOPBACK, port, app, threaded=True)
+    server = make_emulator_server(LOOPBACK, port, app)
     # A short poll interval makes shutdown() return quickly (tests start many servers).
     thread = threading.Thread(
         target=server.serve_forever,

@@ -1,4 +1,4 @@
-"""Serving the emulator over HTTPS on 127.0.0.1 (werkzeug's threaded server)."""
+"""Serving the emulator over HTTPS on 127.0.0.1 (werkzeug's threaded server, `http_server`)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import threading
 from pathlib import Path
 
 from flask import Flask
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer
 
+from qbsync_sandbox.emulators.http_server import make_emulator_server
 from qbsync_sandbox.emulators.salesforce import tls
 
 
@@ -19,8 +20,8 @@ def make_https_server(
     Returns (server, base_url, ca_path); trust `ca_path` (e.g. REQUESTS_CA_BUNDLE) to call it.
     """
     ca_path, cert_path, key_path = tls.generate(tls_dir)
-    server = make_server(
-        "127.0.0.1", port, app, threaded=True, ssl_context=tls.server_context(cert_path, key_path)
+    server = make_emulator_server(
+        "127.0.0.1", port, app, ssl_context=tls.server_context(cert_path, key_path)
     )
     return server, f"https://127.0.0.1:{server.server_port}", ca_path
 
