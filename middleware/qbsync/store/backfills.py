@@ -218,14 +218,14 @@ class BackfillJobs:
         c = backfill_jobs.c
         free = or_(c.lease_until.is_(None), c.lease_until <= now)
         with transaction(self.engine) as connection:
+            # Each realm's oldest active job, oldest first: a realm enters the dict with its
+            # lowest id, and the rows come in id order.
             heads: dict[str, Any] = {}
             for row in connection.execute(
-                select(c.id, c.realm_id, c.lease_until)
-                .where(c.state.in_(ACTIVE_STATES))
-                .order_by(c.id)
+                select(c.id, c.realm_id).where(c.state.in_(ACTIVE_STATES)).order_by(c.id)
             ):
                 heads.setdefault(row.realm_id, row)
-            for head in sorted(heads.values(), key=lambda row: row.id):
+            for head in heads.values():
                 claimed = connection.execute(
                     update(backfill_jobs)
                     .where(c.id == head.id, c.state.in_(ACTIVE_STATES), free)
