@@ -11,6 +11,7 @@ from qbsync.alerts import alert_periodically
 from qbsync.reconcile import reconcile_periodically
 from qbsync.revocations import retry_revocations_periodically
 from qbsync.store.purge import Retention, purge_periodically
+from tests.support.worker_loop import TIMEOUT
 
 
 class Lease:
@@ -61,7 +62,7 @@ def _run(loop) -> Pass:
     return work
 
 
-@pytest.mark.parametrize(
+LOOPS = pytest.mark.parametrize(
     "loop",
     [
         lambda stop, held, work: alert_periodically(
@@ -76,12 +77,40 @@ def _run(loop) -> Pass:
     ],
     ids=["alerts", "revocations", "purge"],
 )
+
+
+@LOOPS
 def test_a_pass_waits_for_the_lease(loop, monkeypatch) -> None:
     import qbsync.store.purge as purge_module
 
     monkeypatch.setattr(purge_module, "purge", lambda *_: {})
     work = _run(loop)
     assert work.calls == [4]  # three questions answered no, the pass on the fourth
+
+
+@LOOPS
+def test_a_standby_runs_the_pass_once_it_holds_the_lease_without_being_stopped(
+    loop, monkeypatch
+) -> None:
+    """A real stop event this time: while another worker holds the lease, the loop asks again
+    after a short poll, so the pass starts once the lease is held, never only at shutdown."""
+    import qbsync.alerts as alerts_module
+    import qbsync.revocations as revocations_module
+    import qbsync.store.purge as purge_module
+
+    monkeypatch.setattr(purge_module, "purge", lambda *_: {})
+    for module in (alerts_module, revocations_module, purge_module):
+        monkeypatch.setattr(module, "LEASE_POLL_SECONDS", 0.01)
+    stop = threading.Event()
+    lease = Lease(after=1)
+    work = Pass(stop, lease)
+    thread = threading.Thread(target=loop, args=(stop, lease.held, work), daemon=True)
+    thread.start()
+    thread.join(TIMEOUT)
+    stopped_by_the_pass = not thread.is_alive()
+    stop.set()
+    assert stopped_by_the_pass, "the loop waited for the stop instead of asking the lease again"
+    assert work.calls == [2]
 
 
 def test_reconciliation_waits_for_the_lease() -> None:
