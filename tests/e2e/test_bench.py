@@ -31,7 +31,7 @@ DRAIN = (
 )
 FIGURES = {
     "latency_ms": ("quickbooks", "salesforce"),
-    "ingest": (*SUMMARY, "batches_per_s", "events_per_s"),
+    "ingest": (*SUMMARY, "p99_ms", "batches_per_s", "events_per_s"),
     "ingest_stalled": (*SUMMARY, "batches_per_s", "stalled_held"),
     "single_change_no_latency": (*SUMMARY, "p99_ms", "every_ms"),
     "single_change": (*SUMMARY, "p99_ms", "every_ms"),
