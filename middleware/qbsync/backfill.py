@@ -80,7 +80,14 @@ from qbsync.services import Services
 from qbsync.store import StoreUnavailable
 from qbsync.store.backfills import QUEUED, BackfillJob, Checkpoint, Counts
 from qbsync.sync_config import RealmConfig
-from qbsync.sync_log import FAILED, SKIPPED, SyncLogEntry, SyncLogWriter, record_name
+from qbsync.sync_log import (
+    BACKFILL_EVENT_PREFIX,
+    FAILED,
+    SKIPPED,
+    SyncLogEntry,
+    SyncLogWriter,
+    record_name,
+)
 from qbsync.upsert_bodies import Write, check_json
 
 log = logging.getLogger(__name__)
@@ -172,6 +179,9 @@ class Backfiller:
         self._candidates: dict[str, Candidates] = {}
         self.send_logs = send_logs  # the worker's: now, or by its sender thread
 
+    # The page's calls are the job's own cost, metered apart from real time's (`qbsync.metrics`),
+    # whether the page runs in the backfill lane's thread or in `run_once`'s.
+    @metrics.counted_as(metrics.BACKFILL)
     def run_page(self) -> bool:
         """Run the next page of a job that has one; False when no job is waiting."""
         now = self.clock()
@@ -523,7 +533,7 @@ class Backfiller:
         text = explain(outcome.log_message, outcome.cause, job.qb_object, entity_id, name, mapping)
         return SyncLogEntry(
             # One row per job and record: a page written again after a kill keeps one row.
-            event_key=f"backfill:{job.job_key}:{entity_id}",
+            event_key=f"{BACKFILL_EVENT_PREFIX}{job.job_key}:{entity_id}",
             realm_id=job.realm_id,
             qb_object=job.qb_object,
             qb_record_id=entity_id,

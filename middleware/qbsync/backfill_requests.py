@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+from qbsync import metrics
 from qbsync.job_record import show_jobs
 from qbsync.salesforce.errors import SalesforceError
 from qbsync.services import Services
@@ -62,6 +63,9 @@ def _rank(services: Services, entity: str) -> int:
     return 1 if described is not None and described.deletes_by_deactivating else 2
 
 
+# A job's QB_Sync_Job__c records (and the mappings read to check the request) are the historical
+# sync's own cost (`qbsync.metrics`).
+@metrics.counted_as(metrics.BACKFILL)
 def start_backfills(
     services: Services, realm_id: object, objects: object, since: object
 ) -> list[BackfillJob]:
@@ -109,6 +113,7 @@ def start_backfills(
     return jobs
 
 
+@metrics.counted_as(metrics.BACKFILL)
 def cancel_backfill(services: Services, job_key: str) -> BackfillJob:
     """Cancel a Queued or Running job (it stops before its next page); raises
     `JobNotFound` or `JobFinished` (qbsync.store.backfills)."""

@@ -17,6 +17,8 @@ import logging
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -37,7 +39,11 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "CONTENT_TYPE_LATEST",
+    "BACKFILL",
+    "REALTIME",
     "authorized",
+    "counted_as",
+    "current_work",
     "exposition",
     "observe_settled",
     "prepare_multiprocess_dir",
@@ -72,15 +78,29 @@ SYNC_LATENCY = Histogram(
     "Seconds from an event's receipt to its record applied in Salesforce",
     buckets=(0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 900, 3600, 6 * 3600),
 )
+# The work a QuickBooks or Salesforce call is made for: real-time sync (webhooks, CDC
+# reconciliation, sync logs, cards) or a historical sync's own reads and writes, so an operator
+# can read what a backfill costs against the org's daily API allocation and Intuit's limits.
+REALTIME, BACKFILL = "realtime", "backfill"
+# A contextvar: set around a backfill page by the thread that runs it, and read by the clients.
+# A new thread starts with an empty context, so every other thread (write lanes, the sync-log
+# sender, the lease renewer) counts as real time unless it says otherwise.
+_WORK: ContextVar[str] = ContextVar("qbsync_work", default=REALTIME)
 QUICKBOOKS_CALLS = Counter(
-    "qbsync_quickbooks_calls", "QuickBooks Accounting API calls, by kind", ["kind"]
+    "qbsync_quickbooks_calls",
+    "QuickBooks Accounting API calls, by kind and work",
+    ["kind", "work"],  # work: realtime, backfill
 )
 QUICKBOOKS_ERRORS = Counter(
     "qbsync_quickbooks_errors",
     "QuickBooks Accounting API calls that failed, by kind and error",
     ["kind", "error"],  # error: transient, throttled, auth, fault
 )
-SALESFORCE_CALLS = Counter("qbsync_salesforce_calls", "Salesforce REST calls, by kind", ["kind"])
+SALESFORCE_CALLS = Counter(
+    "qbsync_salesforce_calls",
+    "Salesforce REST and Bulk API calls, by kind and work",
+    ["kind", "work"],  # work: realtime, backfill
+)
 SALESFORCE_ERRORS = Counter(
     "qbsync_salesforce_errors",
     "Salesforce REST calls that failed, by kind and error",
@@ -95,6 +115,22 @@ TOKEN_REFRESHES = Counter(
     "QuickBooks access-token refreshes, by outcome",
     ["outcome"],  # ok, refused (invalid_grant: the company needs reconnecting), failed
 )
+
+
+@contextmanager
+def counted_as(work: str) -> Iterator[None]:
+    """Count the calls made in this block (in this thread) as `work` (REALTIME or BACKFILL);
+    also a decorator."""
+    token = _WORK.set(work)
+    try:
+        yield
+    finally:
+        _WORK.reset(token)
+
+
+def current_work() -> str:
+    """What the calls made here are counted as: REALTIME unless `counted_as` says otherwise."""
+    return _WORK.get()
 
 
 def error_kind(error: Exception) -> str:

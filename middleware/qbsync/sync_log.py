@@ -16,16 +16,20 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
+from qbsync import metrics
 from qbsync.remotes import Salesforce
 from qbsync.salesforce.chunks import call_in_chunks
 from qbsync.salesforce.errors import SalesforceError
 from qbsync.salesforce.schema import SYNC_LOG_EXTERNAL_ID
 from qbsync.store.database import transaction
 from qbsync.store.sync_log_outbox import OutboxRow, SyncLogOutbox
+
+if TYPE_CHECKING:
+    from qbsync.salesforce.client import RecordResult
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +47,9 @@ SUCCESS = "Success"
 FAILED = "Failed"
 SKIPPED = "Skipped"
 RETRYING = "Retrying"
+# How a historical sync's entries' event keys begin (`qbsync.backfill`); their rows are sent
+# counted as the job's own calls (`qbsync.metrics`), whichever thread sends them.
+BACKFILL_EVENT_PREFIX = "backfill:"
 
 
 def log_key(event_key: str) -> str:
@@ -165,12 +172,7 @@ class SyncLogWriter:
         written: list[OutboxRow] = []
         kept: list[OutboxRow] = []
         unsent: dict[str, int] = {}  # a failed call's error → its rows, kept for a later try
-        for row, result in call_in_chunks(
-            [row.row for row in taken],
-            lambda chunk: self._salesforce.upsert_collection(
-                SYNC_LOG_OBJECT, SYNC_LOG_EXTERNAL_ID, chunk
-            ),
-        ):
+        for row, result in self._upsert_by_work(taken):
             key = row[SYNC_LOG_EXTERNAL_ID]
             if isinstance(result, SalesforceError):
                 unsent[str(result)] = unsent.get(str(result), 0) + 1
@@ -186,3 +188,27 @@ class SyncLogWriter:
         for error, count in unsent.items():
             log.warning("Writing %d sync log rows failed, will retry: %s", count, error)
         return written, kept
+
+    def _upsert_by_work(
+        self, taken: list[OutboxRow]
+    ) -> list[tuple[dict[str, Any], RecordResult | SalesforceError]]:
+        """Each row with its result: a historical sync's rows in calls of their own, counted as
+        its cost, the others' as real time's (a mixed call could be counted as neither)."""
+        results: list[tuple[dict[str, Any], RecordResult | SalesforceError]] = []
+        for work in (metrics.REALTIME, metrics.BACKFILL):
+            rows = [row.row for row in taken if work_of(row.log_key) == work]
+            if not rows:
+                continue
+            with metrics.counted_as(work):
+                results += call_in_chunks(
+                    rows,
+                    lambda chunk: self._salesforce.upsert_collection(
+                        SYNC_LOG_OBJECT, SYNC_LOG_EXTERNAL_ID, chunk
+                    ),
+                )
+        return results
+
+
+def work_of(key: str) -> str:
+    """The work a sync-log row's event key (or log key: it keeps the prefix) belongs to."""
+    return metrics.BACKFILL if key.startswith(BACKFILL_EVENT_PREFIX) else metrics.REALTIME

@@ -104,11 +104,20 @@ def test_backfill_bench_clocks_live_changes_during_the_job(tmp_path):
     assert run.returncode == 0, run.stderr[-4000:]
     backfill = json.loads(path.read_text())["backfill"]["default"]
     assert backfill["state"] == "Done"
-    for key in ("duration_s", "quickbooks_reads", "salesforce_calls", "salesforce_http_requests"):
+    for key in ("duration_s", "salesforce_http_requests"):
         assert _numeric(backfill[key]), key
+    # The job's own reads and calls, apart from the live changes' (issue 17's targets are read
+    # against the job's): the job reads pages and upserts; each live change is read and upserted.
+    job, live, total = backfill["job"], backfill["live_changes"], backfill["total"]
+    assert job["quickbooks_reads"] >= 3 and job["salesforce_calls_by_kind"]["upsert"] >= 1
+    assert live["quickbooks_reads"] >= 1
+    assert live["salesforce_calls_by_kind"]["upsert"] >= 1
+    for figure in ("quickbooks_reads", "salesforce_calls"):
+        assert total[figure] == job[figure] + live[figure], figure
     live = backfill["live_change_latency"]
     assert live["changes"] >= 1 and live["not_readable"] == 0
     assert live["n"] == live["changes"]
     for key in SUMMARY:
         assert _numeric(live[key]), key
     assert "live changes during it" in run.stdout
+    assert "the job's own: QuickBooks reads" in run.stdout

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from qbsync import metrics
 from qbsync.backfill import PAGE_SIZE
 from qbsync.catalog import load_catalog
 from qbsync.events import ChangeEvent, Version
@@ -30,7 +31,9 @@ from qbsync.salesforce import SalesforceClient
 from qbsync.services import Services
 from qbsync.store import Store
 from qbsync.store.backfills import Counts
+from qbsync.store.database import transaction
 from qbsync.sync_config import parse_realm_config
+from qbsync.sync_log import SKIPPED, SyncLogEntry, SyncLogWriter
 from qbsync.worker import Worker
 from qbsync_sandbox.emulators.quickbooks import create_qbo_app
 from qbsync_sandbox.emulators.quickbooks.state import QboState
@@ -614,3 +617,91 @@ def test_a_bulk_chunk_renews_a_normal_lease_so_a_killed_one_resumes_after_one_le
     assert done.state == "Done" and done.claimed_by == "w2"
     assert done.counts.processed == 1600
     assert set(accounts(org[0])) == set(ids)
+
+
+def calls_by_work() -> Counter[tuple[str, str, str]]:
+    """The process's QuickBooks and Salesforce call counters: (system, kind, work) → calls."""
+    counted: Counter[tuple[str, str, str]] = Counter()
+    for system, counter in (
+        ("quickbooks", metrics.QUICKBOOKS_CALLS),
+        ("salesforce", metrics.SALESFORCE_CALLS),
+    ):
+        for family in counter.collect():
+            for sample in family.samples:
+                if sample.name.endswith("_total"):
+                    key = (system, sample.labels["kind"], sample.labels["work"])
+                    counted[key] = int(sample.value)
+    return counted
+
+
+def calls_since(before: Counter[tuple[str, str, str]]) -> dict[tuple[str, str, str], int]:
+    after = calls_by_work()
+    return {key: after[key] - before[key] for key in after if after[key] - before[key]}
+
+
+def test_the_jobs_own_calls_are_counted_apart_from_real_time_work(services, qbo, org) -> None:
+    """A page's reads and writes are metered as the backfill's (`work="backfill"`), a live
+    batch's as real time's, though one worker runs both."""
+    _, state = qbo
+    ids = make_customers(state, services.clock, PAGE_SIZE + 10)
+    start(services)
+    worker = Worker(services, name="w1")
+
+    before = calls_by_work()
+    assert worker.run_once() == 1  # page 1
+    page = calls_since(before)
+    assert {work for _, _, work in page} == {"backfill"}
+    # The count and the page read; 1,000 Accounts in sObject Collections of 200; the job's record.
+    assert page[("quickbooks", "query", "backfill")] == 2
+    assert page[("salesforce", "upsert", "backfill")] >= PAGE_SIZE // 200
+
+    services.clock.advance(seconds=1)
+    state.update(REALM, "Customer", ids[3], {"DisplayName": "Renamed live"})
+    event = ChangeEvent(REALM, "Customer", ids[3], "Update", services.clock(), "ce:live")
+    services.store.events.add([event])
+    before = calls_by_work()
+    assert worker.run_once() == 1  # the live change, before page 2
+    live = calls_since(before)
+    assert {work for _, _, work in live} == {"realtime"}
+    assert live[("quickbooks", "query", "realtime")] == 1
+    assert live[("salesforce", "upsert", "realtime")] >= 1
+    assert accounts(org[0])[ids[3]]["Name"] == "Renamed live"
+
+    before = calls_by_work()
+    run_until_idle(worker)  # page 2, the last
+    assert {work for _, _, work in calls_since(before)} == {"backfill"}
+    assert len(accounts(org[0])) == len(ids)
+
+
+def test_a_jobs_sync_logs_are_counted_as_its_own_whichever_thread_sends_them(services, org) -> None:
+    """The worker's sender thread sends a page's logs with the live changes'; each kind goes in
+    calls of its own, counted as its work."""
+    writer = SyncLogWriter(services.salesforce, services.store.sync_log_outbox, "w1", 60)
+    now = services.clock()
+    entries = [
+        SyncLogEntry(
+            event_key=key,
+            realm_id=REALM,
+            qb_object="Customer",
+            qb_record_id=key.rsplit(":", 1)[1],
+            operation="Update",
+            status=SKIPPED,
+            message="listed for review",
+            attempts=1,
+            event_time=now,
+            synced_at=now,
+        )
+        for key in ("backfill:job-1:7", "backfill:job-1:8", "ce:live:9")
+    ]
+    with transaction(services.store.sync_log_outbox.engine) as connection:
+        writer.keep(connection, entries)
+    before = calls_by_work()
+
+    assert writer.send()  # in a thread counted as real time, as the sender is
+
+    assert calls_since(before) == {
+        ("salesforce", "upsert", "backfill"): 1,
+        ("salesforce", "upsert", "realtime"): 1,
+    }
+    logs = {row["QB_Record_Id__c"] for row in org[0].rows("QB_Sync_Log__c")}
+    assert logs == {"7", "8", "9"}

@@ -218,12 +218,12 @@ def test_quickbooks_calls_and_errors_are_counted_by_kind(tmp_path) -> None:
     def sample(name: str, **labels: str) -> float:
         return REGISTRY.get_sample_value(name, labels) or 0
 
-    calls = sample("qbsync_quickbooks_calls_total", kind="query")
+    calls = sample("qbsync_quickbooks_calls_total", kind="query", work="realtime")
     throttled = sample("qbsync_quickbooks_errors_total", kind="query", error="throttled")
     client.query_by_ids(realm, "Customer", ["1"])
     with pytest.raises(QuickBooksThrottled):
         client.query_by_ids(realm, "Customer", ["1"])
-    assert sample("qbsync_quickbooks_calls_total", kind="query") - calls == 2
+    assert sample("qbsync_quickbooks_calls_total", kind="query", work="realtime") - calls == 2
     assert (
         sample("qbsync_quickbooks_errors_total", kind="query", error="throttled") - throttled == 1
     )

@@ -221,9 +221,10 @@ class QuickBooksClient:
         )
 
     def _request(self, realm_id: str, method: str, path: str, **kwargs: object) -> dict:
-        """One API call (counted in `qbsync.metrics` by kind: query, cdc, companyinfo, …)."""
+        """One API call (counted in `qbsync.metrics` by kind: query, cdc, companyinfo, …, and by
+        the work it is made for)."""
         kind = path.split("/", 1)[0].split("?", 1)[0].lower()
-        metrics.QUICKBOOKS_CALLS.labels(kind).inc()
+        metrics.QUICKBOOKS_CALLS.labels(kind, metrics.current_work()).inc()
         try:
             return self._call(realm_id, method, path, **kwargs)
         except QuickBooksError as error:

@@ -482,8 +482,9 @@ class SalesforceClient:
 
     def _call(self, action: Callable[[Salesforce], T], kind: str = "other") -> T:
         """Run one REST action, counted in `qbsync.metrics` as `kind` (query, describe, upsert,
-        update, delete, bulk_delete, action; "other" for a call that names none)."""
-        metrics.SALESFORCE_CALLS.labels(kind).inc()
+        update, delete, bulk_delete, action; "other" for a call that names none) and by the work
+        it is made for."""
+        metrics.SALESFORCE_CALLS.labels(kind, metrics.current_work()).inc()
         try:
             return self._call_once(action)
         except SalesforceError as error:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import secrets
 import time
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -22,19 +23,40 @@ import requests
 from qbsync.store import Store
 from qbsync_sandbox.stack import Stack, free_port, wait_until
 
-_SAMPLE = re.compile(r"^(qbsync_(?:quickbooks|salesforce)_calls)_total\{kind=\"([^\"]+)\"\} (\S+)$")
+_SAMPLE = re.compile(r"^(qbsync_(?:quickbooks|salesforce)_calls)_total\{([^}]*)\} (\S+)$")
+_LABEL = re.compile(r'(\w+)="([^"]*)"')
+
+Calls = dict[str, dict[str, float]]  # system ("quickbooks", "salesforce") → kind → calls
 
 
-def worker_calls(metrics_url: str, token: str) -> dict[str, dict[str, float]]:
-    """The worker's QuickBooks and Salesforce call counters by kind, from its `/metrics`."""
+def worker_calls_by_work(metrics_url: str, token: str) -> dict[str, Calls]:
+    """The worker's QuickBooks and Salesforce call counters from its `/metrics`, by the work
+    they were made for ("realtime", "backfill": `qbsync.metrics`), system and kind."""
     text = requests.get(metrics_url, headers={"Authorization": f"Bearer {token}"}, timeout=10).text
-    calls: dict[str, dict[str, float]] = {"quickbooks": {}, "salesforce": {}}
+    calls: dict[str, Calls] = {}
     for line in text.splitlines():
         match = _SAMPLE.match(line)
         if match:
+            labels = dict(_LABEL.findall(match[2]))
             system = "quickbooks" if "quickbooks" in match[1] else "salesforce"
-            calls[system][match[2]] = float(match[3])
+            by_system = calls.setdefault(labels["work"], {"quickbooks": {}, "salesforce": {}})
+            by_system[system][labels["kind"]] = float(match[3])
     return calls
+
+
+def worker_calls(metrics_url: str, token: str) -> Calls:
+    """The worker's QuickBooks and Salesforce call counters by kind, whatever the work."""
+    return all_work(worker_calls_by_work(metrics_url, token).values())
+
+
+def all_work(by_work: Iterable[Calls]) -> Calls:
+    """Counters of several kinds of work added up, by system and kind."""
+    total: Calls = {"quickbooks": {}, "salesforce": {}}
+    for calls in by_work:
+        for system, kinds in calls.items():
+            for kind, count in kinds.items():
+                total[system][kind] = total[system].get(kind, 0) + count
+    return total
 
 
 def invoice_burst(workdir: Path, invoices: int, lines: int) -> dict:
