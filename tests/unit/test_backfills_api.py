@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from click.testing import CliRunner
 
-from qbsync import cli
+from qbsync import cli, metrics
 from qbsync.app import create_app
 from qbsync.catalog import load_catalog
 from qbsync.cli import main
@@ -67,9 +67,11 @@ class Configs:
 class FakeSalesforce:
     def __init__(self) -> None:
         self.jobs: dict[str, dict] = {}
+        self.counted_as: list[str] = []  # the work each call would be metered as
 
     def upsert_collection(self, sobject, external_id_field, records):
         assert (sobject, external_id_field) == ("QB_Sync_Job__c", "Job_Key__c")
+        self.counted_as.append(metrics.current_work())
         for record in records:
             self.jobs[record["Job_Key__c"]] = record
         return [RecordResult("a0J", True, True) for _ in records]
@@ -192,6 +194,16 @@ def test_cancel_answers_200_then_409_and_404_for_an_unknown_job(client, services
     again = client.post(f"/api/backfills/{job['id']}/cancel", headers=AUTH)
     assert again.status_code == 409 and again.get_json()["state"] == "Cancelled"
     assert client.post("/api/backfills/nope/cancel", headers=AUTH).status_code == 404
+
+
+def test_a_jobs_records_are_metered_as_the_backfills_own_calls(client, services) -> None:
+    """Starting and cancelling write the job's QB_Sync_Job__c record: the historical sync's
+    cost, not real time's (`qbsync.metrics`)."""
+    (job,) = post(client, {"realmId": REALM, "objects": ["Customer"]}).get_json()["jobs"]
+    client.post(f"/api/backfills/{job['id']}/cancel", headers=AUTH)
+
+    assert services.salesforce.counted_as == ["backfill", "backfill"]
+    assert metrics.current_work() == "realtime"  # only while they ran
 
 
 def test_every_route_wants_the_api_key(client) -> None:
