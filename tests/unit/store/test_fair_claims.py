@@ -82,6 +82,23 @@ def test_a_record_another_worker_holds_is_passed_over_until_its_lease_settles(
     assert (newer.entity_id, newer.event_key) == ("1", "ce:busy-Customer-1-1")
 
 
+def test_the_same_id_in_another_realm_or_of_another_entity_is_another_record(
+    database: Engine,
+) -> None:
+    """QuickBooks ids are per realm and per entity (every company has a Customer 1): a worker
+    holding one leaves the others to the next worker, whose claim passes over the group whose
+    records are all held and takes the next group's."""
+    ledger = EventLedger(database)
+    ledger.add([change("1")])
+    (held,) = ledger.claim("w1", limit=1, lease_seconds=LEASE, now=NOW)
+    ledger.add([change("1", version=1), change("1", realm="quiet"), change("1", entity="Invoice")])
+
+    taken = ledger.claim("w2", limit=10, lease_seconds=LEASE, now=NOW)
+    taken += ledger.claim("w2", limit=10, lease_seconds=LEASE, now=NOW)
+
+    assert sorted(e.event_key for e in taken) == ["ce:busy-Invoice-1-0", "ce:quiet-Customer-1-0"]
+
+
 def test_the_holder_takes_more_of_its_record_and_others_get_it_when_its_lease_ends(
     database: Engine,
 ) -> None:

@@ -464,3 +464,22 @@ def test_backlog_lists_each_realms_waiting_events_and_the_oldest_arrival(
         ("r1", 3, T0 + timedelta(minutes=10)),
         ("r2", 2, T0),
     ]
+
+
+def test_outcomes_recorded_while_settling_share_the_callers_transaction(
+    ledger: EventLedger,
+) -> None:
+    """The worker keeps a batch's sync-log rows with its outcomes (`settling`): both are
+    written, or neither is when the caller's part fails."""
+    ledger.add([change("1"), change("2")])
+    first, second = ledger.claim("w1", limit=2, lease_seconds=LEASE)
+
+    with pytest.raises(RuntimeError), ledger.settling():
+        ledger.mark_done([first.id])
+        raise RuntimeError("the sync-log rows could not be kept")
+    assert by_entity(ledger)["1"].state == "claimed"
+
+    with ledger.settling():
+        ledger.mark_done([first.id])
+        ledger.mark_skipped([second.id], "not mapped")
+    assert [by_entity(ledger)[n].state for n in ("1", "2")] == ["done", "skipped"]
