@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -18,6 +19,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from qbsync.store.write_lock import WriteLock, lock_path, write_lock
+
+# SQLite engines → the lock their writers take turns with (`qbsync.store.write_lock`).
+_write_locks: weakref.WeakKeyDictionary[Engine, WriteLock] = weakref.WeakKeyDictionary()
 
 
 class StoreUnavailable(Exception):
@@ -52,7 +58,18 @@ def make_engine(url: str) -> Engine:
         # upgrading read locks, and a read-then-write (a claim, a token refresh) is atomic.
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
+    path = lock_path(make_url(url).database)
+    if path is not None:
+        _write_locks[engine] = write_lock(path)
     return engine
+
+
+def _write_lock_of(engine: Engine) -> WriteLock | None:
+    lock = _write_locks.get(engine)
+    if lock is not None and lock.pid != os.getpid():
+        # An engine made before a fork: the child takes turns with a lock of its own.
+        lock = _write_locks[engine] = write_lock(lock.path)
+    return lock
 
 
 def _create_private_file(database: str | None) -> None:
@@ -93,13 +110,20 @@ def _is_outage(error: Exception) -> bool:
 def transaction(engine: Engine) -> Iterator[Connection]:
     """One transaction on `engine`; committed on success, rolled back on any exception.
 
-    A locked or unreachable database raises `StoreUnavailable`. Its message holds only the
+    On SQLite, this process's writers and the other processes' take turns through a file lock
+    first (`qbsync.store.write_lock`). A locked or unreachable database raises
+    `StoreUnavailable`. Its message holds only the
     driver's first line: SQLAlchemy's full text repeats the statement and its parameters
     (webhook bodies, encrypted tokens), which must not reach logs.
     """
+    lock = _write_lock_of(engine)
     try:
-        with engine.begin() as connection:
-            yield connection
+        if lock is None:
+            with engine.begin() as connection:
+                yield connection
+        else:
+            with lock.held(), engine.begin() as connection:
+                yield connection
     except (DBAPIError, PoolTimeout) as error:
         if not _is_outage(error):
             raise

@@ -3,18 +3,21 @@ WAL set-up of a new SQLite ledger that another process is setting up at the same
 
 from __future__ import annotations
 
+import fcntl
 import os
 import sqlite3
 import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, event, insert
 from sqlalchemy.exc import IntegrityError
 
-from qbsync.store.database import make_engine, transaction
+from qbsync.store.database import StoreUnavailable, make_engine, transaction
 from qbsync.store.schema import config_signal
+from qbsync.store.write_lock import write_lock
 
 
 def test_a_broken_constraint_is_a_bug_not_an_outage(database: Engine) -> None:
@@ -145,3 +148,92 @@ def test_a_connection_the_postgres_server_dropped_is_replaced_before_use(databas
     admin.dispose()
     with transaction(database) as connection:
         assert connection.exec_driver_sql("SELECT 1").scalar() == 1
+
+
+def _wait_until(condition, what: str, timeout: float = 30) -> None:  # noqa: ANN001
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.005)
+
+
+def test_a_sqlite_writer_waits_for_its_turn_and_begins_as_the_other_process_commits(
+    tmp_path: Path,
+) -> None:
+    # Another process's writer holds the turn (the lock file beside the ledger, then SQLite's
+    # write lock): this process's transaction waits in the kernel for the file lock, not in
+    # SQLite's busy handler, which sleeps up to 100 ms a step and is not woken when the lock
+    # frees (qbsync.store.write_lock). A separate open of the lock file stands for the other
+    # process: flock locks of two opens exclude each other even within one process.
+    path = tmp_path / "ledger.db"
+    engine = make_engine(f"sqlite:///{path}")
+    with transaction(engine) as connection:
+        connection.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+    other_turn = os.open(f"{path}.lock", os.O_RDWR)
+    fcntl.flock(other_turn, fcntl.LOCK_EX)
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("INSERT INTO t VALUES (1)")
+    began: list[float] = []
+
+    def trace(dbapi_connection, _record) -> None:  # noqa: ANN001
+        dbapi_connection.set_trace_callback(
+            lambda statement: (
+                began.append(time.monotonic()) if statement == "BEGIN IMMEDIATE" else None
+            )
+        )
+
+    event.listen(engine, "connect", trace)
+    engine.dispose()  # the next transaction opens a traced connection
+    results: list[object] = []
+
+    def write() -> None:
+        try:
+            with transaction(engine) as connection:
+                connection.exec_driver_sql("INSERT INTO t VALUES (2)")
+            results.append("written")
+        except Exception as error:  # noqa: BLE001 - the test reports it below
+            results.append(error)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        lock = write_lock(f"{path.resolve()}.lock")
+        _wait_until(lambda: lock.waiting == 1, "the writer to wait for its turn")
+        assert began == [], "the writer began while the other process held the turn"
+        other.execute("COMMIT")
+        released = time.monotonic()
+        fcntl.flock(other_turn, fcntl.LOCK_UN)
+    finally:
+        writer.join(30)
+        os.close(other_turn)
+        other.close()
+    engine.dispose()
+    assert results == ["written"]
+    # Woken by the kernel: no busy-handler step of up to 100 ms after the release (generous
+    # for a loaded machine).
+    assert began and began[0] - released < 0.09, began[0] - released
+    check = sqlite3.connect(path)
+    try:
+        assert check.execute("SELECT x FROM t ORDER BY x").fetchall() == [(1,), (2,)]
+    finally:
+        check.close()
+
+
+def test_a_transaction_inside_another_on_one_thread_reports_the_lock_instead_of_hanging(
+    tmp_path: Path,
+) -> None:
+    # The turn is re-entrant within a thread; SQLite's own lock still refuses a second writer,
+    # so a nested transaction on another connection fails (after the busy timeout) as it did
+    # before the turn existed, rather than waiting for itself forever.
+    engine = make_engine(f"sqlite:///{tmp_path / 'ledger.db'}")
+
+    @event.listens_for(engine, "connect")
+    def _short_busy_timeout(dbapi_connection, _record) -> None:  # noqa: ANN001
+        dbapi_connection.execute("PRAGMA busy_timeout=50")
+
+    with transaction(engine) as outer:
+        outer.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+        with pytest.raises(StoreUnavailable), transaction(engine) as inner:
+            inner.exec_driver_sql("INSERT INTO t VALUES (1)")
+    engine.dispose()

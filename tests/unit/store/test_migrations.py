@@ -19,7 +19,7 @@ from pathlib import Path
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, event, inspect, text
+from sqlalchemy import Engine, inspect, text
 
 from qbsync.events import ChangeEvent, Version
 from qbsync.quickbooks.tokens import TokenVault
@@ -28,6 +28,7 @@ from qbsync.store.database import make_engine
 from qbsync.store.migrate import _ADVISORY_LOCK_KEY, alembic_config, current_revision, migrate
 from qbsync.store.schema import metadata
 from qbsync.store.watermarks import Watermark
+from qbsync.store.write_lock import lock_path, write_lock
 from tests.support.paths import FIXTURES
 
 STORE_FIXTURES = FIXTURES / "store"
@@ -329,15 +330,6 @@ def test_a_second_process_waits_for_the_first_and_finds_the_schema_current(
             inside.set()
 
     second_engine = make_engine(url_of(blank_database))
-    beginning = threading.Event()
-    if second_engine.dialect.name == "sqlite":
-        # SQLite traces a statement as it starts: BEGIN IMMEDIATE then waits for the lock.
-        def trace(dbapi_connection, _record) -> None:
-            dbapi_connection.set_trace_callback(
-                lambda statement: beginning.set() if statement == "BEGIN IMMEDIATE" else None
-            )
-
-        event.listen(second_engine, "connect", trace)
     first = threading.Thread(target=run, args=(blank_database,), name="first")
     second = threading.Thread(target=run, args=(second_engine,), name="second")
     try:
@@ -347,7 +339,10 @@ def test_a_second_process_waits_for_the_first_and_finds_the_schema_current(
         if blank_database.dialect.name == "postgresql":
             wait_for(_waiting_for_the_lock(blank_database), "the second to wait for the lock")
         else:
-            wait_for(beginning.is_set, "the second to begin its transaction")
+            # SQLite's writers take turns (qbsync.store.write_lock): the second waits for its
+            # turn before it begins its transaction.
+            turn = write_lock(lock_path(blank_database.url.database))
+            wait_for(lambda: turn.waiting == 1, "the second to wait for its turn")
         release.set()
         first.join(30)
         second.join(30)
