@@ -5,7 +5,7 @@ the worker's threads queue for one write lock. SQLite's own queue is its busy ha
 that finds the lock taken sleeps 1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, 100 ms… between tries
 (sqlite3.c, `sqliteDefaultBusyCallback`) and is not woken when the lock frees. Profiled during
 `scripts/bench --ingest-only` (2026-12-06), the web processes spent 28 % of their samples in
-that wait, and its steps made the ack p99 ten times the p50. Here a writer first takes an
+that wait, and its steps made the ack p99 15 to 23 times the p50. Here a writer first takes an
 exclusive `flock` on a file beside the database: the kernel wakes a waiter as soon as the holder
 releases it, and SQLite's lock is then free, so the busy handler no longer sleeps between our own
 writers (it still guards against any other program writing the file).
