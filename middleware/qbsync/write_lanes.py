@@ -11,10 +11,14 @@ read and written in the order they were claimed and its newest state is written 
 that a batch refers to and another batch writes at the same time may be missing for a moment;
 the writer then syncs it first, `qbsync.references`.)
 
-Back-pressure is what makes batches adapt to load: the worker claims again only when no lane
-has a batch waiting to start. A lone change is claimed and written at once; when every lane is
-busy, the changes that arrive pile up in the ledger and the next claim takes them together, up
-to `QBSYNC_WORKER_BATCH_SIZE`.
+Back-pressure is what makes batches adapt to load: the worker claims again only when a lane is
+free. A lone change is claimed and written at once; when every lane is busy, the changes that
+arrive pile up in the ledger and the next claim takes them together, up to
+`QBSYNC_WORKER_BATCH_SIZE`. Claiming no earlier than a lane can start the batch is also what
+keeps claims fair: a claim made ahead, while every lane is busy, would take the busiest realm's
+next events and queue them, and a quiet realm's change arriving meanwhile would wait for that
+queued batch too (issue 19's seventh realm); claimed when a lane frees, the change is in the
+ledger when the claim picks the realm whose turn it is.
 
 A historical sync's page runs beside the lanes, in a `BackfillLane` of its own, never in them: a
 Bulk API chunk takes ten pages and a whole Bulk job (tens of seconds), and run in the claiming
@@ -62,7 +66,6 @@ class WriteLanes:
         # Per lane: the records of the batches it holds (queued or being written), and how many.
         self._held: list[Counter[tuple[str, str, str]]] = [Counter() for _ in range(count)]
         self._load = [0] * count
-        self._waiting = 0  # batches handed to a lane that has not started them yet
         self._room = threading.Condition()
         self._threads = [
             threading.Thread(target=self._run, args=(n,), name=f"write-lane-{n}", daemon=True)
@@ -72,9 +75,10 @@ class WriteLanes:
             thread.start()
 
     def wait_for_room(self, timeout: float | None = None) -> bool:
-        """Block until every lane has started what it was given; False on `timeout`."""
+        """Block until a lane is free (it holds no batch, queued or being written); False on
+        `timeout`."""
         with self._room:
-            return self._room.wait_for(lambda: self._waiting == 0, timeout)
+            return self._room.wait_for(lambda: min(self._load) == 0, timeout)
 
     def submit(self, batch: Batch) -> None:
         """Queue `batch` on its lane (waits while its records are held by two lanes)."""
@@ -84,7 +88,6 @@ class WriteLanes:
                 self._room.wait()
             self._held[lane].update(keys)
             self._load[lane] += 1
-            self._waiting += 1
         self._queues[lane].put((batch, keys))
 
     def _lane_for(self, keys: Counter) -> int | None:
@@ -105,9 +108,6 @@ class WriteLanes:
     def _run(self, lane: int) -> None:
         while (item := self._queues[lane].get()) is not None:
             batch, keys = item
-            with self._room:
-                self._waiting -= 1
-                self._room.notify_all()
             try:
                 self._write(batch)
             except StoreUnavailable as error:
