@@ -20,7 +20,7 @@ from qbsync.outcomes import Done, Fail, Outcome, Retry, from_salesforce
 from qbsync.quickbooks.errors import QuickBooksError
 from qbsync.references import linked_transactions, merge_into, missing_references
 from qbsync.remotes import QuickBooks, Salesforce
-from qbsync.salesforce.chunks import call_in_chunks
+from qbsync.salesforce.chunks import UPSERTS_IN_FLIGHT, call_in_chunks
 from qbsync.salesforce.client import RecordResult
 from qbsync.salesforce.errors import SalesforceError
 from qbsync.store.versions import AppliedVersions
@@ -179,6 +179,7 @@ class RecordWriter:
                 lambda chunk: self.salesforce.upsert_collection(
                     sobject, ext, [body.fields for body in chunk]
                 ),
+                in_flight=UPSERTS_IN_FLIGHT,
             )
         ]
 

@@ -8,13 +8,14 @@ each record's pairing with its result or its chunk's typed error.
 from __future__ import annotations
 
 import json
+import threading
 
 import pytest
 import responses
 
 from qbsync.config import Settings
 from qbsync.salesforce.auth import SalesforceLogin
-from qbsync.salesforce.chunks import COLLECTION_LIMIT, call_in_chunks
+from qbsync.salesforce.chunks import COLLECTION_LIMIT, UPSERTS_IN_FLIGHT, call_in_chunks
 from qbsync.salesforce.client import RecordResult, SalesforceClient
 from qbsync.salesforce.errors import SalesforceError, SalesforceTransient
 
@@ -77,9 +78,11 @@ def accounts(count: int) -> list[dict]:
     ]
 
 
-def upsert(client: SalesforceClient, records: list[dict]):
+def upsert(client: SalesforceClient, records: list[dict], in_flight: int = 1):
     return call_in_chunks(
-        records, lambda chunk: client.upsert_collection("Account", "QB_External_Id__c", chunk)
+        records,
+        lambda chunk: client.upsert_collection("Account", "QB_External_Id__c", chunk),
+        in_flight=in_flight,
     )
 
 
@@ -95,14 +98,17 @@ def test_every_record_reaches_salesforce_in_calls_of_at_most_200(client, org, co
     assert org.accounts == {r["QB_External_Id__c"]: r for r in records}
 
 
+@pytest.mark.parametrize("in_flight", [1, UPSERTS_IN_FLIGHT])
 @pytest.mark.parametrize(
     ("status", "error_class"), [(503, SalesforceTransient), (400, SalesforceError)]
 )
-def test_a_failed_chunk_in_the_middle_costs_only_its_own_records(client, org, status, error_class):
+def test_a_failed_chunk_in_the_middle_costs_only_its_own_records(
+    client, org, status, error_class, in_flight
+):
     records = accounts(450)
     org.refuse[records[300]["QB_External_Id__c"]] = status  # in the second chunk, 200..399
 
-    paired = upsert(client, records)
+    paired = upsert(client, records, in_flight)
 
     assert org.calls == 3
     assert [record for record, _ in paired] == records
@@ -125,6 +131,25 @@ def test_errors_other_than_salesforce_ones_are_not_swallowed():
 def test_a_call_must_answer_every_item_of_its_chunk():
     with pytest.raises(ValueError):
         call_in_chunks([1, 2, 3], lambda chunk: chunk[:-1])
+
+
+def test_chunks_in_flight_are_called_together_and_answered_in_order():
+    # Each call waits until three are in flight: called one after another, the first would
+    # wait alone until the barrier's timeout and break it.
+    together = threading.Barrier(3, timeout=10)
+
+    def call(chunk: list[int]) -> list[int]:
+        together.wait()
+        return [n * 10 for n in chunk]
+
+    paired = call_in_chunks(list(range(6)), call, size=2, in_flight=3)
+
+    assert paired == [(n, n * 10) for n in range(6)]
+
+
+def test_in_flight_is_at_least_one():
+    with pytest.raises(ValueError, match="in_flight must be at least 1"):
+        call_in_chunks([1], lambda chunk: chunk, in_flight=0)
 
 
 def test_chunk_size_is_at_least_one():

@@ -11,6 +11,7 @@ from qbsync.catalog import load_catalog
 from qbsync.config import Settings
 from qbsync.quickbooks.client import QuickBooksClient
 from qbsync.reconcile import Reconciler
+from qbsync.salesforce.chunks import UPSERTS_IN_FLIGHT
 from qbsync.salesforce.client import SalesforceClient
 from qbsync.services import Services
 from qbsync.store import Store
@@ -69,5 +70,6 @@ def test_the_clients_keep_a_connection_per_thread_that_may_call_at_once(tmp_path
     services = Services(settings(tmp_path).with_overrides(worker_write_lanes=8))
     for client in (services.salesforce, services.quickbooks):
         adapter = client._session.get_adapter("https://example.my.salesforce.com")
-        # 8 write lanes, the claiming loop's reads, the sync-log sender, the periodic threads.
-        assert adapter._pool_maxsize == 8 + 6
+        # 8 write lanes (each with its batch's upserts in flight together), the claiming loop's
+        # reads, the sync-log sender, the periodic threads.
+        assert adapter._pool_maxsize == 8 * UPSERTS_IN_FLIGHT + 6
