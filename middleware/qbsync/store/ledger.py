@@ -28,6 +28,12 @@ SETTLED_STATES = ("done", "skipped")
 # Groups a claim considers, in turn order, before it gives up: more than the workers that can
 # be claiming at the same moment.
 CLAIM_CANDIDATES = 16
+# The most events a claim takes while other realms wait too: one sObject Collections call
+# (COLLECTION_LIMIT). A batch holds a write lane until it is written; the smaller it is, the
+# sooner a lane frees for the next realm's turn, and one call per batch costs no more Salesforce
+# calls per event than three (a batch of 500 is three calls); only the QuickBooks reads per
+# event rise, to one per 200.
+SHARED_CLAIM_LIMIT = 200
 # Claim transactions tried when every waiting group was being claimed by another worker (the
 # second and later wait for the lock of the first such group).
 CLAIM_TRIES = 3
@@ -219,7 +225,8 @@ class EventLedger:
         is oldest (or that never had one, `claim_turns`) goes first, so a busy company's backlog
         cannot hold a quiet one's change back; within a realm, the group of the oldest event.
         Each claimed event gets `attempts + 1`, `claimed_by = worker` and a lease of
-        `lease_seconds`.
+        `lease_seconds`. While several realms wait, a claim takes at most `SHARED_CLAIM_LIMIT`
+        events, so the lanes free sooner for the next realm's turn.
 
         One RECORD is worked by one worker at a time, not one group: an event of a record
         another worker holds under a live lease is passed over until that lease settles or runs
@@ -259,7 +266,10 @@ class EventLedger:
         with transaction(self.engine) as connection:
             if wait_for is not None:
                 _lock_group(connection, *wait_for, wait=True)
-            for realm_id, entity in self._turns(connection, claimable):
+            turns = self._turns(connection, claimable)
+            if len({realm_id for realm_id, _ in turns}) > 1:
+                limit = min(limit, SHARED_CLAIM_LIMIT)
+            for realm_id, entity in turns:
                 if not _lock_group(connection, realm_id, entity):
                     contended = contended or (realm_id, entity)
                     continue

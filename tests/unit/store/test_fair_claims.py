@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from qbsync.events import ChangeEvent
-from qbsync.store.ledger import EventLedger, StoredEvent, _lock_group
+from qbsync.store.ledger import SHARED_CLAIM_LIMIT, EventLedger, StoredEvent, _lock_group
 
 NOW = datetime(2027, 1, 5, 12, 0, tzinfo=UTC)
 LEASE = 60
@@ -50,6 +50,20 @@ def test_a_quiet_realms_change_goes_before_a_busy_realms_backlog(database: Engin
     # Then the realms take turns: the busy one, whose last claim is now the oldest.
     later = ledger.claim("w1", limit=10, lease_seconds=LEASE, now=NOW + timedelta(seconds=2))
     assert [e.entity_id for e in later] == [str(n) for n in range(10, 20)]
+
+
+def test_claims_are_smaller_while_other_realms_wait(database: Engine) -> None:
+    ledger = EventLedger(database)
+    ledger.add([change(str(n)) for n in range(600)])
+    ledger.add([change(str(n), realm="other") for n in range(100)])
+    # Two realms wait: a claim takes one Collections call's worth, so the lanes free sooner.
+    first = ledger.claim("w1", limit=500, lease_seconds=LEASE, now=NOW)
+    assert (first[0].realm_id, len(first)) == ("busy", SHARED_CLAIM_LIMIT)
+    other = ledger.claim("w1", limit=500, lease_seconds=LEASE, now=NOW)
+    assert (other[0].realm_id, len(other)) == ("other", 100)
+    # One realm left waiting: the whole limit.
+    rest = ledger.claim("w1", limit=500, lease_seconds=LEASE, now=NOW)
+    assert (rest[0].realm_id, len(rest)) == ("busy", 600 - SHARED_CLAIM_LIMIT)
 
 
 def test_two_workers_claim_disjoint_records_of_one_realm(database: Engine) -> None:
