@@ -85,9 +85,6 @@ events = Table(
     Column("updated_at", UTCDateTime(), nullable=False),
     Index("ix_events_state", "state", "next_attempt_at"),
     Index("ix_events_group", "realm_id", "entity", "state"),
-    # A claim's check that no other worker holds an event's record (migration 0008).
-    Index("ix_events_record", "realm_id", "entity", "entity_id", "state"),
-    Index("ix_events_merged", "realm_id", "entity", "deleted_id"),
 )
 
 quarantine = Table(
