@@ -9,6 +9,7 @@ guessed: a QB_Match_Review__c lists them and the job counts the record as ambigu
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from simple_salesforce import format_soql
@@ -40,7 +41,14 @@ def test_backfill_links_an_existing_account_and_lists_twins_for_review(
     solo_id, twin_id, fresh_id = stack.qbo(
         "POST",
         f"/companies/{realm}/Customer/bulk",
-        json={"records": [{"DisplayName": n} for n in (solo, twin, fresh)], "notify": False},
+        json={
+            "records": [{"DisplayName": n} for n in (solo, twin, fresh)],
+            "notify": False,
+            # From before the connection: stamped now, the reconciliation that saving the match
+            # rules starts (CDC a day back) would sync them as missed webhooks, unmatched,
+            # racing the job.
+            "createdAt": (datetime.now(UTC) - timedelta(days=10)).isoformat(),
+        },
     )["ids"]
     typed_in = stack.salesforce(SYSADMIN)
     existing = typed_in.Account.create({"Name": solo})["id"]

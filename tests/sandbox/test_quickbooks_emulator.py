@@ -1322,3 +1322,36 @@ def test_bulk_create_with_notify_queues_one_change_per_record(
     events = _collect_events(receiver, 250)
     assert sorted(event["intuitentityid"] for event in events) == sorted(ids)
     assert {event["type"] for event in events} == {"qbo.customer.created.v1"}
+
+
+def test_bulk_created_history_can_be_older_than_the_connection(
+    make_emulator: Callable[..., Emulator], receiver: Receiver
+) -> None:
+    # A company's records from before the connection: stamped then, so CDC since yesterday (the
+    # reconciliation's first look) does not list them, while CDC from before them does.
+    emu = make_emulator(webhook_url=receiver.url)
+    token = emu.connect()["access_token"]
+    then = (datetime.now(UTC) - timedelta(days=10)).replace(microsecond=0)
+    body = {
+        "records": [{"DisplayName": f"Old {n}"} for n in range(3)],
+        "notify": False,
+        "createdAt": then.isoformat(),
+    }
+    response = emu.admin("POST", f"/companies/{emu.realm}/Customer/bulk", body)
+    assert response.status_code == 201, response.text
+    ids = response.json()["ids"]
+    listed = emu.admin("GET", f"/companies/{emu.realm}/Customer").json()["records"]
+    stamps = {r["Id"]: r["MetaData"] for r in listed}
+    for entity_id in ids:
+        assert datetime.fromisoformat(stamps[entity_id]["CreateTime"]) == then
+        assert datetime.fromisoformat(stamps[entity_id]["LastUpdatedTime"]) == then
+    yesterday = _cdc(emu, token, "Customer", datetime.now(UTC) - timedelta(days=1))
+    assert yesterday.status_code == 200 and "Old 0" not in yesterday.text, yesterday.text
+    since_then = _cdc(emu, token, "Customer", then - timedelta(days=1))
+    assert all(f"Old {n}" in since_then.text for n in range(3)), since_then.text
+    assert receiver.bodies() == []  # history: no webhook
+    for bad, why in (("yesterday-ish", "ISO 8601"), ("2999-01-01T00:00:00Z", "in the past")):
+        refused = emu.admin(
+            "POST", f"/companies/{emu.realm}/Customer/bulk", {**body, "createdAt": bad}
+        )
+        assert refused.status_code == 400 and why in refused.text, refused.text

@@ -7,11 +7,13 @@ auto-consent and token-expiry knobs the tests need.
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from qbsync_sandbox.emulators.quickbooks import errors
+from qbsync_sandbox.emulators.quickbooks.clock import parse_time, utc_now
 from qbsync_sandbox.emulators.quickbooks.emulator import emulator
 from qbsync_sandbox.emulators.quickbooks.injection import FaultRule
 
@@ -77,15 +79,36 @@ def create_record(realm_id: str, entity: str) -> tuple[Response, int]:
 
 @blueprint.post("/companies/<realm_id>/<entity>/bulk")
 def create_records(realm_id: str, entity: str) -> tuple[Response, int]:
-    """Body: `{"records": [{…}, …], "notify": false}`: many records at once, all or none (their
-    ids); with `notify` false no webhook is sent for them (records from before the connection)."""
+    """Body: `{"records": [{…}, …], "notify": false, "createdAt": "2026-01-05T10:00:00Z"}`: many
+    records at once, all or none (their ids); with `notify` false no webhook is sent for them
+    (records from before the connection). `createdAt`, a past moment, stamps their `MetaData`
+    (a company's history is older than the connection: stamped now, CDC would list it as
+    today's changes and the reconciliation would sync it as missed webhooks)."""
     body = _json_object()
     records = body.get("records")
     if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
         raise errors.AdminError(400, "records must be a list of JSON objects")
     notify = body.get("notify", True) is not False
-    ids = emulator().state.create_many(realm_id, entity, records, notify=notify)
+    created_at = _past_moment(body.get("createdAt"), "createdAt")
+    ids = emulator().state.create_many(
+        realm_id, entity, records, notify=notify, created_at=created_at
+    )
     return jsonify({"ids": ids}), 201
+
+
+def _past_moment(value: Any, name: str) -> datetime | None:
+    """An ISO 8601 moment before now (None when absent)."""
+    if value is None:
+        return None
+    try:
+        moment = parse_time(value) if isinstance(value, str) else None
+    except ValueError:
+        moment = None
+    if moment is None:
+        raise errors.AdminError(400, f"{name} must be an ISO 8601 date-time, got {value!r}")
+    if moment >= utc_now():
+        raise errors.AdminError(400, f"{name} must be in the past, got {value}")
+    return moment
 
 
 @blueprint.post("/companies/<realm_id>/<entity>/merge")

@@ -128,11 +128,19 @@ class QboState:
             return copy.deepcopy(stored)
 
     def create_many(
-        self, realm_id: str, entity: str, records: list[Record], *, notify: bool = True
+        self,
+        realm_id: str,
+        entity: str,
+        records: list[Record],
+        *,
+        notify: bool = True,
+        created_at: datetime | None = None,
     ) -> list[str]:
         """Create records as `create` does, all or none; their ids. Without `notify`, no webhook
         is sent for them (CDC still lists them): records a company had before it was connected,
-        for a historical sync. Names are checked against one set, not record by record."""
+        for a historical sync. `created_at` (past) stamps them instead of now, one microsecond
+        apart so their order stays total. Names are checked against one set, not record by
+        record."""
         with self._lock:
             company = self._company(realm_id)
             name = _entity(entity)
@@ -146,9 +154,10 @@ class QboState:
                     taken.add(display)
                 ready.append(record)
             ids = []
-            for record in ready:
+            for n, record in enumerate(ready):
                 _place_under_parent(company, name, record)
-                stored = self._store_new(company, name, record, self._tick(), notify=notify)
+                at = self._tick() if created_at is None else created_at + timedelta(microseconds=n)
+                stored = self._store_new(company, name, record, at, notify=notify)
                 ids.append(stored["Id"])
             return ids
 
