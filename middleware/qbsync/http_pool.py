@@ -24,7 +24,7 @@ OTHER_CALLERS = 6
 def pooled_session(settings: Settings) -> requests.Session:
     """A session keeping enough connections per host for every thread of the process."""
     session = requests.Session()
-    lanes = settings.worker_write_lanes * UPSERTS_IN_FLIGHT
+    lanes = (settings.worker_write_lanes + 1) * UPSERTS_IN_FLIGHT  # and the spare lane
     adapter = HTTPAdapter(pool_maxsize=lanes + OTHER_CALLERS)
     session.mount("https://", adapter)
     session.mount("http://", adapter)

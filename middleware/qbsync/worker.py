@@ -85,6 +85,9 @@ log = logging.getLogger(__name__)
 
 BACKOFF_BASE_SECONDS = 2.0
 BACKOFF_CAP_SECONDS = 600.0
+# A quiet realm's backlog, which the spare write lane takes when every other lane is busy
+# (`Worker._hand_over_quiet`): a few changes, one read and one write, so the spare frees soon.
+QUIET_BACKLOG = 20
 # How long the loop waits when the database is locked or unreachable before it tries again.
 STORE_WAIT_SECONDS = 5.0
 LAST_EVENT_INTERVAL = timedelta(
@@ -182,11 +185,15 @@ class Worker:
         self._write_and_settle(batch)
         return len(batch.events)
 
-    def _claim(self) -> Batch | None:
-        """Claim a batch (None: nothing to claim)."""
+    def _claim(self, limit: int | None = None) -> Batch | None:
+        """Claim a batch of up to `limit` events, the batch size by default (None: nothing to
+        claim)."""
         now = self.clock()
         events = self.ledger.claim(
-            self.name, self.settings.worker_batch_size, self.settings.lease_seconds, now=now
+            self.name,
+            limit or self.settings.worker_batch_size,
+            self.settings.lease_seconds,
+            now=now,
         )
         return Batch(events=events, now=now) if events else None
 
@@ -271,15 +278,18 @@ class Worker:
         self._sender = threading.Event()
         sender = threading.Thread(target=self._send_forever, args=(stop,), name="sync-logs")
         sender.start()
-        lanes = WriteLanes(self.settings.worker_write_lanes, self._read_write_settle)
+        lanes = WriteLanes(self.settings.worker_write_lanes, self._read_write_settle, self._nudge)
         backfill = BackfillLane(self.backfills.run_page, self._nudge)
         try:
             while not stop.is_set():
                 if self._listener is None or self._listener.broken:
                     self._listen()
-                lanes.wait_for_room()
+                lanes.wait_for_room(or_spare=True)
                 try:
-                    processed = self._claim_and_hand_over(lanes, backfill)
+                    if lanes.wait_for_room(timeout=0):
+                        processed = self._claim_and_hand_over(lanes, backfill)
+                    else:  # every lane is busy; the spare waits for a quiet realm's change
+                        processed = self._hand_over_quiet(lanes)
                 except StoreUnavailable as error:
                     log.warning("Worker waits for the database: %s", error)
                     stop.wait(STORE_WAIT_SECONDS)
@@ -316,6 +326,38 @@ class Worker:
             return len(batch.events)
         # Live changes first: a historical sync's next page only when no event waits.
         backfill.start_page()
+        return 0
+
+    def _hand_over_quiet(self, lanes: WriteLanes) -> int:
+        """Every lane is busy: hand a quiet realm's waiting changes to the spare lane (their
+        event count), or return 0 and let the loop idle until a change is stored or a lane
+        frees (the lanes nudge it).
+
+        Quiet: nothing in this worker's lanes and at most `QUIET_BACKLOG` events waiting. The
+        claim cannot be asked for a realm (`store/ledger.py` is left as it is), so this claims
+        in its turn order, `QUIET_BACKLOG` events at most, and gives a busy realm's events
+        straight back (`release`: the attempt is taken back too, and the realm's turn moves
+        last, so the next claim offers the next realm), until a quiet realm's come or every
+        waiting realm was offered once. The backlog query first keeps those claims for the
+        moments a quiet realm has something waiting: a busy realm's burst wakes the loop for
+        each delivery."""
+        busy = lanes.realms()
+        quiet = {
+            realm_id
+            for realm_id, waiting, _ in self.ledger.backlog()
+            if realm_id not in busy and waiting <= QUIET_BACKLOG
+        }
+        offered: set[str] = set()
+        while quiet:  # (none: no claim at all)
+            batch = self._claim(QUIET_BACKLOG)
+            if batch is None:
+                return 0
+            if batch.realm_id in quiet and lanes.submit_spare(batch):
+                return len(batch.events)
+            self.ledger.release([event.id for event in batch.events], batch.now)
+            if batch.realm_id in offered:
+                return 0
+            offered.add(batch.realm_id)
         return 0
 
     def _send_forever(self, stop: threading.Event) -> None:

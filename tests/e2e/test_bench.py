@@ -66,9 +66,15 @@ def test_quick_bench_writes_every_figure(tmp_path):
     assert set(figures["burst"]["peak_rss_mb"]) == {"web", "worker"}
     for memory in figures["burst"]["peak_rss_mb"].values():
         assert _numeric(memory) and memory > 0
-    probes = figures["burst"]["probe_latency"]
-    for key in (*SUMMARY, "p99_ms"):
-        assert _numeric(probes[key]), key
+    for figure in ("probe_latency", "probe_latency_after_webhook"):
+        probes = figures["burst"][figure]
+        for key in (*SUMMARY, "p99_ms"):
+            assert _numeric(probes[key]), (figure, key)
+    # Stored → readable is part of created → readable.
+    assert (
+        figures["burst"]["probe_latency_after_webhook"]["p50_ms"]
+        <= figures["burst"]["probe_latency"]["p50_ms"]
+    )
     for plot in ("latency.png", "drain.png", "burst.png"):
         assert (tmp_path / plot).read_bytes().startswith(b"\x89PNG"), plot
     assert len(figures["series"]["single_change_ms"]) == figures["single_change"]["n"]

@@ -19,6 +19,7 @@ import pytest
 from qbsync.batch import Batch
 from qbsync.events import ChangeEvent
 from qbsync.store.ledger import StoredEvent
+from qbsync.worker import QUIET_BACKLOG
 from qbsync.write_lanes import BackfillLane, WriteLanes
 from tests.support.worker_loop import TIMEOUT, run_until_idle, stop_worker
 from tests.unit.test_worker import (  # noqa: F401 - fixtures
@@ -132,6 +133,106 @@ def test_the_worker_may_claim_again_only_when_a_lane_is_free() -> None:
     finally:
         for gate in gates.values():
             gate.set()
+        lanes.close()
+
+
+def test_the_spare_lane_writes_a_quiet_batch_while_every_lane_is_busy() -> None:
+    writes = GatedWrites(held_key="none")
+    gate = threading.Event()
+    ended = threading.Semaphore(0)
+
+    def write(batch: Batch) -> None:
+        if batch.realm_id == "realm-a":
+            assert gate.wait(TIMEOUT)
+        writes(batch)
+        ended.release()
+
+    lanes = WriteLanes(2, write, freed=ended.release)
+    try:
+        lanes.submit(batch("realm-a", 1))
+        lanes.submit(batch("realm-a", 2))
+        assert not lanes.wait_for_room(timeout=0)
+        assert lanes.wait_for_room(timeout=0, or_spare=True)
+        assert lanes.realms() == {"realm-a"}
+        # A batch sharing a record with a held one must stay behind it: not the spare's.
+        assert not lanes.submit_spare(batch("realm-a", 1, number=3))
+        assert lanes.submit_spare(batch("realm-b", 4))
+        writes.wait_for(1)
+        assert writes.started == ["ce:realm-b-4"]  # while both of realm-a's are still held
+    finally:
+        gate.set()
+        lanes.close()
+
+
+def quiet_change(realm: str, number: int) -> ChangeEvent:
+    return ChangeEvent(realm, "Customer", str(number), "Update", T, f"ce:{realm}-{number}")
+
+
+def test_a_quiet_realm_is_written_while_a_busy_realm_holds_every_lane(
+    store,  # noqa: F811
+    clock,  # noqa: F811
+    make_worker,  # noqa: F811
+) -> None:
+    """Issue 19's seventh realm: every lane holds a batch of the busy realm (blocked), the busy
+    realm has more waiting and its turn comes first; the quiet realm's change is still written
+    at once, in the spare lane, and the busy realm's claimed-and-given-back events wait in the
+    ledger as they were."""
+    worker = make_worker()
+    ledger = store.events
+    lanes_count = worker.settings.worker_write_lanes
+    busy_waiting = QUIET_BACKLOG + 10
+    ledger.add([quiet_change("busy", n) for n in range(lanes_count + busy_waiting)])
+    gate = threading.Event()
+    written: list[str] = []
+    quiet_written = threading.Event()
+
+    def write(batch: Batch) -> None:
+        if batch.realm_id == "busy":
+            assert gate.wait(TIMEOUT)
+        written.append(batch.realm_id)
+        quiet_written.set()
+
+    lanes = WriteLanes(lanes_count, write)
+    try:
+        for _ in range(lanes_count):
+            lanes.submit(worker._claim(limit=1))
+        # The quiet realm's previous change was claimed after the busy realm's: the busy realm
+        # is first in the claim's turn order.
+        ledger.add([quiet_change("quiet", 1)])
+        clock.advance(seconds=1)
+        earlier = worker._claim(limit=1)
+        assert earlier.realm_id == "quiet"
+        ledger.mark_done([earlier.events[0].id])
+        ledger.add([quiet_change("quiet", 2)])
+        clock.advance(seconds=1)
+
+        assert not lanes.wait_for_room(timeout=0)
+        assert worker._hand_over_quiet(lanes) == 1
+        assert quiet_written.wait(TIMEOUT)
+        assert written == ["quiet"]  # every busy batch is still held
+        waiting = [e for e in ledger.events(limit=1000) if e.realm_id == "busy"]
+        assert sum(e.state == "pending" and e.attempts == 0 for e in waiting) == busy_waiting
+    finally:
+        gate.set()
+        lanes.close()
+
+
+def test_the_spare_lane_is_not_given_a_busy_realms_change(
+    store,  # noqa: F811
+    make_worker,  # noqa: F811
+) -> None:
+    worker = make_worker()
+    ledger = store.events
+    ledger.add([quiet_change("busy", n) for n in range(3)])
+    gate = threading.Event()
+    lanes = WriteLanes(1, lambda batch: gate.wait(TIMEOUT))
+    try:
+        lanes.submit(worker._claim(limit=1))
+        # Two more of the realm wait, fewer than a quiet backlog, but it has a batch in flight.
+        assert worker._hand_over_quiet(lanes) == 0
+        assert (ledger.counts()["claimed"], ledger.counts()["pending"]) == (1, 2)
+    finally:
+        gate.set()
         lanes.close()
 
 

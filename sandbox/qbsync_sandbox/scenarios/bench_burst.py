@@ -19,12 +19,14 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from simple_salesforce import format_soql
+from sqlalchemy import select
 
 from qbsync.salesforce.schema import external_id
-from qbsync.store import Store
+from qbsync.store import Store, schema
 from qbsync_sandbox.postgres import scratch_database
 from qbsync_sandbox.scenarios.bench_backfill import _peak_rss_mb
 from qbsync_sandbox.scenarios.bench_invoices import worker_calls
@@ -89,23 +91,46 @@ def _last_readable(stack: Stack, sf, created: dict[str, list[str]]) -> None:
 
 
 class _Probes:
-    """Single changes in the probe realm every `PROBE_EVERY` s while a drain runs."""
+    """Single changes in the probe realm every `PROBE_EVERY` s while a drain runs; each clocked
+    end to end (created → Account readable) and after the webhook (stored in the ledger →
+    readable). The second leaves out the wait in the emulator's webhook queue, which delivers one
+    notification at a time, FIFO across realms (`emulators/quickbooks/delivery.py`), so a probe
+    waits there behind the burst's changes: Intuit documents that head-of-line blocking ("You may
+    not receive subsequent events ... until you correctly acknowledge the first event") and no
+    concurrent deliveries, so the emulator keeps it, and the product's share is shown apart."""
 
-    def __init__(self, stack: Stack, sf, readable_at: Callable[..., float]) -> None:
+    def __init__(self, stack: Stack, sf, readable_at: Callable[..., float], ledger) -> None:
         self._stack, self._sf, self._readable_at = stack, sf, readable_at
+        self._engine = ledger.engine
         self._stop = threading.Event()
         self._pool = ThreadPoolExecutor(4)
         self._futures: list = []
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def _one(self, n: int) -> float:
+    def _one(self, n: int) -> tuple[float, float]:
+        """(created → readable, stored → readable) in seconds."""
         started = time.perf_counter()
         customer = self._stack.create_entity(
             "Customer", {"DisplayName": f"Probe {n} {uuid.uuid4().hex[:6]}"}, realm=PROBE_REALM
         )
         key = external_id(PROBE_REALM, "Customer", customer["Id"])
         soql = format_soql("SELECT Id FROM Account WHERE QB_External_Id__c = {}", key)
-        return self._readable_at(self._sf, soql, timeout=600, every=0.1) - started
+        readable = self._readable_at(self._sf, soql, timeout=600, every=0.1)
+        readable_wall = datetime.now(UTC) - timedelta(seconds=time.perf_counter() - readable)
+        return readable - started, (readable_wall - self._stored_at(customer["Id"])).total_seconds()
+
+    def _stored_at(self, customer_id: str) -> datetime:
+        """When the web process stored the probe's change (its clock is this machine's)."""
+        c = schema.events.c
+        statement = (
+            select(c.received_at)
+            .where(c.realm_id == PROBE_REALM, c.entity == "Customer", c.entity_id == customer_id)
+            .order_by(c.id)
+            .limit(1)
+        )
+        with self._engine.connect() as connection:
+            stored = connection.execute(statement).scalar_one()
+        return stored if stored.tzinfo else stored.replace(tzinfo=UTC)
 
     def _run(self) -> None:
         n = 0
@@ -119,12 +144,13 @@ class _Probes:
         self._thread.start()
         return self
 
-    def stop(self) -> list[float]:
+    def stop(self) -> tuple[list[float], list[float]]:
+        """The probes' latencies: end to end, and after the webhook."""
         self._stop.set()
         self._thread.join()
         latencies = [future.result() for future in self._futures]
         self._pool.shutdown()
-        return latencies
+        return [end for end, _ in latencies], [after for _, after in latencies]
 
 
 def burst(
@@ -145,7 +171,7 @@ def burst(
     settled_before = _settled(ledger)
     before = worker_calls(*metrics)
     samples: list[list[float]] = []
-    probes = _Probes(stack, sf, readable_at)
+    probes = _Probes(stack, sf, readable_at, ledger)
     started = time.perf_counter()
     stack.qbo("PATCH", "/webhooks", json={"paused": False})
     probes.start()
@@ -160,7 +186,7 @@ def burst(
     wait_until(progress, timeout=1800, interval=0.25, what="the six-realm burst to drain")
     _last_readable(stack, sf, created)
     elapsed = time.perf_counter() - started
-    latencies = probes.stop()
+    latencies, after_webhook = probes.stop()
     after = worker_calls(*metrics)
     reads = sum(after["quickbooks"].values()) - sum(before["quickbooks"].values())
     calls = sum(after["salesforce"].values()) - sum(before["salesforce"].values())
@@ -178,6 +204,7 @@ def burst(
         "quickbooks_reads_per_event": round(reads / applied, 4),
         "salesforce_calls_per_event": round(calls / applied, 4),
         "probe_latency": summary(latencies),
+        "probe_latency_after_webhook": summary(after_webhook),
         "peak_rss_mb": {
             "web": max(_peak_rss_mb(pid) or 0.0 for pid in web),
             "worker": _peak_rss_mb(stack.processes["worker"].pid),
