@@ -212,6 +212,7 @@ def test_a_ring_from_another_machine_wakes_a_postgres_listener(postgres) -> None
             other_machine.ring_in(connection)  # the datagram half is never sent
 
         assert listener.wait(OUTCOME_TIMEOUT) is True
+        assert listener.wait(0) is False  # the ring was taken: nothing wakes the next wait
     finally:
         listener.close()
         other_machine.engine.dispose()
@@ -407,6 +408,26 @@ def test_an_entry_the_ringer_cannot_remove_does_not_fail_the_ring(tmp_path) -> N
     finally:
         listener.close()
         (wakeups.directory / "0-folder.sock").rmdir()
+        engine.dispose()
+
+
+def test_a_stop_after_the_listener_closed_writes_nowhere(tmp_path) -> None:
+    """Once closed, the listener's pipe descriptors may be reused by another file of the
+    process: a late interrupt must not write its byte there."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'ledger.db'}")
+    listener = Wakeups(engine).listen()
+    old_write_end = listener._pipe_write
+    listener.close()
+    other_read, other_write = os.pipe()
+    os.dup2(other_write, old_write_end)  # the process's next file took the freed number
+    try:
+        listener.interrupt()
+
+        os.close(old_write_end)
+        os.close(other_write)
+        assert os.read(other_read, 16) == b""  # end of file: nothing was written
+    finally:
+        os.close(other_read)
         engine.dispose()
 
 

@@ -110,7 +110,12 @@ class Listener:
 
     def __init__(self) -> None:
         self._pipe_read, self._pipe_write = os.pipe()
-        self._closed = threading.Event()
+        # `interrupt` comes from another thread (the stop thread, a backfill page ending) and
+        # may come after the worker closed the listener: once the pipe is closed its descriptor
+        # number can belong to another file, so writing and closing take turns and a closed
+        # listener writes nothing.
+        self._pipe_guard = threading.Lock()
+        self._closed = False
         self.broken = False
 
     def _source(self) -> Any:
@@ -125,7 +130,7 @@ class Listener:
         A source that broke (PostgreSQL restarted) sets `broken`: the worker polls and
         listens anew.
         """
-        if self._closed.is_set() or self.broken:
+        if self._closed or self.broken:
             return False
         try:
             ready, _, _ = select.select([self._source(), self._pipe_read], [], [], timeout)
@@ -141,14 +146,15 @@ class Listener:
         return rung or interrupted
 
     def interrupt(self) -> None:
-        with contextlib.suppress(OSError):
-            os.write(self._pipe_write, b"\x01")
+        with self._pipe_guard:
+            if not self._closed:
+                os.write(self._pipe_write, b"\x01")
 
     def close(self) -> None:
-        self._closed.set()
-        for fd in (self._pipe_read, self._pipe_write):
-            with contextlib.suppress(OSError):
-                os.close(fd)
+        with self._pipe_guard:
+            self._closed = True
+            os.close(self._pipe_read)
+            os.close(self._pipe_write)
 
 
 class _SocketListener(Listener):
@@ -197,8 +203,15 @@ class _PostgresListener(Listener):
         return self._connection.fileno()
 
     def _drain_source(self) -> bool:
-        # A connection PostgreSQL dropped raises here (or at `fileno` once psycopg knows).
-        return bool(list(self._connection.notifies(timeout=0)))
+        # libpq's own calls, which never wait: read what the socket holds, then take the
+        # notifications parsed from it. (psycopg's `notifies()` would wait up to a timeout.)
+        # A connection PostgreSQL dropped raises in `consume_input` (or at `fileno` after).
+        pgconn = self._connection.pgconn
+        pgconn.consume_input()
+        rung = False
+        while pgconn.notifies() is not None:  # many rings while busy make one wake-up
+            rung = True
+        return rung
 
     def close(self) -> None:
         super().close()
