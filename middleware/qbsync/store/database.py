@@ -39,17 +39,20 @@ def make_engine(url: str) -> Engine:
         # A connection the server dropped (restart, failover) is replaced before it is used.
         return create_engine(url, pool_pre_ping=True)
     _create_private_file(make_url(url).database)
-    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+    # SQLAlchemy opens a file database with sqlite3's `check_same_thread` off: the web's
+    # threads share the pool's connections.
+    engine = create_engine(url)
 
     @event.listens_for(engine, "connect")
     def _sqlite_pragmas(dbapi_connection, _record):  # noqa: ANN001
         # Let SQLAlchemy issue BEGIN itself so `BEGIN IMMEDIATE` can take the write lock.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        _use_wal(cursor)
-        # A busy timeout waits out the other process's short write transactions.
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        # A busy timeout waits out the other process's short write transactions (set first:
+        # the switch to WAL may wait for one too).
         cursor.execute("PRAGMA busy_timeout=30000")
+        _use_wal(cursor)
+        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
     @event.listens_for(engine, "begin")

@@ -4,18 +4,21 @@ WAL set-up of a new SQLite ledger that another process is setting up at the same
 from __future__ import annotations
 
 import fcntl
+import gc
 import os
+import signal
 import sqlite3
+import stat
 import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, event, insert
+from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, event, insert
 from sqlalchemy.exc import IntegrityError
 
-from qbsync.store.database import StoreUnavailable, make_engine, transaction
+from qbsync.store.database import StoreUnavailable, insert_new, make_engine, transaction
 from qbsync.store.schema import config_signal
 from qbsync.store.write_lock import write_lock
 
@@ -210,6 +213,7 @@ def test_a_sqlite_writer_waits_for_its_turn_and_begins_as_the_other_process_comm
         other.close()
     engine.dispose()
     assert results == ["written"]
+    assert lock.waiting == 0  # it stopped waiting once its turn came
     # It began after the release (how soon is the kernel's scheduling: not asserted, a loaded
     # machine would make any bound flaky).
     assert began and began[0] >= released
@@ -237,3 +241,130 @@ def test_a_transaction_inside_another_on_one_thread_reports_the_lock_instead_of_
         with pytest.raises(StoreUnavailable), transaction(engine) as inner:
             inner.exec_driver_sql("INSERT INTO t VALUES (1)")
     engine.dispose()
+
+
+def test_insert_new_returns_the_asked_columns_of_the_rows_it_inserted(tmp_path: Path) -> None:
+    names = Table(
+        "names",
+        MetaData(),
+        Column("id", Integer, primary_key=True),
+        Column("name", String, unique=True),
+    )
+    engine = make_engine(f"sqlite:///{tmp_path / 'ledger.db'}")
+    names.create(engine)
+    with transaction(engine) as connection:
+        insert_new(connection, names, {"name": "a"}, key=["name"])
+        new = insert_new(
+            connection, names, [{"name": "a"}, {"name": "b"}], key=["name"], returning=names.c.name
+        ).all()
+    engine.dispose()
+    assert [tuple(row) for row in new] == [("b",)]  # "a" existed: left out
+
+
+def test_a_ledger_in_a_missing_folder_is_reported_by_sqlites_error(tmp_path: Path) -> None:
+    # Neither the ledger nor its lock file can be made there: the turn is skipped and SQLite's
+    # own error says what is wrong, as an outage the operator can read.
+    engine = make_engine(f"sqlite:///{tmp_path / 'missing' / 'ledger.db'}")
+    with pytest.raises(StoreUnavailable, match="unable to open database file"):
+        with transaction(engine) as connection:
+            connection.exec_driver_sql("SELECT 1")
+    engine.dispose()
+
+
+def _open_files_named(path: str) -> list[str]:
+    fds = Path("/proc/self/fd")
+    targets = []
+    for fd in fds.iterdir():
+        try:
+            targets.append(os.readlink(fd))
+        except OSError:
+            pass  # the listing's own descriptor, closed by now
+    return [target for target in targets if target == path]
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs Linux's /proc")
+def test_the_lock_file_is_the_owners_and_closed_once_its_engines_are_gone(tmp_path: Path) -> None:
+    # A process that opens many ledgers (the tests) must not keep a descriptor for each; an
+    # engine that never wrote never opened its lock file.
+    used = make_engine(f"sqlite:///{tmp_path / 'ledger.db'}")
+    unused = make_engine(f"sqlite:///{tmp_path / 'other.db'}")
+    with transaction(used) as connection:
+        connection.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+    lock_file = f"{(tmp_path / 'ledger.db').resolve()}.lock"
+    assert stat.S_IMODE(os.stat(lock_file).st_mode) == 0o600
+    assert len(_open_files_named(lock_file)) == 1
+
+    used.dispose()
+    unused.dispose()
+    del used, unused, connection
+    gc.collect()
+
+    assert _open_files_named(lock_file) == []
+
+
+def test_a_forked_process_takes_turns_with_a_lock_of_its_own(tmp_path: Path) -> None:
+    # An engine made before a fork (gunicorn's preload): the child must not use the parent's
+    # lock, whose thread lock may be held by a parent thread that does not exist in the child
+    # (it would wait forever) and whose file lock is the parent's own. The child waits for the
+    # parent's turn to end, then writes. (The parent holds only the turn: SQLite itself must
+    # not be in a transaction across a fork, and gunicorn forks before any request.)
+    path = tmp_path / "ledger.db"
+    engine = make_engine(f"sqlite:///{path}")
+    with transaction(engine) as connection:
+        connection.exec_driver_sql("CREATE TABLE t (x TEXT)")
+    engine.dispose()
+    parent_lock = write_lock(f"{path.resolve()}.lock")  # the engine's, as the test above shows
+    holding, release = threading.Event(), threading.Event()
+
+    def hold_the_turn() -> None:
+        with parent_lock.held():
+            holding.set()
+            release.wait(30)
+
+    holder = threading.Thread(target=hold_the_turn)
+    holder.start()
+    reports_read, reports_write = os.pipe()
+    try:
+        assert holding.wait(30)
+        child = os.fork()
+        if child == 0:
+            _write_in_the_child(engine, path, reports_write)
+        os.close(reports_write)
+        with os.fdopen(reports_read) as reports:
+            assert reports.readline() == "waiting\n"
+            release.set()
+            assert reports.readline() == "written\n"
+        _, status = os.waitpid(child, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+    finally:
+        release.set()
+        holder.join(30)
+    engine.dispose()
+    check = sqlite3.connect(path)
+    try:
+        assert check.execute("SELECT x FROM t").fetchall() == [("child",)]
+    finally:
+        check.close()
+
+
+def _write_in_the_child(engine: Engine, path: Path, reports: int) -> None:
+    """The forked child's part: report once it waits for its turn, then once it has written.
+    Never returns (it must not run the rest of the parent's test)."""
+    code = 1
+    try:
+        signal.alarm(30)  # a guard against a hang: the parent then reads no report
+        lock = write_lock(f"{path.resolve()}.lock")
+
+        def report_waiting() -> None:
+            deadline = time.monotonic() + 30
+            while lock.waiting == 0 and time.monotonic() < deadline:
+                time.sleep(0.005)
+            os.write(reports, b"waiting\n")
+
+        threading.Thread(target=report_waiting, daemon=True).start()
+        with transaction(engine) as connection:
+            connection.exec_driver_sql("INSERT INTO t VALUES ('child')")
+        os.write(reports, b"written\n")
+        code = 0
+    finally:
+        os._exit(code)
