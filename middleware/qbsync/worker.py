@@ -168,6 +168,8 @@ class Worker:
         # Ends an idle wait without a listener (in-memory SQLite): the worker stops, or a
         # historical sync page ended and the next may start.
         self._nudged = threading.Event()
+        # The quiet realms' backlog that the last offer for the spare lanes did not bring.
+        self._quiet_missed: set[tuple[str, int, datetime]] = set()
 
     # --- driving ----------------------------------------------------------------------------
 
@@ -340,24 +342,27 @@ class Worker:
         last, so the next claim offers the next realm), until a quiet realm's come or every
         waiting realm was offered once. The backlog query first keeps those claims for the
         moments a quiet realm has something waiting: a busy realm's burst wakes the loop for
-        each delivery."""
+        each delivery. What the backlog counts may not be claimable (a retry not yet due,
+        another worker's batch): when offering every realm did not bring it, the same quiet
+        backlog is not offered for again (`_quiet_missed`), only a changed one."""
         busy = lanes.realms()
         quiet = {
-            realm_id
-            for realm_id, waiting, _ in self.ledger.backlog()
+            (realm_id, waiting, earliest)
+            for realm_id, waiting, earliest in self.ledger.backlog()
             if realm_id not in busy and waiting <= QUIET_BACKLOG
         }
+        if not quiet or quiet == self._quiet_missed:
+            return 0
+        realms = {realm_id for realm_id, _, _ in quiet}
         offered: set[str] = set()
-        while quiet:  # (none: no claim at all)
-            batch = self._claim(QUIET_BACKLOG)
-            if batch is None:
-                return 0
-            if batch.realm_id in quiet and lanes.submit_spare(batch):
+        while batch := self._claim(QUIET_BACKLOG):
+            if batch.realm_id in realms and lanes.submit_spare(batch):
                 return len(batch.events)
             self.ledger.release([event.id for event in batch.events], batch.now)
             if batch.realm_id in offered:
-                return 0
+                break
             offered.add(batch.realm_id)
+        self._quiet_missed = quiet
         return 0
 
     def _send_forever(self, stop: threading.Event) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -231,6 +231,42 @@ def test_the_spare_lane_is_not_given_a_busy_realms_change(
         # Two more of the realm wait, fewer than a quiet backlog, but it has a batch in flight.
         assert worker._hand_over_quiet(lanes) == 0
         assert (ledger.counts()["claimed"], ledger.counts()["pending"]) == (1, 2)
+    finally:
+        gate.set()
+        lanes.close()
+
+
+def test_a_quiet_backlog_that_cannot_be_claimed_is_offered_for_once(
+    store,  # noqa: F811
+    clock,  # noqa: F811
+    make_worker,  # noqa: F811
+) -> None:
+    """A quiet realm's event waits for a retry an hour away: the backlog counts it, no claim
+    brings it. Offering every realm once finds that; the next wake-ups do not claim and give
+    back the busy realm's events again, until the quiet backlog changes."""
+    worker = make_worker()
+    ledger = store.events
+    ledger.add([quiet_change("busy", n) for n in range(4)])
+    ledger.add([quiet_change("quiet", 1)])
+    retrying = next(e for e in ledger.events(limit=10) if e.realm_id == "quiet")
+    ledger.mark_failed([retrying.id], "timed out", retry_at=clock() + timedelta(hours=1))
+    gate = threading.Event()
+    lanes = WriteLanes(1, lambda batch: gate.wait(TIMEOUT))
+
+    def busy_rows() -> list[tuple]:
+        rows = [e for e in ledger.events(limit=10) if e.realm_id == "busy"]
+        return sorted((e.id, e.state, e.attempts, e.next_attempt_at) for e in rows)
+
+    try:
+        lanes.submit(worker._claim(limit=1))
+        assert worker._hand_over_quiet(lanes) == 0
+        offered = busy_rows()
+        assert [row[1:3] for row in offered] == [("claimed", 1)] + [("pending", 0)] * 3
+        clock.advance(seconds=1)  # a release now would say so in next_attempt_at
+        assert worker._hand_over_quiet(lanes) == 0
+        assert busy_rows() == offered  # not claimed and given back again
+        ledger.add([quiet_change("quiet", 2)])  # the quiet backlog changed: offered for again
+        assert worker._hand_over_quiet(lanes) == 1
     finally:
         gate.set()
         lanes.close()
