@@ -13,6 +13,7 @@ import threading
 import pytest
 import responses
 
+from qbsync import metrics
 from qbsync.config import Settings
 from qbsync.salesforce.auth import SalesforceLogin
 from qbsync.salesforce.chunks import COLLECTION_LIMIT, UPSERTS_IN_FLIGHT, call_in_chunks
@@ -145,6 +146,21 @@ def test_chunks_in_flight_are_called_together_and_answered_in_order():
     paired = call_in_chunks(list(range(6)), call, size=2, in_flight=3)
 
     assert paired == [(n, n * 10) for n in range(6)]
+
+
+def test_calls_in_flight_are_metered_as_the_work_that_made_them():
+    # A historical sync's upserts go out three at a time from a pool's threads: they still count
+    # as the backfill's calls, not as real time's (what the operator reads the job's cost from).
+    seen: list[str] = []
+
+    def call(chunk: list[int]) -> list[int]:
+        seen.append(metrics.current_work())
+        return chunk
+
+    with metrics.counted_as(metrics.BACKFILL):
+        call_in_chunks(list(range(6)), call, size=2, in_flight=3)
+
+    assert seen == [metrics.BACKFILL] * 3
 
 
 def test_in_flight_is_at_least_one():

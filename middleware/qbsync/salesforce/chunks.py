@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextvars import copy_context
 from typing import TypeVar
 
 from qbsync.salesforce.errors import SalesforceError
@@ -47,8 +48,15 @@ def call_in_chunks(
     if in_flight == 1 or len(chunks) < 2:
         answers = [_answer(call, chunk) for chunk in chunks]
     else:
+        # Each call runs in a copy of the caller's context (one per chunk: a context cannot be
+        # entered by two threads at once): the pool's threads would otherwise lose what the
+        # caller's context variables say, such as which work the calls are metered as
+        # (`metrics.counted_as`) and the events the log lines name.
+        contexts = [copy_context() for _ in chunks]
         with ThreadPoolExecutor(min(in_flight, len(chunks)), "chunk") as pool:
-            answers = list(pool.map(lambda chunk: _answer(call, chunk), chunks))
+            answers = list(
+                pool.map(lambda context, chunk: context.run(_answer, call, chunk), contexts, chunks)
+            )
     return [pair for answer in answers for pair in answer]
 
 
