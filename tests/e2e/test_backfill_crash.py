@@ -43,6 +43,16 @@ def stack(tmp_path_factory):
         yield sandbox
 
 
+def _history(stack: Stack, label: str, count: int) -> list[str]:
+    """Customers the company had before the connection (no webhook): their ids."""
+    records = [{"DisplayName": f"{label} {n:05d}"} for n in range(count)]
+    return stack.qbo(
+        "POST",
+        f"/companies/{stack.realm_id}/Customer/bulk",
+        json={"records": records, "notify": False},
+    )["ids"]
+
+
 def _job(stack: Stack, key: str) -> dict:
     listed = stack.api("GET", "/api/backfills", params={"realmId": stack.realm_id}).json()
     return next(job for job in listed["jobs"] if job["id"] == key)
@@ -61,14 +71,7 @@ def _account_keys(stack: Stack, name_like: str) -> list[str]:
 def test_a_worker_killed_mid_page_is_resumed_from_the_checkpoint(stack: Stack) -> None:
     tag = uuid.uuid4().hex[:8]
     realm = stack.realm_id
-    ids = stack.qbo(
-        "POST",
-        f"/companies/{realm}/Customer/bulk",
-        json={
-            "records": [{"DisplayName": f"Old {tag} {n:05d}"} for n in range(CUSTOMERS)],
-            "notify": False,
-        },
-    )["ids"]
+    ids = _history(stack, f"Old {tag}", CUSTOMERS)
     # Slow upserts keep the worker inside a page long enough to be killed there.
     stack.sf_fault("latency", seconds=0.4, count=None, path="/composite/sobjects/Account")
     started = stack.api("POST", "/api/backfills", json={"realmId": realm, "objects": ["Customer"]})
@@ -121,14 +124,7 @@ def test_a_worker_killed_while_its_bulk_job_runs_is_resumed_after_one_lease(stac
     realm = stack.realm_id
     # The job takes these Customers only, not the other test's (they are older than this).
     since = (datetime.now(UTC) - timedelta(seconds=1)).isoformat(timespec="seconds")
-    ids = stack.qbo(
-        "POST",
-        f"/companies/{realm}/Customer/bulk",
-        json={
-            "records": [{"DisplayName": f"Bulk {tag} {n:05d}"} for n in range(BULK_THRESHOLD)],
-            "notify": False,
-        },
-    )["ids"]
+    ids = _history(stack, f"Bulk {tag}", BULK_THRESHOLD)
     stack.sf_admin("PUT", "/bulk", json={"hold": True})
     try:
         started = stack.api(

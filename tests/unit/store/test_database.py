@@ -100,24 +100,31 @@ def test_an_in_memory_or_uri_sqlite_database_leaves_no_stray_file(
     assert sorted(path.name for path in tmp_path.iterdir()) == ["ledger.db"]
 
 
+def _insert_in_a_thread(engine: Engine, value: int) -> tuple[threading.Thread, list[object]]:
+    """A started thread that inserts `value` into `t` in a transaction of its own; its results
+    list then holds "written" or the error."""
+    results: list[object] = []
+
+    def write() -> None:
+        try:
+            with transaction(engine) as connection:
+                connection.exec_driver_sql("INSERT INTO t VALUES (?)", (value,))
+            results.append("written")
+        except Exception as error:  # noqa: BLE001 - the test reports it
+            results.append(error)
+
+    thread = threading.Thread(target=write)
+    thread.start()
+    return thread, results
+
+
 def test_a_sqlite_ledger_is_used_from_any_thread(tmp_path: Path) -> None:
     # The web server's threads share the engine's pool: a connection opened on one thread is
     # used by another.
     engine = make_engine(f"sqlite:///{tmp_path / 'ledger.db'}")
     with transaction(engine) as connection:
         connection.exec_driver_sql("CREATE TABLE t (x INTEGER)")
-    results: list[object] = []
-
-    def write() -> None:
-        try:
-            with transaction(engine) as connection:
-                connection.exec_driver_sql("INSERT INTO t VALUES (1)")
-            results.append("written")
-        except Exception as error:  # noqa: BLE001 - the test reports it below
-            results.append(error)
-
-    thread = threading.Thread(target=write)
-    thread.start()
+    thread, results = _insert_in_a_thread(engine, 1)
     thread.join()
     engine.dispose()
     assert results == ["written"]
@@ -188,18 +195,7 @@ def test_a_sqlite_writer_waits_for_its_turn_and_begins_as_the_other_process_comm
 
     event.listen(engine, "connect", trace)
     engine.dispose()  # the next transaction opens a traced connection
-    results: list[object] = []
-
-    def write() -> None:
-        try:
-            with transaction(engine) as connection:
-                connection.exec_driver_sql("INSERT INTO t VALUES (2)")
-            results.append("written")
-        except Exception as error:  # noqa: BLE001 - the test reports it below
-            results.append(error)
-
-    writer = threading.Thread(target=write)
-    writer.start()
+    writer, results = _insert_in_a_thread(engine, 2)
     try:
         lock = write_lock(f"{path.resolve()}.lock")
         _wait_until(lambda: lock.waiting == 1, "the writer to wait for its turn")
