@@ -66,3 +66,15 @@ export function qbObjectLabel(catalog, name) {
 export async function loadCatalog() {
     return new Catalog(JSON.parse(await getCatalog()));
 }
+
+/**
+ * The catalog for labels only: undefined when it cannot be read, so a component still shows its
+ * rows, their objects by API name (`qbObjectLabel` falls back to them).
+ */
+export async function loadCatalogForLabels() {
+    try {
+        return await loadCatalog();
+    } catch {
+        return undefined;
+    }
+}

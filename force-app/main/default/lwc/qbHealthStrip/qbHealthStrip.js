@@ -3,7 +3,7 @@ import { NavigationMixin } from 'lightning/navigation';
 import testConnection from '@salesforce/apex/QBHealthController.testConnection';
 import SYNC_LOG_OBJECT from '@salesforce/schema/QB_Sync_Log__c';
 import { reduceErrors } from 'c/ldsUtils';
-import { loadCatalog, qbObjectLabel } from 'c/qbCatalog';
+import { loadCatalogForLabels, qbObjectLabel } from 'c/qbCatalog';
 
 // The sync log list view of every failure (force-app objects/QB_Sync_Log__c/listViews).
 const FAILED_LIST_VIEW = 'Failed';
@@ -23,12 +23,7 @@ export default class QbHealthStrip extends NavigationMixin(LightningElement) {
     catalog;
 
     async connectedCallback() {
-        try {
-            this.catalog = await loadCatalog();
-        } catch {
-            // Without the catalog the counts still show, their objects by API name.
-            this.catalog = undefined;
-        }
+        this.catalog = await loadCatalogForLabels();
     }
 
     get lastSuccessAt() {

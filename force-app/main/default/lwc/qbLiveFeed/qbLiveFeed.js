@@ -1,6 +1,6 @@
 import { LightningElement, api } from 'lwc';
 import { NavigationMixin } from 'lightning/navigation';
-import { loadCatalog, qbObjectLabel } from 'c/qbCatalog';
+import { loadCatalogForLabels, qbObjectLabel } from 'c/qbCatalog';
 import { feedRows } from './feedRows';
 
 /**
@@ -15,12 +15,7 @@ export default class QbLiveFeed extends NavigationMixin(LightningElement) {
     catalog;
 
     async connectedCallback() {
-        try {
-            this.catalog = await loadCatalog();
-        } catch {
-            // Without the catalog the feed still lists, its objects by API name.
-            this.catalog = undefined;
-        }
+        this.catalog = await loadCatalogForLabels();
     }
 
     get rows() {

@@ -2,7 +2,7 @@ import { LightningElement, api } from 'lwc';
 import { ShowToastEvent } from 'lightning/platformShowToastEvent';
 import listMatchReviews from '@salesforce/apex/QBBackfillController.listMatchReviews';
 import resolveMatchReview from '@salesforce/apex/QBBackfillController.resolveMatchReview';
-import { loadCatalog, qbObjectLabel } from 'c/qbCatalog';
+import { loadCatalogForLabels, qbObjectLabel } from 'c/qbCatalog';
 
 const OUTCOMES = { link: 'linked', create: 'created', skip: 'skipped' };
 
@@ -21,12 +21,7 @@ export default class QbMatchReview extends LightningElement {
     _realmId;
 
     async connectedCallback() {
-        try {
-            this.catalog = await loadCatalog();
-        } catch {
-            // Without the catalog the reviews still list, their objects by API name.
-            this.catalog = undefined;
-        }
+        this.catalog = await loadCatalogForLabels();
     }
 
     @api

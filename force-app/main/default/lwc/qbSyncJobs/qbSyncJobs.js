@@ -1,7 +1,7 @@
 import { LightningElement, api } from 'lwc';
 import listJobs from '@salesforce/apex/QBBackfillController.listJobs';
 import cancelBackfill from '@salesforce/apex/QBBackfillController.cancelBackfill';
-import { loadCatalog, qbObjectLabel } from 'c/qbCatalog';
+import { loadCatalogForLabels, qbObjectLabel } from 'c/qbCatalog';
 import { anyActive, jobRows } from './jobRows';
 
 // While a job is queued or running the list reads the jobs again every few seconds: the
@@ -31,12 +31,7 @@ export default class QbSyncJobs extends LightningElement {
     }
 
     async connectedCallback() {
-        try {
-            this.catalog = await loadCatalog();
-        } catch {
-            // Without the catalog the jobs still list, their objects by API name.
-            this.catalog = undefined;
-        }
+        this.catalog = await loadCatalogForLabels();
     }
 
     disconnectedCallback() {
