@@ -192,8 +192,8 @@ class QuickBooksClient:
             body = self._request(realm_id, "GET", path)
         else:
             url = self._url(realm_id, path)
-            self._pacer.wait(realm_id)
-            response = self._send("GET", url, access_token, {"minorversion": MINOR_VERSION}, {})
+            with self._pacer.sending(realm_id):
+                response = self._send("GET", url, access_token, {"minorversion": MINOR_VERSION}, {})
             body = _parse(response, url, secret=access_token)
         info = body.get("CompanyInfo")
         if not isinstance(info, dict):
@@ -236,14 +236,14 @@ class QuickBooksClient:
         url = self._url(realm_id, path)
         params = {**(kwargs.pop("params", None) or {}), "minorversion": MINOR_VERSION}
         token = self._vault.access_token(realm_id, self._oauth.refresh)
-        self._pacer.wait(realm_id)
-        response = self._send(method, url, token, params, kwargs)
+        with self._pacer.sending(realm_id):
+            response = self._send(method, url, token, params, kwargs)
         if response.status_code == 401:
             # Revoked early, or expired in spite of the margin: refresh (unless another
             # process already did) and try once more.
             token = self._vault.access_token(realm_id, self._oauth.refresh, stale=token)
-            self._pacer.wait(realm_id)
-            response = self._send(method, url, token, params, kwargs)
+            with self._pacer.sending(realm_id):
+                response = self._send(method, url, token, params, kwargs)
             if response.status_code == 401:
                 # A token Intuit issued moments ago is refused as well: the company's consent
                 # is gone (the app was disconnected in QuickBooks). Held like a refused

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import deque
-from collections.abc import Callable
+from bisect import insort
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 from qbsync.quickbooks.errors import QuickBooksThrottled
-from qbsync.store.pacing import RealmPacingRows, earliest_send
+from qbsync.store.pacing import RealmPacingRows, counted_times, earliest_send
 
 # (requests, seconds): Intuit's limits per realm and app.
 LIMITS: tuple[tuple[int, float], ...] = ((10, 1.0), (500, 60.0))
@@ -39,8 +40,10 @@ def _held(realm_id: str, until: datetime) -> QuickBooksThrottled:
 
 
 class RealmPacer:
-    """Sliding windows of send times per realm, in this process; `wait` returns when one more
-    request fits, or raises `QuickBooksThrottled` while a 429's wait (`hold`) lasts."""
+    """Sliding windows of each realm's requests, in this process; `sending` waits until one more
+    request fits, or raises `QuickBooksThrottled` while a 429's wait (`hold`) lasts. As in the
+    database's windows (`qbsync.store.pacing`), a request counts as arriving now while it is in
+    flight, and at its answer once answered."""
 
     def __init__(
         self,
@@ -54,13 +57,15 @@ class RealmPacer:
         self._sleep = sleep
         self._hold_seconds = hold_seconds
         self._lock = threading.Lock()
-        self._sent: dict[str, deque[float]] = {}
+        self._answered: dict[str, list[float]] = {}
+        self._in_flight: dict[str, list[float]] = {}
         self._held: dict[str, float] = {}
         self._longest = max(seconds for _, seconds in limits)
 
-    def wait(self, realm_id: str) -> float:
-        """Block until a request to `realm_id` is within every limit, and count it as sent;
-        returns the seconds waited."""
+    @contextmanager
+    def sending(self, realm_id: str) -> Iterator[float]:
+        """Wait until a request to `realm_id` is within every limit; the block sends it and the
+        request counts as in flight until the block ends. Yields the seconds waited."""
         waited = 0.0
         while True:
             with self._lock:
@@ -69,15 +74,22 @@ class RealmPacer:
                 if held > now:
                     until = datetime.now(UTC) + timedelta(seconds=held - now)
                     raise _held(realm_id, until)
-                sent = self._sent.setdefault(realm_id, deque())
-                while sent and sent[0] <= now - self._longest:
-                    sent.popleft()
-                delay = earliest_send(list(sent), now, self._limits, 0.0) - now
+                answered = self._answered.setdefault(realm_id, [])
+                answered[:] = [moment for moment in answered if moment > now - self._longest]
+                in_flight = self._in_flight.setdefault(realm_id, [])
+                counted = counted_times(answered, in_flight, now)
+                delay = earliest_send(counted, now, self._limits, 0.0) - now
                 if delay <= 0:
-                    sent.append(now)
-                    return waited
+                    in_flight.append(now)
+                    break
             self._sleep(delay)
             waited += delay
+        try:
+            yield waited
+        finally:
+            with self._lock:
+                in_flight.remove(now)
+                insort(answered, self._clock())
 
     def hold(self, realm_id: str) -> None:
         """QuickBooks answered 429: no request to `realm_id` for the hold's seconds."""
@@ -104,8 +116,10 @@ class SharedRealmPacer:
         self._hold_seconds = hold_seconds
         self._margin = margin
 
-    def wait(self, realm_id: str) -> float:
-        """Reserve the realm's next send time and sleep until it; returns the seconds waited."""
+    @contextmanager
+    def sending(self, realm_id: str) -> Iterator[float]:
+        """Reserve the realm's next send time and sleep until it; the block sends the request,
+        which counts as in flight until the block ends. Yields the seconds waited."""
         now = self._clock()
         reservation = self._rows.reserve(realm_id, now, self._limits, self._margin)
         if reservation.send_at is None:
@@ -113,7 +127,12 @@ class SharedRealmPacer:
         delay = reservation.send_at - now
         if delay > 0:
             self._sleep(delay)
-        return max(0.0, delay)
+        try:
+            yield max(0.0, delay)
+        finally:
+            self._rows.answered(
+                realm_id, reservation.send_at, self._clock(), self._limits, self._margin
+            )
 
     def hold(self, realm_id: str) -> None:
         """QuickBooks answered 429: no process sends to `realm_id` for the hold's seconds."""

@@ -3,10 +3,18 @@ calls QuickBooks — any number of workers on any number of machines, and the we
 them together (issue 19; the limits: research/quickbooks.md, "Limits and throttles").
 
 A request reserves its send time: in one transaction the realm's row is locked, the earliest
-moment at which one more request fits every sliding window is computed from the recent send
-times (reservations included), appended, and committed; the caller then sleeps until it. So the
+moment at which one more request fits every sliding window is computed from the realm's recent
+requests, appended to those in flight, and committed; the caller then sleeps until it. So the
 wait is taken outside any transaction and the realm's requests go out in reservation order. A
 429 sets `held_until`: no process sends to the realm before it (Intuit: "wait 60 seconds").
+
+Intuit counts a request when it arrives, which can be later than its reserved moment: the sender
+may be descheduled between waking and sending, or its connection slow. A window that counted the
+reserved moment could then let an eleventh request in less than a second after the first one
+arrived (seen: one 429 among four workers on a loaded machine). So the windows count what is
+certain: a request in flight may arrive at any moment until it is answered, so it counts as
+"now" (or its reserved moment, when that is later); once answered (`answered`), it counts at the
+moment of its answer, which it reached Intuit before.
 
 Times are wall-clock epoch seconds: processes on several machines compare them, so their clocks
 must agree (NTP) to well within `margin`, which each window adds to its length.
@@ -39,6 +47,12 @@ def _encode(times: list[float]) -> str:
     return ",".join(str(round(t * 1000)) for t in times)
 
 
+def counted_times(answered: list[float], in_flight: list[float], now: float) -> list[float]:
+    """The moments the windows count, ascending: each answered request's answer, and for each
+    request in flight the later of its reserved moment and `now` (it may still arrive now)."""
+    return sorted([*answered, *(max(moment, now) for moment in in_flight)])
+
+
 def earliest_send(
     sent: list[float], now: float, limits: tuple[tuple[int, float], ...], margin: float
 ) -> float:
@@ -69,20 +83,58 @@ class RealmPacingRows:
                 connection, qb_realm_pacing, {"realm_id": realm_id, "sent": ""}, key=["realm_id"]
             )
             row = connection.execute(
-                select(t.sent, t.held_until).where(t.realm_id == realm_id).with_for_update()
+                select(t.sent, t.in_flight, t.held_until)
+                .where(t.realm_id == realm_id)
+                .with_for_update()
             ).one()
             held = row.held_until
             if held is not None and held.timestamp() > now:
                 return Reservation(None, held)
-            sent = [moment for moment in _decode(row.sent) if moment > now - longest][-keep:]
-            at = earliest_send(sent, now, limits, margin)
-            sent.append(at)
+            answered = [moment for moment in _decode(row.sent) if moment > now - longest][-keep:]
+            # A request in flight longer than the longest window was sent by a process that died
+            # before its answer (the read timeout is shorter): it no longer counts.
+            in_flight = [moment for moment in _decode(row.in_flight) if moment > now - longest]
+            at = earliest_send(counted_times(answered, in_flight, now), now, limits, margin)
+            in_flight.append(at)
             connection.execute(
                 update(qb_realm_pacing)
                 .where(t.realm_id == realm_id)
-                .values(sent=_encode(sent[-keep:]))
+                .values(sent=_encode(answered), in_flight=_encode(in_flight))
             )
             return Reservation(at, None)
+
+    def answered(
+        self,
+        realm_id: str,
+        send_at: float,
+        answered_at: float,
+        limits: tuple[tuple[int, float], ...],
+        margin: float,
+    ) -> None:
+        """The request reserved for `send_at` was answered at `answered_at`: from now on the
+        windows count it then (it reached Intuit no later) instead of as in flight."""
+        t = qb_realm_pacing.c
+        keep = max(count for count, _ in limits)
+        longest = max(seconds for _, seconds in limits) + margin
+        reserved = _encode([send_at])
+        with transaction(self.engine) as connection:
+            row = connection.execute(
+                select(t.sent, t.in_flight).where(t.realm_id == realm_id).with_for_update()
+            ).one()
+            in_flight = row.in_flight.split(",") if row.in_flight else []
+            if reserved in in_flight:
+                in_flight.remove(reserved)
+            answered = sorted(
+                [
+                    *(moment for moment in _decode(row.sent) if moment > answered_at - longest),
+                    max(send_at, answered_at),
+                ]
+            )
+            connection.execute(
+                update(qb_realm_pacing)
+                .where(t.realm_id == realm_id)
+                .values(sent=_encode(answered[-keep:]), in_flight=",".join(in_flight))
+            )
 
     def hold(self, realm_id: str, until: datetime) -> None:
         """No request to `realm_id` before `until` (a 429); a later hold already set stays."""

@@ -249,13 +249,15 @@ backfill_jobs = Table(
 # --- several workers sharing one database (issue 19, scale-out) -----------------------------------
 
 # Intuit's per-realm limits, shared by every process that calls QuickBooks (qbsync.store.pacing):
-# the send times of the realm's recent requests (reservations included) and the end of the wait
-# a 429 imposed.
+# the realm's recent requests, answered and in flight, and the end of the wait a 429 imposed.
 qb_realm_pacing = Table(
     "qb_realm_pacing",
     metadata,
     Column("realm_id", String(64), primary_key=True),
-    Column("sent", Text, nullable=False),  # epoch milliseconds, comma-separated, oldest first
+    # Epoch milliseconds, comma-separated, oldest first: when each answered request was answered
+    # (it reached Intuit no later), and when each request still in flight was to be sent.
+    Column("sent", Text, nullable=False),
+    Column("in_flight", Text, nullable=False, default=""),
     Column("held_until", UTCDateTime()),
 )
 

@@ -36,14 +36,20 @@ def pacer(database: Engine, time: FakeTime, **options) -> SharedRealmPacer:
     )
 
 
+def send(paced, realm_id: str) -> float:
+    """One request through the pacer, answered at once; the seconds it waited."""
+    with paced.sending(realm_id) as waited:
+        return waited
+
+
 def test_two_pacers_share_the_ten_a_second_window(database: Engine) -> None:
     time = FakeTime()
     first, second = pacer(database, time), pacer(database, time)
-    assert [first.wait("1") for _ in range(5)] == [0.0] * 5
-    assert [second.wait("1") for _ in range(5)] == [0.0] * 5
+    assert [send(first, "1") for _ in range(5)] == [0.0] * 5
+    assert [send(second, "1") for _ in range(5)] == [0.0] * 5
 
     # The eleventh, from either process, waits for the first to leave the second.
-    assert first.wait("1") == pytest.approx(1.0)
+    assert send(first, "1") == pytest.approx(1.0)
     assert time.now == pytest.approx(1_800_000_001.0, abs=1e-3)
 
 
@@ -51,18 +57,18 @@ def test_realms_have_their_own_windows(database: Engine) -> None:
     time = FakeTime()
     paced = pacer(database, time)
     for _ in range(10):
-        paced.wait("1")
-    assert paced.wait("2") == 0.0
+        send(paced, "1")
+    assert send(paced, "2") == 0.0
 
 
 def test_five_hundred_a_minute_between_processes(database: Engine) -> None:
     time = FakeTime()
     pacers = [pacer(database, time) for _ in range(4)]
     for n in range(500):
-        pacers[n % 4].wait("1")
+        send(pacers[n % 4], "1")
     # 10 a second: the minute is full 49 s in; the 501st waits for the first to age out.
     assert time.now == pytest.approx(1_800_000_049.0, abs=1e-3)
-    assert pacers[0].wait("1") == pytest.approx(11.0)
+    assert send(pacers[0], "1") == pytest.approx(11.0)
 
 
 def test_reservations_are_spread_even_when_the_clock_does_not_move(database: Engine) -> None:
@@ -82,10 +88,10 @@ def test_a_429_seen_by_one_process_holds_the_realm_for_every_process(database: E
     first.hold("1")
 
     with pytest.raises(QuickBooksThrottled, match="after a 429"):
-        second.wait("1")
-    assert second.wait("2") == 0.0  # another realm is not held
+        send(second, "1")
+    assert send(second, "2") == 0.0  # another realm is not held
     time.now += 60.5
-    assert second.wait("1") == 0.0
+    assert send(second, "1") == 0.0
 
 
 def test_a_shorter_hold_does_not_cut_a_longer_one(database: Engine) -> None:
@@ -129,7 +135,9 @@ def test_each_window_is_longer_by_the_clock_margin_between_machines(database: En
     # sends is still within their window stretched by the margin, and waits until 1.5 s.
     rows = RealmPacingRows(database)
     limits, start = ((2, 1.0),), 1_800_000_000.0
-    assert [rows.reserve("1", start, limits, 0.5).send_at for _ in range(2)] == [start] * 2
+    for _ in range(2):
+        assert rows.reserve("1", start, limits, 0.5).send_at == start
+        rows.answered("1", start, start, limits, 0.5)
     assert rows.reserve("1", start + 1.2, limits, 0.5).send_at == pytest.approx(
         start + 1.5, abs=1e-3
     )
@@ -154,3 +162,82 @@ def test_a_hold_is_read_against_the_present_by_default(database: Engine) -> None
     later = datetime.now(UTC) + timedelta(hours=1)
     rows.hold("1", later)
     assert rows.held_until("1") == later
+
+
+LIMITS = ((10, 1.0), (500, 60.0))
+
+
+def test_a_request_answered_late_counts_from_its_answer(database: Engine) -> None:
+    # A worker reserved 0.0 but was descheduled before sending: its request may have reached
+    # Intuit as late as its answer at 0.4 s. Nine more follow at once. The eleventh waits for
+    # a second after that answer, not after the reserved moment (a 429 otherwise).
+    rows, start = RealmPacingRows(database), 1_800_000_000.0
+    rows.reserve("1", start, LIMITS, 0.0)
+    rows.answered("1", start, start + 0.4, LIMITS, 0.0)
+    for _ in range(9):
+        at = rows.reserve("1", start + 0.4, LIMITS, 0.0).send_at
+        rows.answered("1", at, at, LIMITS, 0.0)
+    assert rows.reserve("1", start + 1.05, LIMITS, 0.0).send_at == pytest.approx(
+        start + 1.4, abs=1e-3
+    )
+
+
+def test_requests_in_flight_count_as_arriving_now_until_answered(database: Engine) -> None:
+    rows, start = RealmPacingRows(database), 1_800_000_000.0
+    sent = [rows.reserve("1", start, LIMITS, 0.0).send_at for _ in range(10)]
+    assert sent == [start] * 10
+    # None answered 1.5 s later: any may still arrive now, so the next goes a second from now.
+    assert rows.reserve("1", start + 1.5, LIMITS, 0.0).send_at == pytest.approx(
+        start + 2.5, abs=1e-3
+    )
+
+
+def test_an_answer_ends_its_requests_flight_only(database: Engine) -> None:
+    # One a second: the first answered at once, the second (reserved a second later) not yet;
+    # five seconds on, the second still counts as arriving now.
+    rows, start = RealmPacingRows(database), 1_800_000_000.0
+    limits = ((1, 1.0), (100, 60.0))
+    assert rows.reserve("1", start, limits, 0.0).send_at == start
+    assert rows.reserve("1", start, limits, 0.0).send_at == pytest.approx(start + 1, abs=1e-3)
+    rows.answered("1", start, start, limits, 0.0)
+    assert rows.reserve("1", start + 5, limits, 0.0).send_at == pytest.approx(start + 6, abs=1e-3)
+
+
+def test_a_request_never_answered_stops_counting_after_the_longest_window(
+    database: Engine,
+) -> None:
+    # Its process died mid-request: after a minute (longer than any read timeout) it is gone.
+    rows, start = RealmPacingRows(database), 1_800_000_000.0
+    limits = ((1, 1.0), (5, 60.0))
+    rows.reserve("1", start, limits, 0.0)
+    assert rows.reserve("1", start + 59.9, limits, 0.0).send_at == pytest.approx(
+        start + 60.9, abs=1e-3
+    )
+    fresh = RealmPacingRows(database)
+    assert fresh.reserve("2", start, limits, 0.0).send_at == start
+    assert fresh.reserve("2", start + 60.001, limits, 0.0).send_at == pytest.approx(
+        start + 60.001, abs=1e-3
+    )
+
+
+def test_answers_older_than_the_longest_window_are_forgotten(database: Engine) -> None:
+    rows, start = RealmPacingRows(database), 1_800_000_000.0
+    limits = ((2, 60.0),)
+    for moment in (start, start + 30):
+        rows.reserve("1", moment, limits, 0.0)
+        rows.answered("1", moment, moment, limits, 0.0)
+    # At 60.5 s the first answer has left the minute: one slot is free at once.
+    assert rows.reserve("1", start + 60.5, limits, 0.0).send_at == pytest.approx(
+        start + 60.5, abs=1e-3
+    )
+
+
+def test_the_shared_pacer_counts_its_request_from_the_answer(database: Engine) -> None:
+    time = FakeTime()
+    paced = pacer(database, time)
+    with paced.sending("1"):
+        time.now += 0.4  # the request's round trip
+    for _ in range(9):
+        send(paced, "1")
+    time.now += 0.65
+    assert send(paced, "1") == pytest.approx(0.35, abs=1e-3)
