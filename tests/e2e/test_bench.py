@@ -89,6 +89,15 @@ def test_quick_bench_writes_every_figure(tmp_path):
     for run in runs.values():
         assert _numeric(run["records_per_s"]) and _numeric(run["drained_s"])
         assert run["records"] == figures["scale_out"]["runs"]["1"]["records"]
+        # The workers did the drain's work: they took CPU, and the cores were busy meanwhile.
+        assert run["cpu_s"]["workers"] > 0 and 0 < run["machine_busy_pct"] <= 100
+        assert set(run["cpu_s"]) == {
+            "workers",
+            "web",
+            "quickbooks_emulator",
+            "salesforce_emulator",
+            "other",
+        }
     assert (tmp_path / "scale_out.png").read_bytes().startswith(b"\x89PNG")
 
 

@@ -8,8 +8,9 @@ worker's `/metrics`), the latency of single changes made in a seventh realm duri
 resident memory (VmHWM) of the web processes and the worker.
 
 Scale-out: the same six-realm burst on one PostgreSQL ledger (a scratch database) drained by 1, 2
-and 4 worker processes in turn; events per second for each count. Workers not in the run are
-stopped; the run's workers are started and idle before the webhooks resume.
+and 4 worker processes in turn; events per second for each count, how busy the machine's cores
+were during the drain and the CPU seconds each role took (`cpu_use.py`). Workers not in the run
+are stopped; the run's workers are started and idle before the webhooks resume.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from qbsync.store import Store, schema
 from qbsync_sandbox.postgres import scratch_database
 from qbsync_sandbox.scenarios.bench_backfill import _peak_rss_mb
 from qbsync_sandbox.scenarios.bench_invoices import worker_calls
+from qbsync_sandbox.scenarios.cpu_use import CpuUse
 from qbsync_sandbox.stack import Stack, wait_until
 
 # Realms beside the sandbox's own: five more for the burst, a seventh for the latency probes.
@@ -218,6 +220,16 @@ def _starts(stack: Stack, name: str) -> int:
     return path.read_text(errors="replace").count(" started") if path.exists() else 0
 
 
+def _process_groups(stack: Stack, workers: list[str]) -> dict[str, list[int]]:
+    """The sandbox's processes by role, for the CPU each role takes during a drain."""
+    return {
+        "workers": [stack.processes[name].pid for name in workers],
+        "web": [stack.processes["web"].pid, *stack.child_pids("web")],
+        "quickbooks_emulator": [stack.processes["quickbooks"].pid],
+        "salesforce_emulator": [stack.processes["salesforce"].pid],
+    }
+
+
 def scale_out(
     workdir: Path,
     postgres_url: str,
@@ -262,6 +274,7 @@ def scale_out(
                     )
                 settled_before = _settled(ledger)
                 samples: list[list[float]] = []
+                cpu = CpuUse(_process_groups(stack, names)).start()
                 started = time.perf_counter()
                 stack.qbo("PATCH", "/webhooks", json={"paused": False})
 
@@ -273,11 +286,15 @@ def scale_out(
                 wait_until(progress, timeout=1800, interval=0.25, what=f"{count} workers' drain")
                 _last_readable(stack, sf, created)
                 elapsed = time.perf_counter() - started
+                used = cpu.stop()
                 runs[str(count)] = {
                     "workers": count,
                     "records": events,
                     "drained_s": round(elapsed, 2),
                     "records_per_s": round(events / elapsed, 1),
+                    "machine_busy_pct": used["machine_busy_pct"],
+                    "cpu_s": used["cpu_s"],
+                    "worker_cpu_ms_per_event": round(1000 * used["cpu_s"]["workers"] / events, 3),
                 }
                 series[str(count)] = samples
                 for name in names:
