@@ -146,7 +146,7 @@ SETTLEMENTS: dict[type[Outcome], Settlement] = {
         sync_log_status=RETRYING,
         counts_attempt=False,
         backs_off=False,
-        write=lambda ledger, ids, _text, at: ledger.release(ids, at),
+        write=lambda ledger, ids, text, at: ledger.release(ids, at, text),
     ),
 }
 

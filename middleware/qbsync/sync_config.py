@@ -53,6 +53,19 @@ class RealmConfig:
     def connected(self) -> bool:
         return self.company_status == CONNECTED
 
+    def skip_reason(self, entity: str) -> str | None:
+        """Why the events of `entity` are not synced (None: they are): not mapped, no field
+        mappings, or not real-time enabled. The worker's batches and its claims (which settle
+        such events at once, `qbsync.store.ledger.SkipRules`) ask the same question here."""
+        mapping = self.mapping(entity)
+        if mapping is None:
+            return f"not mapped: QuickBooks {entity} has no object mapping"
+        if not mapping.field_mappings and not mapping.problems:
+            return f"no field mappings: QuickBooks {entity} has no field mappings"
+        if not mapping.realtime_enabled:
+            return f"not real-time enabled: QuickBooks {entity} is not enabled"
+        return None
+
     def parent_targets(self) -> dict[str, ParentTarget]:
         """Salesforce target of every mapped QuickBooks object, for reference lookups."""
         return {
@@ -304,11 +317,12 @@ class SyncConfigStore:
         self._ttl = ttl_seconds
         self._clock = clock
         self._cache: dict[str, _Cached] = {}
+        self._generation = 0  # the signal's generation at the last `get`
 
     def get(self, realm_id: str) -> RealmConfig:
         """The realm's configuration; queries Salesforce when stale (errors propagate)."""
         now = self._clock()
-        generation = self._signal.generation()
+        generation = self._generation = self._signal.generation()
         cached = self._cache.get(realm_id)
         if (
             cached is not None
@@ -320,6 +334,18 @@ class SyncConfigStore:
         config = parse_realm_config(realm_id, rows, self._catalog)
         self._cache[realm_id] = _Cached(config, now, generation)
         return config
+
+    def fresh(self) -> tuple[int, dict[str, RealmConfig]]:
+        """The cached configurations `get` would return without a query, as long as the signal
+        is still at the generation this returns (the caller checks it: no read here)."""
+        now = self._clock()
+        return self._generation, {
+            realm_id: cached.config
+            # A copy: the lanes' `get` may add a realm meanwhile.
+            for realm_id, cached in list(self._cache.items())
+            if cached.generation == self._generation
+            and (now - cached.loaded_at).total_seconds() < self._ttl
+        }
 
     def invalidate(self, realm_id: str) -> None:
         """Forget the realm's cached configuration (e.g. after changing its company status)."""

@@ -4,7 +4,8 @@ One `run_once` handles one claimed batch (one realm + entity, oldest first):
 
 1. the realm's configuration (cached, `qbsync.sync_config`): events of objects that are not
    mapped, have no field mappings or are not real-time enabled end *skipped* with the reason;
-   a company that is not Connected makes the events wait;
+   a company that is not Connected makes the events wait. Once the configuration is cached,
+   the claim itself settles such events as skipped (`_skip_rules`), without leasing them;
 2. ONE QuickBooks query for the distinct ids (reads are metered, research quickbooks.md §4),
    except records CDC returned whole that hold every mapped property (their events carry them);
    an id QuickBooks no longer returns was deleted since and is handled as a delete;
@@ -21,8 +22,9 @@ One `run_once` handles one claimed batch (one realm + entity, oldest first):
    (`qbsync.follow_ups`); a Void sets `Voided__c` where the target object has it; deletes
    follow the mapping's Delete_Behavior__c (`qbsync.record_deletes`);
 5. each event's outcome in the ledger, with one QB_Sync_Log__c row per event in the same
-   transaction (`qbsync.store.sync_log_outbox`); `run_forever`'s sender thread writes the rows to
-   Salesforce after that (batched), so the next batch does not wait for them.
+   transaction (`qbsync.store.sync_log_outbox`), except skipped events (`skipped_rows`: one row
+   per company and object); `run_forever`'s sender thread writes the rows to Salesforce after
+   that (batched), so the next batch does not wait for them.
 
 Outcomes are types (`qbsync.outcomes`, huey's RetryTask habit): what decides a whole batch's
 outcome raises it (`Skip`, `Fail`, `WaitForRealm`, `Retry`), each record's is settled as a value,
@@ -40,7 +42,10 @@ import random
 import socket
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Connection
 
 from qbsync import logs, metrics
 from qbsync.backfill import Backfiller
@@ -74,10 +79,10 @@ from qbsync.remotes import QuickBooks, Salesforce
 from qbsync.salesforce.errors import SalesforceError
 from qbsync.services import Services
 from qbsync.store import StoreUnavailable
-from qbsync.store.ledger import StoredEvent
+from qbsync.store.ledger import SkipRules, StoredEvent
 from qbsync.store.wakeups import Listener
 from qbsync.sync_config import RealmConfig
-from qbsync.sync_log import SUCCESS, SyncLogEntry, SyncLogWriter, record_name
+from qbsync.sync_log import SKIPPED, SUCCESS, SyncLogEntry, SyncLogWriter, record_name
 from qbsync.upsert_bodies import Write
 from qbsync.write_lanes import BackfillLane, WriteLanes
 
@@ -170,14 +175,19 @@ class Worker:
         self._nudged = threading.Event()
         # The quiet realms' backlog that the last offer for the spare lanes did not bring.
         self._quiet_missed: set[tuple[str, int, datetime]] = set()
+        # Events the claims settled as skipped (`_skip_rules`), a running count.
+        self._skipped_at_claim = 0
 
     # --- driving ----------------------------------------------------------------------------
 
     def run_once(self) -> int:
         """Claim one batch and process it to its outcomes; returns the number of events (1 for
         a historical sync's page, run when no event waits, 0 when there was nothing to do)."""
+        skipped = self._skipped_at_claim
         batch = self._claim_and_read()
         if batch is None:
+            if self._skipped_at_claim != skipped:
+                return self._skipped_at_claim - skipped
             # Live changes first: a historical sync's next page only when no event waits.
             if self.backfills.run_page():
                 return 1
@@ -191,13 +201,39 @@ class Worker:
         """Claim a batch of up to `limit` events, the batch size by default (None: nothing to
         claim)."""
         now = self.clock()
+        skipped: list[StoredEvent] = []
         events = self.ledger.claim(
             self.name,
             limit or self.settings.worker_batch_size,
             self.settings.lease_seconds,
             now=now,
+            skips=self._skip_rules(now, skipped),
         )
+        if skipped:
+            self._skipped_at_claim += len(skipped)
+            metrics.EVENTS_SETTLED.labels(SKIPPED).inc(len(skipped))
+            self._send_logs_soon()
         return Batch(events=events, now=now) if events else None
+
+    def _skip_rules(self, now: datetime, skipped: list[StoredEvent]) -> SkipRules | None:
+        """What the claim may settle as skipped at once: the events of objects that the cached
+        configurations (those `configs.get` would return without a query) say are not synced,
+        with their sync-log rows as a batch's skip would write them. `skipped` collects them.
+        None when nothing is cached: the first batch of a realm reads its configuration."""
+        generation, configs = self.configs.fresh()
+        if not configs:
+            return None
+
+        def keep(connection: Connection, events: list[StoredEvent], reason: str) -> None:
+            batch = Batch(events=events, now=now, outcome=Skip(reason))
+            batch.config = configs[batch.realm_id]
+            batch.mapping = batch.config.mapping(batch.entity)
+            entries = [self._log_entry(batch, event, batch.outcome, now) for event in events]
+            self.sync_logs.keep(connection, skipped_rows(events, entries))
+            skipped.extend(events)
+
+        reasons = {realm_id: config.skip_reason for realm_id, config in configs.items()}
+        return SkipRules(generation=generation, reasons=reasons, keep=keep)
 
     def _claim_and_read(self) -> Batch | None:
         """Claim a batch and read its records from QuickBooks (None: nothing to claim). A
@@ -322,10 +358,13 @@ class Worker:
     def _claim_and_hand_over(self, lanes: WriteLanes, backfill: BackfillLane) -> int:
         """Hand a claimed batch to a lane (its event count), or start a historical sync's page
         beside the lanes and return 0: the loop idles until the page ends or an event comes."""
+        skipped = self._skipped_at_claim
         batch = self._claim()
         if batch is not None:
             lanes.submit(batch)
             return len(batch.events)
+        if self._skipped_at_claim != skipped:
+            return self._skipped_at_claim - skipped  # claim again: more may wait
         # Live changes first: a historical sync's next page only when no event waits.
         backfill.start_page()
         return 0
@@ -422,12 +461,9 @@ class Worker:
         batch.config = config
         mapping = config.mapping(entity)
         batch.mapping = mapping
-        if mapping is None:
-            raise Skip(f"not mapped: QuickBooks {entity} has no object mapping")
-        if not mapping.field_mappings and not mapping.problems:
-            raise Skip(f"no field mappings: QuickBooks {entity} has no field mappings")
-        if not mapping.realtime_enabled:
-            raise Skip(f"not real-time enabled: QuickBooks {entity} is not enabled")
+        reason = config.skip_reason(entity)
+        if reason is not None:
+            raise Skip(reason)
         if mapping.problems:
             raise Fail("mapping cannot be used: " + "; ".join(mapping.problems))
         if not config.connected:
@@ -663,7 +699,10 @@ class Worker:
                 if rule.backs_off:
                     at = now + timedelta(seconds=backoff_seconds(attempt, self._rng))
                 rule.write(self.ledger, ids, message, at)
-            self.sync_logs.keep(connection, entries)
+            logged = entries
+            if isinstance(batch.outcome, Skip) and not batch.records:
+                logged = skipped_rows(batch.events, entries)
+            self.sync_logs.keep(connection, logged)
         return entries
 
     @staticmethod
@@ -693,3 +732,43 @@ class Worker:
             record_name=name,
             company_known=batch.config is not None and bool(batch.config.company_status),
         )
+
+
+def skipped_rows(events: list[StoredEvent], entries: list[SyncLogEntry]) -> list[SyncLogEntry]:
+    """The sync-log rows of one realm's and object's skipped `events` (`entries`, theirs in
+    order): one row for the company and object, `skipped:<realm>:<object>`, which each skip
+    overwrites with the latest event and how many went with it.
+
+    Why not a row per event: a skip is a setting, not a record's fate. A company that never
+    mapped Vendor would get a row for every Vendor change, thousands a day, each a Salesforce
+    API call's share and 2 KB of data storage, burying the rows that need the admin; one row
+    per object says the same (the reason, the latest record, when) and stays current. Each
+    event's own outcome and reason stay in the middleware's ledger (`qbsync events`).
+
+    An event with an earlier row of its own (a retry, a wait for the realm, a replay: it has an
+    error, or this claim was not its first attempt) still gets its row overwritten as
+    Skipped, so no row says "will retry" about an event that will not be tried."""
+    earlier = [
+        entry
+        for event, entry in zip(events, entries, strict=True)
+        if event.attempts > 1 or event.last_error is not None
+    ]
+    first = [
+        (event, entry)
+        for event, entry in zip(events, entries, strict=True)
+        if event.attempts <= 1 and event.last_error is None
+    ]
+    if not first:
+        return earlier
+    latest, entry = max(first, key=lambda pair: pair[0].id)
+    detail = (
+        f"{len(first)} {latest.entity} event(s) skipped together, the latest a "
+        f"{latest.operation} of record {latest.entity_id}. This is the company's one sync log "
+        f"for skipped {latest.entity} changes, updated at each skip."
+    )
+    summary = replace(
+        entry,
+        event_key=f"skipped:{latest.realm_id}:{latest.entity}",
+        detail="\n".join(part for part in (entry.detail, detail) if part),
+    )
+    return [*earlier, summary]

@@ -23,6 +23,7 @@ import responses
 from responses.registries import OrderedRegistry
 from sqlalchemy import event as sqlalchemy_event
 
+from qbsync import metrics
 from qbsync.catalog import load_catalog
 from qbsync.events import ChangeEvent
 from qbsync.outcomes import SETTLEMENTS, Dead, Done, Fail, Retry, Skip, WaitForRealm
@@ -450,8 +451,124 @@ def test_events_of_unusable_objects_are_skipped_with_the_reason(
     assert (event.state, event.reason) == ("skipped", reason)
     assert qb.queries == []  # no metered read for an event that is not synced
     assert calls_to(rsps, ACCOUNT_UPSERT) == []
-    log = org.logs["ce:Customer-1-Update"]
+    assert list(org.logs) == [SKIPPED_LOG]  # the company's one row for skipped Customers
+    log = org.logs[SKIPPED_LOG]
     assert (log["Status__c"], log["Message__c"]) == ("Skipped", reason)
+    assert (log["QB_Record_Id__c"], log["Operation__c"]) == ("1", "Update")
+
+
+SKIPPED_LOG = f"skipped:{REALM}:Customer"
+
+
+def skip_counter():
+    return metrics.EVENTS_SETTLED.labels("Skipped")._value.get()
+
+
+def test_once_the_configuration_is_cached_the_claim_skips_unmapped_events_itself(
+    rsps, ledger, make_worker, store
+):
+    """The first batch reads the configuration; later events of the unmapped object are
+    settled as skipped by the claim that finds them, with one sync-log row for them all, and
+    leased by nobody."""
+    org = FakeOrg(rsps, [mapping_row(realtime=False)])
+    worker = make_worker()
+    add_event(ledger, 1)
+    assert worker.run_once() == 1
+    org.logs.clear()
+    for id_ in range(2, 6):
+        add_event(ledger, id_, op="Create" if id_ == 5 else "Update")
+    claims = []
+    claim = ledger.claim
+    ledger.claim = lambda *a, **kw: claims.append(claim(*a, **kw)) or claims[-1]
+    counted = skip_counter()
+
+    assert worker.run_once() == 4
+
+    assert claims == [[]]  # nothing leased: the claim settled them
+    assert {e.event_key: (e.state, e.attempts) for e in ledger.events() if e.entity_id != "1"} == {
+        f"ce:Customer-{i}-{op}": ("skipped", 1)
+        for i, op in ((2, "Update"), (3, "Update"), (4, "Update"), (5, "Create"))
+    }
+    assert {e.reason for e in ledger.events()} == {
+        "not real-time enabled: QuickBooks Customer is not enabled"
+    }
+    assert list(org.logs) == [SKIPPED_LOG]
+    log = org.logs[SKIPPED_LOG]
+    assert (log["Status__c"], log["QB_Record_Id__c"], log["Operation__c"]) == (
+        "Skipped",
+        "5",
+        "Create",
+    )
+    assert log["Salesforce_Object__c"] == "Account"
+    assert "4 Customer event(s) skipped together" in log["Detail__c"]
+    assert skip_counter() - counted == 4  # the metric counts events, not rows
+    assert worker.run_once() == 0
+    assert store.sync_log_outbox.count() == 0
+
+
+def test_the_claim_skips_only_objects_the_cached_configuration_does_not_sync(
+    rsps, ledger, make_worker
+):
+    qb = FakeQuickBooks(rsps, [customer(7)])
+    org = FakeOrg(rsps, [mapping_row()])
+    worker = make_worker()
+    add_event(ledger, 1, entity="Vendor")
+    assert worker.run_once() == 1  # reads the configuration: Vendor is not mapped
+    add_event(ledger, 2, entity="Vendor")
+    add_event(ledger, 7)
+
+    assert worker.run_once() == 1  # the Customer, claimed and synced
+
+    assert states(ledger)[("2", "ce:Vendor-2-Update")] == (
+        "skipped",
+        "not mapped: QuickBooks Vendor has no object mapping",
+    )
+    assert states(ledger)[("7", "ce:Customer-7-Update")] == ("done", "created")
+    assert len(qb.queries) == 1
+    assert set(org.logs) == {f"skipped:{REALM}:Vendor", "ce:Customer-7-Update"}
+
+
+def test_a_moved_configuration_signal_stops_the_claim_from_skipping(
+    rsps, ledger, make_worker, store
+):
+    """Salesforce said the mappings changed: the cached "not enabled" may be stale, so the
+    event goes to a batch, which reads the configuration again, and is synced."""
+    FakeQuickBooks(rsps, [customer(2)])
+    org = FakeOrg(rsps, [mapping_row(realtime=False)])
+    worker = make_worker()
+    add_event(ledger, 1)
+    worker.run_once()
+    org.config_rows = [mapping_row()]
+    store.config_signal.changed(REALM)
+    add_event(ledger, 2)
+
+    assert worker.run_once() == 1
+
+    assert states(ledger)[("2", "ce:Customer-2-Update")] == ("done", "created")
+
+
+def test_a_skipped_event_with_a_row_of_its_own_has_that_row_overwritten(
+    rsps, ledger, make_worker, clock
+):
+    """An event that waited for its realm (a Retrying row of its own) and is then skipped:
+    its own row says Skipped, not "waiting"; the others share the company's row."""
+    org = FakeOrg(rsps, [mapping_row(status="Disconnected")])
+    worker = make_worker()
+    add_event(ledger, 1)
+    worker.run_once()
+    assert org.logs["ce:Customer-1-Update"]["Status__c"] == "Retrying"
+    org.config_rows = [mapping_row(realtime=False, status="Disconnected")]
+    worker.configs.invalidate(REALM)
+    add_event(ledger, 2)
+    clock.advance(seconds=BACKOFF_CAP_SECONDS + 1)
+
+    while worker.run_once():
+        pass
+
+    assert {e.entity_id: e.state for e in ledger.events()} == {"1": "skipped", "2": "skipped"}
+    assert org.logs["ce:Customer-1-Update"]["Status__c"] == "Skipped"
+    assert org.logs[SKIPPED_LOG]["QB_Record_Id__c"] == "2"
+    assert set(org.logs) == {"ce:Customer-1-Update", SKIPPED_LOG}
 
 
 # --- failures --------------------------------------------------------------------------------
@@ -1061,7 +1178,7 @@ def test_run_forever_processes_until_idle_then_stops_on_the_event(rsps, ledger, 
     assert ledger.counts()["done"] == 1 and ledger.counts()["skipped"] == 1
     assert set(org.accounts) == {ext(1)}
     # Sent by the sender thread, after the outcomes.
-    assert set(org.logs) == {"ce:Customer-1-Update", "ce:Vendor-2-Update"}
+    assert set(org.logs) == {"ce:Customer-1-Update", f"skipped:{REALM}:Vendor"}
 
 
 def test_services_built_from_settings_give_the_worker_one_store(tmp_path, settings):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -31,7 +31,7 @@ from sqlalchemy import (
 
 from qbsync.events import ChangeEvent
 from qbsync.store.database import insert_new, transaction, upsert
-from qbsync.store.schema import claim_turns, events, quarantine
+from qbsync.store.schema import claim_turns, config_signal, events, quarantine
 from qbsync.store.wakeups import Wakeups
 
 STATES = ("pending", "claimed", "done", "skipped", "failed", "dead")
@@ -48,6 +48,8 @@ SHARED_CLAIM_LIMIT = 200
 # Claim transactions tried when every waiting group was being claimed by another worker (the
 # second and later wait for the lock of the first such group).
 CLAIM_TRIES = 3
+# The most events of one group a claim settles as skipped (`SkipRules`); the rest at the next.
+SKIP_LIMIT = 2000
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -81,6 +83,23 @@ class Unsettled:
 
     count: int
     earliest: datetime | None  # the earliest change time among them (undated ones aside)
+
+
+@dataclass(frozen=True)
+class SkipRules:
+    """Events a claim settles as skipped in its own transaction instead of leasing them: those
+    of a realm whose configuration the worker holds (`reasons`, realm → entity → the reason,
+    None to work them), read at configuration signal `generation`. When the signal has moved
+    since, nothing is skipped: the worker reads the configuration again first.
+
+    A webhook's events for an object nobody mapped would otherwise cost a claim, a settle and
+    a configuration-signal read per batch, each a write transaction or a round trip: on SQLite,
+    turns taken from the webhooks' inserts. `keep(connection, events, reason)` writes what goes
+    with their outcome (the sync-log rows) in the same transaction."""
+
+    generation: int
+    reasons: Mapping[str, Callable[[str], str | None]]
+    keep: Callable[[Connection, list[StoredEvent], str], None]
 
 
 def _now() -> datetime:
@@ -236,7 +255,12 @@ class EventLedger:
         )
 
     def claim(
-        self, worker: str, limit: int, lease_seconds: int, now: datetime | None = None
+        self,
+        worker: str,
+        limit: int,
+        lease_seconds: int,
+        now: datetime | None = None,
+        skips: SkipRules | None = None,
     ) -> list[StoredEvent]:
         """Lease up to `limit` waiting events of one (realm, entity) group, oldest first.
 
@@ -258,13 +282,18 @@ class EventLedger:
         being claimed (a claim is a few milliseconds; giving up instead would idle the worker
         until the next wake-up). Rows are still taken with `FOR UPDATE SKIP LOCKED`. SQLite's
         `BEGIN IMMEDIATE` runs one claim at a time.
+
+        With `skips`, the waiting events they say need no work are settled as skipped first,
+        in the same transaction (`SkipRules`, `_skip`).
         """
         if limit < 1:
             raise ValueError(f"limit must be at least 1, got {limit}")
         now = now or _now()
         contended: tuple[str, str] | None = None
         for _ in range(CLAIM_TRIES):
-            claimed, contended = self._claim_once(worker, limit, lease_seconds, now, contended)
+            claimed, contended = self._claim_once(
+                worker, limit, lease_seconds, now, contended, skips
+            )
             if claimed or contended is None:
                 return claimed
         return []
@@ -276,6 +305,7 @@ class EventLedger:
         lease_seconds: int,
         now: datetime,
         wait_for: tuple[str, str] | None,
+        skips: SkipRules | None = None,
     ) -> tuple[list[StoredEvent], tuple[str, str] | None]:
         """One claim transaction: the events, and the first group passed over because another
         claim held its lock (None: none was). `wait_for`: a group whose lock to wait for
@@ -286,6 +316,8 @@ class EventLedger:
         with transaction(self.engine) as connection:
             if wait_for is not None:
                 _lock_group(connection, *wait_for, wait=True)
+            if skips is not None:
+                self._skip(connection, skips, claimable, now)
             turns = self._turns(connection, claimable)
             if len({realm_id for realm_id, _ in turns}) > 1:
                 limit = min(limit, SHARED_CLAIM_LIMIT)
@@ -332,6 +364,55 @@ class EventLedger:
                 rows = connection.execute(select(events).where(c.id.in_(ids)).order_by(c.id))
                 return [_stored(row) for row in rows], contended
         return [], contended
+
+    @staticmethod
+    def _skip(connection: Connection, skips: SkipRules, claimable: Any, now: datetime) -> None:
+        """Settle as skipped the waiting events `skips` gives a reason for (see `SkipRules`),
+        up to `SKIP_LIMIT` per group, each group under its claim lock (PostgreSQL; a group
+        another claim holds is left to the next). Counted as an attempt, as a skip in a batch
+        is (`outcomes.SETTLEMENTS`)."""
+        generation = connection.execute(
+            select(config_signal.c.generation).where(config_signal.c.id == 1)
+        ).scalar()
+        if (generation or 0) != skips.generation or not skips.reasons:
+            return
+        c = events.c
+        groups = connection.execute(
+            select(c.realm_id, c.entity)
+            .where(claimable, c.realm_id.in_(list(skips.reasons)))
+            .group_by(c.realm_id, c.entity)
+        ).all()
+        for realm_id, entity in groups:
+            reason = skips.reasons[realm_id](entity)
+            if reason is None or not _lock_group(connection, realm_id, entity):
+                continue
+            ids = (
+                connection.execute(
+                    select(c.id)
+                    .where(claimable, c.realm_id == realm_id, c.entity == entity)
+                    .order_by(c.id)
+                    .limit(SKIP_LIMIT)
+                    .with_for_update(skip_locked=True)
+                )
+                .scalars()
+                .all()
+            )
+            if not ids:
+                continue
+            connection.execute(
+                update(events)
+                .where(c.id.in_(ids))
+                .values(
+                    state="skipped",
+                    reason=reason,
+                    next_attempt_at=None,
+                    lease_until=None,
+                    attempts=c.attempts + 1,
+                    updated_at=now,
+                )
+            )
+            rows = connection.execute(select(events).where(c.id.in_(ids)).order_by(c.id))
+            skips.keep(connection, [_stored(row) for row in rows], reason)
 
     @staticmethod
     def _turns(connection: Connection, claimable: Any) -> list[tuple[str, str]]:
@@ -399,19 +480,23 @@ class EventLedger:
         """The events failed too often; they are never claimed again."""
         self._set(ids, state="dead", last_error=error, next_attempt_at=None)
 
-    def release(self, ids: Sequence[int], at: datetime) -> None:
+    def release(self, ids: Sequence[int], at: datetime, error: str | None = None) -> None:
         """Give claimed events back untried, claimable from `at` (the realm has to wait).
 
         The claim's attempt is taken back: waiting for a throttled or disconnected realm is
-        not a failure of the event.
+        not a failure of the event. `error`, the wait's reason, is kept as the last error when
+        given: the event then has a sync-log row of its own (Retrying), which its outcome
+        must overwrite (`worker.skipped_rows`).
         """
         attempts = events.c.attempts
+        kept = {} if error is None else {"last_error": error}
         self._set(
             ids,
             state="pending",
             next_attempt_at=at,
             claimed_by=None,
             attempts=case((attempts > 0, attempts - 1), else_=0),
+            **kept,
         )
 
     def wake(self, realm_id: str) -> int:
