@@ -212,7 +212,11 @@ class Worker:
         if skipped:
             self._skipped_at_claim += len(skipped)
             metrics.EVENTS_SETTLED.labels(SKIPPED).inc(len(skipped))
-            self._send_logs_soon()
+            # The sender is not woken: the company's skipped row goes at its next pass (after
+            # a batch, or the poll), so a stream of skips is one Salesforce call a poll, not
+            # one a webhook, the later skips replacing the waiting row (`SyncLogOutbox.keep`).
+            if self._sender is None:
+                self.sync_logs.send()
         return Batch(events=events, now=now) if events else None
 
     def _skip_rules(self, now: datetime, skipped: list[StoredEvent]) -> SkipRules | None:

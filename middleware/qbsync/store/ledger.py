@@ -316,9 +316,9 @@ class EventLedger:
         with transaction(self.engine) as connection:
             if wait_for is not None:
                 _lock_group(connection, *wait_for, wait=True)
-            if skips is not None:
-                self._skip(connection, skips, claimable, now)
             turns = self._turns(connection, claimable)
+            if skips is not None:
+                turns = self._skip(connection, skips, turns, now)
             if len({realm_id for realm_id, _ in turns}) > 1:
                 limit = min(limit, SHARED_CLAIM_LIMIT)
             for realm_id, entity in turns:
@@ -366,30 +366,36 @@ class EventLedger:
         return [], contended
 
     @staticmethod
-    def _skip(connection: Connection, skips: SkipRules, claimable: Any, now: datetime) -> None:
-        """Settle as skipped the waiting events `skips` gives a reason for (see `SkipRules`),
-        up to `SKIP_LIMIT` per group, each group under its claim lock (PostgreSQL; a group
-        another claim holds is left to the next). Counted as an attempt, as a skip in a batch
-        is (`outcomes.SETTLEMENTS`)."""
+    def _skip(
+        connection: Connection, skips: SkipRules, turns: list[tuple[str, str]], now: datetime
+    ) -> list[tuple[str, str]]:
+        """Settle as skipped the waiting events of the groups in `turns` that `skips` gives a
+        reason for (see `SkipRules`), up to `SKIP_LIMIT` per group, each group under its claim
+        lock (PostgreSQL; a group another claim holds is left to the next); returns the other
+        groups, to claim. Counted as an attempt, as a skip in a batch is
+        (`outcomes.SETTLEMENTS`)."""
         generation = connection.execute(
             select(config_signal.c.generation).where(config_signal.c.id == 1)
         ).scalar()
-        if (generation or 0) != skips.generation or not skips.reasons:
-            return
+        if (generation or 0) != skips.generation:
+            return turns
         c = events.c
-        groups = connection.execute(
-            select(c.realm_id, c.entity)
-            .where(claimable, c.realm_id.in_(list(skips.reasons)))
-            .group_by(c.realm_id, c.entity)
-        ).all()
-        for realm_id, entity in groups:
-            reason = skips.reasons[realm_id](entity)
-            if reason is None or not _lock_group(connection, realm_id, entity):
+        # `state IN` as well as the claimable test's OR of states: the planner then reads only
+        # the group's waiting events from ix_events_group, not every event the group ever had.
+        waiting = and_(c.state.in_(("pending", "failed", "claimed")), EventLedger._claimable(now))
+        left = []
+        for realm_id, entity in turns:
+            rule = skips.reasons.get(realm_id)
+            reason = None if rule is None else rule(entity)
+            if reason is None:
+                left.append((realm_id, entity))
+                continue
+            if not _lock_group(connection, realm_id, entity):
                 continue
             ids = (
                 connection.execute(
                     select(c.id)
-                    .where(claimable, c.realm_id == realm_id, c.entity == entity)
+                    .where(waiting, c.realm_id == realm_id, c.entity == entity)
                     .order_by(c.id)
                     .limit(SKIP_LIMIT)
                     .with_for_update(skip_locked=True)
@@ -399,7 +405,7 @@ class EventLedger:
             )
             if not ids:
                 continue
-            connection.execute(
+            rows = connection.execute(
                 update(events)
                 .where(c.id.in_(ids))
                 .values(
@@ -410,9 +416,11 @@ class EventLedger:
                     attempts=c.attempts + 1,
                     updated_at=now,
                 )
+                .returning(*events.c)
             )
-            rows = connection.execute(select(events).where(c.id.in_(ids)).order_by(c.id))
-            skips.keep(connection, [_stored(row) for row in rows], reason)
+            skipped = sorted((_stored(row) for row in rows), key=lambda event: event.id)
+            skips.keep(connection, skipped, reason)
+        return left
 
     @staticmethod
     def _turns(connection: Connection, claimable: Any) -> list[tuple[str, str]]:
