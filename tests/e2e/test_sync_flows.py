@@ -123,16 +123,45 @@ def test_item_becomes_a_product(stack, sf, mappings):
     assert product["IsActive"] is True
 
 
-def test_object_not_enabled_is_skipped_and_logged(stack, sf, mappings):
-    vendor = stack.create_entity("Vendor", {"DisplayName": unique("Not yet enabled")})
+def skipped_log(sf, stack, entity):
+    """The company's one sync log for skipped changes of `entity` (worker.skipped_rows)."""
+    soql = format_soql(
+        "SELECT Status__c, QB_Record_Id__c, Message__c, Detail__c FROM QB_Sync_Log__c "
+        "WHERE Event_Key__c = {}",
+        f"skipped:{stack.realm_id}:{entity}",
+    )
+    return sf.query(soql)["records"]
 
-    logs = wait_until(
-        lambda: sync_logs(sf, "Vendor", vendor["Id"]), timeout=15, what="the Vendor's sync log"
+
+def test_object_not_enabled_is_skipped_and_logged_once_for_the_object(stack, sf, mappings):
+    vendors = [
+        stack.create_entity("Vendor", {"DisplayName": unique(f"Not yet enabled {n}")})
+        for n in range(3)
+    ]
+    ids = [vendor["Id"] for vendor in vendors]
+
+    # The row names the latest skipped Vendor; each skip overwrites it, the last of the three.
+    (log,) = wait_until(
+        lambda: [
+            row for row in skipped_log(sf, stack, "Vendor") if row["QB_Record_Id__c"] == ids[-1]
+        ],
+        timeout=15,
+        what="the company's skipped-Vendor sync log to name the last vendor",
     )
 
-    assert logs[0]["Status__c"] == "Skipped"
-    assert "not enabled" in logs[0]["Message__c"].lower()
-    assert accounts(sf, stack, "Vendor", vendor["Id"]) == []
+    assert log["Status__c"] == "Skipped"
+    assert "not enabled" in log["Message__c"].lower()
+    assert "one sync log for skipped Vendor changes" in log["Detail__c"]
+    # No row per event: the three skips share the company's one row.
+    soql = format_soql(
+        "SELECT Event_Key__c FROM QB_Sync_Log__c "
+        "WHERE QB_Object__c = 'Vendor' AND QB_Record_Id__c IN {}",
+        ids,
+    )
+    keys = [row["Event_Key__c"] for row in sf.query(soql)["records"]]
+    assert keys == [f"skipped:{stack.realm_id}:Vendor"]
+    for entity_id in ids:
+        assert accounts(sf, stack, "Vendor", entity_id) == []
 
 
 def test_enabling_an_object_applies_without_restart(stack, sf, mappings):
