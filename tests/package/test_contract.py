@@ -234,15 +234,17 @@ def test_names_and_relationships_match_the_configuration_query(package: Package)
     assert (log_company.type, log_company.attrs["referenceTo"]) == ("Lookup", "QB_Company__c")
     sync_log_key = _field(package, f"QB_Sync_Log__c.{schema.SYNC_LOG_EXTERNAL_ID}")
     assert sync_log_key.flag("externalId") and sync_log_key.flag("unique")
-    # A job belongs to a company, a review to a job: required lookups, so Restrict (Salesforce
-    # clears a SetNull lookup on delete, which a required field cannot be).
-    for qualified, target in (
-        ("QB_Sync_Job__c.Company__c", "QB_Company__c"),
-        ("QB_Match_Review__c.Sync_Job__c", "QB_Sync_Job__c"),
+    # A job belongs to a company: a required lookup, so Restrict (Salesforce clears a SetNull
+    # lookup on delete, which a required field cannot be). A review found by a job names it;
+    # one found by real-time sync has none, so the lookup is optional (and still Restrict: a job
+    # is not deleted from under its reviews).
+    for qualified, target, required in (
+        ("QB_Sync_Job__c.Company__c", "QB_Company__c", True),
+        ("QB_Match_Review__c.Sync_Job__c", "QB_Sync_Job__c", False),
     ):
         lookup = _field(package, qualified)
         assert (lookup.type, lookup.attrs["referenceTo"]) == ("Lookup", target)
-        assert (lookup.flag("required"), lookup.attrs["deleteConstraint"]) == (True, "Restrict")
+        assert (lookup.flag("required"), lookup.attrs["deleteConstraint"]) == (required, "Restrict")
     review_company = _field(package, "QB_Match_Review__c.Company__c")
     assert (review_company.type, review_company.flag("required")) == ("Lookup", False)
     candidates = _field(package, "QB_Match_Review__c.Candidate_Ids__c")
