@@ -62,9 +62,9 @@ from qbsync.mapping import (
     build_record,
     record_version,
 )
-from qbsync.match_reviews import write_reviews
-from qbsync.matching import Candidates, MatchPlan, plan_page
-from qbsync.outcomes import Done, Fail, Outcome, Retry, from_salesforce
+from qbsync.match_reviews import ambiguous_message, write_reviews
+from qbsync.matching import Candidates, MatchPlan, link_matches, mapped_bodies, plan_page
+from qbsync.outcomes import Done, Fail, Outcome, Retry
 from qbsync.quickbooks.client import QUERY_BATCH
 from qbsync.quickbooks.errors import (
     QuickBooksAuthError,
@@ -73,9 +73,7 @@ from qbsync.quickbooks.errors import (
     QuickBooksThrottled,
 )
 from qbsync.record_writer import RecordWriter
-from qbsync.salesforce.chunks import call_in_chunks
 from qbsync.salesforce.errors import SalesforceError, SalesforceTransient
-from qbsync.salesforce.schema import external_id
 from qbsync.services import Services
 from qbsync.store import StoreUnavailable
 from qbsync.store.backfills import QUEUED, BackfillJob, Checkpoint, Counts
@@ -342,15 +340,20 @@ class Backfiller:
         plan = self._plan(job, config, mapping, describe, fresh)
         for entity_id, candidates in plan.ambiguous.items():
             fresh.pop(entity_id, None)
-            message = (
-                f"ambiguous match: {len(candidates)} {mapping.salesforce_object} records match "
-                f"by {plan.matched_by.get(entity_id) or 'the match rules'} "
-                f"({', '.join(candidates)}); not written: link, create or skip it in QB Setup"
-            )
-            outcome = Done(message)
+            by = plan.matched_by.get(entity_id)
+            outcome = Done(ambiguous_message(mapping.salesforce_object, candidates, by))
             entries.append(self._log(job, mapping, entity_id, names, outcome, SKIPPED, now))
-        write_reviews(self.salesforce, job, mapping.salesforce_object, plan, names)
-        linked = self._link(job, mapping, plan.links, fresh)
+        write_reviews(
+            self.salesforce,
+            job.realm_id,
+            job.qb_object,
+            mapping.salesforce_object,
+            plan,
+            names,
+            job_key=job.job_key,
+        )
+        links = {i: record_id for i, record_id in plan.links.items() if i in fresh}
+        linked = link_matches(self.salesforce, job.realm_id, mapping, links)
         for entity_id, outcome in linked.items():
             fresh.pop(entity_id, None)
             failed += 1
@@ -476,48 +479,12 @@ class Backfiller:
         no call): every record is created or updated by its external id."""
         if not mapping.match_rules:
             return MatchPlan()
-        parents = config.parent_targets()
-        bodies: dict[str, dict] = {}
-        for entity_id, (record, _) in fresh.items():
-            try:
-                bodies[entity_id] = build_record(
-                    record, mapping, describe, job.realm_id, parents
-                ).fields
-            except MappingError:
-                continue  # the writer fails it with the reason
+        records = {entity_id: record for entity_id, (record, _) in fresh.items()}
+        bodies = mapped_bodies(records, mapping, describe, job.realm_id, config.parent_targets())
         if job.job_key not in self._candidates and len(self._candidates) >= MAX_HELD_JOBS:
             self._candidates.clear()  # finished jobs' sets; a running one reads its own again
         held = self._candidates.setdefault(job.job_key, Candidates())
         return plan_page(self.salesforce, mapping, bodies, held)
-
-    def _link(
-        self,
-        job: BackfillJob,
-        mapping: ObjectMapping,
-        links: dict[str, str],
-        fresh: dict[str, tuple[dict, Version | None]],
-    ) -> dict[str, Outcome]:
-        """Give each matched Salesforce record the QuickBooks record's external id, so the
-        upsert that follows updates it instead of creating a duplicate; the outcomes of the
-        links Salesforce refused."""
-        wanted = [i for i in links if i in fresh]
-        refused: dict[str, Outcome] = {}
-        bodies = [
-            {
-                "Id": links[i],
-                mapping.external_id_field: external_id(job.realm_id, job.qb_object, i),
-            }
-            for i in wanted
-        ]
-        for index, result in call_in_chunks(
-            list(range(len(bodies))),
-            lambda chunk: self.salesforce.update_collection(
-                [bodies[i] for i in chunk], mapping.salesforce_object
-            ),
-        ):
-            if isinstance(result, SalesforceError) or not result.success:
-                refused[wanted[index]] = from_salesforce(result, "linking failed: ")
-        return refused
 
     def _log(
         self,

@@ -27,7 +27,8 @@ Only records with a blank external id are candidates: a record already linked is
 external id, never a match. `plan_page` is the entry point of a backfill, once per page: one
 Composite call of SOQL queries (`SalesforceClient.query_many`) and the pure `plan` below; or,
 when the target holds fewer than 2,000 unlinked records, one query for the whole job
-(`Candidates`).
+(`Candidates`). `plan_creates` is real time's, once per batch of records written for the first
+time: the same query, which also asks whether their external ids are in Salesforce already.
 """
 
 from __future__ import annotations
@@ -37,10 +38,19 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from qbsync.mapping import ObjectMapping
+from qbsync.mapping import (
+    MappingError,
+    ObjectMapping,
+    ParentTargets,
+    SObjectDescribe,
+    build_record,
+)
+from qbsync.outcomes import Outcome, from_salesforce
 from qbsync.remotes import Salesforce
+from qbsync.salesforce.chunks import call_in_chunks
 from qbsync.salesforce.client import SOQL_STATEMENT_LIMIT, SOQL_STRING_LIMIT
-from qbsync.salesforce.schema import is_api_name
+from qbsync.salesforce.errors import SalesforceError
+from qbsync.salesforce.schema import external_id, is_api_name
 
 MATCH_RULES = ("Name", "EmailDomain", "Phone", "SKU")
 # The rules each target object can use (the QB Setup app offers the same); others are ignored.
@@ -341,32 +351,38 @@ def _conditions(rules: MatchRules, bodies: Sequence[Mapping[str, Any]]) -> list[
     return conditions
 
 
-def _statement(rules: MatchRules, conditions: list[str]) -> str:
+def _statement(rules: MatchRules, conditions: list[str], linked: list[str]) -> str:
     # Names are API names (checked when the configuration is read), values are escaped literals.
-    return (
-        f"SELECT {', '.join(rules.fields)} FROM {rules.target} "  # noqa: S608
-        f"WHERE {rules.external_id_field} = null AND ({' OR '.join(conditions)})"
-    )
+    ext = rules.external_id_field
+    where = f"{ext} = null AND ({' OR '.join(conditions)})"
+    if linked:
+        # SOQL wants the parentheses where AND and OR mix (SOQL guide, "Logical Operators").
+        where = f"({where}) OR {ext} IN ({', '.join(map(soql_string, linked))})"
+    return f"SELECT {', '.join(rules.fields)} FROM {rules.target} WHERE {where}"  # noqa: S608
 
 
 def candidate_queries(
     rules: MatchRules,
     bodies: Sequence[Mapping[str, Any]],
     limit: int = SOQL_STATEMENT_LIMIT,
+    *,
+    linked: bool = False,
 ) -> list[str]:
     """SOQL statements (each at most `limit` characters) that together find every candidate of
-    `bodies`: one for a page unless its values do not fit, then the page is halved."""
+    `bodies`: one for a page unless its values do not fit, then the page is halved. With
+    `linked`, they also find the records that hold one of the bodies' external ids already."""
     conditions = _conditions(rules, bodies)
     if not conditions:
         return []
-    statement = _statement(rules, conditions)
+    keys = _usable(str(_get(b, rules.external_id_field) or "") for b in bodies) if linked else []
+    statement = _statement(rules, conditions, keys)
     if len(statement) <= limit:
         return [statement]
     if len(bodies) == 1:
         raise ValueError(f"one record's match query is {len(statement)} characters long")
     half = len(bodies) // 2
-    return candidate_queries(rules, bodies[:half], limit) + candidate_queries(
-        rules, bodies[half:], limit
+    return candidate_queries(rules, bodies[:half], limit, linked=linked) + candidate_queries(
+        rules, bodies[half:], limit, linked=linked
     )
 
 
@@ -426,3 +442,71 @@ def plan_page(
         return MatchPlan()
     found = [record for records in client.query_many(statements) for record in records]
     return plan(rules, bodies_by_qb_id, found)
+
+
+def plan_creates(
+    client: Salesforce,
+    mapping: ObjectMapping,
+    bodies_by_qb_id: Mapping[str, Mapping[str, Any]],
+) -> MatchPlan:
+    """Real time's match decisions for records written for the first time as far as the store
+    knows (no applied version): no call when the mapping has no usable rule or nothing to
+    compare, else one Composite call (`SalesforceError` propagates). Applied versions are purged
+    after `purge_versions_days`, so the same query also finds the records that hold one of the
+    bodies' external ids already: those are updates, never matched (setting their external id
+    on a second record would break its uniqueness)."""
+    rules = rules_for(mapping)
+    if rules is None or not bodies_by_qb_id:
+        return MatchPlan()
+    statements = candidate_queries(rules, list(bodies_by_qb_id.values()), linked=True)
+    if not statements:
+        return MatchPlan()
+    found = [record for records in client.query_many(statements) for record in records]
+    present = {_get(record, rules.external_id_field) for record in found} - {None, ""}
+    creates = {
+        qb_id: body
+        for qb_id, body in bodies_by_qb_id.items()
+        if _get(body, rules.external_id_field) not in present
+    }
+    return plan(rules, creates, found)
+
+
+def mapped_bodies(
+    records: Mapping[str, Mapping[str, Any]],
+    mapping: ObjectMapping,
+    describe: SObjectDescribe,
+    realm_id: str,
+    parents: ParentTargets,
+) -> dict[str, dict[str, Any]]:
+    """QuickBooks id → the Salesforce fields matching compares; a record that cannot be mapped
+    is left out (the writer fails it with the reason)."""
+    bodies: dict[str, dict[str, Any]] = {}
+    for entity_id, record in records.items():
+        try:
+            bodies[entity_id] = build_record(record, mapping, describe, realm_id, parents).fields
+        except MappingError:
+            continue
+    return bodies
+
+
+def link_matches(
+    client: Salesforce, realm_id: str, mapping: ObjectMapping, links: Mapping[str, str]
+) -> dict[str, Outcome]:
+    """Give each matched Salesforce record (QuickBooks id → record id) the QuickBooks record's
+    external id, so the upsert that follows updates it instead of creating a duplicate; the
+    outcomes of the links Salesforce refused (200 a call)."""
+    wanted = list(links)
+    bodies = [
+        {"Id": links[i], mapping.external_id_field: external_id(realm_id, mapping.qb_object, i)}
+        for i in wanted
+    ]
+    refused: dict[str, Outcome] = {}
+    for index, result in call_in_chunks(
+        list(range(len(bodies))),
+        lambda chunk: client.update_collection(
+            [bodies[i] for i in chunk], mapping.salesforce_object
+        ),
+    ):
+        if isinstance(result, SalesforceError) or not result.success:
+            refused[wanted[index]] = from_salesforce(result, "linking failed: ")
+    return refused

@@ -12,9 +12,12 @@ One `run_once` handles one claimed batch (one realm + entity, oldest first):
 3. records whose `MetaData.LastUpdatedTime` is not newer than the last applied one are done
    ("already applied"): duplicates and out-of-order events converge, because what is written is
    always QuickBooks' current state;
-4. writing (`qbsync.record_writer`): mapping (`qbsync.mapping`) and sObject Collections
-   upserts, ≤200 records a call; a mapping with line mappings (transactions, issue 10) upserts
-   the records first, then their lines, and deletes the lines QuickBooks no longer has
+4. writing (`qbsync.record_writer`): a record written for the first time (no applied version)
+   is first matched by the mapping's Match_Rules__c, as a historical sync matches
+   (`qbsync.matching`, one Composite query for the batch): one match is linked, an ambiguous one
+   is skipped and listed for the admin's review; then mapping (`qbsync.mapping`) and sObject
+   Collections upserts, ≤200 records a call; a mapping with line mappings (transactions, issue
+   10) upserts the records first, then their lines, and deletes the lines QuickBooks no longer has
    (`qbsync.line_writer`, one SOQL per 200 updated records); a reference Salesforce cannot
    resolve yet makes the writer sync the referenced records first and try again in the same
    batch (`qbsync.references`); a Payment's invoices are read and written again, since it
@@ -56,6 +59,8 @@ from qbsync.events import Version
 from qbsync.failure_text import explain
 from qbsync.follow_ups import PAYS_LINKED, FollowUps
 from qbsync.mapping import ObjectMapping, record_version
+from qbsync.match_reviews import ambiguous_message, write_reviews
+from qbsync.matching import link_matches, mapped_bodies, plan_creates
 from qbsync.outcomes import (
     SETTLEMENTS,
     Done,
@@ -100,8 +105,8 @@ LAST_EVENT_INTERVAL = timedelta(
 )  # how often the connection card's "Last event" is refreshed
 
 # A record's outcomes from least to most severe: an event touching two records (a merge) takes
-# the worse of their outcomes.
-_SEVERITY: dict[type[Outcome], int] = {Done: 0, Retry: 1, Fail: 2}
+# the worse of their outcomes. A record is skipped when its match is ambiguous (not written).
+_SEVERITY: dict[type[Outcome], int] = {Done: 0, Skip: 1, Retry: 2, Fail: 3}
 
 
 def _property(path: str) -> str:
@@ -548,7 +553,7 @@ class Worker:
             for entity_id, record in found.items()
             if (name := record_name(record))
         )
-        upserts = self._fresh_records(batch, found)
+        upserts, first_time = self._fresh_records(batch, found)
         if not upserts and not batch.unsettled(deleted):
             return
         try:
@@ -558,10 +563,16 @@ class Worker:
                 batch.settle(entity_id, from_salesforce(error, "describe failed: "))
             return
         voided = frozenset(e.entity_id for e in batch.events if e.operation == "Void")
-        written = self.writer.write(
-            Write(batch.realm_id, config, mapping, describe, voided), upserts, depth=0
-        )
+        write = Write(batch.realm_id, config, mapping, describe, voided)
+        linked = self._match_first_writes(batch, write, upserts, first_time)
+        written = self.writer.write(write, upserts, depth=0)
         for entity_id, outcome in written.items():
+            if isinstance(outcome, Done) and entity_id in linked:
+                outcome = Done(
+                    f"linked to an existing {mapping.salesforce_object} matched by "
+                    f"{linked[entity_id]}; {outcome.message}",
+                    outcome.salesforce_id,
+                )
             batch.settle(entity_id, outcome)
         self._follow_merges(batch, mapping, config)
         gone = batch.unsettled(sorted(deleted))
@@ -600,8 +611,10 @@ class Worker:
 
     def _fresh_records(
         self, batch: Batch, found: dict[str, dict]
-    ) -> dict[str, tuple[dict, Version | None]]:
-        """Found records newer than what was applied; the others are done already.
+    ) -> tuple[dict[str, tuple[dict, Version | None]], set[str]]:
+        """Found records newer than what was applied, and those of them without an applied
+        version (written for the first time, as far as the store knows); the others are done
+        already.
 
         A record a Void event is about is written even so: reconciliation may have applied the
         voided version first, without knowing it was a void, and `Voided__c` comes from the event.
@@ -623,7 +636,60 @@ class Worker:
                 batch.settle(entity_id, Done("already applied"))
                 continue
             fresh[entity_id] = (record, version)
-        return fresh
+        return fresh, {i for i in fresh if i not in applied_versions}
+
+    def _match_first_writes(
+        self,
+        batch: Batch,
+        write: Write,
+        upserts: dict[str, tuple[dict, Version | None]],
+        first_time: set[str],
+    ) -> dict[str, str]:
+        """Match the records written for the first time before they are created, as a
+        historical sync does (`qbsync.matching`), when the mapping has Match_Rules__c: one
+        Composite query for the batch (none without rules or first writes). A single match
+        gets the record's external id, so the upsert updates it; an ambiguous record is not
+        written (Skip, and an Open QB_Match_Review__c for the admin, who links, creates or
+        skips it in QB Setup); a link Salesforce refused, or a failed query, settles the record
+        as Salesforce's error says. What is settled here leaves `upserts`; returns the linked
+        records' QuickBooks ids with the rules that matched them, for their sync logs."""
+        mapping = write.mapping
+        if not mapping.match_rules or not first_time:
+            return {}
+        records = {i: upserts[i][0] for i in sorted(first_time)}
+        bodies = mapped_bodies(
+            records, mapping, write.describe, batch.realm_id, write.config.parent_targets()
+        )
+        try:
+            plan = plan_creates(self.salesforce, mapping, bodies)
+        except SalesforceError as error:
+            # Created unmatched, they could become the very duplicates the rules prevent.
+            for entity_id in bodies:
+                batch.settle(entity_id, from_salesforce(error, "matching failed: "))
+                upserts.pop(entity_id)
+            return {}
+        for entity_id, candidates in plan.ambiguous.items():
+            by = plan.matched_by.get(entity_id)
+            batch.settle(
+                entity_id, Skip(ambiguous_message(mapping.salesforce_object, candidates, by))
+            )
+            upserts.pop(entity_id)
+        names = {i: record_name(records[i]) for i in plan.ambiguous}
+        write_reviews(
+            self.salesforce,
+            batch.realm_id,
+            mapping.qb_object,
+            mapping.salesforce_object,
+            plan,
+            names,
+            job_key=None,
+        )
+        for entity_id, outcome in link_matches(
+            self.salesforce, batch.realm_id, mapping, plan.links
+        ).items():
+            batch.settle(entity_id, outcome)
+            upserts.pop(entity_id)
+        return {i: plan.matched_by.get(i) or "the match rules" for i in plan.links if i in upserts}
 
     def _follow_merges(self, batch: Batch, mapping: ObjectMapping, config: RealmConfig) -> None:
         """Write again the records that referred to a record merged away (`qbsync.follow_ups`),

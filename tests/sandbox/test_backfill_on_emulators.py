@@ -460,7 +460,9 @@ def test_existing_records_are_linked_and_ambiguous_ones_listed_for_review(
 
     # The same job's page written again (a worker killed before its checkpoint) adds no review.
     plan = MatchPlan(ambiguous={twin_qb: twins}, matched_by={twin_qb: "Name"})
-    write_reviews(salesforce, done, "Account", plan, {twin_qb: "Twin Co"})
+    write_reviews(
+        salesforce, REALM, "Customer", "Account", plan, {twin_qb: "Twin Co"}, job_key=done.job_key
+    )
     assert len(org[0].rows("QB_Match_Review__c")) == 1
 
 

@@ -17,6 +17,7 @@ from qbsync.matching import (
     phone_forms,
     phone_key,
     plan,
+    plan_creates,
     plan_page,
     rules_for,
     soql_string,
@@ -281,3 +282,49 @@ def test_a_job_with_too_many_candidates_queries_each_page() -> None:
     plan_page(client, mapping, {"2": {"Name": "N2"}}, held)
     assert len(client.statements) == 3  # the full read once, then one query a page
     assert "IN ('N2')" in client.statements[2][0]
+
+
+# -- real time's first writes --------------------------------------------------------------------
+
+
+def test_a_first_writes_query_also_finds_the_external_ids_salesforce_holds() -> None:
+    rules = MatchRules("Account", EXT, ("Name",))
+    bodies = [{EXT: "r-Customer-1", "Name": "Acme"}, {EXT: "r-Customer-2", "Name": "O'Brien"}]
+    (statement,) = candidate_queries(rules, bodies, linked=True)
+    assert statement == (
+        f"SELECT Id, {EXT}, Name FROM Account WHERE ({EXT} = null AND "  # noqa: S608
+        f"(Name IN ('Acme', 'O\\'Brien'))) OR {EXT} IN ('r-Customer-1', 'r-Customer-2')"
+    )
+    halves = candidate_queries(rules, bodies, limit=len(statement) - 1, linked=True)
+    assert [h.count("r-Customer-") for h in halves] == [1, 1]  # each half asks for its own ids
+
+
+def test_plan_creates_makes_no_call_without_rules_or_values() -> None:
+    client = FakeSalesforce([])
+    body = {EXT: "r-Customer-1", "Name": "Acme"}
+    assert plan_creates(client, account_mapping(()), {"1": body}).links == {}
+    assert plan_creates(client, account_mapping(("Phone",)), {"1": body}).links == {}
+    assert plan_creates(client, account_mapping(("Name",)), {}).links == {}
+    assert client.statements == []
+
+
+def test_plan_creates_links_ambiguates_and_leaves_records_salesforce_holds_alone() -> None:
+    client = FakeSalesforce(
+        [
+            account("001A", Name="Acme"),
+            account("001B", Name="Twin"),
+            account("001C", Name="twin"),
+            account("001D", Name="Held"),
+            {"Id": "001E", EXT: "r-Customer-4", "Name": "Held"},  # synced long ago
+        ]
+    )
+    bodies = {
+        str(n): {EXT: f"r-Customer-{n}", "Name": name}
+        for n, name in enumerate(("Acme", "Twin", "New", "Held"), start=1)
+    }
+    result = plan_creates(client, account_mapping(("Name",)), bodies)
+    assert result.links == {"1": "001A"}
+    assert result.ambiguous == {"2": ["001B", "001C"]}
+    assert len(client.statements) == 1  # one Composite call for the batch
+    # 4 is in Salesforce by its external id: an update, not a match for 001D.
+    assert "4" not in result.links and "4" not in result.ambiguous

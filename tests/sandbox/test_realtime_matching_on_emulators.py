@@ -1,0 +1,237 @@
+"""Real-time creates follow the mapping's match rules, as a historical sync does: the worker's
+batch logic over real HTTP (both emulators in threads, the real clients, a SQLite store; the
+fixtures of test_backfill_on_emulators). tests/e2e covers the same through real processes and
+webhooks.
+
+A record is matched only when it is written for the first time as far as the store knows (no
+applied version): the batch's first writes are looked up with one Composite query, a single
+match is linked (its external id set, then updated), an ambiguous one is not written (skipped,
+an Open QB_Match_Review__c without a job); without match rules nothing is looked up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy import delete
+
+from qbsync.events import ChangeEvent
+from qbsync.services import Services
+from qbsync.store.database import transaction
+from qbsync.store.schema import applied_versions
+from qbsync.worker import Worker
+from qbsync_sandbox.emulators.quickbooks.state import QboState
+from qbsync_sandbox.emulators.salesforce import Org
+from tests.sandbox.test_backfill_on_emulators import (  # noqa: F401 - fixtures
+    EXT,
+    REALM,
+    accounts,
+    calls_by_work,
+    calls_since,
+    clock,
+    org,
+    qbo,
+    run_until_idle,
+    services,
+    store,
+)
+
+
+@dataclass
+class Scene:
+    services: Services
+    state: QboState  # the QuickBooks emulator's company data
+    org: Org  # the Salesforce emulator's records
+
+
+@pytest.fixture
+def scene(services, qbo, org) -> Scene:  # noqa: F811 - the fixtures imported above
+    return Scene(services, qbo[1], org[0])
+
+
+def _changed(scene: Scene, operation: str, *qb_ids: str) -> None:
+    """The webhook's events for `qb_ids`, stored as the web process stores them."""
+    scene.services.clock.advance(seconds=1)
+    scene.services.store.events.add(
+        [
+            ChangeEvent(
+                REALM,
+                "Customer",
+                qb_id,
+                operation,
+                scene.services.clock(),
+                f"ce:{operation}:{qb_id}:{scene.services.clock().isoformat()}",
+            )
+            for qb_id in qb_ids
+        ]
+    )
+
+
+def _ledger(scene: Scene) -> dict[str, tuple[str, str | None]]:
+    """QuickBooks id → (state, reason or error) of its latest event."""
+    return {
+        event.entity_id: (event.state, event.reason or event.last_error)
+        for event in scene.services.store.events.events(limit=1000)
+    }
+
+
+def _typed_in(scene: Scene, *names: str) -> list[str]:
+    """Accounts created in Salesforce by hand (no external id)."""
+    return [
+        result.id
+        for result in scene.services.salesforce.create_collection(
+            "Account", [{"Name": name} for name in names]
+        )
+    ]
+
+
+def test_a_first_write_links_the_one_matching_record_and_updates_it(scene: Scene) -> None:
+    state = scene.state
+    scene.services.configs.match_rules = ("Name",)
+    (typed_in,) = _typed_in(scene, "Acme Ltd")
+    qb_id = state.create(
+        REALM,
+        "Customer",
+        {"DisplayName": "acme ltd ", "PrimaryPhone": {"FreeFormNumber": "(555) 010-4477"}},
+    )["Id"]
+    _changed(scene, "Create", qb_id)
+
+    before = calls_by_work()
+    run_until_idle(Worker(scene.services, name="w1"))
+
+    rows = scene.org.rows("Account")
+    assert [row["Id"] for row in rows] == [typed_in]  # linked, not duplicated
+    assert rows[0][EXT] == f"{REALM}-Customer-{qb_id}"
+    assert rows[0]["Phone"] == "(555) 010-4477" and rows[0]["Name"] == "acme ltd "
+    assert _ledger(scene)[qb_id][0] == "done"
+    (log,) = scene.org.rows("QB_Sync_Log__c")
+    assert log["Status__c"] == "Success" and log["Salesforce_Record_Id__c"] == typed_in
+    assert log["Message__c"].startswith("linked to an existing Account matched by Name; updated")
+    # One lookup for the batch's first writes, one link, one upsert.
+    calls = calls_since(before)
+    assert calls[("salesforce", "query", "realtime")] == 1
+    assert calls[("salesforce", "update", "realtime")] == 1
+    # The version is applied: its next change is an update by external id, never matched again.
+    assert scene.services.store.versions.applied_many(REALM, "Customer", [qb_id])
+
+
+def test_an_ambiguous_first_write_is_listed_for_review_and_not_written(scene: Scene) -> None:
+    state = scene.state
+    scene.services.configs.match_rules = ("Name",)
+    twins = sorted(_typed_in(scene, "Twin Co", "TWIN CO"))
+    qb_id = state.create(REALM, "Customer", {"DisplayName": "Twin Co"})["Id"]
+    _changed(scene, "Create", qb_id)
+    worker = Worker(scene.services, name="w1")
+
+    run_until_idle(worker)
+
+    rows = scene.org.rows("Account")
+    assert sorted(row["Id"] for row in rows) == twins and not any(row.get(EXT) for row in rows)
+    ledger_state, reason = _ledger(scene)[qb_id]
+    assert ledger_state == "skipped"
+    assert reason.startswith("ambiguous match: 2 Account records match by Name")
+    (review,) = scene.org.rows("QB_Match_Review__c")
+    assert review["QB_Record_Id__c"] == qb_id and review["Status__c"] == "Open"
+    assert sorted(review["Candidate_Ids__c"].split(",")) == twins
+    assert review["Matched_By__c"] == "Name" and review["QB_Record_Name__c"] == "Twin Co"
+    assert not review.get("Sync_Job__c")  # found by real time, not by a job
+    (log,) = scene.org.rows("QB_Sync_Log__c")
+    assert (
+        log["Status__c"] == "Skipped"
+        and "link, create or skip it in QB Setup" in (log["Message__c"])
+    )
+    assert not scene.services.store.versions.applied_many(REALM, "Customer", [qb_id])
+
+    # Changed again while the review is open: skipped again, no second review, no Account.
+    scene.services.clock.advance(seconds=1)
+    state.update(REALM, "Customer", qb_id, {"Notes": "still twins"})
+    _changed(scene, "Update", qb_id)
+    run_until_idle(worker)
+    assert _ledger(scene)[qb_id][0] == "skipped"
+    assert len(scene.org.rows("QB_Match_Review__c")) == 1
+    assert len(scene.org.rows("Account")) == 2
+
+
+def test_without_match_rules_a_first_write_is_created_and_nothing_is_looked_up(
+    scene: Scene,
+) -> None:
+    state = scene.state
+    _typed_in(scene, "Acme Ltd")
+    qb_id = state.create(REALM, "Customer", {"DisplayName": "Acme Ltd"})["Id"]
+    _changed(scene, "Create", qb_id)
+
+    before = calls_by_work()
+    run_until_idle(Worker(scene.services, name="w1"))
+
+    assert len(scene.org.rows("Account")) == 2  # created, as before match rules
+    assert qb_id in accounts(scene.org)
+    assert ("salesforce", "query", "realtime") not in calls_since(before)
+
+
+def test_a_record_already_applied_is_updated_by_its_external_id_without_a_lookup(
+    scene: Scene,
+) -> None:
+    state = scene.state
+    qb_id = state.create(REALM, "Customer", {"DisplayName": "Acme Ltd"})["Id"]
+    _changed(scene, "Create", qb_id)
+    worker = Worker(scene.services, name="w1")
+    run_until_idle(worker)  # created before the rules were saved
+    scene.services.configs.match_rules = ("Name",)
+    _typed_in(scene, "Acme Ltd")
+    scene.services.clock.advance(seconds=1)
+    state.update(REALM, "Customer", qb_id, {"PrimaryPhone": {"FreeFormNumber": "555-0100"}})
+    _changed(scene, "Update", qb_id)
+
+    before = calls_by_work()
+    run_until_idle(worker)
+
+    assert accounts(scene.org)[qb_id]["Phone"] == "555-0100"
+    assert len(scene.org.rows("Account")) == 2  # the typed-in one untouched
+    assert ("salesforce", "query", "realtime") not in calls_since(before)
+
+
+def test_a_record_whose_applied_version_was_purged_is_updated_not_linked(scene: Scene) -> None:
+    """Applied versions are purged after `purge_versions_days`: the lookup also asks whether the
+    external id is in Salesforce already, so a record synced long ago is updated, and a record
+    typed in since with the same name keeps its blank external id (linking it would break the
+    external id's uniqueness and fail the change)."""
+    state = scene.state
+    qb_id = state.create(REALM, "Customer", {"DisplayName": "Acme Ltd"})["Id"]
+    _changed(scene, "Create", qb_id)
+    worker = Worker(scene.services, name="w1")
+    run_until_idle(worker)
+    with transaction(scene.services.store.engine) as connection:
+        connection.execute(delete(applied_versions))
+    scene.services.configs.match_rules = ("Name",)
+    (typed_in,) = _typed_in(scene, "Acme Ltd")
+    scene.services.clock.advance(seconds=1)
+    state.update(REALM, "Customer", qb_id, {"PrimaryPhone": {"FreeFormNumber": "555-0100"}})
+    _changed(scene, "Update", qb_id)
+
+    run_until_idle(worker)
+
+    assert _ledger(scene)[qb_id][0] == "done"
+    assert accounts(scene.org)[qb_id]["Phone"] == "555-0100"
+    rows = {row["Id"]: row for row in scene.org.rows("Account")}
+    assert len(rows) == 2 and not rows[typed_in].get(EXT)
+
+
+def test_a_burst_of_first_writes_is_looked_up_with_one_query_per_batch(scene: Scene) -> None:
+    state = scene.state
+    scene.services.configs.match_rules = ("Name", "Phone")
+    typed_in = _typed_in(scene, *(f"Known {n:03d}" for n in range(40)))
+    ids = [
+        state.create(REALM, "Customer", {"DisplayName": f"Known {n:03d}"})["Id"] for n in range(40)
+    ] + [state.create(REALM, "Customer", {"DisplayName": f"New {n:03d}"})["Id"] for n in range(60)]
+    _changed(scene, "Create", *ids)
+
+    before = calls_by_work()
+    assert run_until_idle(Worker(scene.services, name="w1")) == 1  # one batch of 100 events
+
+    written = accounts(scene.org)
+    assert set(written) == set(ids) and len(scene.org.rows("Account")) == 100
+    assert sorted(written[i]["Id"] for i in ids[:40]) == sorted(typed_in)
+    calls = calls_since(before)
+    assert calls[("salesforce", "query", "realtime")] == 1
+    assert calls[("salesforce", "update", "realtime")] == 1  # the 40 links in one call
