@@ -130,12 +130,32 @@ def transaction(engine: Engine) -> Iterator[Connection]:
     except (DBAPIError, PoolTimeout) as error:
         if not _is_outage(error):
             raise
-        cause = getattr(error, "orig", None) or error
-        lines = str(cause).strip().splitlines()
-        detail = f": {lines[0]}" if lines else ""
-        raise StoreUnavailable(
-            f"the database is unavailable ({type(cause).__name__}{detail})"
-        ) from error
+        raise _unavailable(error) from error
+
+
+@contextmanager
+def autocommit(engine: Engine) -> Iterator[Connection]:
+    """A PostgreSQL connection on which each statement is a transaction of its own, committed
+    when it returns: for a write that is one statement, no BEGIN and COMMIT round trips.
+    Outages raise `StoreUnavailable` as in `transaction`. Not for SQLite, whose writers take
+    turns in `transaction`."""
+    if engine.dialect.name != "postgresql":
+        raise ValueError(f"autocommit is for PostgreSQL, not {engine.dialect.name}")
+    try:
+        with engine.connect() as connection:
+            yield connection.execution_options(isolation_level="AUTOCOMMIT")
+    except (DBAPIError, PoolTimeout) as error:
+        if not _is_outage(error):
+            raise
+        raise _unavailable(error) from error
+
+
+def _unavailable(error: DBAPIError | PoolTimeout) -> StoreUnavailable:
+    """An outage, told by the driver's first line only."""
+    cause = getattr(error, "orig", None) or error
+    lines = str(cause).strip().splitlines()
+    detail = f": {lines[0]}" if lines else ""
+    return StoreUnavailable(f"the database is unavailable ({type(cause).__name__}{detail})")
 
 
 def _insert(connection: Connection, table: Table) -> Any:

@@ -15,10 +15,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, event, insert
+from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, event, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from qbsync.store.database import StoreUnavailable, insert_new, make_engine, transaction
+from qbsync.store.database import (
+    StoreUnavailable,
+    autocommit,
+    insert_new,
+    make_engine,
+    transaction,
+)
 from qbsync.store.schema import config_signal
 from qbsync.store.write_lock import write_lock
 
@@ -364,3 +370,49 @@ def _write_in_the_child(engine: Engine, path: Path, reports: int) -> None:
         code = 0
     finally:
         os._exit(code)
+
+
+def test_autocommit_is_refused_for_sqlite_whose_writers_take_turns(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'ledger.db'}")
+    with pytest.raises(ValueError, match="autocommit is for PostgreSQL, not sqlite"):
+        with autocommit(engine):
+            pass
+    engine.dispose()
+
+
+def test_autocommit_reports_an_unreachable_server_as_unavailable() -> None:
+    # Nothing listens on port 1: the connection is refused, as by a server that is down.
+    engine = make_engine("postgresql+psycopg://qbsync@127.0.0.1:1/qbsync?connect_timeout=2")
+    with pytest.raises(StoreUnavailable, match="the database is unavailable"):
+        with autocommit(engine) as connection:
+            connection.exec_driver_sql("SELECT 1")
+    engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "database",
+    [
+        pytest.param(
+            "postgresql",
+            marks=[
+                pytest.mark.postgres,
+                pytest.mark.skipif(
+                    not os.environ.get("QBSYNC_TEST_POSTGRES_URL"),
+                    reason="QBSYNC_TEST_POSTGRES_URL is not set",
+                ),
+            ],
+        )
+    ],
+    indirect=True,
+)
+def test_autocommit_commits_each_statement_and_a_broken_constraint_is_a_bug(
+    database: Engine,
+) -> None:
+    row = {"id": 1, "generation": 0, "changed_at": datetime(2026, 1, 5, 12, 0, tzinfo=UTC)}
+    with autocommit(database) as connection:
+        connection.execute(insert(config_signal).values(**row))
+        with pytest.raises(IntegrityError):
+            connection.execute(insert(config_signal).values(**row))
+    # Committed by the statement itself, although the connection's last statement failed.
+    with transaction(database) as connection:
+        assert connection.execute(select(config_signal.c.id)).scalars().all() == [1]
