@@ -241,3 +241,30 @@ def test_the_shared_pacer_counts_its_request_from_the_answer(database: Engine) -
         send(paced, "1")
     time.now += 0.65
     assert send(paced, "1") == pytest.approx(0.35, abs=1e-3)
+
+
+def test_every_answered_request_leaves_the_flight(database: Engine) -> None:
+    # Two requests in flight at once, both answered: nothing is in flight any more, so a request
+    # five seconds later goes at once.
+    rows, start = RealmPacingRows(database), 1_800_000_000.0
+    limits = ((1, 1.0), (100, 60.0))
+    first = rows.reserve("1", start, limits, 0.0).send_at
+    second = rows.reserve("1", start, limits, 0.0).send_at
+    rows.answered("1", first, first, limits, 0.0)
+    rows.answered("1", second, second, limits, 0.0)
+    assert rows.reserve("1", start + 5, limits, 0.0).send_at == pytest.approx(start + 5, abs=1e-3)
+
+
+def test_an_answer_keeps_the_earlier_answers_of_the_window_stretched_by_the_margin(
+    database: Engine,
+) -> None:
+    # Two a minute, clocks trusted to half a second: an answer 59.7 s after the first keeps the
+    # first (59.7 s < 60.5 s), so the next request waits until 60.5 s.
+    rows, start = RealmPacingRows(database), 1_800_000_000.0
+    limits = ((2, 60.0),)
+    for moment in (start, start + 59.7):
+        rows.reserve("1", moment, limits, 0.5)
+        rows.answered("1", moment, moment, limits, 0.5)
+    assert rows.reserve("1", start + 59.8, limits, 0.5).send_at == pytest.approx(
+        start + 60.5, abs=1e-3
+    )
