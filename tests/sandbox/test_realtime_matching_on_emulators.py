@@ -17,12 +17,14 @@ import pytest
 from sqlalchemy import delete
 
 from qbsync.events import ChangeEvent
+from qbsync.salesforce.errors import SalesforceTransient
 from qbsync.services import Services
 from qbsync.store.database import transaction
 from qbsync.store.schema import applied_versions
 from qbsync.worker import Worker
 from qbsync_sandbox.emulators.quickbooks.state import QboState
 from qbsync_sandbox.emulators.salesforce import Org
+from qbsync_sandbox.emulators.salesforce.schema import ValidationRule
 from tests.sandbox.test_backfill_on_emulators import (  # noqa: F401 - fixtures
     EXT,
     REALM,
@@ -235,3 +237,46 @@ def test_a_burst_of_first_writes_is_looked_up_with_one_query_per_batch(scene: Sc
     calls = calls_since(before)
     assert calls[("salesforce", "query", "realtime")] == 1
     assert calls[("salesforce", "update", "realtime")] == 1  # the 40 links in one call
+
+
+def test_a_lookup_that_fails_for_now_retries_the_first_write_instead_of_creating_it(
+    scene: Scene, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state = scene.state
+    scene.services.configs.match_rules = ("Name",)
+    _typed_in(scene, "Acme Ltd")
+    qb_id = state.create(REALM, "Customer", {"DisplayName": "Acme Ltd"})["Id"]
+    _changed(scene, "Create", qb_id)
+
+    def unavailable(statements):
+        raise SalesforceTransient("Salesforce answered 503", status=503)
+
+    monkeypatch.setattr(scene.services.salesforce, "query_many", unavailable)
+    run_until_idle(Worker(scene.services, name="w1"))
+
+    ledger_state, error = _ledger(scene)[qb_id]
+    assert ledger_state == "failed" and error.startswith("matching failed: ")
+    (event,) = scene.services.store.events.events()
+    assert event.next_attempt_at is not None  # retried after a backoff, not given up
+    assert len(scene.org.rows("Account")) == 1  # not created unmatched
+
+
+def test_a_link_salesforce_refuses_fails_the_change_and_creates_no_duplicate(
+    scene: Scene,
+) -> None:
+    state = scene.state
+    scene.services.configs.match_rules = ("Name",)
+    (typed_in,) = _typed_in(scene, "Locked TEST Co")
+    scene.org.object("Account").validation_rules.append(
+        ValidationRule("No_Test", 'CONTAINS(Name, "TEST")', "Test records are not wanted", "Name")
+    )
+    qb_id = state.create(REALM, "Customer", {"DisplayName": "Locked TEST Co"})["Id"]
+    _changed(scene, "Create", qb_id)
+
+    run_until_idle(Worker(scene.services, name="w1"))
+
+    ledger_state, error = _ledger(scene)[qb_id]
+    assert ledger_state == "failed" and "linking failed: " in error
+    assert "Test records are not wanted" in error
+    (row,) = scene.org.rows("Account")
+    assert row["Id"] == typed_in and not row.get(EXT)
