@@ -234,11 +234,12 @@ class Worker:
             return None
 
         def keep(connection: Connection, events: list[StoredEvent], reason: str) -> None:
-            batch = Batch(events=events, now=now, outcome=Skip(reason))
+            skip = Skip(reason)
+            batch = Batch(events=events, now=now, outcome=skip)
             batch.config = configs[batch.realm_id]
             batch.mapping = batch.config.mapping(batch.entity)
-            entries = [self._log_entry(batch, event, batch.outcome, now) for event in events]
-            self.sync_logs.keep(connection, skipped_rows(events, entries))
+            rows = skipped_rows(events, lambda event: self._log_entry(batch, event, skip, now))
+            self.sync_logs.keep(connection, rows)
             skipped.extend(events)
 
         reasons = {realm_id: config.skip_reason for realm_id, config in configs.items()}
@@ -771,7 +772,8 @@ class Worker:
                 rule.write(self.ledger, ids, message, at)
             logged = entries
             if isinstance(batch.outcome, Skip) and not batch.records:
-                logged = skipped_rows(batch.events, entries)
+                by_id = {e.id: entry for e, entry in zip(batch.events, entries, strict=True)}
+                logged = skipped_rows(batch.events, lambda event: by_id[event.id])
             self.sync_logs.keep(connection, logged)
         return entries
 
@@ -804,10 +806,13 @@ class Worker:
         )
 
 
-def skipped_rows(events: list[StoredEvent], entries: list[SyncLogEntry]) -> list[SyncLogEntry]:
-    """The sync-log rows of one realm's and object's skipped `events` (`entries`, theirs in
-    order): one row for the company and object, `skipped:<realm>:<object>`, which each skip
-    overwrites with the latest event and how many went with it.
+def skipped_rows(
+    events: list[StoredEvent], entry_of: Callable[[StoredEvent], SyncLogEntry]
+) -> list[SyncLogEntry]:
+    """The sync-log rows of one realm's and object's skipped `events` (`entry_of` gives an
+    event's own entry; asked only for those that need one): one row for the company and object,
+    `skipped:<realm>:<object>`, which each skip overwrites with the latest event and how many
+    went with it.
 
     Why not a row per event: a skip is a setting, not a record's fate. A company that never
     mapped Vendor would get a row for every Vendor change, thousands a day, each a Salesforce
@@ -818,19 +823,13 @@ def skipped_rows(events: list[StoredEvent], entries: list[SyncLogEntry]) -> list
     An event with an earlier row of its own (a retry, a wait for the realm, a replay: it has an
     error, or this claim was not its first attempt) still gets its row overwritten as
     Skipped, so no row says "will retry" about an event that will not be tried."""
-    earlier = [
-        entry
-        for event, entry in zip(events, entries, strict=True)
-        if event.attempts > 1 or event.last_error is not None
-    ]
-    first = [
-        (event, entry)
-        for event, entry in zip(events, entries, strict=True)
-        if event.attempts <= 1 and event.last_error is None
-    ]
+    earlier = [event for event in events if event.attempts > 1 or event.last_error is not None]
+    first = [event for event in events if event.attempts <= 1 and event.last_error is None]
+    rows = [entry_of(event) for event in earlier]
     if not first:
-        return earlier
-    latest, entry = max(first, key=lambda pair: pair[0].id)
+        return rows
+    latest = max(first, key=lambda event: event.id)
+    entry = entry_of(latest)
     detail = (
         f"{len(first)} {latest.entity} event(s) skipped together, the latest a "
         f"{latest.operation} of record {latest.entity_id}. This is the company's one sync log "
@@ -841,4 +840,4 @@ def skipped_rows(events: list[StoredEvent], entries: list[SyncLogEntry]) -> list
         event_key=f"skipped:{latest.realm_id}:{latest.entity}",
         detail="\n".join(part for part in (entry.detail, detail) if part),
     )
-    return [*earlier, summary]
+    return [*rows, summary]
