@@ -178,8 +178,6 @@ class Worker:
         # Ends an idle wait without a listener (in-memory SQLite): the worker stops, or a
         # historical sync page ended and the next may start.
         self._nudged = threading.Event()
-        # The quiet realms' backlog that the last offer for the spare lanes did not bring.
-        self._quiet_missed: set[tuple[str, int, datetime]] = set()
         # Events the claims settled as skipped (`_skip_rules`), a running count.
         self._skipped_at_claim = 0
 
@@ -384,35 +382,20 @@ class Worker:
         event count), or return 0 and let the loop idle until a change is stored or a lane
         frees (the lanes nudge it).
 
-        Quiet: nothing in this worker's lanes and at most `QUIET_BACKLOG` events waiting. The
-        claim cannot be asked for a realm (`store/ledger.py` is left as it is), so this claims
-        in its turn order, `QUIET_BACKLOG` events at most, and gives a busy realm's events
-        straight back (`release`: the attempt is taken back too, and the realm's turn moves
-        last, so the next claim offers the next realm), until a quiet realm's come or every
-        waiting realm was offered once. The backlog query first keeps those claims for the
-        moments a quiet realm has something waiting: a busy realm's burst wakes the loop for
-        each delivery. What the backlog counts may not be claimable (a retry not yet due,
-        another worker's batch): when offering every realm did not bring it, the same quiet
-        backlog is not offered for again (`_quiet_missed`), only a changed one."""
-        busy = lanes.realms()
-        quiet = {
-            (realm_id, waiting, earliest)
-            for realm_id, waiting, earliest in self.ledger.backlog()
-            if realm_id not in busy and waiting <= QUIET_BACKLOG
-        }
-        if not quiet or quiet == self._quiet_missed:
+        Quiet: no event of the realm claimed by any worker, and at most `QUIET_BACKLOG` events
+        waiting in the group (`EventLedger.claim_quiet`), so a busy realm's events are never
+        taken here. A lane may still hold one of the batch's records for a moment after it
+        settled it: the batch then goes to that lane, behind it, as `submit` does."""
+        now = self.clock()
+        events = self.ledger.claim_quiet(
+            self.name, QUIET_BACKLOG, self.settings.lease_seconds, now=now
+        )
+        if not events:
             return 0
-        realms = {realm_id for realm_id, _, _ in quiet}
-        offered: set[str] = set()
-        while batch := self._claim(QUIET_BACKLOG):
-            if batch.realm_id in realms and lanes.submit_spare(batch):
-                return len(batch.events)
-            self.ledger.release([event.id for event in batch.events], batch.now)
-            if batch.realm_id in offered:
-                break
-            offered.add(batch.realm_id)
-        self._quiet_missed = quiet
-        return 0
+        batch = Batch(events=events, now=now)
+        if not lanes.submit_spare(batch):
+            lanes.submit(batch)
+        return len(events)
 
     def _send_forever(self, stop: threading.Event) -> None:
         """The sender thread: sends after each batch, and tries again what Salesforce could not

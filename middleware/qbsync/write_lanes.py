@@ -20,8 +20,8 @@ next events and queue them, and a quiet realm's change arriving meanwhile would 
 queued batch too (issue 19's seventh realm); claimed when a lane frees, the change is in the
 ledger when the claim picks the realm whose turn it is.
 
-One lane more, the spare, is kept for quiet realms: a realm with nothing in this worker's lanes
-and only a few changes waiting (`Worker._hand_over_quiet`). Without it a quiet realm's change,
+One lane more, the spare, is kept for quiet realms: a realm of which no worker holds a claim,
+with only a few changes waiting (`Worker._hand_over_quiet`, `EventLedger.claim_quiet`). Without it a quiet realm's change,
 first in the claim's turn order, still waits for one of the busy realms' batches to end, each
 hundreds of events (issue 19's seventh realm: receipt → written p95 1.2–2.0 s while six realms
 burst). The spare only ever takes such a small batch, so it frees within one read and one

@@ -66,6 +66,66 @@ def test_claims_are_smaller_while_other_realms_wait(database: Engine) -> None:
     assert (rest[0].realm_id, len(rest)) == ("busy", 600 - SHARED_CLAIM_LIMIT)
 
 
+def test_a_quiet_claim_takes_only_a_quiet_realms_small_group(database: Engine) -> None:
+    """The spare lane's claim (issue 19's seventh realm): a realm another worker has a claim
+    of, or with more than `limit` waiting in the group, is not quiet, and nothing of theirs is
+    taken; the quiet realm's change is, though its turn comes after theirs."""
+    ledger = EventLedger(database)
+    ledger.add([change(str(n)) for n in range(30)])
+    held = ledger.claim("w2", limit=5, lease_seconds=LEASE, now=NOW)
+    # The quiet realm was served last of all, and the large one never: `claim` would take
+    # another realm's events first.
+    ledger.add([change("1", realm="quiet")])
+    later = NOW + timedelta(seconds=1)
+    ledger.mark_done([e.id for e in ledger.claim("w1", 10, LEASE, now=later)])
+    ledger.add([change(str(n), realm="large") for n in range(21)])
+    ledger.add([change("2", realm="quiet"), change("3", realm="quiet")])
+
+    taken = ledger.claim_quiet("w1", limit=20, lease_seconds=LEASE, now=later)
+
+    assert [(e.realm_id, e.entity_id, e.claimed_by) for e in taken] == [
+        ("quiet", "2", "w1"),
+        ("quiet", "3", "w1"),
+    ]
+    # Now the quiet realm has a claim too: no realm is quiet.
+    assert ledger.claim_quiet("w1", limit=20, lease_seconds=LEASE, now=later) == []
+    others = [e for e in ledger.events(limit=100) if e.realm_id != "quiet"]
+    assert {e.id for e in others if e.state == "claimed"} == {e.id for e in held}
+    assert sum(e.state == "pending" and e.attempts == 0 for e in others) == 25 + 21
+    # The group of 21 is quiet for a limit it fits in.
+    large = ledger.claim_quiet("w1", limit=21, lease_seconds=LEASE, now=later)
+    assert {e.realm_id for e in large} == {"large"} and len(large) == 21
+
+
+def test_a_realm_is_quiet_again_when_its_claims_settle_or_their_lease_runs_out(
+    database: Engine,
+) -> None:
+    ledger = EventLedger(database)
+    ledger.add([change("1", realm="a")])
+    (settled,) = ledger.claim_quiet("w1", limit=5, lease_seconds=LEASE, now=NOW)
+    ledger.mark_done([settled.id])
+    ledger.add([change("3", realm="a"), change("1", realm="b"), change("2", realm="b")])
+    # Realm a was served and b never: b goes first, though a's change came first.
+    assert [e.entity_id for e in ledger.claim_quiet("w1", 5, LEASE, now=NOW)] == ["1", "2"]
+    (after_settling,) = ledger.claim_quiet("w1", limit=5, lease_seconds=LEASE, now=NOW)
+    assert (after_settling.realm_id, after_settling.entity_id) == ("a", "3")
+    # w1 dies holding both realms' events: once the leases run out they are quiet again.
+    assert ledger.claim_quiet("w2", 5, LEASE, now=NOW + timedelta(seconds=LEASE - 1)) == []
+    late = NOW + timedelta(seconds=LEASE)
+    retaken = ledger.claim_quiet("w2", limit=5, lease_seconds=LEASE, now=late)
+    retaken += ledger.claim_quiet("w2", limit=5, lease_seconds=LEASE, now=late)
+    assert sorted((e.realm_id, e.entity_id, e.claimed_by) for e in retaken) == [
+        ("a", "3", "w2"),
+        ("b", "1", "w2"),
+        ("b", "2", "w2"),
+    ]
+
+
+def test_a_quiet_claim_needs_a_positive_limit(database: Engine) -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        EventLedger(database).claim_quiet("w1", limit=0, lease_seconds=LEASE, now=NOW)
+
+
 def test_two_workers_claim_disjoint_records_of_one_realm(database: Engine) -> None:
     ledger = EventLedger(database)
     ledger.add([change(str(n)) for n in range(30)])
