@@ -84,7 +84,7 @@ def duplicate_records(stack: Stack) -> dict[str, int]:
 
 def deliveries_idle(stack: Stack) -> bool:
     stats = stack.qbo("GET", "/deliveries")
-    return stats["pending"] == 0 and stats["retrying"] is None
+    return stats["pending"] == 0 and not stats["retrying"]
 
 
 def wait_drained(stack: Stack, timeout: float, *, realms: tuple[str, ...] = ()) -> float:

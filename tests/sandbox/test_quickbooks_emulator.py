@@ -932,19 +932,69 @@ def test_legacy_format_one_realm_per_notification(
     ]
 
 
-def test_a_cloudevents_batch_may_span_realms(
+def test_a_notification_holds_one_realms_events(
     make_emulator: Callable[..., Emulator], receiver: Receiver
 ) -> None:
+    """ "Event notifications are sent one realm ID at a time" (Intuit's webhooks best practices,
+    "Manage concurrency"): in CloudEvents too, though its events each name their realm."""
     emu = make_emulator(webhook_url=receiver.url, delivery={"paused": True})
     second = emu.admin("POST", "/companies", {"realmId": "123146096291789"}).json()["realmId"]
     emu.connect()
     emu.connect(realm=second)
     emu.create("Customer", {"DisplayName": "A"})
     emu.create("Customer", {"DisplayName": "B"}, realm=second)
+    emu.create("Customer", {"DisplayName": "C"})
     emu.admin("PATCH", "/webhooks", {"paused": False})
+    receiver.wait_for(2)
+    assert emu.app.extensions["qbo_emulator"].deliverer.wait_idle(5)
+    batches = sorted([e["intuitaccountid"] for e in body] for body in receiver.bodies())
+    assert batches == sorted([[emu.realm, emu.realm], [second]])
+
+
+def test_realms_are_delivered_side_by_side_each_in_order(
+    make_emulator: Callable[..., Emulator], receiver: Receiver
+) -> None:
+    """Intuit documents nothing that holds one company's notifications behind another's: while
+    a realm's notification is unanswered, another realm's change is delivered; the first
+    realm's next change waits for its answer (in order within a realm)."""
+    emu = make_emulator(webhook_url=receiver.url)
+    second = emu.admin("POST", "/companies", {"realmId": "123146096291789"}).json()["realmId"]
+    emu.connect()
+    emu.connect(realm=second)
+    receiver.answer.clear()  # every notification stays in flight until answered
+    emu.create("Customer", {"DisplayName": "A"})
     receiver.wait_for(1)
-    (batch,) = receiver.bodies()
-    assert [e["intuitaccountid"] for e in batch] == [emu.realm, second]
+    emu.create("Customer", {"DisplayName": "A2"})
+    emu.create("Customer", {"DisplayName": "B"}, realm=second)
+    receiver.wait_for(2)  # the second realm's, though the first realm's is not answered
+    assert emu.deliveries()["pending"] == 1  # A2, behind its realm's notification
+    receiver.answer.set()
+    receiver.wait_for(3)
+    assert emu.app.extensions["qbo_emulator"].deliverer.wait_idle(5)
+    delivered = [
+        [(e["intuitaccountid"], e["intuitentityid"]) for e in b] for b in receiver.bodies()
+    ]
+    assert delivered == [[(emu.realm, "1")], [(second, "1")], [(emu.realm, "2")]]
+
+
+def test_a_failing_realm_holds_back_only_its_own_later_events(
+    make_emulator: Callable[..., Emulator], receiver: Receiver
+) -> None:
+    # The first attempt and the immediate retry fail; the next retry is 10 s away (scale 1).
+    receiver.statuses.extend([500, 500])
+    emu = make_emulator(webhook_url=receiver.url, delivery={"retry_scale": 1.0})
+    second = emu.admin("POST", "/companies", {"realmId": "123146096291789"}).json()["realmId"]
+    emu.connect()
+    emu.connect(realm=second)
+    emu.create("Customer", {"DisplayName": "A"})
+    receiver.wait_for(2)
+    emu.create("Customer", {"DisplayName": "A2"})
+    emu.create("Customer", {"DisplayName": "B"}, realm=second)
+    deliveries = receiver.wait_for(3)
+    assert [e["intuitaccountid"] for e in json.loads(deliveries[2][1])] == [second]
+    stats = emu.deliveries()
+    assert [(r["realmId"], r["attempts"]) for r in stats["retrying"]] == [(emu.realm, 2)]
+    assert stats["pending"] == 1  # A2 waits for A's batch to be acknowledged
 
 
 def test_a_lone_change_is_delivered_at_once_by_default(

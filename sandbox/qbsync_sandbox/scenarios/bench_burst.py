@@ -95,11 +95,10 @@ def _last_readable(stack: Stack, sf, created: dict[str, list[str]]) -> None:
 class _Probes:
     """Single changes in the probe realm every `PROBE_EVERY` s while a drain runs; each clocked
     end to end (created → Account readable) and after the webhook (stored in the ledger →
-    readable). The second leaves out the wait in the emulator's webhook queue, which delivers one
-    notification at a time, FIFO across realms (`emulators/quickbooks/delivery.py`), so a probe
-    waits there behind the burst's changes: Intuit documents that head-of-line blocking ("You may
-    not receive subsequent events ... until you correctly acknowledge the first event") and no
-    concurrent deliveries, so the emulator keeps it, and the product's share is shown apart."""
+    readable). The second is the product's share: it leaves out the emulator's webhook
+    delivery, which queues each realm's changes apart and posts the realms' notifications side
+    by side (`emulators/quickbooks/delivery.py`), so a probe does not wait behind the burst's
+    changes there, only for its own realm's notification."""
 
     def __init__(self, stack: Stack, sf, readable_at: Callable[..., float], ledger) -> None:
         self._stack, self._sf, self._readable_at = stack, sf, readable_at

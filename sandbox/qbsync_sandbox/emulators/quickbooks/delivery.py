@@ -9,12 +9,24 @@ page starts at 10 s), and later events wait until the failing batch is acknowled
 the same, multiplied by `retry_scale` so tests do not wait minutes. Optional chaos (seeded):
 duplicate deliveries, reordered batches and events, and dropped batches.
 
+Per company: "Event notifications are sent one realm ID at a time" (Intuit's best-practices
+page, developer.intuit.com/app/developer/qbo/docs/develop/webhooks/best-practices, "Manage
+concurrency"; the legacy body is "designed to accommodate multiple RealmIDs, it only uses one at
+this time", research §1a). Intuit documents nothing that holds one company's notifications
+behind another's, so each realm has its own queue, its notification in flight, its retries and
+its head-of-line blocking, and realms are delivered side by side: a busy company's backlog does
+not delay a quiet one's change (issue 19's seventh realm). Within a realm, one notification at a
+time and in order ("send them in the order they happened", blogs.intuit.com/2024/12/02/
+introducing-our-new-webhooks-page). A CloudEvents batch therefore holds one realm's events
+too; a third party says a batch may span realms (research §1b, unconfirmed), which the
+middleware handles all the same.
+
 When: "For sandbox, webhooks fire near real time. For production, developers can configure ...
 1 Minute, 3 Minutes, and 5 Minutes" (research/quickbooks.md, Aggregation). So a queued change
 wakes the deliverer and goes out at once by default (`batch_interval` 0, as Intuit's sandbox);
 `batch_interval` > 0 waits that long after the first queued change, as production's
-aggregation window does (60 for its 1 minute). Changes queued while a notification is in flight
-go together in the next one (up to `max_batch`).
+aggregation window does (60 for its 1 minute), per realm. Changes queued while a realm's
+notification is in flight go together in its next one (up to `max_batch`).
 """
 
 from __future__ import annotations
@@ -24,7 +36,8 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import requests
@@ -36,6 +49,9 @@ from qbsync_sandbox.emulators.quickbooks.webhooks import QueuedEvent
 
 RETRY_SCHEDULE_SECONDS = (0, 10, 20, 30, 300, 1200, 7200, 14400, 21600)  # then 21600 for ever
 _MAX_ATTEMPT_LOG = 500
+# Realms whose notifications are posted at the same moment: the emulator's own bound (threads),
+# not Intuit's, which documents none; more realms than this take turns.
+_REALMS_IN_FLIGHT = 16
 
 
 @dataclass
@@ -84,8 +100,24 @@ class _Batch:
     retry_at: float | None = None  # time.monotonic() of the next attempt
 
 
+@dataclass
+class _Realm:
+    """One company's notifications: its queue, and its batch failing or held back."""
+
+    queue: deque[QueuedEvent] = field(default_factory=deque)
+    failing: _Batch | None = None  # head of line, waiting for its retry
+    deferred: _Batch | None = None  # held back to arrive after the next batch
+    deferred_until: float = 0.0  # time.monotonic(): it goes alone if nothing overtook it
+    first_queued_at: float | None = None  # time.monotonic(): opens the window
+    busy: bool = False  # a notification of the realm is being posted
+
+    def waiting(self) -> bool:
+        return bool(self.queue or self.failing or self.deferred or self.busy)
+
+
 class Deliverer:
-    """Owns the queue and one background thread; `enqueue` is the state's change listener."""
+    """Owns the realms' queues, a scheduling thread and the threads that post; `enqueue` is the
+    state's change listener."""
 
     def __init__(
         self,
@@ -104,11 +136,7 @@ class Deliverer:
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
-        self._queue: deque[QueuedEvent] = deque()
-        self._failing: _Batch | None = None  # head of line, waiting for its retry
-        self._deferred: _Batch | None = None  # held back to arrive after the next batch
-        self._first_queued_at: float | None = None  # time.monotonic(): opens the window
-        self._busy = False
+        self._realms: dict[str, _Realm] = {}
         self._batch_numbers = 0
         self._counts = dict.fromkeys(
             ("queued", "unconnected", "batches", "attempts", "failedAttempts", "deliveredEvents",
@@ -116,7 +144,10 @@ class Deliverer:
             0,
         )  # fmt: skip
         self._attempts: deque[dict[str, Any]] = deque(maxlen=_MAX_ATTEMPT_LOG)
-        self._session = requests.Session()
+        # A session per posting thread: requests does not promise a Session is thread-safe.
+        self._local = threading.local()
+        self._sessions: list[requests.Session] = []
+        self._posters = ThreadPoolExecutor(_REALMS_IN_FLIGHT, thread_name_prefix="qbo-webhook")
         self._thread = threading.Thread(target=self._run, name="qbo-webhook-deliverer", daemon=True)
 
     # -- control -----------------------------------------------------------------------------
@@ -129,7 +160,11 @@ class Deliverer:
         self._wake.set()
         if self._thread.is_alive():
             self._thread.join(timeout)
-        self._session.close()
+        self._posters.shutdown(wait=False, cancel_futures=True)
+        with self._lock:
+            sessions, self._sessions = self._sessions, []
+        for session in sessions:
+            session.close()
 
     def settings(self) -> DeliverySettings:
         with self._lock:
@@ -155,16 +190,17 @@ class Deliverer:
             if self._settings.require_connection and not self._is_connected(change.realm_id):
                 self._counts["unconnected"] += 1
                 return
-            self._queue.append(webhooks.new_event(change))
+            realm = self._realms.setdefault(change.realm_id, _Realm())
+            realm.queue.append(webhooks.new_event(change))
             self._counts["queued"] += 1
-            if self._first_queued_at is None:
-                self._first_queued_at = time.monotonic()
+            if realm.first_queued_at is None:
+                realm.first_queued_at = time.monotonic()
         self._wake.set()
 
     def idle(self) -> bool:
-        """Nothing queued, failing, deferred or in flight."""
+        """Nothing queued, failing, deferred or in flight, in any realm."""
         with self._lock:
-            return not (self._queue or self._failing or self._deferred or self._busy)
+            return not any(realm.waiting() for realm in self._realms.values())
 
     def wait_idle(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
@@ -176,98 +212,122 @@ class Deliverer:
 
     def stats(self) -> dict[str, Any]:
         with self._lock:
+            now = time.monotonic()
             return {
                 **self._counts,
-                "pending": len(self._queue),
-                "retrying": None
-                if self._failing is None
-                else {
-                    "batch": self._failing.number,
-                    "attempts": self._failing.attempts,
-                    "retryInSeconds": None
-                    if self._failing.retry_at is None
-                    else max(0.0, round(self._failing.retry_at - time.monotonic(), 3)),
-                },
+                "pending": sum(len(realm.queue) for realm in self._realms.values()),
+                "retrying": [
+                    {
+                        "realmId": realm_id,
+                        "batch": realm.failing.number,
+                        "attempts": realm.failing.attempts,
+                        "retryInSeconds": None
+                        if realm.failing.retry_at is None
+                        else max(0.0, round(realm.failing.retry_at - now, 3)),
+                    }
+                    for realm_id, realm in self._realms.items()
+                    if realm.failing is not None
+                ],
                 "attemptLog": list(self._attempts),
             }
 
     # -- the loop ----------------------------------------------------------------------------
 
     def _run(self) -> None:
+        """Hand each realm whose next step is due to a posting thread, one step at a time per
+        realm; sleep until the next one is due or something changes."""
         while not self._stop.is_set():
             self._wake.wait(self._seconds_to_next_step())
             self._wake.clear()
             if self._stop.is_set():
                 return
-            try:
-                self._step()
-            finally:
-                with self._lock:
-                    self._busy = False
+            with self._lock:
+                now = time.monotonic()
+                due = [
+                    realm_id
+                    for realm_id, realm in self._realms.items()
+                    if (at := self._due_at(realm, self._settings, now)) is not None and at <= now
+                ]
+                for realm_id in due:
+                    self._realms[realm_id].busy = True
+            for realm_id in due:
+                self._posters.submit(self._step_and_free, realm_id)
+
+    def _step_and_free(self, realm_id: str) -> None:
+        try:
+            self._step(realm_id)
+        finally:
+            with self._lock:
+                self._realms[realm_id].busy = False
+            self._wake.set()  # its next step may be due at once
 
     def _seconds_to_next_step(self) -> float | None:
-        """How long the loop may sleep; None: until woken (a change, new settings, stop)."""
+        """How long the loop may sleep; None: until woken (a change, new settings, a realm's
+        step ended, stop)."""
         with self._lock:
-            settings, now = self._settings, time.monotonic()
-            if settings.paused or not settings.url:
-                return None
-            if self._failing is not None:
-                return max(0.0, (self._failing.retry_at or now) - now)
-            if self._queue:
-                return max(0.0, self._window_end(settings) - now)
-            if self._deferred is not None:  # nothing to overtake it yet: one window, then alone
-                return settings.batch_interval
-            return None
+            now = time.monotonic()
+            due = [
+                at
+                for realm in self._realms.values()
+                if (at := self._due_at(realm, self._settings, now)) is not None
+            ]
+        return max(0.0, min(due) - now) if due else None
 
-    def _window_end(self, settings: DeliverySettings) -> float:
-        opened = self._first_queued_at if self._first_queued_at is not None else time.monotonic()
+    def _due_at(self, realm: _Realm, settings: DeliverySettings, now: float) -> float | None:
+        """time.monotonic() when the realm's next step is due; None: nothing to do for now."""
+        if settings.paused or not settings.url or realm.busy:
+            return None
+        if realm.failing is not None:
+            return realm.failing.retry_at if realm.failing.retry_at is not None else now
+        if realm.queue:
+            return self._window_end(realm, settings)
+        if realm.deferred is not None:  # nothing to overtake it yet: one window, then alone
+            return realm.deferred_until
+        return None
+
+    @staticmethod
+    def _window_end(realm: _Realm, settings: DeliverySettings) -> float:
+        opened = realm.first_queued_at if realm.first_queued_at is not None else time.monotonic()
         return opened + settings.batch_interval
 
-    def _step(self) -> None:
+    def _step(self, realm_id: str) -> None:
         with self._lock:
-            settings = self._settings
+            settings, realm = self._settings, self._realms[realm_id]
             if settings.paused or not settings.url:
                 return
-            self._busy = True
-            if self._failing is not None:
-                if self._failing.retry_at is not None and time.monotonic() < self._failing.retry_at:
+            if realm.failing is not None:
+                if realm.failing.retry_at is not None and time.monotonic() < realm.failing.retry_at:
                     return
-                due = [self._failing]
-            elif self._queue and time.monotonic() < self._window_end(settings):
+                due = [realm.failing]
+            elif realm.queue and time.monotonic() < self._window_end(realm, settings):
                 return  # the aggregation window is still open
             else:
-                batch = self._next_batch(settings)
+                batch = self._next_batch(realm, settings)
                 if batch is None:
-                    due = [self._deferred] if self._deferred else []
-                    self._deferred = None
-                elif self._deferred is None and self._rng.random() < settings.reorder_rate:
-                    self._deferred = batch  # hold it back; it goes out after the next one
+                    due = [realm.deferred] if realm.deferred else []
+                    realm.deferred = None
+                elif realm.deferred is None and self._rng.random() < settings.reorder_rate:
+                    realm.deferred = batch  # hold it back; it goes out after the next one
+                    realm.deferred_until = time.monotonic() + settings.batch_interval
                     self._counts["reordered"] += 1
                     due = []
                 else:
-                    due = [batch] + ([self._deferred] if self._deferred else [])
-                    self._deferred = None
+                    due = [batch] + ([realm.deferred] if realm.deferred else [])
+                    realm.deferred = None
         for index, batch in enumerate(due):
-            if not self._deliver(batch, settings):
+            if not self._deliver(realm, batch, settings):
                 with self._lock:  # head-of-line: what was behind the failing batch waits
-                    self._deferred = self._deferred or next(iter(due[index + 1 :]), None)
+                    realm.deferred = realm.deferred or next(iter(due[index + 1 :]), None)
                 return
 
-    def _next_batch(self, settings: DeliverySettings) -> _Batch | None:
-        """Take the next events off the queue (legacy: one realm per notification)."""
-        while self._queue:
-            realm = self._queue[0].change.realm_id
-            events: list[QueuedEvent] = []
-            rest: deque[QueuedEvent] = deque()
-            while self._queue and len(events) < settings.max_batch:
-                event = self._queue.popleft()
-                if settings.format == "legacy" and event.change.realm_id != realm:
-                    rest.append(event)
-                else:
-                    events.append(event)
-            self._queue.extendleft(reversed(rest))
-            if not self._queue:  # what is left over (max_batch, legacy realms) is due at once
-                self._first_queued_at = None
+    def _next_batch(self, realm: _Realm, settings: DeliverySettings) -> _Batch | None:
+        """Take the realm's next events off its queue (one realm per notification)."""
+        while realm.queue:
+            events = [
+                realm.queue.popleft() for _ in range(min(settings.max_batch, len(realm.queue)))
+            ]
+            if not realm.queue:  # what is left over (max_batch) is due at once
+                realm.first_queued_at = None
             if (
                 settings.reorder_rate
                 and len(events) > 1
@@ -287,7 +347,7 @@ class Deliverer:
             return _Batch(self._batch_numbers, events, webhooks.encode(payload))
         return None
 
-    def _deliver(self, batch: _Batch, settings: DeliverySettings) -> bool:
+    def _deliver(self, realm: _Realm, batch: _Batch, settings: DeliverySettings) -> bool:
         ok = self._post(batch, settings)
         with self._lock:
             if not ok:
@@ -295,9 +355,9 @@ class Deliverer:
                     min(batch.attempts - 1, len(RETRY_SCHEDULE_SECONDS) - 1)
                 ]
                 batch.retry_at = time.monotonic() + delay * settings.retry_scale
-                self._failing = batch
+                realm.failing = batch
                 return False
-            self._failing = None
+            realm.failing = None
             self._counts["batches"] += 1
             self._counts["deliveredEvents"] += len(batch.events)
             duplicate = self._rng.random() < settings.duplicate_rate
@@ -305,8 +365,15 @@ class Deliverer:
             with self._lock:
                 self._counts["duplicated"] += 1
             self._post(batch, settings)  # a duplicate is best effort, like Intuit's
-        self._wake.set()  # more may be waiting: do not sleep a whole interval
         return True
+
+    def _session(self) -> requests.Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+            with self._lock:
+                self._sessions.append(session)
+        return session
 
     def _post(self, batch: _Batch, settings: DeliverySettings) -> bool:
         batch.attempts += 1
@@ -325,7 +392,7 @@ class Deliverer:
             "error": None,
         }
         try:
-            response = self._session.post(
+            response = self._session().post(
                 str(settings.url), data=batch.body, headers=headers, timeout=settings.timeout
             )
             record["status"] = response.status_code
