@@ -99,11 +99,6 @@ class WriteLanes:
                 timeout,
             )
 
-    def realms(self) -> set[str]:
-        """The realms of the batches the lanes hold, queued or being written."""
-        with self._room:
-            return {realm for held in self._held for realm, _, _ in held}
-
     def submit_spare(self, batch: Batch) -> bool:
         """Hand `batch` to the spare lane, if it is free and no lane holds one of its records
         (its order after them comes first); False, and nothing done, otherwise."""

@@ -153,7 +153,6 @@ def test_the_spare_lane_writes_a_quiet_batch_while_every_lane_is_busy() -> None:
         lanes.submit(batch("realm-a", 2))
         assert not lanes.wait_for_room(timeout=0)
         assert lanes.wait_for_room(timeout=0, or_spare=True)
-        assert lanes.realms() == {"realm-a"}
         # A batch sharing a record with a held one must stay behind it: not the spare's.
         assert not lanes.submit_spare(batch("realm-a", 1, number=3))
         assert lanes.submit_spare(batch("realm-b", 4))
@@ -292,7 +291,6 @@ def test_a_quiet_change_of_a_record_a_lane_still_holds_goes_behind_it(
         lanes.submit(first)
         assert worker._hand_over_quiet(lanes) == 1
         assert lanes.wait_for_room(timeout=0, or_spare=True)  # the spare is still free
-        assert lanes.realms() == {"quiet"}
     finally:
         gate.set()
         lanes.close()
