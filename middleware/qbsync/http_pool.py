@@ -15,6 +15,7 @@ from requests.adapters import HTTPAdapter
 
 from qbsync.config import Settings
 from qbsync.salesforce.chunks import UPSERTS_IN_FLIGHT
+from qbsync.write_lanes import SPARE_LANES
 
 # Threads besides the lanes that may call the same host at once: the claiming loop (historical
 # sync pages), the sync-log sender, and the periodic threads.
@@ -24,7 +25,7 @@ OTHER_CALLERS = 6
 def pooled_session(settings: Settings) -> requests.Session:
     """A session keeping enough connections per host for every thread of the process."""
     session = requests.Session()
-    lanes = (settings.worker_write_lanes + 1) * UPSERTS_IN_FLIGHT  # and the spare lane
+    lanes = (settings.worker_write_lanes + SPARE_LANES) * UPSERTS_IN_FLIGHT
     adapter = HTTPAdapter(pool_maxsize=lanes + OTHER_CALLERS)
     session.mount("https://", adapter)
     session.mount("http://", adapter)

@@ -95,8 +95,9 @@ log = logging.getLogger(__name__)
 
 BACKOFF_BASE_SECONDS = 2.0
 BACKOFF_CAP_SECONDS = 600.0
-# A quiet realm's backlog, which the spare write lane takes when every other lane is busy
-# (`Worker._hand_over_quiet`): a few changes, one read and one write, so the spare frees soon.
+# A quiet realm's changes, waiting or being written, which the spare write lanes take when
+# every other lane is busy (`Worker._hand_over_quiet`): a few, one read and one write, so a spare
+# frees soon.
 QUIET_BACKLOG = 20
 # How long the loop waits when the database is locked or unreachable before it tries again.
 STORE_WAIT_SECONDS = 5.0
@@ -378,14 +379,15 @@ class Worker:
         return 0
 
     def _hand_over_quiet(self, lanes: WriteLanes) -> int:
-        """Every lane is busy: hand a quiet realm's waiting changes to the spare lane (their
+        """Every lane is busy: hand a quiet realm's waiting changes to a spare lane (their
         event count), or return 0 and let the loop idle until a change is stored or a lane
         frees (the lanes nudge it).
 
-        Quiet: no event of the realm claimed by any worker, and at most `QUIET_BACKLOG` events
-        waiting in the group (`EventLedger.claim_quiet`), so a busy realm's events are never
-        taken here. A lane may still hold one of the batch's records for a moment after it
-        settled it: the batch then goes to that lane, behind it, as `submit` does."""
+        Quiet: at most `QUIET_BACKLOG` events of the realm waiting or claimed, by any worker
+        (`EventLedger.claim_quiet`), so a busy realm's events are never taken here. A lane may
+        still hold one of the batch's records (its previous change, settled a moment ago, or
+        being written in the other spare): the batch then goes to that lane, behind it, as
+        `submit` does."""
         now = self.clock()
         events = self.ledger.claim_quiet(
             self.name, QUIET_BACKLOG, self.settings.lease_seconds, now=now

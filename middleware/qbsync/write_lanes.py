@@ -20,12 +20,15 @@ next events and queue them, and a quiet realm's change arriving meanwhile would 
 queued batch too (issue 19's seventh realm); claimed when a lane frees, the change is in the
 ledger when the claim picks the realm whose turn it is.
 
-One lane more, the spare, is kept for quiet realms: a realm of which no worker holds a claim,
-with only a few changes waiting (`Worker._hand_over_quiet`, `EventLedger.claim_quiet`). Without it a quiet realm's change,
-first in the claim's turn order, still waits for one of the busy realms' batches to end, each
-hundreds of events (issue 19's seventh realm: receipt → written p95 1.2–2.0 s while six realms
-burst). The spare only ever takes such a small batch, so it frees within one read and one
-write, and a busy realm never holds it.
+`SPARE_LANES` lanes more, the spares, are kept for quiet realms: realms with only a few changes
+waiting or being written (`Worker._hand_over_quiet`, `EventLedger.claim_quiet`). Without them a
+quiet realm's change, first in the claim's turn order, still waits for one of the busy realms'
+batches to end, each hundreds of events (issue 19's seventh realm: receipt → written p95
+1.2–2.0 s while six realms burst). A spare only ever takes such a small batch, so it frees
+within one read and one write, and a busy realm never holds one. Two, because one was busy
+with the previous change when the next came: with a change every 0.5 s in the seventh realm,
+one spare's read and write took 0.4 to 1 s during the burst, and the next change waited for it
+(stored → claimed up to 0.76 s, worker timings of a debug run).
 
 A historical sync's page runs beside the lanes, in a `BackfillLane` of its own, never in them: a
 Bulk API chunk takes ten pages and a whole Bulk job (tens of seconds), and run in the claiming
@@ -48,6 +51,9 @@ from qbsync.store import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
+# Lanes kept for quiet realms' small batches (see the module docstring).
+SPARE_LANES = 2
+
 
 def _records(batch: Batch) -> Counter[tuple[str, str, str]]:
     """The QuickBooks records a batch writes: (realm, entity, id), merged-away ones included."""
@@ -60,7 +66,7 @@ def _records(batch: Batch) -> Counter[tuple[str, str, str]]:
 
 
 class WriteLanes:
-    """`count` threads writing batches, and the spare for quiet realms' (`submit_spare`); a
+    """`count` threads writing batches, and the spares for quiet realms' (`submit_spare`); a
     batch sharing a record with one a lane holds goes to that lane, after it; any other batch
     goes to the least busy of the `count` lanes. `freed` is called after each batch, so a
     claiming loop waiting for a change or a free lane wakes for either."""
@@ -72,43 +78,46 @@ class WriteLanes:
             raise ValueError(f"at least one write lane is needed, got {count}")
         self._write = write
         self._freed = freed
-        self._spare = count  # the last lane
+        self._spare = count  # the first spare: the spares are the last lanes
+        lanes = count + SPARE_LANES
         self._queues: list[queue.SimpleQueue[tuple[Batch, Counter] | None]] = [
-            queue.SimpleQueue() for _ in range(count + 1)
+            queue.SimpleQueue() for _ in range(lanes)
         ]
         # Per lane: the records of the batches it holds (queued or being written), and how many.
-        self._held: list[Counter[tuple[str, str, str]]] = [Counter() for _ in range(count + 1)]
-        self._load = [0] * (count + 1)
+        self._held: list[Counter[tuple[str, str, str]]] = [Counter() for _ in range(lanes)]
+        self._load = [0] * lanes
         self._room = threading.Condition()
         self._threads = [
             threading.Thread(target=self._run, args=(n,), name=f"write-lane-{n}", daemon=True)
-            for n in range(count + 1)
+            for n in range(lanes)
         ]
         for thread in self._threads:
             thread.start()
 
     def wait_for_room(self, timeout: float | None = None, *, or_spare: bool = False) -> bool:
-        """Block until a lane is free (it holds no batch, queued or being written), or the
+        """Block until a lane is free (it holds no batch, queued or being written), or a
         spare when `or_spare`; False on `timeout`."""
         with self._room:
             return self._room.wait_for(
                 lambda: (
                     min(self._load[: self._spare]) == 0
-                    or (or_spare and self._load[self._spare] == 0)
+                    or (or_spare and min(self._load[self._spare :]) == 0)
                 ),
                 timeout,
             )
 
     def submit_spare(self, batch: Batch) -> bool:
-        """Hand `batch` to the spare lane, if it is free and no lane holds one of its records
+        """Hand `batch` to a free spare lane, if one is and no lane holds one of its records
         (its order after them comes first); False, and nothing done, otherwise."""
         keys = _records(batch)
         with self._room:
-            if self._load[self._spare] or any(k in held for held in self._held for k in keys):
+            free = [n for n in range(self._spare, len(self._load)) if not self._load[n]]
+            if not free or any(k in held for held in self._held for k in keys):
                 return False
-            self._held[self._spare].update(keys)
-            self._load[self._spare] += 1
-        self._queues[self._spare].put((batch, keys))
+            lane = free[0]
+            self._held[lane].update(keys)
+            self._load[lane] += 1
+        self._queues[lane].put((batch, keys))
         return True
 
     def submit(self, batch: Batch) -> None:

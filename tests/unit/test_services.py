@@ -16,6 +16,7 @@ from qbsync.salesforce.client import SalesforceClient
 from qbsync.services import Services
 from qbsync.store import Store
 from qbsync.worker import Worker
+from qbsync.write_lanes import SPARE_LANES
 
 
 def settings(tmp_path: Path) -> Settings:
@@ -70,6 +71,6 @@ def test_the_clients_keep_a_connection_per_thread_that_may_call_at_once(tmp_path
     services = Services(settings(tmp_path).with_overrides(worker_write_lanes=8))
     for client in (services.salesforce, services.quickbooks):
         adapter = client._session.get_adapter("https://example.my.salesforce.com")
-        # 8 write lanes and the spare one for quiet realms (each with its batch's upserts in
+        # 8 write lanes and the spares for quiet realms (each with its batch's upserts in
         # flight together), the claiming loop's reads, the sync-log sender, the periodic threads.
-        assert adapter._pool_maxsize == (8 + 1) * UPSERTS_IN_FLIGHT + 6
+        assert adapter._pool_maxsize == (8 + SPARE_LANES) * UPSERTS_IN_FLIGHT + 6

@@ -222,14 +222,15 @@ def test_the_spare_lane_is_not_given_a_busy_realms_change(
 ) -> None:
     worker = make_worker()
     ledger = store.events
-    ledger.add([quiet_change("busy", n) for n in range(3)])
+    ledger.add([quiet_change("busy", n) for n in range(QUIET_BACKLOG + 2)])
     gate = threading.Event()
     lanes = WriteLanes(1, lambda batch: gate.wait(TIMEOUT))
     try:
-        lanes.submit(worker._claim(limit=1))
-        # Two more of the realm wait, fewer than a quiet backlog, but it has a batch in flight.
+        lanes.submit(worker._claim(limit=QUIET_BACKLOG))
+        # Two more of the realm wait, fewer than a quiet backlog, but with its batch in flight
+        # the realm has more.
         assert worker._hand_over_quiet(lanes) == 0
-        assert (ledger.counts()["claimed"], ledger.counts()["pending"]) == (1, 2)
+        assert (ledger.counts()["claimed"], ledger.counts()["pending"]) == (QUIET_BACKLOG, 2)
     finally:
         gate.set()
         lanes.close()
@@ -244,15 +245,16 @@ def test_a_quiet_change_not_due_yet_waits_and_no_busy_event_is_touched(
     busy realm's waiting events stay as they were (not claimed and given back)."""
     worker = make_worker()
     ledger = store.events
-    ledger.add([quiet_change("busy", n) for n in range(4)])
+    ledger.add([quiet_change("busy", n) for n in range(QUIET_BACKLOG + 1)])
     ledger.add([quiet_change("quiet", 1)])
-    retrying = next(e for e in ledger.events(limit=10) if e.realm_id == "quiet")
+    retrying = next(e for e in ledger.events(limit=100) if e.realm_id == "quiet")
     ledger.mark_failed([retrying.id], "timed out", retry_at=clock() + timedelta(hours=1))
     gate = threading.Event()
     lanes = WriteLanes(1, lambda batch: gate.wait(TIMEOUT))
 
     def rows() -> list[tuple]:
-        return sorted((e.id, e.state, e.attempts, e.next_attempt_at) for e in ledger.events())
+        rows = ledger.events(limit=100)
+        return sorted((e.id, e.state, e.attempts, e.next_attempt_at) for e in rows)
 
     try:
         lanes.submit(worker._claim(limit=1))
@@ -378,8 +380,9 @@ def test_when_every_lane_is_busy_what_arrives_is_claimed_together(
     make_worker,  # noqa: F811
 ) -> None:
     """One lane: what arrives while it writes is claimed together after (not claimed ahead and
-    queued behind the write)."""
-    quickbooks = WatchedQuickBooks(rsps, [customer(n) for n in range(1, 10)])
+    queued behind the write). More than a quiet realm's few, which the spares would take."""
+    last = QUIET_BACKLOG + 9
+    quickbooks = WatchedQuickBooks(rsps, [customer(n) for n in range(1, last + 1)])
     org = GatedOrg(rsps, [mapping_row()])
     stop, thread = run_until_idle(
         make_worker(settings=settings.with_overrides(worker_write_lanes=1))
@@ -389,18 +392,18 @@ def test_when_every_lane_is_busy_what_arrives_is_claimed_together(
         assert org.arrived.acquire(timeout=TIMEOUT)
         # The lane is writing: what arrives now waits in the ledger for the next claim, which
         # comes when the lane is free.
-        store.events.add([change(n) for n in range(2, 7)])
-        store.events.add([change(n) for n in range(7, 10)])
+        store.events.add([change(n) for n in range(2, QUIET_BACKLOG + 3)])
+        store.events.add([change(n) for n in range(QUIET_BACKLOG + 3, last + 1)])
         org.gate.set()
         for _ in range(2):
             assert org.written.acquire(timeout=TIMEOUT)
     finally:
         org.gate.set()
         stop_worker(stop, thread)
-    assert sorted(org.accounts) == sorted(ext(n) for n in range(1, 10))
-    assert quickbooks.batch_sizes() == [1, 8]
-    assert org.upserts == [1, 8]
-    assert store.events.counts()["done"] == 9
+    assert sorted(org.accounts) == sorted(ext(n) for n in range(1, last + 1))
+    assert quickbooks.batch_sizes() == [1, last - 1]
+    assert org.upserts == [1, last - 1]
+    assert store.events.counts()["done"] == last
 
 
 def test_a_change_is_read_and_written_while_another_of_the_realm_is_being_written(

@@ -344,15 +344,16 @@ class EventLedger:
     def claim_quiet(
         self, worker: str, limit: int, lease_seconds: int, now: datetime | None = None
     ) -> list[StoredEvent]:
-        """Lease the waiting events of a quiet realm's group, or none: a realm of which no
-        worker holds an event under a live lease, and a group of at most `limit` waiting
-        events (all of them are taken). Quiet realms in `claim`'s turn order.
+        """Lease the waiting events of a quiet realm's group, or none: a realm with at most
+        `limit` events waiting or claimed (by any worker), so all of the group's are taken.
+        Quiet realms in `claim`'s turn order.
 
-        For a lane kept apart for quiet realms (`Worker._hand_over_quiet`): while busy realms
+        For the lanes kept apart for quiet realms (`Worker._hand_over_quiet`): while busy realms
         hold every other lane, a quiet realm's change is taken at once instead of after their
-        batches, and a busy realm's events are never taken (nor claimed and given back). A group
-        another claim is locking (PostgreSQL) is passed over, not waited for: that claim takes
-        it."""
+        batches, and a busy realm's events are never taken (nor claimed and given back). Its
+        claims in flight count: a busy realm with a few events left waiting is not quiet, and a
+        quiet realm whose previous change is still being written stays quiet. A group another
+        claim is locking (PostgreSQL) is passed over, not waited for: that claim takes it."""
         if limit < 1:
             raise ValueError(f"limit must be at least 1, got {limit}")
         claimed, _ = self._claim_once(worker, limit, lease_seconds, now or _now(), None, quiet=True)
@@ -372,7 +373,7 @@ class EventLedger:
         """One claim transaction: the events, and the first group passed over because another
         claim held its lock (None: none was). `wait_for`: a group whose lock to wait for
         first; taken before any other lock, so the wait cannot be part of a deadlock. `quiet`:
-        only quiet realms' groups of at most `limit` events (`claim_quiet`)."""
+        only the groups of realms with at most `limit` events unsettled (`claim_quiet`)."""
         c = events.c
         claimable = self._claimable(now)
         contended = None
@@ -380,7 +381,7 @@ class EventLedger:
             if wait_for is not None:
                 _lock_group(connection, *wait_for, wait=True)
             if quiet:
-                turns = self._quiet_turns(connection, claimable, now, limit)
+                turns = self._quiet_turns(connection, claimable, limit)
             else:
                 turns = self._turns(connection, claimable)
             if skips is not None:
@@ -509,22 +510,24 @@ class EventLedger:
         return [tuple(row) for row in connection.execute(statement)]
 
     @staticmethod
-    def _quiet_turns(
-        connection: Connection, claimable: Any, now: datetime, most: int
-    ) -> list[tuple[str, str]]:
-        """`_turns` of the groups of at most `most` waiting events whose realm has no event
-        claimed under a live lease (by any worker). The claimed events are few and found by
-        `ix_events_state`; the waiting ones are grouped once, as `_turns` does."""
+    def _quiet_turns(connection: Connection, claimable: Any, most: int) -> list[tuple[str, str]]:
+        """`_turns` of the realms with at most `most` events waiting or claimed (by any worker;
+        a claim whose lease ran out is waiting again): the realm's events are counted in one
+        grouped scan, as `_turns` groups the waiting ones."""
         c = events.c
-        in_flight = select(c.realm_id).where(c.state == "claimed", c.lease_until > now)
+        quiet = (
+            select(c.realm_id)
+            .where(or_(claimable, c.state == "claimed"))
+            .group_by(c.realm_id)
+            .having(func.count() <= most)
+        )
         head = func.min(c.id)
         turn = claim_turns.c.claimed_at
         statement = (
             select(c.realm_id, c.entity)
             .select_from(events.outerjoin(claim_turns, claim_turns.c.realm_id == c.realm_id))
-            .where(claimable, c.realm_id.not_in(in_flight))
+            .where(claimable, c.realm_id.in_(quiet))
             .group_by(c.realm_id, c.entity, turn)
-            .having(func.count() <= most)
             .order_by(turn.asc().nulls_first(), head)
             .limit(CLAIM_CANDIDATES)
         )
