@@ -15,8 +15,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, event, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import (
+    Column,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    create_engine,
+    event,
+    insert,
+    select,
+)
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from qbsync.store.database import (
     StoreUnavailable,
@@ -416,3 +427,26 @@ def test_autocommit_commits_each_statement_and_a_broken_constraint_is_a_bug(
     # Committed by the statement itself, although the connection's last statement failed.
     with transaction(database) as connection:
         assert connection.execute(select(config_signal.c.id)).scalars().all() == [1]
+
+
+def test_a_pool_with_no_free_connection_is_an_outage_told_by_its_first_line(tmp_path: Path):
+    # Every connection of the pool in use past its timeout: SQLAlchemy's TimeoutError carries no
+    # driver error (`orig`), and is still reported as the database being unavailable.
+    engine = create_engine(
+        f"sqlite:///{tmp_path / 'pool.db'}", pool_size=1, max_overflow=0, pool_timeout=0.05
+    )
+    with engine.connect():
+        with pytest.raises(StoreUnavailable) as raised:
+            with transaction(engine):
+                pass
+    message = str(raised.value)
+    assert message.startswith("the database is unavailable (TimeoutError: QueuePool limit")
+    assert "\n" not in message
+    engine.dispose()
+
+
+def test_a_driver_error_without_a_message_is_named_by_its_type_alone(database: Engine) -> None:
+    with pytest.raises(StoreUnavailable) as raised:
+        with transaction(database):
+            raise OperationalError("SELECT 1", {}, sqlite3.OperationalError(""))
+    assert str(raised.value) == "the database is unavailable (OperationalError)"
