@@ -5,18 +5,26 @@ A reference Salesforce cannot resolve yet makes the writer sync the referenced r
 and send the body again (`qbsync.references`); a Payment's invoices are read and written again,
 since it changed their Balance (`qbsync.follow_ups`); a Void sets `Voided__c` where the target
 object has it.
+
+Records written for the first time (no applied version) are matched by the mapping's
+Match_Rules__c before they are created (`match_first_writes`): by the worker for a batch's own
+records, and here for the referenced records synced first.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from qbsync.describes import Describes
 from qbsync.events import Version
 from qbsync.follow_ups import PAYS_LINKED, FollowUps
 from qbsync.line_writer import LineWriter
 from qbsync.mapping import MappedRecord, MappingError, build_record, record_version
-from qbsync.outcomes import Done, Fail, Outcome, Retry, from_salesforce
+from qbsync.match_reviews import ambiguous_message, write_reviews
+from qbsync.matching import link_matches, mapped_bodies, plan_creates
+from qbsync.outcomes import Done, Fail, Outcome, Retry, Skip, from_salesforce
 from qbsync.quickbooks.errors import QuickBooksError
 from qbsync.references import linked_transactions, merge_into, missing_references
 from qbsync.remotes import QuickBooks, Salesforce
@@ -25,6 +33,7 @@ from qbsync.salesforce.client import RecordResult
 from qbsync.salesforce.errors import SalesforceError
 from qbsync.store.versions import AppliedVersions
 from qbsync.sync_config import RealmConfig
+from qbsync.sync_log import record_name
 from qbsync.upsert_bodies import Upsert, Write, check_json, mark_voided
 
 log = logging.getLogger(__name__)
@@ -55,6 +64,16 @@ def _version_or_none(record: dict) -> Version | None:
         return None
 
 
+@dataclass
+class FirstWrites:
+    """What matching decided for records written for the first time: the outcomes of those not
+    to be written (ambiguous, a refused link, a failed lookup), and the linked ones' QuickBooks
+    ids with the rules that matched them (written as usual: the upsert updates them)."""
+
+    settled: dict[str, Outcome] = field(default_factory=dict)
+    linked: dict[str, str] = field(default_factory=dict)
+
+
 class RecordWriter:
     """Writes QuickBooks records with their mappings; see the module docstring."""
 
@@ -72,6 +91,51 @@ class RecordWriter:
         self._describe = describe
         self.follow_ups = follow_ups
         self.lines = LineWriter(salesforce, describe, self.upsert)
+
+    def match_first_writes(
+        self, write: Write, records: dict[str, dict], first_time: Iterable[str]
+    ) -> FirstWrites:
+        """Match the records of `first_time` (QuickBooks ids of `records`) before they are
+        created, as a historical sync does (`qbsync.matching`), when the mapping has
+        Match_Rules__c: one Composite query for them all (none without rules or first writes).
+        A single match gets the record's external id, so the upsert updates it; an ambiguous
+        record is not written (Skip, and an Open QB_Match_Review__c for the admin, who links,
+        creates or skips it in QB Setup); a link Salesforce refused, or a failed lookup, is
+        settled as Salesforce's error says: never created unmatched, which could make the very
+        duplicate the rules prevent."""
+        mapping, result = write.mapping, FirstWrites()
+        wanted = {i: records[i] for i in sorted(first_time)}
+        if not mapping.match_rules or not wanted:
+            return result
+        bodies = mapped_bodies(
+            wanted, mapping, write.describe, write.realm_id, write.config.parent_targets()
+        )
+        try:
+            plan = plan_creates(self.salesforce, mapping, bodies)
+        except SalesforceError as error:
+            result.settled = {i: from_salesforce(error, "matching failed: ") for i in bodies}
+            return result
+        for entity_id, candidates in plan.ambiguous.items():
+            by = plan.matched_by.get(entity_id)
+            result.settled[entity_id] = Skip(
+                ambiguous_message(mapping.salesforce_object, candidates, by)
+            )
+        write_reviews(
+            self.salesforce,
+            write.realm_id,
+            mapping.qb_object,
+            mapping.salesforce_object,
+            plan,
+            {i: record_name(wanted[i]) for i in plan.ambiguous},
+            job_key=None,
+        )
+        result.settled.update(link_matches(self.salesforce, write.realm_id, mapping, plan.links))
+        result.linked = {
+            i: plan.matched_by.get(i) or "the match rules"
+            for i in plan.links
+            if i not in result.settled
+        }
+        return result
 
     def write(
         self, write: Write, records: dict[str, tuple[dict, Version | None]], depth: int
@@ -201,7 +265,14 @@ class RecordWriter:
                 continue
             records = {i: (record, _version_or_none(record)) for i, record in found.items()}
             related = Write(realm_id, config, mapping, describe)
-            outcomes = self.write(related, records, depth)
+            first_time: list[str] = []
+            if mapping.match_rules:  # else no store read: nothing would be matched
+                applied = self.versions.applied_many(realm_id, mapping.qb_object, list(records))
+                first_time = [i for i in records if i not in applied]
+            matched = self.match_first_writes(related, found, first_time)
+            outcomes = dict(matched.settled)
+            unsettled = {i: r for i, r in records.items() if i not in matched.settled}
+            outcomes.update(self.write(related, unsettled, depth))
             for entity_id, outcome in sorted(outcomes.items()):
                 if not isinstance(outcome, Done):
                     log.warning(

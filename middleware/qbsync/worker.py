@@ -59,8 +59,6 @@ from qbsync.events import Version
 from qbsync.failure_text import explain
 from qbsync.follow_ups import PAYS_LINKED, FollowUps
 from qbsync.mapping import ObjectMapping, record_version
-from qbsync.match_reviews import ambiguous_message, write_reviews
-from qbsync.matching import link_matches, mapped_bodies, plan_creates
 from qbsync.outcomes import (
     SETTLEMENTS,
     Done,
@@ -550,7 +548,12 @@ class Worker:
             return
         voided = frozenset(e.entity_id for e in batch.events if e.operation == "Void")
         write = Write(batch.realm_id, config, mapping, describe, voided)
-        linked = self._match_first_writes(batch, write, upserts, first_time)
+        records = {entity_id: record for entity_id, (record, _) in upserts.items()}
+        matched = self.writer.match_first_writes(write, records, first_time)
+        for entity_id, outcome in matched.settled.items():
+            batch.settle(entity_id, outcome)
+            upserts.pop(entity_id)
+        linked = matched.linked
         written = self.writer.write(write, upserts, depth=0)
         for entity_id, outcome in written.items():
             if isinstance(outcome, Done) and entity_id in linked:
@@ -623,59 +626,6 @@ class Worker:
                 continue
             fresh[entity_id] = (record, version)
         return fresh, {i for i in fresh if i not in applied_versions}
-
-    def _match_first_writes(
-        self,
-        batch: Batch,
-        write: Write,
-        upserts: dict[str, tuple[dict, Version | None]],
-        first_time: set[str],
-    ) -> dict[str, str]:
-        """Match the records written for the first time before they are created, as a
-        historical sync does (`qbsync.matching`), when the mapping has Match_Rules__c: one
-        Composite query for the batch (none without rules or first writes). A single match
-        gets the record's external id, so the upsert updates it; an ambiguous record is not
-        written (Skip, and an Open QB_Match_Review__c for the admin, who links, creates or
-        skips it in QB Setup); a link Salesforce refused, or a failed query, settles the record
-        as Salesforce's error says. What is settled here leaves `upserts`; returns the linked
-        records' QuickBooks ids with the rules that matched them, for their sync logs."""
-        mapping = write.mapping
-        if not mapping.match_rules or not first_time:
-            return {}
-        records = {i: upserts[i][0] for i in sorted(first_time)}
-        bodies = mapped_bodies(
-            records, mapping, write.describe, batch.realm_id, write.config.parent_targets()
-        )
-        try:
-            plan = plan_creates(self.salesforce, mapping, bodies)
-        except SalesforceError as error:
-            # Created unmatched, they could become the very duplicates the rules prevent.
-            for entity_id in bodies:
-                batch.settle(entity_id, from_salesforce(error, "matching failed: "))
-                upserts.pop(entity_id)
-            return {}
-        for entity_id, candidates in plan.ambiguous.items():
-            by = plan.matched_by.get(entity_id)
-            batch.settle(
-                entity_id, Skip(ambiguous_message(mapping.salesforce_object, candidates, by))
-            )
-            upserts.pop(entity_id)
-        names = {i: record_name(records[i]) for i in plan.ambiguous}
-        write_reviews(
-            self.salesforce,
-            batch.realm_id,
-            mapping.qb_object,
-            mapping.salesforce_object,
-            plan,
-            names,
-            job_key=None,
-        )
-        for entity_id, outcome in link_matches(
-            self.salesforce, batch.realm_id, mapping, plan.links
-        ).items():
-            batch.settle(entity_id, outcome)
-            upserts.pop(entity_id)
-        return {i: plan.matched_by.get(i) or "the match rules" for i in plan.links if i in upserts}
 
     def _follow_merges(self, batch: Batch, mapping: ObjectMapping, config: RealmConfig) -> None:
         """Write again the records that referred to a record merged away (`qbsync.follow_ups`),

@@ -11,7 +11,7 @@ an Open QB_Match_Review__c without a job); without match rules nothing is looked
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pytest
 from sqlalchemy import delete
@@ -21,17 +21,21 @@ from qbsync.salesforce.errors import SalesforceTransient
 from qbsync.services import Services
 from qbsync.store.database import transaction
 from qbsync.store.schema import applied_versions
+from qbsync.sync_config import parse_realm_config
 from qbsync.worker import Worker
 from qbsync_sandbox.emulators.quickbooks.state import QboState
 from qbsync_sandbox.emulators.salesforce import Org
 from qbsync_sandbox.emulators.salesforce.schema import ValidationRule
 from tests.sandbox.test_backfill_on_emulators import (  # noqa: F401 - fixtures
+    CATALOG,
     EXT,
     REALM,
+    Configs,
     accounts,
     calls_by_work,
     calls_since,
     clock,
+    mapping_row,
     org,
     qbo,
     run_until_idle,
@@ -280,3 +284,88 @@ def test_a_link_salesforce_refuses_fails_the_change_and_creates_no_duplicate(
     assert "Test records are not wanted" in error
     (row,) = scene.org.rows("Account")
     assert row["Id"] == typed_in and not row.get(EXT)
+
+
+# One line, as Intuit requires of an invoice; the mapping has no line mappings.
+LINE = [{"Amount": 5.0, "DetailType": "SalesItemLineDetail"}]
+
+
+class WithInvoices(Configs):
+    """The Customer → Account mapping of the fixtures, with `match_rules`, and an Invoice →
+    QB_Transaction__c mapping whose CustomerRef refers to it (no match rules, no lines)."""
+
+    def get(self, realm_id: str):
+        invoice = {
+            "Id": "a01Invoice",
+            "QB_Object__c": "Invoice",
+            "Salesforce_Object__c": "QB_Transaction__c",
+            "External_Id_Field__c": EXT,
+            "Realtime_Enabled__c": True,
+            "Delete_Behavior__c": "Ignore",
+            "Company__r": {"Realm_Id__c": REALM, "Status__c": "Connected"},
+            "Field_Mappings__r": {
+                "records": [
+                    {"Id": "a02i0", "QB_Field__c": "DocNumber", "Salesforce_Field__c": "Name"},
+                    {
+                        "Id": "a02i1",
+                        "QB_Field__c": "CustomerRef",
+                        "Salesforce_Field__c": "Account__c",
+                    },
+                ]
+            },
+        }
+        config = parse_realm_config(realm_id, [mapping_row(), invoice], CATALOG)
+        customer = replace(config.mappings["customer"], match_rules=self.match_rules)
+        return replace(config, mappings={**config.mappings, "customer": customer})
+
+
+def test_a_customer_synced_first_for_an_invoice_is_matched_too(scene: Scene) -> None:
+    """An Invoice whose Customer Salesforce does not have makes the writer sync the Customer
+    first (`RecordWriter.sync_related`): that first write is matched like a batch's own."""
+    state = scene.state
+    scene.services.configs = WithInvoices(("Name",))
+    (typed_in,) = _typed_in(scene, "Acme Ltd")
+    customer = state.create(REALM, "Customer", {"DisplayName": "Acme Ltd"})["Id"]
+    invoice = state.create(
+        REALM,
+        "Invoice",
+        {"DocNumber": "1001", "CustomerRef": {"value": customer}, "Line": LINE},
+    )["Id"]
+    scene.services.clock.advance(seconds=1)
+    scene.services.store.events.add(
+        [ChangeEvent(REALM, "Invoice", invoice, "Create", scene.services.clock(), "ce:inv")]
+    )
+
+    run_until_idle(Worker(scene.services, name="w1"))
+
+    (account,) = scene.org.rows("Account")  # linked, not duplicated
+    assert account["Id"] == typed_in and account[EXT] == f"{REALM}-Customer-{customer}"
+    (transaction,) = scene.org.rows("QB_Transaction__c")
+    assert transaction["Account__c"] == typed_in
+    assert _ledger(scene)[invoice][0] == "done"
+
+
+def test_an_ambiguous_customer_synced_first_keeps_its_invoice_waiting(scene: Scene) -> None:
+    state = scene.state
+    scene.services.configs = WithInvoices(("Name",))
+    twins = sorted(_typed_in(scene, "Twin Co", "twin co"))
+    customer = state.create(REALM, "Customer", {"DisplayName": "Twin Co"})["Id"]
+    invoice = state.create(
+        REALM,
+        "Invoice",
+        {"DocNumber": "1002", "CustomerRef": {"value": customer}, "Line": LINE},
+    )["Id"]
+    scene.services.clock.advance(seconds=1)
+    scene.services.store.events.add(
+        [ChangeEvent(REALM, "Invoice", invoice, "Create", scene.services.clock(), "ce:inv")]
+    )
+
+    run_until_idle(Worker(scene.services, name="w1"))
+
+    assert sorted(row["Id"] for row in scene.org.rows("Account")) == twins  # no third
+    (review,) = scene.org.rows("QB_Match_Review__c")
+    assert review["QB_Record_Id__c"] == customer and review["QB_Object__c"] == "Customer"
+    # The invoice retries until the admin decides: its Customer is not in Salesforce yet.
+    ledger_state, error = _ledger(scene)[invoice]
+    assert ledger_state == "failed" and "referenced record is not in Salesforce yet" in error
+    assert not scene.org.rows("QB_Transaction__c")
