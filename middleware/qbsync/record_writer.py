@@ -104,8 +104,10 @@ class RecordWriter:
         settled as Salesforce's error says: never created unmatched, which could make the very
         duplicate the rules prevent."""
         mapping, result = write.mapping, FirstWrites()
+        if not mapping.match_rules:
+            return result
         wanted = {i: records[i] for i in sorted(first_time)}
-        if not mapping.match_rules or not wanted:
+        if not wanted:
             return result
         bodies = mapped_bodies(
             wanted, mapping, write.describe, write.realm_id, write.config.parent_targets()
