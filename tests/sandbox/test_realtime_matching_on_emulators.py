@@ -319,22 +319,26 @@ class WithInvoices(Configs):
         return replace(config, mappings={**config.mappings, "customer": customer})
 
 
-def test_a_customer_synced_first_for_an_invoice_is_matched_too(scene: Scene) -> None:
-    """An Invoice whose Customer Salesforce does not have makes the writer sync the Customer
-    first (`RecordWriter.sync_related`): that first write is matched like a batch's own."""
-    state = scene.state
-    scene.services.configs = WithInvoices(("Name",))
-    (typed_in,) = _typed_in(scene, "Acme Ltd")
-    customer = state.create(REALM, "Customer", {"DisplayName": "Acme Ltd"})["Id"]
-    invoice = state.create(
-        REALM,
-        "Invoice",
-        {"DocNumber": "1001", "CustomerRef": {"value": customer}, "Line": LINE},
+def _invoiced(scene: Scene, name: str) -> tuple[str, str]:
+    """A Customer named `name` and an Invoice for it, created in QuickBooks; the Invoice's
+    webhook event stored (the Customer has none). Their QuickBooks ids."""
+    customer = scene.state.create(REALM, "Customer", {"DisplayName": name})["Id"]
+    invoice = scene.state.create(
+        REALM, "Invoice", {"CustomerRef": {"value": customer}, "Line": LINE}
     )["Id"]
     scene.services.clock.advance(seconds=1)
     scene.services.store.events.add(
         [ChangeEvent(REALM, "Invoice", invoice, "Create", scene.services.clock(), "ce:inv")]
     )
+    return customer, invoice
+
+
+def test_a_customer_synced_first_for_an_invoice_is_matched_too(scene: Scene) -> None:
+    """An Invoice whose Customer Salesforce does not have makes the writer sync the Customer
+    first (`RecordWriter.sync_related`): that first write is matched like a batch's own."""
+    scene.services.configs = WithInvoices(("Name",))
+    (typed_in,) = _typed_in(scene, "Acme Ltd")
+    customer, invoice = _invoiced(scene, "Acme Ltd")
 
     run_until_idle(Worker(scene.services, name="w1"))
 
@@ -346,19 +350,9 @@ def test_a_customer_synced_first_for_an_invoice_is_matched_too(scene: Scene) -> 
 
 
 def test_an_ambiguous_customer_synced_first_keeps_its_invoice_waiting(scene: Scene) -> None:
-    state = scene.state
     scene.services.configs = WithInvoices(("Name",))
     twins = sorted(_typed_in(scene, "Twin Co", "twin co"))
-    customer = state.create(REALM, "Customer", {"DisplayName": "Twin Co"})["Id"]
-    invoice = state.create(
-        REALM,
-        "Invoice",
-        {"DocNumber": "1002", "CustomerRef": {"value": customer}, "Line": LINE},
-    )["Id"]
-    scene.services.clock.advance(seconds=1)
-    scene.services.store.events.add(
-        [ChangeEvent(REALM, "Invoice", invoice, "Create", scene.services.clock(), "ce:inv")]
-    )
+    customer, invoice = _invoiced(scene, "Twin Co")
 
     run_until_idle(Worker(scene.services, name="w1"))
 
