@@ -14,7 +14,9 @@ reserved moment could then let an eleventh request in less than a second after t
 arrived (seen: one 429 among four workers on a loaded machine). So the windows count what is
 certain: a request in flight may arrive at any moment until it is answered, so it counts as
 "now" (or its reserved moment, when that is later); once answered (`answered`), it counts at the
-moment of its answer, which it reached Intuit before.
+moment of its answer, which it reached Intuit before. Requests reserved later count on a
+reserved moment being kept: a sender that wakes well after its moment gives it back
+(`withdraw`) and reserves again instead of sending late.
 
 Times are wall-clock epoch seconds: processes on several machines compare them, so their clocks
 must agree (NTP) to well within `margin`, which each window adds to its length.
@@ -134,6 +136,24 @@ class RealmPacingRows:
                 update(qb_realm_pacing)
                 .where(t.realm_id == realm_id)
                 .values(sent=_encode(answered[-keep:]), in_flight=",".join(in_flight))
+            )
+
+    def withdraw(self, realm_id: str, send_at: float) -> None:
+        """The request reserved for `send_at` is not sent (its sender woke too late to keep it):
+        it leaves the flight without an answer."""
+        t = qb_realm_pacing.c
+        reserved = _encode([send_at])
+        with transaction(self.engine) as connection:
+            row = connection.execute(
+                select(t.in_flight).where(t.realm_id == realm_id).with_for_update()
+            ).one()
+            in_flight = row.in_flight.split(",") if row.in_flight else []
+            if reserved in in_flight:
+                in_flight.remove(reserved)
+            connection.execute(
+                update(qb_realm_pacing)
+                .where(t.realm_id == realm_id)
+                .values(in_flight=",".join(in_flight))
             )
 
     def hold(self, realm_id: str, until: datetime) -> None:

@@ -9,11 +9,12 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from qbsync.quickbooks.errors import QuickBooksThrottled
 from qbsync.quickbooks.pacing import SharedRealmPacer
 from qbsync.store.pacing import RealmPacingRows, Reservation
+from qbsync.store.schema import qb_realm_pacing
 
 
 class FakeTime:
@@ -268,3 +269,24 @@ def test_an_answer_keeps_the_earlier_answers_of_the_window_stretched_by_the_marg
     assert rows.reserve("1", start + 59.8, limits, 0.5).send_at == pytest.approx(
         start + 60.5, abs=1e-3
     )
+
+
+def test_a_sender_woken_late_gives_its_moment_back_and_reserves_again(database: Engine) -> None:
+    # The window is full until 1.0 s; the sender's sleep overshoots by 0.3 s (a loaded machine).
+    # Going at 1.3 s could crowd the window of requests reserved after its 1.0 s, so it gives
+    # that moment back and goes on a new reservation, the only one left in flight.
+    time, rows = FakeTime(), RealmPacingRows(database)
+    start = time.now
+    for _ in range(10):
+        at = rows.reserve("1", start, LIMITS, 0.0).send_at
+        rows.answered("1", at, at, LIMITS, 0.0)
+
+    def oversleep(seconds: float) -> None:
+        time.now += seconds + 0.3
+
+    paced = SharedRealmPacer(rows, clock=time.clock, sleep=oversleep, margin=0.0)
+    with paced.sending("1") as waited:
+        with rows.engine.connect() as connection:
+            in_flight = connection.execute(select(qb_realm_pacing.c.in_flight)).scalar()
+    assert waited == pytest.approx(1.0)
+    assert in_flight == str(round((start + 1.3) * 1000))
