@@ -147,6 +147,9 @@ def test_an_ambiguous_first_write_is_listed_for_review_and_not_written(scene: Sc
         log["Status__c"] == "Skipped"
         and "link, create or skip it in QB Setup" in (log["Message__c"])
     )
+    # The record's own row, not the company's shared one for skipped objects
+    # (worker.skipped_rows): the admin acts on this record.
+    assert not log["Event_Key__c"].startswith("skipped:")
     assert not scene.services.store.versions.applied_many(REALM, "Customer", [qb_id])
 
     # Changed again while the review is open: skipped again, no second review, no Account.
