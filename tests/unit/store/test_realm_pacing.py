@@ -290,3 +290,19 @@ def test_a_sender_woken_late_gives_its_moment_back_and_reserves_again(database: 
             in_flight = connection.execute(select(qb_realm_pacing.c.in_flight)).scalar()
     assert waited == pytest.approx(1.0)
     assert in_flight == str(round((start + 1.3) * 1000))
+
+
+def test_answers_and_withdrawals_leave_the_other_requests_in_flight(database: Engine) -> None:
+    # Four requests at once (four a second): one answered, one given back unsent; the other two
+    # still count as arriving now, so half a second later one more fits and the next does not.
+    rows, start = RealmPacingRows(database), 1_800_000_000.0
+    limits = ((4, 1.0), (100, 60.0))
+    first, second, _, _ = (rows.reserve("1", start, limits, 0.0).send_at for _ in range(4))
+    rows.answered("1", first, first, limits, 0.0)
+    rows.withdraw("1", second)
+    assert rows.reserve("1", start + 0.5, limits, 0.0).send_at == pytest.approx(
+        start + 0.5, abs=1e-3
+    )
+    assert rows.reserve("1", start + 0.5, limits, 0.0).send_at == pytest.approx(
+        start + 1.0, abs=1e-3
+    )
