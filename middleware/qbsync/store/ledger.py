@@ -245,8 +245,7 @@ class EventLedger:
                     returning=events.c.id,
                 ).all()
             )
-            if inserted:
-                self.wakeups.ring_in(connection)
+        # SQLite's workers are woken after the commit (PostgreSQL's, by the one statement above).
         if inserted:
             self.wakeups.ring_after_commit()
         return inserted

@@ -304,6 +304,21 @@ def test_release_gives_events_back_for_later_without_an_attempt(ledger: EventLed
     assert [e.attempts for e in again] == [1, 1]
 
 
+def test_release_keeps_the_waits_reason_as_the_last_error_when_given(ledger: EventLedger):
+    # A realm that waits (a 429) gives its claimed events back with the wait's reason, so the
+    # event's own Retrying sync log is overwritten by its outcome; without a reason the event's
+    # earlier error stays.
+    ledger.add([event("1"), event("2")])
+    first, second = ledger.claim("w1", limit=10, lease_seconds=LEASE, now=NOW)
+    ledger.mark_failed([second.id], error="timeout", retry_at=NOW)
+    later = NOW + timedelta(seconds=60)
+    ledger.release([first.id], at=later, error="QuickBooks throttled the company")
+    (again,) = ledger.claim("w1", limit=10, lease_seconds=LEASE, now=NOW)
+    ledger.release([again.id], at=later)
+    errors = {e.entity_id: e.last_error for e in ledger.events(state="pending")}
+    assert errors == {"1": "QuickBooks throttled the company", "2": "timeout"}
+
+
 def test_marking_no_ids_changes_nothing(ledger: EventLedger) -> None:
     ledger.add([event("1")])
     ledger.mark_done([])

@@ -132,6 +132,16 @@ def test_a_quiet_claim_needs_a_positive_limit(database: Engine) -> None:
         EventLedger(database).claim_quiet("w1", limit=0, lease_seconds=LEASE, now=NOW)
 
 
+def test_a_quiet_claim_of_one_takes_a_realm_with_one_change_leased_from_its_now(
+    database: Engine,
+) -> None:
+    ledger = EventLedger(database)
+    ledger.add([change("1", realm="quiet")])
+    (taken,) = ledger.claim_quiet("w1", limit=1, lease_seconds=LEASE, now=NOW)
+    assert (taken.realm_id, taken.entity_id) == ("quiet", "1")
+    assert taken.lease_until == NOW + timedelta(seconds=LEASE)
+
+
 def test_two_workers_claim_disjoint_records_of_one_realm(database: Engine) -> None:
     ledger = EventLedger(database)
     ledger.add([change(str(n)) for n in range(30)])
