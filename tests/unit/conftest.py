@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,20 +13,7 @@ from sqlalchemy.engine import make_url
 
 from qbsync.store.database import make_engine
 from qbsync.store.migrate import migrate
-
-POSTGRES_URL = os.environ.get("QBSYNC_TEST_POSTGRES_URL")
-
-# The store's contract holds on both databases: SQLite always, PostgreSQL when CI provides one.
-BACKENDS = [
-    "sqlite",
-    pytest.param(
-        "postgresql",
-        marks=[
-            pytest.mark.postgres,
-            pytest.mark.skipif(not POSTGRES_URL, reason="QBSYNC_TEST_POSTGRES_URL is not set"),
-        ],
-    ),
-]
+from tests.support.backends import BACKENDS, POSTGRES_URL
 
 
 @pytest.fixture(params=BACKENDS)

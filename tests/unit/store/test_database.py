@@ -38,6 +38,7 @@ from qbsync.store.database import (
 )
 from qbsync.store.schema import config_signal
 from qbsync.store.write_lock import write_lock
+from tests.support.backends import postgres_only
 
 
 def test_a_broken_constraint_is_a_bug_not_an_outage(database: Engine) -> None:
@@ -147,22 +148,7 @@ def test_a_sqlite_ledger_is_used_from_any_thread(tmp_path: Path) -> None:
     assert results == ["written"]
 
 
-@pytest.mark.parametrize(
-    "database",
-    [
-        pytest.param(
-            "postgresql",
-            marks=[
-                pytest.mark.postgres,
-                pytest.mark.skipif(
-                    not os.environ.get("QBSYNC_TEST_POSTGRES_URL"),
-                    reason="QBSYNC_TEST_POSTGRES_URL is not set",
-                ),
-            ],
-        )
-    ],
-    indirect=True,
-)
+@postgres_only
 def test_a_connection_the_postgres_server_dropped_is_replaced_before_use(database: Engine) -> None:
     # A server restart or failover closes the pooled connections: the next transaction must
     # get a live one, not report the database unavailable.
@@ -400,22 +386,7 @@ def test_autocommit_reports_an_unreachable_server_as_unavailable() -> None:
     engine.dispose()
 
 
-@pytest.mark.parametrize(
-    "database",
-    [
-        pytest.param(
-            "postgresql",
-            marks=[
-                pytest.mark.postgres,
-                pytest.mark.skipif(
-                    not os.environ.get("QBSYNC_TEST_POSTGRES_URL"),
-                    reason="QBSYNC_TEST_POSTGRES_URL is not set",
-                ),
-            ],
-        )
-    ],
-    indirect=True,
-)
+@postgres_only
 def test_autocommit_commits_each_statement_and_a_broken_constraint_is_a_bug(
     database: Engine,
 ) -> None:

@@ -8,7 +8,6 @@ clock (`qbsync.store.ledger._now`) is replaced by the fake clock, so every stamp
 
 from __future__ import annotations
 
-import os
 import re
 import threading
 import time
@@ -21,6 +20,7 @@ from sqlalchemy.exc import StatementError
 from qbsync.events import ChangeEvent
 from qbsync.store.ledger import STATES, EventLedger
 from qbsync.store.schema import events
+from tests.support.backends import postgres_only
 from tests.support.fakes import Clock
 
 T0 = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
@@ -381,22 +381,7 @@ def test_a_replay_of_other_states_names_only_those_it_refuses(ledger: EventLedge
 
 
 # PostgreSQL only: SQLite runs one claim at a time (BEGIN IMMEDIATE), so nothing is taken aside.
-@pytest.mark.parametrize(
-    "database",
-    [
-        pytest.param(
-            "postgresql",
-            marks=[
-                pytest.mark.postgres,
-                pytest.mark.skipif(
-                    not os.environ.get("QBSYNC_TEST_POSTGRES_URL"),
-                    reason="QBSYNC_TEST_POSTGRES_URL is not set",
-                ),
-            ],
-        )
-    ],
-    indirect=True,
-)
+@postgres_only
 def test_a_second_worker_takes_another_realm_while_a_claim_is_under_way(
     ledger: EventLedger, database
 ) -> None:
