@@ -24,6 +24,7 @@ must agree (NTP) to well within `margin`, which each window adds to its length.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -115,9 +116,24 @@ class RealmPacingRows:
     ) -> None:
         """The request reserved for `send_at` was answered at `answered_at`: from now on the
         windows count it then (it reached Intuit no later) instead of as in flight."""
-        t = qb_realm_pacing.c
         keep = max(count for count, _ in limits)
         longest = max(seconds for _, seconds in limits) + margin
+
+        def with_answer(sent: str) -> str:
+            recent = (moment for moment in _decode(sent) if moment > answered_at - longest)
+            return _encode(sorted([*recent, max(send_at, answered_at)])[-keep:])
+
+        self._leave_flight(realm_id, send_at, with_answer)
+
+    def withdraw(self, realm_id: str, send_at: float) -> None:
+        """The request reserved for `send_at` is not sent (its sender woke too late to keep it):
+        it leaves the flight without an answer."""
+        self._leave_flight(realm_id, send_at, lambda sent: sent)
+
+    def _leave_flight(self, realm_id: str, send_at: float, answers: Callable[[str], str]) -> None:
+        """Take the request reserved for `send_at` out of the realm's flight, and its answers
+        through `answers` (the stored text in, the text to store out), in one transaction."""
+        t = qb_realm_pacing.c
         reserved = _encode([send_at])
         with transaction(self.engine) as connection:
             row = connection.execute(
@@ -126,34 +142,10 @@ class RealmPacingRows:
             in_flight = row.in_flight.split(",") if row.in_flight else []
             if reserved in in_flight:
                 in_flight.remove(reserved)
-            answered = sorted(
-                [
-                    *(moment for moment in _decode(row.sent) if moment > answered_at - longest),
-                    max(send_at, answered_at),
-                ]
-            )
             connection.execute(
                 update(qb_realm_pacing)
                 .where(t.realm_id == realm_id)
-                .values(sent=_encode(answered[-keep:]), in_flight=",".join(in_flight))
-            )
-
-    def withdraw(self, realm_id: str, send_at: float) -> None:
-        """The request reserved for `send_at` is not sent (its sender woke too late to keep it):
-        it leaves the flight without an answer."""
-        t = qb_realm_pacing.c
-        reserved = _encode([send_at])
-        with transaction(self.engine) as connection:
-            row = connection.execute(
-                select(t.in_flight).where(t.realm_id == realm_id).with_for_update()
-            ).one()
-            in_flight = row.in_flight.split(",") if row.in_flight else []
-            if reserved in in_flight:
-                in_flight.remove(reserved)
-            connection.execute(
-                update(qb_realm_pacing)
-                .where(t.realm_id == realm_id)
-                .values(in_flight=",".join(in_flight))
+                .values(sent=answers(row.sent), in_flight=",".join(in_flight))
             )
 
     def hold(self, realm_id: str, until: datetime) -> None:
